@@ -69,12 +69,13 @@ public final class Http {
     long deadline = System.nanoTime() + timeout.toNanos();
     int last = -1;
     while (System.nanoTime() < deadline) {
-      last = status(url);
-      if (last >= 0 && ready.test(last)) {
-        return;
-      }
       if (!process.isAlive()) {
         throw new IllegalStateException(process.name() + " exited before " + url + " answered\n" + process.describe());
+      }
+      last = status(url);
+      // Alive after the answer too: otherwise a stranger that took our port could have answered.
+      if (last >= 0 && ready.test(last) && process.isAlive()) {
+        return;
       }
       sleep(Duration.ofMillis(100));
     }

@@ -56,9 +56,20 @@ public final class ProxyProcess implements AutoCloseable {
     if (jar == null) {
       return Availability.unavailable("system property proxy.jar is not set (failsafe sets it)");
     }
-    return Files.isRegularFile(Path.of(jar))
-        ? Availability.ok()
-        : Availability.unavailable("proxy.jar " + jar + " does not exist (run: mvn -q package -DskipTests)");
+    if (!Files.isRegularFile(Path.of(jar))) {
+      return Availability.unavailable("proxy.jar " + jar + " does not exist (run: mvn -q package -DskipTests)");
+    }
+    // The shade plugin writes a jar even before the server has a Main; such a jar cannot run.
+    try (java.util.jar.JarFile jf = new java.util.jar.JarFile(jar)) {
+      java.util.jar.Manifest m = jf.getManifest();
+      String main = m == null ? null : m.getMainAttributes().getValue("Main-Class");
+      if (main == null || jf.getEntry(main.replace('.', '/') + ".class") == null) {
+        return Availability.unavailable("proxy.jar " + jar + " has no runnable Main-Class (" + main + ") yet");
+      }
+      return Availability.ok();
+    } catch (IOException e) {
+      return Availability.unavailable("proxy.jar " + jar + " is not a readable jar: " + e);
+    }
   }
 
   public static Builder builder() {

@@ -51,7 +51,12 @@ public final class Skopeo {
     push(image, registry.hostPort(), repoAndTag, registry.pushCredentials().orElse(null));
   }
 
-  /** Pushes {@code image} to {@code docker://hostPort/repoAndTag}; {@code credentials} may be null. */
+  /**
+   * Pushes {@code image} to {@code docker://hostPort/repoAndTag}; {@code credentials} may be null.
+   *
+   * <p>skopeo's {@code oci:} transport only finds OCI media types in {@code index.json}, so an image
+   * with Docker media types is pushed from a {@code dir:} view of the same files instead.
+   */
   public static void push(OciImage image, String hostPort, String repoAndTag, Credentials credentials) {
     List<String> args = new ArrayList<>(List.of("copy", "--dest-tls-verify=false", "--preserve-digests"));
     if (image.isIndex()) {
@@ -60,9 +65,43 @@ public final class Skopeo {
     if (credentials != null) {
       args.add("--dest-creds=" + credentials.colonForm());
     }
-    args.add(image.ociReference());
-    args.add("docker://" + hostPort + "/" + repoAndTag);
-    run(args).orThrow();
+    Path dirView = image.top().mediaType().startsWith("application/vnd.docker.") ? dirView(image) : null;
+    try {
+      args.add(dirView == null ? image.ociReference() : "dir:" + dirView);
+      args.add("docker://" + hostPort + "/" + repoAndTag);
+      run(args).orThrow();
+    } finally {
+      TempDirs.deleteRecursively(dirView);
+    }
+  }
+
+  /** Lays the image out as skopeo's {@code dir:} transport expects, with symlinks to the layout's blobs. */
+  private static Path dirView(OciImage image) {
+    Path dir = TempDirs.create("skopeo-src");
+    try {
+      Files.writeString(dir.resolve("version"), "Directory Transport Version: 1.1\n");
+      Files.createSymbolicLink(dir.resolve("manifest.json"), image.blobPath(image.digest()));
+      for (OciImage.PlatformImage p : image.images()) {
+        if (image.isIndex()) {
+          Files.createSymbolicLink(dir.resolve(hex(p.manifest().digest()) + ".manifest.json"),
+              image.blobPath(p.manifest().digest()));
+        }
+        for (String blob : p.blobDigests()) {
+          Path link = dir.resolve(hex(blob));
+          if (!Files.exists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            Files.createSymbolicLink(link, image.blobPath(blob));
+          }
+        }
+      }
+      return dir;
+    } catch (IOException e) {
+      TempDirs.deleteRecursively(dir);
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static String hex(String digest) {
+    return digest.substring(digest.indexOf(':') + 1);
   }
 
   /**
