@@ -393,6 +393,14 @@ public final class Mirror {
                 resp.discard();
                 throw new UncheckedIOException(e);
               }
+              if (!options.finishAbandonedDownloads()) {
+                BlobDownload abandoned = d;
+                d.onAbandoned(() -> {
+                  resp.discard();
+                  abandoned.fail(new dev.ociproxy.core.upstream.UpstreamUnavailableException(
+                      "every client left; download stopped (cache.finishAbandonedDownloads: false)", null));
+                });
+              }
               d.finished().whenComplete((path, err) -> {
                 limiter.release();
                 if (err instanceof VerificationException v) {

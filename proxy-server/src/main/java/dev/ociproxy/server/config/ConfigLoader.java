@@ -80,7 +80,8 @@ public final class ConfigLoader {
     top.only("listen", "cache", "upstreams", "limits", "auth", "access");
     InetSocketAddress listen = address("listen", top.text("listen", "0.0.0.0:5000"));
     Obj cache = top.obj("cache");
-    cache.only("dir", "maxSize", "verifyOnStart", "tagTtl", "manifestMaxBytes");
+    cache.only("dir", "maxSize", "verifyOnStart", "tagTtl", "manifestMaxBytes", "finishAbandonedDownloads");
+    boolean finishAbandoned = cache.bool("finishAbandonedDownloads", true);
     long maxSize = cache.size("maxSize", 0);
     boolean verifyOnStart = cache.bool("verifyOnStart", false);
     Path dir = Path.of(cache.text("dir", defaultCacheDir()));
@@ -159,7 +160,8 @@ public final class ConfigLoader {
           u.duration("readTimeout", Duration.ofSeconds(30)),
           realms);
       MirrorOptions mirror = new MirrorOptions(
-          manifestMax, u.duration("tagTtl", tagTtl), u.duration("manifestTimeout", Duration.ofSeconds(60)));
+          manifestMax, u.duration("tagTtl", tagTtl), u.duration("manifestTimeout", Duration.ofSeconds(60)),
+          finishAbandoned);
       upstreams.add(new ProxyConfig.Upstream(options, mirror, isDefault));
     }
     Obj limits = top.obj("limits");

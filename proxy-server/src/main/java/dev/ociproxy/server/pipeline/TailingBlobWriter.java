@@ -46,6 +46,7 @@ final class TailingBlobWriter {
 
   /** Starts pumping; completes with true after a verified whole body, false when aborted. */
   CompletableFuture<Boolean> start() {
+    download.addReader();
     ch.closeFuture().addListener(f -> finish(false));
     download.onProgress(onProgress);
     pump();
@@ -146,6 +147,7 @@ final class TailingBlobWriter {
       return;
     }
     download.removeProgressListener(onProgress);
+    download.removeReader();
     try {
       file.close();
     } catch (IOException ignored) {
