@@ -162,7 +162,7 @@ public final class ConfigLoader {
     Obj limits = top.obj("limits");
     limits.only("maxInitialLineLength", "maxHeaderSize");
     ProxyConfig.Limits lim = new ProxyConfig.Limits(
-        (int) limits.size("maxInitialLineLength", 8192), (int) limits.size("maxHeaderSize", 16384), 0);
+        limits.intSize("maxInitialLineLength", 8192), limits.intSize("maxHeaderSize", 16384), 0);
     return new ProxyConfig(listen, dir, List.copyOf(upstreams), lim);
   }
 
@@ -206,8 +206,12 @@ public final class ConfigLoader {
     if (u.getHost() == null) {
       throw new ConfigException(key, "'" + value + "' has no host");
     }
-    if (u.getRawQuery() != null || u.getRawFragment() != null || u.getRawUserInfo() != null) {
-      throw new ConfigException(key, "'" + value + "' must not carry a query, fragment or credentials");
+    if (u.getRawUserInfo() != null) {
+      // Do not echo the value: it holds a password, and this message ends up in logs.
+      throw new ConfigException(key, "must not carry credentials (use username and password)");
+    }
+    if (u.getRawQuery() != null || u.getRawFragment() != null) {
+      throw new ConfigException(key, "'" + value + "' must not carry a query or fragment");
     }
     return u;
   }
@@ -217,15 +221,19 @@ public final class ConfigLoader {
     if (!m.matches()) {
       throw new ConfigException(key, "'" + v + "' (expected a duration such as 500ms, 30s, 5m, 1h)");
     }
-    long n = Long.parseLong(m.group(1));
     String unit = m.group(2) == null ? "s" : m.group(2);
-    return switch (unit) {
-      case "ms" -> Duration.ofMillis(n);
-      case "m" -> Duration.ofMinutes(n);
-      case "h" -> Duration.ofHours(n);
-      case "d" -> Duration.ofDays(n);
-      default -> Duration.ofSeconds(n);
-    };
+    try {
+      long n = Long.parseLong(m.group(1));
+      return switch (unit) {
+        case "ms" -> Duration.ofMillis(n);
+        case "m" -> Duration.ofMinutes(n);
+        case "h" -> Duration.ofHours(n);
+        case "d" -> Duration.ofDays(n);
+        default -> Duration.ofSeconds(n);
+      };
+    } catch (NumberFormatException | ArithmeticException e) {
+      throw new ConfigException(key, "'" + v + "' is too large");
+    }
   }
 
   static long parseSize(String key, String v) {
@@ -233,7 +241,6 @@ public final class ConfigLoader {
     if (!m.matches()) {
       throw new ConfigException(key, "'" + v + "' (expected a size such as 4MiB or 50GiB)");
     }
-    long n = Long.parseLong(m.group(1));
     String unit = m.group(2) == null ? "B" : m.group(2);
     long mult = switch (unit) {
       case "KB" -> 1000L;
@@ -246,7 +253,11 @@ public final class ConfigLoader {
       case "TiB" -> 1L << 40;
       default -> 1L;
     };
-    return Math.multiplyExact(n, mult);
+    try {
+      return Math.multiplyExact(Long.parseLong(m.group(1)), mult);
+    } catch (NumberFormatException | ArithmeticException e) {
+      throw new ConfigException(key, "'" + v + "' is too large");
+    }
   }
 
   /** A mapping in the tree, with the key path used in messages. */
@@ -318,6 +329,14 @@ public final class ConfigLoader {
     long size(String k, long dflt) {
       String v = text(k, null);
       return v == null ? dflt : parseSize(key(k), v);
+    }
+
+    int intSize(String k, int dflt) {
+      long v = size(k, dflt);
+      if (v < 1 || v > Integer.MAX_VALUE) {
+        throw new ConfigException(key(k), v + " (expected: 1 to " + Integer.MAX_VALUE + " bytes)");
+      }
+      return (int) v;
     }
   }
 
