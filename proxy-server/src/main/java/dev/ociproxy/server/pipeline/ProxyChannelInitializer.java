@@ -7,6 +7,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.flow.FlowControlHandler;
 import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.util.Map;
@@ -44,6 +45,9 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
   private void addHttpHandlers(ChannelPipeline p) {
     p.addLast("codec", new HttpServerCodec(limits.maxInitialLineLength(), limits.maxHeaderSize(), 8192));
     p.addLast("keepAlive", new HttpServerKeepAliveHandler());
+    // RegistryHandler turns autoRead off while it answers, but requests already decoded from the
+    // same read would still arrive and be answered out of order: release one message per read().
+    p.addLast("flowControl", new FlowControlHandler());
     p.addLast("chunkedWrite", new ChunkedWriteHandler());
   }
 
