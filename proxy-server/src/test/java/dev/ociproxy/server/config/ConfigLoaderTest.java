@@ -59,8 +59,8 @@ class ConfigLoaderTest {
                   tagTtl: 5m
                   manifestMaxBytes: 1MiB
                 limits:
-                  maxInitialLineLength: 4KiB
-                  maxHeaderSize: 32KiB
+                  maxInitialLineLength: 4096
+                  maxHeaderSize: 32768
                 upstreams:
                   - name: registry.example.com
                     url: https://registry.example.com

@@ -3,6 +3,7 @@ package dev.ociproxy.server.pipeline;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ociproxy.core.registry.Mirror;
+import dev.ociproxy.server.auth.AccessPolicy;
 import dev.ociproxy.server.config.ProxyConfig;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -48,7 +49,11 @@ class ProxyChannelInitializerTest {
             .channel(NioServerSocketChannel.class)
             .childHandler(
                 new ProxyChannelInitializer(
-                    ProxyConfig.Limits.defaults(), Map.of("registry.example.com", example), example))
+                    ProxyConfig.Limits.defaults(),
+                    Map.of("registry.example.com", example),
+                    example,
+                    null,
+                    AccessPolicy.open()))
             .bind("127.0.0.1", 0)
             .syncUninterruptibly()
             .channel();

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ociproxy.core.registry.Mirror;
+import dev.ociproxy.server.auth.AccessPolicy;
+import dev.ociproxy.server.config.ProxyConfig;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -51,7 +53,8 @@ class RegistryHandlerTest {
         new EmbeddedChannel(
             new HttpServerCodec(8192, 16384, 8192),
             new HttpServerKeepAliveHandler(),
-            new RegistryHandler(router, new AccessLog()));
+            new RegistryHandler(
+                router, new AccessLog(), null, AccessPolicy.open(), ProxyConfig.Limits.defaults().maxHeaders()));
   }
 
   @AfterEach
