@@ -307,8 +307,12 @@ public final class ConfigLoader {
     if (u.getHost() == null) {
       throw new ConfigException(key, "'" + value + "' has no host");
     }
-    if (u.getRawQuery() != null || u.getRawFragment() != null || u.getRawUserInfo() != null) {
-      throw new ConfigException(key, "'" + value + "' must not carry a query, fragment or credentials");
+    if (u.getRawUserInfo() != null) {
+      // Do not echo the value: it holds a password, and this message ends up in logs.
+      throw new ConfigException(key, "must not carry credentials (use username and password)");
+    }
+    if (u.getRawQuery() != null || u.getRawFragment() != null) {
+      throw new ConfigException(key, "'" + value + "' must not carry a query or fragment");
     }
     return u;
   }
@@ -318,15 +322,19 @@ public final class ConfigLoader {
     if (!m.matches()) {
       throw new ConfigException(key, "'" + v + "' (expected a duration such as 500ms, 30s, 5m, 1h)");
     }
-    long n = Long.parseLong(m.group(1));
     String unit = m.group(2) == null ? "s" : m.group(2);
-    return switch (unit) {
-      case "ms" -> Duration.ofMillis(n);
-      case "m" -> Duration.ofMinutes(n);
-      case "h" -> Duration.ofHours(n);
-      case "d" -> Duration.ofDays(n);
-      default -> Duration.ofSeconds(n);
-    };
+    try {
+      long n = Long.parseLong(m.group(1));
+      return switch (unit) {
+        case "ms" -> Duration.ofMillis(n);
+        case "m" -> Duration.ofMinutes(n);
+        case "h" -> Duration.ofHours(n);
+        case "d" -> Duration.ofDays(n);
+        default -> Duration.ofSeconds(n);
+      };
+    } catch (NumberFormatException | ArithmeticException e) {
+      throw new ConfigException(key, "'" + v + "' is too large");
+    }
   }
 
   static long parseSize(String key, String v) {
@@ -334,7 +342,6 @@ public final class ConfigLoader {
     if (!m.matches()) {
       throw new ConfigException(key, "'" + v + "' (expected a size such as 4MiB or 50GiB)");
     }
-    long n = Long.parseLong(m.group(1));
     String unit = m.group(2) == null ? "B" : m.group(2);
     long mult = switch (unit) {
       case "KB" -> 1000L;
@@ -347,7 +354,11 @@ public final class ConfigLoader {
       case "TiB" -> 1L << 40;
       default -> 1L;
     };
-    return Math.multiplyExact(n, mult);
+    try {
+      return Math.multiplyExact(Long.parseLong(m.group(1)), mult);
+    } catch (NumberFormatException | ArithmeticException e) {
+      throw new ConfigException(key, "'" + v + "' is too large");
+    }
   }
 
   /** A mapping in the tree, with the key path used in messages. */

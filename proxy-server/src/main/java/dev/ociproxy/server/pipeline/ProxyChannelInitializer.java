@@ -9,6 +9,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.flow.FlowControlHandler;
 import io.netty.handler.stream.ChunkedWriteHandler;
 import java.util.Map;
 
@@ -48,6 +49,9 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
     // Between the codec and the chunked writer, so it sees every response's LastHttpContent.
     p.addLast("requestDeadline", new RequestDeadlineHandler(limits.idleTimeout().toMillis()));
     p.addLast("keepAlive", new HttpServerKeepAliveHandler());
+    // RegistryHandler turns autoRead off while it answers, but requests already decoded from the
+    // same read would still arrive and be answered out of order: release one message per read().
+    p.addLast("flowControl", new FlowControlHandler());
     p.addLast("chunkedWrite", new ChunkedWriteHandler());
   }
 

@@ -322,8 +322,10 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
   private void responseDone(ChannelHandlerContext ctx) {
     accessLog.end(current);
+    // Turning autoRead back on issues the one read() that releases the next request from the
+    // FlowControlHandler; an extra ctx.read() here would release a second one while the first
+    // is still being answered.
     ctx.channel().config().setAutoRead(true);
-    ctx.read();
   }
 
   @Override
