@@ -235,6 +235,24 @@ class ManyClientsIT {
   }
 
   @Test
+  void silentUpstreamGets504AfterTheFirstByteTimeoutAndStalledBodyAfterTheReadTimeout() throws Exception {
+    proxy = proxyBuilder().upstreamOption("firstByteTimeout", "2s").upstreamOption("readTimeout", "2s").start();
+    HostileRegistry.Image img = up.putImage("silent/repo", "v1", random(1_000, 12));
+    up.lie("silent/repo/manifests/v1", Lie.delayHeaders(Duration.ofSeconds(30)));
+    long t0 = System.nanoTime();
+    RawHttpClient.Response r = get("/v2/" + UP + "/silent/repo/manifests/v1");
+    assertThat(r.status()).isEqualTo(504);
+    assertThat(r.bodyText()).contains("UNAVAILABLE");
+    assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(20));
+    // A body that stops flowing: the client sees a broken transfer, the cache stays clean.
+    String digest = img.layerDigests().get(0);
+    up.lie(digest, Lie.trickle(Duration.ofSeconds(10)));
+    RawHttpClient.Response stalled = get("/v2/" + UP + "/silent/repo/blobs/" + digest);
+    assertNoWholeSuccess(stalled);
+    assertNotCached(proxy.cacheDir(), digest);
+  }
+
+  @Test
   void rateLimitedUpstreamIsBackedOffWhileCachedContentFlows() throws Exception {
     proxy = proxyBuilder().start();
     HostileRegistry.Image img = up.putImage("limited/repo", "v1", random(1_000, 9));

@@ -102,7 +102,7 @@ public final class ConfigLoader {
       Obj u = new Obj("upstreams[" + i + "]", ups.get(i));
       u.only(
           "name", "url", "default", "username", "password", "passwordFile", "caFile",
-          "tagTtl", "connectTimeout", "readTimeout", "manifestTimeout", "trustedRealmHosts");
+          "tagTtl", "connectTimeout", "readTimeout", "firstByteTimeout", "manifestTimeout", "trustedRealmHosts");
       String name = u.required("name");
       if (!UPSTREAM_NAME.matcher(name).matches()) {
         throw new ConfigException(u.key("name"),
@@ -158,7 +158,8 @@ public final class ConfigLoader {
           name, url, username, password, caFile,
           u.duration("connectTimeout", Duration.ofSeconds(10)),
           u.duration("readTimeout", Duration.ofSeconds(30)),
-          realms);
+          realms,
+          u.duration("firstByteTimeout", Duration.ofSeconds(30)));
       MirrorOptions mirror = new MirrorOptions(
           manifestMax, u.duration("tagTtl", tagTtl), u.duration("manifestTimeout", Duration.ofSeconds(60)),
           finishAbandoned);
