@@ -37,6 +37,7 @@ final class AccessLog {
     String user = "-";
     boolean aborted;
     boolean ended;
+    boolean ending;
 
     Entry(String method, String uri, long startNanos) {
       this.method = method;
@@ -72,6 +73,15 @@ final class AccessLog {
 
     boolean ended() {
       return ended;
+    }
+
+    /** The response's last part is being written. */
+    void ending() {
+      ending = true;
+    }
+
+    boolean isEnding() {
+      return ending;
     }
 
     @Override

@@ -261,13 +261,16 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     ctx.write(BlobResponses.streamingHead(digest, d.download().expectedLength()));
     current.status(200);
     TailingBlobWriter writer = tail;
+    AccessLog.Entry entry = current;
+    entry.ending(); // from here the writer reports the outcome, whoever closes the channel
     writer.start().whenComplete((ok, err) -> {
       tail = null;
-      current.bytes(writer.sent());
+      entry.bytes(writer.sent());
       if (Boolean.TRUE.equals(ok)) {
         responseDone(ctx);
       } else {
-        current.aborted();
+        entry.aborted();
+        accessLog.end(entry);
       }
     });
   }
@@ -290,10 +293,14 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void done(ChannelHandlerContext ctx, ChannelFuture last) {
+    AccessLog.Entry entry = current;
+    entry.ending();
     last.addListener((ChannelFutureListener) f -> {
       if (f.isSuccess()) {
         responseDone(ctx);
       } else {
+        entry.aborted();
+        accessLog.end(entry);
         ctx.close();
       }
     });
@@ -338,7 +345,9 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    if (current != null && !current.ended()) {
+    // A close while the last write is in flight is the keep-alive handler's (Connection: close);
+    // that write's listener logs the outcome.
+    if (current != null && !current.ended() && !current.isEnding()) {
       current.aborted();
       accessLog.end(current);
     }
