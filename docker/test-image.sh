@@ -4,6 +4,7 @@
 #   docker/test-image.sh           # needs proxy-server/target/registry-proxy.jar (or PROXY_JAR)
 #   docker/test-image.sh --stub    # a stand-in jar (docker/test/StubProxy.java): checks the image's
 #                                  # plumbing only (entrypoint, user, volume, HEALTHCHECK)
+#   docker/test-image.sh --image IMG  # check an image built elsewhere (e.g. the Maven target)
 #
 # Steps: use the engine at DOCKER_HOST (or the default socket) if it answers, else start a private
 # dockerd (docker/private-dockerd.sh); docker/build-base.sh; build --target prebuilt from a minimal
@@ -23,14 +24,17 @@ readonly SKIP=77
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
 stub=false
-for arg in "$@"; do
-  case $arg in
+given_image=""
+while [[ $# -gt 0 ]]; do
+  case $1 in
     --stub) stub=true ;;
-    *) echo "usage: $0 [--stub]" >&2; exit 2 ;;
+    --image) given_image=${2:?--image needs an image}; shift ;;
+    *) echo "usage: $0 [--stub | --image IMAGE]" >&2; exit 2 ;;
   esac
+  shift
 done
 jar=${PROXY_JAR:-$repo/proxy-server/target/registry-proxy.jar}
-image=${PROXY_IMAGE:-local.test/registry-proxy:test}
+image=${given_image:-${PROXY_IMAGE:-local.test/registry-proxy:test}}
 runtime_base=${RUNTIME_BASE_TAG:-local.test/debian-jre:17}
 export RUNTIME_BASE_TAG=$runtime_base
 
@@ -46,7 +50,7 @@ if ! $stub; then
   for tool in skopeo docker-registry; do
     command -v "$tool" >/dev/null || skip "$tool not found (apt-get install -y $tool)"
   done
-  [[ -f "$jar" ]] || fail "no jar at $jar: run 'mvn -q package -DskipTests' first (or use --stub)"
+  [[ -n "$given_image" || -f "$jar" ]] || fail "no jar at $jar: run 'mvn -q package -DskipTests' first (or use --stub)"
 fi
 
 work=$(mktemp -d /tmp/registry-proxy-image.XXXXXX)
@@ -64,7 +68,7 @@ cleanup() {
   fi
   docker rm -f -v "$container" >/dev/null 2>&1
   docker volume rm "$volume" >/dev/null 2>&1
-  if [[ -z "${KEEP_IMAGE:-}" ]]; then docker rmi "$image" >/dev/null 2>&1; fi
+  if [[ -z "${KEEP_IMAGE:-}" && -z "$given_image" ]]; then docker rmi "$image" >/dev/null 2>&1; fi
   if [[ -n "$upstream_pid" ]]; then kill "$upstream_pid" 2>/dev/null; wait "$upstream_pid" 2>/dev/null; fi
   if [[ -n "$dockerd_dir" ]]; then "$here/private-dockerd.sh" stop "$dockerd_dir"; fi
   # Never rm -rf through a live mount (dockerd's netns or overlay mounts live under $work).
@@ -110,30 +114,40 @@ fi
 # and only builds the stages up to --target.
 export DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0}
 
-# --- base image ---------------------------------------------------------------------------------
-"$here/build-base.sh" || {
-  rc=$?
-  [[ $rc -eq $SKIP ]] && skip "cannot make the base image (see above)"
-  fail "build-base.sh failed ($rc)"
-}
-log "base image $runtime_base ready"
+# Makes the base image, then the proxy image from the prebuilt (or stub) jar in a minimal context.
+build_image() {
+  # --- base image ---------------------------------------------------------------------------------
+  "$here/build-base.sh" || {
+    rc=$?
+    [[ $rc -eq $SKIP ]] && skip "cannot make the base image (see above)"
+    fail "build-base.sh failed ($rc)"
+  }
+  log "base image $runtime_base ready"
 
-# --- proxy image (prebuilt jar, minimal context) ------------------------------------------------
-ctx=$work/context
-mkdir -p "$ctx/docker" "$ctx/proxy-server/target"
-cp "$here/Dockerfile" "$here/proxy.yaml" "$here/healthcheck.sh" "$ctx/docker/"
-if $stub; then
-  log "compiling the stub jar (docker/test/StubProxy.java): plumbing check only"
-  mkdir -p "$work/stub"
-  javac -d "$work/stub" "$here/test/StubProxy.java"
-  jar --create --file "$ctx/proxy-server/target/registry-proxy.jar" --main-class StubProxy -C "$work/stub" .
+  # --- proxy image (prebuilt jar, minimal context) ------------------------------------------------
+  ctx=$work/context
+  mkdir -p "$ctx/docker" "$ctx/proxy-server/target"
+  cp "$here/Dockerfile" "$here/proxy.yaml" "$here/healthcheck.sh" "$ctx/docker/"
+  if $stub; then
+    log "compiling the stub jar (docker/test/StubProxy.java): plumbing check only"
+    mkdir -p "$work/stub"
+    javac -d "$work/stub" "$here/test/StubProxy.java"
+    jar --create --file "$ctx/proxy-server/target/registry-proxy.jar" --main-class StubProxy -C "$work/stub" .
+  else
+    cp "$jar" "$ctx/proxy-server/target/registry-proxy.jar"
+  fi
+  docker build -q -f "$ctx/docker/Dockerfile" --target prebuilt --network host \
+    --build-arg "RUNTIME_IMAGE=$runtime_base" -t "$image" "$ctx" >/dev/null 2>"$work/build.log" \
+    || { cat "$work/build.log" >&2; fail "docker build"; }
+  log "built $image"
+}
+
+if [[ -n "$given_image" ]]; then
+  docker image inspect "$given_image" >/dev/null 2>&1 || fail "no image $given_image in this engine"
+  log "checking the given image $given_image"
 else
-  cp "$jar" "$ctx/proxy-server/target/registry-proxy.jar"
+  build_image
 fi
-docker build -q -f "$ctx/docker/Dockerfile" --target prebuilt --network host \
-  --build-arg "RUNTIME_IMAGE=$runtime_base" -t "$image" "$ctx" >/dev/null 2>"$work/build.log" \
-  || { cat "$work/build.log" >&2; fail "docker build"; }
-log "built $image"
 
 [[ $(docker image inspect -f '{{.Config.User}}' "$image") == 10001:10001 ]] || fail "image user is not 10001:10001"
 docker image inspect -f '{{json .Config.Volumes}}' "$image" | grep -q '"/var/cache/registry-proxy"' \
