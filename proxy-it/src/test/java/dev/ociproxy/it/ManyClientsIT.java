@@ -113,8 +113,11 @@ class ManyClientsIT {
       assertThat(r.complete()).isTrue();
       assertThat(r.body()).isEqualTo(blob);
     }
-    assertThat(up.requests(null, "/v2/").stream().filter(q -> q.path().endsWith("/blobs/" + digest)).count())
-        .as("upstream requests for the blob").isEqualTo(1);
+    assertThat(up.requests("GET", "/v2/").stream().filter(q -> q.path().endsWith("/blobs/" + digest)).count())
+        .as("upstream downloads of the blob").isEqualTo(1);
+    // The other repository is confirmed once (a HEAD), never downloaded again.
+    assertThat(up.count(null, "/v2/" + other + "/blobs/" + digest)).isLessThanOrEqualTo(1);
+    assertThat(up.count(null, "/v2/shared/repo/blobs/" + digest)).isLessThanOrEqualTo(1);
     assertCached(proxy.cacheDir(), "blobs", digest);
   }
 

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.ociproxy.core.registry.MirrorOptions;
 import dev.ociproxy.core.upstream.UpstreamOptions;
+import dev.ociproxy.server.auth.AccessRule;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -76,7 +77,7 @@ public final class ConfigLoader {
       throw new ConfigException("(file)", "expected a mapping of keys at the top level");
     }
     Obj top = new Obj("", root);
-    top.only("listen", "cache", "upstreams", "limits");
+    top.only("listen", "cache", "upstreams", "limits", "auth", "access");
     InetSocketAddress listen = address("listen", top.text("listen", "0.0.0.0:5000"));
     Obj cache = top.obj("cache");
     cache.only("dir", "maxSize", "verifyOnStart", "tagTtl", "manifestMaxBytes");
@@ -162,10 +163,106 @@ public final class ConfigLoader {
       upstreams.add(new ProxyConfig.Upstream(options, mirror, isDefault));
     }
     Obj limits = top.obj("limits");
-    limits.only("maxInitialLineLength", "maxHeaderSize");
+    limits.only("maxInitialLineLength", "maxHeaderSize", "maxHeaders", "maxConnections", "idleTimeout",
+        "maxConcurrentFetches");
+    ProxyConfig.Limits d = ProxyConfig.Limits.defaults();
     ProxyConfig.Limits lim = new ProxyConfig.Limits(
-        (int) limits.size("maxInitialLineLength", 8192), (int) limits.size("maxHeaderSize", 16384), 0);
-    return new ProxyConfig(listen, dir, maxSize, verifyOnStart, List.copyOf(upstreams), lim);
+        limits.positiveInt("maxInitialLineLength", d.maxInitialLineLength()),
+        limits.positiveInt("maxHeaderSize", d.maxHeaderSize()),
+        limits.positiveInt("maxHeaders", d.maxHeaders()),
+        limits.positiveInt("maxConnections", d.maxConnections()),
+        limits.duration("idleTimeout", d.idleTimeout()),
+        limits.positiveInt("maxConcurrentFetches", d.maxConcurrentFetches()));
+    ProxyConfig.Auth auth = auth(top.obj("auth"));
+    List<AccessRule> access = access(top.node.path("access"), names, auth);
+    return new ProxyConfig(listen, dir, maxSize, verifyOnStart, List.copyOf(upstreams), lim, auth, access);
+  }
+
+  private ProxyConfig.Auth auth(Obj a) {
+    if (a.node.isMissingNode()) {
+      return ProxyConfig.Auth.disabled();
+    }
+    a.only("realm", "htpasswd", "tokens", "groups");
+    Path htpasswd = readableFile(a, "htpasswd");
+    Path tokens = readableFile(a, "tokens");
+    if (htpasswd == null && tokens == null) {
+      throw new ConfigException(a.key("htpasswd"), "missing (auth needs an htpasswd file, a tokens file, or both)");
+    }
+    Map<String, Set<String>> groups = new java.util.HashMap<>();
+    JsonNode g = a.node.path("groups");
+    if (!g.isMissingNode()) {
+      if (!g.isObject()) {
+        throw new ConfigException(a.key("groups"), "expected a mapping of group name to a list of users");
+      }
+      for (Iterator<Map.Entry<String, JsonNode>> it = g.fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> e = it.next();
+        for (String user : list(a.key("groups") + "." + e.getKey(), e.getValue())) {
+          groups.computeIfAbsent(user, u -> new HashSet<>()).add(e.getKey());
+        }
+      }
+    }
+    try {
+      dev.ociproxy.server.auth.CredentialStore.load(htpasswd, tokens, groups);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(a.key(htpasswd != null && e.getMessage().startsWith(htpasswd.toString()) ? "htpasswd" : "tokens"),
+          e.getMessage());
+    }
+    return new ProxyConfig.Auth(true, a.text("realm", "registry-proxy"), htpasswd, tokens, groups);
+  }
+
+  private Path readableFile(Obj o, String k) {
+    String v = o.text(k, null);
+    if (v == null) {
+      return null;
+    }
+    Path p = Path.of(v);
+    if (!Files.isReadable(p)) {
+      throw new ConfigException(o.key(k), "cannot read " + v);
+    }
+    return p;
+  }
+
+  private List<AccessRule> access(JsonNode node, Set<String> upstreamNames, ProxyConfig.Auth auth) {
+    if (node.isMissingNode()) {
+      return List.of();
+    }
+    if (!node.isArray()) {
+      throw new ConfigException("access", "expected a list of rules");
+    }
+    List<AccessRule> rules = new ArrayList<>();
+    for (int i = 0; i < node.size(); i++) {
+      Obj r = new Obj("access[" + i + "]", node.get(i));
+      r.only("upstream", "repositories", "anonymous", "users", "groups");
+      String upstream = r.text("upstream", "*");
+      if (!upstream.equals("*") && !upstreamNames.contains(upstream)) {
+        throw new ConfigException(r.key("upstream"), "'" + upstream + "' is not a configured upstream");
+      }
+      String prefix = r.text("repositories", "");
+      if (prefix.equals("*")) {
+        prefix = "";
+      }
+      boolean anonymous = r.bool("anonymous", false);
+      Set<String> users = Set.copyOf(list(r.key("users"), r.node.path("users")));
+      Set<String> groups = Set.copyOf(list(r.key("groups"), r.node.path("groups")));
+      if (!anonymous && !auth.enabled()) {
+        throw new ConfigException(r.key("anonymous"),
+            "false, but no auth is configured, so no client could ever pull (add auth.htpasswd or auth.tokens)");
+      }
+      rules.add(new AccessRule(upstream, prefix, anonymous, users, groups));
+    }
+    return List.copyOf(rules);
+  }
+
+  private List<String> list(String key, JsonNode n) {
+    if (n.isMissingNode() || n.isNull()) {
+      return List.of();
+    }
+    if (!n.isArray()) {
+      throw new ConfigException(key, "expected a list");
+    }
+    List<String> out = new ArrayList<>();
+    n.forEach(v -> out.add(substitute(key, v.asText())));
+    return out;
   }
 
   private String defaultCacheDir() {
@@ -315,6 +412,22 @@ public final class ConfigLoader {
     Duration duration(String k, Duration dflt) {
       String v = text(k, null);
       return v == null ? dflt : parseDuration(key(k), v);
+    }
+
+    int positiveInt(String k, int dflt) {
+      String v = text(k, null);
+      if (v == null) {
+        return dflt;
+      }
+      try {
+        int n = Integer.parseInt(v.trim());
+        if (n > 0) {
+          return n;
+        }
+      } catch (NumberFormatException e) {
+        // fall through to the message
+      }
+      throw new ConfigException(key(k), "'" + v + "' (expected a positive whole number)");
     }
 
     long size(String k, long dflt) {

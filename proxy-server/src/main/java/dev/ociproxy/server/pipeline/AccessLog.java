@@ -18,9 +18,10 @@ final class AccessLog {
     }
     e.ended = true;
     if (log.isInfoEnabled()) {
-      log.info("{} {} {} {}B {}ms cache={} upstream={}{}",
+      log.info("{} {} {} {}B {}ms cache={} upstream={} user={}{}",
           e.method, e.uri.length() > 300 ? e.uri.substring(0, 300) + "…" : e.uri, e.status, e.bytes,
-          (System.nanoTime() - e.startNanos) / 1_000_000, e.cache, e.upstream, e.aborted ? " aborted" : "");
+          (System.nanoTime() - e.startNanos) / 1_000_000, e.cache, e.upstream, e.user,
+          e.aborted ? " aborted" : "");
     }
   }
 
@@ -33,6 +34,7 @@ final class AccessLog {
     long bytes;
     String cache = "-";
     String upstream = "-";
+    String user = "-";
     boolean aborted;
     boolean ended;
 
@@ -58,6 +60,10 @@ final class AccessLog {
 
     void upstream(String u) {
       upstream = u;
+    }
+
+    void user(String u) {
+      user = u;
     }
 
     void aborted() {
