@@ -251,26 +251,37 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
       });
       return;
     }
-    try {
-      tail = new TailingBlobWriter(ctx.channel(), d.download());
-    } catch (java.io.IOException e) {
-      log.warn("cannot read download of {}: {}", digest, e.toString());
-      ctx.close();
+    if (d.download().failed()) {
+      // Refused before we said anything: a clean error beats a broken transfer.
+      sendError(ctx, failureOf(d.download()), false);
       return;
     }
-    ctx.write(BlobResponses.streamingHead(digest, d.download().expectedLength()));
+    try {
+      tail = new TailingBlobWriter(ctx.channel(), d.download(),
+          BlobResponses.streamingHead(digest, d.download().expectedLength()));
+    } catch (java.io.IOException e) {
+      if (d.download().failed()) {
+        sendError(ctx, failureOf(d.download()), false);
+      } else {
+        log.warn("cannot read download of {}: {}", digest, e.toString());
+        ctx.close();
+      }
+      return;
+    }
     current.status(200);
     TailingBlobWriter writer = tail;
     AccessLog.Entry entry = current;
     entry.ending(); // from here the writer reports the outcome, whoever closes the channel
-    writer.start().whenComplete((ok, err) -> {
+    writer.start().whenComplete((outcome, err) -> {
       tail = null;
       entry.bytes(writer.sent());
-      if (Boolean.TRUE.equals(ok)) {
-        responseDone(ctx);
-      } else {
-        entry.aborted();
-        accessLog.end(entry);
+      switch (outcome) {
+        case COMPLETE -> responseDone(ctx);
+        case REFUSED_BEFORE_START -> sendError(ctx, failureOf(d.download()), false);
+        default -> {
+          entry.aborted();
+          accessLog.end(entry);
+        }
       }
     });
   }
@@ -360,6 +371,10 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
       log.warn("closing client connection {}: {}", ctx.channel().remoteAddress(), cause.toString());
     }
     ctx.close();
+  }
+
+  private static Throwable failureOf(dev.ociproxy.core.cache.BlobDownload d) {
+    return unwrap(d.finished().handle((path, err) -> err).join());
   }
 
   private static Throwable unwrap(Throwable t) {
