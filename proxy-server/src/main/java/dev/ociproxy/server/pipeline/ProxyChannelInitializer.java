@@ -2,6 +2,8 @@ package dev.ociproxy.server.pipeline;
 
 import dev.ociproxy.core.registry.Mirror;
 import dev.ociproxy.server.config.ProxyConfig;
+import dev.ociproxy.server.metrics.RequestMetrics;
+import dev.ociproxy.server.tls.ServerTls;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
@@ -16,11 +18,31 @@ import java.util.concurrent.TimeUnit;
 public final class ProxyChannelInitializer extends ChannelInitializer<SocketChannel> {
   private final ProxyConfig.Limits limits;
   private final V2Router router;
-  private final AccessLog accessLog = new AccessLog();
+  private final AccessLog accessLog;
+  private final Extras extras;
+
+  /**
+   * The operational parts of the pipeline; each may be null to leave it out.
+   *
+   * @param tls listener TLS; when set, the first handler of every pipeline
+   * @param admin /metrics, /healthz and /readyz, answered before the registry handler
+   * @param connections tracks connections for a graceful shutdown
+   * @param metrics counts finished requests
+   */
+  public record Extras(ServerTls tls, AdminHandler admin, Connections connections, RequestMetrics metrics) {
+    public static final Extras NONE = new Extras(null, null, null, null);
+  }
 
   public ProxyChannelInitializer(ProxyConfig.Limits limits, Map<String, Mirror> mirrors, Mirror defaultMirror) {
+    this(limits, mirrors, defaultMirror, Extras.NONE);
+  }
+
+  public ProxyChannelInitializer(
+      ProxyConfig.Limits limits, Map<String, Mirror> mirrors, Mirror defaultMirror, Extras extras) {
     this.limits = limits;
     this.router = new V2Router(mirrors, defaultMirror);
+    this.extras = extras;
+    this.accessLog = new AccessLog(extras.metrics());
   }
 
   @Override
@@ -32,6 +54,10 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
   }
 
   private void addTransportHandlers(ChannelPipeline p) {
+    if (extras.tls() != null) {
+      // The newest context: a renewed certificate applies to connections accepted from now on.
+      p.addLast("tls", extras.tls().current().newHandler(p.channel().alloc()));
+    }
     // Idle client connections are closed; a response in progress is not idle (writes count).
     p.addLast("idle", new IdleStateHandler(0, 0, 120, TimeUnit.SECONDS) {
       @Override
@@ -43,11 +69,18 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
 
   private void addHttpHandlers(ChannelPipeline p) {
     p.addLast("codec", new HttpServerCodec(limits.maxInitialLineLength(), limits.maxHeaderSize(), 8192));
+    if (extras.connections() != null) {
+      p.addLast("inFlight", extras.connections().newTracker());
+    }
     p.addLast("keepAlive", new HttpServerKeepAliveHandler());
     p.addLast("chunkedWrite", new ChunkedWriteHandler());
   }
 
   private void addProxyHandlers(ChannelPipeline p) {
+    if (extras.admin() != null) {
+      // Before any client authentication: probes and scrapers carry no registry credentials.
+      p.addLast("admin", extras.admin());
+    }
     p.addLast("registry", new RegistryHandler(router, accessLog));
   }
 }
