@@ -27,7 +27,7 @@ final class ShutdownSignals {
             server.close();
             return;
           }
-          log.info("SIG{} received: stopping (grace period {})", name, grace);
+          log.info("SIG{} received: stopping (grace period {} ms)", name, grace.toMillis());
           // Not on the signal dispatcher thread: it must stay free to deliver a second signal.
           Thread t = new Thread(() -> {
             server.shutdown(grace);
