@@ -168,12 +168,12 @@ public final class ProxyServer implements AutoCloseable {
     }
     int open = connections.size();
     if (open > 0 && grace.toMillis() > 0) {
-      log.info("shutting down: waiting up to {} for {} connection(s) to finish their responses", grace, open);
+      log.info("shutting down: waiting up to {} ms for {} connection(s) to finish their responses", grace.toMillis(), open);
       try {
         connections.drain().get(grace.toMillis(), TimeUnit.MILLISECONDS);
         log.info("shutting down: all responses finished");
       } catch (TimeoutException e) {
-        log.warn("shutting down: {} connection(s) still busy after {}; closing them", connections.size(), grace);
+        log.warn("shutting down: {} connection(s) still busy after {} ms; closing them", connections.size(), grace.toMillis());
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       } catch (ExecutionException e) {

@@ -146,6 +146,7 @@ public final class ConfigLoader {
         if (!Files.isReadable(caFile)) {
           throw new ConfigException(u.key("caFile"), "cannot read " + ca);
         }
+        checkCertificates(u.key("caFile"), caFile);
       }
       Set<String> realms = new LinkedHashSet<>();
       JsonNode rh = u.node.path("trustedRealmHosts");
@@ -228,6 +229,17 @@ public final class ConfigLoader {
           t.key(e.which() == dev.ociproxy.server.tls.PemKeyPair.Which.CERT ? "cert" : "key"), e.getMessage());
     }
     return new ProxyConfig.Tls(cert, key, t.duration("reloadInterval", Duration.ofSeconds(30)));
+  }
+
+  /** Parses a PEM CA bundle now, so --check-config reports a bad one rather than the first pull. */
+  private static void checkCertificates(String key, Path file) {
+    try (var in = Files.newInputStream(file)) {
+      if (java.security.cert.CertificateFactory.getInstance("X.509").generateCertificates(in).isEmpty()) {
+        throw new ConfigException(key, file + " holds no certificate (expected PEM -----BEGIN CERTIFICATE-----)");
+      }
+    } catch (IOException | java.security.cert.CertificateException e) {
+      throw new ConfigException(key, file + " is not a PEM certificate file: " + e.getMessage());
+    }
   }
 
   private String defaultCacheDir() {

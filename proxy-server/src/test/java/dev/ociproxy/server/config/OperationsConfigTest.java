@@ -96,6 +96,13 @@ class OperationsConfigTest {
         "tls.cert", "no PEM certificate");
   }
 
+  @Test
+  void upstreamCaFileWithoutCertificates_isRejectedNamingTheKey() throws IOException {
+    Path pem = Files.writeString(dir.resolve("ca.pem"), "not a certificate\n");
+    assertRejected("upstreams:\n  - name: up.test\n    url: https://127.0.0.1:1\n    caFile: " + pem + "\n",
+        "upstreams[0].caFile", "certificate");
+  }
+
   @ParameterizedTest
   @EnumSource(TestCertificates.KeyFormat.class)
   void tlsPair_inEveryCommonKeyEncoding_isAccepted(TestCertificates.KeyFormat format) {
