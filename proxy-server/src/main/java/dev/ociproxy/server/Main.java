@@ -56,10 +56,14 @@ public final class Main {
   /** One line that tells the operator what the checked file sets up. */
   private static String describe(ProxyConfig config) {
     ProxyConfig.Operations ops = config.operations();
-    return config.upstreams().size() + " upstream(s), listen " + config.listen()
+    return config.upstreams().size() + " upstream(s), listen " + hostPort(config.listen())
         + (ops.tls() != null ? " (https, certificate " + ops.tls().cert() + ")" : " (http)")
-        + ", metrics and health on " + (ops.adminListen() != null ? ops.adminListen() : "the main listener")
+        + ", metrics and health on " + (ops.adminListen() != null ? hostPort(ops.adminListen()) : "the main listener")
         + ", cache " + config.cacheDir() + ", log format " + ops.logFormat().name().toLowerCase(java.util.Locale.ROOT);
+  }
+
+  private static String hostPort(java.net.InetSocketAddress a) {
+    return a.getHostString() + ":" + a.getPort();
   }
 
   private static void fail(String message) {
