@@ -95,7 +95,9 @@ public final class Connections {
       p.addListener((ChannelFutureListener) f -> {
         busy = false;
         if (draining) {
-          ctx.close();
+          // After the other listeners of this write (the response's own completion and access
+          // log), so a finished response is not mistaken for an aborted one.
+          ctx.executor().execute(ctx::close);
         }
       });
       ctx.write(msg, p);

@@ -57,6 +57,7 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
     if (extras.tls() != null) {
       // The newest context: a renewed certificate applies to connections accepted from now on.
       p.addLast("tls", extras.tls().current().newHandler(p.channel().alloc()));
+      p.addLast("tlsErrors", TlsErrorHandler.INSTANCE);
     }
     // Idle client connections are closed; a response in progress is not idle (writes count).
     p.addLast("idle", new IdleStateHandler(0, 0, 120, TimeUnit.SECONDS) {
