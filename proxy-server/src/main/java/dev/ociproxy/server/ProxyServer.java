@@ -137,6 +137,8 @@ public final class ProxyServer implements AutoCloseable {
       }
       tls.startReloading(boss, ops.tls().reloadInterval());
     }
+    io.micrometer.core.instrument.Gauge.builder("registry_proxy_client_connections", connections, Connections::size)
+        .description("Open client connections on the main listener").register(meters);
     readiness = new Readiness(store.root(), config.upstreams().size(), stopping::get);
     Supplier<String> scrape = meters instanceof PrometheusMeterRegistry p ? p::scrape : null;
     admin = new AdminHandler(scrape, readiness, true);
