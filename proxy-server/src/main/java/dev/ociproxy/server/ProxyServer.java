@@ -1,7 +1,11 @@
 package dev.ociproxy.server;
 
 import dev.ociproxy.core.cache.ContentStore;
+import dev.ociproxy.core.registry.FetchLimiter;
 import dev.ociproxy.core.registry.Mirror;
+import dev.ociproxy.server.auth.AccessPolicy;
+import dev.ociproxy.server.auth.Authenticator;
+import dev.ociproxy.server.auth.CredentialStore;
 import dev.ociproxy.core.upstream.HttpTransport;
 import dev.ociproxy.core.upstream.UpstreamClient;
 import dev.ociproxy.server.config.ProxyConfig;
@@ -61,6 +65,7 @@ public final class ProxyServer implements AutoCloseable {
   private Readiness readiness;
   private AdminHandler admin;
   private final Connections connections = new Connections();
+  private Authenticator authenticator;
 
   public ProxyServer(ProxyConfig config, MeterRegistry meters) {
     this.config = config;
@@ -81,10 +86,11 @@ public final class ProxyServer implements AutoCloseable {
     if (config.verifyOnStart()) {
       store.verifyInBackground();
     }
+    FetchLimiter limiter = new FetchLimiter(config.limits().maxConcurrentFetches());
     Map<String, Mirror> mirrors = new LinkedHashMap<>();
     Mirror defaultMirror = null;
     for (ProxyConfig.Upstream u : config.upstreams()) {
-      Mirror m = new Mirror(new UpstreamClient(u.options(), transport, meters), store, u.mirror(), meters);
+      Mirror m = new Mirror(new UpstreamClient(u.options(), transport, meters), store, u.mirror(), meters, limiter);
       mirrors.put(u.name(), m);
       if (u.isDefault()) {
         defaultMirror = m;
@@ -97,7 +103,9 @@ public final class ProxyServer implements AutoCloseable {
         .option(ChannelOption.SO_BACKLOG, 1024)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(256 * 1024, 1024 * 1024))
-        .childHandler(new ProxyChannelInitializer(config.limits(), mirrors, defaultMirror, extras(admin)));
+        .childHandler(new ProxyChannelInitializer(
+            config.limits(), mirrors, defaultMirror, authenticator(), new AccessPolicy(config.auth().enabled(), config.access()),
+            extras(admin)));
     server = bind(b, config.listen(), "listen");
     InetSocketAddress bound = (InetSocketAddress) server.localAddress();
     log.info("registry proxy listening on {} ({}, {} transport), cache {}, upstreams {}",
@@ -185,12 +193,24 @@ public final class ProxyServer implements AutoCloseable {
     close();
   }
 
+  private Authenticator authenticator() {
+    ProxyConfig.Auth a = config.auth();
+    if (!a.enabled()) {
+      return null;
+    }
+    authenticator = new Authenticator(CredentialStore.load(a.htpasswd(), a.tokens(), a.groups()), a.realm(), meters);
+    return authenticator;
+  }
+
   @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
     stopping.set(true);
+    if (authenticator != null) {
+      authenticator.close();
+    }
     if (server != null) {
       server.close().syncUninterruptibly();
     }

@@ -55,11 +55,12 @@ final class AccessLog {
           .addKeyValue("duration_ms", ms)
           .addKeyValue("cache", e.cache)
           .addKeyValue("upstream", e.upstream)
+          .addKeyValue("user", e.user)
           .addKeyValue("route", e.route)
           .addKeyValue("aborted", e.aborted)
           .addKeyValue("remote", e.remote)
-          .log("{} {} {} {}B {}ms cache={} upstream={}{}",
-              e.method, uri, e.status, e.bytes, ms, e.cache, e.upstream, e.aborted ? " aborted" : "");
+          .log("{} {} {} {}B {}ms cache={} upstream={} user={}{}",
+              e.method, uri, e.status, e.bytes, ms, e.cache, e.upstream, e.user, e.aborted ? " aborted" : "");
     }
   }
 
@@ -72,10 +73,12 @@ final class AccessLog {
     long bytes;
     String cache = "-";
     String upstream = "-";
+    String user = "-";
     String route = "other";
     String remote = "-";
     boolean aborted;
     boolean ended;
+    boolean ending;
 
     Entry(String method, String uri, long startNanos) {
       this.method = method;
@@ -101,6 +104,10 @@ final class AccessLog {
       upstream = u;
     }
 
+    void user(String u) {
+      user = u;
+    }
+
     /** The kind of request for metrics: base, manifest, blob, tags (default: other). */
     void route(String r) {
       route = r;
@@ -112,6 +119,15 @@ final class AccessLog {
 
     boolean ended() {
       return ended;
+    }
+
+    /** The response's last part is being written. */
+    void ending() {
+      ending = true;
+    }
+
+    boolean isEnding() {
+      return ending;
     }
 
     @Override

@@ -1,6 +1,8 @@
 package dev.ociproxy.server.pipeline;
 
 import dev.ociproxy.core.registry.Mirror;
+import dev.ociproxy.server.auth.AccessPolicy;
+import dev.ociproxy.server.auth.Authenticator;
 import dev.ociproxy.server.config.ProxyConfig;
 import dev.ociproxy.server.metrics.RequestMetrics;
 import dev.ociproxy.server.tls.ServerTls;
@@ -9,16 +11,18 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.flow.FlowControlHandler;
 import io.netty.handler.stream.ChunkedWriteHandler;
-import io.netty.handler.timeout.IdleStateHandler;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /** Builds every client pipeline, in named steps; the only class that calls {@code addLast}. */
 public final class ProxyChannelInitializer extends ChannelInitializer<SocketChannel> {
   private final ProxyConfig.Limits limits;
   private final V2Router router;
   private final AccessLog accessLog;
+  private final ConnectionLimiter connectionLimiter;
+  private final Authenticator authenticator;
+  private final AccessPolicy policy;
   private final Extras extras;
 
   /**
@@ -33,14 +37,20 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
     public static final Extras NONE = new Extras(null, null, null, null);
   }
 
-  public ProxyChannelInitializer(ProxyConfig.Limits limits, Map<String, Mirror> mirrors, Mirror defaultMirror) {
-    this(limits, mirrors, defaultMirror, Extras.NONE);
+  /** @param authenticator null when client authentication is off */
+  public ProxyChannelInitializer(ProxyConfig.Limits limits, Map<String, Mirror> mirrors, Mirror defaultMirror,
+      Authenticator authenticator, AccessPolicy policy) {
+    this(limits, mirrors, defaultMirror, authenticator, policy, Extras.NONE);
   }
 
-  public ProxyChannelInitializer(
-      ProxyConfig.Limits limits, Map<String, Mirror> mirrors, Mirror defaultMirror, Extras extras) {
+  /** @param authenticator null when client authentication is off */
+  public ProxyChannelInitializer(ProxyConfig.Limits limits, Map<String, Mirror> mirrors, Mirror defaultMirror,
+      Authenticator authenticator, AccessPolicy policy, Extras extras) {
     this.limits = limits;
     this.router = new V2Router(mirrors, defaultMirror);
+    this.connectionLimiter = new ConnectionLimiter(limits.maxConnections());
+    this.authenticator = authenticator;
+    this.policy = policy;
     this.extras = extras;
     this.accessLog = new AccessLog(extras.metrics());
   }
@@ -54,18 +64,12 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
   }
 
   private void addTransportHandlers(ChannelPipeline p) {
+    p.addLast("connectionLimit", connectionLimiter);
     if (extras.tls() != null) {
       // The newest context: a renewed certificate applies to connections accepted from now on.
       p.addLast("tls", extras.tls().current().newHandler(p.channel().alloc()));
       p.addLast("tlsErrors", TlsErrorHandler.INSTANCE);
     }
-    // Idle client connections are closed; a response in progress is not idle (writes count).
-    p.addLast("idle", new IdleStateHandler(0, 0, 120, TimeUnit.SECONDS) {
-      @Override
-      protected void channelIdle(io.netty.channel.ChannelHandlerContext ctx, io.netty.handler.timeout.IdleStateEvent evt) {
-        ctx.close();
-      }
-    });
   }
 
   private void addHttpHandlers(ChannelPipeline p) {
@@ -73,15 +77,21 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
     if (extras.connections() != null) {
       p.addLast("inFlight", extras.connections().newTracker());
     }
+    // Between the codec and the chunked writer, so it sees every response's LastHttpContent.
+    p.addLast("requestDeadline", new RequestDeadlineHandler(limits.idleTimeout().toMillis()));
     p.addLast("keepAlive", new HttpServerKeepAliveHandler());
+    // RegistryHandler turns autoRead off while it answers, but requests already decoded from the
+    // same read would still arrive and be answered out of order: release one message per read().
+    p.addLast("flowControl", new FlowControlHandler());
     p.addLast("chunkedWrite", new ChunkedWriteHandler());
   }
 
   private void addProxyHandlers(ChannelPipeline p) {
     if (extras.admin() != null) {
-      // Before any client authentication: probes and scrapers carry no registry credentials.
+      // Before client authentication (in RegistryHandler): probes and scrapers carry no registry
+      // credentials.
       p.addLast("admin", extras.admin());
     }
-    p.addLast("registry", new RegistryHandler(router, accessLog));
+    p.addLast("registry", new RegistryHandler(router, accessLog, authenticator, policy, limits.maxHeaders()));
   }
 }
