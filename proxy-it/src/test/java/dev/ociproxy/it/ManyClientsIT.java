@@ -286,6 +286,42 @@ class ManyClientsIT {
   }
 
   @Test
+  void tagMappingSurvivesARestartAndIsServedWhileTheUpstreamIsDown() throws Exception {
+    proxy = proxyBuilder().cacheOption("tagTtl", "0s").start();
+    HostileRegistry.Image img = up.putImage("restart/repo", "v1", random(3_000, 13));
+    String path = "/v2/" + UP + "/restart/repo/manifests/v1";
+    assertThat(get(path).status()).isEqualTo(200);
+    proxy.stop();
+    up.stop();
+    proxy.start();
+    RawHttpClient.Response r = get(path);
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.header("Docker-Content-Digest")).contains(img.manifestDigest());
+    assertThat(r.header("X-Registry-Proxy-Stale")).contains("true");
+  }
+
+  @Test
+  void verifyOnStartQuarantinesACorruptedCacheFileAndItIsFetchedAgain() throws Exception {
+    proxy = proxyBuilder().cacheOption("verifyOnStart", "true").start();
+    byte[] blob = random(100_000, 14);
+    String digest = up.putBlob("rot/repo", blob);
+    String path = "/v2/" + UP + "/rot/repo/blobs/" + digest;
+    assertThat(get(path).body()).isEqualTo(blob);
+    proxy.stop();
+    String hex = digest.substring(7);
+    java.nio.file.Path file = proxy.cacheDir().resolve("blobs/sha256").resolve(hex.substring(0, 2)).resolve(hex);
+    byte[] rotten = java.nio.file.Files.readAllBytes(file);
+    rotten[rotten.length / 2] ^= 0x01;
+    java.nio.file.Files.write(file, rotten);
+    proxy.start();
+    await("the corrupted file to be quarantined", Duration.ofSeconds(60), () -> !java.nio.file.Files.exists(file));
+    assertThat(CacheAssertions.files(proxy.cacheDir().resolve("quarantine"))).hasSize(1);
+    RawHttpClient.Response again = get(path);
+    assertThat(again.body()).isEqualTo(blob);
+    assertThat(up.count("GET", "/v2/rot/repo/blobs/")).isEqualTo(2);
+  }
+
+  @Test
   void killDuringDownloadThenRestartNeverServesAPartialFile() throws Exception {
     proxy = proxyBuilder().start();
     byte[] blob = random(2_000, 11);

@@ -492,10 +492,15 @@ public final class ConfigLoader {
       if (v.isMissingNode() || v.isNull()) {
         return dflt;
       }
-      if (!v.isBoolean()) {
-        throw new ConfigException(key(k), "'" + v.asText() + "' (expected true or false)");
+      if (v.isBoolean()) {
+        return v.asBoolean();
       }
-      return v.asBoolean();
+      // Quoted or substituted from ${ENV}: accept the words too.
+      String text = v.isTextual() ? substitute(key(k), v.asText()).trim() : "";
+      if (text.equals("true") || text.equals("false")) {
+        return Boolean.parseBoolean(text);
+      }
+      throw new ConfigException(key(k), "'" + v.asText() + "' (expected true or false)");
     }
 
     Duration duration(String k, Duration dflt) {
