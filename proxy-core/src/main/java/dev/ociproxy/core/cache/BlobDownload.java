@@ -81,12 +81,9 @@ public final class BlobDownload implements BodySink {
     try {
       return FileChannel.open(temp, StandardOpenOption.READ);
     } catch (java.nio.file.NoSuchFileException e) {
-      // Renamed into the store between our caller's check and now.
-      Path published = finished.getNow(null);
-      if (published == null) {
-        throw e;
-      }
-      return FileChannel.open(published, StandardOpenOption.READ);
+      // Renamed into the store since (publication happens only after verification, and may
+      // precede the completion of finished()), or deleted after a failure.
+      return FileChannel.open(store.blobPath(digest), StandardOpenOption.READ);
     }
   }
 
