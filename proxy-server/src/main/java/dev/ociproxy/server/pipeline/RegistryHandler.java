@@ -73,7 +73,7 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         return;
       }
       ctx.channel().config().setAutoRead(false);
-      current = accessLog.begin(req);
+      current = accessLog.begin(req, ctx.channel().remoteAddress());
       handle(ctx, req);
     } finally {
       ReferenceCountUtil.release(msg);
@@ -110,6 +110,7 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     if (route instanceof V2Request.Scoped s) {
       current.upstream(s.mirror().name());
     }
+    current.route(routeName(route));
     if (authenticator == null) {
       authorizeAndDispatch(ctx, req, route, null, head);
       return;
@@ -166,6 +167,20 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
       on(ctx, t.mirror().tagList(t.repository(), t.query()), head,
           list -> send(ctx, TagListResponses.of(ctx.alloc(), list, t, head)));
     }
+  }
+
+  /** A low-cardinality name for the metrics' route tag. */
+  private static String routeName(V2Request route) {
+    if (route instanceof V2Request.ApiVersionCheck) {
+      return "base";
+    } else if (route instanceof V2Request.GetManifest) {
+      return "manifest";
+    } else if (route instanceof V2Request.GetBlob) {
+      return "blob";
+    } else if (route instanceof V2Request.ListTags) {
+      return "tags";
+    }
+    return "other";
   }
 
   private static List<String> accept(HttpRequest req) {
