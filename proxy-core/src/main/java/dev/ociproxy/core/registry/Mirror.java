@@ -2,6 +2,8 @@ package dev.ociproxy.core.registry;
 
 import static java.util.Objects.requireNonNull;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.ociproxy.core.cache.BlobDownload;
 import dev.ociproxy.core.cache.CacheIndex;
 import dev.ociproxy.core.cache.ContentStore;
@@ -48,6 +50,7 @@ import org.slf4j.LoggerFactory;
 public final class Mirror {
   private static final Logger log = LoggerFactory.getLogger(Mirror.class);
   private static final long MAX_TAG_LIST_BYTES = 4L * 1024 * 1024;
+  private static final long HOT_MANIFEST_BYTES = 32L * 1024 * 1024;
 
   private final UpstreamClient client;
   private final ContentStore store;
@@ -62,6 +65,11 @@ public final class Mirror {
   private final ConcurrentMap<String, CompletableFuture<Manifest>> manifestFetches =
       new ConcurrentHashMap<>();
   private final ConcurrentMap<String, CompletableFuture<Long>> heads = new ConcurrentHashMap<>();
+  /** Verified manifests kept parsed in memory, so hot tags and digests cost no disk read. */
+  private final Cache<Digest, Manifest> hot = Caffeine.newBuilder()
+      .maximumWeight(HOT_MANIFEST_BYTES)
+      .weigher((Digest d, Manifest m) -> m.body().length + 128)
+      .build();
   /** The repository each running download was started for; its own clients join without a HEAD. */
   private final ConcurrentMap<Digest, RepositoryName> downloadRepos = new ConcurrentHashMap<>();
 
@@ -171,13 +179,17 @@ public final class Mirror {
   }
 
   private Manifest cachedManifest(Digest d, boolean stale) {
-    byte[] body = store.readManifest(d);
-    if (body == null) {
-      return null;
+    Manifest m = hot.getIfPresent(d);
+    if (m == null) {
+      byte[] body = store.readManifest(d);
+      if (body == null) {
+        return null;
+      }
+      m = new Manifest(d, ManifestDocument.parse(body, null).mediaType(), body, true, false);
+      hot.put(d, m);
     }
     store.index().touch(store.manifestPath(d));
-    ManifestDocument doc = ManifestDocument.parse(body, null);
-    return new Manifest(d, doc.mediaType(), body, true, stale);
+    return stale ? new Manifest(d, m.mediaType(), m.body(), true, true) : m;
   }
 
   private CompletableFuture<Manifest> singleFlight(
