@@ -1,9 +1,11 @@
 package dev.ociproxy.server;
 
+import dev.ociproxy.core.airgap.Airgap;
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.registry.Mirror;
 import dev.ociproxy.core.upstream.HttpTransport;
 import dev.ociproxy.core.upstream.UpstreamClient;
+import dev.ociproxy.server.config.PinFileFormat;
 import dev.ociproxy.server.config.ProxyConfig;
 import dev.ociproxy.server.pipeline.ProxyChannelInitializer;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -36,6 +38,7 @@ public final class ProxyServer implements AutoCloseable {
   private EventLoopGroup boss;
   private EventLoopGroup workers;
   private Channel server;
+  private Airgap airgap;
 
   public ProxyServer(ProxyConfig config, MeterRegistry meters) {
     this.config = config;
@@ -65,6 +68,7 @@ public final class ProxyServer implements AutoCloseable {
         defaultMirror = m;
       }
     }
+    airgap = Airgap.start(config.airgap(), mirrors, config.defaultUpstream(), meters, PinFileFormat::parse);
     ServerBootstrap b = new ServerBootstrap()
         .group(boss, workers)
         .channel(serverType)
@@ -79,8 +83,16 @@ public final class ProxyServer implements AutoCloseable {
     return bound;
   }
 
+  /** Warm, pins and drift of the running server (for the admin endpoints); null before start. */
+  public Airgap airgap() {
+    return airgap;
+  }
+
   @Override
   public void close() {
+    if (airgap != null) {
+      airgap.close();
+    }
     if (server != null) {
       server.close().syncUninterruptibly();
     }

@@ -76,7 +76,7 @@ public final class ConfigLoader {
       throw new ConfigException("(file)", "expected a mapping of keys at the top level");
     }
     Obj top = new Obj("", root);
-    top.only("listen", "cache", "upstreams", "limits");
+    top.only("listen", "cache", "upstreams", "limits", "offline", "policy", "pins", "warm", "warmInterval");
     InetSocketAddress listen = address("listen", top.text("listen", "0.0.0.0:5000"));
     Obj cache = top.obj("cache");
     cache.only("dir", "maxSize", "verifyOnStart", "tagTtl", "manifestMaxBytes");
@@ -100,7 +100,8 @@ public final class ConfigLoader {
       Obj u = new Obj("upstreams[" + i + "]", ups.get(i));
       u.only(
           "name", "url", "default", "username", "password", "passwordFile", "caFile",
-          "tagTtl", "connectTimeout", "readTimeout", "manifestTimeout", "trustedRealmHosts");
+          "tagTtl", "connectTimeout", "readTimeout", "manifestTimeout", "trustedRealmHosts",
+          "offline", "policy");
       String name = u.required("name");
       if (!UPSTREAM_NAME.matcher(name).matches()) {
         throw new ConfigException(u.key("name"),
@@ -165,7 +166,8 @@ public final class ConfigLoader {
     limits.only("maxInitialLineLength", "maxHeaderSize");
     ProxyConfig.Limits lim = new ProxyConfig.Limits(
         (int) limits.size("maxInitialLineLength", 8192), (int) limits.size("maxHeaderSize", 16384), 0);
-    return new ProxyConfig(listen, dir, maxSize, verifyOnStart, List.copyOf(upstreams), lim);
+    return new ProxyConfig(listen, dir, maxSize, verifyOnStart, List.copyOf(upstreams), lim,
+        AirgapSettings.parse(top.node, upstreams, defaultName));
   }
 
   private String defaultCacheDir() {

@@ -1,5 +1,6 @@
 package dev.ociproxy.server.config;
 
+import dev.ociproxy.core.airgap.AirgapOptions;
 import dev.ociproxy.core.registry.MirrorOptions;
 import dev.ociproxy.core.upstream.UpstreamOptions;
 import java.net.InetSocketAddress;
@@ -12,7 +13,19 @@ import java.util.List;
  */
 public record ProxyConfig(
     InetSocketAddress listen, Path cacheDir, long cacheMaxSize, boolean verifyOnStart,
-    List<Upstream> upstreams, Limits limits) {
+    List<Upstream> upstreams, Limits limits, AirgapOptions airgap) {
+
+  /** Without air-gap settings (offline, pins, warm list). */
+  public ProxyConfig(
+      InetSocketAddress listen, Path cacheDir, long cacheMaxSize, boolean verifyOnStart,
+      List<Upstream> upstreams, Limits limits) {
+    this(listen, cacheDir, cacheMaxSize, verifyOnStart, upstreams, limits, AirgapOptions.none());
+  }
+
+  /** The upstream that references without an upstream prefix mean, or null when none is. */
+  public String defaultUpstream() {
+    return upstreams.stream().filter(Upstream::isDefault).map(Upstream::name).findFirst().orElse(null);
+  }
 
   /** One configured upstream: how to reach it and how to cache it. */
   public record Upstream(UpstreamOptions options, MirrorOptions mirror, boolean isDefault) {
