@@ -141,6 +141,20 @@ class AirGapIT {
   }
 
   @Test
+  void warmListInTheConfig_isWarmedByTheServerInTheBackground() throws Exception {
+    OciImage image = OciImages.singleArch(tmp.resolve("layout"), "v1", 300_000);
+    try (UpstreamRegistry registry = UpstreamRegistry.startOpen()) {
+      Skopeo.push(image, registry, "test/hello:v1");
+      try (ProxyProcess proxy = proxyOf(registry.url())
+          .extraYaml("warm:\n  - ref: test/hello:v1\n    platforms: [linux/amd64]\nwarmInterval: 1h\n").start()) {
+        await("the background warm", Duration.ofSeconds(60),
+            () -> proxy.log().contains("background warm: " + UP + "/test/hello:v1 -> " + image.manifestDigest()));
+        assertHolds(proxy.cacheDir(), image);
+      }
+    }
+  }
+
+  @Test
   void warmOfAMissingImage_reportsItAndExitsNonZero() {
     try (UpstreamRegistry registry = UpstreamRegistry.startOpen(); ProxyProcess proxy = proxyOf(registry.url()).start()) {
       CommandResult warm = cli("warm", "--config", proxy.configFile().toString(), "test/nothing:v1");

@@ -167,7 +167,12 @@ final class TarReader {
   }
 
   private static void verifyChecksum(byte[] h, long headerAt) throws IOException {
-    long stored = parseNumber(h, 148, 8, headerAt);
+    long stored;
+    try {
+      stored = parseNumber(h, 148, 8, headerAt);
+    } catch (IOException e) {
+      stored = -1;
+    }
     long unsigned = 0;
     long signed = 0;
     for (int i = 0; i < BLOCK; i++) {
