@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ociproxy.core.cache.ContentStore;
+import dev.ociproxy.core.cache.RepositoryLinks;
 import dev.ociproxy.core.cache.TagIndex;
 import dev.ociproxy.core.oci.Descriptor;
 import dev.ociproxy.core.oci.Digest;
@@ -28,7 +29,9 @@ import java.util.Map;
  * they had been pulled. Every manifest and blob is checked against its descriptor's digest and
  * size; an image lands only when everything it needs verified, and then blobs first, manifests
  * next, the tag last, so no reader ever sees a manifest whose content is missing. Every refused
- * entry is reported on its own. Run it against a stopped proxy's cache (or restart the proxy after).
+ * entry is reported on its own. The image's content is linked to the repository it is tagged in,
+ * as if that upstream repository had served it. Run it against a stopped proxy's cache (or restart
+ * the proxy after).
  */
 public final class Importer {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -125,6 +128,9 @@ public final class Importer {
     }
     c.publish();
     if (target != null) {
+      RepositoryLinks links = new RepositoryLinks(store.root(), target.upstream());
+      c.manifests.keySet().forEach(d -> links.add(target.repository(), d));
+      c.blobs.keySet().forEach(d -> links.add(target.repository(), d));
       tagIndex(target.upstream()).put(target.repository(), target.tag(), new TagIndex.Entry(
           top.digest(), c.manifests.get(top.digest()).mediaType(), System.currentTimeMillis(), true));
     }

@@ -165,43 +165,37 @@ public final class Warmer {
       List<CompletableFuture<Void>> all = new ArrayList<>();
       for (Descriptor d : blobs.values()) {
         progress.expect(d.size());
-        BlobSource.Cached c = m.cachedBlob(d.digest());
-        if (c != null) {
-          c.lease().close();
-          checkSize(d, c.size());
-          cached.incrementAndGet();
-          bytesCached.addAndGet(c.size());
-          progress.done(c.size());
-          continue;
-        }
-        all.add(limiter.submit(() -> fetchBlob(m, d)).handle((size, err) -> {
+        all.add(limiter.submit(() -> fetchBlob(m, d)).handle((got, err) -> {
           if (err != null) {
             problems.add("blob " + d.digest() + ": " + describe(err));
             progress.failed();
-          } else {
-            checkSize(d, size);
-            fetched.incrementAndGet();
-            bytesFetched.addAndGet(size);
-            progress.done(size);
+            return null;
           }
+          checkSize(d, got.size());
+          (got.downloaded() ? fetched : cached).incrementAndGet();
+          (got.downloaded() ? bytesFetched : bytesCached).addAndGet(got.size());
+          progress.done(got.size());
           return null;
         }));
       }
       return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
     }
 
-    /** Drives one blob into the store; completes with its size once verified and published. */
-    private CompletableFuture<Long> fetchBlob(Mirror m, Descriptor d) {
+    /**
+     * Drives one blob into the store through the mirror, which also confirms with the upstream a
+     * blob cached for another repository before linking it here; completes once it is published.
+     */
+    private CompletableFuture<Fetched> fetchBlob(Mirror m, Descriptor d) {
       return m.blob(ref.repository(), d.digest()).thenCompose(src -> {
         if (src instanceof BlobSource.Cached c) {
           c.lease().close();
-          return CompletableFuture.completedFuture(c.size());
+          return CompletableFuture.completedFuture(new Fetched(c.size(), false));
         }
         BlobDownload download = ((BlobSource.Downloading) src).download();
         progress.started(download);
         return download.finished()
             .whenComplete((p, err) -> progress.stopped(download))
-            .thenApply(p -> download.written());
+            .thenApply(p -> new Fetched(download.written(), true));
       });
     }
 
@@ -218,6 +212,9 @@ public final class Warmer {
           List.copyOf(problems));
     }
   }
+
+  /** A blob in the store: its size, and whether this warm downloaded it (or found it cached). */
+  private record Fetched(long size, boolean downloaded) {}
 
   /** Layers that registries need not hold (Windows base layers); a pull fetches them elsewhere. */
   static boolean isForeign(Descriptor d) {

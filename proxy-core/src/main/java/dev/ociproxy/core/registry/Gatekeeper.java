@@ -50,7 +50,8 @@ final class Gatekeeper {
       return null;
     }
     Digest d = (Digest) ref;
-    Manifest cached = m.cachedManifestOrNull(d);
+    // Content held for another repository needs the upstream's word before it is served here.
+    Manifest cached = m.linked(repo, d) ? m.cachedManifestOrNull(d) : null;
     return cached != null
         ? CompletableFuture.completedFuture(cached)
         : CompletableFuture.failedFuture(offline(m, OciErrorCode.MANIFEST_UNKNOWN, "manifest " + repo + "@" + d));
@@ -64,7 +65,7 @@ final class Gatekeeper {
     if (!g.offline()) {
       return null;
     }
-    BlobSource.Cached cached = m.cachedBlob(d);
+    BlobSource.Cached cached = m.linked(repo, d) ? m.cachedBlob(d) : null;
     return cached != null
         ? CompletableFuture.completedFuture(cached)
         : CompletableFuture.failedFuture(offline(m, OciErrorCode.BLOB_UNKNOWN, "blob " + d));
@@ -78,7 +79,7 @@ final class Gatekeeper {
     if (!g.offline()) {
       return null;
     }
-    long size = m.store().blobSize(d);
+    long size = m.linked(repo, d) ? m.store().blobSize(d) : -1;
     return size >= 0
         ? CompletableFuture.completedFuture(size)
         : CompletableFuture.failedFuture(offline(m, OciErrorCode.BLOB_UNKNOWN, "blob " + d));

@@ -109,7 +109,15 @@ public final class HttpTransport {
                         });
                 return;
               }
-              handler.begin(new Exchange(endpoint, request.method(), result, this));
+              Exchange exchange = new Exchange(endpoint, request.method(), result, this);
+              handler.begin(exchange);
+              ch.eventLoop().schedule(() -> {
+                if (!exchange.headersReceived()) {
+                  handler.fail(new UpstreamTimeoutException(
+                      "upstream sent no response headers within " + endpoint.firstByteTimeout().toMillis() + " ms"));
+                  ch.close();
+                }
+              }, endpoint.firstByteTimeout().toMillis(), TimeUnit.MILLISECONDS);
               ch.writeAndFlush(request)
                   .addListener(
                       (ChannelFuture w) -> {
@@ -156,6 +164,8 @@ public final class HttpTransport {
             .channel(channelType)
             .option(ChannelOption.AUTO_READ, false)
             .option(ChannelOption.TCP_NODELAY, true)
+            .option(ChannelOption.SO_RCVBUF, 1 << 20)
+            .option(ChannelOption.RCVBUF_ALLOCATOR, new io.netty.channel.AdaptiveRecvByteBufAllocator(512, 16 * 1024, 256 * 1024))
             .option(
                 ChannelOption.CONNECT_TIMEOUT_MILLIS,
                 (int) Math.min(Integer.MAX_VALUE, endpoint.connectTimeout().toMillis()))

@@ -1,6 +1,7 @@
 package dev.ociproxy.core.airgap;
 
 import dev.ociproxy.core.cache.ContentStore;
+import dev.ociproxy.core.cache.RepositoryLinks;
 import dev.ociproxy.core.cache.TagIndex;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.MediaTypes;
@@ -98,6 +99,10 @@ final class Images {
 
   /** Stores the image (all platforms) in {@code store} and tags it for {@code upstream}. */
   static Image cache(ContentStore store, String upstream, Image img) {
+    RepositoryLinks links = new RepositoryLinks(store.root(), upstream);
+    RepositoryName repo = new RepositoryName(img.repo());
+    img.manifests().forEach(d -> links.add(repo, d));
+    img.blobs().forEach(d -> links.add(repo, d));
     try {
       for (PlatformImage p : img.platforms()) {
         for (Map.Entry<Digest, byte[]> b : p.blobs().entrySet()) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ociproxy.core.cache.ContentStore;
+import dev.ociproxy.core.cache.RepositoryLinks;
 import dev.ociproxy.core.cache.TagIndex;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.MediaTypes;
@@ -98,6 +99,9 @@ class LayoutTest {
     assertThat(r.ok()).as(String.join("\n", r.lines())).isTrue();
     assertHoldsWholeImage(target, app);
     assertThat(targetTag("test/app", "v1").digest()).isEqualTo(app.index());
+    RepositoryLinks links = new RepositoryLinks(target.root(), UP);
+    app.manifests().forEach(d -> assertThat(links.has(new RepositoryName("test/app"), d)).as("linked %s", d).isTrue());
+    app.blobs().forEach(d -> assertThat(links.has(new RepositoryName("test/app"), d)).as("linked %s", d).isTrue());
     assertThat(Images.files(target.root().resolve("tmp"))).isEmpty();
   }
 

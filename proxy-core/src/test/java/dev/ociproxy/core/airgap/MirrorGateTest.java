@@ -104,6 +104,22 @@ class MirrorGateTest {
   }
 
   @Test
+  void offlineMirror_doesNotServeContentCachedForAnotherRepository() throws Exception {
+    fixture(Duration.ZERO);
+    Images.Image other = Images.cache(f.store, UP, Images.multiArch("test/private", "v1", 1));
+    f.gate(options(Set.of(UP), Set.of(), null));
+
+    RegistryException m = failure(f.mirror.manifest(APP, other.index(), MediaTypes.ALL_MANIFESTS));
+    RegistryException b = failure(f.mirror.blob(APP, other.firstLayer(Images.AMD64)));
+
+    assertThat(m.status()).isEqualTo(404);
+    assertThat(b.status()).isEqualTo(404);
+    assertThat(get(f.mirror.manifest(new RepositoryName("test/private"), other.index(), List.of())).digest())
+        .isEqualTo(other.index());
+    assertThat(f.up.requests()).isEmpty();
+  }
+
+  @Test
   void pinnedTag_keepsServingThePin_afterTheUpstreamMovesTheTag_andTheDriftIsReported() throws Exception {
     fixture(Duration.ZERO);
     Images.Image v1 = Images.push(f.up, Images.multiArch("test/app", "v1", 1));

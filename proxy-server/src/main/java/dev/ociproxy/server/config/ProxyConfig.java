@@ -5,7 +5,11 @@ import dev.ociproxy.core.registry.MirrorOptions;
 import dev.ociproxy.core.upstream.UpstreamOptions;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import dev.ociproxy.server.auth.AccessRule;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * The validated configuration. Only {@link ConfigLoader} builds it; core components receive the
@@ -13,13 +17,13 @@ import java.util.List;
  */
 public record ProxyConfig(
     InetSocketAddress listen, Path cacheDir, long cacheMaxSize, boolean verifyOnStart,
-    List<Upstream> upstreams, Limits limits, AirgapOptions airgap) {
+    List<Upstream> upstreams, Limits limits, Auth auth, List<AccessRule> access, AirgapOptions airgap) {
 
   /** Without air-gap settings (offline, pins, warm list). */
   public ProxyConfig(
       InetSocketAddress listen, Path cacheDir, long cacheMaxSize, boolean verifyOnStart,
-      List<Upstream> upstreams, Limits limits) {
-    this(listen, cacheDir, cacheMaxSize, verifyOnStart, upstreams, limits, AirgapOptions.none());
+      List<Upstream> upstreams, Limits limits, Auth auth, List<AccessRule> access) {
+    this(listen, cacheDir, cacheMaxSize, verifyOnStart, upstreams, limits, auth, access, AirgapOptions.none());
   }
 
   /** The upstream that references without an upstream prefix mean, or null when none is. */
@@ -34,10 +38,23 @@ public record ProxyConfig(
     }
   }
 
-  /** Limits on what clients may send. */
-  public record Limits(int maxInitialLineLength, int maxHeaderSize, int maxContentLength) {
+  /** Limits on what clients may send and what the proxy takes on at once. */
+  public record Limits(
+      int maxInitialLineLength, int maxHeaderSize, int maxHeaders, int maxConnections,
+      Duration idleTimeout, int maxConcurrentFetches) {
     public static Limits defaults() {
-      return new Limits(8192, 16384, 0);
+      return new Limits(8192, 16384, 100, 4096, Duration.ofSeconds(60), 256);
+    }
+  }
+
+  /**
+   * Client authentication; null files mean that kind of credential is not accepted.
+   *
+   * @param enabled false when neither file is configured: anonymous pull, as a public mirror
+   */
+  public record Auth(boolean enabled, String realm, Path htpasswd, Path tokens, Map<String, Set<String>> groups) {
+    public static Auth disabled() {
+      return new Auth(false, "registry-proxy", null, null, Map.of());
     }
   }
 }
