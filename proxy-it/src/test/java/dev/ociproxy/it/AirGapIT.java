@@ -189,6 +189,10 @@ class AirGapIT {
         "dir:" + tmp.resolve("from-archive"))).orThrow();
     assertThat(Skopeo.digestOf(tmp.resolve("from-archive/manifest.json")))
         .isEqualTo(image.image(Platform.LINUX_AMD64).manifest().digest());
+    if (Commands.which("umoci").isPresent()) {
+      CommandResult umoci = Commands.run(List.of("umoci", "ls", "--layout", layout.toString())).orThrow();
+      assertThat(umoci.stdout()).contains(UP + "/test/hello:multi");
+    }
 
     // Across the gap: a proxy whose upstream is never to be contacted (a stub that records any contact).
     try (HostileRegistry unreachable = HostileRegistry.start();
