@@ -218,6 +218,7 @@ class AirGapIT {
           podman.pull(UP + "/test/hello:multi");
           assertThat("sha256:" + podman.imageId(UP + "/test/hello:multi"))
               .isEqualTo(image.image(Platform.LINUX_AMD64).config().digest());
+          System.out.println("podman pulled " + UP + "/test/hello:multi through the offline proxy");
         }
       } else {
         System.out.println("podman part skipped: " + Podman.availability().reason());
