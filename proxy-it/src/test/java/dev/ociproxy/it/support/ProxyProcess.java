@@ -289,6 +289,11 @@ public final class ProxyProcess implements AutoCloseable {
             .append("    password: ").append(Yaml.quote(u.credentials().password())).append('\n');
       }
     }
+    if (!spec.extraYaml.contains("shutdownGracePeriod:")) {
+      // stop() is a SIGTERM; a test that leaves a trickling transfer behind should not wait the
+      // production default (20 s) for it to drain.
+      y.append("shutdownGracePeriod: \"3s\"\n");
+    }
     y.append(spec.extraYaml);
     try {
       Files.createDirectories(cacheDir);

@@ -77,7 +77,7 @@ public final class ConfigLoader {
       throw new ConfigException("(file)", "expected a mapping of keys at the top level");
     }
     Obj top = new Obj("", root);
-    top.only("listen", "cache", "upstreams", "limits", "auth", "access",
+    top.only("listen", "cache", "upstreams", "limits", "auth", "access", "admin", "tls", "log", "shutdownGracePeriod",
         "offline", "policy", "pins", "warm", "warmInterval");
     InetSocketAddress listen = address("listen", top.text("listen", "0.0.0.0:5000"));
     Obj cache = top.obj("cache");
@@ -86,6 +86,9 @@ public final class ConfigLoader {
     long maxSize = cache.size("maxSize", 0);
     boolean verifyOnStart = cache.bool("verifyOnStart", false);
     Path dir = Path.of(cache.text("dir", defaultCacheDir()));
+    if (Files.exists(dir) && !Files.isDirectory(dir)) {
+      throw new ConfigException(cache.key("dir"), "'" + dir + "' exists and is not a directory");
+    }
     Duration tagTtl = cache.duration("tagTtl", Duration.ofSeconds(30));
     long manifestMax = cache.size("manifestMaxBytes", MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES);
 
@@ -147,6 +150,7 @@ public final class ConfigLoader {
         if (!Files.isReadable(caFile)) {
           throw new ConfigException(u.key("caFile"), "cannot read " + ca);
         }
+        checkCertificates(u.key("caFile"), caFile);
       }
       Set<String> realms = new LinkedHashSet<>();
       JsonNode rh = u.node.path("trustedRealmHosts");
@@ -181,7 +185,7 @@ public final class ConfigLoader {
     ProxyConfig.Auth auth = auth(top.obj("auth"));
     List<AccessRule> access = access(top.node.path("access"), names, auth);
     return new ProxyConfig(listen, dir, maxSize, verifyOnStart, List.copyOf(upstreams), lim, auth, access,
-        AirgapSettings.parse(top.node, upstreams, defaultName));
+        operations(top, listen), AirgapSettings.parse(top.node, upstreams, defaultName));
   }
 
   private ProxyConfig.Auth auth(Obj a) {
@@ -269,6 +273,76 @@ public final class ConfigLoader {
     List<String> out = new ArrayList<>();
     n.forEach(v -> out.add(substitute(key, v.asText())));
     return out;
+  }
+
+  /** The keys about running the proxy rather than proxying: admin, tls, log, shutdownGracePeriod. */
+  private ProxyConfig.Operations operations(Obj top, InetSocketAddress listen) {
+    Obj admin = top.obj("admin");
+    admin.only("listen");
+    String adminText = admin.text("listen", null);
+    InetSocketAddress adminListen = adminText == null ? null : address(admin.key("listen"), adminText);
+    if (adminListen != null && adminListen.getPort() != 0 && adminListen.equals(listen)) {
+      throw new ConfigException(admin.key("listen"), "'" + adminText + "' is the main listen address (expected another port, or no admin.listen)");
+    }
+    ProxyConfig.Tls tls = tls(top.obj("tls"));
+    Obj logKeys = top.obj("log");
+    logKeys.only("format", "level");
+    ProxyConfig.LogFormat format = logFormat(logKeys);
+    String level = logKeys.text("level", null);
+    if (level != null && !LOG_LEVELS.contains(level.toUpperCase(Locale.ROOT))) {
+      throw new ConfigException(logKeys.key("level"), "'" + level + "' (expected one of " + String.join(", ", LOG_LEVELS) + ")");
+    }
+    Duration grace = top.duration("shutdownGracePeriod", ProxyConfig.Operations.DEFAULT_SHUTDOWN_GRACE);
+    return new ProxyConfig.Operations(
+        adminListen, tls, format, level == null ? null : level.toUpperCase(Locale.ROOT), grace);
+  }
+
+  private static final List<String> LOG_LEVELS = List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF");
+
+  /** {@code log.format}, else the LOG_FORMAT environment variable, else text. */
+  private ProxyConfig.LogFormat logFormat(Obj logKeys) {
+    String key = logKeys.key("format");
+    String v = logKeys.text("format", null);
+    if (v == null) {
+      v = env.apply("LOG_FORMAT");
+      key = "LOG_FORMAT (environment)";
+    }
+    if (v == null || v.isBlank()) {
+      return ProxyConfig.LogFormat.TEXT;
+    }
+    return switch (v.trim().toLowerCase(Locale.ROOT)) {
+      case "text" -> ProxyConfig.LogFormat.TEXT;
+      case "json" -> ProxyConfig.LogFormat.JSON;
+      default -> throw new ConfigException(key, "'" + v + "' (expected text or json)");
+    };
+  }
+
+  /** {@code tls.cert} and {@code tls.key}: read and checked now, so a bad pair fails the start. */
+  private static ProxyConfig.Tls tls(Obj t) {
+    t.only("cert", "key", "reloadInterval");
+    if (t.node.isMissingNode() || t.node.isNull()) {
+      return null;
+    }
+    Path cert = Path.of(t.required("cert"));
+    Path key = Path.of(t.required("key"));
+    try {
+      dev.ociproxy.server.tls.PemKeyPair.read(cert, key);
+    } catch (dev.ociproxy.server.tls.PemKeyPair.InvalidPemException e) {
+      throw new ConfigException(
+          t.key(e.which() == dev.ociproxy.server.tls.PemKeyPair.Which.CERT ? "cert" : "key"), e.getMessage());
+    }
+    return new ProxyConfig.Tls(cert, key, t.duration("reloadInterval", Duration.ofSeconds(30)));
+  }
+
+  /** Parses a PEM CA bundle now, so --check-config reports a bad one rather than the first pull. */
+  private static void checkCertificates(String key, Path file) {
+    try (var in = Files.newInputStream(file)) {
+      if (java.security.cert.CertificateFactory.getInstance("X.509").generateCertificates(in).isEmpty()) {
+        throw new ConfigException(key, file + " holds no certificate (expected PEM -----BEGIN CERTIFICATE-----)");
+      }
+    } catch (IOException | java.security.cert.CertificateException e) {
+      throw new ConfigException(key, file + " is not a PEM certificate file: " + e.getMessage());
+    }
   }
 
   private String defaultCacheDir() {

@@ -73,7 +73,7 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         return;
       }
       ctx.channel().config().setAutoRead(false);
-      current = accessLog.begin(req);
+      current = accessLog.begin(req, ctx.channel().remoteAddress());
       handle(ctx, req);
     } finally {
       ReferenceCountUtil.release(msg);
@@ -110,6 +110,7 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     if (route instanceof V2Request.Scoped s) {
       current.upstream(s.mirror().name());
     }
+    current.route(routeName(route));
     if (authenticator == null) {
       authorizeAndDispatch(ctx, req, route, null, head);
       return;
@@ -166,6 +167,20 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
       on(ctx, t.mirror().tagList(t.repository(), t.query()), head,
           list -> send(ctx, TagListResponses.of(ctx.alloc(), list, t, head)));
     }
+  }
+
+  /** A low-cardinality name for the metrics' route tag. */
+  private static String routeName(V2Request route) {
+    if (route instanceof V2Request.ApiVersionCheck) {
+      return "base";
+    } else if (route instanceof V2Request.GetManifest) {
+      return "manifest";
+    } else if (route instanceof V2Request.GetBlob) {
+      return "blob";
+    } else if (route instanceof V2Request.ListTags) {
+      return "tags";
+    }
+    return "other";
   }
 
   private static List<String> accept(HttpRequest req) {
@@ -251,26 +266,37 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
       });
       return;
     }
-    try {
-      tail = new TailingBlobWriter(ctx.channel(), d.download());
-    } catch (java.io.IOException e) {
-      log.warn("cannot read download of {}: {}", digest, e.toString());
-      ctx.close();
+    if (d.download().failed()) {
+      // Refused before we said anything: a clean error beats a broken transfer.
+      sendError(ctx, failureOf(d.download()), false);
       return;
     }
-    ctx.write(BlobResponses.streamingHead(digest, d.download().expectedLength()));
+    try {
+      tail = new TailingBlobWriter(ctx.channel(), d.download(),
+          BlobResponses.streamingHead(digest, d.download().expectedLength()));
+    } catch (java.io.IOException e) {
+      if (d.download().failed()) {
+        sendError(ctx, failureOf(d.download()), false);
+      } else {
+        log.warn("cannot read download of {}: {}", digest, e.toString());
+        ctx.close();
+      }
+      return;
+    }
     current.status(200);
     TailingBlobWriter writer = tail;
     AccessLog.Entry entry = current;
     entry.ending(); // from here the writer reports the outcome, whoever closes the channel
-    writer.start().whenComplete((ok, err) -> {
+    writer.start().whenComplete((outcome, err) -> {
       tail = null;
       entry.bytes(writer.sent());
-      if (Boolean.TRUE.equals(ok)) {
-        responseDone(ctx);
-      } else {
-        entry.aborted();
-        accessLog.end(entry);
+      switch (outcome) {
+        case COMPLETE -> responseDone(ctx);
+        case REFUSED_BEFORE_START -> sendError(ctx, failureOf(d.download()), false);
+        default -> {
+          entry.aborted();
+          accessLog.end(entry);
+        }
       }
     });
   }
@@ -360,6 +386,10 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
       log.warn("closing client connection {}: {}", ctx.channel().remoteAddress(), cause.toString());
     }
     ctx.close();
+  }
+
+  private static Throwable failureOf(dev.ociproxy.core.cache.BlobDownload d) {
+    return unwrap(d.finished().handle((path, err) -> err).join());
   }
 
   private static Throwable unwrap(Throwable t) {
