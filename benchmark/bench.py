@@ -70,7 +70,8 @@ def main(argv):
             shutil.rmtree(work, ignore_errors=True)
     print()
     print(f"Machine: {machine['cores']} cores {machine['cpu']}, {machine['memory_gib']} GiB, "
-          f"{machine['os']}, kernel {machine['kernel']}")
+          f"{machine['os']}, kernel {machine['kernel']}; 1-min load average "
+          f"{machine['loadavg_1m_start']:.1f} at start, {machine['loadavg_1m_end']:.1f} at end")
     print(f"Settings: {settings['runs']} runs (medians shown), {settings['blob_mib']} MiB blobs, "
           f"wrk {settings['wrk_seconds']} s x 32 connections, MB = 10^6 bytes")
     print()
@@ -101,10 +102,12 @@ class Benchmark:
                     "wrk_threads": 2, "blob_mib": args.blob_mib, "small_layers": args.small_layers,
                     "java_opts": args.java_opts}
         machine = report.machine_description()
+        machine["loadavg_1m_start"] = os.getloadavg()[0]
         try:
             self._run()
         finally:
             shutil.rmtree(self.pull_dir, ignore_errors=True)
+        machine["loadavg_1m_end"] = os.getloadavg()[0]
         return self.results, machine, settings
 
     def _run(self):
