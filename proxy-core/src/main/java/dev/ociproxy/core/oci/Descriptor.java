@@ -1,0 +1,22 @@
+package dev.ociproxy.core.oci;
+
+import static java.util.Objects.requireNonNull;
+
+/** A content descriptor: what a manifest says about one blob or child manifest. */
+public record Descriptor(String mediaType, Digest digest, long size, Platform platform) {
+  public Descriptor {
+    requireNonNull(mediaType, "mediaType");
+    requireNonNull(digest, "digest");
+    if (size < 0) {
+      throw new IllegalArgumentException("size: " + size + " (expected: >= 0)");
+    }
+  }
+
+  /** The {@code platform} of an index entry; null fields are absent. */
+  public record Platform(String os, String architecture, String variant) {
+    @Override
+    public String toString() {
+      return os + "/" + architecture + (variant == null ? "" : "/" + variant);
+    }
+  }
+}

@@ -1,0 +1,5 @@
+/**
+ * The registry vocabulary: validated value types for digests, tags, repository names, media types
+ * and the spec's error codes. Raw strings do not travel past the request router.
+ */
+package dev.ociproxy.core.oci;

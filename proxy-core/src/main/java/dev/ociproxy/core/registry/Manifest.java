@@ -1,0 +1,10 @@
+package dev.ociproxy.core.registry;
+
+import dev.ociproxy.core.oci.Digest;
+
+/**
+ * A verified manifest ready to serve.
+ *
+ * @param stale true when served from the last verified tag mapping because the upstream failed
+ */
+public record Manifest(Digest digest, String mediaType, byte[] body, boolean fromCache, boolean stale) {}

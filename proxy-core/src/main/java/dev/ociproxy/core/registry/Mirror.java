@@ -1,0 +1,396 @@
+package dev.ociproxy.core.registry;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.ociproxy.core.cache.BlobDownload;
+import dev.ociproxy.core.cache.ContentStore;
+import dev.ociproxy.core.cache.TagIndex;
+import dev.ociproxy.core.oci.Digest;
+import dev.ociproxy.core.oci.ManifestDocument;
+import dev.ociproxy.core.oci.MediaTypes;
+import dev.ociproxy.core.oci.OciErrorCode;
+import dev.ociproxy.core.oci.Reference;
+import dev.ociproxy.core.oci.RegistryException;
+import dev.ociproxy.core.oci.RepositoryName;
+import dev.ociproxy.core.oci.Tag;
+import dev.ociproxy.core.upstream.UpstreamClient;
+import dev.ociproxy.core.upstream.UpstreamResponse;
+import dev.ociproxy.core.verify.Refusals;
+import dev.ociproxy.core.verify.VerificationException;
+import dev.ociproxy.core.verify.VerificationException.Reason;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The proxy's view of one upstream registry: serves verified content from the store, fetches and
+ * verifies what is missing, and shares one upstream fetch between concurrent requests for the same
+ * thing. What the client asked for is the truth; the upstream's headers are only claims.
+ */
+public final class Mirror {
+  private static final Logger log = LoggerFactory.getLogger(Mirror.class);
+  private static final long MAX_TAG_LIST_BYTES = 4L * 1024 * 1024;
+
+  private final UpstreamClient client;
+  private final ContentStore store;
+  private final TagIndex tags;
+  private final Refusals refusals;
+  private final MirrorOptions options;
+  private final MeterRegistry meters;
+  private final ConcurrentMap<Digest, CompletableFuture<BlobDownload>> downloads =
+      new ConcurrentHashMap<>();
+  private final ConcurrentMap<String, CompletableFuture<Manifest>> manifestFetches =
+      new ConcurrentHashMap<>();
+
+  public Mirror(
+      UpstreamClient client, ContentStore store, MirrorOptions options, MeterRegistry meters) {
+    this.client = requireNonNull(client, "client");
+    this.store = requireNonNull(store, "store");
+    this.options = requireNonNull(options, "options");
+    this.meters = requireNonNull(meters, "meters");
+    this.refusals = new Refusals(meters);
+    this.tags = new TagIndex(store.root(), name());
+  }
+
+  public String name() {
+    return client.options().name();
+  }
+
+  public UpstreamClient client() {
+    return client;
+  }
+
+  // ---- manifests ----
+
+  /** Resolves a manifest by tag or digest; {@code accept} is the client's Accept list. */
+  public CompletableFuture<Manifest> manifest(
+      RepositoryName repo, Reference ref, List<String> accept) {
+    if (ref instanceof Digest d) {
+      Manifest cached = cachedManifest(d, false);
+      if (cached != null) {
+        return CompletableFuture.completedFuture(cached);
+      }
+      return singleFlight("d " + repo + "@" + d, () -> fetchByDigest(repo, d));
+    }
+    Tag tag = (Tag) ref;
+    TagIndex.Entry known = tags.get(repo, tag);
+    if (known != null && isFresh(known) && suits(known, accept)) {
+      Manifest cached = cachedManifest(known.digest(), false);
+      if (cached != null) {
+        return CompletableFuture.completedFuture(cached);
+      }
+    }
+    return singleFlight("t " + repo + ":" + tag + " " + accept, () -> fetchByTag(repo, tag, accept))
+        .exceptionallyCompose(
+            err -> {
+              Throwable cause = unwrap(err);
+              if (known != null && UpstreamErrors.isUpstreamTrouble(cause)) {
+                Manifest stale = cachedManifest(known.digest(), true);
+                if (stale != null) {
+                  log.warn(
+                      "upstream {} failed ({}); serving last verified {}:{} -> {}",
+                      name(), cause.getMessage(), repo, tag, known.digest());
+                  meters.counter("registry_proxy_stale_serves", "upstream", name()).increment();
+                  return CompletableFuture.completedFuture(stale);
+                }
+              }
+              return CompletableFuture.failedFuture(cause);
+            });
+  }
+
+  private boolean isFresh(TagIndex.Entry e) {
+    return System.currentTimeMillis() - e.verifiedAtMillis() < options.tagTtl().toMillis();
+  }
+
+  private static boolean suits(TagIndex.Entry e, List<String> accept) {
+    if (accept.isEmpty()) {
+      return true;
+    }
+    boolean clientTakesIndex = accept.stream().anyMatch(MediaTypes::isIndex);
+    return acceptable(e.mediaType(), accept)
+        && (!clientTakesIndex || e.askedForIndex() || MediaTypes.isIndex(e.mediaType()));
+  }
+
+  private static boolean acceptable(String mediaType, List<String> accept) {
+    return accept.isEmpty() || accept.contains(mediaType) || accept.contains("*/*");
+  }
+
+  private Manifest cachedManifest(Digest d, boolean stale) {
+    byte[] body = store.readManifest(d);
+    if (body == null) {
+      return null;
+    }
+    ManifestDocument doc = ManifestDocument.parse(body, null);
+    return new Manifest(d, doc.mediaType(), body, true, stale);
+  }
+
+  private CompletableFuture<Manifest> singleFlight(
+      String key, Supplier<CompletableFuture<Manifest>> fetch) {
+    CompletableFuture<Manifest> mine = new CompletableFuture<>();
+    CompletableFuture<Manifest> existing = manifestFetches.putIfAbsent(key, mine);
+    if (existing != null) {
+      return existing;
+    }
+    CompletableFuture<Manifest> f;
+    try {
+      f = fetch.get().orTimeout(options.manifestTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    } catch (RuntimeException e) {
+      f = CompletableFuture.failedFuture(e);
+    }
+    f.whenComplete(
+        (m, err) -> {
+          manifestFetches.remove(key, mine);
+          if (err == null) {
+            mine.complete(m);
+          } else {
+            Throwable cause = unwrap(err);
+            mine.completeExceptionally(
+                cause instanceof TimeoutException
+                    ? new dev.ociproxy.core.upstream.UpstreamTimeoutException(
+                        "upstream manifest fetch took longer than " + options.manifestTimeout())
+                    : cause);
+          }
+        });
+    return mine;
+  }
+
+  private CompletableFuture<Manifest> fetchByDigest(RepositoryName repo, Digest digest) {
+    return client
+        .request(HttpMethod.GET, v2(repo, "manifests", digest.toString()), repo.value(), MediaTypes.ALL_MANIFESTS)
+        .thenCompose(
+            resp -> {
+              if (resp.status() != 200) {
+                drain(resp);
+                throw UpstreamErrors.of(resp, OciErrorCode.MANIFEST_UNKNOWN, "manifest " + digest);
+              }
+              return readManifest(resp, repo, digest.toString())
+                  .thenApply(
+                      body -> {
+                        Digest actual = Digest.of(digest.algorithm(), body);
+                        if (!actual.equals(digest)) {
+                          throw refuse(
+                              repo, digest.toString(), digest, Reason.DIGEST_MISMATCH,
+                              "got " + actual + " (" + body.length + " bytes, Docker-Content-Digest: "
+                                  + resp.headers().get("Docker-Content-Digest") + "), want " + digest);
+                        }
+                        String mediaType = checkDocument(repo, digest.toString(), digest, body, resp);
+                        store.putManifest(digest, body);
+                        return new Manifest(digest, mediaType, body, false, false);
+                      });
+            });
+  }
+
+  private CompletableFuture<Manifest> fetchByTag(
+      RepositoryName repo, Tag tag, List<String> accept) {
+    List<String> ask = accept.isEmpty() ? MediaTypes.ALL_MANIFESTS : accept;
+    boolean askedForIndex = ask.stream().anyMatch(MediaTypes::isIndex) || ask.contains("*/*");
+    String asked = repo + ":" + tag;
+    return client
+        .request(HttpMethod.GET, v2(repo, "manifests", tag.value()), repo.value(), ask)
+        .thenCompose(
+            resp -> {
+              if (resp.status() != 200) {
+                drain(resp);
+                if (resp.status() == 404) {
+                  tags.remove(repo, tag);
+                }
+                throw UpstreamErrors.of(resp, OciErrorCode.MANIFEST_UNKNOWN, "manifest " + asked);
+              }
+              return readManifest(resp, repo, asked)
+                  .thenApply(
+                      body -> {
+                        Digest computed = Digest.sha256(body);
+                        String header = resp.headers().get("Docker-Content-Digest");
+                        Digest claimed = null;
+                        if (header != null) {
+                          try {
+                            claimed = Digest.parse(header.trim());
+                          } catch (RegistryException e) {
+                            throw refuse(repo, asked, null, Reason.DIGEST_HEADER_MISMATCH,
+                                "unusable Docker-Content-Digest " + header);
+                          }
+                          Digest actual = Digest.of(claimed.algorithm(), body);
+                          if (!actual.equals(claimed)) {
+                            throw refuse(repo, asked, null, Reason.DIGEST_HEADER_MISMATCH,
+                                "Docker-Content-Digest " + claimed + " but body hashes to " + actual);
+                          }
+                        }
+                        String mediaType = checkDocument(repo, asked, null, body, resp);
+                        store.putManifest(computed, body);
+                        if (claimed != null && !claimed.equals(computed)) {
+                          store.putManifest(claimed, body);
+                        }
+                        tags.put(repo, tag, new TagIndex.Entry(
+                            computed, mediaType, System.currentTimeMillis(), askedForIndex));
+                        return new Manifest(computed, mediaType, body, false, false);
+                      });
+            });
+  }
+
+  private CompletableFuture<byte[]> readManifest(UpstreamResponse resp, RepositoryName repo, String asked) {
+    return resp.aggregate(options.manifestMaxBytes())
+        .exceptionally(
+            err -> {
+              Throwable cause = unwrap(err);
+              if (cause instanceof UpstreamResponse.BodyTooLargeException) {
+                throw refuse(repo, asked, null, Reason.TOO_LARGE, cause.getMessage());
+              }
+              throw cause instanceof RuntimeException r ? r : new CompletionException(cause);
+            });
+  }
+
+  private String checkDocument(
+      RepositoryName repo, String asked, Digest requested, byte[] body, UpstreamResponse resp) {
+    String contentType = resp.headers().get(HttpHeaderNames.CONTENT_TYPE);
+    try {
+      return ManifestDocument.parse(body, contentType).mediaType();
+    } catch (RegistryException e) {
+      throw refuse(repo, asked, requested, Reason.MEDIA_TYPE_MISMATCH,
+          e.getMessage() + " (Content-Type: " + contentType + ")");
+    }
+  }
+
+  private VerificationException refuse(
+      RepositoryName repo, String asked, Digest requested, Reason reason, String arrived) {
+    refusals.record(name(), repo.value(), asked, reason, arrived);
+    return new VerificationException(reason, requested, arrived);
+  }
+
+  // ---- blobs ----
+
+  /** A blob from the store, or a (possibly shared) download that readers tail. */
+  public CompletableFuture<BlobSource> blob(RepositoryName repo, Digest digest) {
+    long size = store.blobSize(digest);
+    if (size >= 0) {
+      return CompletableFuture.completedFuture(new BlobSource.Cached(store.blobPath(digest), size));
+    }
+    while (true) {
+      CompletableFuture<BlobDownload> mine = new CompletableFuture<>();
+      CompletableFuture<BlobDownload> existing = downloads.putIfAbsent(digest, mine);
+      if (existing == null) {
+        startDownload(repo, digest, mine);
+        return mine.thenApply(BlobSource.Downloading::new);
+      }
+      BlobDownload d = existing.getNow(null);
+      if (d != null && d.failed()) {
+        downloads.remove(digest, existing); // a broken fetch is never joined: start afresh
+        continue;
+      }
+      return existing.thenApply(BlobSource.Downloading::new);
+    }
+  }
+
+  private void startDownload(
+      RepositoryName repo, Digest digest, CompletableFuture<BlobDownload> slot) {
+    client
+        .request(HttpMethod.GET, v2(repo, "blobs", digest.toString()), repo.value(), List.of())
+        .thenApply(
+            resp -> {
+              if (resp.status() != 200) {
+                drain(resp);
+                throw UpstreamErrors.of(resp, OciErrorCode.BLOB_UNKNOWN, "blob " + digest);
+              }
+              String header = resp.headers().get("Docker-Content-Digest");
+              if (header != null && header.trim().startsWith(digest.algorithm().id() + ":")
+                  && !header.trim().equals(digest.toString())) {
+                resp.discard();
+                throw refuse(repo, digest.toString(), digest, Reason.DIGEST_HEADER_MISMATCH,
+                    "Docker-Content-Digest " + header.trim());
+              }
+              BlobDownload d;
+              try {
+                d = new BlobDownload(digest, store, resp.contentLength(), done -> downloads.remove(digest, slot));
+              } catch (IOException e) {
+                resp.discard();
+                throw new UncheckedIOException(e);
+              }
+              d.finished().whenComplete((path, err) -> {
+                if (err instanceof VerificationException v) {
+                  refusals.record(name(), repo.value(), digest.toString(), v.reason(), v.getMessage());
+                } else if (err != null) {
+                  log.warn("blob download {} from {} failed: {}", digest, name(), err.toString());
+                }
+              });
+              resp.stream(d);
+              return d;
+            })
+        .whenComplete(
+            (d, err) -> {
+              if (err != null) {
+                downloads.remove(digest, slot);
+                slot.completeExceptionally(unwrap(err));
+              } else {
+                slot.complete(d);
+              }
+            });
+  }
+
+  /** Size of a blob, from the store, a running download, or an upstream HEAD (never cached). */
+  public CompletableFuture<Long> blobSize(RepositoryName repo, Digest digest) {
+    long size = store.blobSize(digest);
+    if (size >= 0) {
+      return CompletableFuture.completedFuture(size);
+    }
+    CompletableFuture<BlobDownload> running = downloads.get(digest);
+    BlobDownload d = running == null ? null : running.getNow(null);
+    if (d != null && !d.failed() && d.knownLength() >= 0) {
+      return CompletableFuture.completedFuture(d.knownLength());
+    }
+    return client
+        .request(HttpMethod.HEAD, v2(repo, "blobs", digest.toString()), repo.value(), List.of())
+        .thenApply(
+            resp -> {
+              drain(resp);
+              if (resp.status() != 200) {
+                throw UpstreamErrors.of(resp, OciErrorCode.BLOB_UNKNOWN, "blob " + digest);
+              }
+              return resp.contentLength();
+            });
+  }
+
+  // ---- tags ----
+
+  /** One page of the upstream's tag list; {@code query} is the client's {@code n}/{@code last}. */
+  public CompletableFuture<TagList> tagList(RepositoryName repo, String query) {
+    String path = v2(repo, "tags", "list") + (query == null || query.isEmpty() ? "" : "?" + query);
+    return client
+        .request(HttpMethod.GET, path, repo.value(), List.of("application/json"))
+        .thenCompose(
+            resp -> {
+              if (resp.status() != 200) {
+                drain(resp);
+                throw UpstreamErrors.of(resp, OciErrorCode.NAME_UNKNOWN, "repository " + repo);
+              }
+              String link = resp.headers().get("Link");
+              return resp.aggregate(MAX_TAG_LIST_BYTES).thenApply(body -> new TagList(body, link));
+            });
+  }
+
+  private static String v2(RepositoryName repo, String kind, String ref) {
+    return "/v2/" + repo.value() + "/" + kind + "/" + ref;
+  }
+
+  private static void drain(UpstreamResponse resp) {
+    resp.aggregate(64 * 1024).exceptionally(t -> null);
+  }
+
+  static Throwable unwrap(Throwable t) {
+    while ((t instanceof CompletionException || t instanceof java.util.concurrent.ExecutionException)
+        && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+}

@@ -1,0 +1,16 @@
+package dev.ociproxy.core.upstream;
+
+import io.netty.buffer.ByteBuf;
+
+/**
+ * Receives a response body chunk by chunk, on the upstream channel's event loop. The next chunk is
+ * read only after {@link #onChunk} returns, so a sink that works synchronously is its own
+ * backpressure. The sink does not own the chunk: it is released after {@code onChunk} returns.
+ */
+public interface BodySink {
+  void onChunk(ByteBuf chunk);
+
+  void onComplete();
+
+  void onError(Throwable cause);
+}

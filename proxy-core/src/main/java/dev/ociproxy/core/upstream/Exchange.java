@@ -1,0 +1,168 @@
+package dev.ociproxy.core.upstream;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpUtil;
+import java.util.ArrayDeque;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One request/response on one upstream connection. Every method runs on the connection's event
+ * loop. Body chunks that arrive before a sink is attached are held (at most one socket read's
+ * worth, since the next read waits for the sink).
+ */
+final class Exchange {
+  private final Endpoint endpoint;
+  private final HttpMethod method;
+  private final CompletableFuture<UpstreamResponse> headers;
+  private final HttpTransport transport;
+  private final ArrayDeque<ByteBuf> pending = new ArrayDeque<>();
+  private Channel channel;
+  private BodySink sink;
+  private boolean lastReceived;
+  private boolean done;
+  private Throwable failure;
+
+  Exchange(
+      Endpoint endpoint, HttpMethod method, CompletableFuture<UpstreamResponse> headers,
+      HttpTransport transport) {
+    this.endpoint = endpoint;
+    this.method = method;
+    this.headers = headers;
+    this.transport = transport;
+  }
+
+  void attach(Channel ch) {
+    this.channel = ch;
+  }
+
+  Channel channel() {
+    return channel;
+  }
+
+  HttpMethod method() {
+    return method;
+  }
+
+  void onHeaders(HttpResponse response) {
+    headers.complete(new UpstreamResponse(response, this));
+  }
+
+  boolean headersReceived() {
+    return headers.isDone();
+  }
+
+  /** Takes ownership of {@code chunk}. */
+  void onContent(ByteBuf chunk, boolean last, boolean keepAlive) {
+    if (done) {
+      chunk.release();
+      return;
+    }
+    if (last) {
+      lastReceived = true;
+      // The body is fully on our side: the connection can serve the next exchange now.
+      ExchangeHandler h = channel.pipeline().get(ExchangeHandler.class);
+      if (h != null) {
+        h.end(this);
+      }
+      if (keepAlive) {
+        transport.release(endpoint, channel);
+      } else {
+        channel.close();
+      }
+    }
+    if (sink == null) {
+      if (chunk.isReadable()) {
+        pending.add(chunk);
+      } else {
+        chunk.release();
+      }
+      return;
+    }
+    deliver(chunk);
+    if (lastReceived) {
+      complete();
+    } else {
+      channel.read();
+    }
+  }
+
+  private void deliver(ByteBuf chunk) {
+    try {
+      if (chunk.isReadable()) {
+        sink.onChunk(chunk);
+      }
+    } finally {
+      chunk.release();
+    }
+  }
+
+  private void complete() {
+    if (!done) {
+      done = true;
+      sink.onComplete();
+    }
+  }
+
+  /** Attaches the body consumer; delivers anything already received. */
+  void stream(BodySink s) {
+    if (sink != null) {
+      throw new IllegalStateException("body already consumed");
+    }
+    sink = s;
+    if (failure != null) {
+      drainPending();
+      done = true;
+      s.onError(failure);
+      return;
+    }
+    while (!pending.isEmpty() && !done) {
+      deliver(pending.poll());
+    }
+    if (lastReceived) {
+      complete();
+    } else if (!done) {
+      channel.read();
+    }
+  }
+
+  void fail(Throwable cause) {
+    if (done || lastReceived) {
+      return; // already failed, or the whole body is on our side
+    }
+    done = true;
+    if (!headers.isDone()) {
+      headers.completeExceptionally(cause);
+      return;
+    }
+    if (sink == null) {
+      done = false; // delivered when a sink attaches
+      failure = cause;
+      return;
+    }
+    drainPending();
+    sink.onError(cause);
+  }
+
+  /** Stops reading: closes the connection unless the body already ended. */
+  void abort() {
+    drainPending();
+    if (!lastReceived && channel != null) {
+      channel.close();
+    }
+    done = true;
+  }
+
+  private void drainPending() {
+    ByteBuf b;
+    while ((b = pending.poll()) != null) {
+      b.release();
+    }
+  }
+
+  static boolean keepAlive(HttpResponse response) {
+    return HttpUtil.isKeepAlive(response);
+  }
+}

@@ -1,0 +1,192 @@
+package dev.ociproxy.core.upstream;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoopGroup;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.net.ConnectException;
+import java.net.URI;
+import java.util.Deque;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLParameters;
+
+/**
+ * Sends one HTTP/1.1 request at a time per connection and hands back the response with a body that
+ * is read on demand. Keeps idle keep-alive connections per origin for reuse. Thread-safe.
+ */
+public final class HttpTransport {
+  /** Idle pooled connections per origin beyond this are closed rather than kept. */
+  private static final int MAX_IDLE_PER_ORIGIN = 16;
+
+  private final EventLoopGroup group;
+  private final Class<? extends Channel> channelType;
+  private final ConcurrentMap<String, Deque<Channel>> idle = new ConcurrentHashMap<>();
+
+  public HttpTransport(EventLoopGroup group, Class<? extends Channel> channelType) {
+    this.group = group;
+    this.channelType = channelType;
+  }
+
+  /** Sends a body-less request; the future completes when the response headers have arrived. */
+  CompletableFuture<UpstreamResponse> send(
+      Endpoint endpoint, HttpMethod method, URI uri, HttpHeaders headers) {
+    CompletableFuture<UpstreamResponse> result = new CompletableFuture<>();
+    String pathAndQuery =
+        (uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath())
+            + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
+    DefaultFullHttpRequest request =
+        new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method, pathAndQuery);
+    request.headers().set(headers);
+    request.headers().set(HttpHeaderNames.HOST, endpoint.hostHeader());
+    request.headers().set(HttpHeaderNames.CONTENT_LENGTH, 0);
+    Channel pooled = pollIdle(endpoint);
+    if (pooled != null) {
+      dispatch(pooled, endpoint, request, result);
+      return result;
+    }
+    connect(endpoint)
+        .addListener(
+            (ChannelFuture f) -> {
+              if (f.isSuccess()) {
+                dispatch(f.channel(), endpoint, request, result);
+              } else {
+                request.release();
+                Throwable cause = f.cause();
+                result.completeExceptionally(
+                    cause instanceof io.netty.channel.ConnectTimeoutException
+                        ? new UpstreamTimeoutException(
+                            "connect to " + endpoint.hostHeader() + " timed out")
+                        : new UpstreamUnavailableException(
+                            "cannot connect to " + endpoint.hostHeader() + ": " + message(cause),
+                            cause));
+              }
+            });
+    return result;
+  }
+
+  private static String message(Throwable t) {
+    return t instanceof ConnectException || t.getMessage() != null
+        ? String.valueOf(t.getMessage())
+        : t.getClass().getSimpleName();
+  }
+
+  private void dispatch(
+      Channel ch, Endpoint endpoint, DefaultFullHttpRequest request,
+      CompletableFuture<UpstreamResponse> result) {
+    ExchangeHandler handler = ch.pipeline().get(ExchangeHandler.class);
+    ch.eventLoop()
+        .execute(
+            () -> {
+              if (!ch.isActive()) {
+                // A pooled connection died between poll and use: retry once on a fresh one.
+                connect(endpoint)
+                    .addListener(
+                        (ChannelFuture f) -> {
+                          if (f.isSuccess()) {
+                            dispatch(f.channel(), endpoint, request, result);
+                          } else {
+                            request.release();
+                            result.completeExceptionally(
+                                new UpstreamUnavailableException(
+                                    "cannot connect to " + endpoint.hostHeader(), f.cause()));
+                          }
+                        });
+                return;
+              }
+              handler.begin(new Exchange(endpoint, request.method(), result, this));
+              ch.writeAndFlush(request)
+                  .addListener(
+                      (ChannelFuture w) -> {
+                        if (w.isSuccess()) {
+                          ch.read();
+                        } else {
+                          handler.fail(
+                              new UpstreamUnavailableException(
+                                  "write to " + endpoint.hostHeader() + " failed", w.cause()));
+                          ch.close();
+                        }
+                      });
+            });
+  }
+
+  private Channel pollIdle(Endpoint endpoint) {
+    Deque<Channel> q = idle.get(endpoint.poolKey());
+    if (q == null) {
+      return null;
+    }
+    Channel ch;
+    while ((ch = q.pollFirst()) != null) {
+      if (ch.isActive()) {
+        return ch;
+      }
+    }
+    return null;
+  }
+
+  /** Returns a connection whose last exchange finished cleanly to the idle pool. */
+  void release(Endpoint endpoint, Channel ch) {
+    Deque<Channel> q = idle.computeIfAbsent(endpoint.poolKey(), k -> new ConcurrentLinkedDeque<>());
+    if (q.size() >= MAX_IDLE_PER_ORIGIN || !ch.isActive()) {
+      ch.close();
+      return;
+    }
+    q.addFirst(ch);
+  }
+
+  private ChannelFuture connect(Endpoint endpoint) {
+    Bootstrap b =
+        new Bootstrap()
+            .group(group)
+            .channel(channelType)
+            .option(ChannelOption.AUTO_READ, false)
+            .option(ChannelOption.TCP_NODELAY, true)
+            .option(
+                ChannelOption.CONNECT_TIMEOUT_MILLIS,
+                (int) Math.min(Integer.MAX_VALUE, endpoint.connectTimeout().toMillis()))
+            .handler(
+                new ChannelInitializer<Channel>() {
+                  @Override
+                  protected void initChannel(Channel ch) {
+                    ChannelPipeline p = ch.pipeline();
+                    if (endpoint.ssl() != null) {
+                      SslHandler ssl =
+                          endpoint.ssl().newHandler(ch.alloc(), endpoint.host(), endpoint.port());
+                      SSLEngine engine = ssl.engine();
+                      SSLParameters params = engine.getSSLParameters();
+                      params.setEndpointIdentificationAlgorithm("HTTPS");
+                      engine.setSSLParameters(params);
+                      p.addLast("ssl", ssl);
+                    }
+                    p.addLast("codec", new HttpClientCodec(8192, 65536, 65536));
+                    p.addLast(
+                        "idle",
+                        new IdleStateHandler(
+                            endpoint.readTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
+                    p.addLast("exchange", new ExchangeHandler());
+                  }
+                });
+    return b.connect(endpoint.host(), endpoint.port());
+  }
+
+  /** Closes every idle pooled connection. */
+  public void closeIdle() {
+    idle.values().forEach(q -> q.forEach(Channel::close));
+    idle.clear();
+  }
+}

@@ -1,0 +1,49 @@
+package dev.ociproxy.core.verify;
+
+import dev.ociproxy.core.oci.Digest;
+import dev.ociproxy.core.oci.OciErrorCode;
+import dev.ociproxy.core.oci.RegistryException;
+import java.util.Locale;
+
+/** The upstream sent content that is not what was asked for; it is refused and never cached. */
+public final class VerificationException extends RegistryException {
+  private static final long serialVersionUID = 1L;
+
+  /** Why content was refused; a low-cardinality metric tag. */
+  public enum Reason {
+    DIGEST_MISMATCH,
+    DIGEST_HEADER_MISMATCH,
+    SIZE_MISMATCH,
+    TOO_LARGE,
+    MEDIA_TYPE_MISMATCH,
+    INVALID_MANIFEST,
+    TRUNCATED;
+
+    public String tag() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  private final Reason reason;
+  private final transient Digest requested;
+
+  public VerificationException(Reason reason, Digest requested, String detail) {
+    super(
+        reason == Reason.DIGEST_MISMATCH || reason == Reason.DIGEST_HEADER_MISMATCH
+            ? OciErrorCode.DIGEST_INVALID
+            : OciErrorCode.MANIFEST_INVALID,
+        502,
+        "upstream content failed verification: " + detail);
+    this.reason = reason;
+    this.requested = requested;
+  }
+
+  public Reason reason() {
+    return reason;
+  }
+
+  /** The digest the client asked for, or null for a tag request. */
+  public Digest requested() {
+    return requested;
+  }
+}

@@ -1,0 +1,83 @@
+package dev.ociproxy.server.pipeline;
+
+import dev.ociproxy.core.oci.Digest;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.DefaultFileRegion;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpChunkedInput;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.stream.ChunkedNioFile;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/** Writes blob responses from verified files: zero-copy in plain text, chunked under TLS. */
+final class BlobResponses {
+  private BlobResponses() {}
+
+  static void blobHeaders(HttpHeaders h, Digest digest) {
+    h.set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM);
+    h.set("Docker-Content-Digest", digest.toString());
+    h.set(HttpHeaderNames.ETAG, "\"" + digest + "\"");
+    h.set(HttpHeaderNames.ACCEPT_RANGES, HttpHeaderValues.BYTES);
+    h.set("Docker-Distribution-API-Version", "registry/2.0");
+  }
+
+  /** Headers for a blob still downloading: its length if the upstream declared one, else chunked. */
+  static HttpResponse streamingHead(Digest digest, long length) {
+    HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+    blobHeaders(r.headers(), digest);
+    if (length >= 0) {
+      HttpUtil.setContentLength(r, length);
+    } else {
+      HttpUtil.setTransferEncodingChunked(r, true);
+    }
+    return r;
+  }
+
+  /** What {@link #sendFile} started: the last write, and the status and byte count for the log. */
+  record Sent(ChannelFuture last, int status, long bytes) {}
+
+  /** Sends a verified file, or the single range of it the client asked for. */
+  static Sent sendFile(ChannelHandlerContext ctx, Digest digest, Path path, long size, String rangeHeader) {
+    ByteRange range = ByteRange.parse(rangeHeader, size); // may throw Unsatisfiable (416)
+    long offset = range == null ? 0 : range.start();
+    long length = range == null ? size : range.length();
+    HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1,
+        range == null ? HttpResponseStatus.OK : HttpResponseStatus.PARTIAL_CONTENT);
+    blobHeaders(r.headers(), digest);
+    HttpUtil.setContentLength(r, length);
+    if (range != null) {
+      r.headers().set(HttpHeaderNames.CONTENT_RANGE,
+          "bytes " + range.start() + "-" + range.endInclusive() + "/" + size);
+    }
+    int status = r.status().code();
+    ctx.write(r);
+    if (length == 0) {
+      return new Sent(ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT), status, 0);
+    }
+    if (ctx.pipeline().get(SslHandler.class) == null) {
+      ctx.write(new DefaultFileRegion(path.toFile(), offset, length));
+      return new Sent(ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT), status, length);
+    }
+    try {
+      FileChannel fc = FileChannel.open(path, StandardOpenOption.READ);
+      return new Sent(
+          ctx.writeAndFlush(new HttpChunkedInput(new ChunkedNioFile(fc, offset, length, 64 * 1024))),
+          status, length);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

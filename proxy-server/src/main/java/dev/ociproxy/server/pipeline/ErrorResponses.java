@@ -1,0 +1,45 @@
+package dev.ociproxy.server.pipeline;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ociproxy.core.oci.OciErrorCode;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+
+/** The single place that renders the spec's JSON error body. */
+final class ErrorResponses {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private ErrorResponses() {}
+
+  /** {@code {"errors":[{"code":…,"message":…,"detail":null}]}}, without a body for HEAD. */
+  static FullHttpResponse of(ByteBufAllocator alloc, int status, OciErrorCode code, String message, boolean head) {
+    ObjectNode root = JSON.createObjectNode();
+    ArrayNode errors = root.putArray("errors");
+    ObjectNode e = errors.addObject();
+    e.put("code", code.name());
+    e.put("message", message == null ? code.name().toLowerCase(java.util.Locale.ROOT) : message);
+    e.putNull("detail");
+    byte[] body;
+    try {
+      body = JSON.writeValueAsBytes(root);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException ex) {
+      throw new IllegalStateException(ex);
+    }
+    FullHttpResponse r = new DefaultFullHttpResponse(
+        HttpVersion.HTTP_1_1,
+        HttpResponseStatus.valueOf(status),
+        head ? Unpooled.EMPTY_BUFFER : alloc.buffer(body.length).writeBytes(body));
+    r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
+    r.headers().set(HttpHeaderNames.CONTENT_LENGTH, body.length);
+    r.headers().set("Docker-Distribution-API-Version", "registry/2.0");
+    return r;
+  }
+}

@@ -1,0 +1,286 @@
+package dev.ociproxy.server.pipeline;
+
+import dev.ociproxy.core.oci.Digest;
+import dev.ociproxy.core.oci.OciErrorCode;
+import dev.ociproxy.core.oci.RegistryException;
+import dev.ociproxy.core.registry.BlobSource;
+import dev.ociproxy.core.registry.Manifest;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.util.ReferenceCountUtil;
+import java.nio.channels.ClosedChannelException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Last handler of the client pipeline (after the HTTP codec and keep-alive handler): routes each
+ * request and writes its response. Handles one request at a time: reading stops while a response
+ * is in progress, so a pipelined request waits its turn.
+ */
+final class RegistryHandler extends ChannelInboundHandlerAdapter {
+  private static final Logger log = LoggerFactory.getLogger(RegistryHandler.class);
+  private static final String API_VERSION = "Docker-Distribution-API-Version";
+
+  private final V2Router router;
+  private final AccessLog accessLog;
+  private TailingBlobWriter tail;
+  private AccessLog.Entry current;
+
+  RegistryHandler(V2Router router, AccessLog accessLog) {
+    this.router = router;
+    this.accessLog = accessLog;
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (!(msg instanceof HttpRequest req)) {
+      ReferenceCountUtil.release(msg); // request bodies are never used
+      return;
+    }
+    try {
+      if (req.decoderResult().isFailure()) {
+        rejectMalformed(ctx, req);
+        return;
+      }
+      ctx.channel().config().setAutoRead(false);
+      current = accessLog.begin(req);
+      handle(ctx, req);
+    } finally {
+      ReferenceCountUtil.release(msg);
+    }
+  }
+
+  private void rejectMalformed(ChannelHandlerContext ctx, HttpRequest req) {
+    Throwable cause = req.decoderResult().cause();
+    int status = cause instanceof TooLongHttpLineException ? 414
+        : cause instanceof TooLongHttpHeaderException ? 431
+        : cause instanceof TooLongFrameException ? 413 : 400;
+    FullHttpResponse r = ErrorResponses.of(ctx.alloc(), status, OciErrorCode.UNSUPPORTED, "malformed request", false);
+    r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    // Framing is no longer trustworthy: answer and close.
+    ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+  }
+
+  private void handle(ChannelHandlerContext ctx, HttpRequest req) {
+    boolean head = req.method().name().equals("HEAD");
+    V2Request route;
+    try {
+      route = router.route(req.method(), req.uri());
+    } catch (RegistryException e) {
+      sendError(ctx, e, head);
+      return;
+    }
+    if (route instanceof V2Request.Scoped s) {
+      current.upstream(s.mirror().name());
+    }
+    if (route instanceof V2Request.ApiVersionCheck) {
+      FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+          head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(new byte[] {'{', '}'}));
+      r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
+      r.headers().set(HttpHeaderNames.CONTENT_LENGTH, 2);
+      r.headers().set(API_VERSION, "registry/2.0");
+      send(ctx, r);
+    } else if (route instanceof V2Request.GetManifest m) {
+      on(ctx, m.mirror().manifest(m.repository(), m.reference(), accept(req)), head,
+          manifest -> sendManifest(ctx, manifest, m.head()));
+    } else if (route instanceof V2Request.GetBlob b && b.head()) {
+      on(ctx, b.mirror().blobSize(b.repository(), b.digest()), true,
+          size -> sendBlobHead(ctx, b.digest(), size));
+    } else if (route instanceof V2Request.GetBlob b) {
+      on(ctx, b.mirror().blob(b.repository(), b.digest()), false,
+          source -> sendBlob(ctx, req, b.digest(), source));
+    } else if (route instanceof V2Request.ListTags t) {
+      on(ctx, t.mirror().tagList(t.repository(), t.query()), head,
+          list -> send(ctx, TagListResponses.of(ctx.alloc(), list, t, head)));
+    }
+  }
+
+  private static List<String> accept(HttpRequest req) {
+    List<String> out = new ArrayList<>();
+    for (String h : req.headers().getAll(HttpHeaderNames.ACCEPT)) {
+      for (String part : h.split(",")) {
+        int semi = part.indexOf(';');
+        String t = (semi < 0 ? part : part.substring(0, semi)).trim();
+        if (!t.isEmpty() && out.size() < 32) {
+          out.add(t);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Runs {@code then} on this channel's event loop when {@code f} succeeds; errors become JSON. */
+  private <T> void on(ChannelHandlerContext ctx, CompletableFuture<T> f, boolean head, java.util.function.Consumer<T> then) {
+    f.whenCompleteAsync((value, err) -> {
+      if (!ctx.channel().isActive()) {
+        return;
+      }
+      if (err != null) {
+        sendError(ctx, unwrap(err), head);
+        return;
+      }
+      try {
+        then.accept(value);
+      } catch (RegistryException e) {
+        sendError(ctx, e, head);
+      } catch (RuntimeException e) {
+        log.error("failed to answer {}", current, e);
+        sendError(ctx, e, head);
+      }
+    }, ctx.executor());
+  }
+
+  private void sendManifest(ChannelHandlerContext ctx, Manifest m, boolean head) {
+    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+        head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(m.body()));
+    r.headers().set(HttpHeaderNames.CONTENT_TYPE, m.mediaType());
+    r.headers().set(HttpHeaderNames.CONTENT_LENGTH, m.body().length);
+    r.headers().set("Docker-Content-Digest", m.digest().toString());
+    r.headers().set(HttpHeaderNames.ETAG, "\"" + m.digest() + "\"");
+    r.headers().set(API_VERSION, "registry/2.0");
+    if (m.stale()) {
+      r.headers().set(HttpHeaderNames.WARNING, "110 - \"Response is Stale\"");
+      r.headers().set("X-Registry-Proxy-Stale", "true");
+    }
+    current.cache(m.fromCache() ? (m.stale() ? "stale" : "hit") : "miss");
+    send(ctx, r);
+  }
+
+  private void sendBlobHead(ChannelHandlerContext ctx, Digest digest, long size) {
+    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.EMPTY_BUFFER);
+    BlobResponses.blobHeaders(r.headers(), digest);
+    if (size >= 0) {
+      r.headers().set(HttpHeaderNames.CONTENT_LENGTH, size);
+    }
+    send(ctx, r);
+  }
+
+  private void sendBlob(ChannelHandlerContext ctx, HttpRequest req, Digest digest, BlobSource source) {
+    String range = req.headers().get(HttpHeaderNames.RANGE);
+    if (source instanceof BlobSource.Cached c) {
+      current.cache("hit");
+      sent(ctx, BlobResponses.sendFile(ctx, digest, c.path(), c.size(), range));
+      return;
+    }
+    BlobSource.Downloading d = (BlobSource.Downloading) source;
+    current.cache("miss");
+    if (range != null) {
+      // Ranges are served from verified content only: wait for the download to be published.
+      on(ctx, d.download().finished(), false, path -> sent(ctx,
+          BlobResponses.sendFile(ctx, digest, path, d.download().written(), range)));
+      return;
+    }
+    try {
+      tail = new TailingBlobWriter(ctx.channel(), d.download());
+    } catch (java.io.IOException e) {
+      log.warn("cannot read download of {}: {}", digest, e.toString());
+      ctx.close();
+      return;
+    }
+    ctx.write(BlobResponses.streamingHead(digest, d.download().expectedLength()));
+    current.status(200);
+    TailingBlobWriter writer = tail;
+    writer.start().whenComplete((ok, err) -> {
+      tail = null;
+      current.bytes(writer.sent());
+      if (Boolean.TRUE.equals(ok)) {
+        responseDone(ctx);
+      } else {
+        current.aborted();
+      }
+    });
+  }
+
+  private void sent(ChannelHandlerContext ctx, BlobResponses.Sent sent) {
+    current.status(sent.status()).bytes(sent.bytes());
+    done(ctx, sent.last());
+  }
+
+  private void done(ChannelHandlerContext ctx, ChannelFuture last) {
+    last.addListener((ChannelFutureListener) f -> {
+      if (f.isSuccess()) {
+        responseDone(ctx);
+      } else {
+        ctx.close();
+      }
+    });
+  }
+
+  private void send(ChannelHandlerContext ctx, FullHttpResponse r) {
+    current.status(r.status().code()).bytes(r.content().readableBytes());
+    done(ctx, ctx.writeAndFlush(r));
+  }
+
+  private void sendError(ChannelHandlerContext ctx, Throwable err, boolean head) {
+    FullHttpResponse r;
+    if (err instanceof RegistryException e) {
+      r = ErrorResponses.of(ctx.alloc(), e.status(), e.code(), e.getMessage(), head);
+    } else if (err instanceof ByteRange.Unsatisfiable) {
+      r = ErrorResponses.of(ctx.alloc(), 416, OciErrorCode.RANGE_INVALID, "range not satisfiable", head);
+    } else {
+      log.error("internal error answering {}", current, err);
+      r = ErrorResponses.of(ctx.alloc(), 500, OciErrorCode.UNAVAILABLE, "internal error", head);
+    }
+    send(ctx, r);
+  }
+
+  private void responseDone(ChannelHandlerContext ctx) {
+    accessLog.end(current);
+    ctx.channel().config().setAutoRead(true);
+    ctx.read();
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (tail != null && ctx.channel().isWritable()) {
+      tail.pump();
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    if (current != null && !current.ended()) {
+      current.aborted();
+      accessLog.end(current);
+    }
+    ctx.fireChannelInactive();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (!(cause instanceof ClosedChannelException) && !(cause instanceof java.io.IOException)) {
+      log.warn("closing client connection {}: {}", ctx.channel().remoteAddress(), cause.toString());
+    }
+    ctx.close();
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    while (t instanceof CompletionException && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+
+  static boolean keepAlive(HttpRequest req) {
+    return HttpUtil.isKeepAlive(req);
+  }
+}

@@ -1,0 +1,155 @@
+package dev.ociproxy.server.pipeline;
+
+import dev.ociproxy.core.cache.BlobDownload;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.ssl.SslHandler;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Sends a blob to one client by tailing the file its (possibly shared) download is writing. It
+ * never sends the last byte before the digest has matched: with a known length it holds back the
+ * final byte, without one it holds back the terminating chunk. When the download is refused the
+ * connection is closed, so the client sees a broken transfer, never a whole success.
+ *
+ * <p>Runs on the client channel's event loop; writes one region at a time and waits for the
+ * channel to be writable, so a slow client only slows itself.
+ */
+final class TailingBlobWriter {
+  /** Largest piece sent in one write; bounds what a slow client can pin in the outbound buffer. */
+  private static final long MAX_PIECE = 1 << 20;
+  private static final int COPY_PIECE = 64 * 1024;
+
+  private final Channel ch;
+  private final BlobDownload download;
+  private final FileChannel file;
+  private final boolean zeroCopy;
+  private final CompletableFuture<Boolean> done = new CompletableFuture<>();
+  private final AtomicBoolean scheduled = new AtomicBoolean();
+  private final Runnable onProgress = this::schedule;
+  private long sent;
+  private boolean writing;
+
+  TailingBlobWriter(Channel ch, BlobDownload download) throws IOException {
+    this.ch = ch;
+    this.download = download;
+    this.file = download.openReader();
+    this.zeroCopy = ch.pipeline().get(SslHandler.class) == null;
+  }
+
+  /** Starts pumping; completes with true after a verified whole body, false when aborted. */
+  CompletableFuture<Boolean> start() {
+    ch.closeFuture().addListener(f -> finish(false));
+    download.onProgress(onProgress);
+    pump();
+    return done;
+  }
+
+  private void schedule() {
+    if (scheduled.compareAndSet(false, true)) {
+      ch.eventLoop().execute(() -> {
+        scheduled.set(false);
+        pump();
+      });
+    }
+  }
+
+  /** Called on writability changes and download progress. */
+  void pump() {
+    if (done.isDone() || writing) {
+      return;
+    }
+    if (download.failed()) {
+      // Refused or broken upstream: the client must not take what it got for a whole blob.
+      ch.close();
+      finish(false);
+      return;
+    }
+    boolean verified = download.finished().isDone();
+    long available = download.written();
+    long expected = download.expectedLength();
+    long allowed = verified || expected < 0 ? available : Math.min(available, expected - 1);
+    if (sent < allowed) {
+      if (!ch.isWritable()) {
+        return; // channelWritabilityChanged calls pump again
+      }
+      long count = Math.min(allowed - sent, MAX_PIECE);
+      writing = true;
+      ChannelFuture f = write(count);
+      if (verified && sent == available) {
+        // The verified end: the body's last bytes and its end go out together.
+        writeEnd();
+        return;
+      }
+      f.addListener((ChannelFutureListener) w -> {
+        writing = false;
+        if (!w.isSuccess()) {
+          ch.close();
+          finish(false);
+          return;
+        }
+        pump();
+      });
+      return;
+    }
+    if (verified && sent == available) {
+      writing = true;
+      writeEnd();
+    }
+  }
+
+  private void writeEnd() {
+    ch.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT)
+        .addListener((ChannelFutureListener) f -> finish(f.isSuccess()));
+  }
+
+  /** Bytes sent to the client so far. */
+  long sent() {
+    return sent;
+  }
+
+  private ChannelFuture write(long count) {
+    long position = sent;
+    sent += count;
+    if (zeroCopy) {
+      return ch.writeAndFlush(new SharedFileRegion(file, position, count));
+    }
+    // TLS needs the bytes in user space; copy through a pooled buffer.
+    int n = (int) Math.min(count, COPY_PIECE);
+    sent = position + n;
+    ByteBuf buf = ch.alloc().directBuffer(n);
+    try {
+      int read = 0;
+      while (read < n) {
+        int r = buf.writeBytes(file, position + read, n - read);
+        if (r < 0) {
+          throw new IOException("unexpected end of file");
+        }
+        read += r;
+      }
+    } catch (IOException e) {
+      buf.release();
+      return ch.newFailedFuture(e);
+    }
+    return ch.writeAndFlush(new DefaultHttpContent(buf));
+  }
+
+  private void finish(boolean success) {
+    if (!done.complete(success)) {
+      return;
+    }
+    download.removeProgressListener(onProgress);
+    try {
+      file.close();
+    } catch (IOException ignored) {
+      // Read-only channel: nothing to lose.
+    }
+  }
+}

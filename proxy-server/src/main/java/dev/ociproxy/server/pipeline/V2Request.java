@@ -1,0 +1,34 @@
+package dev.ociproxy.server.pipeline;
+
+import dev.ociproxy.core.oci.Digest;
+import dev.ociproxy.core.oci.Reference;
+import dev.ociproxy.core.oci.RepositoryName;
+import dev.ociproxy.core.registry.Mirror;
+
+/** A parsed, validated read-API request. No handler after the router sees a path string. */
+sealed interface V2Request {
+  /** {@code GET /v2/}. */
+  record ApiVersionCheck() implements V2Request {}
+
+  /**
+   * A request aimed at one repository of one upstream.
+   *
+   * @param clientName the repository name as the client spelled it (with any upstream prefix)
+   */
+  sealed interface Scoped extends V2Request {
+    Mirror mirror();
+
+    RepositoryName repository();
+
+    String clientName();
+  }
+
+  record GetManifest(Mirror mirror, RepositoryName repository, String clientName, Reference reference, boolean head)
+      implements Scoped {}
+
+  record GetBlob(Mirror mirror, RepositoryName repository, String clientName, Digest digest, boolean head)
+      implements Scoped {}
+
+  record ListTags(Mirror mirror, RepositoryName repository, String clientName, String query)
+      implements Scoped {}
+}
