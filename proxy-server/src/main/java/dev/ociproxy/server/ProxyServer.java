@@ -52,7 +52,10 @@ public final class ProxyServer implements AutoCloseable {
     HttpTransport transport =
         new HttpTransport(workers, epoll ? EpollSocketChannel.class : NioSocketChannel.class);
 
-    ContentStore store = new ContentStore(config.cacheDir()).open();
+    ContentStore store = new ContentStore(config.cacheDir(), config.cacheMaxSize(), meters).open();
+    if (config.verifyOnStart()) {
+      store.verifyInBackground();
+    }
     Map<String, Mirror> mirrors = new LinkedHashMap<>();
     Mirror defaultMirror = null;
     for (ProxyConfig.Upstream u : config.upstreams()) {

@@ -3,6 +3,7 @@ package dev.ociproxy.core.registry;
 import static java.util.Objects.requireNonNull;
 
 import dev.ociproxy.core.cache.BlobDownload;
+import dev.ociproxy.core.cache.CacheIndex;
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.cache.TagIndex;
 import dev.ociproxy.core.oci.Digest;
@@ -23,6 +24,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -132,6 +134,7 @@ public final class Mirror {
     if (body == null) {
       return null;
     }
+    store.index().touch(store.manifestPath(d));
     ManifestDocument doc = ManifestDocument.parse(body, null);
     return new Manifest(d, doc.mediaType(), body, true, stale);
   }
@@ -272,9 +275,9 @@ public final class Mirror {
 
   /** A blob from the store, or a (possibly shared) download that readers tail. */
   public CompletableFuture<BlobSource> blob(RepositoryName repo, Digest digest) {
-    long size = store.blobSize(digest);
-    if (size >= 0) {
-      return CompletableFuture.completedFuture(new BlobSource.Cached(store.blobPath(digest), size));
+    BlobSource.Cached cached = cachedBlob(digest);
+    if (cached != null) {
+      return CompletableFuture.completedFuture(cached);
     }
     while (true) {
       CompletableFuture<BlobDownload> mine = new CompletableFuture<>();
@@ -290,6 +293,17 @@ public final class Mirror {
       }
       return existing.thenApply(BlobSource.Downloading::new);
     }
+  }
+
+  /** The verified blob from the store, leased against eviction; null when not cached. */
+  public BlobSource.Cached cachedBlob(Digest digest) {
+    long size = store.blobSize(digest);
+    if (size < 0) {
+      return null;
+    }
+    Path path = store.blobPath(digest);
+    CacheIndex.Lease lease = store.index().use(path);
+    return lease == null ? null : new BlobSource.Cached(path, size, lease);
   }
 
   private void startDownload(

@@ -49,12 +49,14 @@ public final class UpstreamClient {
   private final HttpTransport transport;
   private final SslContext ssl;
   private final Cache<String, Token> tokens;
+  private final UpstreamHealth health;
   private volatile boolean basicWanted;
 
   public UpstreamClient(UpstreamOptions options, HttpTransport transport) {
     this.options = requireNonNull(options, "options");
     this.transport = requireNonNull(transport, "transport");
     this.ssl = sslContext(options);
+    this.health = new UpstreamHealth(options.name());
     this.tokens =
         Caffeine.newBuilder()
             .maximumSize(10_000)
@@ -88,9 +90,13 @@ public final class UpstreamClient {
    */
   public CompletableFuture<UpstreamResponse> request(
       HttpMethod method, String path, String repository, List<String> accept) {
+    RegistryException backingOff = health.blocked();
+    if (backingOff != null) {
+      return CompletableFuture.failedFuture(backingOff);
+    }
     URI uri = URI.create(base() + path);
     String scope = repository == null ? null : "repository:" + repository + ":pull";
-    return attempt(method, uri, scope, accept, false, 0);
+    return attempt(method, uri, scope, accept, false, 0).whenComplete(health::record);
   }
 
   private String base() {

@@ -79,7 +79,9 @@ public final class ConfigLoader {
     top.only("listen", "cache", "upstreams", "limits");
     InetSocketAddress listen = address("listen", top.text("listen", "0.0.0.0:5000"));
     Obj cache = top.obj("cache");
-    cache.only("dir", "tagTtl", "manifestMaxBytes");
+    cache.only("dir", "maxSize", "verifyOnStart", "tagTtl", "manifestMaxBytes");
+    long maxSize = cache.size("maxSize", 0);
+    boolean verifyOnStart = cache.bool("verifyOnStart", false);
     Path dir = Path.of(cache.text("dir", defaultCacheDir()));
     Duration tagTtl = cache.duration("tagTtl", Duration.ofSeconds(30));
     long manifestMax = cache.size("manifestMaxBytes", MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES);
@@ -163,7 +165,7 @@ public final class ConfigLoader {
     limits.only("maxInitialLineLength", "maxHeaderSize");
     ProxyConfig.Limits lim = new ProxyConfig.Limits(
         (int) limits.size("maxInitialLineLength", 8192), (int) limits.size("maxHeaderSize", 16384), 0);
-    return new ProxyConfig(listen, dir, List.copyOf(upstreams), lim);
+    return new ProxyConfig(listen, dir, maxSize, verifyOnStart, List.copyOf(upstreams), lim);
   }
 
   private String defaultCacheDir() {

@@ -11,7 +11,8 @@ import java.util.List;
  * option records inside it.
  */
 public record ProxyConfig(
-    InetSocketAddress listen, Path cacheDir, List<Upstream> upstreams, Limits limits) {
+    InetSocketAddress listen, Path cacheDir, long cacheMaxSize, boolean verifyOnStart,
+    List<Upstream> upstreams, Limits limits) {
 
   /** One configured upstream: how to reach it and how to cache it. */
   public record Upstream(UpstreamOptions options, MirrorOptions mirror, boolean isDefault) {

@@ -5,6 +5,7 @@ import dev.ociproxy.core.oci.OciErrorCode;
 import dev.ociproxy.core.oci.RegistryException;
 import dev.ociproxy.core.registry.BlobSource;
 import dev.ociproxy.core.registry.Manifest;
+import dev.ociproxy.core.registry.Mirror;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -106,7 +107,7 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
           size -> sendBlobHead(ctx, b.digest(), size));
     } else if (route instanceof V2Request.GetBlob b) {
       on(ctx, b.mirror().blob(b.repository(), b.digest()), false,
-          source -> sendBlob(ctx, req, b.digest(), source));
+          source -> sendBlob(ctx, req, b.mirror(), b.digest(), source));
     } else if (route instanceof V2Request.ListTags t) {
       on(ctx, t.mirror().tagList(t.repository(), t.query()), head,
           list -> send(ctx, TagListResponses.of(ctx.alloc(), list, t, head)));
@@ -131,6 +132,9 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
   private <T> void on(ChannelHandlerContext ctx, CompletableFuture<T> f, boolean head, java.util.function.Consumer<T> then) {
     f.whenCompleteAsync((value, err) -> {
       if (!ctx.channel().isActive()) {
+        if (value instanceof BlobSource.Cached c) {
+          c.lease().close();
+        }
         return;
       }
       if (err != null) {
@@ -139,7 +143,7 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
       }
       try {
         then.accept(value);
-      } catch (RegistryException e) {
+      } catch (RegistryException | ByteRange.Unsatisfiable e) {
         sendError(ctx, e, head);
       } catch (RuntimeException e) {
         log.error("failed to answer {}", current, e);
@@ -173,19 +177,24 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     send(ctx, r);
   }
 
-  private void sendBlob(ChannelHandlerContext ctx, HttpRequest req, Digest digest, BlobSource source) {
+  private void sendBlob(ChannelHandlerContext ctx, HttpRequest req, Mirror mirror, Digest digest, BlobSource source) {
     String range = req.headers().get(HttpHeaderNames.RANGE);
     if (source instanceof BlobSource.Cached c) {
       current.cache("hit");
-      sent(ctx, BlobResponses.sendFile(ctx, digest, c.path(), c.size(), range));
+      sendCached(ctx, digest, c, range);
       return;
     }
     BlobSource.Downloading d = (BlobSource.Downloading) source;
     current.cache("miss");
     if (range != null) {
       // Ranges are served from verified content only: wait for the download to be published.
-      on(ctx, d.download().finished(), false, path -> sent(ctx,
-          BlobResponses.sendFile(ctx, digest, path, d.download().written(), range)));
+      on(ctx, d.download().finished(), false, path -> {
+        BlobSource.Cached c = mirror.cachedBlob(digest);
+        if (c == null) {
+          throw new RegistryException(OciErrorCode.BLOB_UNKNOWN, 404, "blob evicted, retry");
+        }
+        sendCached(ctx, digest, c, range);
+      });
       return;
     }
     try {
@@ -207,6 +216,18 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         current.aborted();
       }
     });
+  }
+
+  private void sendCached(ChannelHandlerContext ctx, Digest digest, BlobSource.Cached c, String range) {
+    BlobResponses.Sent sent;
+    try {
+      sent = BlobResponses.sendFile(ctx, digest, c.path(), c.size(), range);
+    } catch (RuntimeException e) {
+      c.lease().close();
+      throw e;
+    }
+    sent.last().addListener(f -> c.lease().close());
+    sent(ctx, sent);
   }
 
   private void sent(ChannelHandlerContext ctx, BlobResponses.Sent sent) {

@@ -1,0 +1,90 @@
+package dev.ociproxy.core.upstream;
+
+import dev.ociproxy.core.oci.OciErrorCode;
+import dev.ociproxy.core.oci.RegistryException;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+
+/**
+ * Per-upstream back-off: after a 429, a 502/503/504 or a failed connection, requests that would
+ * reach the upstream fail fast (cached content is still served) until the upstream's {@code
+ * Retry-After} or an exponential delay has passed. Thread-safe.
+ */
+final class UpstreamHealth {
+  static final long BASE_BACKOFF_MILLIS = 1_000;
+  static final long MAX_BACKOFF_MILLIS = 60_000;
+  static final long MAX_RETRY_AFTER_MILLIS = 300_000;
+
+  private final String upstream;
+  private volatile long blockedUntil;
+  private volatile int failures;
+  private volatile int blockStatus;
+  private volatile String reason;
+
+  UpstreamHealth(String upstream) {
+    this.upstream = upstream;
+  }
+
+  /** The error to answer with while backing off, or null when the upstream may be asked. */
+  RegistryException blocked() {
+    long wait = blockedUntil - System.currentTimeMillis();
+    if (wait <= 0) {
+      return null;
+    }
+    long seconds = Math.max(1, (wait + 999) / 1000);
+    String msg = "upstream " + upstream + " is backing off after " + reason + "; retry in " + seconds + "s";
+    return blockStatus == 429
+        ? new RegistryException(OciErrorCode.TOOMANYREQUESTS, 429, msg)
+        : new RegistryException(OciErrorCode.UNAVAILABLE, 503, msg);
+  }
+
+  void record(UpstreamResponse resp, Throwable err) {
+    if (err != null) {
+      Throwable t = err.getCause() != null && err instanceof java.util.concurrent.CompletionException ? err.getCause() : err;
+      if (t instanceof UpstreamUnavailableException || t instanceof UpstreamTimeoutException) {
+        fail(503, t.getMessage(), null);
+      }
+      return;
+    }
+    int s = resp.status();
+    if (s == 429) {
+      fail(429, "HTTP 429", resp.headers().get("Retry-After"));
+    } else if (s == 502 || s == 503 || s == 504) {
+      fail(503, "HTTP " + s, resp.headers().get("Retry-After"));
+    } else if (s < 500) {
+      failures = 0;
+    }
+  }
+
+  private void fail(int status, String why, String retryAfter) {
+    int n = Math.min(failures + 1, 30);
+    failures = n;
+    long delay = retryAfterMillis(retryAfter);
+    if (delay < 0) {
+      delay = Math.min(MAX_BACKOFF_MILLIS, BASE_BACKOFF_MILLIS << Math.min(n - 1, 16));
+    }
+    reason = why;
+    blockStatus = status;
+    blockedUntil = System.currentTimeMillis() + delay;
+  }
+
+  /** Parses delta-seconds or an HTTP date; -1 when absent or unreadable. */
+  static long retryAfterMillis(String v) {
+    if (v == null || v.isBlank()) {
+      return -1;
+    }
+    String s = v.trim();
+    try {
+      return Math.min(MAX_RETRY_AFTER_MILLIS, Duration.ofSeconds(Long.parseLong(s)).toMillis());
+    } catch (NumberFormatException | ArithmeticException e) {
+      try {
+        long at = ZonedDateTime.parse(s, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant().toEpochMilli();
+        return Math.max(0, Math.min(MAX_RETRY_AFTER_MILLIS, at - System.currentTimeMillis()));
+      } catch (DateTimeParseException e2) {
+        return -1;
+      }
+    }
+  }
+}
