@@ -85,8 +85,15 @@ public final class ProxyProcess implements AutoCloseable {
     private Path cacheDir;
     private int port;
     private String extraYaml = "";
+    private final Map<String, String> cacheOptions = new LinkedHashMap<>();
 
     private Builder() {}
+
+    /** Sets a key under {@code cache:} besides {@code dir}, e.g. {@code ("tagTtl", "0s")}. */
+    public Builder cacheOption(String key, String value) {
+      cacheOptions.put(requireNonNull(key, "key"), requireNonNull(value, "value"));
+      return this;
+    }
 
     /** Adds an upstream; the first one added is the default. */
     public Builder upstream(String name, String url) {
@@ -262,8 +269,9 @@ public final class ProxyProcess implements AutoCloseable {
   private void writeConfig() {
     StringBuilder y = new StringBuilder()
         .append("listen: ").append(Yaml.quote(hostPort())).append('\n')
-        .append("cache:\n  dir: ").append(Yaml.quote(cacheDir.toString())).append('\n')
-        .append("upstreams:\n");
+        .append("cache:\n  dir: ").append(Yaml.quote(cacheDir.toString())).append('\n');
+    spec.cacheOptions.forEach((k, v) -> y.append("  ").append(k).append(": ").append(Yaml.quote(v)).append('\n'));
+    y.append("upstreams:\n");
     for (Upstream u : spec.upstreams) {
       y.append("  - name: ").append(Yaml.quote(u.name())).append('\n')
           .append("    url: ").append(Yaml.quote(u.url())).append('\n')
