@@ -115,6 +115,21 @@ class HarnessIT {
   }
 
   @Test
+  void registry_deletesAManifest_soNeitherTagNorDigestIsServedAnyMore() {
+    UpstreamRegistry.availability().and(Skopeo.availability()).assumeAvailable();
+    OciImage image = OciImages.singleArch(tmp.resolve("layout"), "v1", 10_000);
+    try (UpstreamRegistry registry = UpstreamRegistry.startOpen()) {
+      Skopeo.push(image, registry, "test/hello:v1");
+
+      registry.deleteManifest("test/hello", image.manifestDigest());
+
+      assertThat(Http.getManifest(registry.url() + "/v2/test/hello/manifests/" + image.manifestDigest()).statusCode())
+          .isEqualTo(404);
+      assertThat(Http.getManifest(registry.url() + "/v2/test/hello/manifests/v1").statusCode()).isEqualTo(404);
+    }
+  }
+
+  @Test
   void htpasswdRegistry_refusesAnonymous_andServesTheUserWithCredentials() {
     UpstreamRegistry.availability().and(Skopeo.availability()).and(Htpasswd.availability()).assumeAvailable();
     Credentials alice = new Credentials("alice", "s3cret-pass");
@@ -193,6 +208,31 @@ class HarnessIT {
       assertThat(containerd.imageDigest("registry.example.com/test/hello:multi")).isEqualTo(image.digest());
       assertThat(containerd.contentDigests())
           .containsExactlyInAnyOrderElementsOf(image.digestsFor(Platform.LINUX_AMD64));
+    }
+  }
+
+  @Test
+  void containerdAndDockerd_getTokensFromTheTokenServer_andPullFromATokenAuthRegistry() {
+    UpstreamRegistry.availability().and(Skopeo.availability()).and(TokenServer.availability())
+        .and(Containerd.availability()).and(Dockerd.availability()).assumeAvailable();
+    Credentials reader = new Credentials("reader", "reader-pass");
+    OciImage image = OciImages.singleArch(tmp.resolve("layout"), "v1", 300_000);
+    try (TokenServer tokens = TokenServer.start().grant(reader, "pull");
+        UpstreamRegistry registry = UpstreamRegistry.startWithTokenAuth(tokens);
+        Containerd containerd = Containerd.start();
+        Dockerd dockerd = Dockerd.start(List.of(), List.of(registry.hostPort()))) {
+      Skopeo.push(image, registry, "test/private:v1");
+      containerd.mirror("registry.example.com", registry.hostPort());
+      tokens.clearRequests();
+
+      containerd.pull("registry.example.com/test/private:v1", "--user", reader.colonForm());
+      dockerd.login(registry.hostPort(), reader);
+      dockerd.pull(registry.hostPort() + "/test/private:v1");
+
+      assertThat(containerd.contentDigests()).containsExactlyInAnyOrderElementsOf(image.image().allDigests());
+      assertThat(dockerd.imageId(registry.hostPort() + "/test/private:v1")).isEqualTo(image.image().config().digest());
+      assertThat(tokens.requests()).filteredOn(r -> r.status() == 200 && "reader".equals(r.user()))
+          .extracting(TokenServer.TokenRequest::method).contains("POST", "GET");
     }
   }
 

@@ -26,6 +26,9 @@ public final class Commands {
   /** Generous default: the machine is shared by several agents and may be slow. */
   public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(5);
 
+  /** Commands in flight, killed by {@link ManagedProcess}'s shutdown hook if the JVM exits meanwhile. */
+  static final java.util.Set<ProcessHandle> RUNNING = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
   private Commands() {}
 
   public static CommandResult run(List<String> command) {
@@ -52,12 +55,15 @@ public final class Commands {
       applyEnv(pb, env);
       long start = System.nanoTime();
       Process process = pb.start();
+      RUNNING.add(process.toHandle());
       boolean exited;
       try {
         exited = process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         exited = false;
+      } finally {
+        RUNNING.remove(process.toHandle());
       }
       if (!exited) {
         ManagedProcess.killTree(process.toHandle());

@@ -188,6 +188,9 @@ public final class ManagedProcess implements AutoCloseable {
   }
 
   private static void killAllLive() {
+    for (ProcessHandle command : List.copyOf(Commands.RUNNING)) {
+      killTree(command);
+    }
     for (ManagedProcess p : List.copyOf(LIVE)) {
       try {
         p.kill9();

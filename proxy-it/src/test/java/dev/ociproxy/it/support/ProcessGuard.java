@@ -6,6 +6,7 @@ import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
+import org.opentest4j.TestAbortedException;
 
 /**
  * JUnit 5 extension that prints the logs of the harness's processes when a test fails and stops by pid
@@ -33,7 +34,7 @@ public final class ProcessGuard implements BeforeAllCallback, BeforeEachCallback
   public void afterEach(ExtensionContext context) {
     Long classStart = context.getStore(NS).get("class", Long.class);
     Long methodStart = context.getStore(NS).get("method", Long.class);
-    if (context.getExecutionException().isPresent()) {
+    if (failed(context)) {
       printLogs(context.getDisplayName(), ManagedProcess.startedAfter(classStart == null ? 0 : classStart));
     }
     stopLeftovers(ManagedProcess.startedAfter(methodStart == null ? 0 : methodStart));
@@ -43,10 +44,15 @@ public final class ProcessGuard implements BeforeAllCallback, BeforeEachCallback
   public void afterAll(ExtensionContext context) {
     Long classStart = context.getStore(NS).get("class", Long.class);
     List<ManagedProcess> started = ManagedProcess.startedAfter(classStart == null ? 0 : classStart);
-    if (context.getExecutionException().isPresent()) {
+    if (failed(context)) {
       printLogs(context.getDisplayName(), started);
     }
     stopLeftovers(started);
+  }
+
+  /** Failed, not skipped: a failed assumption also arrives as an execution exception. */
+  private static boolean failed(ExtensionContext context) {
+    return context.getExecutionException().filter(e -> !(e instanceof TestAbortedException)).isPresent();
   }
 
   private static void stopLeftovers(List<ManagedProcess> started) {

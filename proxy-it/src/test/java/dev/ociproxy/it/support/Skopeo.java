@@ -122,6 +122,16 @@ public final class Skopeo {
     return DirImage.read(dir, result);
   }
 
+  /** Deletes {@code docker://ref} (normally {@code repo@digest}) from its registry; {@code credentials} may be null. */
+  public static void delete(String ref, Credentials credentials) {
+    List<String> args = new ArrayList<>(List.of("delete", "--tls-verify=false"));
+    if (credentials != null) {
+      args.add("--creds=" + credentials.colonForm());
+    }
+    args.add("docker://" + ref);
+    run(args).orThrow();
+  }
+
   /** Returns the raw manifest bytes of {@code docker://ref} as skopeo received them. */
   public static String inspectRaw(String ref, Credentials credentials) {
     List<String> args = new ArrayList<>(List.of("inspect", "--raw", "--tls-verify=false"));

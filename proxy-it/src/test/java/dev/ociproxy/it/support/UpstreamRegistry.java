@@ -263,6 +263,11 @@ public final class UpstreamRegistry implements AutoCloseable {
     return process;
   }
 
+  /** Deletes the manifest {@code repo@digest} (and so every tag on it) through the registry API, with skopeo. */
+  public void deleteManifest(String repo, String digest) {
+    Skopeo.delete(hostPort() + "/" + repo + "@" + digest, pushCredentials().orElse(null));
+  }
+
   /** Where distribution's filesystem driver keeps the bytes of {@code digest}; tests may corrupt them. */
   public Path blobDataPath(String digest) {
     String[] parts = digest.split(":", 2);

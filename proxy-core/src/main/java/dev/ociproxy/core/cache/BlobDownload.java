@@ -1,0 +1,196 @@
+package dev.ociproxy.core.cache;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.ociproxy.core.oci.Digest;
+import dev.ociproxy.core.upstream.BodySink;
+import dev.ociproxy.core.verify.DigestingSink;
+import dev.ociproxy.core.verify.VerificationException;
+import io.netty.buffer.ByteBuf;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+
+/**
+ * One upstream blob download in progress: it writes to a temporary file while hashing, and every
+ * client response tails that file. Bytes up to {@link #written()} may be read at any time; the end
+ * of the body is only confirmed by {@link #finished()} completing, after the digest has matched and
+ * the file has been published. Thread-safe: the sink methods run on the upstream event loop,
+ * readers call the rest from anywhere.
+ */
+public final class BlobDownload implements BodySink {
+  private final Digest digest;
+  private final ContentStore store;
+  private final Path temp;
+  private final DigestingSink hash;
+  private final long expectedLength;
+  private final FileChannel out;
+  private final Consumer<BlobDownload> onDone;
+  private final CopyOnWriteArrayList<Runnable> listeners = new CopyOnWriteArrayList<>();
+  private final CompletableFuture<Path> finished = new CompletableFuture<>();
+  private volatile long written;
+
+  /**
+   * @param expectedLength the upstream's declared length, or -1 when it sent none
+   * @param onDone called once, after publication or failure (to leave the in-flight table)
+   */
+  public BlobDownload(Digest digest, ContentStore store, long expectedLength, Consumer<BlobDownload> onDone)
+      throws IOException {
+    this.digest = requireNonNull(digest, "digest");
+    this.store = store;
+    this.temp = store.newTempFile();
+    this.hash = new DigestingSink(digest);
+    this.expectedLength = expectedLength;
+    this.onDone = onDone;
+    this.out =
+        FileChannel.open(
+            temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ);
+  }
+
+  public Digest digest() {
+    return digest;
+  }
+
+  /** The upstream's declared length, or -1 when unknown (chunked). */
+  public long expectedLength() {
+    return expectedLength;
+  }
+
+  /** Bytes written to the temporary file so far; readable by {@link #openReader}. */
+  public long written() {
+    return written;
+  }
+
+  /** Completes with the published path once verified; exceptionally when refused or broken. */
+  public CompletableFuture<Path> finished() {
+    return finished;
+  }
+
+  /**
+   * Opens the file being written for reading. The channel stays valid after the file is renamed
+   * into the store or deleted on failure.
+   */
+  public FileChannel openReader() throws IOException {
+    try {
+      return FileChannel.open(temp, StandardOpenOption.READ);
+    } catch (java.nio.file.NoSuchFileException e) {
+      // Renamed into the store between our caller's check and now.
+      Path published = finished.getNow(null);
+      if (published == null) {
+        throw e;
+      }
+      return FileChannel.open(published, StandardOpenOption.READ);
+    }
+  }
+
+  /** True when the download ended in failure; a new request should start a fresh fetch. */
+  public boolean failed() {
+    return finished.isCompletedExceptionally();
+  }
+
+  /** Registers a callback run (on the upstream event loop) after every write and at the end. */
+  public void onProgress(Runnable listener) {
+    listeners.add(listener);
+    if (finished.isDone()) {
+      listener.run();
+    }
+  }
+
+  public void removeProgressListener(Runnable listener) {
+    listeners.remove(listener);
+  }
+
+  @Override
+  public void onChunk(ByteBuf chunk) {
+    if (finished.isDone()) {
+      return;
+    }
+    int n = chunk.readableBytes();
+    if (expectedLength >= 0 && written + n > expectedLength) {
+      fail(
+          new VerificationException(
+              VerificationException.Reason.SIZE_MISMATCH,
+              digest,
+              "more bytes than the declared " + expectedLength));
+      return;
+    }
+    hash.update(chunk);
+    try {
+      long pos = written;
+      for (ByteBuffer b : chunk.nioBuffers(chunk.readerIndex(), n)) {
+        while (b.hasRemaining()) {
+          pos += out.write(b, pos);
+        }
+      }
+    } catch (IOException e) {
+      fail(e);
+      return;
+    }
+    written += n;
+    notifyListeners();
+  }
+
+  @Override
+  public void onComplete() {
+    if (finished.isDone()) {
+      return;
+    }
+    try {
+      if (expectedLength >= 0 && written != expectedLength) {
+        throw new VerificationException(
+            VerificationException.Reason.TRUNCATED,
+            digest,
+            "got " + written + " bytes, want " + expectedLength);
+      }
+      hash.verify();
+      out.close();
+      Path target = store.blobPath(digest);
+      store.publish(temp, target);
+      finished.complete(target);
+    } catch (IOException | RuntimeException e) {
+      fail(e);
+      return;
+    }
+    onDone.accept(this);
+    notifyListeners();
+  }
+
+  @Override
+  public void onError(Throwable cause) {
+    fail(cause);
+  }
+
+  /** Refuses the download: nothing is stored, every reader is told. */
+  public void fail(Throwable cause) {
+    if (!finished.completeExceptionally(cause)) {
+      return;
+    }
+    try {
+      out.close();
+    } catch (IOException ignored) {
+      // The file is deleted next anyway.
+    }
+    ContentStore.deleteQuietly(temp);
+    onDone.accept(this);
+    notifyListeners();
+  }
+
+  private void notifyListeners() {
+    for (Runnable r : listeners) {
+      r.run();
+    }
+  }
+
+  /** The length to verify reads against: the declared one, or what was written once finished. */
+  public long knownLength() {
+    if (expectedLength >= 0) {
+      return expectedLength;
+    }
+    return finished.isDone() && !finished.isCompletedExceptionally() ? written : -1;
+  }
+}

@@ -1,0 +1,154 @@
+package dev.ociproxy.core.cache;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.ociproxy.core.oci.Digest;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The verified-only, content-addressed disk cache: {@code blobs/<alg>/<2 hex>/<hex>} and {@code
+ * manifests/<alg>/<2 hex>/<hex>}. Content is written under {@code tmp/} and appears under its name
+ * only by an atomic rename after it has been verified, so a reader (or a restart after a crash)
+ * never finds a partial or unverified file. Thread-safe.
+ */
+public final class ContentStore {
+  private static final Logger log = LoggerFactory.getLogger(ContentStore.class);
+
+  private final Path root;
+  private final Path tmp;
+  private final CacheIndex index;
+
+  /** A store without a size budget (tests, tools). */
+  public ContentStore(Path root) {
+    this(root, 0, new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+  }
+
+  /** @param maxSize disk budget in bytes, 0 for unlimited */
+  public ContentStore(Path root, long maxSize, io.micrometer.core.instrument.MeterRegistry meters) {
+    this.root = requireNonNull(root, "root").toAbsolutePath();
+    this.tmp = this.root.resolve("tmp");
+    this.index = new CacheIndex(this.root, maxSize, meters);
+  }
+
+  public CacheIndex index() {
+    return index;
+  }
+
+  /** Creates the directories and removes temporary files a previous run left behind. */
+  public ContentStore open() {
+    try {
+      Files.createDirectories(root.resolve("blobs"));
+      Files.createDirectories(root.resolve("manifests"));
+      Files.createDirectories(tmp);
+      int removed = 0;
+      try (DirectoryStream<Path> leftovers = Files.newDirectoryStream(tmp)) {
+        for (Path p : leftovers) {
+          Files.deleteIfExists(p);
+          removed++;
+        }
+      }
+      if (removed > 0) {
+        log.info("removed {} unfinished download(s) left in {}", removed, tmp);
+      }
+      index.start();
+      return this;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cache.dir " + root + ": " + e.getMessage(), e);
+    }
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  public Path blobPath(Digest d) {
+    return root.resolve("blobs").resolve(relative(d));
+  }
+
+  public Path manifestPath(Digest d) {
+    return root.resolve("manifests").resolve(relative(d));
+  }
+
+  private static Path relative(Digest d) {
+    // Digest's hex is validated lowercase hex, so this cannot escape the store.
+    return Path.of(d.algorithm().id(), d.hex().substring(0, 2), d.hex());
+  }
+
+  /** A fresh, unique temporary file path (not created). */
+  public Path newTempFile() {
+    return tmp.resolve(UUID.randomUUID() + ".part");
+  }
+
+  /** Size of the cached blob, or -1 when it is not cached. */
+  public long blobSize(Digest d) {
+    try {
+      return Files.size(blobPath(d));
+    } catch (NoSuchFileException e) {
+      return -1;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The cached manifest bytes, or null. */
+  public byte[] readManifest(Digest d) {
+    try {
+      return Files.readAllBytes(manifestPath(d));
+    } catch (NoSuchFileException e) {
+      return null;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Stores verified manifest bytes under their digest. */
+  public void putManifest(Digest d, byte[] verified) {
+    Path temp = newTempFile();
+    try {
+      Files.write(temp, verified);
+      publish(temp, manifestPath(d));
+    } catch (IOException e) {
+      deleteQuietly(temp);
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Moves a verified temporary file to {@code target} atomically. */
+  public void publish(Path verifiedTemp, Path target) throws IOException {
+    Files.createDirectories(target.getParent());
+    long size = Files.size(verifiedTemp);
+    try {
+      Files.move(
+          verifiedTemp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (AtomicMoveNotSupportedException e) {
+      throw new IOException("cache.dir must be a single file system: " + e.getMessage(), e);
+    }
+    index.published(target, size);
+  }
+
+  /**
+   * Re-hashes every stored file in the background and moves any whose content no longer matches
+   * its name to {@code quarantine/}, where no reader looks.
+   */
+  public void verifyInBackground() {
+    index.background(() -> new StoreVerifier(root, index).run());
+  }
+
+  public static void deleteQuietly(Path p) {
+    try {
+      Files.deleteIfExists(p);
+    } catch (IOException e) {
+      log.warn("could not delete {}: {}", p, e.toString());
+    }
+  }
+}

@@ -1,0 +1,97 @@
+package dev.ociproxy.core.cache;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.ociproxy.core.oci.Digest;
+import dev.ociproxy.core.oci.RepositoryName;
+import dev.ociproxy.core.oci.Tag;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The last verified tag → digest mapping per repository of one upstream: in memory (Caffeine) and
+ * persisted as one small file per tag, {@code tags/<upstream>/<repo>/_tags/<tag>}, so it survives
+ * a restart. ({@code _tags} cannot clash with a repository component, which cannot start with
+ * '_'.) Thread-safe.
+ */
+public final class TagIndex {
+  private static final Logger log = LoggerFactory.getLogger(TagIndex.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /**
+   * What a tag pointed at when last verified.
+   *
+   * @param askedForIndex whether that request accepted index media types; a client that accepts
+   *     them must not be served a single-platform manifest another client negotiated
+   */
+  public record Entry(Digest digest, String mediaType, long verifiedAtMillis, boolean askedForIndex) {}
+
+  private final Path dir;
+  private final Cache<Path, Entry> memory = Caffeine.newBuilder().maximumSize(100_000).build();
+
+  public TagIndex(Path cacheRoot, String upstream) {
+    this.dir = cacheRoot.resolve("tags").resolve(upstream);
+  }
+
+  private Path file(RepositoryName repo, Tag tag) {
+    // Both are validated against the spec grammar, so neither can escape the directory.
+    return dir.resolve(repo.value()).resolve("_tags").resolve(tag.value());
+  }
+
+  /** The last verified mapping, or null. */
+  public Entry get(RepositoryName repo, Tag tag) {
+    Path f = file(repo, tag);
+    return memory.get(f, TagIndex::load);
+  }
+
+  private static Entry load(Path f) {
+    try {
+      JsonNode n = JSON.readTree(Files.readAllBytes(f));
+      return new Entry(
+          Digest.parse(n.path("digest").asText()),
+          n.path("mediaType").asText(),
+          n.path("verifiedAt").asLong(),
+          n.path("askedForIndex").asBoolean(true));
+    } catch (NoSuchFileException e) {
+      return null;
+    } catch (IOException | RuntimeException e) {
+      log.warn("ignoring unreadable tag record {}: {}", f, e.toString());
+      return null;
+    }
+  }
+
+  public void put(RepositoryName repo, Tag tag, Entry e) {
+    Path f = file(repo, tag);
+    memory.put(f, e);
+    try {
+      Files.createDirectories(f.getParent());
+      Path tmp = f.resolveSibling("." + tag.value() + "." + Thread.currentThread().getId() + ".tmp");
+      Files.write(
+          tmp,
+          JSON.writeValueAsBytes(
+              Map.of(
+                  "digest", e.digest().toString(),
+                  "mediaType", e.mediaType(),
+                  "verifiedAt", e.verifiedAtMillis(),
+                  "askedForIndex", e.askedForIndex())));
+      Files.move(tmp, f, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException ex) {
+      log.warn("could not persist tag {}:{}: {}", repo, tag, ex.toString());
+    }
+  }
+
+  /** Forgets a tag the upstream says no longer exists. */
+  public void remove(RepositoryName repo, Tag tag) {
+    Path f = file(repo, tag);
+    memory.invalidate(f);
+    ContentStore.deleteQuietly(f);
+  }
+}

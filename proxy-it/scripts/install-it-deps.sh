@@ -1,0 +1,19 @@
+#!/bin/sh
+# Installs the real registries and clients the proxy-it end-to-end tests drive (Debian 12, as root),
+# then prints their versions. Safe to run again. Usage: proxy-it/scripts/install-it-deps.sh
+set -eu
+if [ "$(id -u)" != 0 ]; then
+  echo "run as root: the harness starts containerd and dockerd, and podman with overlay storage" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# docker-registry: upstream (CNCF distribution 2.8.2)   apache2-utils: htpasswd -B for auth: htpasswd
+# skopeo, podman, containerd (ctr), docker.io (dockerd + docker CLI), runc: the real clients
+apt-get install -y -qq --no-install-recommends \
+  docker-registry apache2-utils skopeo podman containerd docker.io runc >/dev/null
+for cmd in "docker-registry --version" "skopeo --version" "podman --version" "containerd --version" \
+    "ctr --version" "dockerd --version" "docker --version" "htpasswd -n -b -B probe probe"; do
+  printf '%-40s ' "$cmd:"
+  $cmd 2>&1 | head -n 1
+done
