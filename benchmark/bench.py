@@ -45,6 +45,8 @@ def parse_args(argv):
                    help="comma-separated proxies to run (default ours,distribution,nginx; direct always runs)")
     p.add_argument("--jar", default=DEFAULT_JAR, help="our proxy's jar (skipped with a note when missing)")
     p.add_argument("--java-opts", default="", help="extra JVM options for our proxy, e.g. '-Xmx512m'")
+    p.add_argument("--ours-log-level", default="WARN",
+                   help="LOG_LEVEL for our proxy (default WARN: no access log, like the others; INFO logs each request)")
     p.add_argument("--work-dir", default="/tmp", help="parent of the private work directory (default /tmp)")
     p.add_argument("--keep", action="store_true", help="keep the work directory (logs, caches) at the end")
     args = p.parse_args(argv)
@@ -100,7 +102,7 @@ class Benchmark:
         args = self.args
         settings = {"runs": args.runs, "wrk_seconds": args.wrk_seconds, "wrk_connections": 32,
                     "wrk_threads": 2, "blob_mib": args.blob_mib, "small_layers": args.small_layers,
-                    "java_opts": args.java_opts}
+                    "java_opts": args.java_opts, "ours_log_level": args.ours_log_level}
         machine = report.machine_description()
         machine["loadavg_1m_start"] = os.getloadavg()[0]
         try:
@@ -141,7 +143,8 @@ class Benchmark:
                 if not os.path.isfile(args.jar):
                     self.results.skipped["ours"] = f"no jar at {args.jar}; build it with mvn -q package -DskipTests"
                     continue
-                proxies.append(servers.OurProxy(self.work, up, args.jar, args.java_opts.split()))
+                proxies.append(servers.OurProxy(self.work, up, args.jar, args.java_opts.split(),
+                                                args.ours_log_level))
             else:
                 raise SystemExit(f"--servers: unknown server {name!r} (expected: ours, distribution, nginx)")
         for name in {"ours", "distribution", "nginx"} - set(args.servers):
