@@ -80,6 +80,8 @@ def main(argv):
     print(results.table())
     for server, reason in results.skipped.items():
         print(f"\n{server}: skipped ({reason})")
+    print("\n(k/n): only k of n runs gave a value; the notes say why. Ratios are ours/other "
+          "whatever the direction; 'best' says which way is better.")
     if results.notes:
         print("\nNotes:")
         for n in results.notes:
@@ -95,7 +97,7 @@ class Benchmark:
     def __init__(self, args, work):
         self.args = args
         self.work = work
-        self.results = report.Results()
+        self.results = report.Results(args.runs)
         self.pull_dir = tempfile.mkdtemp(prefix="ociproxy-bench-pull-", dir="/dev/shm")
 
     def run(self):

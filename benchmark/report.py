@@ -31,7 +31,8 @@ METRICS = [
 class Results:
     """Every run's value per (metric, server), plus notes about anything that went wrong."""
 
-    def __init__(self):
+    def __init__(self, planned_runs):
+        self.planned = {key: 1 if key == "peak_rss" else planned_runs for key, *_ in METRICS}
         self.runs = {key: {} for key, *_ in METRICS}
         self.notes = []
         self.skipped = {}  # server -> reason
@@ -66,7 +67,7 @@ class Results:
         for key, label, unit, better in METRICS:
             row = [label, unit, better]
             for server in COLUMNS:
-                row.append(_fmt(self.median(key, server)) if server not in self.skipped else "skipped")
+                row.append(self._cell(key, server))
             row.append(_fmt_ratio(_ratio(self.median(key, "ours"), self.median(key, "distribution"))))
             row.append(_fmt_ratio(_ratio(self.median(key, "ours"), self.median(key, "nginx"))))
             rows.append(row)
@@ -79,6 +80,16 @@ class Results:
             if n == 0:
                 lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
         return "\n".join(lines)
+
+
+    def _cell(self, key, server):
+        """The median; marked (k/n) when only k of the n planned runs produced a value."""
+        if server in self.skipped:
+            return "skipped"
+        got = len(self.runs[key].get(server, []))
+        if got and got < self.planned[key]:
+            return f"({got}/{self.planned[key]}) {_fmt(self.median(key, server))}"
+        return _fmt(self.median(key, server))
 
 
 def _ratio(a, b):
