@@ -113,8 +113,11 @@ class ManyClientsIT {
       assertThat(r.complete()).isTrue();
       assertThat(r.body()).isEqualTo(blob);
     }
-    assertThat(up.requests(null, "/v2/").stream().filter(q -> q.path().endsWith("/blobs/" + digest)).count())
-        .as("upstream requests for the blob").isEqualTo(1);
+    assertThat(up.requests("GET", "/v2/").stream().filter(q -> q.path().endsWith("/blobs/" + digest)).count())
+        .as("upstream downloads of the blob").isEqualTo(1);
+    // The other repository is confirmed once (a HEAD), never downloaded again.
+    assertThat(up.count(null, "/v2/" + other + "/blobs/" + digest)).isLessThanOrEqualTo(1);
+    assertThat(up.count(null, "/v2/shared/repo/blobs/" + digest)).isLessThanOrEqualTo(1);
     assertCached(proxy.cacheDir(), "blobs", digest);
   }
 
@@ -229,6 +232,24 @@ class ManyClientsIT {
         return false;
       }
     });
+  }
+
+  @Test
+  void silentUpstreamGets504AfterTheFirstByteTimeoutAndStalledBodyAfterTheReadTimeout() throws Exception {
+    proxy = proxyBuilder().upstreamOption("firstByteTimeout", "2s").upstreamOption("readTimeout", "2s").start();
+    HostileRegistry.Image img = up.putImage("silent/repo", "v1", random(1_000, 12));
+    up.lie("silent/repo/manifests/v1", Lie.delayHeaders(Duration.ofSeconds(30)));
+    long t0 = System.nanoTime();
+    RawHttpClient.Response r = get("/v2/" + UP + "/silent/repo/manifests/v1");
+    assertThat(r.status()).isEqualTo(504);
+    assertThat(r.bodyText()).contains("UNAVAILABLE");
+    assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(20));
+    // A body that stops flowing: the client sees a broken transfer, the cache stays clean.
+    String digest = img.layerDigests().get(0);
+    up.lie(digest, Lie.trickle(Duration.ofSeconds(10)));
+    RawHttpClient.Response stalled = get("/v2/" + UP + "/silent/repo/blobs/" + digest);
+    assertNoWholeSuccess(stalled);
+    assertNotCached(proxy.cacheDir(), digest);
   }
 
   @Test

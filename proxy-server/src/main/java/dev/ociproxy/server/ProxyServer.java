@@ -1,7 +1,11 @@
 package dev.ociproxy.server;
 
 import dev.ociproxy.core.cache.ContentStore;
+import dev.ociproxy.core.registry.FetchLimiter;
 import dev.ociproxy.core.registry.Mirror;
+import dev.ociproxy.server.auth.AccessPolicy;
+import dev.ociproxy.server.auth.Authenticator;
+import dev.ociproxy.server.auth.CredentialStore;
 import dev.ociproxy.core.upstream.HttpTransport;
 import dev.ociproxy.core.upstream.UpstreamClient;
 import dev.ociproxy.server.config.ProxyConfig;
@@ -36,6 +40,7 @@ public final class ProxyServer implements AutoCloseable {
   private EventLoopGroup boss;
   private EventLoopGroup workers;
   private Channel server;
+  private Authenticator authenticator;
 
   public ProxyServer(ProxyConfig config, MeterRegistry meters) {
     this.config = config;
@@ -56,10 +61,11 @@ public final class ProxyServer implements AutoCloseable {
     if (config.verifyOnStart()) {
       store.verifyInBackground();
     }
+    FetchLimiter limiter = new FetchLimiter(config.limits().maxConcurrentFetches());
     Map<String, Mirror> mirrors = new LinkedHashMap<>();
     Mirror defaultMirror = null;
     for (ProxyConfig.Upstream u : config.upstreams()) {
-      Mirror m = new Mirror(new UpstreamClient(u.options(), transport), store, u.mirror(), meters);
+      Mirror m = new Mirror(new UpstreamClient(u.options(), transport), store, u.mirror(), meters, limiter);
       mirrors.put(u.name(), m);
       if (u.isDefault()) {
         defaultMirror = m;
@@ -71,7 +77,8 @@ public final class ProxyServer implements AutoCloseable {
         .option(ChannelOption.SO_BACKLOG, 1024)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(256 * 1024, 1024 * 1024))
-        .childHandler(new ProxyChannelInitializer(config.limits(), mirrors, defaultMirror));
+        .childHandler(new ProxyChannelInitializer(
+            config.limits(), mirrors, defaultMirror, authenticator(), new AccessPolicy(config.auth().enabled(), config.access())));
     server = b.bind(config.listen()).sync().channel();
     InetSocketAddress bound = (InetSocketAddress) server.localAddress();
     log.info("registry proxy listening on {} ({} transport), cache {}, upstreams {}",
@@ -79,8 +86,20 @@ public final class ProxyServer implements AutoCloseable {
     return bound;
   }
 
+  private Authenticator authenticator() {
+    ProxyConfig.Auth a = config.auth();
+    if (!a.enabled()) {
+      return null;
+    }
+    authenticator = new Authenticator(CredentialStore.load(a.htpasswd(), a.tokens(), a.groups()), a.realm(), meters);
+    return authenticator;
+  }
+
   @Override
   public void close() {
+    if (authenticator != null) {
+      authenticator.close();
+    }
     if (server != null) {
       server.close().syncUninterruptibly();
     }

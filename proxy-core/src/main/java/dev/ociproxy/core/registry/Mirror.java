@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.ociproxy.core.cache.BlobDownload;
 import dev.ociproxy.core.cache.CacheIndex;
 import dev.ociproxy.core.cache.ContentStore;
+import dev.ociproxy.core.cache.RepositoryLinks;
 import dev.ociproxy.core.cache.TagIndex;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.ManifestDocument;
@@ -48,22 +49,35 @@ public final class Mirror {
   private final UpstreamClient client;
   private final ContentStore store;
   private final TagIndex tags;
+  private final RepositoryLinks links;
   private final Refusals refusals;
   private final MirrorOptions options;
   private final MeterRegistry meters;
+  private final FetchLimiter limiter;
   private final ConcurrentMap<Digest, CompletableFuture<BlobDownload>> downloads =
       new ConcurrentHashMap<>();
   private final ConcurrentMap<String, CompletableFuture<Manifest>> manifestFetches =
       new ConcurrentHashMap<>();
+  private final ConcurrentMap<String, CompletableFuture<Long>> heads = new ConcurrentHashMap<>();
+  /** The repository each running download was started for; its own clients join without a HEAD. */
+  private final ConcurrentMap<Digest, RepositoryName> downloadRepos = new ConcurrentHashMap<>();
 
   public Mirror(
       UpstreamClient client, ContentStore store, MirrorOptions options, MeterRegistry meters) {
+    this(client, store, options, meters, FetchLimiter.unlimited());
+  }
+
+  public Mirror(
+      UpstreamClient client, ContentStore store, MirrorOptions options, MeterRegistry meters,
+      FetchLimiter limiter) {
+    this.limiter = requireNonNull(limiter, "limiter");
     this.client = requireNonNull(client, "client");
     this.store = requireNonNull(store, "store");
     this.options = requireNonNull(options, "options");
     this.meters = requireNonNull(meters, "meters");
     this.refusals = new Refusals(meters);
     this.tags = new TagIndex(store.root(), name());
+    this.links = new RepositoryLinks(store.root(), name());
   }
 
   public String name() {
@@ -80,7 +94,7 @@ public final class Mirror {
   public CompletableFuture<Manifest> manifest(
       RepositoryName repo, Reference ref, List<String> accept) {
     if (ref instanceof Digest d) {
-      Manifest cached = cachedManifest(d, false);
+      Manifest cached = links.has(repo, d) ? cachedManifest(d, false) : null;
       if (cached != null) {
         return CompletableFuture.completedFuture(cached);
       }
@@ -148,7 +162,7 @@ public final class Mirror {
     }
     CompletableFuture<Manifest> f;
     try {
-      f = fetch.get().orTimeout(options.manifestTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      f = limiter.run(fetch).orTimeout(options.manifestTimeout().toMillis(), TimeUnit.MILLISECONDS);
     } catch (RuntimeException e) {
       f = CompletableFuture.failedFuture(e);
     }
@@ -188,9 +202,10 @@ public final class Mirror {
                               "got " + actual + " (" + body.length + " bytes, Docker-Content-Digest: "
                                   + resp.headers().get("Docker-Content-Digest") + "), want " + digest);
                         }
-                        String mediaType = checkDocument(repo, digest.toString(), digest, body, resp);
+                        ManifestDocument doc = checkDocument(repo, digest.toString(), digest, body, resp);
                         store.putManifest(digest, body);
-                        return new Manifest(digest, mediaType, body, false, false);
+                        linkManifest(repo, digest, doc);
+                        return new Manifest(digest, doc.mediaType(), body, false, false);
                       });
             });
   }
@@ -230,10 +245,13 @@ public final class Mirror {
                                 "Docker-Content-Digest " + claimed + " but body hashes to " + actual);
                           }
                         }
-                        String mediaType = checkDocument(repo, asked, null, body, resp);
+                        ManifestDocument doc = checkDocument(repo, asked, null, body, resp);
+                        String mediaType = doc.mediaType();
                         store.putManifest(computed, body);
+                        linkManifest(repo, computed, doc);
                         if (claimed != null && !claimed.equals(computed)) {
                           store.putManifest(claimed, body);
+                          links.add(repo, claimed);
                         }
                         tags.put(repo, tag, new TagIndex.Entry(
                             computed, mediaType, System.currentTimeMillis(), askedForIndex));
@@ -254,11 +272,31 @@ public final class Mirror {
             });
   }
 
-  private String checkDocument(
+  /**
+   * Records that the upstream served {@code digest} from {@code repo}, and with it everything the
+   * manifest references: the upstream has vouched that the repository holds them.
+   */
+  private void linkManifest(RepositoryName repo, Digest digest, ManifestDocument doc) {
+    links.add(repo, digest);
+    try {
+      for (var d : doc.isIndex() ? doc.manifests() : doc.blobs()) {
+        links.add(repo, d.digest());
+      }
+    } catch (RegistryException e) {
+      // A descriptor we cannot parse links nothing; the manifest itself is still valid JSON.
+    }
+  }
+
+  /** Records that {@code repo} holds {@code digest} (for content imported from elsewhere). */
+  public void link(RepositoryName repo, Digest digest) {
+    links.add(repo, digest);
+  }
+
+  private ManifestDocument checkDocument(
       RepositoryName repo, String asked, Digest requested, byte[] body, UpstreamResponse resp) {
     String contentType = resp.headers().get(HttpHeaderNames.CONTENT_TYPE);
     try {
-      return ManifestDocument.parse(body, contentType).mediaType();
+      return ManifestDocument.parse(body, contentType);
     } catch (RegistryException e) {
       throw refuse(repo, asked, requested, Reason.MEDIA_TYPE_MISMATCH,
           e.getMessage() + " (Content-Type: " + contentType + ")");
@@ -275,6 +313,15 @@ public final class Mirror {
 
   /** A blob from the store, or a (possibly shared) download that readers tail. */
   public CompletableFuture<BlobSource> blob(RepositoryName repo, Digest digest) {
+    boolean joinable = downloads.containsKey(digest) && !repo.equals(downloadRepos.get(digest));
+    if (!links.has(repo, digest) && (joinable || store.blobSize(digest) >= 0)) {
+      // Held for another repository or upstream: serve it here only once the upstream confirms.
+      return confirm(repo, digest).thenCompose(v -> linkedBlob(repo, digest));
+    }
+    return linkedBlob(repo, digest);
+  }
+
+  private CompletableFuture<BlobSource> linkedBlob(RepositoryName repo, Digest digest) {
     BlobSource.Cached cached = cachedBlob(digest);
     if (cached != null) {
       return CompletableFuture.completedFuture(cached);
@@ -283,6 +330,14 @@ public final class Mirror {
       CompletableFuture<BlobDownload> mine = new CompletableFuture<>();
       CompletableFuture<BlobDownload> existing = downloads.putIfAbsent(digest, mine);
       if (existing == null) {
+        downloadRepos.put(digest, repo);
+        mine.whenComplete((d, err) -> {
+          if (err != null) {
+            downloadRepos.remove(digest, repo);
+          } else {
+            d.finished().whenComplete((p, e) -> downloadRepos.remove(digest, repo));
+          }
+        });
         startDownload(repo, digest, mine);
         return mine.thenApply(BlobSource.Downloading::new);
       }
@@ -308,6 +363,13 @@ public final class Mirror {
 
   private void startDownload(
       RepositoryName repo, Digest digest, CompletableFuture<BlobDownload> slot) {
+    try {
+      limiter.acquire();
+    } catch (RegistryException e) {
+      downloads.remove(digest, slot);
+      slot.completeExceptionally(e);
+      return;
+    }
     client
         .request(HttpMethod.GET, v2(repo, "blobs", digest.toString()), repo.value(), List.of())
         .thenApply(
@@ -323,6 +385,7 @@ public final class Mirror {
                 throw refuse(repo, digest.toString(), digest, Reason.DIGEST_HEADER_MISMATCH,
                     "Docker-Content-Digest " + header.trim());
               }
+              links.add(repo, digest); // the upstream answered 200 for this repository
               BlobDownload d;
               try {
                 d = new BlobDownload(digest, store, resp.contentLength(), done -> downloads.remove(digest, slot));
@@ -330,7 +393,16 @@ public final class Mirror {
                 resp.discard();
                 throw new UncheckedIOException(e);
               }
+              if (!options.finishAbandonedDownloads()) {
+                BlobDownload abandoned = d;
+                d.onAbandoned(() -> {
+                  resp.discard();
+                  abandoned.fail(new dev.ociproxy.core.upstream.UpstreamUnavailableException(
+                      "every client left; download stopped (cache.finishAbandonedDownloads: false)", null));
+                });
+              }
               d.finished().whenComplete((path, err) -> {
+                limiter.release();
                 if (err instanceof VerificationException v) {
                   refusals.record(name(), repo.value(), digest.toString(), v.reason(), v.getMessage());
                 } else if (err != null) {
@@ -343,6 +415,7 @@ public final class Mirror {
         .whenComplete(
             (d, err) -> {
               if (err != null) {
+                limiter.release();
                 downloads.remove(digest, slot);
                 slot.completeExceptionally(unwrap(err));
               } else {
@@ -353,25 +426,48 @@ public final class Mirror {
 
   /** Size of a blob, from the store, a running download, or an upstream HEAD (never cached). */
   public CompletableFuture<Long> blobSize(RepositoryName repo, Digest digest) {
-    long size = store.blobSize(digest);
-    if (size >= 0) {
-      return CompletableFuture.completedFuture(size);
+    if (links.has(repo, digest)) {
+      long size = store.blobSize(digest);
+      if (size >= 0) {
+        return CompletableFuture.completedFuture(size);
+      }
+      CompletableFuture<BlobDownload> running = downloads.get(digest);
+      BlobDownload d = running == null ? null : running.getNow(null);
+      if (d != null && !d.failed() && d.knownLength() >= 0) {
+        return CompletableFuture.completedFuture(d.knownLength());
+      }
     }
-    CompletableFuture<BlobDownload> running = downloads.get(digest);
-    BlobDownload d = running == null ? null : running.getNow(null);
-    if (d != null && !d.failed() && d.knownLength() >= 0) {
-      return CompletableFuture.completedFuture(d.knownLength());
+    String key = repo + "@" + digest;
+    CompletableFuture<Long> mine = new CompletableFuture<>();
+    CompletableFuture<Long> existing = heads.putIfAbsent(key, mine);
+    if (existing != null) {
+      return existing; // one HEAD per repository and digest, however many clients ask
     }
-    return client
-        .request(HttpMethod.HEAD, v2(repo, "blobs", digest.toString()), repo.value(), List.of())
+    limiter.run(() -> client
+        .request(HttpMethod.HEAD, v2(repo, "blobs", digest.toString()), repo.value(), List.of()))
         .thenApply(
             resp -> {
               drain(resp);
               if (resp.status() != 200) {
                 throw UpstreamErrors.of(resp, OciErrorCode.BLOB_UNKNOWN, "blob " + digest);
               }
+              links.add(repo, digest);
               return resp.contentLength();
-            });
+            })
+        .whenComplete((size, err) -> {
+          heads.remove(key, mine);
+          if (err != null) {
+            mine.completeExceptionally(unwrap(err));
+          } else {
+            mine.complete(size);
+          }
+        });
+    return mine;
+  }
+
+  /** Asks the upstream (HEAD) whether {@code repo} holds {@code digest}; links it if so. */
+  private CompletableFuture<Void> confirm(RepositoryName repo, Digest digest) {
+    return blobSize(repo, digest).thenApply(size -> null);
   }
 
   // ---- tags ----
@@ -379,8 +475,8 @@ public final class Mirror {
   /** One page of the upstream's tag list; {@code query} is the client's {@code n}/{@code last}. */
   public CompletableFuture<TagList> tagList(RepositoryName repo, String query) {
     String path = v2(repo, "tags", "list") + (query == null || query.isEmpty() ? "" : "?" + query);
-    return client
-        .request(HttpMethod.GET, path, repo.value(), List.of("application/json"))
+    return limiter.run(() -> client
+        .request(HttpMethod.GET, path, repo.value(), List.of("application/json")))
         .thenCompose(
             resp -> {
               if (resp.status() != 200) {

@@ -109,7 +109,15 @@ public final class HttpTransport {
                         });
                 return;
               }
-              handler.begin(new Exchange(endpoint, request.method(), result, this));
+              Exchange exchange = new Exchange(endpoint, request.method(), result, this);
+              handler.begin(exchange);
+              ch.eventLoop().schedule(() -> {
+                if (!exchange.headersReceived()) {
+                  handler.fail(new UpstreamTimeoutException(
+                      "upstream sent no response headers within " + endpoint.firstByteTimeout().toMillis() + " ms"));
+                  ch.close();
+                }
+              }, endpoint.firstByteTimeout().toMillis(), TimeUnit.MILLISECONDS);
               ch.writeAndFlush(request)
                   .addListener(
                       (ChannelFuture w) -> {

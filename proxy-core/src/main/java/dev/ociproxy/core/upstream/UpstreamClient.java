@@ -306,7 +306,7 @@ public final class UpstreamClient {
   }
 
   private Endpoint endpoint(URI uri) {
-    return Endpoint.of(uri, ssl, options.connectTimeout(), options.readTimeout());
+    return Endpoint.of(uri, ssl, options.connectTimeout(), options.readTimeout(), options.firstByteTimeout());
   }
 
   private static SslContext sslContext(UpstreamOptions options) {

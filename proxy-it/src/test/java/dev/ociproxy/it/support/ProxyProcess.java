@@ -86,8 +86,15 @@ public final class ProxyProcess implements AutoCloseable {
     private int port;
     private String extraYaml = "";
     private final Map<String, String> cacheOptions = new LinkedHashMap<>();
+    private final Map<String, String> upstreamOptions = new LinkedHashMap<>();
 
     private Builder() {}
+
+    /** Sets a key on every upstream entry, e.g. {@code ("firstByteTimeout", "2s")}. */
+    public Builder upstreamOption(String key, String value) {
+      upstreamOptions.put(requireNonNull(key, "key"), requireNonNull(value, "value"));
+      return this;
+    }
 
     /** Sets a key under {@code cache:} besides {@code dir}, e.g. {@code ("tagTtl", "0s")}. */
     public Builder cacheOption(String key, String value) {
@@ -276,6 +283,7 @@ public final class ProxyProcess implements AutoCloseable {
       y.append("  - name: ").append(Yaml.quote(u.name())).append('\n')
           .append("    url: ").append(Yaml.quote(u.url())).append('\n')
           .append("    default: ").append(u.isDefault()).append('\n');
+      spec.upstreamOptions.forEach((k, v) -> y.append("    ").append(k).append(": ").append(Yaml.quote(v)).append('\n'));
       if (u.credentials() != null) {
         y.append("    username: ").append(Yaml.quote(u.credentials().username())).append('\n')
             .append("    password: ").append(Yaml.quote(u.credentials().password())).append('\n');

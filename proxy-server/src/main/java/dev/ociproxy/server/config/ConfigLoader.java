@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.ociproxy.core.registry.MirrorOptions;
 import dev.ociproxy.core.upstream.UpstreamOptions;
+import dev.ociproxy.server.auth.AccessRule;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -76,10 +77,11 @@ public final class ConfigLoader {
       throw new ConfigException("(file)", "expected a mapping of keys at the top level");
     }
     Obj top = new Obj("", root);
-    top.only("listen", "cache", "upstreams", "limits");
+    top.only("listen", "cache", "upstreams", "limits", "auth", "access");
     InetSocketAddress listen = address("listen", top.text("listen", "0.0.0.0:5000"));
     Obj cache = top.obj("cache");
-    cache.only("dir", "maxSize", "verifyOnStart", "tagTtl", "manifestMaxBytes");
+    cache.only("dir", "maxSize", "verifyOnStart", "tagTtl", "manifestMaxBytes", "finishAbandonedDownloads");
+    boolean finishAbandoned = cache.bool("finishAbandonedDownloads", true);
     long maxSize = cache.size("maxSize", 0);
     boolean verifyOnStart = cache.bool("verifyOnStart", false);
     Path dir = Path.of(cache.text("dir", defaultCacheDir()));
@@ -100,7 +102,7 @@ public final class ConfigLoader {
       Obj u = new Obj("upstreams[" + i + "]", ups.get(i));
       u.only(
           "name", "url", "default", "username", "password", "passwordFile", "caFile",
-          "tagTtl", "connectTimeout", "readTimeout", "manifestTimeout", "trustedRealmHosts");
+          "tagTtl", "connectTimeout", "readTimeout", "firstByteTimeout", "manifestTimeout", "trustedRealmHosts");
       String name = u.required("name");
       if (!UPSTREAM_NAME.matcher(name).matches()) {
         throw new ConfigException(u.key("name"),
@@ -156,16 +158,114 @@ public final class ConfigLoader {
           name, url, username, password, caFile,
           u.duration("connectTimeout", Duration.ofSeconds(10)),
           u.duration("readTimeout", Duration.ofSeconds(30)),
-          realms);
+          realms,
+          u.duration("firstByteTimeout", Duration.ofSeconds(30)));
       MirrorOptions mirror = new MirrorOptions(
-          manifestMax, u.duration("tagTtl", tagTtl), u.duration("manifestTimeout", Duration.ofSeconds(60)));
+          manifestMax, u.duration("tagTtl", tagTtl), u.duration("manifestTimeout", Duration.ofSeconds(60)),
+          finishAbandoned);
       upstreams.add(new ProxyConfig.Upstream(options, mirror, isDefault));
     }
     Obj limits = top.obj("limits");
-    limits.only("maxInitialLineLength", "maxHeaderSize");
+    limits.only("maxInitialLineLength", "maxHeaderSize", "maxHeaders", "maxConnections", "idleTimeout",
+        "maxConcurrentFetches");
+    ProxyConfig.Limits d = ProxyConfig.Limits.defaults();
     ProxyConfig.Limits lim = new ProxyConfig.Limits(
-        (int) limits.size("maxInitialLineLength", 8192), (int) limits.size("maxHeaderSize", 16384), 0);
-    return new ProxyConfig(listen, dir, maxSize, verifyOnStart, List.copyOf(upstreams), lim);
+        limits.positiveInt("maxInitialLineLength", d.maxInitialLineLength()),
+        limits.positiveInt("maxHeaderSize", d.maxHeaderSize()),
+        limits.positiveInt("maxHeaders", d.maxHeaders()),
+        limits.positiveInt("maxConnections", d.maxConnections()),
+        limits.duration("idleTimeout", d.idleTimeout()),
+        limits.positiveInt("maxConcurrentFetches", d.maxConcurrentFetches()));
+    ProxyConfig.Auth auth = auth(top.obj("auth"));
+    List<AccessRule> access = access(top.node.path("access"), names, auth);
+    return new ProxyConfig(listen, dir, maxSize, verifyOnStart, List.copyOf(upstreams), lim, auth, access);
+  }
+
+  private ProxyConfig.Auth auth(Obj a) {
+    if (a.node.isMissingNode()) {
+      return ProxyConfig.Auth.disabled();
+    }
+    a.only("realm", "htpasswd", "tokens", "groups");
+    Path htpasswd = readableFile(a, "htpasswd");
+    Path tokens = readableFile(a, "tokens");
+    if (htpasswd == null && tokens == null) {
+      throw new ConfigException(a.key("htpasswd"), "missing (auth needs an htpasswd file, a tokens file, or both)");
+    }
+    Map<String, Set<String>> groups = new java.util.HashMap<>();
+    JsonNode g = a.node.path("groups");
+    if (!g.isMissingNode()) {
+      if (!g.isObject()) {
+        throw new ConfigException(a.key("groups"), "expected a mapping of group name to a list of users");
+      }
+      for (Iterator<Map.Entry<String, JsonNode>> it = g.fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> e = it.next();
+        for (String user : list(a.key("groups") + "." + e.getKey(), e.getValue())) {
+          groups.computeIfAbsent(user, u -> new HashSet<>()).add(e.getKey());
+        }
+      }
+    }
+    try {
+      dev.ociproxy.server.auth.CredentialStore.load(htpasswd, tokens, groups);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(a.key(htpasswd != null && e.getMessage().startsWith(htpasswd.toString()) ? "htpasswd" : "tokens"),
+          e.getMessage());
+    }
+    return new ProxyConfig.Auth(true, a.text("realm", "registry-proxy"), htpasswd, tokens, groups);
+  }
+
+  private Path readableFile(Obj o, String k) {
+    String v = o.text(k, null);
+    if (v == null) {
+      return null;
+    }
+    Path p = Path.of(v);
+    if (!Files.isReadable(p)) {
+      throw new ConfigException(o.key(k), "cannot read " + v);
+    }
+    return p;
+  }
+
+  private List<AccessRule> access(JsonNode node, Set<String> upstreamNames, ProxyConfig.Auth auth) {
+    if (node.isMissingNode()) {
+      return List.of();
+    }
+    if (!node.isArray()) {
+      throw new ConfigException("access", "expected a list of rules");
+    }
+    List<AccessRule> rules = new ArrayList<>();
+    for (int i = 0; i < node.size(); i++) {
+      Obj r = new Obj("access[" + i + "]", node.get(i));
+      r.only("upstream", "repositories", "anonymous", "users", "groups");
+      String upstream = r.text("upstream", "*");
+      if (!upstream.equals("*") && !upstreamNames.contains(upstream)) {
+        throw new ConfigException(r.key("upstream"), "'" + upstream + "' is not a configured upstream");
+      }
+      String prefix = r.text("repositories", "");
+      if (prefix.equals("*")) {
+        prefix = "";
+      }
+      boolean anonymous = r.bool("anonymous", false);
+      Set<String> users = Set.copyOf(list(r.key("users"), r.node.path("users")));
+      Set<String> groups = Set.copyOf(list(r.key("groups"), r.node.path("groups")));
+      if (!anonymous && !auth.enabled()) {
+        throw new ConfigException(r.key("anonymous"),
+            "false, but no auth is configured, so no client could ever pull (add auth.htpasswd or auth.tokens)");
+      }
+      rules.add(new AccessRule(upstream, prefix, anonymous, users, groups));
+    }
+    return List.copyOf(rules);
+  }
+
+  private List<String> list(String key, JsonNode n) {
+    if (n.isMissingNode() || n.isNull()) {
+      return List.of();
+    }
+    if (!n.isArray()) {
+      throw new ConfigException(key, "expected a list");
+    }
+    List<String> out = new ArrayList<>();
+    n.forEach(v -> out.add(substitute(key, v.asText())));
+    return out;
   }
 
   private String defaultCacheDir() {
@@ -208,8 +308,12 @@ public final class ConfigLoader {
     if (u.getHost() == null) {
       throw new ConfigException(key, "'" + value + "' has no host");
     }
-    if (u.getRawQuery() != null || u.getRawFragment() != null || u.getRawUserInfo() != null) {
-      throw new ConfigException(key, "'" + value + "' must not carry a query, fragment or credentials");
+    if (u.getRawUserInfo() != null) {
+      // Do not echo the value: it holds a password, and this message ends up in logs.
+      throw new ConfigException(key, "must not carry credentials (use username and password)");
+    }
+    if (u.getRawQuery() != null || u.getRawFragment() != null) {
+      throw new ConfigException(key, "'" + value + "' must not carry a query or fragment");
     }
     return u;
   }
@@ -219,15 +323,19 @@ public final class ConfigLoader {
     if (!m.matches()) {
       throw new ConfigException(key, "'" + v + "' (expected a duration such as 500ms, 30s, 5m, 1h)");
     }
-    long n = Long.parseLong(m.group(1));
     String unit = m.group(2) == null ? "s" : m.group(2);
-    return switch (unit) {
-      case "ms" -> Duration.ofMillis(n);
-      case "m" -> Duration.ofMinutes(n);
-      case "h" -> Duration.ofHours(n);
-      case "d" -> Duration.ofDays(n);
-      default -> Duration.ofSeconds(n);
-    };
+    try {
+      long n = Long.parseLong(m.group(1));
+      return switch (unit) {
+        case "ms" -> Duration.ofMillis(n);
+        case "m" -> Duration.ofMinutes(n);
+        case "h" -> Duration.ofHours(n);
+        case "d" -> Duration.ofDays(n);
+        default -> Duration.ofSeconds(n);
+      };
+    } catch (NumberFormatException | ArithmeticException e) {
+      throw new ConfigException(key, "'" + v + "' is too large");
+    }
   }
 
   static long parseSize(String key, String v) {
@@ -235,7 +343,6 @@ public final class ConfigLoader {
     if (!m.matches()) {
       throw new ConfigException(key, "'" + v + "' (expected a size such as 4MiB or 50GiB)");
     }
-    long n = Long.parseLong(m.group(1));
     String unit = m.group(2) == null ? "B" : m.group(2);
     long mult = switch (unit) {
       case "KB" -> 1000L;
@@ -248,7 +355,11 @@ public final class ConfigLoader {
       case "TiB" -> 1L << 40;
       default -> 1L;
     };
-    return Math.multiplyExact(n, mult);
+    try {
+      return Math.multiplyExact(Long.parseLong(m.group(1)), mult);
+    } catch (NumberFormatException | ArithmeticException e) {
+      throw new ConfigException(key, "'" + v + "' is too large");
+    }
   }
 
   /** A mapping in the tree, with the key path used in messages. */
@@ -315,6 +426,22 @@ public final class ConfigLoader {
     Duration duration(String k, Duration dflt) {
       String v = text(k, null);
       return v == null ? dflt : parseDuration(key(k), v);
+    }
+
+    int positiveInt(String k, int dflt) {
+      String v = text(k, null);
+      if (v == null) {
+        return dflt;
+      }
+      try {
+        int n = Integer.parseInt(v.trim());
+        if (n > 0) {
+          return n;
+        }
+      } catch (NumberFormatException e) {
+        // fall through to the message
+      }
+      throw new ConfigException(key(k), "'" + v + "' (expected a positive whole number)");
     }
 
     long size(String k, long dflt) {

@@ -18,9 +18,10 @@ final class AccessLog {
     }
     e.ended = true;
     if (log.isInfoEnabled()) {
-      log.info("{} {} {} {}B {}ms cache={} upstream={}{}",
+      log.info("{} {} {} {}B {}ms cache={} upstream={} user={}{}",
           e.method, e.uri.length() > 300 ? e.uri.substring(0, 300) + "…" : e.uri, e.status, e.bytes,
-          (System.nanoTime() - e.startNanos) / 1_000_000, e.cache, e.upstream, e.aborted ? " aborted" : "");
+          (System.nanoTime() - e.startNanos) / 1_000_000, e.cache, e.upstream, e.user,
+          e.aborted ? " aborted" : "");
     }
   }
 
@@ -33,8 +34,10 @@ final class AccessLog {
     long bytes;
     String cache = "-";
     String upstream = "-";
+    String user = "-";
     boolean aborted;
     boolean ended;
+    boolean ending;
 
     Entry(String method, String uri, long startNanos) {
       this.method = method;
@@ -60,12 +63,25 @@ final class AccessLog {
       upstream = u;
     }
 
+    void user(String u) {
+      user = u;
+    }
+
     void aborted() {
       aborted = true;
     }
 
     boolean ended() {
       return ended;
+    }
+
+    /** The response's last part is being written. */
+    void ending() {
+      ending = true;
+    }
+
+    boolean isEnding() {
+      return ending;
     }
 
     @Override

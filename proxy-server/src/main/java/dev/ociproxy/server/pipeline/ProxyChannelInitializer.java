@@ -1,26 +1,35 @@
 package dev.ociproxy.server.pipeline;
 
 import dev.ociproxy.core.registry.Mirror;
+import dev.ociproxy.server.auth.AccessPolicy;
+import dev.ociproxy.server.auth.Authenticator;
 import dev.ociproxy.server.config.ProxyConfig;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.flow.FlowControlHandler;
 import io.netty.handler.stream.ChunkedWriteHandler;
-import io.netty.handler.timeout.IdleStateHandler;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /** Builds every client pipeline, in named steps; the only class that calls {@code addLast}. */
 public final class ProxyChannelInitializer extends ChannelInitializer<SocketChannel> {
   private final ProxyConfig.Limits limits;
   private final V2Router router;
   private final AccessLog accessLog = new AccessLog();
+  private final ConnectionLimiter connectionLimiter;
+  private final Authenticator authenticator;
+  private final AccessPolicy policy;
 
-  public ProxyChannelInitializer(ProxyConfig.Limits limits, Map<String, Mirror> mirrors, Mirror defaultMirror) {
+  /** @param authenticator null when client authentication is off */
+  public ProxyChannelInitializer(ProxyConfig.Limits limits, Map<String, Mirror> mirrors, Mirror defaultMirror,
+      Authenticator authenticator, AccessPolicy policy) {
     this.limits = limits;
     this.router = new V2Router(mirrors, defaultMirror);
+    this.connectionLimiter = new ConnectionLimiter(limits.maxConnections());
+    this.authenticator = authenticator;
+    this.policy = policy;
   }
 
   @Override
@@ -32,22 +41,21 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
   }
 
   private void addTransportHandlers(ChannelPipeline p) {
-    // Idle client connections are closed; a response in progress is not idle (writes count).
-    p.addLast("idle", new IdleStateHandler(0, 0, 120, TimeUnit.SECONDS) {
-      @Override
-      protected void channelIdle(io.netty.channel.ChannelHandlerContext ctx, io.netty.handler.timeout.IdleStateEvent evt) {
-        ctx.close();
-      }
-    });
+    p.addLast("connectionLimit", connectionLimiter);
   }
 
   private void addHttpHandlers(ChannelPipeline p) {
     p.addLast("codec", new HttpServerCodec(limits.maxInitialLineLength(), limits.maxHeaderSize(), 8192));
+    // Between the codec and the chunked writer, so it sees every response's LastHttpContent.
+    p.addLast("requestDeadline", new RequestDeadlineHandler(limits.idleTimeout().toMillis()));
     p.addLast("keepAlive", new HttpServerKeepAliveHandler());
+    // RegistryHandler turns autoRead off while it answers, but requests already decoded from the
+    // same read would still arrive and be answered out of order: release one message per read().
+    p.addLast("flowControl", new FlowControlHandler());
     p.addLast("chunkedWrite", new ChunkedWriteHandler());
   }
 
   private void addProxyHandlers(ChannelPipeline p) {
-    p.addLast("registry", new RegistryHandler(router, accessLog));
+    p.addLast("registry", new RegistryHandler(router, accessLog, authenticator, policy, limits.maxHeaders()));
   }
 }

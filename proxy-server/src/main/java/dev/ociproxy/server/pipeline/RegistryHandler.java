@@ -6,6 +6,9 @@ import dev.ociproxy.core.oci.RegistryException;
 import dev.ociproxy.core.registry.BlobSource;
 import dev.ociproxy.core.registry.Manifest;
 import dev.ociproxy.core.registry.Mirror;
+import dev.ociproxy.server.auth.AccessPolicy;
+import dev.ociproxy.server.auth.Authenticator;
+import dev.ociproxy.server.auth.Principal;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -42,12 +45,20 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
   private final V2Router router;
   private final AccessLog accessLog;
+  private final Authenticator authenticator;
+  private final AccessPolicy policy;
+  private final int maxHeaders;
   private TailingBlobWriter tail;
   private AccessLog.Entry current;
 
-  RegistryHandler(V2Router router, AccessLog accessLog) {
+  /** @param authenticator null when client authentication is off */
+  RegistryHandler(V2Router router, AccessLog accessLog, Authenticator authenticator, AccessPolicy policy,
+      int maxHeaders) {
     this.router = router;
     this.accessLog = accessLog;
+    this.authenticator = authenticator;
+    this.policy = policy;
+    this.maxHeaders = maxHeaders;
   }
 
   @Override
@@ -82,6 +93,13 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
   private void handle(ChannelHandlerContext ctx, HttpRequest req) {
     boolean head = req.method().name().equals("HEAD");
+    if (req.headers().size() > maxHeaders) {
+      FullHttpResponse r = ErrorResponses.of(ctx.alloc(), 431, OciErrorCode.UNSUPPORTED,
+          "too many headers (limits.maxHeaders=" + maxHeaders + ")", head);
+      r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+      send(ctx, r);
+      return;
+    }
     V2Request route;
     try {
       route = router.route(req.method(), req.uri());
@@ -92,6 +110,42 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     if (route instanceof V2Request.Scoped s) {
       current.upstream(s.mirror().name());
     }
+    if (authenticator == null) {
+      authorizeAndDispatch(ctx, req, route, null, head);
+      return;
+    }
+    authenticator.authenticate(req.headers().get(HttpHeaderNames.AUTHORIZATION), ctx.channel().remoteAddress())
+        .whenCompleteAsync((principal, err) -> {
+          if (!ctx.channel().isActive()) {
+            return;
+          }
+          if (err != null) {
+            sendError(ctx, unwrap(err), head);
+            return;
+          }
+          current.user(principal == null ? "-" : principal.user());
+          authorizeAndDispatch(ctx, req, route, principal, head);
+        }, ctx.executor());
+  }
+
+  /** Checks the access rules before anything is read from the cache or fetched upstream. */
+  private void authorizeAndDispatch(ChannelHandlerContext ctx, HttpRequest req, V2Request route,
+      Principal principal, boolean head) {
+    try {
+      if (route instanceof V2Request.Scoped s) {
+        policy.check(principal, s.mirror().name(), s.repository().value());
+      } else if (policy.authEnabled() && principal == null) {
+        // /v2/ answers 401 so clients discover that (and how) to authenticate.
+        throw new RegistryException(OciErrorCode.UNAUTHORIZED, 401, "authentication required");
+      }
+    } catch (RegistryException e) {
+      sendError(ctx, e, head);
+      return;
+    }
+    dispatch(ctx, req, route, head);
+  }
+
+  private void dispatch(ChannelHandlerContext ctx, HttpRequest req, V2Request route, boolean head) {
     if (route instanceof V2Request.ApiVersionCheck) {
       FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
           head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(new byte[] {'{', '}'}));
@@ -207,13 +261,16 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     ctx.write(BlobResponses.streamingHead(digest, d.download().expectedLength()));
     current.status(200);
     TailingBlobWriter writer = tail;
+    AccessLog.Entry entry = current;
+    entry.ending(); // from here the writer reports the outcome, whoever closes the channel
     writer.start().whenComplete((ok, err) -> {
       tail = null;
-      current.bytes(writer.sent());
+      entry.bytes(writer.sent());
       if (Boolean.TRUE.equals(ok)) {
         responseDone(ctx);
       } else {
-        current.aborted();
+        entry.aborted();
+        accessLog.end(entry);
       }
     });
   }
@@ -236,10 +293,14 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void done(ChannelHandlerContext ctx, ChannelFuture last) {
+    AccessLog.Entry entry = current;
+    entry.ending();
     last.addListener((ChannelFutureListener) f -> {
       if (f.isSuccess()) {
         responseDone(ctx);
       } else {
+        entry.aborted();
+        accessLog.end(entry);
         ctx.close();
       }
     });
@@ -254,6 +315,9 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     FullHttpResponse r;
     if (err instanceof RegistryException e) {
       r = ErrorResponses.of(ctx.alloc(), e.status(), e.code(), e.getMessage(), head);
+      if (e.status() == 401 && authenticator != null) {
+        r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, authenticator.challenge());
+      }
     } else if (err instanceof ByteRange.Unsatisfiable) {
       r = ErrorResponses.of(ctx.alloc(), 416, OciErrorCode.RANGE_INVALID, "range not satisfiable", head);
     } else {
@@ -265,8 +329,10 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
   private void responseDone(ChannelHandlerContext ctx) {
     accessLog.end(current);
+    // Turning autoRead back on issues the one read() that releases the next request from the
+    // FlowControlHandler; an extra ctx.read() here would release a second one while the first
+    // is still being answered.
     ctx.channel().config().setAutoRead(true);
-    ctx.read();
   }
 
   @Override
@@ -279,7 +345,9 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    if (current != null && !current.ended()) {
+    // A close while the last write is in flight is the keep-alive handler's (Connection: close);
+    // that write's listener logs the outcome.
+    if (current != null && !current.ended() && !current.isEnding()) {
       current.aborted();
       accessLog.end(current);
     }

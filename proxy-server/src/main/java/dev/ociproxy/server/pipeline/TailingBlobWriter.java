@@ -36,6 +36,8 @@ final class TailingBlobWriter {
   private final Runnable onProgress = this::schedule;
   private long sent;
   private boolean writing;
+  /** Set once the end is being written: a close from here on is the keep-alive handler's, not a failure. */
+  private boolean ending;
 
   TailingBlobWriter(Channel ch, BlobDownload download) throws IOException {
     this.ch = ch;
@@ -46,7 +48,12 @@ final class TailingBlobWriter {
 
   /** Starts pumping; completes with true after a verified whole body, false when aborted. */
   CompletableFuture<Boolean> start() {
-    ch.closeFuture().addListener(f -> finish(false));
+    download.addReader();
+    ch.closeFuture().addListener(f -> {
+      if (!ending) {
+        finish(false);
+      }
+    });
     download.onProgress(onProgress);
     pump();
     return done;
@@ -106,6 +113,7 @@ final class TailingBlobWriter {
   }
 
   private void writeEnd() {
+    ending = true;
     ch.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT)
         .addListener((ChannelFutureListener) f -> finish(f.isSuccess()));
   }
@@ -146,6 +154,7 @@ final class TailingBlobWriter {
       return;
     }
     download.removeProgressListener(onProgress);
+    download.removeReader();
     try {
       file.close();
     } catch (IOException ignored) {

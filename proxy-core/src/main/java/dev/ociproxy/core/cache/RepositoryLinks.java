@@ -1,0 +1,66 @@
+package dev.ociproxy.core.cache;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.ociproxy.core.oci.Digest;
+import dev.ociproxy.core.oci.RepositoryName;
+import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Which repositories of one upstream are known to hold a digest. The content store is shared by
+ * all upstreams (one copy per digest), so this is what keeps a blob cached through one upstream or
+ * repository from being handed out under another one the upstream never confirmed — the way a
+ * private upstream's layers would otherwise leak through a public one. Persisted as empty files
+ * {@code links/<upstream>/<repo>/_links/<alg>/<hex>} ({@code _links} cannot clash with a
+ * repository component). Thread-safe.
+ */
+public final class RepositoryLinks {
+  private static final Logger log = LoggerFactory.getLogger(RepositoryLinks.class);
+
+  private final Path dir;
+  private final Cache<Path, Boolean> known = Caffeine.newBuilder().maximumSize(500_000).build();
+
+  public RepositoryLinks(Path cacheRoot, String upstream) {
+    this.dir = cacheRoot.resolve("links").resolve(upstream);
+  }
+
+  private Path file(RepositoryName repo, Digest d) {
+    // Both are validated against the spec grammar, so neither can escape the directory.
+    return dir.resolve(repo.value()).resolve("_links").resolve(d.algorithm().id()).resolve(d.hex());
+  }
+
+  public boolean has(RepositoryName repo, Digest d) {
+    Path f = file(repo, d);
+    if (known.getIfPresent(f) != null) {
+      return true;
+    }
+    if (Files.exists(f)) {
+      known.put(f, Boolean.TRUE);
+      return true;
+    }
+    return false;
+  }
+
+  /** Records that the upstream confirmed {@code repo} holds {@code d}. */
+  public void add(RepositoryName repo, Digest d) {
+    Path f = file(repo, d);
+    if (known.getIfPresent(f) != null) {
+      return;
+    }
+    try {
+      Files.createDirectories(f.getParent());
+      Files.createFile(f);
+    } catch (FileAlreadyExistsException e) {
+      // Another request linked it first.
+    } catch (IOException e) {
+      log.warn("could not record {} in {}: {}", d, repo, e.toString());
+      return;
+    }
+    known.put(f, Boolean.TRUE);
+  }
+}
