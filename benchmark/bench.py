@@ -44,7 +44,7 @@ def parse_args(argv):
     p.add_argument("--servers", default="ours,distribution,nginx",
                    help="comma-separated proxies to run (default ours,distribution,nginx; direct always runs)")
     p.add_argument("--jar", default=DEFAULT_JAR, help="our proxy's jar (skipped with a note when missing)")
-    p.add_argument("--java-opts", default="", help="extra JVM options for our proxy, e.g. '-Xmx512m'")
+    p.add_argument("--java-opts", default="", help="extra JVM options for our proxy; write it with '=', e.g. --java-opts='-Xmx256m -XX:+UseSerialGC'")
     p.add_argument("--ours-log-level", default="WARN",
                    help="LOG_LEVEL for our proxy (default WARN: no access log, like the others; INFO logs each request)")
     p.add_argument("--work-dir", default="/tmp", help="parent of the private work directory (default /tmp)")
