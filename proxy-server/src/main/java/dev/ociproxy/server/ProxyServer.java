@@ -13,6 +13,7 @@ import dev.ociproxy.server.config.PinFileFormat;
 import dev.ociproxy.server.config.ProxyConfig;
 import dev.ociproxy.server.health.Readiness;
 import dev.ociproxy.server.metrics.RequestMetrics;
+import dev.ociproxy.server.pipeline.AdminActions;
 import dev.ociproxy.server.pipeline.AdminChannelInitializer;
 import dev.ociproxy.server.pipeline.AdminHandler;
 import dev.ociproxy.server.pipeline.Connections;
@@ -120,9 +121,11 @@ public final class ProxyServer implements AutoCloseable {
           .group(boss, workers)
           .channel(serverType)
           .childOption(ChannelOption.TCP_NODELAY, true)
-          .childHandler(new AdminChannelInitializer(admin));
+          .childHandler(new AdminChannelInitializer(admin,
+              new AdminActions(airgap.warmer(), airgap.drift(), mirrors.keySet(), config.defaultUpstream())));
       adminServer = bind(ab, ops.adminListen(), "admin.listen");
-      log.info("metrics and health on http://{} (/metrics, /healthz, /readyz)", adminServer.localAddress());
+      log.info("metrics, health and admin actions on http://{} (/metrics, /healthz, /readyz, POST /admin/warm,"
+          + " GET /admin/drift)", adminServer.localAddress());
     }
     return bound;
   }

@@ -5,34 +5,56 @@ import static java.util.Objects.requireNonNull;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.flow.FlowControlHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Builds the pipeline of the optional admin listener ({@code admin.listen}): plain HTTP with only
- * {@code /metrics}, {@code /healthz} and {@code /readyz}. Kept apart from {@link
- * ProxyChannelInitializer} so the registry pipeline stays exactly as it is.
+ * Builds the pipeline of the optional admin listener ({@code admin.listen}): plain HTTP with {@code
+ * /metrics}, {@code /healthz} and {@code /readyz}, and — when given {@link AdminActions} — {@code
+ * POST /admin/warm} and {@code GET /admin/drift}. Kept apart from {@link ProxyChannelInitializer} so
+ * the registry pipeline stays exactly as it is and the admin actions can never reach it.
  */
 public final class AdminChannelInitializer extends ChannelInitializer<SocketChannel> {
   private final AdminHandler admin;
+  private final AdminActions actions;
 
   public AdminChannelInitializer(AdminHandler routes) {
+    this(routes, null);
+  }
+
+  /** @param actions the admin actions, or null for the read-only endpoints only */
+  public AdminChannelInitializer(AdminHandler routes, AdminActions actions) {
     this.admin = requireNonNull(routes, "routes").standalone();
+    this.actions = actions;
   }
 
   @Override
   protected void initChannel(SocketChannel ch) {
-    ChannelPipeline p = ch.pipeline();
+    addHandlers(ch.pipeline());
+  }
+
+  /** Adds the admin handlers to {@code p}; separate from {@link #initChannel} for tests. */
+  void addHandlers(ChannelPipeline p) {
     p.addLast("idle", new IdleStateHandler(0, 0, 120, TimeUnit.SECONDS) {
       @Override
       protected void channelIdle(io.netty.channel.ChannelHandlerContext ctx, io.netty.handler.timeout.IdleStateEvent evt) {
-        ctx.close();
+        if (!AdminActions.busy(ctx.channel())) { // a long warm is silent until it answers
+          ctx.close();
+        }
       }
     });
     p.addLast("codec", new HttpServerCodec(4096, 8192, 8192));
     p.addLast("keepAlive", new HttpServerKeepAliveHandler());
+    if (actions != null) {
+      p.addLast("aggregator", new HttpObjectAggregator(AdminActions.MAX_BODY_BYTES));
+      // A warm turns autoRead off while it runs; requests already decoded wait here meanwhile.
+      p.addLast("flowControl", new FlowControlHandler());
+      p.addLast("actions", actions);
+    }
     p.addLast("admin", admin);
   }
 }

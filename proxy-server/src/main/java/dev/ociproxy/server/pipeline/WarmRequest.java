@@ -1,0 +1,110 @@
+package dev.ociproxy.server.pipeline;
+
+import static java.util.Objects.requireNonNull;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.ociproxy.core.airgap.ImageRef;
+import dev.ociproxy.core.airgap.Platform;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * The body of {@code POST /admin/warm}: {@code {"refs": ["upstream/repo:tag", …], "platforms":
+ * ["linux/amd64", …]}} ({@code platforms} optional: every platform of an index). Parsed strictly —
+ * unknown fields, duplicate keys and trailing content are refused — because a typo such as {@code
+ * "platform"} would otherwise silently warm every platform.
+ */
+record WarmRequest(List<ImageRef> refs, Set<Platform> platforms) {
+  static final String EXPECTED =
+      "expected: {\"refs\": [\"upstream/repo:tag\", ...], \"platforms\": [\"linux/amd64\", ...]}";
+  private static final ObjectMapper JSON = JsonMapper.builder()
+      .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+      .build();
+
+  WarmRequest {
+    refs = List.copyOf(refs);
+    platforms = Set.copyOf(platforms);
+  }
+
+  /**
+   * Parses {@code body}; references are resolved like the {@code warm} command's.
+   *
+   * @throws IllegalArgumentException with a message for the client, naming what is wrong
+   */
+  static WarmRequest parse(byte[] body, Collection<String> upstreams, String defaultUpstream) {
+    requireNonNull(body, "body");
+    JsonNode root;
+    try {
+      root = JSON.readTree(body);
+    } catch (JsonProcessingException e) {
+      JsonLocation at = e.getLocation();
+      throw new IllegalArgumentException("malformed JSON: " + e.getOriginalMessage()
+          + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"));
+    } catch (IOException e) {
+      throw new IllegalArgumentException("malformed JSON: " + e.getMessage());
+    }
+    if (root == null || root.isMissingNode()) {
+      throw new IllegalArgumentException("empty body (" + EXPECTED + ")");
+    }
+    if (!root.isObject()) {
+      throw new IllegalArgumentException("body: a JSON " + root.getNodeType().name().toLowerCase(Locale.ROOT)
+          + " (" + EXPECTED + ")");
+    }
+    for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
+      String f = it.next();
+      if (!f.equals("refs") && !f.equals("platforms")) {
+        throw new IllegalArgumentException("unknown field '" + f + "' (expected: refs, platforms)");
+      }
+    }
+    List<String> refTexts = strings(root, "refs");
+    if (refTexts == null || refTexts.isEmpty()) {
+      throw new IllegalArgumentException("refs: missing or empty (" + EXPECTED + ")");
+    }
+    Set<ImageRef> refs = new LinkedHashSet<>();
+    for (String s : refTexts) {
+      refs.add(ImageRef.parse(s, upstreams, defaultUpstream)); // its message names s and the problem
+    }
+    Set<Platform> platforms = new LinkedHashSet<>();
+    List<String> platformTexts = strings(root, "platforms");
+    if (platformTexts != null) {
+      for (String s : platformTexts) {
+        platforms.add(Platform.parse(s));
+      }
+    }
+    return new WarmRequest(List.copyOf(refs), platforms);
+  }
+
+  /** The array of strings {@code field}, or null when absent (or JSON null). */
+  private static List<String> strings(JsonNode root, String field) {
+    JsonNode n = root.get(field);
+    if (n == null || n.isNull()) {
+      return null;
+    }
+    if (!n.isArray()) {
+      throw new IllegalArgumentException(field + ": a JSON " + n.getNodeType().name().toLowerCase(Locale.ROOT)
+          + " (expected: an array of strings)");
+    }
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < n.size(); i++) {
+      JsonNode e = n.get(i);
+      if (!e.isTextual()) {
+        throw new IllegalArgumentException(field + "[" + i + "]: " + e + " (expected: a string)");
+      }
+      out.add(e.textValue());
+    }
+    return out;
+  }
+}
