@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.ociproxy.core.airgap.DriftLog;
 import dev.ociproxy.core.airgap.WarmProgress;
+import dev.ociproxy.core.airgap.WarmReport;
 import dev.ociproxy.core.airgap.Warmer;
 import dev.ociproxy.core.oci.RegistryException;
 import io.netty.buffer.ByteBufUtil;
@@ -129,7 +130,14 @@ public final class AdminActions extends ChannelInboundHandlerAdapter {
         log.warn("admin warm failed: {}", err.toString());
         send(ctx, HttpResponseStatus.INTERNAL_SERVER_ERROR, "warm failed: " + err, false);
       } else {
-        report.lines().forEach(l -> log.info("admin {}", l.strip()));
+        for (WarmReport.Item i : report.items()) {
+          if (i.ok()) {
+            log.info("admin warm: {} -> {} ({} blob(s) fetched, {} already cached)",
+                i.ref(), i.digest(), i.blobsFetched(), i.blobsCached());
+          } else {
+            log.warn("admin warm: {} failed: {}", i.ref(), String.join("; ", i.problems()));
+          }
+        }
         sendJson(ctx, report.ok() ? HttpResponseStatus.OK : HttpResponseStatus.BAD_GATEWAY,
             AdminJson.warm(report, progress.snapshot()), false);
       }

@@ -51,7 +51,9 @@ record WarmRequest(List<ImageRef> refs, Set<Platform> platforms) {
       root = JSON.readTree(body);
     } catch (JsonProcessingException e) {
       JsonLocation at = e.getLocation();
-      throw new IllegalArgumentException("malformed JSON: " + e.getOriginalMessage()
+      String m = e.getOriginalMessage();
+      int marker = m.indexOf(" (start marker at");  // Jackson's own location text names a redacted source
+      throw new IllegalArgumentException("malformed JSON: " + (marker < 0 ? m : m.substring(0, marker))
           + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"));
     } catch (IOException e) {
       throw new IllegalArgumentException("malformed JSON: " + e.getMessage());
