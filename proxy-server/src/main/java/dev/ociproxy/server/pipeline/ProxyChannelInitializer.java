@@ -52,6 +52,7 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
   }
 
   private void addProxyHandlers(ChannelPipeline p) {
+    p.addLast("namespaceEcho", new NamespaceEchoHandler(router.upstreamNames()));
     p.addLast("registry", new RegistryHandler(router, accessLog, authenticator, policy, limits.maxHeaders()));
   }
 }
