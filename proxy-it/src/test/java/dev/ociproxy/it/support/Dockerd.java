@@ -238,7 +238,32 @@ public final class Dockerd implements AutoCloseable {
         process.stop(Duration.ofSeconds(30));
       }
     } finally {
+      unmountUnder(dir);
       TempDirs.deleteRecursively(dir);
+    }
+  }
+
+  /**
+   * Lazily unmounts whatever dockerd left mounted below {@code dir}: once it has run a container, its
+   * {@code exec/netns/default} bind mount outlives it and would make the directory undeletable.
+   */
+  private static void unmountUnder(Path dir) {
+    String prefix = dir.toAbsolutePath() + "/";
+    List<String> mounts = new ArrayList<>();
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+        String[] fields = line.split(" ");
+        if (fields.length > 4 && fields[4].startsWith(prefix)) {
+          mounts.add(fields[4]);
+        }
+      }
+    } catch (IOException e) {
+      return; // not Linux, or no procfs: nothing we could unmount anyway
+    }
+    // Deepest first, so nested mounts go before their parents.
+    mounts.sort(java.util.Comparator.comparingInt(String::length).reversed());
+    for (String m : mounts) {
+      Commands.run(List.of("umount", "-l", m));
     }
   }
 }
