@@ -10,8 +10,9 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # docker-registry: upstream (CNCF distribution 2.8.2)   apache2-utils: htpasswd -B for auth: htpasswd
 # skopeo, podman, containerd (ctr), docker.io (dockerd + docker CLI), runc: the real clients
+# debootstrap: a local Debian JRE base image for the container-image test (no Docker Hub here)
 apt-get install -y -qq --no-install-recommends \
-  docker-registry apache2-utils skopeo podman containerd docker.io runc >/dev/null
+  docker-registry apache2-utils skopeo podman containerd docker.io runc debootstrap >/dev/null
 for cmd in "docker-registry --version" "skopeo --version" "podman --version" "containerd --version" \
     "ctr --version" "dockerd --version" "docker --version" "htpasswd -n -b -B probe probe"; do
   printf '%-40s ' "$cmd:"

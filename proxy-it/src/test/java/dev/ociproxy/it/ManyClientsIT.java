@@ -235,6 +235,24 @@ class ManyClientsIT {
   }
 
   @Test
+  void silentUpstreamGets504AfterTheFirstByteTimeoutAndStalledBodyAfterTheReadTimeout() throws Exception {
+    proxy = proxyBuilder().upstreamOption("firstByteTimeout", "2s").upstreamOption("readTimeout", "2s").start();
+    HostileRegistry.Image img = up.putImage("silent/repo", "v1", random(1_000, 12));
+    up.lie("silent/repo/manifests/v1", Lie.delayHeaders(Duration.ofSeconds(30)));
+    long t0 = System.nanoTime();
+    RawHttpClient.Response r = get("/v2/" + UP + "/silent/repo/manifests/v1");
+    assertThat(r.status()).isEqualTo(504);
+    assertThat(r.bodyText()).contains("UNAVAILABLE");
+    assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(20));
+    // A body that stops flowing: the client sees a broken transfer, the cache stays clean.
+    String digest = img.layerDigests().get(0);
+    up.lie(digest, Lie.trickle(Duration.ofSeconds(10)));
+    RawHttpClient.Response stalled = get("/v2/" + UP + "/silent/repo/blobs/" + digest);
+    assertNoWholeSuccess(stalled);
+    assertNotCached(proxy.cacheDir(), digest);
+  }
+
+  @Test
   void rateLimitedUpstreamIsBackedOffWhileCachedContentFlows() throws Exception {
     proxy = proxyBuilder().start();
     HostileRegistry.Image img = up.putImage("limited/repo", "v1", random(1_000, 9));
@@ -265,6 +283,42 @@ class ManyClientsIT {
     // The most recent blob survives; the oldest went first.
     assertCached(proxy.cacheDir(), "blobs", digests.get(7));
     assertNotCached(proxy.cacheDir(), digests.get(0));
+  }
+
+  @Test
+  void tagMappingSurvivesARestartAndIsServedWhileTheUpstreamIsDown() throws Exception {
+    proxy = proxyBuilder().cacheOption("tagTtl", "0s").start();
+    HostileRegistry.Image img = up.putImage("restart/repo", "v1", random(3_000, 13));
+    String path = "/v2/" + UP + "/restart/repo/manifests/v1";
+    assertThat(get(path).status()).isEqualTo(200);
+    proxy.stop();
+    up.stop();
+    proxy.start();
+    RawHttpClient.Response r = get(path);
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.header("Docker-Content-Digest")).contains(img.manifestDigest());
+    assertThat(r.header("X-Registry-Proxy-Stale")).contains("true");
+  }
+
+  @Test
+  void verifyOnStartQuarantinesACorruptedCacheFileAndItIsFetchedAgain() throws Exception {
+    proxy = proxyBuilder().cacheOption("verifyOnStart", "true").start();
+    byte[] blob = random(100_000, 14);
+    String digest = up.putBlob("rot/repo", blob);
+    String path = "/v2/" + UP + "/rot/repo/blobs/" + digest;
+    assertThat(get(path).body()).isEqualTo(blob);
+    proxy.stop();
+    String hex = digest.substring(7);
+    java.nio.file.Path file = proxy.cacheDir().resolve("blobs/sha256").resolve(hex.substring(0, 2)).resolve(hex);
+    byte[] rotten = java.nio.file.Files.readAllBytes(file);
+    rotten[rotten.length / 2] ^= 0x01;
+    java.nio.file.Files.write(file, rotten);
+    proxy.start();
+    await("the corrupted file to be quarantined", Duration.ofSeconds(60), () -> !java.nio.file.Files.exists(file));
+    assertThat(CacheAssertions.files(proxy.cacheDir().resolve("quarantine"))).hasSize(1);
+    RawHttpClient.Response again = get(path);
+    assertThat(again.body()).isEqualTo(blob);
+    assertThat(up.count("GET", "/v2/rot/repo/blobs/")).isEqualTo(2);
   }
 
   @Test

@@ -3,7 +3,8 @@ package dev.ociproxy.server;
 import dev.ociproxy.server.config.ConfigException;
 import dev.ociproxy.server.config.ConfigLoader;
 import dev.ociproxy.server.config.ProxyConfig;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import dev.ociproxy.server.logging.LogSetup;
+import dev.ociproxy.server.metrics.ServerMeters;
 import java.nio.file.Path;
 
 /** Command line entry: {@code java -jar registry-proxy.jar [--config FILE] [--check-config]}. */
@@ -38,17 +39,31 @@ public final class Main {
       return;
     }
     if (checkOnly) {
-      System.out.println("configuration OK: " + config.upstreams().size() + " upstream(s), listen " + config.listen());
+      System.out.println("configuration OK: " + describe(config));
       return;
     }
-    ProxyServer server = new ProxyServer(config, new SimpleMeterRegistry());
+    LogSetup.apply(config.operations().logFormat(), config.operations().logLevel());
+    ProxyServer server = new ProxyServer(config, ServerMeters.create());
     try {
       server.start();
     } catch (Exception e) {
       server.close();
       fail("cannot start: " + e.getMessage());
     }
-    Runtime.getRuntime().addShutdownHook(new Thread(server::close, "shutdown"));
+    ShutdownSignals.install(server, config.operations().shutdownGracePeriod());
+  }
+
+  /** One line that tells the operator what the checked file sets up. */
+  private static String describe(ProxyConfig config) {
+    ProxyConfig.Operations ops = config.operations();
+    return config.upstreams().size() + " upstream(s), listen " + hostPort(config.listen())
+        + (ops.tls() != null ? " (https, certificate " + ops.tls().cert() + ")" : " (http)")
+        + ", metrics and health on " + (ops.adminListen() != null ? hostPort(ops.adminListen()) : "the main listener")
+        + ", cache " + config.cacheDir() + ", log format " + ops.logFormat().name().toLowerCase(java.util.Locale.ROOT);
+  }
+
+  private static String hostPort(java.net.InetSocketAddress a) {
+    return a.getHostString() + ":" + a.getPort();
   }
 
   private static void fail(String message) {

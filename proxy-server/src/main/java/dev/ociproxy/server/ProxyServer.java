@@ -9,8 +9,16 @@ import dev.ociproxy.server.auth.CredentialStore;
 import dev.ociproxy.core.upstream.HttpTransport;
 import dev.ociproxy.core.upstream.UpstreamClient;
 import dev.ociproxy.server.config.ProxyConfig;
+import dev.ociproxy.server.health.Readiness;
+import dev.ociproxy.server.metrics.RequestMetrics;
+import dev.ociproxy.server.pipeline.AdminChannelInitializer;
+import dev.ociproxy.server.pipeline.AdminHandler;
+import dev.ociproxy.server.pipeline.Connections;
 import dev.ociproxy.server.pipeline.ProxyChannelInitializer;
+import dev.ociproxy.server.tls.PemKeyPair;
+import dev.ociproxy.server.tls.ServerTls;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
@@ -25,21 +33,38 @@ import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Wires the store, the upstream mirrors and the Netty server together; start and stop. */
+/**
+ * Wires the store, the upstream mirrors and the Netty server together; start, drain and stop.
+ * Metrics are served when {@code meters} is a Prometheus registry.
+ */
 public final class ProxyServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
 
   private final ProxyConfig config;
   private final MeterRegistry meters;
+  private final AtomicBoolean stopping = new AtomicBoolean();
+  private final AtomicBoolean closed = new AtomicBoolean();
   private EventLoopGroup boss;
   private EventLoopGroup workers;
   private Channel server;
+  private Channel adminServer;
+  private HttpTransport transport;
+  private ContentStore store;
+  private ServerTls tls;
+  private Readiness readiness;
+  private AdminHandler admin;
+  private final Connections connections = new Connections();
   private Authenticator authenticator;
 
   public ProxyServer(ProxyConfig config, MeterRegistry meters) {
@@ -54,10 +79,10 @@ public final class ProxyServer implements AutoCloseable {
     workers = epoll ? new EpollEventLoopGroup() : new NioEventLoopGroup();
     Class<? extends ServerSocketChannel> serverType =
         epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
-    HttpTransport transport =
+    transport =
         new HttpTransport(workers, epoll ? EpollSocketChannel.class : NioSocketChannel.class);
 
-    ContentStore store = new ContentStore(config.cacheDir(), config.cacheMaxSize(), meters).open();
+    store = new ContentStore(config.cacheDir(), config.cacheMaxSize(), meters).open();
     if (config.verifyOnStart()) {
       store.verifyInBackground();
     }
@@ -65,12 +90,13 @@ public final class ProxyServer implements AutoCloseable {
     Map<String, Mirror> mirrors = new LinkedHashMap<>();
     Mirror defaultMirror = null;
     for (ProxyConfig.Upstream u : config.upstreams()) {
-      Mirror m = new Mirror(new UpstreamClient(u.options(), transport), store, u.mirror(), meters, limiter);
+      Mirror m = new Mirror(new UpstreamClient(u.options(), transport, meters), store, u.mirror(), meters, limiter);
       mirrors.put(u.name(), m);
       if (u.isDefault()) {
         defaultMirror = m;
       }
     }
+    prepareOperations();
     ServerBootstrap b = new ServerBootstrap()
         .group(boss, workers)
         .channel(serverType)
@@ -78,12 +104,93 @@ public final class ProxyServer implements AutoCloseable {
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(256 * 1024, 1024 * 1024))
         .childHandler(new ProxyChannelInitializer(
-            config.limits(), mirrors, defaultMirror, authenticator(), new AccessPolicy(config.auth().enabled(), config.access())));
-    server = b.bind(config.listen()).sync().channel();
+            config.limits(), mirrors, defaultMirror, authenticator(), new AccessPolicy(config.auth().enabled(), config.access()),
+            extras(admin)));
+    server = bind(b, config.listen(), "listen");
     InetSocketAddress bound = (InetSocketAddress) server.localAddress();
-    log.info("registry proxy listening on {} ({} transport), cache {}, upstreams {}",
-        bound, epoll ? "epoll" : "nio", store.root(), mirrors.keySet());
+    log.info("registry proxy listening on {} ({}, {} transport), cache {}, upstreams {}",
+        bound, tls == null ? "http" : "https", epoll ? "epoll" : "nio", store.root(), mirrors.keySet());
+    ProxyConfig.Operations ops = config.operations();
+    if (ops.adminListen() != null) {
+      ServerBootstrap ab = new ServerBootstrap()
+          .group(boss, workers)
+          .channel(serverType)
+          .childOption(ChannelOption.TCP_NODELAY, true)
+          .childHandler(new AdminChannelInitializer(admin));
+      adminServer = bind(ab, ops.adminListen(), "admin.listen");
+      log.info("metrics and health on http://{} (/metrics, /healthz, /readyz)", adminServer.localAddress());
+    }
     return bound;
+  }
+
+  /** The admin listener's address, or null when /metrics and health are on the main listener. */
+  public InetSocketAddress adminAddress() {
+    return adminServer == null ? null : (InetSocketAddress) adminServer.localAddress();
+  }
+
+  /** Builds what the operational handlers need: TLS, readiness, metrics, the admin routes. */
+  private ProxyChannelInitializer.Extras extras(AdminHandler adminRoutes) {
+    return new ProxyChannelInitializer.Extras(
+        tls, config.operations().adminListen() == null ? adminRoutes : null, connections, new RequestMetrics(meters));
+  }
+
+  private void prepareOperations() {
+    ProxyConfig.Operations ops = config.operations();
+    if (ops.tls() != null) {
+      try {
+        tls = ServerTls.load(ops.tls().cert(), ops.tls().key());
+      } catch (PemKeyPair.InvalidPemException e) {
+        throw new IllegalStateException(
+            (e.which() == PemKeyPair.Which.CERT ? "tls.cert: " : "tls.key: ") + e.getMessage(), e);
+      }
+      tls.startReloading(boss, ops.tls().reloadInterval());
+    }
+    io.micrometer.core.instrument.Gauge.builder("registry_proxy_client_connections", connections, Connections::size)
+        .description("Open client connections on the main listener").register(meters);
+    readiness = new Readiness(store.root(), config.upstreams().size(), stopping::get);
+    Supplier<String> scrape = meters instanceof PrometheusMeterRegistry p ? p::scrape : null;
+    admin = new AdminHandler(scrape, readiness, true);
+  }
+
+  private static Channel bind(ServerBootstrap b, InetSocketAddress address, String key) throws InterruptedException {
+    try {
+      return b.bind(address).sync().channel();
+    } catch (InterruptedException e) {
+      throw e;
+    } catch (Exception e) {
+      // Netty rethrows the checked BindException undeclared; name the key that chose the address.
+      throw new IllegalStateException(key + ": cannot listen on " + address + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Graceful stop: closes the listener so no new connection is accepted, reports unready, lets
+   * responses in progress finish for up to {@code grace}, then closes whatever is left. Unfinished
+   * downloads stay in {@code tmp/}, never under {@code blobs/}; the next start removes them.
+   * Idempotent; a second call returns at once.
+   */
+  public void shutdown(Duration grace) {
+    if (!stopping.compareAndSet(false, true)) {
+      return;
+    }
+    if (server != null) {
+      server.close().syncUninterruptibly();
+    }
+    int open = connections.size();
+    if (open > 0 && grace.toMillis() > 0) {
+      log.info("shutting down: waiting up to {} ms for {} connection(s) to finish their responses", grace.toMillis(), open);
+      try {
+        connections.drain().get(grace.toMillis(), TimeUnit.MILLISECONDS);
+        log.info("shutting down: all responses finished");
+      } catch (TimeoutException e) {
+        log.warn("shutting down: {} connection(s) still busy after {} ms; closing them", connections.size(), grace.toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (ExecutionException e) {
+        log.warn("shutting down: {}", e.getCause().toString());
+      }
+    }
+    close();
   }
 
   private Authenticator authenticator() {
@@ -97,17 +204,37 @@ public final class ProxyServer implements AutoCloseable {
 
   @Override
   public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    stopping.set(true);
     if (authenticator != null) {
       authenticator.close();
     }
     if (server != null) {
       server.close().syncUninterruptibly();
     }
+    if (adminServer != null) {
+      adminServer.close().syncUninterruptibly();
+    }
+    connections.closeAll();
+    if (tls != null) {
+      tls.close();
+    }
+    if (readiness != null) {
+      readiness.close();
+    }
+    if (transport != null) {
+      transport.closeIdle();
+    }
     if (boss != null) {
       boss.shutdownGracefully(0, 5, TimeUnit.SECONDS);
     }
     if (workers != null) {
       workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+    if (store != null) {
+      store.index().close();
     }
   }
 }

@@ -34,6 +34,8 @@ public final class BlobDownload implements BodySink {
   private final CopyOnWriteArrayList<Runnable> listeners = new CopyOnWriteArrayList<>();
   private final CompletableFuture<Path> finished = new CompletableFuture<>();
   private volatile long written;
+  private final java.util.concurrent.atomic.AtomicInteger readers = new java.util.concurrent.atomic.AtomicInteger();
+  private volatile Runnable onAbandoned;
 
   /**
    * @param expectedLength the upstream's declared length, or -1 when it sent none
@@ -79,18 +81,33 @@ public final class BlobDownload implements BodySink {
     try {
       return FileChannel.open(temp, StandardOpenOption.READ);
     } catch (java.nio.file.NoSuchFileException e) {
-      // Renamed into the store between our caller's check and now.
-      Path published = finished.getNow(null);
-      if (published == null) {
-        throw e;
-      }
-      return FileChannel.open(published, StandardOpenOption.READ);
+      // Renamed into the store since (publication happens only after verification, and may
+      // precede the completion of finished()), or deleted after a failure.
+      return FileChannel.open(store.blobPath(digest), StandardOpenOption.READ);
     }
   }
 
   /** True when the download ended in failure; a new request should start a fresh fetch. */
   public boolean failed() {
     return finished.isCompletedExceptionally();
+  }
+
+  /** Sets what to do when the last client reading this download leaves before it finished. */
+  public void onAbandoned(Runnable action) {
+    this.onAbandoned = action;
+  }
+
+  /** A client started reading. */
+  public void addReader() {
+    readers.incrementAndGet();
+  }
+
+  /** A client stopped reading (done or gone); the last one leaving may stop the download. */
+  public void removeReader() {
+    Runnable action = onAbandoned;
+    if (readers.decrementAndGet() == 0 && action != null && !finished.isDone()) {
+      action.run();
+    }
   }
 
   /** Registers a callback run (on the upstream event loop) after every write and at the end. */

@@ -84,8 +84,13 @@ public final class ContentStore {
     return Path.of(d.algorithm().id(), d.hex().substring(0, 2), d.hex());
   }
 
-  /** A fresh, unique temporary file path (not created). */
+  /** A fresh, unique temporary file path (not created); recreates tmp/ if someone removed it. */
   public Path newTempFile() {
+    try {
+      Files.createDirectories(tmp);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cache.dir " + root + ": cannot create tmp/: " + e.getMessage(), e);
+    }
     return tmp.resolve(UUID.randomUUID() + ".part");
   }
 

@@ -18,7 +18,7 @@ public record Digest(Algorithm algorithm, String hex) implements Reference {
 
   /**
    * Parses {@code alg:hex}. A well-formed digest with an algorithm we cannot verify is {@code
-   * UNSUPPORTED}; anything malformed is {@code DIGEST_INVALID}.
+   * DIGEST_INVALID} too (the spec has no better code); the message says which it was.
    */
   public static Digest parse(String s) {
     requireNonNull(s, "s");

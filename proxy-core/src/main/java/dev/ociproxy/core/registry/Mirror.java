@@ -20,6 +20,8 @@ import dev.ociproxy.core.upstream.UpstreamResponse;
 import dev.ociproxy.core.verify.Refusals;
 import dev.ociproxy.core.verify.VerificationException;
 import dev.ociproxy.core.verify.VerificationException.Reason;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
@@ -27,6 +29,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -78,6 +81,30 @@ public final class Mirror {
     this.refusals = new Refusals(meters);
     this.tags = new TagIndex(store.root(), name());
     this.links = new RepositoryLinks(store.root(), name());
+    registerGauges();
+  }
+
+  private void registerGauges() {
+    Gauge.builder("registry_proxy_downloads_in_flight", downloads, Map::size)
+        .description("Upstream fetches running now; each may feed several clients")
+        .tag("upstream", name()).tag("kind", "blob").register(meters);
+    Gauge.builder("registry_proxy_downloads_in_flight", manifestFetches, Map::size)
+        .description("Upstream fetches running now; each may feed several clients")
+        .tag("upstream", name()).tag("kind", "manifest").register(meters);
+  }
+
+  /** A request that joined a fetch already running instead of starting its own. */
+  private void coalesced(String kind) {
+    Counter.builder("registry_proxy_coalesced_requests")
+        .description("Requests that joined an upstream fetch already in flight instead of starting another")
+        .tag("upstream", name()).tag("kind", kind).register(meters).increment();
+  }
+
+  private void received(String kind, long bytes) {
+    Counter.builder("registry_proxy_upstream_received_bytes")
+        .description("Body bytes read from upstreams for manifests and blobs (verified or not)")
+        .baseUnit("bytes")
+        .tag("upstream", name()).tag("kind", kind).register(meters).increment(bytes);
   }
 
   public String name() {
@@ -158,6 +185,7 @@ public final class Mirror {
     CompletableFuture<Manifest> mine = new CompletableFuture<>();
     CompletableFuture<Manifest> existing = manifestFetches.putIfAbsent(key, mine);
     if (existing != null) {
+      coalesced("manifest");
       return existing;
     }
     CompletableFuture<Manifest> f;
@@ -262,6 +290,11 @@ public final class Mirror {
 
   private CompletableFuture<byte[]> readManifest(UpstreamResponse resp, RepositoryName repo, String asked) {
     return resp.aggregate(options.manifestMaxBytes())
+        .whenComplete((body, err) -> {
+          if (body != null) {
+            received("manifest", body.length);
+          }
+        })
         .exceptionally(
             err -> {
               Throwable cause = unwrap(err);
@@ -346,6 +379,7 @@ public final class Mirror {
         downloads.remove(digest, existing); // a broken fetch is never joined: start afresh
         continue;
       }
+      coalesced("blob");
       return existing.thenApply(BlobSource.Downloading::new);
     }
   }
@@ -393,8 +427,17 @@ public final class Mirror {
                 resp.discard();
                 throw new UncheckedIOException(e);
               }
+              if (!options.finishAbandonedDownloads()) {
+                BlobDownload abandoned = d;
+                d.onAbandoned(() -> {
+                  resp.discard();
+                  abandoned.fail(new dev.ociproxy.core.upstream.UpstreamUnavailableException(
+                      "every client left; download stopped (cache.finishAbandonedDownloads: false)", null));
+                });
+              }
               d.finished().whenComplete((path, err) -> {
                 limiter.release();
+                received("blob", d.written());
                 if (err instanceof VerificationException v) {
                   refusals.record(name(), repo.value(), digest.toString(), v.reason(), v.getMessage());
                 } else if (err != null) {

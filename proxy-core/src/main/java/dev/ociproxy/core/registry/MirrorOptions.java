@@ -8,9 +8,16 @@ import java.time.Duration;
  * @param manifestMaxBytes manifests larger than this are refused without being read to the end
  * @param tagTtl how long a verified tag mapping is served without asking the upstream
  * @param manifestTimeout total time allowed for one upstream manifest fetch
+ * @param finishAbandonedDownloads whether a blob download goes on into the cache after its last
+ *     client left (true), or stops (false)
  */
-public record MirrorOptions(long manifestMaxBytes, Duration tagTtl, Duration manifestTimeout) {
+public record MirrorOptions(
+    long manifestMaxBytes, Duration tagTtl, Duration manifestTimeout, boolean finishAbandonedDownloads) {
   public static final long DEFAULT_MANIFEST_MAX_BYTES = 4L * 1024 * 1024;
+
+  public MirrorOptions(long manifestMaxBytes, Duration tagTtl, Duration manifestTimeout) {
+    this(manifestMaxBytes, tagTtl, manifestTimeout, true);
+  }
 
   public static MirrorOptions defaults() {
     return new MirrorOptions(DEFAULT_MANIFEST_MAX_BYTES, Duration.ofSeconds(30), Duration.ofSeconds(60));

@@ -9,18 +9,19 @@ import java.time.Duration;
 /** How to reach one origin: TLS settings and timeouts; the connection pool key. */
 record Endpoint(
     String scheme, String host, int port, SslContext ssl, Duration connectTimeout,
-    Duration readTimeout) {
+    Duration readTimeout, Duration firstByteTimeout) {
   Endpoint {
     requireNonNull(scheme, "scheme");
     requireNonNull(host, "host");
   }
 
-  static Endpoint of(URI uri, SslContext ssl, Duration connectTimeout, Duration readTimeout) {
+  static Endpoint of(URI uri, SslContext ssl, Duration connectTimeout, Duration readTimeout,
+      Duration firstByteTimeout) {
     boolean https = "https".equalsIgnoreCase(uri.getScheme());
     int port = uri.getPort() != -1 ? uri.getPort() : https ? 443 : 80;
     return new Endpoint(
         https ? "https" : "http", uri.getHost(), port, https ? ssl : null, connectTimeout,
-        readTimeout);
+        readTimeout, firstByteTimeout);
   }
 
   /** The Host header value: the port is left out when it is the scheme's default. */

@@ -11,7 +11,8 @@ import java.util.concurrent.CompletableFuture;
 /**
  * One request/response on one upstream connection. Every method runs on the connection's event
  * loop. Body chunks that arrive before a sink is attached are held (at most one socket read's
- * worth, since the next read waits for the sink).
+ * worth: the connection reads nothing more until a sink is attached, then reads freely because
+ * sinks consume synchronously).
  */
 final class Exchange {
   private final Endpoint endpoint;
@@ -62,6 +63,7 @@ final class Exchange {
     }
     if (last) {
       lastReceived = true;
+      channel.config().setAutoRead(false); // idle in the pool: read nothing until the next exchange
       // The body is fully on our side: the connection can serve the next exchange now.
       ExchangeHandler h = channel.pipeline().get(ExchangeHandler.class);
       if (h != null) {
@@ -84,8 +86,6 @@ final class Exchange {
     deliver(chunk);
     if (lastReceived) {
       complete();
-    } else {
-      channel.read();
     }
   }
 
@@ -124,7 +124,10 @@ final class Exchange {
     if (lastReceived) {
       complete();
     } else if (!done) {
-      channel.read();
+      // Sinks consume each chunk synchronously (hash, then write to a file or a bounded buffer),
+      // so reading as fast as the socket delivers cannot pile data up: let the transport read
+      // in batches instead of one event-loop round trip per chunk.
+      channel.config().setAutoRead(true);
     }
   }
 

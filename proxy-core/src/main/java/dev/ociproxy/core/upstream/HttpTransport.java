@@ -6,6 +6,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.HttpClientCodec;
@@ -109,7 +110,15 @@ public final class HttpTransport {
                         });
                 return;
               }
-              handler.begin(new Exchange(endpoint, request.method(), result, this));
+              Exchange exchange = new Exchange(endpoint, request.method(), result, this);
+              handler.begin(exchange);
+              ch.eventLoop().schedule(() -> {
+                if (!exchange.headersReceived()) {
+                  handler.fail(new UpstreamTimeoutException(
+                      "upstream sent no response headers within " + endpoint.firstByteTimeout().toMillis() + " ms"));
+                  ch.close();
+                }
+              }, endpoint.firstByteTimeout().toMillis(), TimeUnit.MILLISECONDS);
               ch.writeAndFlush(request)
                   .addListener(
                       (ChannelFuture w) -> {
@@ -130,6 +139,13 @@ public final class HttpTransport {
     if (q == null) {
       return null;
     }
+    // Prefer a connection on the calling event loop: the response is then handled on the same
+    // thread as the client it is for, without cross-thread hand-offs.
+    for (Channel ch : q) {
+      if (ch.eventLoop().inEventLoop() && q.remove(ch) && ch.isActive()) {
+        return ch;
+      }
+    }
     Channel ch;
     while ((ch = q.pollFirst()) != null) {
       if (ch.isActive()) {
@@ -137,6 +153,16 @@ public final class HttpTransport {
       }
     }
     return null;
+  }
+
+  /** The event loop of the calling thread if it is one of ours, else the next one. */
+  private EventLoop preferredLoop() {
+    for (io.netty.util.concurrent.EventExecutor e : group) {
+      if (e.inEventLoop()) {
+        return (EventLoop) e;
+      }
+    }
+    return group.next();
   }
 
   /** Returns a connection whose last exchange finished cleanly to the idle pool. */
@@ -152,10 +178,12 @@ public final class HttpTransport {
   private ChannelFuture connect(Endpoint endpoint) {
     Bootstrap b =
         new Bootstrap()
-            .group(group)
+            .group(preferredLoop())
             .channel(channelType)
             .option(ChannelOption.AUTO_READ, false)
             .option(ChannelOption.TCP_NODELAY, true)
+            .option(ChannelOption.SO_RCVBUF, 1 << 20)
+            .option(ChannelOption.RCVBUF_ALLOCATOR, new io.netty.channel.AdaptiveRecvByteBufAllocator(512, 16 * 1024, 1024 * 1024))
             .option(
                 ChannelOption.CONNECT_TIMEOUT_MILLIS,
                 (int) Math.min(Integer.MAX_VALUE, endpoint.connectTimeout().toMillis()))
@@ -173,7 +201,7 @@ public final class HttpTransport {
                       engine.setSSLParameters(params);
                       p.addLast("ssl", ssl);
                     }
-                    p.addLast("codec", new HttpClientCodec(8192, 65536, 65536));
+                    p.addLast("codec", new HttpClientCodec(8192, 65536, 1024 * 1024));
                     p.addLast(
                         "idle",
                         new IdleStateHandler(

@@ -9,6 +9,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ociproxy.core.oci.OciErrorCode;
 import dev.ociproxy.core.oci.RegistryException;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -50,10 +52,17 @@ public final class UpstreamClient {
   private final SslContext ssl;
   private final Cache<String, Token> tokens;
   private final UpstreamHealth health;
+  private final UpstreamMetrics metrics;
   private volatile boolean basicWanted;
 
+  /** A client whose meters go nowhere (tests, tools). */
   public UpstreamClient(UpstreamOptions options, HttpTransport transport) {
+    this(options, transport, new CompositeMeterRegistry());
+  }
+
+  public UpstreamClient(UpstreamOptions options, HttpTransport transport, MeterRegistry meters) {
     this.options = requireNonNull(options, "options");
+    this.metrics = new UpstreamMetrics(options.name(), requireNonNull(meters, "meters"));
     this.transport = requireNonNull(transport, "transport");
     this.ssl = sslContext(options);
     this.health = new UpstreamHealth(options.name());
@@ -92,11 +101,15 @@ public final class UpstreamClient {
       HttpMethod method, String path, String repository, List<String> accept) {
     RegistryException backingOff = health.blocked();
     if (backingOff != null) {
+      metrics.backingOff();
       return CompletableFuture.failedFuture(backingOff);
     }
+    long started = System.nanoTime();
     URI uri = URI.create(base() + path);
     String scope = repository == null ? null : "repository:" + repository + ":pull";
-    return attempt(method, uri, scope, accept, false, 0).whenComplete(health::record);
+    return attempt(method, uri, scope, accept, false, 0)
+        .whenComplete(health::record)
+        .whenComplete((resp, err) -> metrics.finished(method, started, resp, err));
   }
 
   private String base() {
@@ -306,7 +319,7 @@ public final class UpstreamClient {
   }
 
   private Endpoint endpoint(URI uri) {
-    return Endpoint.of(uri, ssl, options.connectTimeout(), options.readTimeout());
+    return Endpoint.of(uri, ssl, options.connectTimeout(), options.readTimeout(), options.firstByteTimeout());
   }
 
   private static SslContext sslContext(UpstreamOptions options) {

@@ -16,6 +16,8 @@ import java.util.Set;
  * @param caFile extra PEM CA certificates to trust, or null for the JDK trust store only
  * @param trustedRealmHosts token realm hosts other than the upstream's own that may receive its
  *     credentials
+ * @param readTimeout longest silence while reading a response
+ * @param firstByteTimeout longest wait for the response headers after the request was sent
  */
 public record UpstreamOptions(
     String name,
@@ -25,7 +27,8 @@ public record UpstreamOptions(
     Path caFile,
     Duration connectTimeout,
     Duration readTimeout,
-    Set<String> trustedRealmHosts) {
+    Set<String> trustedRealmHosts,
+    Duration firstByteTimeout) {
 
   public UpstreamOptions {
     requireNonNull(name, "name");
@@ -33,6 +36,12 @@ public record UpstreamOptions(
     requireNonNull(connectTimeout, "connectTimeout");
     requireNonNull(readTimeout, "readTimeout");
     trustedRealmHosts = trustedRealmHosts == null ? Set.of() : Set.copyOf(trustedRealmHosts);
+    requireNonNull(firstByteTimeout, "firstByteTimeout");
+  }
+
+  public UpstreamOptions(String name, URI url, String username, String password, Path caFile,
+      Duration connectTimeout, Duration readTimeout, Set<String> trustedRealmHosts) {
+    this(name, url, username, password, caFile, connectTimeout, readTimeout, trustedRealmHosts, readTimeout);
   }
 
   public static UpstreamOptions anonymous(String name, URI url) {

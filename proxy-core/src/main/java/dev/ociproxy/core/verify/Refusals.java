@@ -22,9 +22,15 @@ public final class Refusals {
   public void record(
       String upstream, String repository, String asked, VerificationException.Reason reason,
       String arrived) {
-    log.warn(
-        "refused upstream content: upstream={} repository={} asked={} reason={} arrived={}",
-        upstream, repository, asked, reason.tag(), arrived);
+    // The key-value pairs become fields in JSON logs; the text line carries the same facts.
+    log.atWarn()
+        .addKeyValue("upstream", upstream)
+        .addKeyValue("repository", repository)
+        .addKeyValue("asked", asked)
+        .addKeyValue("reason", reason.tag())
+        .addKeyValue("arrived", arrived)
+        .log("refused upstream content: upstream={} repository={} asked={} reason={} arrived={}",
+            upstream, repository, asked, reason.tag(), arrived);
     Counter.builder("registry_proxy_verification_failures")
         .description("Upstream responses refused because they were not what was asked for")
         .tag("upstream", upstream)

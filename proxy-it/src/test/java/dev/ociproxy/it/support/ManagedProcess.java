@@ -140,6 +140,25 @@ public final class ManagedProcess implements AutoCloseable {
     stop(DEFAULT_GRACE);
   }
 
+  /** Sends SIGTERM and returns at once (for tests of the process's own graceful shutdown). */
+  public void sigterm() {
+    process.destroy();
+  }
+
+  /** Waits up to {@code timeout} for the process to exit; its exit code, or empty if still running. */
+  public java.util.OptionalInt awaitExit(Duration timeout) {
+    try {
+      if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        return java.util.OptionalInt.empty();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return java.util.OptionalInt.empty();
+    }
+    LIVE.remove(this);
+    return java.util.OptionalInt.of(process.exitValue());
+  }
+
   /** Kills the process and its descendants with SIGKILL, as a crash would, and waits for them to exit. */
   public void kill9() {
     killTree(process.toHandle());

@@ -86,8 +86,15 @@ public final class ProxyProcess implements AutoCloseable {
     private int port;
     private String extraYaml = "";
     private final Map<String, String> cacheOptions = new LinkedHashMap<>();
+    private final Map<String, String> upstreamOptions = new LinkedHashMap<>();
 
     private Builder() {}
+
+    /** Sets a key on every upstream entry, e.g. {@code ("firstByteTimeout", "2s")}. */
+    public Builder upstreamOption(String key, String value) {
+      upstreamOptions.put(requireNonNull(key, "key"), requireNonNull(value, "value"));
+      return this;
+    }
 
     /** Sets a key under {@code cache:} besides {@code dir}, e.g. {@code ("tagTtl", "0s")}. */
     public Builder cacheOption(String key, String value) {
@@ -276,10 +283,16 @@ public final class ProxyProcess implements AutoCloseable {
       y.append("  - name: ").append(Yaml.quote(u.name())).append('\n')
           .append("    url: ").append(Yaml.quote(u.url())).append('\n')
           .append("    default: ").append(u.isDefault()).append('\n');
+      spec.upstreamOptions.forEach((k, v) -> y.append("    ").append(k).append(": ").append(Yaml.quote(v)).append('\n'));
       if (u.credentials() != null) {
         y.append("    username: ").append(Yaml.quote(u.credentials().username())).append('\n')
             .append("    password: ").append(Yaml.quote(u.credentials().password())).append('\n');
       }
+    }
+    if (!spec.extraYaml.contains("shutdownGracePeriod:")) {
+      // stop() is a SIGTERM; a test that leaves a trickling transfer behind should not wait the
+      // production default (20 s) for it to drain.
+      y.append("shutdownGracePeriod: \"3s\"\n");
     }
     y.append(spec.extraYaml);
     try {

@@ -77,13 +77,17 @@ public final class ConfigLoader {
       throw new ConfigException("(file)", "expected a mapping of keys at the top level");
     }
     Obj top = new Obj("", root);
-    top.only("listen", "cache", "upstreams", "limits", "auth", "access");
+    top.only("listen", "cache", "upstreams", "limits", "auth", "access", "admin", "tls", "log", "shutdownGracePeriod");
     InetSocketAddress listen = address("listen", top.text("listen", "0.0.0.0:5000"));
     Obj cache = top.obj("cache");
-    cache.only("dir", "maxSize", "verifyOnStart", "tagTtl", "manifestMaxBytes");
+    cache.only("dir", "maxSize", "verifyOnStart", "tagTtl", "manifestMaxBytes", "finishAbandonedDownloads");
+    boolean finishAbandoned = cache.bool("finishAbandonedDownloads", true);
     long maxSize = cache.size("maxSize", 0);
     boolean verifyOnStart = cache.bool("verifyOnStart", false);
     Path dir = Path.of(cache.text("dir", defaultCacheDir()));
+    if (Files.exists(dir) && !Files.isDirectory(dir)) {
+      throw new ConfigException(cache.key("dir"), "'" + dir + "' exists and is not a directory");
+    }
     Duration tagTtl = cache.duration("tagTtl", Duration.ofSeconds(30));
     long manifestMax = cache.size("manifestMaxBytes", MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES);
 
@@ -101,7 +105,7 @@ public final class ConfigLoader {
       Obj u = new Obj("upstreams[" + i + "]", ups.get(i));
       u.only(
           "name", "url", "default", "username", "password", "passwordFile", "caFile",
-          "tagTtl", "connectTimeout", "readTimeout", "manifestTimeout", "trustedRealmHosts");
+          "tagTtl", "connectTimeout", "readTimeout", "firstByteTimeout", "manifestTimeout", "trustedRealmHosts");
       String name = u.required("name");
       if (!UPSTREAM_NAME.matcher(name).matches()) {
         throw new ConfigException(u.key("name"),
@@ -144,6 +148,7 @@ public final class ConfigLoader {
         if (!Files.isReadable(caFile)) {
           throw new ConfigException(u.key("caFile"), "cannot read " + ca);
         }
+        checkCertificates(u.key("caFile"), caFile);
       }
       Set<String> realms = new LinkedHashSet<>();
       JsonNode rh = u.node.path("trustedRealmHosts");
@@ -157,9 +162,11 @@ public final class ConfigLoader {
           name, url, username, password, caFile,
           u.duration("connectTimeout", Duration.ofSeconds(10)),
           u.duration("readTimeout", Duration.ofSeconds(30)),
-          realms);
+          realms,
+          u.duration("firstByteTimeout", Duration.ofSeconds(30)));
       MirrorOptions mirror = new MirrorOptions(
-          manifestMax, u.duration("tagTtl", tagTtl), u.duration("manifestTimeout", Duration.ofSeconds(60)));
+          manifestMax, u.duration("tagTtl", tagTtl), u.duration("manifestTimeout", Duration.ofSeconds(60)),
+          finishAbandoned);
       upstreams.add(new ProxyConfig.Upstream(options, mirror, isDefault));
     }
     Obj limits = top.obj("limits");
@@ -175,7 +182,8 @@ public final class ConfigLoader {
         limits.positiveInt("maxConcurrentFetches", d.maxConcurrentFetches()));
     ProxyConfig.Auth auth = auth(top.obj("auth"));
     List<AccessRule> access = access(top.node.path("access"), names, auth);
-    return new ProxyConfig(listen, dir, maxSize, verifyOnStart, List.copyOf(upstreams), lim, auth, access);
+    return new ProxyConfig(listen, dir, maxSize, verifyOnStart, List.copyOf(upstreams), lim, auth, access,
+        operations(top, listen));
   }
 
   private ProxyConfig.Auth auth(Obj a) {
@@ -265,6 +273,76 @@ public final class ConfigLoader {
     return out;
   }
 
+  /** The keys about running the proxy rather than proxying: admin, tls, log, shutdownGracePeriod. */
+  private ProxyConfig.Operations operations(Obj top, InetSocketAddress listen) {
+    Obj admin = top.obj("admin");
+    admin.only("listen");
+    String adminText = admin.text("listen", null);
+    InetSocketAddress adminListen = adminText == null ? null : address(admin.key("listen"), adminText);
+    if (adminListen != null && adminListen.getPort() != 0 && adminListen.equals(listen)) {
+      throw new ConfigException(admin.key("listen"), "'" + adminText + "' is the main listen address (expected another port, or no admin.listen)");
+    }
+    ProxyConfig.Tls tls = tls(top.obj("tls"));
+    Obj logKeys = top.obj("log");
+    logKeys.only("format", "level");
+    ProxyConfig.LogFormat format = logFormat(logKeys);
+    String level = logKeys.text("level", null);
+    if (level != null && !LOG_LEVELS.contains(level.toUpperCase(Locale.ROOT))) {
+      throw new ConfigException(logKeys.key("level"), "'" + level + "' (expected one of " + String.join(", ", LOG_LEVELS) + ")");
+    }
+    Duration grace = top.duration("shutdownGracePeriod", ProxyConfig.Operations.DEFAULT_SHUTDOWN_GRACE);
+    return new ProxyConfig.Operations(
+        adminListen, tls, format, level == null ? null : level.toUpperCase(Locale.ROOT), grace);
+  }
+
+  private static final List<String> LOG_LEVELS = List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF");
+
+  /** {@code log.format}, else the LOG_FORMAT environment variable, else text. */
+  private ProxyConfig.LogFormat logFormat(Obj logKeys) {
+    String key = logKeys.key("format");
+    String v = logKeys.text("format", null);
+    if (v == null) {
+      v = env.apply("LOG_FORMAT");
+      key = "LOG_FORMAT (environment)";
+    }
+    if (v == null || v.isBlank()) {
+      return ProxyConfig.LogFormat.TEXT;
+    }
+    return switch (v.trim().toLowerCase(Locale.ROOT)) {
+      case "text" -> ProxyConfig.LogFormat.TEXT;
+      case "json" -> ProxyConfig.LogFormat.JSON;
+      default -> throw new ConfigException(key, "'" + v + "' (expected text or json)");
+    };
+  }
+
+  /** {@code tls.cert} and {@code tls.key}: read and checked now, so a bad pair fails the start. */
+  private static ProxyConfig.Tls tls(Obj t) {
+    t.only("cert", "key", "reloadInterval");
+    if (t.node.isMissingNode() || t.node.isNull()) {
+      return null;
+    }
+    Path cert = Path.of(t.required("cert"));
+    Path key = Path.of(t.required("key"));
+    try {
+      dev.ociproxy.server.tls.PemKeyPair.read(cert, key);
+    } catch (dev.ociproxy.server.tls.PemKeyPair.InvalidPemException e) {
+      throw new ConfigException(
+          t.key(e.which() == dev.ociproxy.server.tls.PemKeyPair.Which.CERT ? "cert" : "key"), e.getMessage());
+    }
+    return new ProxyConfig.Tls(cert, key, t.duration("reloadInterval", Duration.ofSeconds(30)));
+  }
+
+  /** Parses a PEM CA bundle now, so --check-config reports a bad one rather than the first pull. */
+  private static void checkCertificates(String key, Path file) {
+    try (var in = Files.newInputStream(file)) {
+      if (java.security.cert.CertificateFactory.getInstance("X.509").generateCertificates(in).isEmpty()) {
+        throw new ConfigException(key, file + " holds no certificate (expected PEM -----BEGIN CERTIFICATE-----)");
+      }
+    } catch (IOException | java.security.cert.CertificateException e) {
+      throw new ConfigException(key, file + " is not a PEM certificate file: " + e.getMessage());
+    }
+  }
+
   private String defaultCacheDir() {
     String xdg = env.apply("XDG_CACHE_HOME");
     return xdg != null && !xdg.isBlank() ? Path.of(xdg, "registry-proxy").toString() : "cache";
@@ -305,8 +383,12 @@ public final class ConfigLoader {
     if (u.getHost() == null) {
       throw new ConfigException(key, "'" + value + "' has no host");
     }
-    if (u.getRawQuery() != null || u.getRawFragment() != null || u.getRawUserInfo() != null) {
-      throw new ConfigException(key, "'" + value + "' must not carry a query, fragment or credentials");
+    if (u.getRawUserInfo() != null) {
+      // Do not echo the value: it holds a password, and this message ends up in logs.
+      throw new ConfigException(key, "must not carry credentials (use username and password)");
+    }
+    if (u.getRawQuery() != null || u.getRawFragment() != null) {
+      throw new ConfigException(key, "'" + value + "' must not carry a query or fragment");
     }
     return u;
   }
@@ -316,15 +398,19 @@ public final class ConfigLoader {
     if (!m.matches()) {
       throw new ConfigException(key, "'" + v + "' (expected a duration such as 500ms, 30s, 5m, 1h)");
     }
-    long n = Long.parseLong(m.group(1));
     String unit = m.group(2) == null ? "s" : m.group(2);
-    return switch (unit) {
-      case "ms" -> Duration.ofMillis(n);
-      case "m" -> Duration.ofMinutes(n);
-      case "h" -> Duration.ofHours(n);
-      case "d" -> Duration.ofDays(n);
-      default -> Duration.ofSeconds(n);
-    };
+    try {
+      long n = Long.parseLong(m.group(1));
+      return switch (unit) {
+        case "ms" -> Duration.ofMillis(n);
+        case "m" -> Duration.ofMinutes(n);
+        case "h" -> Duration.ofHours(n);
+        case "d" -> Duration.ofDays(n);
+        default -> Duration.ofSeconds(n);
+      };
+    } catch (NumberFormatException | ArithmeticException e) {
+      throw new ConfigException(key, "'" + v + "' is too large");
+    }
   }
 
   static long parseSize(String key, String v) {
@@ -332,7 +418,6 @@ public final class ConfigLoader {
     if (!m.matches()) {
       throw new ConfigException(key, "'" + v + "' (expected a size such as 4MiB or 50GiB)");
     }
-    long n = Long.parseLong(m.group(1));
     String unit = m.group(2) == null ? "B" : m.group(2);
     long mult = switch (unit) {
       case "KB" -> 1000L;
@@ -345,7 +430,11 @@ public final class ConfigLoader {
       case "TiB" -> 1L << 40;
       default -> 1L;
     };
-    return Math.multiplyExact(n, mult);
+    try {
+      return Math.multiplyExact(Long.parseLong(m.group(1)), mult);
+    } catch (NumberFormatException | ArithmeticException e) {
+      throw new ConfigException(key, "'" + v + "' is too large");
+    }
   }
 
   /** A mapping in the tree, with the key path used in messages. */
@@ -403,10 +492,15 @@ public final class ConfigLoader {
       if (v.isMissingNode() || v.isNull()) {
         return dflt;
       }
-      if (!v.isBoolean()) {
-        throw new ConfigException(key(k), "'" + v.asText() + "' (expected true or false)");
+      if (v.isBoolean()) {
+        return v.asBoolean();
       }
-      return v.asBoolean();
+      // Quoted or substituted from ${ENV}: accept the words too.
+      String text = v.isTextual() ? substitute(key(k), v.asText()).trim() : "";
+      if (text.equals("true") || text.equals("false")) {
+        return Boolean.parseBoolean(text);
+      }
+      throw new ConfigException(key(k), "'" + v.asText() + "' (expected true or false)");
     }
 
     Duration duration(String k, Duration dflt) {

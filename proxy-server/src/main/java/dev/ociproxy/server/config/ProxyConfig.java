@@ -16,7 +16,14 @@ import java.util.Set;
  */
 public record ProxyConfig(
     InetSocketAddress listen, Path cacheDir, long cacheMaxSize, boolean verifyOnStart,
-    List<Upstream> upstreams, Limits limits, Auth auth, List<AccessRule> access) {
+    List<Upstream> upstreams, Limits limits, Auth auth, List<AccessRule> access, Operations operations) {
+
+  /** A configuration with default {@link Operations} (no admin listener, no TLS, text logs). */
+  public ProxyConfig(
+      InetSocketAddress listen, Path cacheDir, long cacheMaxSize, boolean verifyOnStart,
+      List<Upstream> upstreams, Limits limits, Auth auth, List<AccessRule> access) {
+    this(listen, cacheDir, cacheMaxSize, verifyOnStart, upstreams, limits, auth, access, Operations.defaults());
+  }
 
   /** One configured upstream: how to reach it and how to cache it. */
   public record Upstream(UpstreamOptions options, MirrorOptions mirror, boolean isDefault) {
@@ -43,5 +50,38 @@ public record ProxyConfig(
     public static Auth disabled() {
       return new Auth(false, "registry-proxy", null, null, Map.of());
     }
+  }
+
+  /**
+   * How the proxy is operated: where health and metrics are served, listener TLS, log format and
+   * the shutdown deadline.
+   *
+   * @param adminListen a separate listener for /metrics, /healthz and /readyz, or null to serve
+   *     them on the main listener
+   * @param tls the main listener's certificate and key, or null for plain HTTP
+   * @param logLevel root log level (e.g. INFO), or null to keep logback's ($LOG_LEVEL or INFO)
+   * @param shutdownGracePeriod how long in-flight responses may run on after SIGTERM
+   */
+  public record Operations(
+      InetSocketAddress adminListen, Tls tls, LogFormat logFormat, String logLevel,
+      Duration shutdownGracePeriod) {
+    public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(20);
+
+    public static Operations defaults() {
+      return new Operations(null, null, LogFormat.TEXT, null, DEFAULT_SHUTDOWN_GRACE);
+    }
+  }
+
+  /**
+   * PEM certificate chain and PKCS#8 private key for the main listener.
+   *
+   * @param reloadInterval how often the files' modification times are checked; zero disables
+   */
+  public record Tls(Path cert, Path key, Duration reloadInterval) {}
+
+  /** How log lines are written: a human-readable pattern or one JSON object per line. */
+  public enum LogFormat {
+    TEXT,
+    JSON
   }
 }

@@ -38,20 +38,29 @@ record ByteRange(long start, long endInclusive) {
       return null;
     }
     if (a.isEmpty()) {
-      long suffix = Long.parseLong(b);
+      long suffix = number(b);
       if (suffix == 0 || size == 0) {
         throw new Unsatisfiable();
       }
       return new ByteRange(Math.max(0, size - suffix), size - 1);
     }
-    long start = Long.parseLong(a);
-    long end = b.isEmpty() ? size - 1 : Math.min(Long.parseLong(b), size - 1);
-    if (!b.isEmpty() && Long.parseLong(b) < start) {
+    long start = number(a);
+    long end = b.isEmpty() ? size - 1 : Math.min(number(b), size - 1);
+    if (!b.isEmpty() && number(b) < start) {
       return null; // invalid: ignore the header
     }
     if (start >= size) {
       throw new Unsatisfiable();
     }
     return new ByteRange(start, end);
+  }
+
+  /** Up to 19 digits; those above {@link Long#MAX_VALUE} are beyond any blob, so they saturate. */
+  private static long number(String digits) {
+    try {
+      return Long.parseLong(digits);
+    } catch (NumberFormatException e) {
+      return Long.MAX_VALUE;
+    }
   }
 }

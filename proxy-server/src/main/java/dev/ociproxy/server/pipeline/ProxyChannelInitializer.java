@@ -4,11 +4,14 @@ import dev.ociproxy.core.registry.Mirror;
 import dev.ociproxy.server.auth.AccessPolicy;
 import dev.ociproxy.server.auth.Authenticator;
 import dev.ociproxy.server.config.ProxyConfig;
+import dev.ociproxy.server.metrics.RequestMetrics;
+import dev.ociproxy.server.tls.ServerTls;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.flow.FlowControlHandler;
 import io.netty.handler.stream.ChunkedWriteHandler;
 import java.util.Map;
 
@@ -16,19 +19,40 @@ import java.util.Map;
 public final class ProxyChannelInitializer extends ChannelInitializer<SocketChannel> {
   private final ProxyConfig.Limits limits;
   private final V2Router router;
-  private final AccessLog accessLog = new AccessLog();
+  private final AccessLog accessLog;
   private final ConnectionLimiter connectionLimiter;
   private final Authenticator authenticator;
   private final AccessPolicy policy;
+  private final Extras extras;
+
+  /**
+   * The operational parts of the pipeline; each may be null to leave it out.
+   *
+   * @param tls listener TLS; when set, the first handler of every pipeline
+   * @param admin /metrics, /healthz and /readyz, answered before the registry handler
+   * @param connections tracks connections for a graceful shutdown
+   * @param metrics counts finished requests
+   */
+  public record Extras(ServerTls tls, AdminHandler admin, Connections connections, RequestMetrics metrics) {
+    public static final Extras NONE = new Extras(null, null, null, null);
+  }
 
   /** @param authenticator null when client authentication is off */
   public ProxyChannelInitializer(ProxyConfig.Limits limits, Map<String, Mirror> mirrors, Mirror defaultMirror,
       Authenticator authenticator, AccessPolicy policy) {
+    this(limits, mirrors, defaultMirror, authenticator, policy, Extras.NONE);
+  }
+
+  /** @param authenticator null when client authentication is off */
+  public ProxyChannelInitializer(ProxyConfig.Limits limits, Map<String, Mirror> mirrors, Mirror defaultMirror,
+      Authenticator authenticator, AccessPolicy policy, Extras extras) {
     this.limits = limits;
     this.router = new V2Router(mirrors, defaultMirror);
     this.connectionLimiter = new ConnectionLimiter(limits.maxConnections());
     this.authenticator = authenticator;
     this.policy = policy;
+    this.extras = extras;
+    this.accessLog = new AccessLog(extras.metrics());
   }
 
   @Override
@@ -41,17 +65,34 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
 
   private void addTransportHandlers(ChannelPipeline p) {
     p.addLast("connectionLimit", connectionLimiter);
+    if (extras.tls() != null) {
+      // The newest context: a renewed certificate applies to connections accepted from now on.
+      p.addLast("tls", extras.tls().current().newHandler(p.channel().alloc()));
+      p.addLast("tlsErrors", TlsErrorHandler.INSTANCE);
+    }
   }
 
   private void addHttpHandlers(ChannelPipeline p) {
     p.addLast("codec", new HttpServerCodec(limits.maxInitialLineLength(), limits.maxHeaderSize(), 8192));
+    if (extras.connections() != null) {
+      p.addLast("inFlight", extras.connections().newTracker());
+    }
     // Between the codec and the chunked writer, so it sees every response's LastHttpContent.
     p.addLast("requestDeadline", new RequestDeadlineHandler(limits.idleTimeout().toMillis()));
     p.addLast("keepAlive", new HttpServerKeepAliveHandler());
+    // RegistryHandler turns autoRead off while it answers, but requests already decoded from the
+    // same read would still arrive and be answered out of order: release one message per read().
+    p.addLast("flowControl", new FlowControlHandler());
     p.addLast("chunkedWrite", new ChunkedWriteHandler());
   }
 
   private void addProxyHandlers(ChannelPipeline p) {
+    if (extras.admin() != null) {
+      // Before client authentication (in RegistryHandler): probes and scrapers carry no registry
+      // credentials.
+      p.addLast("admin", extras.admin());
+    }
+    // After admin: requests admin answers never queue an entry here.
     p.addLast("namespaceEcho", new NamespaceEchoHandler(router.upstreamNames()));
     p.addLast("registry", new RegistryHandler(router, accessLog, authenticator, policy, limits.maxHeaders()));
   }

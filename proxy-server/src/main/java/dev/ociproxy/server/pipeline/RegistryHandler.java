@@ -73,7 +73,7 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         return;
       }
       ctx.channel().config().setAutoRead(false);
-      current = accessLog.begin(req);
+      current = accessLog.begin(req, ctx.channel().remoteAddress());
       handle(ctx, req);
     } finally {
       ReferenceCountUtil.release(msg);
@@ -110,6 +110,7 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     if (route instanceof V2Request.Scoped s) {
       current.upstream(s.mirror().name());
     }
+    current.route(routeName(route));
     if (authenticator == null) {
       authorizeAndDispatch(ctx, req, route, null, head);
       return;
@@ -166,6 +167,20 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
       on(ctx, t.mirror().tagList(t.repository(), t.query()), head,
           list -> send(ctx, TagListResponses.of(ctx.alloc(), list, t, head)));
     }
+  }
+
+  /** A low-cardinality name for the metrics' route tag. */
+  private static String routeName(V2Request route) {
+    if (route instanceof V2Request.ApiVersionCheck) {
+      return "base";
+    } else if (route instanceof V2Request.GetManifest) {
+      return "manifest";
+    } else if (route instanceof V2Request.GetBlob) {
+      return "blob";
+    } else if (route instanceof V2Request.ListTags) {
+      return "tags";
+    }
+    return "other";
   }
 
   private static List<String> accept(HttpRequest req) {
@@ -251,23 +266,37 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
       });
       return;
     }
-    try {
-      tail = new TailingBlobWriter(ctx.channel(), d.download());
-    } catch (java.io.IOException e) {
-      log.warn("cannot read download of {}: {}", digest, e.toString());
-      ctx.close();
+    if (d.download().failed()) {
+      // Refused before we said anything: a clean error beats a broken transfer.
+      sendError(ctx, failureOf(d.download()), false);
       return;
     }
-    ctx.write(BlobResponses.streamingHead(digest, d.download().expectedLength()));
+    try {
+      tail = new TailingBlobWriter(ctx.channel(), d.download(),
+          BlobResponses.streamingHead(digest, d.download().expectedLength()));
+    } catch (java.io.IOException e) {
+      if (d.download().failed()) {
+        sendError(ctx, failureOf(d.download()), false);
+      } else {
+        log.warn("cannot read download of {}: {}", digest, e.toString());
+        ctx.close();
+      }
+      return;
+    }
     current.status(200);
     TailingBlobWriter writer = tail;
-    writer.start().whenComplete((ok, err) -> {
+    AccessLog.Entry entry = current;
+    entry.ending(); // from here the writer reports the outcome, whoever closes the channel
+    writer.start().whenComplete((outcome, err) -> {
       tail = null;
-      current.bytes(writer.sent());
-      if (Boolean.TRUE.equals(ok)) {
-        responseDone(ctx);
-      } else {
-        current.aborted();
+      entry.bytes(writer.sent());
+      switch (outcome) {
+        case COMPLETE -> responseDone(ctx);
+        case REFUSED_BEFORE_START -> sendError(ctx, failureOf(d.download()), false);
+        default -> {
+          entry.aborted();
+          accessLog.end(entry);
+        }
       }
     });
   }
@@ -290,10 +319,14 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void done(ChannelHandlerContext ctx, ChannelFuture last) {
+    AccessLog.Entry entry = current;
+    entry.ending();
     last.addListener((ChannelFutureListener) f -> {
       if (f.isSuccess()) {
         responseDone(ctx);
       } else {
+        entry.aborted();
+        accessLog.end(entry);
         ctx.close();
       }
     });
@@ -322,8 +355,10 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
   private void responseDone(ChannelHandlerContext ctx) {
     accessLog.end(current);
+    // Turning autoRead back on issues the one read() that releases the next request from the
+    // FlowControlHandler; an extra ctx.read() here would release a second one while the first
+    // is still being answered.
     ctx.channel().config().setAutoRead(true);
-    ctx.read();
   }
 
   @Override
@@ -336,7 +371,9 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    if (current != null && !current.ended()) {
+    // A close while the last write is in flight is the keep-alive handler's (Connection: close);
+    // that write's listener logs the outcome.
+    if (current != null && !current.ended() && !current.isEnding()) {
       current.aborted();
       accessLog.end(current);
     }
@@ -349,6 +386,10 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
       log.warn("closing client connection {}: {}", ctx.channel().remoteAddress(), cause.toString());
     }
     ctx.close();
+  }
+
+  private static Throwable failureOf(dev.ociproxy.core.cache.BlobDownload d) {
+    return unwrap(d.finished().handle((path, err) -> err).join());
   }
 
   private static Throwable unwrap(Throwable t) {

@@ -31,28 +31,54 @@ final class TailingBlobWriter {
   private final BlobDownload download;
   private final FileChannel file;
   private final boolean zeroCopy;
-  private final CompletableFuture<Boolean> done = new CompletableFuture<>();
+  /** How a response ended. */
+  enum Outcome {
+    /** The verified body went out whole. */
+    COMPLETE,
+    /** The transfer was cut: refused or broken after the status line, or the client left. */
+    ABORTED,
+    /** Refused before anything was sent: the caller can still answer with an error. */
+    REFUSED_BEFORE_START
+  }
+
+  private final CompletableFuture<Outcome> done = new CompletableFuture<>();
+  private final io.netty.handler.codec.http.HttpResponse head;
+  private boolean headSent;
   private final AtomicBoolean scheduled = new AtomicBoolean();
   private final Runnable onProgress = this::schedule;
   private long sent;
   private boolean writing;
+  /** Set once the end is being written: a close from here on is the keep-alive handler's, not a failure. */
+  private boolean ending;
 
-  TailingBlobWriter(Channel ch, BlobDownload download) throws IOException {
+  /** @param head the response head, sent together with the first bytes of the body */
+  TailingBlobWriter(Channel ch, BlobDownload download, io.netty.handler.codec.http.HttpResponse head)
+      throws IOException {
     this.ch = ch;
+    this.head = head;
     this.download = download;
     this.file = download.openReader();
     this.zeroCopy = ch.pipeline().get(SslHandler.class) == null;
   }
 
-  /** Starts pumping; completes with true after a verified whole body, false when aborted. */
-  CompletableFuture<Boolean> start() {
-    ch.closeFuture().addListener(f -> finish(false));
+  /** Starts pumping; completes when the response has ended, one way or the other. */
+  CompletableFuture<Outcome> start() {
+    download.addReader();
+    ch.closeFuture().addListener(f -> {
+      if (!ending) {
+        finish(Outcome.ABORTED);
+      }
+    });
     download.onProgress(onProgress);
     pump();
     return done;
   }
 
   private void schedule() {
+    if (ch.eventLoop().inEventLoop()) {
+      pump(); // the download runs on this client's loop: no hand-off needed
+      return;
+    }
     if (scheduled.compareAndSet(false, true)) {
       ch.eventLoop().execute(() -> {
         scheduled.set(false);
@@ -67,9 +93,13 @@ final class TailingBlobWriter {
       return;
     }
     if (download.failed()) {
+      if (!headSent) {
+        finish(Outcome.REFUSED_BEFORE_START);
+        return;
+      }
       // Refused or broken upstream: the client must not take what it got for a whole blob.
       ch.close();
-      finish(false);
+      finish(Outcome.ABORTED);
       return;
     }
     boolean verified = download.finished().isDone();
@@ -92,7 +122,7 @@ final class TailingBlobWriter {
         writing = false;
         if (!w.isSuccess()) {
           ch.close();
-          finish(false);
+          finish(Outcome.ABORTED);
           return;
         }
         pump();
@@ -106,8 +136,10 @@ final class TailingBlobWriter {
   }
 
   private void writeEnd() {
+    ending = true;
+    sendHead();
     ch.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT)
-        .addListener((ChannelFutureListener) f -> finish(f.isSuccess()));
+        .addListener((ChannelFutureListener) f -> finish(f.isSuccess() ? Outcome.COMPLETE : Outcome.ABORTED));
   }
 
   /** Bytes sent to the client so far. */
@@ -115,7 +147,15 @@ final class TailingBlobWriter {
     return sent;
   }
 
+  private void sendHead() {
+    if (!headSent) {
+      headSent = true;
+      ch.write(head);
+    }
+  }
+
   private ChannelFuture write(long count) {
+    sendHead();
     long position = sent;
     sent += count;
     if (zeroCopy) {
@@ -141,11 +181,12 @@ final class TailingBlobWriter {
     return ch.writeAndFlush(new DefaultHttpContent(buf));
   }
 
-  private void finish(boolean success) {
-    if (!done.complete(success)) {
+  private void finish(Outcome outcome) {
+    if (!done.complete(outcome)) {
       return;
     }
     download.removeProgressListener(onProgress);
+    download.removeReader();
     try {
       file.close();
     } catch (IOException ignored) {

@@ -1,0 +1,72 @@
+package dev.ociproxy.core.upstream;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.netty.handler.codec.http.HttpMethod;
+import java.time.Duration;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Meters for requests to one upstream: time until the final response's headers (token flow and
+ * redirects included) by status class, and errors by reason. Tags are the configured upstream
+ * name, the method and fixed outcome words only. Thread-safe.
+ */
+final class UpstreamMetrics {
+  private static final Duration[] BUCKETS = {
+    Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
+    Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
+    Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30),
+    Duration.ofSeconds(60),
+  };
+
+  private final String upstream;
+  private final MeterRegistry meters;
+
+  UpstreamMetrics(String upstream, MeterRegistry meters) {
+    this.upstream = upstream;
+    this.meters = meters;
+  }
+
+  /** A request refused locally because the upstream is in back-off. */
+  void backingOff() {
+    error("backoff");
+  }
+
+  void finished(HttpMethod method, long startNanos, UpstreamResponse resp, Throwable err) {
+    String outcome;
+    if (err == null) {
+      int s = resp.status();
+      outcome = (s / 100) + "xx";
+      if (s == 429) {
+        error("http_429");
+      } else if (s >= 500) {
+        error("http_5xx");
+      }
+    } else {
+      Throwable t = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+      outcome = t instanceof UpstreamTimeoutException ? "timeout"
+          : t instanceof UpstreamUnavailableException ? "unavailable"
+          : "error";
+      error(outcome);
+    }
+    Timer.builder("registry_proxy_upstream_requests")
+        .description("Requests to upstreams: time until the final response headers, by status class")
+        .tag("upstream", upstream)
+        .tag("method", method.name())
+        .tag("outcome", outcome)
+        .serviceLevelObjectives(BUCKETS)
+        .register(meters)
+        .record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
+  }
+
+  private void error(String reason) {
+    Counter.builder("registry_proxy_upstream_errors")
+        .description("Upstream requests that failed: timeout, unavailable, http_429, http_5xx, backoff (refused locally), error")
+        .tag("upstream", upstream)
+        .tag("reason", reason)
+        .register(meters)
+        .increment();
+  }
+}

@@ -1,0 +1,266 @@
+package dev.ociproxy.core.cache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ociproxy.core.oci.Digest;
+import dev.ociproxy.core.verify.VerificationException;
+import dev.ociproxy.core.verify.VerificationException.Reason;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class BlobDownloadTest {
+  private static final byte[] CONTENT = content(50_000);
+  private static final Digest DIGEST = Digest.sha256(CONTENT);
+
+  @TempDir Path root;
+  private ContentStore store;
+  private final List<BlobDownload> done = new ArrayList<>();
+
+  @BeforeEach
+  void openStore() {
+    store = new ContentStore(root).open();
+  }
+
+  @Test
+  void matchingContentIsPublishedToTheStorePath() throws Exception {
+    BlobDownload d = download(CONTENT.length);
+
+    feed(d, CONTENT, 4096);
+    d.onComplete();
+
+    Path published = d.finished().join();
+    assertThat(published).isEqualTo(store.blobPath(DIGEST)).hasBinaryContent(CONTENT);
+    assertThat(d.failed()).isFalse();
+    assertThat(d.written()).isEqualTo(CONTENT.length);
+    assertThat(store.blobSize(DIGEST)).isEqualTo(CONTENT.length);
+    assertThat(root.resolve("tmp")).isEmptyDirectory();
+    assertThat(done).containsExactly(d);
+  }
+
+  @Test
+  void contentWithoutDeclaredLengthIsPublishedWhenItMatches() {
+    BlobDownload d = download(-1);
+
+    feed(d, CONTENT, 10_000);
+    assertThat(d.knownLength()).isEqualTo(-1);
+    d.onComplete();
+
+    assertThat(d.finished().join()).hasBinaryContent(CONTENT);
+    assertThat(d.knownLength()).isEqualTo(CONTENT.length);
+  }
+
+  @Test
+  void flippedByteFailsDeletesTheTemporaryFileAndStoresNothing() throws IOException {
+    byte[] tampered = CONTENT.clone();
+    tampered[CONTENT.length / 2] ^= 0x40;
+    BlobDownload d = download(CONTENT.length);
+
+    feed(d, tampered, 4096);
+    assertThat(root.resolve("tmp")).isNotEmptyDirectory();
+    d.onComplete();
+
+    assertFailedWith(d, Reason.DIGEST_MISMATCH);
+    assertNothingStored();
+    assertThat(done).containsExactly(d);
+  }
+
+  @Test
+  void moreBytesThanDeclaredFailsAsSizeMismatch() throws IOException {
+    BlobDownload d = download(CONTENT.length - 10);
+
+    feed(d, CONTENT, 4096);
+
+    assertFailedWith(d, Reason.SIZE_MISMATCH);
+    assertThat(d.written()).isLessThanOrEqualTo(CONTENT.length - 10);
+    d.onComplete(); // a late end of stream changes nothing
+    assertFailedWith(d, Reason.SIZE_MISMATCH);
+    assertNothingStored();
+    assertThat(done).containsExactly(d);
+  }
+
+  @Test
+  void endOfStreamBeforeTheDeclaredLengthFailsAsTruncated() throws IOException {
+    BlobDownload d = download(CONTENT.length);
+
+    feed(d, java.util.Arrays.copyOf(CONTENT, CONTENT.length - 1), 4096);
+    d.onComplete();
+
+    assertFailedWith(d, Reason.TRUNCATED);
+    assertNothingStored();
+  }
+
+  @Test
+  void upstreamErrorFailsTheDownloadAndStoresNothing() throws IOException {
+    BlobDownload d = download(CONTENT.length);
+    feed(d, java.util.Arrays.copyOf(CONTENT, 1000), 1000);
+    IOException reset = new IOException("connection reset");
+
+    d.onError(reset);
+
+    assertThat(d.failed()).isTrue();
+    assertThat(d.finished()).isCompletedExceptionally();
+    assertThat(unwrap(d)).isSameAs(reset);
+    assertNothingStored();
+    assertThat(done).containsExactly(d);
+  }
+
+  @Test
+  void chunksAfterFailureAreIgnored() throws IOException {
+    BlobDownload d = download(CONTENT.length);
+    d.onError(new IOException("gone"));
+
+    feed(d, CONTENT, 4096);
+
+    assertThat(d.written()).isZero();
+    assertNothingStored();
+  }
+
+  @Test
+  void progressListenersRunAfterEveryChunkAndAtTheEnd() {
+    BlobDownload d = download(CONTENT.length);
+    AtomicInteger calls = new AtomicInteger();
+    d.onProgress(calls::incrementAndGet);
+
+    feed(d, CONTENT, 10_000); // five chunks
+    assertThat(calls).hasValue(5);
+    d.onComplete();
+
+    assertThat(calls).hasValue(6);
+  }
+
+  @Test
+  void progressListenersAreToldAboutFailure() {
+    BlobDownload d = download(CONTENT.length);
+    List<Boolean> seenFailed = new ArrayList<>();
+    d.onProgress(() -> seenFailed.add(d.failed()));
+
+    d.onError(new IOException("gone"));
+
+    assertThat(seenFailed).containsExactly(true);
+  }
+
+  @Test
+  void listenerAddedAfterTheEndRunsAtOnce() {
+    BlobDownload d = download(CONTENT.length);
+    feed(d, CONTENT, CONTENT.length);
+    d.onComplete();
+    AtomicInteger calls = new AtomicInteger();
+
+    d.onProgress(calls::incrementAndGet);
+
+    assertThat(calls).hasValue(1);
+  }
+
+  @Test
+  void removedListenerIsNoLongerCalled() {
+    BlobDownload d = download(CONTENT.length);
+    AtomicInteger calls = new AtomicInteger();
+    Runnable listener = calls::incrementAndGet;
+    d.onProgress(listener);
+    d.removeProgressListener(listener);
+
+    feed(d, CONTENT, 4096);
+
+    assertThat(calls).hasValue(0);
+  }
+
+  @Test
+  void readerSeesWrittenBytesWhileDownloadingAndAfterPublication() throws IOException {
+    BlobDownload d = download(CONTENT.length);
+    feed(d, java.util.Arrays.copyOf(CONTENT, 20_000), 20_000);
+
+    try (FileChannel early = d.openReader()) {
+      ByteBuffer head = ByteBuffer.allocate(20_000);
+      while (head.hasRemaining() && early.read(head, head.position()) > 0) {
+        // read until full
+      }
+      assertThat(head.array()).isEqualTo(java.util.Arrays.copyOf(CONTENT, 20_000));
+
+      feed(d, java.util.Arrays.copyOfRange(CONTENT, 20_000, CONTENT.length), 30_000);
+      d.onComplete();
+      assertThat(d.finished()).isCompleted();
+      assertThat(early.size()).isEqualTo(CONTENT.length); // still valid after the rename
+    }
+    try (FileChannel late = d.openReader()) {
+      assertThat(late.size()).isEqualTo(CONTENT.length);
+    }
+  }
+
+  @Test
+  void chunkIsNotReleasedOrMovedByTheDownload() {
+    BlobDownload d = download(CONTENT.length);
+    ByteBuf chunk = Unpooled.directBuffer().writeBytes(CONTENT, 0, 100);
+    try {
+      d.onChunk(chunk);
+
+      assertThat(chunk.refCnt()).isEqualTo(1);
+      assertThat(chunk.readerIndex()).isZero();
+    } finally {
+      chunk.release();
+    }
+  }
+
+  private BlobDownload download(long expectedLength) {
+    try {
+      return new BlobDownload(DIGEST, store, expectedLength, done::add);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /** Feeds {@code bytes} in chunks of {@code size}, alternating heap and direct buffers. */
+  private static void feed(BlobDownload d, byte[] bytes, int size) {
+    boolean direct = false;
+    for (int off = 0; off < bytes.length; off += size) {
+      int n = Math.min(size, bytes.length - off);
+      ByteBuf chunk =
+          direct ? Unpooled.directBuffer(n).writeBytes(bytes, off, n) : Unpooled.copiedBuffer(bytes, off, n);
+      direct = !direct;
+      try {
+        d.onChunk(chunk);
+      } finally {
+        chunk.release();
+      }
+    }
+  }
+
+  private static void assertFailedWith(BlobDownload d, Reason reason) {
+    assertThat(d.failed()).isTrue();
+    assertThat(unwrap(d))
+        .isInstanceOfSatisfying(
+            VerificationException.class, e -> assertThat(e.reason()).isEqualTo(reason));
+  }
+
+  private static Throwable unwrap(BlobDownload d) {
+    try {
+      d.finished().join();
+      throw new AssertionError("download did not fail");
+    } catch (CompletionException e) {
+      return e.getCause();
+    }
+  }
+
+  private void assertNothingStored() throws IOException {
+    assertThat(store.blobPath(DIGEST)).doesNotExist();
+    assertThat(store.blobSize(DIGEST)).isEqualTo(-1);
+    assertThat(root.resolve("tmp")).isEmptyDirectory();
+  }
+
+  private static byte[] content(int n) {
+    byte[] b = new byte[n];
+    new Random(7).nextBytes(b);
+    return b;
+  }
+}

@@ -1,0 +1,147 @@
+package dev.ociproxy.core.cache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ociproxy.core.oci.Algorithm;
+import dev.ociproxy.core.oci.Digest;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ContentStoreTest {
+  private static final Digest AB = new Digest(Algorithm.SHA256, "ab" + "0".repeat(62));
+
+  @TempDir Path root;
+
+  @Test
+  void openCreatesTheStoreDirectories() {
+    new ContentStore(root).open();
+
+    assertThat(root.resolve("blobs")).isDirectory();
+    assertThat(root.resolve("manifests")).isDirectory();
+    assertThat(root.resolve("tmp")).isDirectory();
+  }
+
+  @Test
+  void openRemovesTemporaryFilesLeftByAPreviousRun() throws IOException {
+    Path tmp = Files.createDirectories(root.resolve("tmp"));
+    Files.writeString(tmp.resolve("1234.part"), "half a layer");
+    Files.writeString(tmp.resolve("5678.part"), "another half");
+
+    new ContentStore(root).open();
+
+    assertThat(tmp).isEmptyDirectory();
+  }
+
+  @Test
+  void openKeepsPublishedContent() throws IOException {
+    ContentStore store = new ContentStore(root).open();
+    store.putManifest(AB, bytes("{}"));
+
+    new ContentStore(root).open();
+
+    assertThat(store.readManifest(AB)).isEqualTo(bytes("{}"));
+  }
+
+  @Test
+  void blobPathIsBlobsAlgorithmTwoHexPrefixAndHex() {
+    ContentStore store = new ContentStore(root);
+
+    assertThat(store.blobPath(AB))
+        .isEqualTo(root.toAbsolutePath().resolve("blobs/sha256/ab/" + AB.hex()));
+  }
+
+  @Test
+  void manifestPathIsManifestsAlgorithmTwoHexPrefixAndHex() {
+    Digest sha512 = new Digest(Algorithm.SHA512, "f0" + "1".repeat(126));
+
+    assertThat(new ContentStore(root).manifestPath(sha512))
+        .isEqualTo(root.toAbsolutePath().resolve("manifests/sha512/f0/" + sha512.hex()));
+  }
+
+  @Test
+  void relativeRootIsMadeAbsolute() {
+    assertThat(new ContentStore(Path.of("relative-cache")).root()).isAbsolute();
+  }
+
+  @Test
+  void putManifestThenReadManifestRoundTrips() {
+    ContentStore store = new ContentStore(root).open();
+    byte[] body = bytes("{\"schemaVersion\":2}");
+    Digest d = Digest.sha256(body);
+
+    store.putManifest(d, body);
+
+    assertThat(store.readManifest(d)).isEqualTo(body);
+    assertThat(store.manifestPath(d)).hasBinaryContent(body);
+  }
+
+  @Test
+  void putManifestLeavesNoTemporaryFile() throws IOException {
+    ContentStore store = new ContentStore(root).open();
+
+    store.putManifest(AB, bytes("{}"));
+
+    assertThat(root.resolve("tmp")).isEmptyDirectory();
+  }
+
+  @Test
+  void putManifestReplacesAnEarlierCopy() {
+    ContentStore store = new ContentStore(root).open();
+    store.putManifest(AB, bytes("old"));
+
+    store.putManifest(AB, bytes("new"));
+
+    assertThat(store.readManifest(AB)).isEqualTo(bytes("new"));
+  }
+
+  @Test
+  void missingManifestReadsAsNull() {
+    assertThat(new ContentStore(root).open().readManifest(AB)).isNull();
+  }
+
+  @Test
+  void missingBlobHasSizeMinusOne() {
+    assertThat(new ContentStore(root).open().blobSize(AB)).isEqualTo(-1);
+  }
+
+  @Test
+  void publishMovesTheTemporaryFileToItsNameAndReportsItsSize() throws IOException {
+    ContentStore store = new ContentStore(root).open();
+    Path temp = store.newTempFile();
+    Files.write(temp, new byte[123]);
+
+    store.publish(temp, store.blobPath(AB));
+
+    assertThat(temp).doesNotExist();
+    assertThat(store.blobSize(AB)).isEqualTo(123);
+  }
+
+  @Test
+  void temporaryFilesAreUniqueUnderTmpAndNotCreated() {
+    ContentStore store = new ContentStore(root).open();
+
+    Path a = store.newTempFile();
+    Path b = store.newTempFile();
+
+    assertThat(a).isNotEqualTo(b).doesNotExist();
+    assertThat(a.getParent()).isEqualTo(root.toAbsolutePath().resolve("tmp"));
+  }
+
+  @Test
+  void deleteQuietlyIgnoresMissingFiles() throws IOException {
+    ContentStore.deleteQuietly(root.resolve("nope"));
+
+    try (Stream<Path> s = Files.list(root)) {
+      assertThat(s).isEmpty();
+    }
+  }
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+}

@@ -1,0 +1,149 @@
+package dev.ociproxy.core.upstream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import java.net.URI;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Where the upstream's credentials may go; no request is sent. */
+class UpstreamClientCredentialsTest {
+  private static NioEventLoopGroup group;
+
+  @BeforeAll
+  static void startGroup() {
+    group = new NioEventLoopGroup(1);
+  }
+
+  @AfterAll
+  static void stopGroup() {
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+  }
+
+  @Test
+  void sameSchemeHostAndPortIsTheSameOrigin() {
+    assertThat(UpstreamClient.sameOrigin(uri("https://r.example.com/v2/x"), uri("https://r.example.com")))
+        .isTrue();
+  }
+
+  @Test
+  void defaultPortAndExplicitDefaultPortAreTheSameOrigin() {
+    assertThat(UpstreamClient.sameOrigin(uri("https://r.example.com:443/v2/"), uri("https://r.example.com")))
+        .isTrue();
+    assertThat(UpstreamClient.sameOrigin(uri("http://r.example.com/v2/"), uri("http://r.example.com:80")))
+        .isTrue();
+  }
+
+  @Test
+  void hostAndSchemeCompareCaseInsensitively() {
+    assertThat(UpstreamClient.sameOrigin(uri("HTTPS://R.Example.COM/v2/"), uri("https://r.example.com")))
+        .isTrue();
+  }
+
+  @Test
+  void otherPortIsAnotherOrigin() {
+    assertThat(UpstreamClient.sameOrigin(uri("https://r.example.com:8443/v2/"), uri("https://r.example.com")))
+        .isFalse();
+  }
+
+  @Test
+  void otherSchemeIsAnotherOriginEvenOnTheSameHost() {
+    assertThat(UpstreamClient.sameOrigin(uri("http://r.example.com:443/v2/"), uri("https://r.example.com")))
+        .isFalse();
+  }
+
+  @Test
+  void otherHostIsAnotherOrigin() {
+    assertThat(UpstreamClient.sameOrigin(uri("https://storage.example.net/blob"), uri("https://r.example.com")))
+        .isFalse();
+    assertThat(
+            UpstreamClient.sameOrigin(
+                uri("https://r.example.com.evil.net/v2/"), uri("https://r.example.com")))
+        .isFalse();
+  }
+
+  @Test
+  void relativeUriIsNoOrigin() {
+    assertThat(UpstreamClient.sameOrigin(uri("/v2/x"), uri("https://r.example.com"))).isFalse();
+  }
+
+  @Test
+  void realmOnTheUpstreamHostMayReceiveCredentials() {
+    UpstreamClient c = client("https://r.example.com", Set.of());
+
+    assertThat(c.mayReceiveCredentials(uri("https://r.example.com/token"))).isTrue();
+    assertThat(c.mayReceiveCredentials(uri("https://R.EXAMPLE.COM:8443/token"))).isTrue();
+  }
+
+  @Test
+  void realmOnAnotherHostIsRefused() {
+    UpstreamClient c = client("https://r.example.com", Set.of());
+
+    assertThat(c.mayReceiveCredentials(uri("https://auth.example.com/token"))).isFalse();
+    assertThat(c.mayReceiveCredentials(uri("https://r.example.com.evil.net/token"))).isFalse();
+  }
+
+  @Test
+  void realmOnATrustedHostMayReceiveCredentials() {
+    UpstreamClient c = client("https://r.example.com", Set.of("auth.example.com"));
+
+    assertThat(c.mayReceiveCredentials(uri("https://auth.example.com/token"))).isTrue();
+    assertThat(c.mayReceiveCredentials(uri("https://Auth.Example.com/token"))).isTrue();
+    assertThat(c.mayReceiveCredentials(uri("https://other.example.com/token"))).isFalse();
+  }
+
+  @Test
+  void dockerHubTrustsAuthDockerIoWithoutConfiguration() {
+    UpstreamClient hub = client("https://registry-1.docker.io", Set.of());
+
+    assertThat(hub.mayReceiveCredentials(uri("https://auth.docker.io/token"))).isTrue();
+  }
+
+  @Test
+  void authDockerIoIsNotTrustedForOtherUpstreams() {
+    UpstreamClient c = client("https://r.example.com", Set.of());
+
+    assertThat(c.mayReceiveCredentials(uri("https://auth.docker.io/token"))).isFalse();
+  }
+
+  @Test
+  void httpsUpstreamRefusesAPlainHttpRealmEvenOnItsOwnHost() {
+    UpstreamClient c = client("https://r.example.com", Set.of("auth.example.com"));
+
+    assertThat(c.mayReceiveCredentials(uri("http://r.example.com/token"))).isFalse();
+    assertThat(c.mayReceiveCredentials(uri("http://auth.example.com/token"))).isFalse();
+  }
+
+  @Test
+  void dockerHubRefusesAPlainHttpAuthDockerIo() {
+    UpstreamClient hub = client("https://registry-1.docker.io", Set.of());
+
+    assertThat(hub.mayReceiveCredentials(uri("http://auth.docker.io/token"))).isFalse();
+  }
+
+  @Test
+  void plainHttpUpstreamMaySendCredentialsToAPlainHttpRealmOnItsHost() {
+    UpstreamClient c = client("http://127.0.0.1:5000", Set.of());
+
+    assertThat(c.mayReceiveCredentials(uri("http://127.0.0.1:5001/token"))).isTrue();
+    assertThat(c.mayReceiveCredentials(uri("http://127.0.0.2:5001/token"))).isFalse();
+  }
+
+  private static UpstreamClient client(String url, Set<String> trustedRealmHosts) {
+    UpstreamOptions options =
+        new UpstreamOptions(
+            "test", uri(url), "user", "secret", null, Duration.ofSeconds(1), Duration.ofSeconds(1),
+            trustedRealmHosts);
+    return new UpstreamClient(options, new HttpTransport(group, NioSocketChannel.class));
+  }
+
+  private static URI uri(String s) {
+    return URI.create(s);
+  }
+}

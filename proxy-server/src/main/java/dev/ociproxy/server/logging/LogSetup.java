@@ -1,0 +1,53 @@
+package dev.ociproxy.server.logging;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.Appender;
+import ch.qos.logback.core.OutputStreamAppender;
+import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
+import dev.ociproxy.server.config.ProxyConfig;
+import java.nio.charset.StandardCharsets;
+import java.util.Iterator;
+import org.slf4j.ILoggerFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies the {@code log:} configuration to logback after the config file has been read: the root
+ * level, and JSON lines instead of the text pattern of {@code logback.xml} on every console or
+ * file appender. Done in code rather than with two logback files so one jar and one {@code
+ * logback.xml} serve both formats.
+ */
+public final class LogSetup {
+  private LogSetup() {}
+
+  public static void apply(ProxyConfig.LogFormat format, String level) {
+    ILoggerFactory factory = LoggerFactory.getILoggerFactory();
+    if (!(factory instanceof LoggerContext ctx)) {
+      return; // another SLF4J backend (tests, embedding): leave it alone
+    }
+    ch.qos.logback.classic.Logger root = ctx.getLogger(Logger.ROOT_LOGGER_NAME);
+    if (level != null) {
+      root.setLevel(Level.toLevel(level, Level.INFO));
+    }
+    if (format != ProxyConfig.LogFormat.JSON) {
+      return;
+    }
+    for (Iterator<Appender<ILoggingEvent>> it = root.iteratorForAppenders(); it.hasNext(); ) {
+      if (it.next() instanceof OutputStreamAppender<ILoggingEvent> out) {
+        JsonLayout layout = new JsonLayout();
+        layout.setContext(ctx);
+        layout.start();
+        LayoutWrappingEncoder<ILoggingEvent> encoder = new LayoutWrappingEncoder<>();
+        encoder.setContext(ctx);
+        encoder.setLayout(layout);
+        encoder.setCharset(StandardCharsets.UTF_8);
+        encoder.start();
+        out.stop();
+        out.setEncoder(encoder);
+        out.start();
+      }
+    }
+  }
+}

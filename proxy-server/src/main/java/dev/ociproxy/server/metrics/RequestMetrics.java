@@ -1,0 +1,69 @@
+package dev.ociproxy.server.metrics;
+
+import static java.util.Objects.requireNonNull;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Meters for finished client requests: count and duration by route and status class, cache
+ * outcome by kind, and bytes served from the cache versus passed on from an upstream fetch. Tags
+ * are low-cardinality by construction (route names, status classes, configured upstream names);
+ * repository names and digests never become tags. Thread-safe.
+ */
+public final class RequestMetrics {
+  private final MeterRegistry meters;
+
+  public RequestMetrics(MeterRegistry meters) {
+    this.meters = requireNonNull(meters, "meters");
+  }
+
+  /**
+   * One finished (or aborted) request.
+   *
+   * @param route base, manifest, blob, tags or other
+   * @param status the HTTP status sent, 0 when none was
+   * @param upstream the configured upstream name, or "-" when the request named none
+   * @param cache hit, miss, stale or "-" when the request did not look at the cache
+   * @param bytes body bytes sent
+   */
+  public void record(String route, int status, String upstream, String cache, long bytes,
+      long durationNanos, boolean aborted) {
+    Timer.builder("registry_proxy_requests")
+        .description("Client requests by route, status class and upstream, with their duration")
+        .tag("route", route)
+        .tag("status", statusClass(status))
+        .tag("upstream", upstream)
+        .tag("outcome", aborted ? "aborted" : "complete")
+        .serviceLevelObjectives(ServerMeters.DURATION_BUCKETS)
+        .register(meters)
+        .record(durationNanos, TimeUnit.NANOSECONDS);
+    String kind = route.equals("manifest") || route.equals("blob") ? route : null;
+    if (kind == null || cache.equals("-")) {
+      return;
+    }
+    Counter.builder("registry_proxy_cache_requests")
+        .description("Manifest and blob requests by cache outcome: hit, miss (fetched upstream) or stale")
+        .tag("kind", kind)
+        .tag("outcome", cache)
+        .tag("upstream", upstream)
+        .register(meters)
+        .increment();
+    if (bytes > 0) {
+      Counter.builder("registry_proxy_served_bytes")
+          .description("Body bytes sent to clients, from the cache or passed on from an upstream fetch")
+          .baseUnit("bytes")
+          .tag("kind", kind)
+          .tag("source", cache.equals("miss") ? "upstream" : "cache")
+          .tag("upstream", upstream)
+          .register(meters)
+          .increment(bytes);
+    }
+  }
+
+  static String statusClass(int status) {
+    return status >= 100 && status <= 599 ? (status / 100) + "xx" : "none";
+  }
+}

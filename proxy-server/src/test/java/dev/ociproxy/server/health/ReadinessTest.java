@@ -1,0 +1,57 @@
+package dev.ociproxy.server.health;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Readiness really writes to the cache (root cannot fake a writable check) and turns off on shutdown. */
+class ReadinessTest {
+  @TempDir Path cache;
+  final AtomicBoolean stopping = new AtomicBoolean();
+
+  private Readiness.Result check(int upstreams) throws Exception {
+    try (Readiness r = new Readiness(cache, upstreams, stopping::get)) {
+      return r.check().get(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void writableCacheWithAnUpstream_isReady_andLeavesNoProbeBehind() throws Exception {
+    Files.createDirectories(cache.resolve("tmp"));
+    assertThat(check(1).ready()).isTrue();
+    try (var files = Files.list(cache.resolve("tmp"))) {
+      assertThat(files).isEmpty();
+    }
+  }
+
+  @Test
+  void cacheTmpReplacedByAFile_isNotReady_andSaysWhy() throws Exception {
+    Files.writeString(cache.resolve("tmp"), "not a directory");
+    Readiness.Result r = check(1);
+    assertThat(r.ready()).isFalse();
+    assertThat(r.reason()).startsWith("cache dir not writable").contains(cache.resolve("tmp").toString());
+  }
+
+  @Test
+  void missingCacheTmp_isNotReady() throws Exception {
+    assertThat(check(1).ready()).isFalse();
+  }
+
+  @Test
+  void noUpstream_isNotReady() throws Exception {
+    Files.createDirectories(cache.resolve("tmp"));
+    assertThat(check(0)).isEqualTo(new Readiness.Result(false, "no upstream configured"));
+  }
+
+  @Test
+  void shuttingDown_isNotReady() throws Exception {
+    Files.createDirectories(cache.resolve("tmp"));
+    stopping.set(true);
+    assertThat(check(1)).isEqualTo(new Readiness.Result(false, "shutting down"));
+  }
+}
