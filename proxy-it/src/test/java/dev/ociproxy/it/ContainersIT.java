@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -76,7 +77,7 @@ class ContainersIT {
     return new GenericContainer<>(registryImage)
         .withNetworkMode("host")
         .withEnv("REGISTRY_HTTP_ADDR", "127.0.0.1:" + port)
-        .withTmpFs(java.util.Map.of("/var/lib/registry", "rw"))
+        .withTmpFs(Map.of("/var/lib/registry", "rw"))
         .waitingFor(Wait.forLogMessage(".*listening on 127\\.0\\.0\\.1:" + port + ".*", 1)
             .withStartupTimeout(STARTUP));
   }
@@ -109,7 +110,7 @@ class ContainersIT {
     try (UpstreamRegistry upstream = UpstreamRegistry.startOpen();
         GenericContainer<?> proxy = new GenericContainer<>(proxyImage)
             .withNetworkMode("host")
-            .withTmpFs(java.util.Map.of("/tmp", "rw", "/var/cache/registry-proxy", "rw"))
+            .withTmpFs(Map.of("/tmp", "rw", "/var/cache/registry-proxy", "rw"))
             .withCopyToContainer(Transferable.of("listen: \"127.0.0.1:" + mirrorPort + "\"\n"
                 + "cache:\n  dir: \"/var/cache/registry-proxy\"\n"
                 + "upstreams:\n  - name: \"docker.io\"\n    url: \"" + upstream.url() + "\"\n    default: true\n"),

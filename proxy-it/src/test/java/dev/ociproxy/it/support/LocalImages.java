@@ -50,9 +50,11 @@ public final class LocalImages {
   public static Availability availability() {
     Availability bins = Commands.requireBinaries("docker-registry", "docker-registry")
         .and(Commands.requireBinaries("libc-bin", "ldd"));
-    Path jlink = Path.of(System.getProperty("java.home"), "bin", "jlink");
-    return bins.available() && !Files.isExecutable(jlink)
-        ? Availability.unavailable("jlink not found at " + jlink + " (a full JDK is needed to build the proxy image)")
+    Path home = Path.of(System.getProperty("java.home"));
+    boolean jlink = Files.isExecutable(home.resolve("bin/jlink")) && Files.isRegularFile(home.resolve("jmods/java.base.jmod"));
+    return bins.available() && !jlink
+        ? Availability.unavailable("no jlink or jmods in " + home + " (a full JDK, e.g. openjdk-17-jdk-headless,"
+            + " builds the proxy image's runtime)")
         : bins;
   }
 
