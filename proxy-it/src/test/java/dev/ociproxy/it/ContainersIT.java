@@ -43,7 +43,6 @@ class ContainersIT {
   private static final Duration STARTUP = Duration.ofMinutes(2);
 
   static Dockerd dockerd;
-  static int mirrorPort;
   static String registryImage;
   static String proxyImage;
 
@@ -55,8 +54,7 @@ class ContainersIT {
         .and(LocalImages.availability()).assumeAvailable();
     Availability harness = Dockerd.availability();
     if (harness.available()) {
-      mirrorPort = Ports.free();
-      dockerd = Dockerd.start(List.of("http://127.0.0.1:" + mirrorPort), List.of());
+      dockerd = Dockerd.start(List.of(), List.of());
       HarnessDockerStrategy.use(dockerd);
     }
     assumeTrue(DockerClientFactory.instance().isDockerAvailable(),
@@ -107,6 +105,7 @@ class ContainersIT {
   void proxyContainer_isTheRegistryMirrorOfTheDockerdItRunsIn_andServesWithTheUpstreamDown() throws Exception {
     assumeTrue(dockerd != null, "needs the harness's dockerd, whose registry-mirrors name the proxy container");
     OciImage image = OciImages.singleArch(tmp.resolve("layout"), "v1", 200_000, 10_000);
+    int mirrorPort = Ports.free();
     try (UpstreamRegistry upstream = UpstreamRegistry.startOpen();
         GenericContainer<?> proxy = new GenericContainer<>(proxyImage)
             .withNetworkMode("host")
@@ -118,6 +117,7 @@ class ContainersIT {
             .waitingFor(Wait.forLogMessage(".*registry proxy listening on.*", 1).withStartupTimeout(STARTUP))) {
       Skopeo.push(image, upstream, "test/hello:v1");
       proxy.start();
+      dockerd.registryMirrors(List.of("http://127.0.0.1:" + mirrorPort));
 
       dockerd.pull("test/hello:v1");
       JsonNode online = dockerd.inspect("test/hello:v1");
