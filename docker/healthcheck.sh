@@ -1,12 +1,13 @@
 #!/bin/bash
-# Container HEALTHCHECK: exits 0 when the proxy answers GET /v2/ with 200 (or 401: alive, clients
-# must authenticate). Uses bash's /dev/tcp so the runtime image needs neither curl nor wget.
+# Container HEALTHCHECK: exits 0 when the proxy answers GET /healthz with 200 (401 is accepted too,
+# for HEALTHCHECK_PATH=/v2/ with client auth on). Uses bash's /dev/tcp so the runtime image needs
+# neither curl nor wget; plain http only (with `tls:` on the main listener, point HEALTHCHECK_PORT
+# at a plain-http `admin.listen`).
 #
-# HEALTHCHECK_PORT (default 5000) must match the port of `listen:` in the config.
-# HEALTHCHECK_PATH defaults to /v2/; switch it to /healthz once the proxy serves that.
+# HEALTHCHECK_PORT (default 5000) must match the port of `listen:` (or `admin.listen:`).
 set -u
 port=${HEALTHCHECK_PORT:-5000}
-path=${HEALTHCHECK_PATH:-/v2/}
+path=${HEALTHCHECK_PATH:-/healthz}
 
 exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 1
 printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nUser-Agent: registry-proxy-healthcheck\r\nConnection: close\r\n\r\n' \

@@ -1,5 +1,6 @@
 package dev.ociproxy.server;
 
+import dev.ociproxy.server.cli.Subcommands;
 import dev.ociproxy.server.config.ConfigException;
 import dev.ociproxy.server.config.ConfigLoader;
 import dev.ociproxy.server.config.ProxyConfig;
@@ -12,6 +13,9 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) throws Exception {
+    if (args.length > 0 && Subcommands.isSubcommand(args[0])) {
+      System.exit(Subcommands.run(args));
+    }
     Path configFile = null;
     boolean checkOnly = false;
     for (int i = 0; i < args.length; i++) {
@@ -25,6 +29,7 @@ public final class Main {
         case "--check-config" -> checkOnly = true;
         case "--help", "-h" -> {
           System.out.println("usage: java -jar registry-proxy.jar [--config proxy.yaml] [--check-config]");
+          System.out.println("       java -jar registry-proxy.jar warm|export|import|audit --config proxy.yaml … (--help)");
           return;
         }
         default -> fail("unknown argument: " + args[i] + " (try --help)");

@@ -1,5 +1,6 @@
 package dev.ociproxy.server;
 
+import dev.ociproxy.core.airgap.Airgap;
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.registry.FetchLimiter;
 import dev.ociproxy.core.registry.Mirror;
@@ -8,6 +9,7 @@ import dev.ociproxy.server.auth.Authenticator;
 import dev.ociproxy.server.auth.CredentialStore;
 import dev.ociproxy.core.upstream.HttpTransport;
 import dev.ociproxy.core.upstream.UpstreamClient;
+import dev.ociproxy.server.config.PinFileFormat;
 import dev.ociproxy.server.config.ProxyConfig;
 import dev.ociproxy.server.health.Readiness;
 import dev.ociproxy.server.metrics.RequestMetrics;
@@ -58,6 +60,7 @@ public final class ProxyServer implements AutoCloseable {
   private EventLoopGroup boss;
   private EventLoopGroup workers;
   private Channel server;
+  private Airgap airgap;
   private Channel adminServer;
   private HttpTransport transport;
   private ContentStore store;
@@ -96,6 +99,7 @@ public final class ProxyServer implements AutoCloseable {
         defaultMirror = m;
       }
     }
+    airgap = Airgap.start(config.airgap(), mirrors, config.defaultUpstream(), meters, PinFileFormat::parse);
     prepareOperations();
     ServerBootstrap b = new ServerBootstrap()
         .group(boss, workers)
@@ -121,6 +125,11 @@ public final class ProxyServer implements AutoCloseable {
       log.info("metrics and health on http://{} (/metrics, /healthz, /readyz)", adminServer.localAddress());
     }
     return bound;
+  }
+
+  /** Warm, pins and drift of the running server (for the admin endpoints); null before start. */
+  public Airgap airgap() {
+    return airgap;
   }
 
   /** The admin listener's address, or null when /metrics and health are on the main listener. */
@@ -208,6 +217,9 @@ public final class ProxyServer implements AutoCloseable {
       return;
     }
     stopping.set(true);
+    if (airgap != null) {
+      airgap.close();
+    }
     if (authenticator != null) {
       authenticator.close();
     }

@@ -2,6 +2,8 @@ package dev.ociproxy.core.registry;
 
 import static java.util.Objects.requireNonNull;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.ociproxy.core.cache.BlobDownload;
 import dev.ociproxy.core.cache.CacheIndex;
 import dev.ociproxy.core.cache.ContentStore;
@@ -48,6 +50,7 @@ import org.slf4j.LoggerFactory;
 public final class Mirror {
   private static final Logger log = LoggerFactory.getLogger(Mirror.class);
   private static final long MAX_TAG_LIST_BYTES = 4L * 1024 * 1024;
+  private static final long HOT_MANIFEST_BYTES = 32L * 1024 * 1024;
 
   private final UpstreamClient client;
   private final ContentStore store;
@@ -61,7 +64,13 @@ public final class Mirror {
       new ConcurrentHashMap<>();
   private final ConcurrentMap<String, CompletableFuture<Manifest>> manifestFetches =
       new ConcurrentHashMap<>();
+  private volatile MirrorGate gate = MirrorGate.OPEN;
   private final ConcurrentMap<String, CompletableFuture<Long>> heads = new ConcurrentHashMap<>();
+  /** Verified manifests kept parsed in memory, so hot tags and digests cost no disk read. */
+  private final Cache<Digest, Manifest> hot = Caffeine.newBuilder()
+      .maximumWeight(HOT_MANIFEST_BYTES)
+      .weigher((Digest d, Manifest m) -> m.body().length + 128)
+      .build();
   /** The repository each running download was started for; its own clients join without a HEAD. */
   private final ConcurrentMap<Digest, RepositoryName> downloadRepos = new ConcurrentHashMap<>();
 
@@ -115,11 +124,72 @@ public final class Mirror {
     return client;
   }
 
+  /** Installs the air-gap rules (offline, pins, policy) this mirror applies; see {@link MirrorGate}. */
+  public Mirror gate(MirrorGate g) {
+    this.gate = requireNonNull(g, "gate");
+    return this;
+  }
+
+  public MirrorGate gate() {
+    return gate;
+  }
+
+  public ContentStore store() {
+    return store;
+  }
+
+  public MirrorOptions options() {
+    return options;
+  }
+
+  TagIndex tagIndex() {
+    return tags;
+  }
+
+  /** The verified manifest from the store, or null; for {@link Gatekeeper}. */
+  Manifest cachedManifestOrNull(Digest d) {
+    return cachedManifest(d, false);
+  }
+
+  /** True when {@code repo} is known to hold {@code d}; for {@link Gatekeeper}. */
+  boolean linked(RepositoryName repo, Digest d) {
+    return links.has(repo, d);
+  }
+
+  /**
+   * The digest the upstream's tag points at now, computed from the manifest bytes (never taken from
+   * a header). Neither the store nor the tag index is touched: used to report drift from a pin.
+   */
+  public CompletableFuture<Digest> upstreamDigest(RepositoryName repo, Tag tag, List<String> accept) {
+    if (gate.offline()) {
+      return CompletableFuture.failedFuture(
+          Gatekeeper.offline(this, OciErrorCode.MANIFEST_UNKNOWN, "the upstream digest of " + repo + ":" + tag));
+    }
+    String asked = repo + ":" + tag;
+    return limiter.run(() -> client
+        .request(HttpMethod.GET, v2(repo, "manifests", tag.value()), repo.value(), accept))
+        .thenCompose(
+            resp -> {
+              if (resp.status() != 200) {
+                drain(resp);
+                throw UpstreamErrors.of(resp, OciErrorCode.MANIFEST_UNKNOWN, "manifest " + asked);
+              }
+              return readManifest(resp, repo, asked).thenApply(Digest::sha256);
+            });
+  }
+
   // ---- manifests ----
 
   /** Resolves a manifest by tag or digest; {@code accept} is the client's Accept list. */
   public CompletableFuture<Manifest> manifest(
       RepositoryName repo, Reference ref, List<String> accept) {
+    MirrorGate g = gate;
+    if (g != MirrorGate.OPEN) {
+      CompletableFuture<Manifest> gated = Gatekeeper.manifest(this, g, repo, ref, accept);
+      if (gated != null) {
+        return gated;
+      }
+    }
     if (ref instanceof Digest d) {
       Manifest cached = links.has(repo, d) ? cachedManifest(d, false) : null;
       if (cached != null) {
@@ -171,13 +241,17 @@ public final class Mirror {
   }
 
   private Manifest cachedManifest(Digest d, boolean stale) {
-    byte[] body = store.readManifest(d);
-    if (body == null) {
-      return null;
+    Manifest m = hot.getIfPresent(d);
+    if (m == null) {
+      byte[] body = store.readManifest(d);
+      if (body == null) {
+        return null;
+      }
+      m = new Manifest(d, ManifestDocument.parse(body, null).mediaType(), body, true, false);
+      hot.put(d, m);
     }
     store.index().touch(store.manifestPath(d));
-    ManifestDocument doc = ManifestDocument.parse(body, null);
-    return new Manifest(d, doc.mediaType(), body, true, stale);
+    return stale ? new Manifest(d, m.mediaType(), m.body(), true, true) : m;
   }
 
   private CompletableFuture<Manifest> singleFlight(
@@ -346,6 +420,13 @@ public final class Mirror {
 
   /** A blob from the store, or a (possibly shared) download that readers tail. */
   public CompletableFuture<BlobSource> blob(RepositoryName repo, Digest digest) {
+    MirrorGate g = gate;
+    if (g != MirrorGate.OPEN) {
+      CompletableFuture<BlobSource> gated = Gatekeeper.blob(this, g, repo, digest);
+      if (gated != null) {
+        return gated;
+      }
+    }
     boolean joinable = downloads.containsKey(digest) && !repo.equals(downloadRepos.get(digest));
     if (!links.has(repo, digest) && (joinable || store.blobSize(digest) >= 0)) {
       // Held for another repository or upstream: serve it here only once the upstream confirms.
@@ -461,6 +542,13 @@ public final class Mirror {
 
   /** Size of a blob, from the store, a running download, or an upstream HEAD (never cached). */
   public CompletableFuture<Long> blobSize(RepositoryName repo, Digest digest) {
+    MirrorGate g = gate;
+    if (g != MirrorGate.OPEN) {
+      CompletableFuture<Long> gated = Gatekeeper.blobSize(this, g, repo, digest);
+      if (gated != null) {
+        return gated;
+      }
+    }
     if (links.has(repo, digest)) {
       long size = store.blobSize(digest);
       if (size >= 0) {
@@ -509,6 +597,13 @@ public final class Mirror {
 
   /** One page of the upstream's tag list; {@code query} is the client's {@code n}/{@code last}. */
   public CompletableFuture<TagList> tagList(RepositoryName repo, String query) {
+    MirrorGate g = gate;
+    if (g != MirrorGate.OPEN) {
+      CompletableFuture<TagList> gated = Gatekeeper.tagList(g, repo);
+      if (gated != null) {
+        return gated;
+      }
+    }
     String path = v2(repo, "tags", "list") + (query == null || query.isEmpty() ? "" : "?" + query);
     return limiter.run(() -> client
         .request(HttpMethod.GET, path, repo.value(), List.of("application/json")))

@@ -61,6 +61,12 @@ public final class HttpTransport {
       dispatch(pooled, endpoint, request, result);
       return result;
     }
+    connectAndDispatch(endpoint, request, result);
+    return result;
+  }
+
+  private void connectAndDispatch(
+      Endpoint endpoint, DefaultFullHttpRequest request, CompletableFuture<UpstreamResponse> result) {
     connect(endpoint)
         .addListener(
             (ChannelFuture f) -> {
@@ -78,7 +84,6 @@ public final class HttpTransport {
                             cause));
               }
             });
-    return result;
   }
 
   private static String message(Throwable t) {
@@ -96,18 +101,7 @@ public final class HttpTransport {
             () -> {
               if (!ch.isActive()) {
                 // A pooled connection died between poll and use: retry once on a fresh one.
-                connect(endpoint)
-                    .addListener(
-                        (ChannelFuture f) -> {
-                          if (f.isSuccess()) {
-                            dispatch(f.channel(), endpoint, request, result);
-                          } else {
-                            request.release();
-                            result.completeExceptionally(
-                                new UpstreamUnavailableException(
-                                    "cannot connect to " + endpoint.hostHeader(), f.cause()));
-                          }
-                        });
+                connectAndDispatch(endpoint, request, result);
                 return;
               }
               Exchange exchange = new Exchange(endpoint, request.method(), result, this);

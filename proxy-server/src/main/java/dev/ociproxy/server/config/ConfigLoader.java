@@ -77,7 +77,8 @@ public final class ConfigLoader {
       throw new ConfigException("(file)", "expected a mapping of keys at the top level");
     }
     Obj top = new Obj("", root);
-    top.only("listen", "cache", "upstreams", "limits", "auth", "access", "admin", "tls", "log", "shutdownGracePeriod");
+    top.only("listen", "cache", "upstreams", "limits", "auth", "access", "admin", "tls", "log", "shutdownGracePeriod",
+        "offline", "policy", "pins", "warm", "warmInterval");
     InetSocketAddress listen = address("listen", top.text("listen", "0.0.0.0:5000"));
     Obj cache = top.obj("cache");
     cache.only("dir", "maxSize", "verifyOnStart", "tagTtl", "manifestMaxBytes", "finishAbandonedDownloads");
@@ -105,7 +106,8 @@ public final class ConfigLoader {
       Obj u = new Obj("upstreams[" + i + "]", ups.get(i));
       u.only(
           "name", "url", "default", "username", "password", "passwordFile", "caFile",
-          "tagTtl", "connectTimeout", "readTimeout", "firstByteTimeout", "manifestTimeout", "trustedRealmHosts");
+          "tagTtl", "connectTimeout", "readTimeout", "firstByteTimeout", "manifestTimeout", "trustedRealmHosts",
+          "offline", "policy");
       String name = u.required("name");
       if (!UPSTREAM_NAME.matcher(name).matches()) {
         throw new ConfigException(u.key("name"),
@@ -183,7 +185,7 @@ public final class ConfigLoader {
     ProxyConfig.Auth auth = auth(top.obj("auth"));
     List<AccessRule> access = access(top.node.path("access"), names, auth);
     return new ProxyConfig(listen, dir, maxSize, verifyOnStart, List.copyOf(upstreams), lim, auth, access,
-        operations(top, listen));
+        operations(top, listen), AirgapSettings.parse(top.node, upstreams, defaultName));
   }
 
   private ProxyConfig.Auth auth(Obj a) {

@@ -1,5 +1,6 @@
 package dev.ociproxy.server.config;
 
+import dev.ociproxy.core.airgap.AirgapOptions;
 import dev.ociproxy.core.registry.MirrorOptions;
 import dev.ociproxy.core.upstream.UpstreamOptions;
 import java.net.InetSocketAddress;
@@ -16,13 +17,27 @@ import java.util.Set;
  */
 public record ProxyConfig(
     InetSocketAddress listen, Path cacheDir, long cacheMaxSize, boolean verifyOnStart,
-    List<Upstream> upstreams, Limits limits, Auth auth, List<AccessRule> access, Operations operations) {
+    List<Upstream> upstreams, Limits limits, Auth auth, List<AccessRule> access, Operations operations,
+    AirgapOptions airgap) {
 
   /** A configuration with default {@link Operations} (no admin listener, no TLS, text logs). */
   public ProxyConfig(
       InetSocketAddress listen, Path cacheDir, long cacheMaxSize, boolean verifyOnStart,
       List<Upstream> upstreams, Limits limits, Auth auth, List<AccessRule> access) {
     this(listen, cacheDir, cacheMaxSize, verifyOnStart, upstreams, limits, auth, access, Operations.defaults());
+  }
+
+  /** Without air-gap settings (offline, pins, warm list). */
+  public ProxyConfig(
+      InetSocketAddress listen, Path cacheDir, long cacheMaxSize, boolean verifyOnStart,
+      List<Upstream> upstreams, Limits limits, Auth auth, List<AccessRule> access, Operations operations) {
+    this(listen, cacheDir, cacheMaxSize, verifyOnStart, upstreams, limits, auth, access, operations,
+        AirgapOptions.none());
+  }
+
+  /** The upstream that references without an upstream prefix mean, or null when none is. */
+  public String defaultUpstream() {
+    return upstreams.stream().filter(Upstream::isDefault).map(Upstream::name).findFirst().orElse(null);
   }
 
   /** One configured upstream: how to reach it and how to cache it. */

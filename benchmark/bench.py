@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""The project's benchmark (issue 8): our proxy beside CNCF distribution's proxy, nginx proxy_cache
+and the bare upstream, all on loopback, measured by curl, wrk and skopeo in one run.
+
+It asserts nothing; it prints the median of each measurement and the ratios ours/distribution and
+ours/nginx, and can write everything (every run, the machine, the settings) as JSON.
+
+Cold measurements use blobs that no server has ever been asked for (one fresh 256 MiB blob per
+repetition), and each proxy's cache directory is checked before the pull: if the blob is there,
+the run is refused rather than reported as cold.
+"""
+import argparse
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+
+import measure
+import report
+import servers
+from images import ImageSet
+from measure import MeasurementError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_JAR = os.path.join(ROOT, "proxy-server", "target", "registry-proxy.jar")
+_T0 = time.monotonic()
+
+
+def log(msg):
+    print(f"[{time.monotonic() - _T0:7.1f}s] {msg}", file=sys.stderr, flush=True)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--json", metavar="FILE", help="also write every run and the medians as JSON")
+    p.add_argument("--quick", action="store_true", help="3 repetitions and 3 s wrk runs instead of 5 and 5 s")
+    p.add_argument("--runs", type=int, help="repetitions of each measurement (default 5, --quick 3)")
+    p.add_argument("--wrk-seconds", type=int, help="duration of each wrk run (default 5, --quick 3)")
+    p.add_argument("--blob-mib", type=int, default=256, help="size of the big layers (default 256)")
+    p.add_argument("--small-layers", type=int, default=64, help="layers of the many-layer image (default 64)")
+    p.add_argument("--servers", default="ours,distribution,nginx",
+                   help="comma-separated proxies to run (default ours,distribution,nginx; direct always runs)")
+    p.add_argument("--jar", default=DEFAULT_JAR, help="our proxy's jar (skipped with a note when missing)")
+    p.add_argument("--java-opts", default="", help="extra JVM options for our proxy; write it with '=', e.g. --java-opts='-Xmx256m -XX:+UseSerialGC'")
+    p.add_argument("--ours-log-level", default="WARN",
+                   help="LOG_LEVEL for our proxy (default WARN: no access log, like the others; INFO logs each request)")
+    p.add_argument("--work-dir", default="/tmp", help="parent of the private work directory (default /tmp)")
+    p.add_argument("--keep", action="store_true", help="keep the work directory (logs, caches) at the end")
+    args = p.parse_args(argv)
+    args.runs = args.runs or (3 if args.quick else 5)
+    args.wrk_seconds = args.wrk_seconds or (3 if args.quick else 5)
+    args.servers = [s for s in args.servers.split(",") if s]
+    return args
+
+
+def main(argv):
+    args = parse_args(argv)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
+    work = tempfile.mkdtemp(prefix="ociproxy-bench-", dir=args.work_dir)
+    log(f"work directory {work}")
+    try:
+        results, machine, settings = Benchmark(args, work).run()
+    finally:
+        servers.stop_all()
+        if args.keep:
+            log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    print()
+    print(f"Machine: {machine['cores']} cores {machine['cpu']}, {machine['memory_gib']} GiB, "
+          f"{machine['os']}, kernel {machine['kernel']}; 1-min load average "
+          f"{machine['loadavg_1m_start']:.1f} at start, {machine['loadavg_1m_end']:.1f} at end")
+    print(f"Settings: {settings['runs']} runs (medians shown), {settings['blob_mib']} MiB blobs, "
+          f"wrk {settings['wrk_seconds']} s x 32 connections, MB = 10^6 bytes")
+    print()
+    print(results.table())
+    for server, reason in results.skipped.items():
+        print(f"\n{server}: skipped ({reason})")
+    print("\n(k/n): only k of n runs gave a value; the notes say why. Ratios are ours/other "
+          "whatever the direction; 'best' says which way is better.")
+    if results.notes:
+        print("\nNotes:")
+        for n in results.notes:
+            print(f"- {n}")
+    if args.json:
+        report.write_json(args.json, results.as_dict(machine, settings))
+        log(f"wrote {args.json}")
+
+
+class Benchmark:
+    """One benchmark run: starts every server, creates the images, measures, and returns Results."""
+
+    def __init__(self, args, work):
+        self.args = args
+        self.work = work
+        self.results = report.Results(args.runs)
+        self.pull_dir = tempfile.mkdtemp(prefix="ociproxy-bench-pull-", dir="/dev/shm")
+
+    def run(self):
+        args = self.args
+        settings = {"runs": args.runs, "wrk_seconds": args.wrk_seconds, "wrk_connections": 32,
+                    "wrk_threads": 2, "blob_mib": args.blob_mib, "small_layers": args.small_layers,
+                    "java_opts": args.java_opts, "ours_log_level": args.ours_log_level}
+        machine = report.machine_description()
+        machine["loadavg_1m_start"] = os.getloadavg()[0]
+        try:
+            self._run()
+        finally:
+            shutil.rmtree(self.pull_dir, ignore_errors=True)
+        machine["loadavg_1m_end"] = os.getloadavg()[0]
+        return self.results, machine, settings
+
+    def _run(self):
+        args = self.args
+        self.upstream = servers.Upstream(self.work)
+        self.upstream.start()
+        log(f"upstream docker-registry on {self.upstream.host}")
+        self.images = ImageSet(args.blob_mib, args.small_layers, cold_count=2 * args.runs,
+                               small_cold_count=args.runs)
+        self.images.generate_and_push(self.work, self.upstream.host, log)
+        os.sync()
+
+        self.proxies = self._start_proxies()
+        self.all = [self.upstream, *self.proxies]
+        self._prime()
+        self._blob_and_image_phase()
+        self._manifest_phase()
+        for s in self.proxies:
+            if self._alive(s):
+                self.results.add("peak_rss", s.name, s.peak_rss_mib())
+
+    def _start_proxies(self):
+        args, up = self.args, self.upstream
+        proxies = []
+        for name in args.servers:
+            if name == "distribution":
+                proxies.append(servers.DistributionProxy(self.work, up))
+            elif name == "nginx":
+                proxies.append(servers.NginxCache(self.work, up))
+            elif name == "ours":
+                if not os.path.isfile(args.jar):
+                    self.results.skipped["ours"] = f"no jar at {args.jar}; build it with mvn -q package -DskipTests"
+                    continue
+                proxies.append(servers.OurProxy(self.work, up, args.jar, args.java_opts.split(),
+                                                args.ours_log_level))
+            else:
+                raise SystemExit(f"--servers: unknown server {name!r} (expected: ours, distribution, nginx)")
+        for name in {"ours", "distribution", "nginx"} - set(args.servers):
+            self.results.skipped.setdefault(name, "not in --servers")
+        for s in proxies:
+            s.start()
+            log(f"{s.name} on {s.host} (pid {s.proc.pid}), cache empty: {not _has_files(s.dir, 'cache')}")
+        return proxies
+
+    def _prime(self):
+        """Fills every cache with the warm objects and warms each server's code paths (JIT for ours)."""
+        img = self.images
+        for s in self.all:
+            try:
+                repo, tag, mdigest, ldigest, lsize = img.warmup
+                measure.fetch_manifest(s.manifest_url(repo, tag))
+                measure.blob_pull(s.blob_url(repo, ldigest), lsize)
+                repo, tag, mdigest, ldigest, lsize = img.big
+                measure.fetch_manifest(s.manifest_url(repo, tag))
+                measure.fetch_manifest(s.manifest_url(repo, mdigest))
+                measure.blob_pull(s.blob_url(repo, ldigest), lsize)
+                measure.skopeo_pull(s.image_ref(img.small[0], img.small[1]), self._pull_dest())
+                measure.skopeo_pull(s.image_ref(repo, tag), self._pull_dest())
+            except MeasurementError as e:
+                self.results.note(f"{s.name}: priming failed: {e}")
+            if s is not self.upstream:
+                self._expect_cached(s, img.big[0], img.big[3])
+        os.sync()
+        log("primed every server (warm blob, manifests, images)")
+
+    def _blob_and_image_phase(self):
+        img, n = self.images, self.args.runs
+        for r in range(n):
+            order = self.all[r % len(self.all):] + self.all[:r % len(self.all)]
+            log(f"run {r + 1}/{n}: blobs and images, order {[s.name for s in order]}")
+            single = img.cold[2 * r]
+            multi = img.cold[2 * r + 1]
+            big_repo, _, _, big_digest, big_size = img.big
+            for s in order:
+                self._cold(s, "cold_blob", single, lambda u, z: measure.blob_pull(u, z), "cold_cpu")
+            os.sync()
+            for s in order:
+                self._cold(s, "cold_blob_x8", multi, lambda u, z: measure.concurrent_blob_pulls(u, z, 8))
+            os.sync()
+            for s in order:
+                self._measure(s, "warm_blob", lambda: measure.blob_pull(s.blob_url(big_repo, big_digest), big_size),
+                              cpu_metric="warm_cpu")
+            for s in order:
+                self._measure(s, "warm_blob_x8",
+                              lambda: measure.concurrent_blob_pulls(s.blob_url(big_repo, big_digest), big_size, 8))
+            for s in order:
+                repo, tag, _ = img.small_cold[r]
+                self._measure(s, "skopeo_small_cold", lambda: measure.skopeo_pull(s.image_ref(repo, tag),
+                                                                                  self._pull_dest()))
+            for s in order:
+                repo, tag, _ = img.small
+                self._measure(s, "skopeo_small_warm", lambda: measure.skopeo_pull(s.image_ref(repo, tag),
+                                                                                  self._pull_dest()))
+            for s in order:
+                repo, tag, *_ = img.big
+                self._measure(s, "skopeo_big_warm", lambda: measure.skopeo_pull(s.image_ref(repo, tag),
+                                                                                self._pull_dest()))
+            os.sync()
+
+    def _manifest_phase(self):
+        repo, tag, mdigest, *_ = self.images.big
+        secs = self.args.wrk_seconds
+        for s in self.all:  # an unrecorded second per URL, so every server's hot path is warm
+            for ref in (tag, mdigest):
+                self._wrk(s, None, s.manifest_url(repo, ref), 1)
+        n = self.args.runs
+        for r in range(n):
+            order = self.all[r % len(self.all):] + self.all[:r % len(self.all)]
+            log(f"run {r + 1}/{n}: manifests with wrk, order {[s.name for s in order]}")
+            for s in order:
+                self._wrk(s, "manifest_tag", s.manifest_url(repo, tag), secs)
+                self._wrk(s, "manifest_digest", s.manifest_url(repo, mdigest), secs)
+
+    # --- helpers ---------------------------------------------------------------------------
+    def _cold(self, s, metric, image, pull, cpu_metric=None):
+        """A pull of a blob that s has never been asked for; refused if its cache already holds it."""
+        repo, _, _, digest, size = image
+        if s is not self.upstream and (s.cached_blob(repo, digest) or _mentions(s.dir, digest)):
+            self.results.note(f"{s.name}: {metric} refused: cache already held {digest} before the cold pull")
+            return
+        self._measure(s, metric, lambda: pull(s.blob_url(repo, digest), size), cpu_metric)
+        if s is not self.upstream:
+            self._expect_cached(s, repo, digest)
+
+    def _measure(self, s, metric, fn, cpu_metric=None):
+        if not self._alive(s):
+            return
+        cpu0 = s.cpu_seconds()
+        try:
+            value = fn()
+        except MeasurementError as e:
+            self.results.note(f"{s.name}: {metric} failed: {str(e).splitlines()[0]}")
+            return
+        if cpu_metric:
+            self.results.add(cpu_metric, s.name, s.cpu_seconds() - cpu0)
+        self.results.add(metric, s.name, value)
+
+    def _wrk(self, s, metric, url, secs):
+        if not self._alive(s):
+            return
+        try:
+            rps, p50, p99, errors = measure.wrk(url, 32, 2, secs)
+        except MeasurementError as e:
+            self.results.note(f"{s.name}: {metric or 'wrk warm-up'} failed: {str(e).splitlines()[0]}")
+            return
+        if metric is None:
+            return
+        if errors:
+            self.results.note(f"{s.name}: {metric}: wrk socket errors ({errors})")
+        self.results.add(metric + "_rps", s.name, rps)
+        self.results.add(metric + "_p50", s.name, p50)
+        self.results.add(metric + "_p99", s.name, p99)
+
+    def _expect_cached(self, s, repo, digest):
+        """Notes a proxy that did not keep a blob it served (distribution commits asynchronously)."""
+        for _ in range(50):
+            if s.cached_blob(repo, digest) is not False:
+                return
+            time.sleep(0.1)
+        self.results.note(f"{s.name}: {digest[:19]}... was not in its cache 5 s after it was served")
+
+    def _alive(self, s):
+        if s.proc.poll() is None:
+            return True
+        self.results.note(f"{s.name}: exited with {s.proc.returncode}; later measurements skipped")
+        return False
+
+    def _pull_dest(self):
+        return tempfile.mkdtemp(dir=self.pull_dir) + "/image"
+
+
+def _mentions(path, digest):
+    """Whether any file or directory name under path contains the digest's hex, wherever a cache keeps it."""
+    hexd = digest.split(":")[1]
+    for _, dirs, files in os.walk(path):
+        if any(hexd in name for name in dirs) or any(hexd in name for name in files):
+            return True
+    return False
+
+
+def _has_files(path, sub):
+    for _, _, files in os.walk(os.path.join(path, sub)):
+        if files:
+            return True
+    return False
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,306 @@
+"""Starts and stops the servers under test, each in a private directory on a free loopback port.
+
+Every process is started in its own session and remembered in PROCESSES, so stop_all() can end
+it (and only it: SIGTERM to its own process group, then SIGKILL) on any exit path.
+"""
+import hashlib
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+PROCESSES = []
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stop_all():
+    for proc in reversed(PROCESSES):
+        _stop(proc)
+    PROCESSES.clear()
+
+
+def _stop(proc):
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        pass
+
+
+class Server:
+    """One HTTP registry endpoint: how to start it, address it, and read its resource use."""
+
+    name = "?"
+    prefix = ""  # path segment(s) between /v2/ and the repository name
+
+    def __init__(self, work_dir):
+        self.dir = os.path.join(work_dir, self.name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.proc = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def command(self):
+        raise NotImplementedError
+
+    def env(self):
+        """Extra environment variables for the server process."""
+        return {}
+
+    def start(self, timeout=60):
+        log = open(os.path.join(self.dir, "server.log"), "wb")
+        self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True,
+                                     env=dict(os.environ, **self.env()))
+        PROCESSES.append(self.proc)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {log.name}")
+            try:
+                with urllib.request.urlopen(f"http://{self.host}/v2/", timeout=2):
+                    return
+            except urllib.error.HTTPError:
+                return  # it answers HTTP; a 401 is still "up"
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not answer /v2/ within {timeout}s; see {log.name}")
+
+    def stop(self):
+        if self.proc is not None:
+            _stop(self.proc)
+
+    # --- addressing ------------------------------------------------------------------------
+    def path(self, repo):
+        return f"/v2/{self.prefix}{repo}"
+
+    def blob_url(self, repo, digest):
+        return f"http://{self.host}{self.path(repo)}/blobs/{digest}"
+
+    def manifest_url(self, repo, ref):
+        return f"http://{self.host}{self.path(repo)}/manifests/{ref}"
+
+    def image_ref(self, repo, tag):
+        return f"docker://{self.host}/{self.prefix}{repo}:{tag}"
+
+    def cached_blob(self, repo, digest):
+        """Whether the cache holds the blob now; None where there is no cache to look in."""
+        return None
+
+    # --- resource use ----------------------------------------------------------------------
+    def pids(self):
+        """The server's processes: the one we started plus its children (nginx workers)."""
+        pid = self.proc.pid
+        out = [pid]
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                    if int(fields[1]) == pid:
+                        out.append(int(entry))
+                except (OSError, IndexError):
+                    pass
+        return out
+
+    def peak_rss_mib(self):
+        """Sum of VmHWM over the server's processes, in MiB."""
+        total = 0
+        for pid in self.pids():
+            try:
+                with open(f"/proc/{pid}/status") as f:
+                    for line in f:
+                        if line.startswith("VmHWM:"):
+                            total += int(line.split()[1])
+            except OSError:
+                pass
+        return total / 1024
+
+    def cpu_seconds(self):
+        """User+system CPU seconds used so far by the server's live processes."""
+        total = 0
+        for pid in self.pids():
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+            except (OSError, IndexError):
+                pass
+        return total / CLK_TCK
+
+
+def _registry_yaml(root, port, extra=""):
+    return (
+        "version: 0.1\n"
+        "log: {level: error, accesslog: {disabled: true}}\n"
+        f"storage: {{filesystem: {{rootdirectory: {root}}}, delete: {{enabled: true}},"
+        " cache: {blobdescriptor: inmemory}}\n"
+        f"http: {{addr: 127.0.0.1:{port}}}\n" + extra)
+
+
+class Upstream(Server):
+    """The real upstream: Debian's docker-registry (CNCF distribution) on filesystem storage.
+
+    Its column in the table is "direct": clients pulling from it with no proxy in between.
+    """
+
+    name = "direct"
+
+    def command(self):
+        cfg = os.path.join(self.dir, "config.yml")
+        with open(cfg, "w") as f:
+            f.write(_registry_yaml(os.path.join(self.dir, "data"), self.port))
+        return ["docker-registry", "serve", cfg]
+
+
+class DistributionProxy(Server):
+    """CNCF distribution in pull-through (proxy.remoteurl) mode: the peer users would pick."""
+
+    name = "distribution"
+
+    def __init__(self, work_dir, upstream):
+        super().__init__(work_dir)
+        self.upstream = upstream
+        self.root = os.path.join(self.dir, "cache")
+
+    def command(self):
+        cfg = os.path.join(self.dir, "config.yml")
+        with open(cfg, "w") as f:
+            f.write(_registry_yaml(self.root, self.port,
+                                   f"proxy: {{remoteurl: http://{self.upstream.host}}}\n"))
+        return ["docker-registry", "serve", cfg]
+
+    def cached_blob(self, repo, digest):
+        alg, hexd = digest.split(":")
+        return os.path.exists(os.path.join(self.root, "docker/registry/v2/blobs", alg, hexd[:2], hexd, "data"))
+
+
+NGINX_CONF = """\
+# nginx proxy_cache in front of the upstream: the raw-caching speed reference (verifies nothing).
+worker_processes auto;
+daemon off;
+master_process on;
+user root;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+worker_rlimit_nofile 16384;
+events {{ worker_connections 4096; multi_accept on; }}
+http {{
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  tcp_nodelay on;
+  keepalive_timeout 65;
+  keepalive_requests 1000000;
+  client_body_temp_path {dir}/tmp/body;
+  proxy_temp_path {dir}/tmp/proxy;
+  fastcgi_temp_path {dir}/tmp/fastcgi;
+  uwsgi_temp_path {dir}/tmp/uwsgi;
+  scgi_temp_path {dir}/tmp/scgi;
+  proxy_cache_path {dir}/cache levels=1:2 keys_zone=registry:64m max_size=100g inactive=7d use_temp_path=off;
+  upstream registry {{ server {upstream}; keepalive 64; }}
+  server {{
+    listen 127.0.0.1:{port} backlog=4096;
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_set_header Host $http_host;
+    proxy_buffering on;
+    proxy_buffer_size 64k;
+    proxy_buffers 64 64k;
+    proxy_busy_buffers_size 512k;
+    proxy_cache_lock on;
+    proxy_cache_lock_timeout 120s;
+    proxy_cache_lock_age 120s;
+    proxy_cache_methods GET HEAD;
+    # Blobs are content-addressed: key on the path only, keep them long.
+    location ~ "^/v2/.+/blobs/sha256:[0-9a-f]{{64}}$" {{
+      proxy_pass http://registry;
+      proxy_cache registry;
+      proxy_cache_key $uri;
+      proxy_cache_valid 200 7d;
+    }}
+    # Manifests vary by Accept; tags are cached too (10 min), as nginx registry mirrors do.
+    location ~ ^/v2/.+/manifests/ {{
+      proxy_pass http://registry;
+      proxy_cache registry;
+      proxy_cache_key $uri|$http_accept;
+      proxy_cache_valid 200 10m;
+    }}
+    location /v2/ {{
+      proxy_pass http://registry;
+    }}
+  }}
+}}
+"""
+
+
+class NginxCache(Server):
+    """Debian's nginx with proxy_cache, tuned: sendfile, cache lock, big buffers, keep-alive upstream."""
+
+    name = "nginx"
+
+    def __init__(self, work_dir, upstream):
+        super().__init__(work_dir)
+        self.upstream = upstream
+
+    def command(self):
+        os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
+        conf = os.path.join(self.dir, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(NGINX_CONF.format(dir=self.dir, port=self.port, upstream=self.upstream.host))
+        return ["nginx", "-p", self.dir, "-c", conf, "-e", os.path.join(self.dir, "error.log")]
+
+    def cached_blob(self, repo, digest):
+        # proxy_cache_key is $uri; levels=1:2 puts md5(key) under <last char>/<two chars before>.
+        key = hashlib.md5(f"{self.path(repo)}/blobs/{digest}".encode()).hexdigest()
+        return os.path.exists(os.path.join(self.dir, "cache", key[-1], key[-3:-1], key))
+
+
+class OurProxy(Server):
+    """The proxy under test: java -jar registry-proxy.jar --config <yaml>."""
+
+    name = "ours"
+    upstream_name = "upstream.bench"
+    prefix = upstream_name + "/"
+
+    def __init__(self, work_dir, upstream, jar, java_opts, log_level):
+        super().__init__(work_dir)
+        self.upstream = upstream
+        self.jar = jar
+        self.java_opts = java_opts
+        self.log_level = log_level
+        self.cache = os.path.join(self.dir, "cache")
+
+    def env(self):
+        # logback.xml reads LOG_LEVEL; WARN turns the per-request access log off, as for the others.
+        return {"LOG_LEVEL": self.log_level}
+
+    def command(self):
+        cfg = os.path.join(self.dir, "config.yaml")
+        with open(cfg, "w") as f:
+            f.write(f'listen: "{self.host}"\n'
+                    f'cache:\n  dir: "{self.cache}"\n'
+                    'upstreams:\n'
+                    f'  - name: "{self.upstream_name}"\n'
+                    f'    url: "http://{self.upstream.host}"\n'
+                    '    default: true\n')
+        return ["java", *self.java_opts, "-jar", self.jar, "--config", cfg]
+
+    def cached_blob(self, repo, digest):
+        alg, hexd = digest.split(":")
+        return os.path.exists(os.path.join(self.cache, "blobs", alg, hexd[:2], hexd))

@@ -1,0 +1,131 @@
+package dev.ociproxy.core.airgap;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.ociproxy.core.registry.Mirror;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The air-gap features of a running proxy (or of one command): installs each upstream's {@link
+ * PinGate} on its mirror, re-reads the pin file when it changes, keeps the configured warm list warm,
+ * and hands the {@link Warmer} and {@link DriftLog} to whoever serves {@code /admin}. Owns one daemon
+ * thread; {@link #close} stops it.
+ */
+public final class Airgap implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Airgap.class);
+  /** How often the pin file is looked at for changes. */
+  static final Duration PIN_RELOAD_INTERVAL = Duration.ofSeconds(2);
+
+  private final AirgapOptions options;
+  private final PinFile pinFile;
+  private final DriftLog drift;
+  private final Warmer warmer;
+  private final ScheduledExecutorService scheduler;
+
+  private Airgap(AirgapOptions options, PinFile pinFile, DriftLog drift, Warmer warmer) {
+    this.options = options;
+    this.pinFile = pinFile;
+    this.drift = drift;
+    this.warmer = warmer;
+    this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "airgap");
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /**
+   * Reads the pin file, gates the mirrors and schedules the pin reload and background warm.
+   *
+   * @param mirrors every upstream's mirror by name (all over the same store)
+   * @param defaultUpstream the upstream that unprefixed references mean, or null
+   * @throws IllegalArgumentException when the pin file cannot be read or has a bad entry
+   */
+  public static Airgap start(AirgapOptions options, Map<String, Mirror> mirrors, String defaultUpstream,
+      MeterRegistry meters, PinFile.Parser pinParser) {
+    requireNonNull(options, "options");
+    PinFile pinFile = options.pinsFile() == null ? null
+        : PinFile.load(options.pinsFile(), pinParser, mirrors.keySet(), defaultUpstream);
+    Map<String, Mirror> byName = Map.copyOf(mirrors);
+    Airgap a = new Airgap(options, pinFile, new DriftLog(meters),
+        new Warmer(byName::get, Warmer.DEFAULT_CONCURRENCY));
+    Supplier<Pins> pins = a::pins;
+    for (Mirror m : mirrors.values()) {
+      boolean offline = options.isOffline(m.name());
+      boolean pinnedOnly = options.isPinnedOnly(m.name());
+      if (offline || pinnedOnly || pinFile != null) {
+        PinClosure closure = new PinClosure(m.store());
+        m.gate(new PinGate(m.name(), offline, pinnedOnly, pins, closure, a.drift,
+            m.store().root().resolve("tags").resolve(m.name())));
+      }
+    }
+    if (pinFile != null) {
+      long every = PIN_RELOAD_INTERVAL.toMillis();
+      a.scheduler.scheduleWithFixedDelay(pinFile::reloadIfChanged, every, every, TimeUnit.MILLISECONDS);
+      log.info("pins: {} pinned tag(s) from {}", pinFile.pins().size(), pinFile.path());
+    }
+    if (!options.warm().isEmpty()) {
+      a.scheduler.scheduleWithFixedDelay(a::warmConfiguredNow, 0,
+          options.warmInterval().toMillis(), TimeUnit.MILLISECONDS);
+    }
+    return a;
+  }
+
+  /** The pins in force now (empty without a pin file). */
+  public Pins pins() {
+    return pinFile == null ? Pins.empty() : pinFile.pins();
+  }
+
+  public Warmer warmer() {
+    return warmer;
+  }
+
+  public DriftLog drift() {
+    return drift;
+  }
+
+  public AirgapOptions options() {
+    return options;
+  }
+
+  /** Warms the configured list once; each entry with its own platforms. */
+  public CompletableFuture<List<WarmReport>> warmConfigured() {
+    List<CompletableFuture<WarmReport>> runs = options.warm().stream()
+        .map(e -> warmer.warm(List.of(e.ref()), e.platforms()))
+        .toList();
+    return CompletableFuture.allOf(runs.toArray(CompletableFuture[]::new))
+        .thenApply(v -> runs.stream().map(CompletableFuture::join).toList());
+  }
+
+  private void warmConfiguredNow() {
+    try {
+      for (WarmReport r : warmConfigured().join()) {
+        for (WarmReport.Item i : r.items()) {
+          if (i.ok()) {
+            log.info("background warm: {} -> {} ({} blob(s) fetched, {} already cached)",
+                i.ref(), i.digest(), i.blobsFetched(), i.blobsCached());
+          } else {
+            log.warn("background warm: {} failed: {}", i.ref(), String.join("; ", i.problems()));
+          }
+        }
+      }
+    } catch (RuntimeException e) {
+      log.warn("background warm failed: {}", e.toString());
+    }
+  }
+
+  @Override
+  public void close() {
+    scheduler.shutdownNow();
+  }
+}

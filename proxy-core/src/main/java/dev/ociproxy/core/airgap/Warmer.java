@@ -1,0 +1,235 @@
+package dev.ociproxy.core.airgap;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.ociproxy.core.cache.BlobDownload;
+import dev.ociproxy.core.oci.Descriptor;
+import dev.ociproxy.core.oci.Digest;
+import dev.ociproxy.core.oci.ManifestDocument;
+import dev.ociproxy.core.oci.MediaTypes;
+import dev.ociproxy.core.oci.RegistryException;
+import dev.ociproxy.core.registry.BlobSource;
+import dev.ociproxy.core.registry.Manifest;
+import dev.ociproxy.core.registry.Mirror;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+
+/**
+ * Fetches everything a pull of an image needs into the cache, through the same {@link Mirror} that
+ * serves clients: so every manifest and blob is verified exactly as for a client, shared with
+ * concurrent client pulls, and subject to the same offline and pin rules. Content already cached is
+ * not fetched again. Thread-safe; one instance may run several warms at once.
+ */
+public final class Warmer {
+  /** Default number of manifests and blobs fetched at once per warm call. */
+  public static final int DEFAULT_CONCURRENCY = 4;
+  /** Nested indexes deeper than this are refused (a loop would otherwise never end). */
+  private static final int MAX_INDEX_DEPTH = 3;
+
+  private final Function<String, Mirror> mirrors;
+  private final int concurrency;
+
+  /**
+   * @param mirrors the mirror for an upstream name, or null when there is none
+   * @param concurrency manifests and blobs fetched at once per {@link #warm} call
+   */
+  public Warmer(Function<String, Mirror> mirrors, int concurrency) {
+    this.mirrors = requireNonNull(mirrors, "mirrors");
+    if (concurrency < 1) {
+      throw new IllegalArgumentException("concurrency: " + concurrency + " (expected: >= 1)");
+    }
+    this.concurrency = concurrency;
+  }
+
+  /**
+   * Warms {@code refs}; for an index only the manifests of {@code platforms} (every platform when
+   * empty). The future never fails: problems are in the report.
+   */
+  public CompletableFuture<WarmReport> warm(List<ImageRef> refs, Set<Platform> platforms) {
+    return warm(refs, platforms, new WarmProgress());
+  }
+
+  public CompletableFuture<WarmReport> warm(
+      List<ImageRef> refs, Set<Platform> platforms, WarmProgress progress) {
+    AsyncLimiter limiter = new AsyncLimiter(concurrency);
+    List<CompletableFuture<WarmReport.Item>> items = new ArrayList<>();
+    for (ImageRef ref : refs) {
+      items.add(new ImageWarm(ref, Set.copyOf(platforms), limiter, progress).run());
+    }
+    return CompletableFuture.allOf(items.toArray(CompletableFuture[]::new))
+        .thenApply(v -> new WarmReport(items.stream().map(CompletableFuture::join).toList()));
+  }
+
+  /** One reference being warmed: resolves manifests, then fetches the blobs they name. */
+  private final class ImageWarm {
+    private final ImageRef ref;
+    private final Set<Platform> platforms;
+    private final AsyncLimiter limiter;
+    private final WarmProgress progress;
+    private final List<String> problems = Collections.synchronizedList(new ArrayList<>());
+    private final AtomicInteger manifests = new AtomicInteger();
+    private final AtomicInteger fetched = new AtomicInteger();
+    private final AtomicInteger cached = new AtomicInteger();
+    private final AtomicLong bytesFetched = new AtomicLong();
+    private final AtomicLong bytesCached = new AtomicLong();
+    private volatile Manifest top;
+
+    ImageWarm(ImageRef ref, Set<Platform> platforms, AsyncLimiter limiter, WarmProgress progress) {
+      this.ref = ref;
+      this.platforms = platforms;
+      this.limiter = limiter;
+      this.progress = progress;
+    }
+
+    CompletableFuture<WarmReport.Item> run() {
+      Mirror m = mirrors.apply(ref.upstream());
+      if (m == null) {
+        problems.add("no upstream named " + ref.upstream());
+        return CompletableFuture.completedFuture(item());
+      }
+      return limiter.submit(() -> m.manifest(ref.repository(), ref.reference(), MediaTypes.ALL_MANIFESTS))
+          .thenCompose(t -> {
+            top = t;
+            return expand(m, t, null, 0);
+          })
+          .thenCompose(images -> fetchBlobs(m, images))
+          .handle((v, err) -> {
+            if (err != null) {
+              problems.add("manifest " + ref.repositoryReference() + ": " + describe(err));
+            }
+            return item();
+          });
+    }
+
+    /** The image manifests under {@code m}: itself, or the chosen children of an index. */
+    private CompletableFuture<List<ManifestDocument>> expand(
+        Mirror mirror, Manifest m, Descriptor via, int depth) {
+      manifests.incrementAndGet();
+      if (via != null && via.size() != m.body().length) {
+        problems.add("manifest " + m.digest() + ": the index says " + via.size() + " bytes, it has "
+            + m.body().length);
+      }
+      ManifestDocument doc = ManifestDocument.parse(m.body(), m.mediaType());
+      if (!doc.isIndex()) {
+        return CompletableFuture.completedFuture(List.of(doc));
+      }
+      if (depth >= MAX_INDEX_DEPTH) {
+        problems.add("index " + m.digest() + ": nested deeper than " + MAX_INDEX_DEPTH + " levels");
+        return CompletableFuture.completedFuture(List.of());
+      }
+      List<Descriptor> children = new ArrayList<>();
+      for (Descriptor c : doc.manifests()) {
+        if (depth > 0 || platforms.isEmpty() || platforms.stream().anyMatch(p -> p.matches(c.platform()))) {
+          children.add(c);
+        }
+      }
+      if (children.isEmpty()) {
+        problems.add("index " + m.digest() + " has no manifest for " + platforms + " (it has: "
+            + doc.manifests().stream().map(c -> String.valueOf(c.platform())).toList() + ")");
+        return CompletableFuture.completedFuture(List.of());
+      }
+      List<CompletableFuture<List<ManifestDocument>>> parts = new ArrayList<>();
+      for (Descriptor c : children) {
+        parts.add(limiter
+            .submit(() -> mirror.manifest(ref.repository(), c.digest(), MediaTypes.ALL_MANIFESTS))
+            .thenCompose(child -> expand(mirror, child, c, depth + 1))
+            .exceptionally(err -> {
+              problems.add("manifest " + c.digest() + (c.platform() == null ? "" : " (" + c.platform() + ")")
+                  + ": " + describe(err));
+              return List.of();
+            }));
+      }
+      return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
+          .thenApply(v -> parts.stream().flatMap(p -> p.join().stream()).toList());
+    }
+
+    private CompletableFuture<Void> fetchBlobs(Mirror m, List<ManifestDocument> images) {
+      Map<Digest, Descriptor> blobs = new LinkedHashMap<>();
+      for (ManifestDocument doc : images) {
+        for (Descriptor d : doc.blobs()) {
+          if (!isForeign(d)) {
+            blobs.putIfAbsent(d.digest(), d);
+          }
+        }
+      }
+      List<CompletableFuture<Void>> all = new ArrayList<>();
+      for (Descriptor d : blobs.values()) {
+        progress.expect(d.size());
+        all.add(limiter.submit(() -> fetchBlob(m, d)).handle((got, err) -> {
+          if (err != null) {
+            problems.add("blob " + d.digest() + ": " + describe(err));
+            progress.failed();
+            return null;
+          }
+          checkSize(d, got.size());
+          (got.downloaded() ? fetched : cached).incrementAndGet();
+          (got.downloaded() ? bytesFetched : bytesCached).addAndGet(got.size());
+          progress.done(got.size());
+          return null;
+        }));
+      }
+      return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
+    }
+
+    /**
+     * Drives one blob into the store through the mirror, which also confirms with the upstream a
+     * blob cached for another repository before linking it here; completes once it is published.
+     */
+    private CompletableFuture<Fetched> fetchBlob(Mirror m, Descriptor d) {
+      return m.blob(ref.repository(), d.digest()).thenCompose(src -> {
+        if (src instanceof BlobSource.Cached c) {
+          c.lease().close();
+          return CompletableFuture.completedFuture(new Fetched(c.size(), false));
+        }
+        BlobDownload download = ((BlobSource.Downloading) src).download();
+        progress.started(download);
+        return download.finished()
+            .whenComplete((p, err) -> progress.stopped(download))
+            .thenApply(p -> new Fetched(download.written(), true));
+      });
+    }
+
+    private void checkSize(Descriptor d, long actual) {
+      if (actual != d.size()) {
+        problems.add("blob " + d.digest() + ": the manifest says " + d.size() + " bytes, it has " + actual);
+      }
+    }
+
+    private WarmReport.Item item() {
+      Manifest t = top;
+      return new WarmReport.Item(ref, t == null ? null : t.digest(), t == null ? null : t.mediaType(),
+          manifests.get(), fetched.get(), cached.get(), bytesFetched.get(), bytesCached.get(),
+          List.copyOf(problems));
+    }
+  }
+
+  /** A blob in the store: its size, and whether this warm downloaded it (or found it cached). */
+  private record Fetched(long size, boolean downloaded) {}
+
+  /** Layers that registries need not hold (Windows base layers); a pull fetches them elsewhere. */
+  static boolean isForeign(Descriptor d) {
+    return d.mediaType().contains("nondistributable") || d.mediaType().contains("foreign");
+  }
+
+  /** The message of the failure behind {@code err}, with its registry error code when it has one. */
+  static String describe(Throwable err) {
+    Throwable t = err;
+    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+      t = t.getCause();
+    }
+    if (t instanceof RegistryException r) {
+      return r.code() + ": " + r.getMessage();
+    }
+    return t.getMessage() == null ? t.toString() : t.getMessage();
+  }
+}

@@ -1,0 +1,132 @@
+package dev.ociproxy.core.airgap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ociproxy.core.oci.Digest;
+import dev.ociproxy.testing.Lie;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Warming through a real {@code Mirror}: everything verified, cached content skipped. */
+class WarmerTest {
+  private static final String UP = MirrorFixture.UP;
+
+  @TempDir Path tmp;
+  MirrorFixture f;
+  Warmer warmer;
+
+  @BeforeEach
+  void start() {
+    f = new MirrorFixture(tmp.resolve("cache"), Duration.ofSeconds(30));
+    warmer = new Warmer(Map.of(UP, f.mirror)::get, 2);
+  }
+
+  @AfterEach
+  void close() {
+    f.close();
+  }
+
+  private ImageRef ref(String s) {
+    return ImageRef.parse(s, List.of(UP), UP);
+  }
+
+  private WarmReport warm(Set<Platform> platforms, WarmProgress progress, String... refs) throws Exception {
+    List<ImageRef> list = new ArrayList<>();
+    for (String r : refs) {
+      list.add(ref(r));
+    }
+    return warmer.warm(list, platforms, progress).get(60, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void warmingAnIndex_fetchesEveryPlatformsManifestConfigAndLayers() throws Exception {
+    Images.Image app = Images.push(f.up, Images.multiArch("test/app", "v1", 1));
+    List<WarmProgress.Snapshot> seen = new ArrayList<>();
+    WarmProgress progress = new WarmProgress(s -> {
+      synchronized (seen) {
+        seen.add(s);
+      }
+    });
+
+    WarmReport r = warm(Set.of(), progress, "up.test/test/app:v1");
+
+    assertThat(r.ok()).as(String.join("\n", r.lines())).isTrue();
+    WarmReport.Item item = r.items().get(0);
+    assertThat(item.digest()).isEqualTo(app.index());
+    assertThat(item.manifests()).isEqualTo(3);
+    assertThat(item.blobsFetched()).isEqualTo(6);
+    app.manifests().forEach(d -> assertThat(f.store.readManifest(d)).isNotNull());
+    app.blobs().forEach(d -> assertThat(f.store.blobSize(d)).isPositive());
+    WarmProgress.Snapshot end = progress.snapshot();
+    assertThat(end.blobsDone()).isEqualTo(6);
+    assertThat(end.bytesDone()).isEqualTo(end.bytesTotal()).isEqualTo(item.bytesFetched());
+    assertThat(seen).hasSize(6);
+  }
+
+  @Test
+  void warmingOnePlatform_fetchesOnlyThatPlatformsContent() throws Exception {
+    Images.Image app = Images.push(f.up, Images.multiArch("test/app", "v1", 1));
+
+    WarmReport r = warm(Set.of(Platform.parse("linux/arm64")), new WarmProgress(), "test/app:v1");
+
+    assertThat(r.ok()).isTrue();
+    assertThat(f.store.readManifest(app.platform(Images.ARM64).manifest())).isNotNull();
+    assertThat(f.store.readManifest(app.platform(Images.AMD64).manifest())).isNull();
+    app.platform(Images.ARM64).blobs().keySet().forEach(d -> assertThat(f.store.blobSize(d)).isPositive());
+    app.platform(Images.AMD64).blobs().keySet().forEach(d -> assertThat(f.store.blobSize(d)).isEqualTo(-1));
+  }
+
+  @Test
+  void secondWarm_findsEverythingCached_andFetchesNoBlob() throws Exception {
+    Images.push(f.up, Images.multiArch("test/app", "v1", 1));
+    warm(Set.of(), new WarmProgress(), "test/app:v1");
+    f.up.clearRequests();
+
+    WarmReport r = warm(Set.of(), new WarmProgress(), "test/app:v1");
+
+    assertThat(r.ok()).isTrue();
+    assertThat(r.items().get(0).blobsFetched()).isZero();
+    assertThat(r.items().get(0).blobsCached()).isEqualTo(6);
+    assertThat(f.up.requests(null, "/v2/test/app/blobs/")).isEmpty();
+  }
+
+  @Test
+  void aBlobTheUpstreamLiesAbout_failsThatReference_isNamedInTheReport_andIsNotCached() throws Exception {
+    Images.Image app = Images.push(f.up, Images.multiArch("test/app", "v1", 1));
+    Images.Image fine = Images.push(f.up, Images.multiArch("test/fine", "v1", 2));
+    Digest lied = app.firstLayer(Images.AMD64);
+    f.up.lie(lied.toString(), Lie.FLIP_LAST_BYTE);
+
+    WarmReport r = warm(Set.of(), new WarmProgress(), "test/app:v1", "test/fine:v1", "test/app:nope");
+
+    assertThat(r.ok()).isFalse();
+    assertThat(r.failed()).isEqualTo(2);
+    assertThat(r.items().get(0).problems()).singleElement().satisfies(p -> assertThat(p).contains("blob " + lied));
+    assertThat(r.items().get(1).ok()).isTrue();
+    assertThat(r.items().get(2).problems()).singleElement().satisfies(p -> assertThat(p).contains("MANIFEST_UNKNOWN"));
+    assertThat(f.store.blobSize(lied)).isEqualTo(-1);
+    fine.blobs().forEach(d -> assertThat(f.store.blobSize(d)).isPositive());
+    assertThat(String.join("\n", r.lines())).contains("FAIL  up.test/test/app:v1").contains("2 failed");
+  }
+
+  @Test
+  void warmingThroughAnOfflineMirror_failsWithoutContactingTheUpstream() throws Exception {
+    Images.push(f.up, Images.multiArch("test/app", "v1", 1));
+    f.gate(new AirgapOptions(Set.of(UP), Set.of(), null, List.of(), AirgapOptions.DEFAULT_WARM_INTERVAL));
+
+    WarmReport r = warm(Set.of(), new WarmProgress(), "test/app:v1");
+
+    assertThat(r.ok()).isFalse();
+    assertThat(r.items().get(0).problems().get(0)).contains("offline");
+    assertThat(f.up.requests()).isEmpty();
+  }
+}

@@ -1,0 +1,156 @@
+package dev.ociproxy.server.cli;
+
+import dev.ociproxy.core.airgap.Airgap;
+import dev.ociproxy.core.airgap.ImageRef;
+import dev.ociproxy.core.airgap.PinFile;
+import dev.ociproxy.core.airgap.Pins;
+import dev.ociproxy.core.airgap.Platform;
+import dev.ociproxy.core.cache.ContentStore;
+import dev.ociproxy.core.registry.Mirror;
+import dev.ociproxy.core.upstream.HttpTransport;
+import dev.ociproxy.core.upstream.UpstreamClient;
+import dev.ociproxy.server.config.ConfigException;
+import dev.ociproxy.server.config.ConfigLoader;
+import dev.ociproxy.server.config.PinFileFormat;
+import dev.ociproxy.server.config.ProxyConfig;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What a subcommand works with: the proxy's configuration, its cache, and (on demand) the same
+ * mirrors, gates and pins the server builds. The store is not {@code open()}ed: that would delete the
+ * temporary files of a proxy serving from the same cache right now.
+ */
+final class CliContext implements AutoCloseable {
+  private final ProxyConfig config;
+  private final ContentStore store;
+  private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+  private NioEventLoopGroup group;
+  private HttpTransport transport;
+  private Map<String, Mirror> mirrors;
+  private Airgap airgap;
+
+  private CliContext(ProxyConfig config, ContentStore store) {
+    this.config = config;
+    this.store = store;
+  }
+
+  /** Loads {@code configFile} (null: the built-in defaults) and prepares the cache directories. */
+  static CliContext load(String configFile) throws UsageException {
+    ProxyConfig config;
+    try {
+      ConfigLoader loader = ConfigLoader.withSystemEnv();
+      config = configFile == null ? loader.defaults() : loader.load(Path.of(configFile));
+    } catch (ConfigException e) {
+      throw new UsageException("invalid configuration: " + e.getMessage());
+    }
+    ContentStore store = new ContentStore(config.cacheDir());
+    try {
+      for (String dir : List.of("blobs", "manifests", "tmp")) {
+        Files.createDirectories(store.root().resolve(dir));
+      }
+    } catch (IOException e) {
+      throw new UsageException("cache.dir " + store.root() + ": " + e.getMessage());
+    }
+    return new CliContext(config, store);
+  }
+
+  ProxyConfig config() {
+    return config;
+  }
+
+  ContentStore store() {
+    return store;
+  }
+
+  List<String> upstreamNames() {
+    return config.upstreams().stream().map(ProxyConfig.Upstream::name).toList();
+  }
+
+  /** Every upstream's mirror, gated exactly as in the server (offline, pins, policy). */
+  synchronized Map<String, Mirror> mirrors() throws UsageException {
+    if (mirrors == null) {
+      group = new NioEventLoopGroup(2);
+      transport = new HttpTransport(group, NioSocketChannel.class);
+      Map<String, Mirror> m = new LinkedHashMap<>();
+      for (ProxyConfig.Upstream u : config.upstreams()) {
+        m.put(u.name(), new Mirror(new UpstreamClient(u.options(), transport), store, u.mirror(), meters));
+      }
+      try {
+        airgap = Airgap.start(config.airgap().withoutWarm(), m, config.defaultUpstream(), meters, PinFileFormat::parse);
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(e.getMessage());
+      }
+      mirrors = m;
+    }
+    return mirrors;
+  }
+
+  /** The pins in force (read from the pin file without starting any mirror). */
+  Pins pins() throws UsageException {
+    if (airgap != null) {
+      return airgap.pins();
+    }
+    Path file = config.airgap().pinsFile();
+    if (file == null) {
+      return Pins.empty();
+    }
+    try {
+      return PinFile.load(file, PinFileFormat::parse, upstreamNames(), config.defaultUpstream()).pins();
+    } catch (IllegalArgumentException | UncheckedIOException e) {
+      throw new UsageException(e.getMessage());
+    }
+  }
+
+  List<ImageRef> refs(List<String> args) throws UsageException {
+    List<ImageRef> out = new ArrayList<>();
+    for (String a : args) {
+      try {
+        out.add(ImageRef.parse(a, upstreamNames(), config.defaultUpstream()));
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(e.getMessage());
+      }
+    }
+    return out;
+  }
+
+  static Set<Platform> platforms(List<String> args) throws UsageException {
+    Set<Platform> out = new LinkedHashSet<>();
+    for (String a : args) {
+      for (String one : a.split(",")) {
+        try {
+          out.add(Platform.parse(one));
+        } catch (IllegalArgumentException e) {
+          throw new UsageException(e.getMessage());
+        }
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public void close() {
+    if (airgap != null) {
+      airgap.close();
+    }
+    if (transport != null) {
+      transport.closeIdle();
+    }
+    if (group != null) {
+      group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+    store.index().close();
+  }
+}

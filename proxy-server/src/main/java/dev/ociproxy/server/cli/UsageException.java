@@ -1,0 +1,10 @@
+package dev.ociproxy.server.cli;
+
+/** A command line or configuration the command cannot run with; exit code 2. */
+final class UsageException extends Exception {
+  private static final long serialVersionUID = 1L;
+
+  UsageException(String message) {
+    super(message);
+  }
+}

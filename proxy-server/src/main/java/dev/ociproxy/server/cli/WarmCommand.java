@@ -1,0 +1,121 @@
+package dev.ociproxy.server.cli;
+
+import dev.ociproxy.core.airgap.AirgapOptions;
+import dev.ociproxy.core.airgap.ImageRef;
+import dev.ociproxy.core.airgap.Pins;
+import dev.ociproxy.core.airgap.Platform;
+import dev.ociproxy.core.airgap.WarmProgress;
+import dev.ociproxy.core.airgap.WarmReport;
+import dev.ociproxy.core.airgap.Warmer;
+import dev.ociproxy.core.oci.Digest;
+import dev.ociproxy.server.config.PinFileFormat;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * {@code warm [--platform P]... [--concurrency N] [--write-pins FILE] [REF...]}: fetches what pulls
+ * of REF need into the cache through the proxy's own mirrors, printing progress lines and a report.
+ * Without REF it warms the configuration's {@code warm:} list.
+ */
+final class WarmCommand {
+  static final String USAGE = """
+      usage: java -jar registry-proxy.jar warm --config FILE [--platform os/arch[/variant]]...
+                 [--concurrency N] [--write-pins PINFILE] [REF...]
+        REF: upstream/repo:tag, upstream/repo@sha256:..., or repo:tag for the default upstream.
+        Without REF the config's warm: list is warmed. --write-pins records each warmed tag's
+        digest in PINFILE (merged with what is there).""";
+  private static final long PROGRESS_EVERY_MILLIS = 2_000;
+
+  private WarmCommand() {}
+
+  static int run(List<String> argv, PrintStream out) throws UsageException {
+    CliArgs a = CliArgs.parse(argv, Set.of("--config", "--platform", "--concurrency", "--write-pins"), Set.of());
+    int concurrency = Warmer.DEFAULT_CONCURRENCY;
+    if (a.value("--concurrency") != null) {
+      try {
+        concurrency = Integer.parseInt(a.value("--concurrency"));
+      } catch (NumberFormatException e) {
+        concurrency = 0;
+      }
+      if (concurrency < 1 || concurrency > 64) {
+        throw new UsageException("--concurrency " + a.value("--concurrency") + " (expected 1-64)");
+      }
+    }
+    Set<Platform> platforms = CliContext.platforms(a.values("--platform"));
+    try (CliContext ctx = CliContext.load(a.value("--config"))) {
+      List<AirgapOptions.WarmEntry> entries = new ArrayList<>();
+      if (a.positional().isEmpty()) {
+        entries.addAll(ctx.config().airgap().warm());
+        if (entries.isEmpty()) {
+          throw new UsageException("nothing to warm: give image references, or a warm: list in the config");
+        }
+      } else {
+        for (ImageRef r : ctx.refs(a.positional())) {
+          entries.add(new AirgapOptions.WarmEntry(r, platforms));
+        }
+      }
+      Warmer warmer = new Warmer(ctx.mirrors()::get, concurrency);
+      AtomicLong lastLine = new AtomicLong();
+      WarmProgress progress = new WarmProgress(s -> {
+        long now = System.currentTimeMillis();
+        long before = lastLine.get();
+        if (now - before >= 500 && lastLine.compareAndSet(before, now)) {
+          out.println("progress: " + s.line());
+        }
+      });
+      ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "warm-progress");
+        t.setDaemon(true);
+        return t;
+      });
+      ticker.scheduleAtFixedRate(() -> {
+        if (System.currentTimeMillis() - lastLine.get() >= PROGRESS_EVERY_MILLIS) {
+          lastLine.set(System.currentTimeMillis());
+          out.println("progress: " + progress.snapshot().line());
+        }
+      }, PROGRESS_EVERY_MILLIS, PROGRESS_EVERY_MILLIS, TimeUnit.MILLISECONDS);
+      List<WarmReport.Item> items = new ArrayList<>();
+      try {
+        out.println("warm: " + entries.size() + " reference(s) into " + ctx.store().root());
+        for (AirgapOptions.WarmEntry e : entries) {
+          Set<Platform> ps = platforms.isEmpty() ? e.platforms() : platforms;
+          items.addAll(warmer.warm(List.of(e.ref()), ps, progress).join().items());
+        }
+      } finally {
+        ticker.shutdownNow();
+      }
+      out.println("progress: " + progress.snapshot().line());
+      WarmReport report = new WarmReport(items);
+      report.lines().forEach(out::println);
+      if (a.value("--write-pins") != null) {
+        writePins(Path.of(a.value("--write-pins")), report, out);
+      }
+      return report.ok() ? 0 : 1;
+    }
+  }
+
+  private static void writePins(Path file, WarmReport report, PrintStream out) throws UsageException {
+    Map<Pins.Key, Digest> pins = new LinkedHashMap<>();
+    for (WarmReport.Item i : report.items()) {
+      if (i.ok() && i.ref().tag() != null && i.digest() != null) {
+        pins.put(new Pins.Key(i.ref().upstream(), i.ref().repository(), i.ref().tag()), i.digest());
+      }
+    }
+    try {
+      PinFileFormat.merge(file, pins);
+    } catch (IOException e) {
+      throw new UsageException("--write-pins " + file + ": " + e.getMessage());
+    }
+    out.println("pins: wrote " + pins.size() + " pin(s) to " + file);
+  }
+}
