@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * A private Docker Engine 20.10 ({@code dockerd}) with its own data root, exec root, pid file and
@@ -24,6 +25,7 @@ public final class Dockerd implements AutoCloseable {
 
   private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(90);
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String RELOADED = "Reloaded configuration";
   private static volatile Availability availability;
 
   private final Path dir;
@@ -68,6 +70,15 @@ public final class Dockerd implements AutoCloseable {
    * {@code http://127.0.0.1:5001}) and {@code insecure-registries} ({@code host:port}).
    */
   public static Dockerd start(List<String> registryMirrors, List<String> insecureRegistries) {
+    return start(registryMirrors, insecureRegistries, cfg -> { });
+  }
+
+  /**
+   * As {@link #start(List, List)}, with {@code extra} applied to daemon.json before the daemon starts
+   * (for keys a reload does not change, such as {@code max-download-attempts} in 20.10).
+   */
+  public static Dockerd start(List<String> registryMirrors, List<String> insecureRegistries,
+      Consumer<ObjectNode> extra) {
     Path dir = TempDirs.create("dockerd");
     ManagedProcess process = null;
     try {
@@ -84,6 +95,7 @@ public final class Dockerd implements AutoCloseable {
       insecureRegistries.forEach(cfg.putArray("insecure-registries")::add);
       // The hard open-files limit here is 20000; dockerd's default ulimit would exceed it.
       cfg.putObject("default-ulimits").putObject("nofile").put("Name", "nofile").put("Hard", 20000).put("Soft", 20000);
+      extra.accept(cfg);
       Path config = dir.resolve("daemon.json");
       Files.write(config, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(cfg));
       Files.createDirectories(dir.resolve("client"));
@@ -140,6 +152,45 @@ public final class Dockerd implements AutoCloseable {
     docker("login", "-u", credentials.username(), "-p", credentials.password(), registry).orThrow();
   }
 
+  /**
+   * Applies {@code edit} to daemon.json and makes dockerd reload it (SIGHUP), waiting until its log
+   * says it did. Reloadable keys include {@code registry-mirrors} and {@code insecure-registries}; a
+   * daemon restart would cost seconds.
+   */
+  public void reload(Consumer<ObjectNode> edit) {
+    Path config = dir.resolve("daemon.json");
+    try {
+      ObjectNode cfg = (ObjectNode) JSON.readTree(config.toFile());
+      edit.accept(cfg);
+      Files.write(config, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(cfg));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    int before = reloads();
+    Commands.run(List.of("kill", "-HUP", Long.toString(process.pid()))).orThrow();
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (reloads() <= before) {
+      if (System.nanoTime() > deadline || !process.isAlive()) {
+        throw new IllegalStateException("dockerd did not reload " + config + "\n" + process.describe());
+      }
+      Http.sleep(Duration.ofMillis(100));
+    }
+  }
+
+  /** Replaces {@code registry-mirrors} (URLs such as {@code http://127.0.0.1:5001}) and reloads. */
+  public void registryMirrors(List<String> mirrors) {
+    reload(cfg -> mirrors.forEach(cfg.putArray("registry-mirrors")::add));
+  }
+
+  private int reloads() {
+    String log = Commands.read(process.logFile());
+    int n = 0;
+    for (int i = log.indexOf(RELOADED); i >= 0; i = log.indexOf(RELOADED, i + 1)) {
+      n++;
+    }
+    return n;
+  }
+
   /** {@code RepoDigests} of a local image: {@code name@sha256:...} of the manifest (or index) pulled. */
   public List<String> repoDigests(String ref) {
     List<String> out = new ArrayList<>();
@@ -187,7 +238,32 @@ public final class Dockerd implements AutoCloseable {
         process.stop(Duration.ofSeconds(30));
       }
     } finally {
+      unmountUnder(dir);
       TempDirs.deleteRecursively(dir);
+    }
+  }
+
+  /**
+   * Lazily unmounts whatever dockerd left mounted below {@code dir}: once it has run a container, its
+   * {@code exec/netns/default} bind mount outlives it and would make the directory undeletable.
+   */
+  private static void unmountUnder(Path dir) {
+    String prefix = dir.toAbsolutePath() + "/";
+    List<String> mounts = new ArrayList<>();
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+        String[] fields = line.split(" ");
+        if (fields.length > 4 && fields[4].startsWith(prefix)) {
+          mounts.add(fields[4]);
+        }
+      }
+    } catch (IOException e) {
+      return; // not Linux, or no procfs: nothing we could unmount anyway
+    }
+    // Deepest first, so nested mounts go before their parents.
+    mounts.sort(java.util.Comparator.comparingInt(String::length).reversed());
+    for (String m : mounts) {
+      Commands.run(List.of("umount", "-l", m));
     }
   }
 }

@@ -92,6 +92,8 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
       // credentials.
       p.addLast("admin", extras.admin());
     }
+    // After admin: requests admin answers never queue an entry here.
+    p.addLast("namespaceEcho", new NamespaceEchoHandler(router.upstreamNames()));
     p.addLast("registry", new RegistryHandler(router, accessLog, authenticator, policy, limits.maxHeaders()));
   }
 }

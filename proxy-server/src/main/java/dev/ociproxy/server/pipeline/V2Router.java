@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -33,6 +34,11 @@ final class V2Router {
   V2Router(Map<String, Mirror> byName, Mirror defaultMirror) {
     this.byName = Map.copyOf(byName);
     this.defaultMirror = defaultMirror;
+  }
+
+  /** The names clients may address upstreams by (path prefix or {@code ?ns=}). */
+  Set<String> upstreamNames() {
+    return byName.keySet();
   }
 
   V2Request route(HttpMethod method, String uri) {
