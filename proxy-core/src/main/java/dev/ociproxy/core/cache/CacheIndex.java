@@ -37,7 +37,7 @@ public final class CacheIndex implements AutoCloseable {
   private final long maxSize;
   private final ConcurrentHashMap<Path, Entry> entries = new ConcurrentHashMap<>();
   private final AtomicLong total = new AtomicLong();
-  private final AtomicLong evictions = new AtomicLong();
+  private final io.micrometer.core.instrument.Counter evictions;
   private final AtomicBoolean evicting = new AtomicBoolean();
   private final ExecutorService worker =
       Executors.newSingleThreadExecutor(r -> {
@@ -86,7 +86,7 @@ public final class CacheIndex implements AutoCloseable {
         .description("Bytes of verified content in the cache").register(meters);
     Gauge.builder("registry_proxy_cache_entries", entries, Map::size)
         .description("Files of verified content in the cache").register(meters);
-    Gauge.builder("registry_proxy_cache_evictions", evictions, AtomicLong::get)
+    this.evictions = io.micrometer.core.instrument.Counter.builder("registry_proxy_cache_evictions")
         .description("Files evicted to stay within cache.maxSize").register(meters);
   }
 
@@ -205,7 +205,7 @@ public final class CacheIndex implements AutoCloseable {
         }
         total.addAndGet(-e.size);
         ContentStore.deleteQuietly(en.getKey());
-        evictions.incrementAndGet();
+        evictions.increment();
         log.debug("evicted {} ({} bytes)", en.getKey(), e.size);
       }
     } finally {
