@@ -2,7 +2,6 @@ package dev.ociproxy.core.verify;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.ociproxy.core.oci.Algorithm;
 import dev.ociproxy.core.oci.Digest;
 import io.netty.buffer.ByteBuf;
 import java.nio.ByteBuffer;
@@ -65,10 +64,5 @@ public final class DigestingSink {
           "got " + actual + " (" + length + " bytes), want " + expected);
     }
     return actual;
-  }
-
-  /** Computes the digest of {@code content} with {@code algorithm}. */
-  public static Digest digestOf(Algorithm algorithm, byte[] content) {
-    return Digest.of(algorithm, content);
   }
 }

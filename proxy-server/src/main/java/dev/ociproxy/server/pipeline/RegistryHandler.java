@@ -21,7 +21,6 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
@@ -397,9 +396,5 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
       t = t.getCause();
     }
     return t;
-  }
-
-  static boolean keepAlive(HttpRequest req) {
-    return HttpUtil.isKeepAlive(req);
   }
 }
