@@ -80,7 +80,11 @@ public final class ProxyServer implements AutoCloseable {
   public InetSocketAddress start() throws InterruptedException {
     boolean epoll = Epoll.isAvailable();
     boss = epoll ? new EpollEventLoopGroup(1) : new NioEventLoopGroup(1);
-    workers = epoll ? new EpollEventLoopGroup() : new NioEventLoopGroup();
+    // One event loop per core (Netty's default is two): with hashing and file writes on the loops,
+    // more threads than cores only adds scheduling delay (manifest p99 measured lower this way).
+    // -Dio.netty.eventLoopThreads still overrides it.
+    int threads = Integer.getInteger("io.netty.eventLoopThreads", Runtime.getRuntime().availableProcessors());
+    workers = epoll ? new EpollEventLoopGroup(threads) : new NioEventLoopGroup(threads);
     Class<? extends ServerSocketChannel> serverType =
         epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
     transport =
