@@ -1,0 +1,46 @@
+package dev.ociproxy.server.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The configuration files we ship are what the README tells people to run: they must load. */
+class ShippedConfigsTest {
+  private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
+
+  private static ProxyConfig load(Path p) {
+    return new ConfigLoader(Map.of("XDG_CACHE_HOME", "/tmp")::get).load(p);
+  }
+
+  @Test
+  void sampleConfigWithEveryKeyLoadsAsTheReadmeDefault() {
+    ProxyConfig c = load(ROOT.resolve("config/proxy.yaml"));
+    assertThat(c.listen().getPort()).isEqualTo(5000);
+    assertThat(c.upstreams()).singleElement().satisfies(u -> {
+      assertThat(u.name()).isEqualTo("docker.io");
+      assertThat(u.isDefault()).isTrue();
+    });
+  }
+
+  @Test
+  void containerImageConfigLoads() {
+    Path docker = ROOT.resolve("docker/proxy.yaml");
+    assertThat(docker).exists();
+    assertThat(load(docker).upstreams()).isNotEmpty();
+  }
+
+  @Test
+  void sampleConfigStillLoadsWithItsOptionalTopLevelKeysSwitchedOn(@org.junit.jupiter.api.io.TempDir Path tmp)
+      throws Exception {
+    Path pins = Files.writeString(tmp.resolve("pins.yaml"), "{}\n");
+    String text = Files.readString(ROOT.resolve("config/proxy.yaml"))
+        .replaceAll("(?m)^# (offline|policy|warmInterval): ", "$1: ")
+        .replaceAll("(?m)^# pins: .*$", "pins: \"" + pins + "\"")
+        .replaceAll("(?m)^    # (offline|policy|tagTtl|connectTimeout|readTimeout|firstByteTimeout|manifestTimeout): ", "    $1: ");
+    ProxyConfig c = new ConfigLoader(Map.of("XDG_CACHE_HOME", "/tmp")::get).parse(text);
+    assertThat(c.upstreams()).hasSize(1);
+  }
+}
