@@ -253,6 +253,26 @@ class ManyClientsIT {
   }
 
   @Test
+  void keptAliveConnectionClosedByTheUpstreamOnReuseIsRetriedOnAFreshOne() throws Exception {
+    proxy = proxyBuilder().start();
+    HostileRegistry.Image first = up.putImage("reuse/repo", "v1", random(1_000, 15));
+    HostileRegistry.Image second = up.putImage("reuse/repo", "v2", random(1_000, 16));
+    assertThat(get("/v2/" + UP + "/reuse/repo/manifests/v1").status()).isEqualTo(200);
+    // The pooled connection dies the moment it is reused, as a server's idle timeout would.
+    up.lieTimes("reuse/repo/manifests/v2", 1, Lie.CLOSE_BEFORE_HEADERS);
+    RawHttpClient.Response r = get("/v2/" + UP + "/reuse/repo/manifests/v2");
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.body()).isEqualTo(second.manifest());
+    var attempts = up.requests("GET", "/v2/reuse/repo/manifests/v2");
+    assertThat(attempts).hasSize(2);
+    var firstFetch = up.requests("GET", "/v2/reuse/repo/manifests/v1").get(0);
+    assertThat(attempts.get(0).connectionId()).as("the first attempt reused the kept-alive connection")
+        .isEqualTo(firstFetch.connectionId());
+    assertThat(attempts.get(1).connectionId()).isNotEqualTo(attempts.get(0).connectionId());
+    assertThat(first.manifestDigest()).isNotEqualTo(second.manifestDigest());
+  }
+
+  @Test
   void rateLimitedUpstreamIsBackedOffWhileCachedContentFlows() throws Exception {
     proxy = proxyBuilder().start();
     HostileRegistry.Image img = up.putImage("limited/repo", "v1", random(1_000, 9));

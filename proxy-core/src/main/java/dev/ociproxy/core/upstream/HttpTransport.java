@@ -9,6 +9,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -57,16 +58,31 @@ public final class HttpTransport {
     request.headers().set(HttpHeaderNames.HOST, endpoint.hostHeader());
     request.headers().set(HttpHeaderNames.CONTENT_LENGTH, 0);
     Channel pooled = pollIdle(endpoint);
-    if (pooled != null) {
-      dispatch(pooled, endpoint, request, result);
+    if (pooled == null) {
+      connectAndDispatch(endpoint, request, result);
       return result;
     }
-    connectAndDispatch(endpoint, request, result);
+    // A kept-alive connection may have been closed by the server just as we reused it. Our
+    // requests are idempotent and nothing has reached the caller yet, so such a failure gets one
+    // more try on a fresh connection.
+    CompletableFuture<UpstreamResponse> first = new CompletableFuture<>();
+    dispatch(pooled, endpoint, request.retainedDuplicate(), first);
+    first.whenComplete((resp, err) -> {
+      if (err == null) {
+        request.release();
+        result.complete(resp);
+      } else if (err instanceof UpstreamUnavailableException) {
+        connectAndDispatch(endpoint, request, result);
+      } else {
+        request.release();
+        result.completeExceptionally(err);
+      }
+    });
     return result;
   }
 
   private void connectAndDispatch(
-      Endpoint endpoint, DefaultFullHttpRequest request, CompletableFuture<UpstreamResponse> result) {
+      Endpoint endpoint, FullHttpRequest request, CompletableFuture<UpstreamResponse> result) {
     connect(endpoint)
         .addListener(
             (ChannelFuture f) -> {
@@ -93,7 +109,7 @@ public final class HttpTransport {
   }
 
   private void dispatch(
-      Channel ch, Endpoint endpoint, DefaultFullHttpRequest request,
+      Channel ch, Endpoint endpoint, FullHttpRequest request,
       CompletableFuture<UpstreamResponse> result) {
     ExchangeHandler handler = ch.pipeline().get(ExchangeHandler.class);
     ch.eventLoop()
