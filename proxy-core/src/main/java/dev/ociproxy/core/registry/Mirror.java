@@ -4,8 +4,6 @@ import static java.util.Objects.requireNonNull;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import dev.ociproxy.core.cache.BlobDownload;
-import dev.ociproxy.core.cache.CacheIndex;
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.cache.RepositoryLinks;
 import dev.ociproxy.core.cache.TagIndex;
@@ -27,9 +25,6 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -60,19 +55,15 @@ public final class Mirror {
   private final MirrorOptions options;
   private final MeterRegistry meters;
   private final FetchLimiter limiter;
-  private final ConcurrentMap<Digest, CompletableFuture<BlobDownload>> downloads =
-      new ConcurrentHashMap<>();
+  private final BlobFetcher blobs;
   private final ConcurrentMap<String, CompletableFuture<Manifest>> manifestFetches =
       new ConcurrentHashMap<>();
   private volatile MirrorGate gate = MirrorGate.OPEN;
-  private final ConcurrentMap<String, CompletableFuture<Long>> heads = new ConcurrentHashMap<>();
   /** Verified manifests kept parsed in memory, so hot tags and digests cost no disk read. */
   private final Cache<Digest, Manifest> hot = Caffeine.newBuilder()
       .maximumWeight(HOT_MANIFEST_BYTES)
       .weigher((Digest d, Manifest m) -> m.body().length + 128)
       .build();
-  /** The repository each running download was started for; its own clients join without a HEAD. */
-  private final ConcurrentMap<Digest, RepositoryName> downloadRepos = new ConcurrentHashMap<>();
 
   public Mirror(
       UpstreamClient client, ContentStore store, MirrorOptions options, MeterRegistry meters) {
@@ -90,11 +81,12 @@ public final class Mirror {
     this.refusals = new Refusals(meters);
     this.tags = new TagIndex(store.root(), name());
     this.links = new RepositoryLinks(store.root(), name());
+    this.blobs = new BlobFetcher(this, client, store, links, limiter, options);
     registerGauges();
   }
 
   private void registerGauges() {
-    Gauge.builder("registry_proxy_downloads_in_flight", downloads, Map::size)
+    Gauge.builder("registry_proxy_downloads_in_flight", blobs, BlobFetcher::inFlight)
         .description("Upstream fetches running now; each may feed several clients")
         .tag("upstream", name()).tag("kind", "blob").register(meters);
     Gauge.builder("registry_proxy_downloads_in_flight", manifestFetches, Map::size)
@@ -103,13 +95,13 @@ public final class Mirror {
   }
 
   /** A request that joined a fetch already running instead of starting its own. */
-  private void coalesced(String kind) {
+  void coalesced(String kind) {
     Counter.builder("registry_proxy_coalesced_requests")
         .description("Requests that joined an upstream fetch already in flight instead of starting another")
         .tag("upstream", name()).tag("kind", kind).register(meters).increment();
   }
 
-  private void received(String kind, long bytes) {
+  void received(String kind, long bytes) {
     Counter.builder("registry_proxy_upstream_received_bytes")
         .description("Body bytes read from upstreams for manifests and blobs (verified or not)")
         .baseUnit("bytes")
@@ -140,6 +132,10 @@ public final class Mirror {
 
   public MirrorOptions options() {
     return options;
+  }
+
+  Refusals refusals() {
+    return refusals;
   }
 
   TagIndex tagIndex() {
@@ -410,7 +406,7 @@ public final class Mirror {
     }
   }
 
-  private VerificationException refuse(
+  VerificationException refuse(
       RepositoryName repo, String asked, Digest requested, Reason reason, String arrived) {
     refusals.record(name(), repo.value(), asked, reason, arrived);
     return new VerificationException(reason, requested, arrived);
@@ -427,117 +423,12 @@ public final class Mirror {
         return gated;
       }
     }
-    boolean joinable = downloads.containsKey(digest) && !repo.equals(downloadRepos.get(digest));
-    if (!links.has(repo, digest) && (joinable || store.blobSize(digest) >= 0)) {
-      // Held for another repository or upstream: serve it here only once the upstream confirms.
-      return confirm(repo, digest).thenCompose(v -> linkedBlob(repo, digest));
-    }
-    return linkedBlob(repo, digest);
-  }
-
-  private CompletableFuture<BlobSource> linkedBlob(RepositoryName repo, Digest digest) {
-    BlobSource.Cached cached = cachedBlob(digest);
-    if (cached != null) {
-      return CompletableFuture.completedFuture(cached);
-    }
-    while (true) {
-      CompletableFuture<BlobDownload> mine = new CompletableFuture<>();
-      CompletableFuture<BlobDownload> existing = downloads.putIfAbsent(digest, mine);
-      if (existing == null) {
-        downloadRepos.put(digest, repo);
-        mine.whenComplete((d, err) -> {
-          if (err != null) {
-            downloadRepos.remove(digest, repo);
-          } else {
-            d.finished().whenComplete((p, e) -> downloadRepos.remove(digest, repo));
-          }
-        });
-        startDownload(repo, digest, mine);
-        return mine.thenApply(BlobSource.Downloading::new);
-      }
-      BlobDownload d = existing.getNow(null);
-      if (d != null && d.failed()) {
-        downloads.remove(digest, existing); // a broken fetch is never joined: start afresh
-        continue;
-      }
-      coalesced("blob");
-      return existing.thenApply(BlobSource.Downloading::new);
-    }
+    return blobs.blob(repo, digest);
   }
 
   /** The verified blob from the store, leased against eviction; null when not cached. */
   public BlobSource.Cached cachedBlob(Digest digest) {
-    long size = store.blobSize(digest);
-    if (size < 0) {
-      return null;
-    }
-    Path path = store.blobPath(digest);
-    CacheIndex.Lease lease = store.index().use(path);
-    return lease == null ? null : new BlobSource.Cached(path, size, lease);
-  }
-
-  private void startDownload(
-      RepositoryName repo, Digest digest, CompletableFuture<BlobDownload> slot) {
-    try {
-      limiter.acquire();
-    } catch (RegistryException e) {
-      downloads.remove(digest, slot);
-      slot.completeExceptionally(e);
-      return;
-    }
-    client
-        .request(HttpMethod.GET, v2(repo, "blobs", digest.toString()), repo.value(), List.of())
-        .thenApply(
-            resp -> {
-              if (resp.status() != 200) {
-                drain(resp);
-                throw UpstreamErrors.of(resp, OciErrorCode.BLOB_UNKNOWN, "blob " + digest);
-              }
-              String header = resp.headers().get("Docker-Content-Digest");
-              if (header != null && header.trim().startsWith(digest.algorithm().id() + ":")
-                  && !header.trim().equals(digest.toString())) {
-                resp.discard();
-                throw refuse(repo, digest.toString(), digest, Reason.DIGEST_HEADER_MISMATCH,
-                    "Docker-Content-Digest " + header.trim());
-              }
-              links.add(repo, digest); // the upstream answered 200 for this repository
-              BlobDownload d;
-              try {
-                d = new BlobDownload(digest, store, resp.contentLength(), done -> downloads.remove(digest, slot));
-              } catch (IOException e) {
-                resp.discard();
-                throw new UncheckedIOException(e);
-              }
-              if (!options.finishAbandonedDownloads()) {
-                BlobDownload abandoned = d;
-                d.onAbandoned(() -> {
-                  resp.discard();
-                  abandoned.fail(new dev.ociproxy.core.upstream.UpstreamUnavailableException(
-                      "every client left; download stopped (cache.finishAbandonedDownloads: false)", null));
-                });
-              }
-              d.finished().whenComplete((path, err) -> {
-                limiter.release();
-                received("blob", d.written());
-                if (err instanceof VerificationException v) {
-                  refusals.record(name(), repo.value(), digest.toString(), v.reason(), v.getMessage());
-                } else if (err != null) {
-                  log.warn("blob download {} from {} failed: {}", digest, name(), err.toString());
-                }
-              });
-              resp.stream(d);
-              return d;
-            })
-        .whenComplete(
-            (d, err) -> {
-              if (err != null) {
-                limiter.release();
-                downloads.remove(digest, slot);
-                slot.completeExceptionally(unwrap(err));
-              } else {
-                slot.complete(d);
-              }
-            });
+    return blobs.cachedBlob(digest);
   }
 
   /** Size of a blob, from the store, a running download, or an upstream HEAD (never cached). */
@@ -549,48 +440,7 @@ public final class Mirror {
         return gated;
       }
     }
-    if (links.has(repo, digest)) {
-      long size = store.blobSize(digest);
-      if (size >= 0) {
-        return CompletableFuture.completedFuture(size);
-      }
-      CompletableFuture<BlobDownload> running = downloads.get(digest);
-      BlobDownload d = running == null ? null : running.getNow(null);
-      if (d != null && !d.failed() && d.knownLength() >= 0) {
-        return CompletableFuture.completedFuture(d.knownLength());
-      }
-    }
-    String key = repo + "@" + digest;
-    CompletableFuture<Long> mine = new CompletableFuture<>();
-    CompletableFuture<Long> existing = heads.putIfAbsent(key, mine);
-    if (existing != null) {
-      return existing; // one HEAD per repository and digest, however many clients ask
-    }
-    limiter.run(() -> client
-        .request(HttpMethod.HEAD, v2(repo, "blobs", digest.toString()), repo.value(), List.of()))
-        .thenApply(
-            resp -> {
-              drain(resp);
-              if (resp.status() != 200) {
-                throw UpstreamErrors.of(resp, OciErrorCode.BLOB_UNKNOWN, "blob " + digest);
-              }
-              links.add(repo, digest);
-              return resp.contentLength();
-            })
-        .whenComplete((size, err) -> {
-          heads.remove(key, mine);
-          if (err != null) {
-            mine.completeExceptionally(unwrap(err));
-          } else {
-            mine.complete(size);
-          }
-        });
-    return mine;
-  }
-
-  /** Asks the upstream (HEAD) whether {@code repo} holds {@code digest}; links it if so. */
-  private CompletableFuture<Void> confirm(RepositoryName repo, Digest digest) {
-    return blobSize(repo, digest).thenApply(size -> null);
+    return blobs.blobSize(repo, digest);
   }
 
   // ---- tags ----
@@ -618,11 +468,11 @@ public final class Mirror {
             });
   }
 
-  private static String v2(RepositoryName repo, String kind, String ref) {
+  static String v2(RepositoryName repo, String kind, String ref) {
     return "/v2/" + repo.value() + "/" + kind + "/" + ref;
   }
 
-  private static void drain(UpstreamResponse resp) {
+  static void drain(UpstreamResponse resp) {
     resp.aggregate(64 * 1024).exceptionally(t -> null);
   }
 
