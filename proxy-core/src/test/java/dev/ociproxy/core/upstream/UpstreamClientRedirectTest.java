@@ -1,0 +1,119 @@
+package dev.ociproxy.core.upstream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.ociproxy.core.oci.RegistryException;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.HttpMethod;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Redirects are followed only to http(s) and only a bounded number of times. */
+class UpstreamClientRedirectTest {
+  private ServerSocket server;
+  private Thread acceptor;
+  private final AtomicInteger requests = new AtomicInteger();
+  private volatile String location;
+  private NioEventLoopGroup group;
+  private UpstreamClient client;
+
+  @BeforeEach
+  void start() throws IOException {
+    server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    acceptor = new Thread(this::serve, "redirecting-upstream");
+    acceptor.setDaemon(true);
+    acceptor.start();
+    group = new NioEventLoopGroup(1);
+    client = new UpstreamClient(
+        UpstreamOptions.anonymous("up.test", URI.create("http://127.0.0.1:" + server.getLocalPort())),
+        new HttpTransport(group, NioSocketChannel.class));
+  }
+
+  @AfterEach
+  void stop() throws IOException {
+    server.close();
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+  }
+
+  /** Answers every request on every connection (one thread each) with a 307 to {@link #location}. */
+  private void serve() {
+    while (!server.isClosed()) {
+      try {
+        Socket s = server.accept();
+        Thread t = new Thread(() -> answer(s), "redirecting-connection");
+        t.setDaemon(true);
+        t.start();
+      } catch (IOException e) {
+        return; // closed by the test
+      }
+    }
+  }
+
+  private void answer(Socket s) {
+    try (s) {
+      BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
+      OutputStream out = s.getOutputStream();
+      String line;
+      while ((line = in.readLine()) != null) {
+        if (!line.isEmpty()) {
+          continue; // request line and headers
+        }
+        requests.incrementAndGet();
+        out.write(("HTTP/1.1 307 Temporary Redirect\r\nLocation: " + location
+            + "\r\nContent-Length: 0\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+        out.flush();
+      }
+    } catch (IOException e) {
+      // closed by the client
+    }
+  }
+
+  private Throwable failureOf(String path) {
+    try {
+      client.request(HttpMethod.GET, path, "x/y", List.of()).join();
+    } catch (CompletionException e) {
+      return e.getCause();
+    }
+    throw new AssertionError("the request succeeded");
+  }
+
+  @Test
+  void redirectToAFileUrlIsRefusedWithoutBeingFollowed() {
+    location = "file:///etc/passwd";
+    Throwable t = failureOf("/v2/x/y/blobs/sha256:" + "a".repeat(64));
+    assertThat(t).isInstanceOf(RegistryException.class).hasMessageContaining("refused location");
+    assertThat(((RegistryException) t).status()).isEqualTo(502);
+    assertThat(requests.get()).isEqualTo(1);
+  }
+
+  @Test
+  void redirectLoopIsCutAfterTheBoundedNumberOfHops() {
+    location = "/v2/x/y/blobs/sha256:" + "b".repeat(64);
+    Throwable t = failureOf(location);
+    assertThat(t).isInstanceOf(RegistryException.class).hasMessageContaining("too many");
+    assertThat(requests.get()).isEqualTo(UpstreamClient.MAX_REDIRECTS + 1);
+  }
+
+  @Test
+  void redirectWithoutAHostIsRefused() {
+    location = "http:///nohost";
+    assertThatThrownBy(() -> client.request(HttpMethod.GET, "/v2/x/y/manifests/v1", "x/y", List.of()).join())
+        .hasCauseInstanceOf(RegistryException.class);
+  }
+}
