@@ -123,7 +123,7 @@ final class BlobFetcher {
         .thenApply(
             resp -> {
               if (resp.status() != 200) {
-                Mirror.drain(resp);
+                resp.drain();
                 throw UpstreamErrors.of(resp, OciErrorCode.BLOB_UNKNOWN, "blob " + digest);
               }
               String header = resp.headers().get("Docker-Content-Digest");
@@ -196,7 +196,7 @@ final class BlobFetcher {
         .request(HttpMethod.HEAD, Mirror.v2(repo, "blobs", digest.toString()), repo.value(), List.of()))
         .thenApply(
             resp -> {
-              Mirror.drain(resp);
+              resp.drain();
               if (resp.status() != 200) {
                 throw UpstreamErrors.of(resp, OciErrorCode.BLOB_UNKNOWN, "blob " + digest);
               }

@@ -167,7 +167,7 @@ public final class Mirror {
         .thenCompose(
             resp -> {
               if (resp.status() != 200) {
-                drain(resp);
+                resp.drain();
                 throw UpstreamErrors.of(resp, OciErrorCode.MANIFEST_UNKNOWN, "manifest " + asked);
               }
               return readManifest(resp, repo, asked).thenApply(Digest::sha256);
@@ -287,7 +287,7 @@ public final class Mirror {
         .thenCompose(
             resp -> {
               if (resp.status() != 200) {
-                drain(resp);
+                resp.drain();
                 throw UpstreamErrors.of(resp, OciErrorCode.MANIFEST_UNKNOWN, "manifest " + digest);
               }
               return readManifest(resp, repo, digest.toString())
@@ -318,7 +318,7 @@ public final class Mirror {
         .thenCompose(
             resp -> {
               if (resp.status() != 200) {
-                drain(resp);
+                resp.drain();
                 if (resp.status() == 404) {
                   tags.remove(repo, tag);
                 }
@@ -460,7 +460,7 @@ public final class Mirror {
         .thenCompose(
             resp -> {
               if (resp.status() != 200) {
-                drain(resp);
+                resp.drain();
                 throw UpstreamErrors.of(resp, OciErrorCode.NAME_UNKNOWN, "repository " + repo);
               }
               String link = resp.headers().get("Link");
@@ -470,10 +470,6 @@ public final class Mirror {
 
   static String v2(RepositoryName repo, String kind, String ref) {
     return "/v2/" + repo.value() + "/" + kind + "/" + ref;
-  }
-
-  static void drain(UpstreamResponse resp) {
-    resp.aggregate(64 * 1024).exceptionally(t -> null);
   }
 
   static Throwable unwrap(Throwable t) {

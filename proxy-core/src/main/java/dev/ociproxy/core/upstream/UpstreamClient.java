@@ -141,12 +141,12 @@ public final class UpstreamClient {
                 AuthChallenge challenge =
                     AuthChallenge.parse(resp.headers().get(HttpHeaderNames.WWW_AUTHENTICATE));
                 if (challenge != null && challenge.isBearer() && challenge.param("realm") != null) {
-                  drain(resp);
+                  resp.drain();
                   return fetchToken(challenge, scope)
                       .thenCompose(t -> attempt(method, uri, scope, accept, true, hops));
                 }
                 if (challenge != null && challenge.isBasic() && options.hasCredentials()) {
-                  drain(resp);
+                  resp.drain();
                   basicWanted = true;
                   return attempt(method, uri, scope, accept, true, hops);
                 }
@@ -154,7 +154,7 @@ public final class UpstreamClient {
               }
               String location = resp.headers().get(HttpHeaderNames.LOCATION);
               if (isRedirect(status) && location != null) {
-                drain(resp);
+                resp.drain();
                 if (hops >= MAX_REDIRECTS) {
                   throw new RegistryException(
                       OciErrorCode.UNAVAILABLE, 502, "upstream redirected too many times");
@@ -251,7 +251,7 @@ public final class UpstreamClient {
         .thenCompose(
             resp -> {
               if (resp.status() != 200) {
-                drain(resp);
+                resp.drain();
                 throw new RegistryException(
                     resp.status() == 401 || resp.status() == 403
                         ? OciErrorCode.UNAUTHORIZED
@@ -311,11 +311,6 @@ public final class UpstreamClient {
 
   private static String enc(String s) {
     return URLEncoder.encode(s, StandardCharsets.UTF_8);
-  }
-
-  /** Reads and drops a small body so the connection can be reused; big ones drop the connection. */
-  private static void drain(UpstreamResponse resp) {
-    resp.aggregate(MAX_SMALL_BODY).exceptionally(t -> null);
   }
 
   private Endpoint endpoint(URI uri) {

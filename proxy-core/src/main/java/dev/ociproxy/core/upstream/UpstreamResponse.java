@@ -57,6 +57,14 @@ public final class UpstreamResponse {
     onLoop(() -> exchange.stream(sink));
   }
 
+  /**
+   * Reads and drops a body we do not need (an error page, a redirect) so the connection can be
+   * reused; one over 64 KiB drops the connection instead.
+   */
+  public void drain() {
+    aggregate(64 * 1024).exceptionally(t -> null);
+  }
+
   /** Stops reading the body and drops the connection. */
   public void discard() {
     onLoop(exchange::abort);
