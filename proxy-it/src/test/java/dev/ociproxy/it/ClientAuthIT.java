@@ -1,5 +1,6 @@
 package dev.ociproxy.it;
 
+import static dev.ociproxy.it.ItFixtures.random;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -14,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -75,12 +75,6 @@ class ClientAuthIT {
     if (priv != null) {
       priv.close();
     }
-  }
-
-  private static byte[] random(int n, long seed) {
-    byte[] b = new byte[n];
-    new Random(seed).nextBytes(b);
-    return b;
   }
 
   private static RawHttpClient.Response get(String path, String... headers) throws IOException {

@@ -1,5 +1,6 @@
 package dev.ociproxy.it;
 
+import static dev.ociproxy.it.ItFixtures.random;
 import static dev.ociproxy.it.CacheAssertions.assertCached;
 import static dev.ociproxy.it.CacheAssertions.assertNotCached;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -13,7 +14,6 @@ import dev.ociproxy.testing.Lie;
 import dev.ociproxy.testing.RawHttpClient;
 import java.time.Duration;
 import java.util.OptionalInt;
-import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -51,12 +51,6 @@ class GracefulShutdownIT {
     if (up != null) {
       up.close();
     }
-  }
-
-  private static byte[] random(int n, long seed) {
-    byte[] b = new byte[n];
-    new Random(seed).nextBytes(b);
-    return b;
   }
 
   private Future<RawHttpClient.Response> getAsync(String path) {

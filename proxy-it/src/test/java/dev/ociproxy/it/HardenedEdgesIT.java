@@ -1,5 +1,6 @@
 package dev.ociproxy.it;
 
+import static dev.ociproxy.it.ItFixtures.random;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -60,12 +61,6 @@ class HardenedEdgesIT {
     if (up != null) {
       up.close();
     }
-  }
-
-  private static byte[] random(int n, long seed) {
-    byte[] b = new byte[n];
-    new Random(seed).nextBytes(b);
-    return b;
   }
 
   /** Sends raw bytes on a fresh connection; returns the status, or -1 if closed without an answer. */

@@ -1,5 +1,6 @@
 package dev.ociproxy.it;
 
+import static dev.ociproxy.it.ItFixtures.random;
 import static dev.ociproxy.it.CacheAssertions.assertCached;
 import static dev.ociproxy.it.CacheAssertions.assertNoFileWithContent;
 import static dev.ociproxy.it.CacheAssertions.assertNoWholeSuccess;
@@ -18,7 +19,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -62,12 +62,6 @@ class HostileUpstreamIT {
         r.close();
       }
     }
-  }
-
-  private static byte[] random(int n, long seed) {
-    byte[] b = new byte[n];
-    new Random(seed).nextBytes(b);
-    return b;
   }
 
   private static RawHttpClient.Response get(String path, String... headers) throws IOException {

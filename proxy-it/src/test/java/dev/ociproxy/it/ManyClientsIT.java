@@ -1,5 +1,7 @@
 package dev.ociproxy.it;
 
+import static dev.ociproxy.it.ItFixtures.random;
+import static dev.ociproxy.it.ItFixtures.await;
 import static dev.ociproxy.it.CacheAssertions.assertCached;
 import static dev.ociproxy.it.CacheAssertions.assertNoWholeSuccess;
 import static dev.ociproxy.it.CacheAssertions.assertNotCached;
@@ -15,7 +17,6 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -60,12 +61,6 @@ class ManyClientsIT {
     return ProxyProcess.builder().upstream(UP, up.url());
   }
 
-  private static byte[] random(int n, long seed) {
-    byte[] b = new byte[n];
-    new Random(seed).nextBytes(b);
-    return b;
-  }
-
   private RawHttpClient.Response get(String path, String... headers) throws IOException {
     try (RawHttpClient c = new RawHttpClient("127.0.0.1", proxy.port(), Duration.ofSeconds(60))) {
       return c.get(path, headers);
@@ -75,22 +70,6 @@ class ManyClientsIT {
   private Future<RawHttpClient.Response> getAsync(String path) {
     Callable<RawHttpClient.Response> c = () -> get(path);
     return pool.submit(c);
-  }
-
-  /** Waits for {@code cond}, polling; fails after {@code timeout}. No sleeps as synchronisation. */
-  private static void await(String what, Duration timeout, java.util.function.BooleanSupplier cond) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!cond.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for " + what);
-      }
-      try {
-        Thread.sleep(20);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
-    }
   }
 
   @Test

@@ -1,5 +1,6 @@
 package dev.ociproxy.it;
 
+import static dev.ociproxy.it.ItFixtures.random;
 import static dev.ociproxy.it.CacheAssertions.assertNoWholeSuccess;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -21,7 +22,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -60,12 +60,6 @@ class MetricsAndHealthIT {
     if (up != null) {
       up.close();
     }
-  }
-
-  private static byte[] random(int n, long seed) {
-    byte[] b = new byte[n];
-    new Random(seed).nextBytes(b);
-    return b;
   }
 
   private RawHttpClient.Response get(String path) throws IOException {
