@@ -23,7 +23,12 @@ public final class RepositoryLinks {
   private static final Logger log = LoggerFactory.getLogger(RepositoryLinks.class);
 
   private final Path dir;
-  private final Cache<Path, Boolean> known = Caffeine.newBuilder().maximumSize(500_000).build();
+  /** In-memory key: cheaper to build and hash per request than the file's path. */
+  private record Key(RepositoryName repo, Digest digest) {}
+
+  // Maintenance inline, as in TagIndex: no common-pool wake-ups from the request path.
+  private final Cache<Key, Boolean> known =
+      Caffeine.newBuilder().maximumSize(500_000).executor(Runnable::run).build();
 
   public RepositoryLinks(Path cacheRoot, String upstream) {
     this.dir = cacheRoot.resolve("links").resolve(upstream);
@@ -35,12 +40,12 @@ public final class RepositoryLinks {
   }
 
   public boolean has(RepositoryName repo, Digest d) {
-    Path f = file(repo, d);
-    if (known.getIfPresent(f) != null) {
+    Key k = new Key(repo, d);
+    if (known.getIfPresent(k) != null) {
       return true;
     }
-    if (Files.exists(f)) {
-      known.put(f, Boolean.TRUE);
+    if (Files.exists(file(repo, d))) {
+      known.put(k, Boolean.TRUE);
       return true;
     }
     return false;
@@ -48,10 +53,11 @@ public final class RepositoryLinks {
 
   /** Records that the upstream confirmed {@code repo} holds {@code d}. */
   public void add(RepositoryName repo, Digest d) {
-    Path f = file(repo, d);
-    if (known.getIfPresent(f) != null) {
+    Key k = new Key(repo, d);
+    if (known.getIfPresent(k) != null) {
       return;
     }
+    Path f = file(repo, d);
     try {
       Files.createDirectories(f.getParent());
       Files.createFile(f);
@@ -61,6 +67,6 @@ public final class RepositoryLinks {
       log.warn("could not record {} in {}: {}", d, repo, e.toString());
       return;
     }
-    known.put(f, Boolean.TRUE);
+    known.put(k, Boolean.TRUE);
   }
 }

@@ -33,8 +33,14 @@ public final class TagIndex {
    */
   public record Entry(Digest digest, String mediaType, long verifiedAtMillis, boolean askedForIndex) {}
 
+  /** In-memory key: cheaper to build and hash per request than the file's path. */
+  private record Key(RepositoryName repo, Tag tag) {}
+
   private final Path dir;
-  private final Cache<Path, Entry> memory = Caffeine.newBuilder().maximumSize(100_000).build();
+  // Maintenance runs on the calling thread: a hand-off to the common pool per few reads would wake
+  // another thread on every core the event loops need.
+  private final Cache<Key, Entry> memory =
+      Caffeine.newBuilder().maximumSize(100_000).executor(Runnable::run).build();
 
   public TagIndex(Path cacheRoot, String upstream) {
     this.dir = cacheRoot.resolve("tags").resolve(upstream);
@@ -47,8 +53,7 @@ public final class TagIndex {
 
   /** The last verified mapping, or null. */
   public Entry get(RepositoryName repo, Tag tag) {
-    Path f = file(repo, tag);
-    return memory.get(f, TagIndex::load);
+    return memory.get(new Key(repo, tag), k -> load(file(k.repo(), k.tag())));
   }
 
   private static Entry load(Path f) {
@@ -69,7 +74,7 @@ public final class TagIndex {
 
   public void put(RepositoryName repo, Tag tag, Entry e) {
     Path f = file(repo, tag);
-    memory.put(f, e);
+    memory.put(new Key(repo, tag), e);
     try {
       Files.createDirectories(f.getParent());
       Path tmp = f.resolveSibling("." + tag.value() + "." + Thread.currentThread().getId() + ".tmp");
@@ -91,7 +96,7 @@ public final class TagIndex {
   /** Forgets a tag the upstream says no longer exists. */
   public void remove(RepositoryName repo, Tag tag) {
     Path f = file(repo, tag);
-    memory.invalidate(f);
+    memory.invalidate(new Key(repo, tag));
     ContentStore.deleteQuietly(f);
   }
 }

@@ -2,7 +2,6 @@ package dev.ociproxy.core.oci;
 
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.regex.Pattern;
 
 /** A digest algorithm this proxy can verify; anything else is refused at the edge. */
 public enum Algorithm {
@@ -12,13 +11,11 @@ public enum Algorithm {
   private final String id;
   private final String jcaName;
   private final int hexLength;
-  private final Pattern hexPattern;
 
   Algorithm(String id, String jcaName, int hexLength) {
     this.id = id;
     this.jcaName = jcaName;
     this.hexLength = hexLength;
-    this.hexPattern = Pattern.compile("[0-9a-f]{" + hexLength + "}");
   }
 
   /** The name used in digest strings, e.g. {@code sha256}. */
@@ -31,7 +28,16 @@ public enum Algorithm {
   }
 
   boolean isValidHex(String hex) {
-    return hexPattern.matcher(hex).matches();
+    if (hex.length() != hexLength) {
+      return false;
+    }
+    for (int i = 0; i < hexLength; i++) {
+      char c = hex.charAt(i);
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** A fresh hasher; {@link MessageDigest} instances are not thread-safe, so each stream gets its own. */

@@ -63,6 +63,7 @@ public final class Mirror {
   private final Cache<Digest, Manifest> hot = Caffeine.newBuilder()
       .maximumWeight(HOT_MANIFEST_BYTES)
       .weigher((Digest d, Manifest m) -> m.body().length + 128)
+      .executor(Runnable::run) // maintenance inline: no common-pool wake-ups per few requests
       .build();
 
   public Mirror(

@@ -11,8 +11,6 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Turns a request line into a {@link V2Request}, choosing the upstream by path prefix ({@code
@@ -23,10 +21,12 @@ final class V2Router {
   /** Longest request URI we look at; the codec already caps the request line. */
   static final int MAX_URI_LENGTH = 4096;
 
-  private static final Pattern MANIFEST = Pattern.compile("/v2/(.+)/manifests/([^/]+)");
-  private static final Pattern BLOB = Pattern.compile("/v2/(.+)/blobs/([^/]+)");
-  private static final Pattern UPLOAD = Pattern.compile("/v2/(.+)/blobs/uploads(/.*)?");
-  private static final Pattern TAGS = Pattern.compile("/v2/(.+)/tags/list");
+  // The path shapes, matched by hand rather than by regular expressions: this runs on every request.
+  private static final String PREFIX = "/v2/";
+  static final String MANIFESTS = "/manifests";
+  static final String BLOBS = "/blobs";
+  private static final String UPLOADS = "/blobs/uploads";
+  private static final String TAGS = "/tags/list";
 
   private final Map<String, Mirror> byName;
   private final Mirror defaultMirror;
@@ -62,37 +62,70 @@ final class V2Router {
       throw new RegistryException(OciErrorCode.NAME_UNKNOWN, 404, "not a registry API path");
     }
     String ns = first(qs.parameters(), "ns");
-    if (UPLOAD.matcher(path).matches()) {
+    if (isUpload(path)) {
       throw unsupported();
     }
-    Matcher m;
-    if ((m = MANIFEST.matcher(path)).matches()) {
+    String name;
+    if ((name = nameBefore(path, MANIFESTS)) != null) {
       if (!read) {
         throw unsupported();
       }
-      Target t = target(m.group(1), ns);
+      Target t = target(name, ns);
       return new V2Request.GetManifest(
-          t.mirror, t.repo, m.group(1), Reference.parse(m.group(2)), method.equals(HttpMethod.HEAD));
+          t.mirror, t.repo, name, Reference.parse(lastSegment(path)), method.equals(HttpMethod.HEAD));
     }
-    if ((m = BLOB.matcher(path)).matches()) {
+    if ((name = nameBefore(path, BLOBS)) != null) {
       if (!read) {
         throw unsupported();
       }
-      Target t = target(m.group(1), ns);
+      Target t = target(name, ns);
       return new V2Request.GetBlob(
-          t.mirror, t.repo, m.group(1), Digest.parse(m.group(2)), method.equals(HttpMethod.HEAD));
+          t.mirror, t.repo, name, Digest.parse(lastSegment(path)), method.equals(HttpMethod.HEAD));
     }
-    if ((m = TAGS.matcher(path)).matches()) {
+    if (path.endsWith(TAGS) && path.length() > PREFIX.length() + TAGS.length()) {
       if (!read) {
         throw unsupported();
       }
-      Target t = target(m.group(1), ns);
-      return new V2Request.ListTags(t.mirror, t.repo, m.group(1), tagQuery(qs));
+      name = path.substring(PREFIX.length(), path.length() - TAGS.length());
+      Target t = target(name, ns);
+      return new V2Request.ListTags(t.mirror, t.repo, name, tagQuery(qs));
     }
     if (!read) {
       throw unsupported();
     }
     throw new RegistryException(OciErrorCode.NAME_UNKNOWN, 404, "unknown registry API endpoint");
+  }
+
+  /**
+   * For {@code /v2/<name><kind>/<ref>}, with a non-empty name and a ref without '/': the name;
+   * otherwise null. Whatever the name holds is validated later against the spec grammar.
+   */
+  static String nameBefore(String path, String kind) {
+    int lastSlash = path.lastIndexOf('/');
+    int kindStart = lastSlash - kind.length();
+    if (!path.startsWith(PREFIX) || lastSlash == path.length() - 1 || kindStart <= PREFIX.length()
+        || !path.startsWith(kind, kindStart)) {
+      return null;
+    }
+    return path.substring(PREFIX.length(), kindStart);
+  }
+
+  private static String lastSegment(String path) {
+    return path.substring(path.lastIndexOf('/') + 1);
+  }
+
+  /** {@code /v2/<name>/blobs/uploads} with or without anything after a further '/'. */
+  static boolean isUpload(String path) {
+    if (!path.startsWith(PREFIX)) {
+      return false;
+    }
+    for (int i = path.indexOf(UPLOADS, PREFIX.length() + 1); i >= 0; i = path.indexOf(UPLOADS, i + 1)) {
+      int end = i + UPLOADS.length();
+      if (end == path.length() || path.charAt(end) == '/') {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static RegistryException unsupported() {
