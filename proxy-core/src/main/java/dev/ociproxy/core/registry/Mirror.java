@@ -60,9 +60,9 @@ public final class Mirror {
       new ConcurrentHashMap<>();
   private volatile MirrorGate gate = MirrorGate.OPEN;
   /** Verified manifests kept parsed in memory, so hot tags and digests cost no disk read. */
-  private final Cache<Digest, Manifest> hot = Caffeine.newBuilder()
+  private final Cache<Digest, HotManifest> hot = Caffeine.newBuilder()
       .maximumWeight(HOT_MANIFEST_BYTES)
-      .weigher((Digest d, Manifest m) -> m.body().length + 128)
+      .weigher((Digest d, HotManifest h) -> h.manifest().body().length + 256)
       .executor(Runnable::run) // maintenance inline: no common-pool wake-ups per few requests
       .build();
 
@@ -237,17 +237,23 @@ public final class Mirror {
     return accept.isEmpty() || accept.contains(mediaType) || accept.contains("*/*");
   }
 
+  /** A verified manifest in memory, with its store path built once rather than per request. */
+  private record HotManifest(Manifest manifest, java.nio.file.Path path) {}
+
   private Manifest cachedManifest(Digest d, boolean stale) {
-    Manifest m = hot.getIfPresent(d);
-    if (m == null) {
+    HotManifest h = hot.getIfPresent(d);
+    if (h == null) {
       byte[] body = store.readManifest(d);
       if (body == null) {
         return null;
       }
-      m = new Manifest(d, ManifestDocument.parse(body, null).mediaType(), body, true, false);
-      hot.put(d, m);
+      h = new HotManifest(
+          new Manifest(d, ManifestDocument.parse(body, null).mediaType(), body, true, false),
+          store.manifestPath(d));
+      hot.put(d, h);
     }
-    store.index().touch(store.manifestPath(d));
+    store.index().touch(h.path()); // for the disk budget's LRU order
+    Manifest m = h.manifest();
     return stale ? new Manifest(d, m.mediaType(), m.body(), true, true) : m;
   }
 
