@@ -25,6 +25,10 @@ from measure import MeasurementError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_JAR = os.path.join(ROOT, "proxy-server", "target", "registry-proxy.jar")
+# The heap bounds the README's start command gives; the proxy is measured as it is told to be run.
+README_JAVA_OPTS = "-Xms32m -Xmx512m"
+# Unrecorded wrk seconds per server and URL before the manifest rows: steady state, JIT compiled.
+WRK_WARMUP_SECONDS = 3
 _T0 = time.monotonic()
 
 
@@ -44,7 +48,9 @@ def parse_args(argv):
     p.add_argument("--servers", default="ours,distribution,nginx",
                    help="comma-separated proxies to run (default ours,distribution,nginx; direct always runs)")
     p.add_argument("--jar", default=DEFAULT_JAR, help="our proxy's jar (skipped with a note when missing)")
-    p.add_argument("--java-opts", default="", help="extra JVM options for our proxy; write it with '=', e.g. --java-opts='-Xmx256m -XX:+UseSerialGC'")
+    p.add_argument("--java-opts", default=README_JAVA_OPTS,
+                   help="JVM options for our proxy (default: the README's, %(default)s); write it with '=', "
+                        "e.g. --java-opts='-Xmx256m -XX:+UseSerialGC'")
     p.add_argument("--ours-log-level", default="WARN",
                    help="LOG_LEVEL for our proxy (default WARN: no access log, like the others; INFO logs each request)")
     p.add_argument("--work-dir", default="/tmp", help="parent of the private work directory (default /tmp)")
@@ -214,9 +220,9 @@ class Benchmark:
     def _manifest_phase(self):
         repo, tag, mdigest, *_ = self.images.big
         secs = self.args.wrk_seconds
-        for s in self.all:  # an unrecorded second per URL, so every server's hot path is warm
+        for s in self.all:  # unrecorded seconds per URL, so every server's hot path is warm (our JIT)
             for ref in (tag, mdigest):
-                self._wrk(s, None, s.manifest_url(repo, ref), 1)
+                self._wrk(s, None, s.manifest_url(repo, ref), WRK_WARMUP_SECONDS)
         n = self.args.runs
         for r in range(n):
             order = self.all[r % len(self.all):] + self.all[:r % len(self.all)]

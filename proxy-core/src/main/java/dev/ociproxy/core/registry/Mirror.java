@@ -228,7 +228,10 @@ public final class Mirror {
     if (accept.isEmpty()) {
       return true;
     }
-    boolean clientTakesIndex = accept.stream().anyMatch(MediaTypes::isIndex);
+    boolean clientTakesIndex = false;
+    for (String type : accept) { // per request: a loop, not a stream
+      clientTakesIndex |= MediaTypes.isIndex(type);
+    }
     return acceptable(e.mediaType(), accept)
         && (!clientTakesIndex || e.askedForIndex() || MediaTypes.isIndex(e.mediaType()));
   }

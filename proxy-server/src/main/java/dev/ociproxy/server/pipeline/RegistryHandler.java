@@ -182,9 +182,30 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     return "other";
   }
 
+  /** Parsed Accept headers: clients send the same few values on every request. */
+  private static final java.util.concurrent.ConcurrentMap<String, List<String>> PARSED_ACCEPT =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  private static final int MAX_PARSED_ACCEPT = 256;
+
   private static List<String> accept(HttpRequest req) {
+    List<String> all = req.headers().getAll(HttpHeaderNames.ACCEPT);
+    if (all.size() != 1 || all.get(0).length() > 1024) {
+      return parseAccept(all);
+    }
+    String h = all.get(0);
+    List<String> known = PARSED_ACCEPT.get(h);
+    if (known == null) {
+      known = List.copyOf(parseAccept(all));
+      if (PARSED_ACCEPT.size() < MAX_PARSED_ACCEPT) { // bounded: a client cannot grow it at will
+        PARSED_ACCEPT.putIfAbsent(h, known);
+      }
+    }
+    return known;
+  }
+
+  private static List<String> parseAccept(List<String> headers) {
     List<String> out = new ArrayList<>();
-    for (String h : req.headers().getAll(HttpHeaderNames.ACCEPT)) {
+    for (String h : headers) {
       for (String part : h.split(",")) {
         int semi = part.indexOf(';');
         String t = (semi < 0 ? part : part.substring(0, semi)).trim();
