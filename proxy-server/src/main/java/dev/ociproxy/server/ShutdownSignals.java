@@ -24,15 +24,26 @@ final class ShutdownSignals {
         Signal.handle(new Signal(name), sig -> {
           if (received.incrementAndGet() > 1) {
             log.warn("SIG{} again: closing all connections now", name);
-            server.close();
+            try {
+              server.close();
+            } finally {
+              System.exit(0); // whatever became of the first signal's drain, this one ends the process
+            }
             return;
           }
           log.info("SIG{} received: stopping (grace period {} ms)", name, grace.toMillis());
           // Not on the signal dispatcher thread: it must stay free to deliver a second signal.
           Thread t = new Thread(() -> {
-            server.shutdown(grace);
-            log.info("stopped");
-            System.exit(0);
+            int status = 1;
+            try {
+              server.shutdown(grace);
+              log.info("stopped");
+              status = 0;
+            } catch (RuntimeException | Error e) {
+              log.error("shutdown failed; exiting anyway", e);
+            } finally {
+              System.exit(status); // never left running with its listeners closed
+            }
           }, "graceful-shutdown");
           t.start();
         });

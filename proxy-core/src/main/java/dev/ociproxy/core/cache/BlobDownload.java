@@ -56,7 +56,7 @@ public final class BlobDownload implements BodySink {
   private final CopyOnWriteArrayList<Runnable> listeners = new CopyOnWriteArrayList<>();
   private final CompletableFuture<Path> finished = new CompletableFuture<>();
   private volatile long written;
-  /** Set once the upstream body ended at the declared length; {@link #written} is final then. */
+  /** Set once the upstream body has ended whole; {@link #written} is final from then on. */
   private volatile boolean received;
   /** Bytes hashed so far; touched by the hashing task only. */
   private long hashed;
@@ -85,7 +85,13 @@ public final class BlobDownload implements BodySink {
     this.out =
         FileChannel.open(
             temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ);
-    this.hashReader = FileChannel.open(temp, StandardOpenOption.READ);
+    try {
+      this.hashReader = FileChannel.open(temp, StandardOpenOption.READ);
+    } catch (IOException e) {
+      closeQuietly(out);
+      ContentStore.deleteQuietly(temp);
+      throw e;
+    }
   }
 
   public Digest digest() {
