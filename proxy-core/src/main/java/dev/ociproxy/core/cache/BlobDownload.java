@@ -7,7 +7,6 @@ import dev.ociproxy.core.upstream.BodySink;
 import dev.ociproxy.core.verify.DigestingSink;
 import dev.ociproxy.core.verify.VerificationException;
 import io.netty.buffer.ByteBuf;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -15,51 +14,26 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executor;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 /**
- * One upstream blob download in progress: it writes to a temporary file, and every client response
- * tails that file. Bytes up to {@link #written()} may be read at any time; the end of the body is
- * only confirmed by {@link #finished()} completing, after the digest has matched and the file has
- * been published.
- *
- * <p>The digest is computed from the file, on a hashing thread that follows the writer. Hashing and
- * receiving then run on two cores instead of one (SHA-256 is about half the work of a cold pull),
- * the hash covers exactly the bytes readers are served and that get published, and since the file
- * is the buffer between the two, no network buffer is held while the hasher catches up.
- *
- * <p>Thread-safe: the sink methods run on the upstream event loop, hashing and publication on the
- * hashing executor, readers call the rest from anywhere.
+ * One upstream blob download in progress: it writes to a temporary file while hashing, and every
+ * client response tails that file. Bytes up to {@link #written()} may be read at any time; the end
+ * of the body is only confirmed by {@link #finished()} completing, after the digest has matched and
+ * the file has been published. Thread-safe: the sink methods run on the upstream event loop,
+ * readers call the rest from anywhere.
  */
 public final class BlobDownload implements BodySink {
-  /** Shared by every download; each download runs at most one hashing task at a time. */
-  private static final Executor HASHERS =
-      Executors.newFixedThreadPool(
-          Runtime.getRuntime().availableProcessors(), new DefaultThreadFactory("blob-hash", true));
-
-  private static final ThreadLocal<ByteBuffer> HASH_BUFFER =
-      ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(256 * 1024));
-
   private final Digest digest;
   private final ContentStore store;
   private final Path temp;
   private final DigestingSink hash;
   private final long expectedLength;
   private final FileChannel out;
-  private final FileChannel hashReader;
-  private final Executor hashing;
-  private final AtomicBoolean hashScheduled = new AtomicBoolean();
   private final Consumer<BlobDownload> onDone;
   private final CopyOnWriteArrayList<Runnable> listeners = new CopyOnWriteArrayList<>();
   private final CompletableFuture<Path> finished = new CompletableFuture<>();
   private volatile long written;
-  /** Set once the upstream body has ended whole; {@link #written} is final from then on. */
-  private volatile boolean received;
-  /** Bytes hashed so far; touched by the hashing task only. */
-  private long hashed;
   private final java.util.concurrent.atomic.AtomicInteger readers = new java.util.concurrent.atomic.AtomicInteger();
   private volatile Runnable onAbandoned;
 
@@ -69,29 +43,15 @@ public final class BlobDownload implements BodySink {
    */
   public BlobDownload(Digest digest, ContentStore store, long expectedLength, Consumer<BlobDownload> onDone)
       throws IOException {
-    this(digest, store, expectedLength, onDone, HASHERS);
-  }
-
-  /** @param hashing where the hash follows the file ({@code Runnable::run}: inline, for tests) */
-  BlobDownload(Digest digest, ContentStore store, long expectedLength, Consumer<BlobDownload> onDone,
-      Executor hashing) throws IOException {
     this.digest = requireNonNull(digest, "digest");
     this.store = store;
     this.temp = store.newTempFile();
     this.hash = new DigestingSink(digest);
     this.expectedLength = expectedLength;
     this.onDone = onDone;
-    this.hashing = hashing;
     this.out =
         FileChannel.open(
             temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ);
-    try {
-      this.hashReader = FileChannel.open(temp, StandardOpenOption.READ);
-    } catch (IOException e) {
-      closeQuietly(out);
-      ContentStore.deleteQuietly(temp);
-      throw e;
-    }
   }
 
   public Digest digest() {
@@ -176,6 +136,7 @@ public final class BlobDownload implements BodySink {
               "more bytes than the declared " + expectedLength));
       return;
     }
+    hash.update(chunk);
     try {
       long pos = written;
       for (ByteBuffer b : chunk.nioBuffers(chunk.readerIndex(), n)) {
@@ -188,7 +149,6 @@ public final class BlobDownload implements BodySink {
       return;
     }
     written += n;
-    scheduleHashing();
     notifyListeners();
   }
 
@@ -197,21 +157,24 @@ public final class BlobDownload implements BodySink {
     if (finished.isDone()) {
       return;
     }
-    if (expectedLength >= 0 && written != expectedLength) {
-      fail(new VerificationException(
-          VerificationException.Reason.TRUNCATED,
-          digest,
-          "got " + written + " bytes, want " + expectedLength));
-      return;
-    }
     try {
+      if (expectedLength >= 0 && written != expectedLength) {
+        throw new VerificationException(
+            VerificationException.Reason.TRUNCATED,
+            digest,
+            "got " + written + " bytes, want " + expectedLength);
+      }
+      hash.verify();
       out.close();
-    } catch (IOException e) {
+      Path target = store.blobPath(digest);
+      store.publish(temp, target);
+      finished.complete(target);
+    } catch (IOException | RuntimeException e) {
       fail(e);
       return;
     }
-    received = true;
-    scheduleHashing();
+    onDone.accept(this);
+    notifyListeners();
   }
 
   @Override
@@ -219,86 +182,19 @@ public final class BlobDownload implements BodySink {
     fail(cause);
   }
 
-  private void scheduleHashing() {
-    if (hashScheduled.compareAndSet(false, true)) {
-      try {
-        hashing.execute(this::hashWhatIsWritten);
-      } catch (RuntimeException e) { // a rejected task: never leave readers waiting
-        hashScheduled.set(false);
-        fail(e);
-      }
-    }
-  }
-
-  /** The hashing task: catches up with the writer, and verifies and publishes at the end. */
-  private void hashWhatIsWritten() {
-    while (true) {
-      try {
-        boolean end = received; // read before written: once set, written is final
-        long target = written;
-        ByteBuffer buf = HASH_BUFFER.get();
-        while (hashed < target && !finished.isDone()) {
-          buf.clear().limit((int) Math.min(buf.capacity(), target - hashed));
-          int r = hashReader.read(buf, hashed);
-          if (r < 0) {
-            throw new IOException("temporary file shorter than written: " + temp);
-          }
-          buf.flip();
-          hash.update(buf);
-          hashed += r;
-        }
-        if (end && hashed == target) {
-          publishVerified();
-          return;
-        }
-      } catch (IOException | RuntimeException e) {
-        fail(e);
-        return;
-      }
-      hashScheduled.set(false);
-      // Written to between the catch-up and the flag reset: run again, unless another task does.
-      if (finished.isDone() || (hashed == written && !received) || !hashScheduled.compareAndSet(false, true)) {
-        return;
-      }
-    }
-  }
-
-  private void publishVerified() throws IOException {
-    hash.verify();
-    Path target = store.blobPath(digest);
-    synchronized (this) {
-      if (finished.isDone()) {
-        return; // failed meanwhile (a reader-less abort): the file is gone
-      }
-      hashReader.close();
-      store.publish(temp, target);
-      finished.complete(target);
-    }
-    onDone.accept(this);
-    notifyListeners();
-  }
-
   /** Refuses the download: nothing is stored, every reader is told. */
   public void fail(Throwable cause) {
-    synchronized (this) {
-      if (finished.isDone()) {
-        return;
-      }
-      closeQuietly(out);
-      closeQuietly(hashReader);
-      ContentStore.deleteQuietly(temp); // before anyone can see the failure and look
-      finished.completeExceptionally(cause);
+    if (!finished.completeExceptionally(cause)) {
+      return;
     }
+    try {
+      out.close();
+    } catch (IOException ignored) {
+      // The file is deleted next anyway.
+    }
+    ContentStore.deleteQuietly(temp);
     onDone.accept(this);
     notifyListeners();
-  }
-
-  private static void closeQuietly(FileChannel ch) {
-    try {
-      ch.close();
-    } catch (IOException ignored) {
-      // The file is deleted or published anyway.
-    }
   }
 
   private void notifyListeners() {

@@ -37,13 +37,6 @@ public final class DigestingSink {
     length += n;
   }
 
-  /** Hashes the remaining bytes of {@code buf}, consuming them. */
-  public void update(ByteBuffer buf) {
-    int n = buf.remaining();
-    md.update(buf);
-    length += n;
-  }
-
   public void update(byte[] bytes) {
     md.update(bytes);
     length += bytes.length;

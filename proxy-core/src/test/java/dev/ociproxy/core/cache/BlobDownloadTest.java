@@ -15,10 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -216,57 +212,9 @@ class BlobDownloadTest {
     }
   }
 
-  /** A download that hashes inline, on the feeding thread, so each step can be asserted at once. */
-  @Test
-  void hashingOnItsOwnThreadWhileChunksArrivePublishesTheVerifiedFile() throws Exception {
-    ExecutorService hasher = Executors.newSingleThreadExecutor();
-    try {
-      for (int round = 0; round < 20; round++) {
-        BlobDownload d = download(CONTENT.length, hasher);
-        feed(d, CONTENT, 1000 + round * 37); // the hasher races the writer on every chunk
-        d.onComplete();
-
-        assertThat(d.finished().get(10, TimeUnit.SECONDS)).hasBinaryContent(CONTENT);
-        assertThat(root.resolve("tmp")).isEmptyDirectory();
-      }
-    } finally {
-      hasher.shutdownNow();
-    }
-  }
-
-  @Test
-  void flippedLastByteHashedOnItsOwnThreadIsRefusedAndNothingIsStored() throws Exception {
-    ExecutorService hasher = Executors.newSingleThreadExecutor();
-    try {
-      byte[] tampered = CONTENT.clone();
-      tampered[CONTENT.length - 1] ^= 0x01;
-      BlobDownload d = download(CONTENT.length, hasher);
-      List<Boolean> failedWhenToldTheEnd = new java.util.concurrent.CopyOnWriteArrayList<>();
-      d.onProgress(() -> {
-        if (d.finished().isDone()) {
-          failedWhenToldTheEnd.add(d.failed());
-        }
-      });
-
-      feed(d, tampered, 4096);
-      d.onComplete();
-
-      assertFailedWith(d, Reason.DIGEST_MISMATCH);
-      assertNothingStored();
-      hasher.submit(() -> { }).get(10, TimeUnit.SECONDS); // listeners ran on the hasher before this
-      assertThat(failedWhenToldTheEnd).containsExactly(true);
-    } finally {
-      hasher.shutdownNow();
-    }
-  }
-
   private BlobDownload download(long expectedLength) {
-    return download(expectedLength, Runnable::run);
-  }
-
-  private BlobDownload download(long expectedLength, Executor hashing) {
     try {
-      return new BlobDownload(DIGEST, store, expectedLength, done::add, hashing);
+      return new BlobDownload(DIGEST, store, expectedLength, done::add);
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
@@ -289,9 +237,8 @@ class BlobDownloadTest {
   }
 
   private static void assertFailedWith(BlobDownload d, Reason reason) {
-    Throwable cause = unwrap(d); // waits for a hasher on another thread
     assertThat(d.failed()).isTrue();
-    assertThat(cause)
+    assertThat(unwrap(d))
         .isInstanceOfSatisfying(
             VerificationException.class, e -> assertThat(e.reason()).isEqualTo(reason));
   }
