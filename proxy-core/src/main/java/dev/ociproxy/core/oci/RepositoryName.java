@@ -2,7 +2,6 @@ package dev.ociproxy.core.oci;
 
 import static java.util.Objects.requireNonNull;
 
-
 /**
  * A repository name such as {@code library/alpine}, validated against the distribution-spec grammar
  * so it is safe to use as a relative path on disk.

@@ -2,7 +2,6 @@ package dev.ociproxy.core.oci;
 
 import static java.util.Objects.requireNonNull;
 
-
 /** A manifest tag, validated against the distribution-spec grammar. */
 public record Tag(String value) implements Reference {
   public Tag {
