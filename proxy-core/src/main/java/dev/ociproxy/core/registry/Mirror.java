@@ -2,50 +2,36 @@ package dev.ociproxy.core.registry;
 
 import static java.util.Objects.requireNonNull;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.cache.RepositoryLinks;
 import dev.ociproxy.core.cache.TagIndex;
 import dev.ociproxy.core.oci.Digest;
-import dev.ociproxy.core.oci.ManifestDocument;
-import dev.ociproxy.core.oci.MediaTypes;
 import dev.ociproxy.core.oci.OciErrorCode;
 import dev.ociproxy.core.oci.Reference;
-import dev.ociproxy.core.oci.RegistryException;
 import dev.ociproxy.core.oci.RepositoryName;
 import dev.ociproxy.core.oci.Tag;
 import dev.ociproxy.core.upstream.UpstreamClient;
-import dev.ociproxy.core.upstream.UpstreamResponse;
 import dev.ociproxy.core.verify.Refusals;
 import dev.ociproxy.core.verify.VerificationException;
 import dev.ociproxy.core.verify.VerificationException.Reason;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentMap;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.function.Supplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The proxy's view of one upstream registry: serves verified content from the store, fetches and
  * verifies what is missing, and shares one upstream fetch between concurrent requests for the same
  * thing. What the client asked for is the truth; the upstream's headers are only claims.
+ *
+ * <p>This class applies the gate (offline, pins) and owns the shared parts (store, links, meters,
+ * refusals); {@link ManifestFetcher} and {@link BlobFetcher} do the two halves of the work.
  */
 public final class Mirror {
-  private static final Logger log = LoggerFactory.getLogger(Mirror.class);
   private static final long MAX_TAG_LIST_BYTES = 4L * 1024 * 1024;
-  private static final long HOT_MANIFEST_BYTES = 32L * 1024 * 1024;
 
   private final UpstreamClient client;
   private final ContentStore store;
@@ -56,15 +42,8 @@ public final class Mirror {
   private final MeterRegistry meters;
   private final FetchLimiter limiter;
   private final BlobFetcher blobs;
-  private final ConcurrentMap<String, CompletableFuture<Manifest>> manifestFetches =
-      new ConcurrentHashMap<>();
+  private final ManifestFetcher manifests;
   private volatile MirrorGate gate = MirrorGate.OPEN;
-  /** Verified manifests kept parsed in memory, so hot tags and digests cost no disk read. */
-  private final Cache<Digest, HotManifest> hot = Caffeine.newBuilder()
-      .maximumWeight(HOT_MANIFEST_BYTES)
-      .weigher((Digest d, HotManifest h) -> h.manifest().body().length + 256)
-      .executor(Runnable::run) // maintenance inline: no common-pool wake-ups per few requests
-      .build();
 
   public Mirror(
       UpstreamClient client, ContentStore store, MirrorOptions options, MeterRegistry meters) {
@@ -83,6 +62,7 @@ public final class Mirror {
     this.tags = new TagIndex(store.root(), name());
     this.links = new RepositoryLinks(store.root(), name());
     this.blobs = new BlobFetcher(this, client, store, links, limiter, options);
+    this.manifests = new ManifestFetcher(this, client, store, tags, links, limiter, options);
     registerGauges();
   }
 
@@ -90,7 +70,7 @@ public final class Mirror {
     Gauge.builder("registry_proxy_downloads_in_flight", blobs, BlobFetcher::inFlight)
         .description("Upstream fetches running now; each may feed several clients")
         .tag("upstream", name()).tag("kind", "blob").register(meters);
-    Gauge.builder("registry_proxy_downloads_in_flight", manifestFetches, Map::size)
+    Gauge.builder("registry_proxy_downloads_in_flight", manifests, ManifestFetcher::inFlight)
         .description("Upstream fetches running now; each may feed several clients")
         .tag("upstream", name()).tag("kind", "manifest").register(meters);
   }
@@ -100,6 +80,11 @@ public final class Mirror {
     Counter.builder("registry_proxy_coalesced_requests")
         .description("Requests that joined an upstream fetch already in flight instead of starting another")
         .tag("upstream", name()).tag("kind", kind).register(meters).increment();
+  }
+
+  /** A tag answered from its last verified manifest because the upstream is in trouble. */
+  void staleServed() {
+    meters.counter("registry_proxy_stale_serves", "upstream", name()).increment();
   }
 
   void received(String kind, long bytes) {
@@ -145,7 +130,7 @@ public final class Mirror {
 
   /** The verified manifest from the store, or null; for {@link Gatekeeper}. */
   Manifest cachedManifestOrNull(Digest d) {
-    return cachedManifest(d, false);
+    return manifests.cachedManifest(d, false);
   }
 
   /** True when {@code repo} is known to hold {@code d}; for {@link Gatekeeper}. */
@@ -162,17 +147,7 @@ public final class Mirror {
       return CompletableFuture.failedFuture(
           Gatekeeper.offline(this, OciErrorCode.MANIFEST_UNKNOWN, "the upstream digest of " + repo + ":" + tag));
     }
-    String asked = repo + ":" + tag;
-    return limiter.run(() -> client
-        .request(HttpMethod.GET, v2(repo, "manifests", tag.value()), repo.value(), accept))
-        .thenCompose(
-            resp -> {
-              if (resp.status() != 200) {
-                resp.drain();
-                throw UpstreamErrors.of(resp, OciErrorCode.MANIFEST_UNKNOWN, "manifest " + asked);
-              }
-              return readManifest(resp, repo, asked).thenApply(Digest::sha256);
-            });
+    return manifests.upstreamDigest(repo, tag, accept);
   }
 
   // ---- manifests ----
@@ -187,233 +162,12 @@ public final class Mirror {
         return gated;
       }
     }
-    if (ref instanceof Digest d) {
-      Manifest cached = links.has(repo, d) ? cachedManifest(d, false) : null;
-      if (cached != null) {
-        return CompletableFuture.completedFuture(cached);
-      }
-      return singleFlight("d " + repo + "@" + d, () -> fetchByDigest(repo, d));
-    }
-    Tag tag = (Tag) ref;
-    TagIndex.Entry known = tags.get(repo, tag);
-    if (known != null && isFresh(known) && suits(known, accept)) {
-      Manifest cached = cachedManifest(known.digest(), false);
-      if (cached != null) {
-        return CompletableFuture.completedFuture(cached);
-      }
-    }
-    return singleFlight("t " + repo + ":" + tag + " " + accept, () -> fetchByTag(repo, tag, accept))
-        .exceptionallyCompose(
-            err -> {
-              Throwable cause = unwrap(err);
-              if (known != null && UpstreamErrors.isUpstreamTrouble(cause)) {
-                Manifest stale = cachedManifest(known.digest(), true);
-                if (stale != null) {
-                  log.warn(
-                      "upstream {} failed ({}); serving last verified {}:{} -> {}",
-                      name(), cause.getMessage(), repo, tag, known.digest());
-                  meters.counter("registry_proxy_stale_serves", "upstream", name()).increment();
-                  return CompletableFuture.completedFuture(stale);
-                }
-              }
-              return CompletableFuture.failedFuture(cause);
-            });
-  }
-
-  private boolean isFresh(TagIndex.Entry e) {
-    return System.currentTimeMillis() - e.verifiedAtMillis() < options.tagTtl().toMillis();
-  }
-
-  private static boolean suits(TagIndex.Entry e, List<String> accept) {
-    if (accept.isEmpty()) {
-      return true;
-    }
-    boolean clientTakesIndex = false;
-    for (String type : accept) { // per request: a loop, not a stream
-      clientTakesIndex |= MediaTypes.isIndex(type);
-    }
-    return acceptable(e.mediaType(), accept)
-        && (!clientTakesIndex || e.askedForIndex() || MediaTypes.isIndex(e.mediaType()));
-  }
-
-  private static boolean acceptable(String mediaType, List<String> accept) {
-    return accept.isEmpty() || accept.contains(mediaType) || accept.contains("*/*");
-  }
-
-  /** A verified manifest in memory, with its store path built once rather than per request. */
-  private record HotManifest(Manifest manifest, java.nio.file.Path path) {}
-
-  private Manifest cachedManifest(Digest d, boolean stale) {
-    HotManifest h = hot.getIfPresent(d);
-    if (h == null) {
-      byte[] body = store.readManifest(d);
-      if (body == null) {
-        return null;
-      }
-      h = new HotManifest(
-          new Manifest(d, ManifestDocument.parse(body, null).mediaType(), body, true, false),
-          store.manifestPath(d));
-      hot.put(d, h);
-    }
-    store.index().touch(h.path()); // for the disk budget's LRU order
-    Manifest m = h.manifest();
-    return stale ? new Manifest(d, m.mediaType(), m.body(), true, true) : m;
-  }
-
-  private CompletableFuture<Manifest> singleFlight(
-      String key, Supplier<CompletableFuture<Manifest>> fetch) {
-    CompletableFuture<Manifest> mine = new CompletableFuture<>();
-    CompletableFuture<Manifest> existing = manifestFetches.putIfAbsent(key, mine);
-    if (existing != null) {
-      coalesced("manifest");
-      return existing;
-    }
-    CompletableFuture<Manifest> f;
-    try {
-      f = limiter.run(fetch).orTimeout(options.manifestTimeout().toMillis(), TimeUnit.MILLISECONDS);
-    } catch (RuntimeException e) {
-      f = CompletableFuture.failedFuture(e);
-    }
-    f.whenComplete(
-        (m, err) -> {
-          manifestFetches.remove(key, mine);
-          if (err == null) {
-            mine.complete(m);
-          } else {
-            Throwable cause = unwrap(err);
-            mine.completeExceptionally(
-                cause instanceof TimeoutException
-                    ? new dev.ociproxy.core.upstream.UpstreamTimeoutException(
-                        "upstream manifest fetch took longer than " + options.manifestTimeout())
-                    : cause);
-          }
-        });
-    return mine;
-  }
-
-  private CompletableFuture<Manifest> fetchByDigest(RepositoryName repo, Digest digest) {
-    return client
-        .request(HttpMethod.GET, v2(repo, "manifests", digest.toString()), repo.value(), MediaTypes.ALL_MANIFESTS)
-        .thenCompose(
-            resp -> {
-              if (resp.status() != 200) {
-                resp.drain();
-                throw UpstreamErrors.of(resp, OciErrorCode.MANIFEST_UNKNOWN, "manifest " + digest);
-              }
-              return readManifest(resp, repo, digest.toString())
-                  .thenApply(
-                      body -> {
-                        Digest actual = Digest.of(digest.algorithm(), body);
-                        if (!actual.equals(digest)) {
-                          throw refuse(
-                              repo, digest.toString(), digest, Reason.DIGEST_MISMATCH,
-                              "got " + actual + " (" + body.length + " bytes, Docker-Content-Digest: "
-                                  + resp.headers().get("Docker-Content-Digest") + "), want " + digest);
-                        }
-                        ManifestDocument doc = checkDocument(repo, digest.toString(), digest, body, resp);
-                        store.putManifest(digest, body);
-                        linkManifest(repo, digest, doc);
-                        return new Manifest(digest, doc.mediaType(), body, false, false);
-                      });
-            });
-  }
-
-  private CompletableFuture<Manifest> fetchByTag(
-      RepositoryName repo, Tag tag, List<String> accept) {
-    List<String> ask = accept.isEmpty() ? MediaTypes.ALL_MANIFESTS : accept;
-    boolean askedForIndex = ask.stream().anyMatch(MediaTypes::isIndex) || ask.contains("*/*");
-    String asked = repo + ":" + tag;
-    return client
-        .request(HttpMethod.GET, v2(repo, "manifests", tag.value()), repo.value(), ask)
-        .thenCompose(
-            resp -> {
-              if (resp.status() != 200) {
-                resp.drain();
-                if (resp.status() == 404) {
-                  tags.remove(repo, tag);
-                }
-                throw UpstreamErrors.of(resp, OciErrorCode.MANIFEST_UNKNOWN, "manifest " + asked);
-              }
-              return readManifest(resp, repo, asked)
-                  .thenApply(
-                      body -> {
-                        Digest computed = Digest.sha256(body);
-                        String header = resp.headers().get("Docker-Content-Digest");
-                        Digest claimed = null;
-                        if (header != null) {
-                          try {
-                            claimed = Digest.parse(header.trim());
-                          } catch (RegistryException e) {
-                            throw refuse(repo, asked, null, Reason.DIGEST_HEADER_MISMATCH,
-                                "unusable Docker-Content-Digest " + header);
-                          }
-                          Digest actual = Digest.of(claimed.algorithm(), body);
-                          if (!actual.equals(claimed)) {
-                            throw refuse(repo, asked, null, Reason.DIGEST_HEADER_MISMATCH,
-                                "Docker-Content-Digest " + claimed + " but body hashes to " + actual);
-                          }
-                        }
-                        ManifestDocument doc = checkDocument(repo, asked, null, body, resp);
-                        String mediaType = doc.mediaType();
-                        store.putManifest(computed, body);
-                        linkManifest(repo, computed, doc);
-                        if (claimed != null && !claimed.equals(computed)) {
-                          store.putManifest(claimed, body);
-                          links.add(repo, claimed);
-                        }
-                        tags.put(repo, tag, new TagIndex.Entry(
-                            computed, mediaType, System.currentTimeMillis(), askedForIndex));
-                        return new Manifest(computed, mediaType, body, false, false);
-                      });
-            });
-  }
-
-  private CompletableFuture<byte[]> readManifest(UpstreamResponse resp, RepositoryName repo, String asked) {
-    return resp.aggregate(options.manifestMaxBytes())
-        .whenComplete((body, err) -> {
-          if (body != null) {
-            received("manifest", body.length);
-          }
-        })
-        .exceptionally(
-            err -> {
-              Throwable cause = unwrap(err);
-              if (cause instanceof UpstreamResponse.BodyTooLargeException) {
-                throw refuse(repo, asked, null, Reason.TOO_LARGE, cause.getMessage());
-              }
-              throw cause instanceof RuntimeException r ? r : new CompletionException(cause);
-            });
-  }
-
-  /**
-   * Records that the upstream served {@code digest} from {@code repo}, and with it everything the
-   * manifest references: the upstream has vouched that the repository holds them.
-   */
-  private void linkManifest(RepositoryName repo, Digest digest, ManifestDocument doc) {
-    links.add(repo, digest);
-    try {
-      for (var d : doc.isIndex() ? doc.manifests() : doc.blobs()) {
-        links.add(repo, d.digest());
-      }
-    } catch (RegistryException e) {
-      // A descriptor we cannot parse links nothing; the manifest itself is still valid JSON.
-    }
+    return manifests.manifest(repo, ref, accept);
   }
 
   /** Records that {@code repo} holds {@code digest} (for content imported from elsewhere). */
   public void link(RepositoryName repo, Digest digest) {
     links.add(repo, digest);
-  }
-
-  private ManifestDocument checkDocument(
-      RepositoryName repo, String asked, Digest requested, byte[] body, UpstreamResponse resp) {
-    String contentType = resp.headers().get(HttpHeaderNames.CONTENT_TYPE);
-    try {
-      return ManifestDocument.parse(body, contentType);
-    } catch (RegistryException e) {
-      throw refuse(repo, asked, requested, Reason.MEDIA_TYPE_MISMATCH,
-          e.getMessage() + " (Content-Type: " + contentType + ")");
-    }
   }
 
   VerificationException refuse(
