@@ -26,6 +26,20 @@ class ShippedConfigsTest {
   }
 
   @Test
+  void benchmarkStartsTheProxyWithTheReadmeStartCommandsJvmFlags() throws Exception {
+    java.util.regex.Matcher readme = java.util.regex.Pattern
+        .compile("java ((?:-\\S+ )*)-jar proxy-server/target/registry-proxy\\.jar --config config/proxy\\.yaml")
+        .matcher(Files.readString(ROOT.resolve("README.md")));
+    java.util.regex.Matcher bench = java.util.regex.Pattern
+        .compile("(?m)^README_JAVA_OPTS = \"([^\"]*)\"$")
+        .matcher(Files.readString(ROOT.resolve("benchmark/bench.py")));
+
+    assertThat(readme.find()).as("the README's start command").isTrue();
+    assertThat(bench.find()).as("README_JAVA_OPTS in benchmark/bench.py").isTrue();
+    assertThat(bench.group(1)).isEqualTo(readme.group(1).trim()).isNotEmpty();
+  }
+
+  @Test
   void containerImageConfigLoads() {
     Path docker = ROOT.resolve("docker/proxy.yaml");
     assertThat(docker).exists();
