@@ -4,54 +4,24 @@ import static dev.ociproxy.it.ItFixtures.random;
 import static dev.ociproxy.it.CacheAssertions.assertCached;
 import static dev.ociproxy.it.CacheAssertions.assertNotCached;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.ociproxy.it.support.Http;
-import dev.ociproxy.it.support.ProcessGuard;
 import dev.ociproxy.it.support.ProxyProcess;
-import dev.ociproxy.testing.HostileRegistry;
 import dev.ociproxy.testing.Lie;
 import dev.ociproxy.testing.RawHttpClient;
 import java.time.Duration;
 import java.util.OptionalInt;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * SIGTERM to the real jar during a slow transfer: the listener closes at once, the transfer
  * finishes (or is cut at {@code shutdownGracePeriod}), the process exits 0, and the cache holds
  * only verified content.
  */
-@ExtendWith(ProcessGuard.class)
-class GracefulShutdownIT {
+class GracefulShutdownIT extends PerTestHostileUpstream {
   private static final String UP = "up.test";
-
-  HostileRegistry up;
-  ProxyProcess proxy;
-  final ExecutorService pool = Executors.newCachedThreadPool();
-
-  @BeforeEach
-  void startUpstream() {
-    assumeTrue(ProxyProcess.availability().available(), ProxyProcess.availability().reason());
-    up = HostileRegistry.start();
-  }
-
-  @AfterEach
-  void stopAll() {
-    pool.shutdownNow();
-    if (proxy != null) {
-      proxy.close();
-    }
-    if (up != null) {
-      up.close();
-    }
-  }
 
   private Future<RawHttpClient.Response> getAsync(String path) {
     int port = proxy.port();

@@ -4,11 +4,8 @@ import static dev.ociproxy.it.ItFixtures.random;
 import static dev.ociproxy.it.ItFixtures.await;
 import static dev.ociproxy.it.CacheAssertions.assertNotCached;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.ociproxy.it.support.ProcessGuard;
 import dev.ociproxy.it.support.ProxyProcess;
-import dev.ociproxy.testing.HostileRegistry;
 import dev.ociproxy.testing.Lie;
 import dev.ociproxy.testing.RawHttpClient;
 import java.io.IOException;
@@ -18,37 +15,14 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The proxy's own limits, against the real jar: connections, upstream fetches in flight, and what
  * happens to a download its last client walked away from.
  */
-@ExtendWith(ProcessGuard.class)
-class LimitsIT {
+class LimitsIT extends PerTestHostileUpstream {
   private static final String UP = "up.test";
-
-  HostileRegistry up;
-  ProxyProcess proxy;
-
-  @BeforeEach
-  void startUpstream() {
-    assumeTrue(ProxyProcess.availability().available(), ProxyProcess.availability().reason());
-    up = HostileRegistry.start();
-  }
-
-  @AfterEach
-  void stopAll() {
-    if (proxy != null) {
-      proxy.close();
-    }
-    if (up != null) {
-      up.close();
-    }
-  }
 
   private RawHttpClient.Response get(String path) throws IOException {
     try (RawHttpClient c = new RawHttpClient("127.0.0.1", proxy.port(), Duration.ofSeconds(30))) {

@@ -6,9 +6,7 @@ import static dev.ociproxy.it.CacheAssertions.assertCached;
 import static dev.ociproxy.it.CacheAssertions.assertNoWholeSuccess;
 import static dev.ociproxy.it.CacheAssertions.assertNotCached;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.ociproxy.it.support.ProcessGuard;
 import dev.ociproxy.it.support.ProxyProcess;
 import dev.ociproxy.testing.HostileRegistry;
 import dev.ociproxy.testing.Lie;
@@ -18,44 +16,17 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Many clients, slow and dead upstreams: one upstream fetch per cold blob, readers that tail it,
  * offline serving, back-off, the disk budget and crash recovery — all against the real jar.
  * Timing bounds are generous: this runs on a shared 2-core machine.
  */
-@ExtendWith(ProcessGuard.class)
-class ManyClientsIT {
+class ManyClientsIT extends PerTestHostileUpstream {
   private static final String UP = "up.test";
-
-  HostileRegistry up;
-  ProxyProcess proxy;
-  ExecutorService pool = Executors.newCachedThreadPool();
-
-  @BeforeEach
-  void startUpstream() {
-    assumeTrue(ProxyProcess.availability().available(), ProxyProcess.availability().reason());
-    up = HostileRegistry.start();
-  }
-
-  @AfterEach
-  void stopAll() {
-    pool.shutdownNow();
-    if (proxy != null) {
-      proxy.close();
-    }
-    if (up != null) {
-      up.close();
-    }
-  }
 
   private ProxyProcess.Builder proxyBuilder() {
     return ProxyProcess.builder().upstream(UP, up.url());

@@ -3,13 +3,11 @@ package dev.ociproxy.it;
 import static dev.ociproxy.it.ItFixtures.random;
 import static dev.ociproxy.it.CacheAssertions.assertNoWholeSuccess;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ociproxy.it.support.Http;
 import dev.ociproxy.it.support.Ports;
-import dev.ociproxy.it.support.ProcessGuard;
 import dev.ociproxy.it.support.ProxyProcess;
 import dev.ociproxy.testing.HostileRegistry;
 import dev.ociproxy.testing.Lie;
@@ -23,44 +21,17 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * What an operator sees of the real jar: Prometheus metrics that move with hits, misses and
  * refused lies, health and readiness endpoints, the separate admin listener and JSON access logs.
  */
-@ExtendWith(ProcessGuard.class)
-class MetricsAndHealthIT {
+class MetricsAndHealthIT extends PerTestHostileUpstream {
   private static final String UP = "up.test";
   private static final ObjectMapper JSON = new ObjectMapper();
-
-  HostileRegistry up;
-  ProxyProcess proxy;
-  final ExecutorService pool = Executors.newCachedThreadPool();
-
-  @BeforeEach
-  void startUpstream() {
-    assumeTrue(ProxyProcess.availability().available(), ProxyProcess.availability().reason());
-    up = HostileRegistry.start();
-  }
-
-  @AfterEach
-  void stopAll() {
-    pool.shutdownNow();
-    if (proxy != null) {
-      proxy.close();
-    }
-    if (up != null) {
-      up.close();
-    }
-  }
 
   private RawHttpClient.Response get(String path) throws IOException {
     try (RawHttpClient c = new RawHttpClient("127.0.0.1", proxy.port(), Duration.ofSeconds(60))) {
