@@ -3,25 +3,27 @@ package dev.ociproxy.core.cache;
 import static java.util.Objects.requireNonNull;
 
 import dev.ociproxy.core.oci.Digest;
+import dev.ociproxy.core.upstream.BodyFlow;
 import dev.ociproxy.core.upstream.BodySink;
 import dev.ociproxy.core.verify.DigestingSink;
 import dev.ociproxy.core.verify.VerificationException;
 import io.netty.buffer.ByteBuf;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 
 /**
- * One upstream blob download in progress: it writes to a temporary file while hashing, and every
- * client response tails that file. Bytes up to {@link #written()} may be read at any time; the end
- * of the body is only confirmed by {@link #finished()} completing, after the digest has matched and
- * the file has been published. Thread-safe: the sink methods run on the upstream event loop,
- * readers call the rest from anywhere.
+ * One upstream blob download in progress: it hashes on the upstream event loop, writes to a
+ * temporary file on a writer thread ({@link DiskAppender}), and every client response tails that
+ * file. Bytes up to {@link #written()} may be read at any time; the end of the body is only
+ * confirmed by {@link #finished()} completing, after the digest has matched and the file has been
+ * published. Thread-safe: the sink methods run on the upstream event loop, readers call the rest
+ * from anywhere.
  */
 public final class BlobDownload implements BodySink {
   private final Digest digest;
@@ -30,19 +32,28 @@ public final class BlobDownload implements BodySink {
   private final DigestingSink hash;
   private final long expectedLength;
   private final FileChannel out;
+  private final DiskAppender disk;
   private final Consumer<BlobDownload> onDone;
   private final CopyOnWriteArrayList<Runnable> listeners = new CopyOnWriteArrayList<>();
   private final CompletableFuture<Path> finished = new CompletableFuture<>();
-  private volatile long written;
+  /** Bytes received and hashed (event loop only); {@link #written} trails it. */
+  private long received;
   private final java.util.concurrent.atomic.AtomicInteger readers = new java.util.concurrent.atomic.AtomicInteger();
   private volatile Runnable onAbandoned;
+
+  /** A download that writes on the calling thread (tests, tools). */
+  public BlobDownload(Digest digest, ContentStore store, long expectedLength, Consumer<BlobDownload> onDone)
+      throws IOException {
+    this(digest, store, expectedLength, onDone, Runnable::run);
+  }
 
   /**
    * @param expectedLength the upstream's declared length, or -1 when it sent none
    * @param onDone called once, after publication or failure (to leave the in-flight table)
+   * @param writer runs the file writes, in order (see {@link ContentStore#writer()})
    */
-  public BlobDownload(Digest digest, ContentStore store, long expectedLength, Consumer<BlobDownload> onDone)
-      throws IOException {
+  public BlobDownload(Digest digest, ContentStore store, long expectedLength, Consumer<BlobDownload> onDone,
+      Executor writer) throws IOException {
     this.digest = requireNonNull(digest, "digest");
     this.store = store;
     this.temp = store.newTempFile();
@@ -52,6 +63,7 @@ public final class BlobDownload implements BodySink {
     this.out =
         FileChannel.open(
             temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ);
+    this.disk = new DiskAppender(out, writer, this::notifyListeners, this::fail);
   }
 
   public Digest digest() {
@@ -65,7 +77,7 @@ public final class BlobDownload implements BodySink {
 
   /** Bytes written to the temporary file so far; readable by {@link #openReader}. */
   public long written() {
-    return written;
+    return disk.written();
   }
 
   /** Completes with the published path once verified; exceptionally when refused or broken. */
@@ -110,7 +122,7 @@ public final class BlobDownload implements BodySink {
     }
   }
 
-  /** Registers a callback run (on the upstream event loop) after every write and at the end. */
+  /** Registers a callback run (on the writer thread) after every write and at the end. */
   public void onProgress(Runnable listener) {
     listeners.add(listener);
     if (finished.isDone()) {
@@ -123,12 +135,17 @@ public final class BlobDownload implements BodySink {
   }
 
   @Override
+  public void onStart(BodyFlow flow) {
+    disk.flow(flow);
+  }
+
+  @Override
   public void onChunk(ByteBuf chunk) {
     if (finished.isDone()) {
       return;
     }
     int n = chunk.readableBytes();
-    if (expectedLength >= 0 && written + n > expectedLength) {
+    if (expectedLength >= 0 && received + n > expectedLength) {
       fail(
           new VerificationException(
               VerificationException.Reason.SIZE_MISMATCH,
@@ -137,19 +154,8 @@ public final class BlobDownload implements BodySink {
       return;
     }
     hash.update(chunk);
-    try {
-      long pos = written;
-      for (ByteBuffer b : chunk.nioBuffers(chunk.readerIndex(), n)) {
-        while (b.hasRemaining()) {
-          pos += out.write(b, pos);
-        }
-      }
-    } catch (IOException e) {
-      fail(e);
-      return;
-    }
-    written += n;
-    notifyListeners();
+    received += n;
+    disk.append(chunk);
   }
 
   @Override
@@ -158,17 +164,29 @@ public final class BlobDownload implements BodySink {
       return;
     }
     try {
-      if (expectedLength >= 0 && written != expectedLength) {
+      if (expectedLength >= 0 && received != expectedLength) {
         throw new VerificationException(
             VerificationException.Reason.TRUNCATED,
             digest,
-            "got " + written + " bytes, want " + expectedLength);
+            "got " + received + " bytes, want " + expectedLength);
       }
       hash.verify();
+    } catch (RuntimeException e) {
+      fail(e);
+      return;
+    }
+    disk.then(this::publish); // verified: publish once the last bytes are on disk
+  }
+
+  /** On the writer thread, after every byte is written. */
+  private void publish() {
+    try {
       out.close();
       Path target = store.blobPath(digest);
       store.publish(temp, target);
-      finished.complete(target);
+      if (!finished.complete(target)) {
+        return; // failed meanwhile (every client left): the published file is verified all the same
+      }
     } catch (IOException | RuntimeException e) {
       fail(e);
       return;
@@ -187,6 +205,7 @@ public final class BlobDownload implements BodySink {
     if (!finished.completeExceptionally(cause)) {
       return;
     }
+    disk.discard();
     try {
       out.close();
     } catch (IOException ignored) {
@@ -208,6 +227,6 @@ public final class BlobDownload implements BodySink {
     if (expectedLength >= 0) {
       return expectedLength;
     }
-    return finished.isDone() && !finished.isCompletedExceptionally() ? written : -1;
+    return finished.isDone() && !finished.isCompletedExceptionally() ? written() : -1;
   }
 }

@@ -12,6 +12,11 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.UUID;
+import java.util.concurrent.Executor;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,6 +32,8 @@ public final class ContentStore {
   private final Path root;
   private final Path tmp;
   private final CacheIndex index;
+  /** Writes downloads to disk off the event loops; idle threads end after a minute. */
+  private final ThreadPoolExecutor writers = newWriterPool();
 
   /** A store without a size budget (tests, tools). */
   public ContentStore(Path root) {
@@ -38,6 +45,27 @@ public final class ContentStore {
     this.root = requireNonNull(root, "root").toAbsolutePath();
     this.tmp = this.root.resolve("tmp");
     this.index = new CacheIndex(this.root, maxSize, meters);
+  }
+
+  /**
+   * Where downloads run their file writes (each download's in order, one thread at a time). Daemon
+   * threads: a download cut short by exit leaves only a file under tmp/, removed on the next start.
+   */
+  public Executor writer() {
+    return writers;
+  }
+
+  private static ThreadPoolExecutor newWriterPool() {
+    int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
+    AtomicInteger n = new AtomicInteger();
+    ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
+        new LinkedBlockingQueue<>(), r -> {
+          Thread t = new Thread(r, "blob-writer-" + n.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        });
+    pool.allowCoreThreadTimeOut(true);
+    return pool;
   }
 
   public CacheIndex index() {

@@ -136,7 +136,8 @@ final class BlobFetcher {
               links.add(repo, digest); // the upstream answered 200 for this repository
               BlobDownload d;
               try {
-                d = new BlobDownload(digest, store, resp.contentLength(), done -> downloads.remove(digest, slot));
+                d = new BlobDownload(digest, store, resp.contentLength(), done -> downloads.remove(digest, slot),
+                    store.writer());
               } catch (IOException e) {
                 resp.discard();
                 throw new UncheckedIOException(e);

@@ -11,8 +11,8 @@ import java.util.concurrent.CompletableFuture;
 /**
  * One request/response on one upstream connection. Every method runs on the connection's event
  * loop. Body chunks that arrive before a sink is attached are held (at most one socket read's
- * worth: the connection reads nothing more until a sink is attached, then reads freely because
- * sinks consume synchronously).
+ * worth: the connection reads nothing more until a sink is attached, then reads freely until the
+ * sink pauses it through {@link BodyFlow}).
  */
 final class Exchange {
   private final Endpoint endpoint;
@@ -25,6 +25,31 @@ final class Exchange {
   private boolean lastReceived;
   private boolean done;
   private Throwable failure;
+  /** Set while the sink has asked us to stop reading. */
+  private boolean paused;
+  private final BodyFlow flow = new BodyFlow() {
+    @Override
+    public void pause() {
+      onLoop(() -> {
+        if (!done && !lastReceived) {
+          paused = true;
+          channel.config().setAutoRead(false);
+        }
+      });
+    }
+
+    @Override
+    public void resume() {
+      onLoop(() -> {
+        if (paused) {
+          paused = false;
+          if (!done && !lastReceived) {
+            channel.config().setAutoRead(true);
+          }
+        }
+      });
+    }
+  };
 
   Exchange(
       Endpoint endpoint, HttpMethod method, CompletableFuture<UpstreamResponse> headers,
@@ -112,6 +137,7 @@ final class Exchange {
       throw new IllegalStateException("body already consumed");
     }
     sink = s;
+    s.onStart(flow);
     if (failure != null) {
       drainPending();
       done = true;
@@ -123,10 +149,10 @@ final class Exchange {
     }
     if (lastReceived) {
       complete();
-    } else if (!done) {
-      // Sinks consume each chunk synchronously (hash, then write to a file or a bounded buffer),
-      // so reading as fast as the socket delivers cannot pile data up: let the transport read
-      // in batches instead of one event-loop round trip per chunk.
+    } else if (!done && !paused) {
+      // Sinks consume each chunk synchronously or pause us when what they hold reaches their
+      // bound, so reading as fast as the socket delivers cannot pile data up: let the transport
+      // read in batches instead of one event-loop round trip per chunk.
       channel.config().setAutoRead(true);
     }
   }
@@ -162,6 +188,14 @@ final class Exchange {
     ByteBuf b;
     while ((b = pending.poll()) != null) {
       b.release();
+    }
+  }
+
+  private void onLoop(Runnable r) {
+    if (channel.eventLoop().inEventLoop()) {
+      r.run();
+    } else {
+      channel.eventLoop().execute(r);
     }
   }
 

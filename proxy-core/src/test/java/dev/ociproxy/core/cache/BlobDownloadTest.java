@@ -212,6 +212,42 @@ class BlobDownloadTest {
     }
   }
 
+  @Test
+  void verifiedDownloadIsPublishedOnlyAfterItsLastWriteReachesTheDisk() throws IOException {
+    DiskAppenderTest.ManualExecutor disk = new DiskAppenderTest.ManualExecutor();
+    BlobDownload d = new BlobDownload(DIGEST, store, CONTENT.length, done::add, disk);
+
+    feed(d, CONTENT, 4096);
+    d.onComplete();
+
+    assertThat(d.finished()).isNotDone();
+    assertThat(d.written()).isZero();
+    assertThat(store.blobPath(DIGEST)).doesNotExist();
+
+    disk.runAll();
+
+    assertThat(d.finished().join()).hasBinaryContent(CONTENT);
+    assertThat(d.written()).isEqualTo(CONTENT.length);
+    assertThat(done).containsExactly(d);
+  }
+
+  @Test
+  void mismatchIsRefusedWhileWritesAreStillQueuedAndNothingIsStored() throws IOException {
+    DiskAppenderTest.ManualExecutor disk = new DiskAppenderTest.ManualExecutor();
+    BlobDownload d = new BlobDownload(DIGEST, store, CONTENT.length, done::add, disk);
+    byte[] tampered = CONTENT.clone();
+    tampered[CONTENT.length - 1] ^= 0x01;
+
+    feed(d, tampered, 4096);
+    d.onComplete();
+
+    assertFailedWith(d, Reason.DIGEST_MISMATCH); // known on the event loop, before any write
+    disk.runAll();
+    assertThat(d.written()).isZero();
+    assertNothingStored();
+    assertThat(done).containsExactly(d);
+  }
+
   private BlobDownload download(long expectedLength) {
     try {
       return new BlobDownload(DIGEST, store, expectedLength, done::add);

@@ -1,0 +1,199 @@
+package dev.ociproxy.core.cache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ociproxy.core.upstream.BodyFlow;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DiskAppenderTest {
+  @TempDir Path dir;
+  private Path file;
+  private FileChannel out;
+  private final ManualExecutor writer = new ManualExecutor();
+  private final List<IOException> errors = new ArrayList<>();
+  private final AtomicInteger progress = new AtomicInteger();
+
+  @BeforeEach
+  void open() throws IOException {
+    file = dir.resolve("blob.part");
+    out = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+  }
+
+  @AfterEach
+  void close() throws IOException {
+    out.close();
+  }
+
+  @Test
+  void bytesReachTheFileInArrivalOrderOnTheWriterThread() throws Exception {
+    ExecutorService pool = Executors.newSingleThreadExecutor(r -> new Thread(r, "test-writer"));
+    try {
+      List<String> writerThreads = new ArrayList<>();
+      DiskAppender disk = new DiskAppender(out, pool, () -> writerThreads.add(Thread.currentThread().getName()),
+          errors::add);
+      byte[] content = bytes(300_000);
+      CompletableFuture<Long> end = new CompletableFuture<>();
+
+      for (int off = 0; off < content.length; off += 7_000) {
+        append(disk, Arrays.copyOfRange(content, off, Math.min(content.length, off + 7_000)));
+      }
+      disk.then(() -> end.complete(disk.written()));
+
+      assertThat(end.get(10, TimeUnit.SECONDS)).isEqualTo(content.length);
+      assertThat(Files.readAllBytes(file)).isEqualTo(content);
+      assertThat(writerThreads).hasSize(43).containsOnly("test-writer");
+      assertThat(errors).isEmpty();
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void producerIsPausedAboveTheHighWaterMarkAndResumedOnceTheDiskCatchesUp() throws IOException {
+    DiskAppender disk = new DiskAppender(out, writer, progress::incrementAndGet, errors::add);
+    RecordingFlow flow = new RecordingFlow();
+    disk.flow(flow);
+    int piece = 1 << 20;
+    long pieces = DiskAppender.HIGH_WATER / piece;
+
+    for (int i = 0; i < pieces; i++) {
+      append(disk, new byte[piece]); // exactly at the mark: not above it
+    }
+    assertThat(flow.events).isEmpty();
+    append(disk, new byte[piece]);
+    append(disk, new byte[piece]); // still paused: no second pause
+    assertThat(flow.events).containsExactly("pause");
+    assertThat(disk.written()).isZero();
+
+    writer.runAll();
+
+    assertThat(flow.events).containsExactly("pause", "resume");
+    assertThat(disk.written()).isEqualTo((pieces + 2) * piece);
+    assertThat(Files.size(file)).isEqualTo((pieces + 2) * piece);
+  }
+
+  @Test
+  void discardReleasesQueuedBuffersAndSkipsTheFinalAction() throws IOException {
+    DiskAppender disk = new DiskAppender(out, writer, progress::incrementAndGet, errors::add);
+    List<ByteBuf> chunks = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      ByteBuf chunk = Unpooled.directBuffer().writeBytes(new byte[1000]);
+      disk.append(chunk);
+      chunk.release(); // the caller's reference: the appender holds its own
+      chunks.add(chunk);
+    }
+    AtomicInteger finals = new AtomicInteger();
+    disk.then(finals::incrementAndGet);
+
+    disk.discard();
+    writer.runAll();
+    ByteBuf late = Unpooled.directBuffer().writeBytes(new byte[10]);
+    disk.append(late);
+    writer.runAll();
+
+    assertThat(chunks).allSatisfy(c -> assertThat(c.refCnt()).isZero());
+    assertThat(late.refCnt()).isEqualTo(1);
+    late.release();
+    assertThat(Files.size(file)).isZero();
+    assertThat(finals).hasValue(0);
+    assertThat(progress).hasValue(0);
+  }
+
+  @Test
+  void failedWriteIsReportedOnceAndNothingMoreIsWritten() throws IOException {
+    DiskAppender disk = new DiskAppender(out, writer, progress::incrementAndGet, errors::add);
+    out.close(); // every write now fails
+    List<ByteBuf> chunks = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      ByteBuf chunk = Unpooled.directBuffer().writeBytes(new byte[1000]);
+      disk.append(chunk);
+      chunk.release();
+      chunks.add(chunk);
+    }
+    AtomicInteger finals = new AtomicInteger();
+    disk.then(finals::incrementAndGet);
+
+    writer.runAll();
+
+    assertThat(errors).hasSize(1);
+    assertThat(chunks).allSatisfy(c -> assertThat(c.refCnt()).isZero());
+    assertThat(disk.written()).isZero();
+    assertThat(finals).hasValue(0);
+  }
+
+  @Test
+  void appendLeavesTheCallersBufferUntouched() {
+    DiskAppender disk = new DiskAppender(out, writer, progress::incrementAndGet, errors::add);
+    ByteBuf chunk = Unpooled.directBuffer().writeBytes(new byte[100]);
+
+    disk.append(chunk);
+    writer.runAll();
+
+    assertThat(chunk.refCnt()).isEqualTo(1);
+    assertThat(chunk.readerIndex()).isZero();
+    chunk.release();
+  }
+
+  private static void append(DiskAppender disk, byte[] bytes) {
+    ByteBuf chunk = Unpooled.wrappedBuffer(bytes);
+    disk.append(chunk);
+    chunk.release();
+  }
+
+  private static byte[] bytes(int n) {
+    byte[] b = new byte[n];
+    new Random(3).nextBytes(b);
+    return b;
+  }
+
+  /** Runs submitted tasks only when the test says so: a disk that has fallen behind. */
+  static final class ManualExecutor implements java.util.concurrent.Executor {
+    private final ArrayDeque<Runnable> tasks = new ArrayDeque<>();
+
+    @Override
+    public void execute(Runnable r) {
+      tasks.add(r);
+    }
+
+    void runAll() {
+      Runnable r;
+      while ((r = tasks.poll()) != null) {
+        r.run();
+      }
+    }
+  }
+
+  private static final class RecordingFlow implements BodyFlow {
+    final List<String> events = new ArrayList<>();
+
+    @Override
+    public void pause() {
+      events.add("pause");
+    }
+
+    @Override
+    public void resume() {
+      events.add("resume");
+    }
+  }
+}

@@ -1,0 +1,125 @@
+package dev.ociproxy.core.upstream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.HttpMethod;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** A sink that pauses the body stops the upstream from being read until it resumes. */
+class UpstreamBodyFlowTest {
+  private static final int BODY = 64 << 20;
+
+  private ServerSocket server;
+  private final AtomicLong served = new AtomicLong();
+  private NioEventLoopGroup group;
+  private UpstreamClient client;
+
+  @BeforeEach
+  void start() throws IOException {
+    server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    Thread t = new Thread(this::serveOne, "big-body-upstream");
+    t.setDaemon(true);
+    t.start();
+    group = new NioEventLoopGroup(1);
+    client = new UpstreamClient(
+        UpstreamOptions.anonymous("up.test", URI.create("http://127.0.0.1:" + server.getLocalPort())),
+        new HttpTransport(group, NioSocketChannel.class));
+  }
+
+  @AfterEach
+  void stop() throws IOException {
+    server.close();
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+  }
+
+  /** Answers one request with a {@link #BODY}-byte body, counting what the socket accepted. */
+  private void serveOne() {
+    try (Socket s = server.accept()) {
+      BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
+      String line;
+      while ((line = in.readLine()) != null && !line.isEmpty()) {
+        // request line and headers
+      }
+      OutputStream out = s.getOutputStream();
+      out.write(("HTTP/1.1 200 OK\r\nContent-Length: " + BODY + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+      byte[] piece = new byte[64 * 1024];
+      for (int sent = 0; sent < BODY; sent += piece.length) {
+        out.write(piece);
+        served.addAndGet(piece.length);
+      }
+      out.flush();
+      s.getInputStream().read(); // hold the connection until the client is done
+    } catch (IOException e) {
+      // closed by the test
+    }
+  }
+
+  @Test
+  void pausedBodyIsNotReadUntilTheSinkResumes() throws Exception {
+    UpstreamResponse resp =
+        client.request(HttpMethod.GET, "/v2/x/y/blobs/sha256:" + "a".repeat(64), "x/y", List.of()).join();
+    AtomicLong received = new AtomicLong();
+    CompletableFuture<BodyFlow> paused = new CompletableFuture<>();
+    CompletableFuture<Long> complete = new CompletableFuture<>();
+    resp.stream(new BodySink() {
+      private BodyFlow flow;
+
+      @Override
+      public void onStart(BodyFlow f) {
+        flow = f;
+      }
+
+      @Override
+      public void onChunk(ByteBuf chunk) {
+        received.addAndGet(chunk.readableBytes());
+        if (!paused.isDone()) {
+          flow.pause();
+          paused.complete(flow);
+        }
+      }
+
+      @Override
+      public void onComplete() {
+        complete.complete(received.get());
+      }
+
+      @Override
+      public void onError(Throwable cause) {
+        complete.completeExceptionally(cause);
+      }
+    });
+    BodyFlow flow = paused.get(10, TimeUnit.SECONDS);
+
+    Thread.sleep(500); // whatever one read had already decoded arrives; then nothing more
+    long whilePaused = received.get();
+    long servedWhilePaused = served.get();
+    Thread.sleep(500);
+
+    assertThat(received.get()).isEqualTo(whilePaused);
+    assertThat(whilePaused).isLessThan(BODY / 8);
+    assertThat(served.get()).as("the upstream is held back by full socket buffers")
+        .isEqualTo(servedWhilePaused).isLessThan(BODY);
+    assertThat(complete).isNotDone();
+
+    flow.resume(); // from this (non-event-loop) thread
+    assertThat(complete.get(30, TimeUnit.SECONDS)).isEqualTo((long) BODY);
+  }
+}
