@@ -162,6 +162,16 @@ final class ClientRig implements AutoCloseable {
     return accessLog(proxy).stream().filter(a -> a.path().contains(fragment)).toList();
   }
 
+  /**
+   * Like {@link #accessLog(String)}, but first waits (up to 10 s) for a matching line: the proxy logs
+   * a request once its response has ended, so a client that quits on an error can finish first.
+   */
+  List<Access> awaitAccessLog(String fragment) {
+    ItFixtures.await("an access-log line for " + fragment, Duration.ofSeconds(10),
+        () -> !accessLog(fragment).isEmpty());
+    return accessLog(fragment);
+  }
+
   /** Switches {@code upstream} off (it stays off: the test closes it) and runs {@code action}. */
   static void withUpstreamDown(UpstreamRegistry upstream, ThrowingRunnable action) throws Exception {
     upstream.stop();

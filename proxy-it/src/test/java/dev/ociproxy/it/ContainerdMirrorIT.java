@@ -223,7 +223,7 @@ class ContainerdMirrorIT {
     assertThat(containerd.ctr("image", "ls", "-q").orThrow().stdout()).doesNotContain(ref);
     Set<String> stored = containerd.contentDigests();
     assertThat(stored).doesNotContain(substitute, child);
-    assertThat(rig.accessLog("/v2/ctr/subst/manifests/" + child))
+    assertThat(rig.awaitAccessLog("/v2/ctr/subst/manifests/" + child))
         .isNotEmpty().allSatisfy(a -> assertThat(a.status()).isEqualTo(502));
     assertNotCached(rig.proxy.cacheDir(), child);
     assertNoFileWithContent(rig.proxy.cacheDir(), HostileRegistry.substituteManifest());

@@ -234,6 +234,8 @@ class DockerdMirrorIT {
 
       assertThat(pull.succeeded()).as(pull.describe()).isFalse();
       assertThat(dockerd.docker("image", "ls", "-a", "-q").orThrow().stdout()).isBlank();
+      ItFixtures.await("the refused manifest's access-log line", java.time.Duration.ofSeconds(10),
+          () -> ClientRig.accessLog(hub).stream().anyMatch(a -> a.path().endsWith("/manifests/" + child)));
       assertThat(ClientRig.accessLog(hub)).filteredOn(a -> a.path().endsWith("/manifests/" + child))
           .isNotEmpty().allSatisfy(a -> assertThat(a.status()).isEqualTo(502));
       assertNotCached(hub.cacheDir(), child);

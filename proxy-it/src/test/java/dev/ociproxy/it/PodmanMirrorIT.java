@@ -222,7 +222,7 @@ class PodmanMirrorIT {
 
     assertThat(pull.succeeded()).as(pull.describe()).isFalse();
     assertThat(podman.podman("images", "-q", "--all").orThrow().stdout()).isBlank();
-    assertThat(rig.accessLog("/pod/subst/manifests/" + child))
+    assertThat(rig.awaitAccessLog("/pod/subst/manifests/" + child))
         .isNotEmpty().allSatisfy(a -> assertThat(a.status()).isEqualTo(502));
     assertNotCached(rig.proxy.cacheDir(), child);
     assertNoFileWithContent(rig.proxy.cacheDir(), HostileRegistry.substituteManifest());

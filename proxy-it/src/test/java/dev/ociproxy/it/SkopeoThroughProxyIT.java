@@ -188,7 +188,7 @@ class SkopeoThroughProxyIT {
 
     assertThat(copy.succeeded()).as(copy.describe()).isFalse();
     assertThat(out.resolve("manifest.json")).doesNotExist();
-    assertThat(rig.accessLog("/sk/subst/manifests/" + child))
+    assertThat(rig.awaitAccessLog("/sk/subst/manifests/" + child))
         .isNotEmpty().allSatisfy(a -> assertThat(a.status()).isEqualTo(502));
     assertNotCached(rig.proxy.cacheDir(), child);
     assertNoFileWithContent(rig.proxy.cacheDir(), HostileRegistry.substituteManifest());
