@@ -170,6 +170,8 @@ class Benchmark:
                 repo, tag, mdigest, ldigest, lsize = img.warmup
                 measure.fetch_manifest(s.manifest_url(repo, tag))
                 measure.blob_pull(s.blob_url(repo, ldigest), lsize)
+                for repo, tag, mdigest, ldigest, lsize in img.warm_cold:
+                    measure.blob_pull(s.blob_url(repo, ldigest), lsize)
                 repo, tag, mdigest, ldigest, lsize = img.big
                 measure.fetch_manifest(s.manifest_url(repo, tag))
                 measure.fetch_manifest(s.manifest_url(repo, mdigest))
@@ -181,7 +183,7 @@ class Benchmark:
             if s is not self.upstream:
                 self._expect_cached(s, img.big[0], img.big[3])
         os.sync()
-        log("primed every server (warm blob, manifests, images)")
+        log("primed every server (warm blob, fresh cold-path blobs, manifests, images)")
 
     def _blob_and_image_phase(self):
         img, n = self.images, self.args.runs

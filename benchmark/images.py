@@ -93,6 +93,12 @@ def _canonical(obj):
     return json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
 
 
+# Fresh layers every server pulls once while priming, so our JIT has compiled the cold path
+# (receive, hash, write, tail) before the cold pulls are measured, as a long-running mirror has.
+WARM_COLD_COUNT = 4
+WARM_COLD_MIB = 64
+
+
 class ImageSet:
     """The images the benchmark needs, described by repo/tag/digests after generation."""
 
@@ -103,6 +109,7 @@ class ImageSet:
         self.small_cold_count = small_cold_count
         self.big = None          # (repo, tag, manifest_digest, layer_digest, layer_size)
         self.warmup = None       # (repo, tag, manifest_digest, layer_digest, layer_size)
+        self.warm_cold = []      # [(repo, tag, manifest_digest, layer_digest, layer_size)]
         self.small = None        # (repo, tag, manifest_digest)
         self.cold = []           # [(repo, tag, manifest_digest, layer_digest, layer_size)]
         self.small_cold = []     # [(repo, tag, manifest_digest)]
@@ -119,9 +126,11 @@ class ImageSet:
             return (repo, tag, m["digest"], layer["digest"], layer["size"])
 
         log(f"generating images: 1+{self.cold_count} x {self.big_mib} MiB random layers, "
+            f"{WARM_COLD_COUNT} x {WARM_COLD_MIB} MiB warm-up layers, "
             f"{1 + self.small_cold_count} x {self.small_layers}-layer images")
         self.big = big_image("bench/big", "v1", self.big_mib)
         self.warmup = big_image("bench/warmup", "v1", 16)
+        self.warm_cold = [big_image("bench/warmcold", f"w{i}", WARM_COLD_MIB) for i in range(WARM_COLD_COUNT)]
         self.cold = [big_image("bench/cold", f"c{i}", self.big_mib) for i in range(self.cold_count)]
         sizes_kib = [4, 16, 64, 256]
         for i in range(1 + self.small_cold_count):
