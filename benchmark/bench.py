@@ -235,14 +235,42 @@ class Benchmark:
 
     # --- helpers ---------------------------------------------------------------------------
     def _cold(self, s, metric, image, pull, cpu_metric=None):
-        """A pull of a blob that s has never been asked for; refused if its cache already holds it."""
+        """A pull of a blob that s has never been asked for; refused if its cache already holds it.
+
+        With cpu_metric, the CPU is counted until the upstream has stopped sending (a proxy may go on
+        fetching after the client is served), and the bytes the upstream read for it are recorded.
+        """
         repo, _, _, digest, size = image
         if s is not self.upstream and (s.cached_blob(repo, digest) or _mentions(s.dir, digest)):
             self.results.note(f"{s.name}: {metric} refused: cache already held {digest} before the cold pull")
             return
-        self._measure(s, metric, lambda: pull(s.blob_url(repo, digest), size), cpu_metric)
+        if not self._alive(s):
+            return
+        cpu0, read0 = s.cpu_seconds(), self.upstream.bytes_read()
+        try:
+            value = pull(s.blob_url(repo, digest), size)
+        except MeasurementError as e:
+            self.results.note(f"{s.name}: {metric} failed: {str(e).splitlines()[0]}")
+            return
+        self.results.add(metric, s.name, value)
+        if cpu_metric:
+            read = self._upstream_settled()
+            self.results.add(cpu_metric, s.name, s.cpu_seconds() - cpu0)
+            self.results.add("cold_upstream_read", s.name, (read - read0) / measure.MB)
         if s is not self.upstream:
             self._expect_cached(s, repo, digest)
+
+    def _upstream_settled(self):
+        """Waits (up to 30 s) until the upstream has read nothing for 0.5 s; returns its bytes read."""
+        last = self.upstream.bytes_read()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            now = self.upstream.bytes_read()
+            if now == last:
+                break
+            last = now
+        return last
 
     def _measure(self, s, metric, fn, cpu_metric=None):
         if not self._alive(s):

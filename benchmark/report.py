@@ -23,6 +23,7 @@ METRICS = [
     ("skopeo_small_cold", "skopeo pull, many-layer image, cold", "s", "low"),
     ("skopeo_small_warm", "skopeo pull, many-layer image, warm", "s", "low"),
     ("cold_cpu", "server CPU per cold pull", "s", "low"),
+    ("cold_upstream_read", "upstream reads per cold pull", "MB", "low"),
     ("warm_cpu", "server CPU per warm pull", "s", "low"),
     ("peak_rss", "peak RSS (VmHWM, whole run)", "MiB", "low"),
 ]

@@ -131,6 +131,14 @@ class Server:
                 pass
         return total / 1024
 
+    def bytes_read(self):
+        """Bytes the server process has read from files so far (rchar: read and sendfile)."""
+        with open(f"/proc/{self.proc.pid}/io") as f:
+            for line in f:
+                if line.startswith("rchar:"):
+                    return int(line.split()[1])
+        return 0
+
     def cpu_seconds(self):
         """User+system CPU seconds used so far by the server's live processes."""
         total = 0
