@@ -69,6 +69,7 @@ class MetricsAndHealthIT extends PerTestHostileUpstream {
     assertThat(before.has("jvm_threads_live_threads")).as("threads").isTrue();
     assertThat(before.has("netty_allocator_memory_used")).as("Netty pooled allocator").isTrue();
     assertThat(before.has("registry_proxy_cache_size_bytes")).isTrue();
+    assertThat(before.has("registry_proxy_disk_queue_bytes")).isTrue();
     assertThat(before.sum("registry_proxy_downloads_in_flight", "upstream", UP)).isZero();
 
     assertThat(get(base + digest).body()).isEqualTo(blob);
@@ -82,6 +83,7 @@ class MetricsAndHealthIT extends PerTestHostileUpstream {
         .isEqualTo(1);
     assertThat(afterMiss.sum("registry_proxy_cache_entries")).isGreaterThanOrEqualTo(1);
     assertThat(afterMiss.sum("registry_proxy_cache_size_bytes")).isGreaterThanOrEqualTo(blob.length);
+    assertThat(afterMiss.sum("registry_proxy_disk_queue_bytes")).as("every received byte is on disk").isZero();
 
     assertThat(get(base + digest).body()).isEqualTo(blob);
     PrometheusText afterHit = awaitScrape(m -> m.sum("registry_proxy_cache_requests_total", blobHit) >= 1);

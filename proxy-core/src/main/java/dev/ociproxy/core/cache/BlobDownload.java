@@ -63,7 +63,7 @@ public final class BlobDownload implements BodySink {
     this.out =
         FileChannel.open(
             temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ);
-    this.disk = new DiskAppender(out, writer, this::notifyListeners, this::fail);
+    this.disk = new DiskAppender(out, writer, store.writeBudget(), this::notifyListeners, this::fail);
   }
 
   public Digest digest() {

@@ -34,6 +34,8 @@ public final class ContentStore {
   private final CacheIndex index;
   /** Writes downloads to disk off the event loops; idle threads end after a minute. */
   private final ThreadPoolExecutor writers = newWriterPool();
+  /** Received bytes waiting for the disk, all downloads together: 64 MiB of direct buffers at most. */
+  private final WriteBudget writeBudget = new WriteBudget(64 << 20, 32 << 20);
 
   /** A store without a size budget (tests, tools). */
   public ContentStore(Path root) {
@@ -45,6 +47,13 @@ public final class ContentStore {
     this.root = requireNonNull(root, "root").toAbsolutePath();
     this.tmp = this.root.resolve("tmp");
     this.index = new CacheIndex(this.root, maxSize, meters);
+    io.micrometer.core.instrument.Gauge.builder("registry_proxy_disk_queue_bytes", writeBudget, WriteBudget::queued)
+        .description("Received blob bytes waiting to be written to the cache")
+        .register(meters);
+  }
+
+  WriteBudget writeBudget() {
+    return writeBudget;
   }
 
   /**

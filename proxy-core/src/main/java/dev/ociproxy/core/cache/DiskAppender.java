@@ -15,8 +15,9 @@ import java.util.function.Consumer;
  * Appends a download's bytes to its file on a writer thread, in arrival order, so the event loop
  * that receives and hashes them never waits for the disk (and, on two cores, hashing and writing
  * overlap). It holds the received buffers themselves, no copy, and at most about {@link
- * #HIGH_WATER} bytes of them: above that it pauses the upstream, below {@link #LOW_WATER} it
- * resumes it. At most one writer thread works on one appender at a time.
+ * #HIGH_WATER} bytes of them: above that, or while the {@link WriteBudget} shared by all downloads
+ * is spent, it pauses the upstream; once both are back under their low marks it resumes it. At
+ * most one writer thread works on one appender at a time.
  *
  * <p>Thread-safe: {@link #append} and {@link #then} are called from the event loop, the rest from
  * anywhere.
@@ -25,14 +26,16 @@ final class DiskAppender {
   static final long HIGH_WATER = 8 << 20;
   static final long LOW_WATER = 2 << 20;
   /**
-   * Largest single write. Measured on this project's VMs: 1 MiB writes into fresh page-cache pages
-   * cost three to four times the CPU of 128 KiB ones (the kernel allocates folios as large as the
-   * write, and fresh large folios are expensive there), while 16 KiB ones pay per-call overhead.
+   * Largest single write. Measured with dd into fresh page-cache pages on this project's VMs: 1 MiB
+   * writes cost about four times the system time of 64–256 KiB ones (the kernel allocates folios
+   * as large as the write), 16 KiB ones pay per-call overhead. (Inside the proxy the difference was
+   * within noise.)
    */
   static final int WRITE_PIECE = 128 << 10;
 
   private final FileChannel out;
   private final Executor executor;
+  private final WriteBudget budget;
   private final Runnable onProgress;
   private final Consumer<IOException> onError;
   /** Chunks ({@link ByteBuf}) and final actions ({@link Runnable}), in the order they came. */
@@ -40,6 +43,7 @@ final class DiskAppender {
   private final AtomicLong queued = new AtomicLong();
   private final AtomicBoolean draining = new AtomicBoolean();
   private final AtomicBoolean paused = new AtomicBoolean();
+  private final AtomicBoolean waitingForBudget = new AtomicBoolean();
   private volatile long written;
   private volatile BodyFlow flow;
   private volatile boolean discarded;
@@ -48,9 +52,11 @@ final class DiskAppender {
    * @param onProgress run on the writer after every write
    * @param onError run on the writer when a write fails; nothing more is written after it
    */
-  DiskAppender(FileChannel out, Executor executor, Runnable onProgress, Consumer<IOException> onError) {
+  DiskAppender(FileChannel out, Executor executor, WriteBudget budget, Runnable onProgress,
+      Consumer<IOException> onError) {
     this.out = out;
     this.executor = executor;
+    this.budget = budget;
     this.onProgress = onProgress;
     this.onError = onError;
   }
@@ -70,9 +76,11 @@ final class DiskAppender {
     if (discarded) {
       return;
     }
+    int n = chunk.readableBytes();
     queue.add(chunk.retain());
+    boolean overBudget = budget.add(n);
     BodyFlow f = flow;
-    if (queued.addAndGet(chunk.readableBytes()) > HIGH_WATER && f != null && paused.compareAndSet(false, true)) {
+    if ((queued.addAndGet(n) > HIGH_WATER || overBudget) && f != null && paused.compareAndSet(false, true)) {
       f.pause();
       resumeIfDrained(); // the writer may have caught up before the flag was set
     }
@@ -122,15 +130,30 @@ final class DiskAppender {
           b.release();
         }
         queued.addAndGet(-n);
+        budget.release(n);
         resumeIfDrained();
       }
       draining.set(false);
     } while (!queue.isEmpty() && draining.compareAndSet(false, true));
   }
 
+  /** Resumes the upstream once this queue and the shared budget are both under their low marks. */
   private void resumeIfDrained() {
     BodyFlow f = flow;
-    if (f != null && queued.get() <= LOW_WATER && paused.compareAndSet(true, false)) {
+    if (f == null || !paused.get() || queued.get() > LOW_WATER) {
+      return; // this appender's own writes call again as its queue drains
+    }
+    if (!budget.belowLow()) {
+      // Nothing of ours may be left to write: the budget calls back when other downloads drain.
+      if (waitingForBudget.compareAndSet(false, true)) {
+        budget.whenBelowLow(() -> {
+          waitingForBudget.set(false);
+          resumeIfDrained();
+        });
+      }
+      return;
+    }
+    if (paused.compareAndSet(true, false)) {
       f.resume();
     }
   }

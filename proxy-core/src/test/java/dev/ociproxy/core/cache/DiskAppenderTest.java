@@ -26,6 +26,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class DiskAppenderTest {
+  private static final WriteBudget UNLIMITED = new WriteBudget(Long.MAX_VALUE, Long.MAX_VALUE);
+
   @TempDir Path dir;
   private Path file;
   private FileChannel out;
@@ -49,7 +51,7 @@ class DiskAppenderTest {
     ExecutorService pool = Executors.newSingleThreadExecutor(r -> new Thread(r, "test-writer"));
     try {
       List<String> writerThreads = new ArrayList<>();
-      DiskAppender disk = new DiskAppender(out, pool, () -> writerThreads.add(Thread.currentThread().getName()),
+      DiskAppender disk = new DiskAppender(out, pool, UNLIMITED, () -> writerThreads.add(Thread.currentThread().getName()),
           errors::add);
       byte[] content = bytes(300_000);
       CompletableFuture<Long> end = new CompletableFuture<>();
@@ -70,7 +72,7 @@ class DiskAppenderTest {
 
   @Test
   void producerIsPausedAboveTheHighWaterMarkAndResumedOnceTheDiskCatchesUp() throws IOException {
-    DiskAppender disk = new DiskAppender(out, writer, progress::incrementAndGet, errors::add);
+    DiskAppender disk = new DiskAppender(out, writer, UNLIMITED, progress::incrementAndGet, errors::add);
     RecordingFlow flow = new RecordingFlow();
     disk.flow(flow);
     int piece = 1 << 20;
@@ -93,8 +95,57 @@ class DiskAppenderTest {
   }
 
   @Test
+  void downloadsPauseWhileTheSharedBudgetIsSpentAndResumeOnceItDrains() throws IOException {
+    WriteBudget budget = new WriteBudget(3 << 20, 1 << 20);
+    try (FileChannel otherOut = FileChannel.open(dir.resolve("other.part"), StandardOpenOption.CREATE_NEW,
+        StandardOpenOption.WRITE)) {
+      DiskAppender big = new DiskAppender(out, writer, budget, progress::incrementAndGet, errors::add);
+      DiskAppender small = new DiskAppender(otherOut, writer, budget, progress::incrementAndGet, errors::add);
+      RecordingFlow bigFlow = new RecordingFlow();
+      RecordingFlow smallFlow = new RecordingFlow();
+      big.flow(bigFlow);
+      small.flow(smallFlow);
+      int piece = 1 << 20;
+
+      for (int i = 0; i < 4; i++) {
+        append(big, new byte[piece]); // 4 MiB: under its own mark, over the shared one
+      }
+      append(small, new byte[piece]); // 1 MiB of its own, but the budget is spent
+
+      assertThat(bigFlow.events).containsExactly("pause");
+      assertThat(smallFlow.events).containsExactly("pause");
+
+      writer.runNext(); // only the big download's writes: they bring the budget under its low mark
+
+      assertThat(bigFlow.events).containsExactly("pause", "resume");
+      assertThat(smallFlow.events).as("resumed by the budget, with its own byte still queued")
+          .containsExactly("pause", "resume");
+      assertThat(Files.size(dir.resolve("other.part"))).isZero();
+
+      writer.runAll();
+      assertThat(budget.queued()).isZero();
+      assertThat(Files.size(file)).isEqualTo(4L * piece);
+      assertThat(Files.size(dir.resolve("other.part"))).isEqualTo(piece);
+    }
+  }
+
+  @Test
+  void discardedBuffersGiveTheirBytesBackToTheSharedBudget() throws IOException {
+    WriteBudget budget = new WriteBudget(Long.MAX_VALUE, Long.MAX_VALUE);
+    DiskAppender disk = new DiskAppender(out, writer, budget, progress::incrementAndGet, errors::add);
+    append(disk, new byte[1000]);
+    append(disk, new byte[1000]);
+    assertThat(budget.queued()).isEqualTo(2000);
+
+    disk.discard();
+    writer.runAll();
+
+    assertThat(budget.queued()).isZero();
+  }
+
+  @Test
   void discardReleasesQueuedBuffersAndSkipsTheFinalAction() throws IOException {
-    DiskAppender disk = new DiskAppender(out, writer, progress::incrementAndGet, errors::add);
+    DiskAppender disk = new DiskAppender(out, writer, UNLIMITED, progress::incrementAndGet, errors::add);
     List<ByteBuf> chunks = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       ByteBuf chunk = Unpooled.directBuffer().writeBytes(new byte[1000]);
@@ -121,7 +172,7 @@ class DiskAppenderTest {
 
   @Test
   void failedWriteIsReportedOnceAndNothingMoreIsWritten() throws IOException {
-    DiskAppender disk = new DiskAppender(out, writer, progress::incrementAndGet, errors::add);
+    DiskAppender disk = new DiskAppender(out, writer, UNLIMITED, progress::incrementAndGet, errors::add);
     out.close(); // every write now fails
     List<ByteBuf> chunks = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
@@ -143,7 +194,7 @@ class DiskAppenderTest {
 
   @Test
   void appendLeavesTheCallersBufferUntouched() {
-    DiskAppender disk = new DiskAppender(out, writer, progress::incrementAndGet, errors::add);
+    DiskAppender disk = new DiskAppender(out, writer, UNLIMITED, progress::incrementAndGet, errors::add);
     ByteBuf chunk = Unpooled.directBuffer().writeBytes(new byte[100]);
 
     disk.append(chunk);
@@ -173,6 +224,10 @@ class DiskAppenderTest {
     @Override
     public void execute(Runnable r) {
       tasks.add(r);
+    }
+
+    void runNext() {
+      tasks.poll().run();
     }
 
     void runAll() {
