@@ -73,8 +73,10 @@ class MetricsAndHealthIT extends PerTestHostileUpstream {
     assertThat(before.sum("registry_proxy_downloads_in_flight", "upstream", UP)).isZero();
 
     assertThat(get(base + digest).body()).isEqualTo(blob);
-    // A request is recorded once its last write completes, a moment after the client has it all.
-    PrometheusText afterMiss = awaitScrape(m -> m.sum("registry_proxy_cache_requests_total", blobMiss) >= 1);
+    // A request is recorded once its last write completes, a moment after the client has it all;
+    // the upstream bytes once the download's completion callbacks have run on the disk writer.
+    PrometheusText afterMiss = awaitScrape(m -> m.sum("registry_proxy_cache_requests_total", blobMiss) >= 1
+        && m.sum("registry_proxy_upstream_received_bytes_total", "kind", "blob", "upstream", UP) >= blob.length);
     assertThat(afterMiss.sum("registry_proxy_cache_requests_total", blobMiss)).isEqualTo(1);
     assertThat(afterMiss.sum("registry_proxy_cache_requests_total", blobHit)).isZero();
     assertThat(afterMiss.sum("registry_proxy_served_bytes_total", "kind", "blob", "source", "upstream")).isEqualTo(blob.length);
