@@ -40,6 +40,8 @@ public final class BlobDownload implements BodySink {
   private long received;
   private final java.util.concurrent.atomic.AtomicInteger readers = new java.util.concurrent.atomic.AtomicInteger();
   private volatile Runnable onAbandoned;
+  /** Set by whichever of publication and failure comes first; the other then does nothing. */
+  private final java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
 
   /** A download that writes on the calling thread (tests, tools). */
   public BlobDownload(Digest digest, ContentStore store, long expectedLength, Consumer<BlobDownload> onDone)
@@ -49,7 +51,9 @@ public final class BlobDownload implements BodySink {
 
   /**
    * @param expectedLength the upstream's declared length, or -1 when it sent none
-   * @param onDone called once, after publication or failure (to leave the in-flight table)
+   * @param onDone called once, after publication or failure but before {@link #finished()}
+   *     completes, so whatever it releases (the in-flight entry, the fetch slot) is released before
+   *     any client can see the end of the body
    * @param writer runs the file writes, in order (see {@link ContentStore#writer()})
    */
   public BlobDownload(Digest digest, ContentStore store, long expectedLength, Consumer<BlobDownload> onDone,
@@ -117,7 +121,7 @@ public final class BlobDownload implements BodySink {
   /** A client stopped reading (done or gone); the last one leaving may stop the download. */
   public void removeReader() {
     Runnable action = onAbandoned;
-    if (readers.decrementAndGet() == 0 && action != null && !finished.isDone()) {
+    if (readers.decrementAndGet() == 0 && action != null && !ended.get()) {
       action.run();
     }
   }
@@ -141,7 +145,7 @@ public final class BlobDownload implements BodySink {
 
   @Override
   public void onChunk(ByteBuf chunk) {
-    if (finished.isDone()) {
+    if (ended.get()) {
       return;
     }
     int n = chunk.readableBytes();
@@ -160,7 +164,7 @@ public final class BlobDownload implements BodySink {
 
   @Override
   public void onComplete() {
-    if (finished.isDone()) {
+    if (ended.get()) {
       return;
     }
     try {
@@ -180,18 +184,19 @@ public final class BlobDownload implements BodySink {
 
   /** On the writer thread, after every byte is written. */
   private void publish() {
+    Path target = store.blobPath(digest);
     try {
       out.close();
-      Path target = store.blobPath(digest);
       store.publish(temp, target);
-      if (!finished.complete(target)) {
-        return; // failed meanwhile (every client left): the published file is verified all the same
-      }
     } catch (IOException | RuntimeException e) {
       fail(e);
       return;
     }
+    if (!ended.compareAndSet(false, true)) {
+      return; // failed meanwhile (every client left): the published file is verified all the same
+    }
     onDone.accept(this);
+    finished.complete(target);
     notifyListeners();
   }
 
@@ -202,7 +207,7 @@ public final class BlobDownload implements BodySink {
 
   /** Refuses the download: nothing is stored, every reader is told. */
   public void fail(Throwable cause) {
-    if (!finished.completeExceptionally(cause)) {
+    if (!ended.compareAndSet(false, true)) {
       return;
     }
     disk.discard();
@@ -213,6 +218,7 @@ public final class BlobDownload implements BodySink {
     }
     ContentStore.deleteQuietly(temp);
     onDone.accept(this);
+    finished.completeExceptionally(cause);
     notifyListeners();
   }
 

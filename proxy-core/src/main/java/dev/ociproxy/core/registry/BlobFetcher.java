@@ -136,8 +136,12 @@ final class BlobFetcher {
               links.add(repo, digest); // the upstream answered 200 for this repository
               BlobDownload d;
               try {
-                d = new BlobDownload(digest, store, resp.contentLength(), done -> downloads.remove(digest, slot),
-                    store.writer());
+                d = new BlobDownload(digest, store, resp.contentLength(), done -> {
+                  // Before any client sees the end: a client's next request finds the slot free.
+                  downloads.remove(digest, slot);
+                  limiter.release();
+                  mirror.received("blob", done.written());
+                }, store.writer());
               } catch (IOException e) {
                 resp.discard();
                 throw new UncheckedIOException(e);
@@ -151,8 +155,6 @@ final class BlobFetcher {
                 });
               }
               d.finished().whenComplete((path, err) -> {
-                limiter.release();
-                mirror.received("blob", d.written());
                 if (err instanceof VerificationException v) {
                   mirror.refusals().record(mirror.name(), repo.value(), digest.toString(), v.reason(), v.getMessage());
                 } else if (err != null) {

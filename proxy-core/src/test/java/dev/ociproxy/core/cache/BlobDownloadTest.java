@@ -232,6 +232,35 @@ class BlobDownloadTest {
   }
 
   @Test
+  void onDoneRunsBeforeAnyClientCanSeeTheEndOfAVerifiedDownload() throws IOException {
+    List<Boolean> finishedWhenDone = new ArrayList<>();
+    BlobDownload[] d = new BlobDownload[1];
+    d[0] = new BlobDownload(DIGEST, store, CONTENT.length, x -> finishedWhenDone.add(d[0].finished().isDone()));
+
+    feed(d[0], CONTENT, 4096);
+    d[0].onComplete();
+
+    assertThat(d[0].finished().join()).hasBinaryContent(CONTENT);
+    assertThat(finishedWhenDone).as("onDone ran once, before finished() completed").containsExactly(false);
+  }
+
+  @Test
+  void onDoneRunsBeforeAnyClientCanSeeAFailure() throws IOException {
+    List<Boolean> failedWhenDone = new ArrayList<>();
+    BlobDownload[] d = new BlobDownload[1];
+    d[0] = new BlobDownload(DIGEST, store, CONTENT.length, x -> failedWhenDone.add(d[0].failed()));
+    byte[] tampered = CONTENT.clone();
+    tampered[0] ^= 0x01;
+
+    feed(d[0], tampered, 4096);
+    d[0].onComplete();
+    d[0].fail(new IllegalStateException("a second failure is ignored"));
+
+    assertThat(d[0].failed()).isTrue();
+    assertThat(failedWhenDone).as("onDone ran once, before failed()").containsExactly(false);
+  }
+
+  @Test
   void mismatchIsRefusedWhileWritesAreStillQueuedAndNothingIsStored() throws IOException {
     DiskAppenderTest.ManualExecutor disk = new DiskAppenderTest.ManualExecutor();
     BlobDownload d = new BlobDownload(DIGEST, store, CONTENT.length, done::add, disk);
