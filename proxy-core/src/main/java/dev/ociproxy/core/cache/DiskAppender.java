@@ -77,10 +77,12 @@ final class DiskAppender {
       return;
     }
     int n = chunk.readableBytes();
-    queue.add(chunk.retain());
+    // Counted before the writer can see the chunk, so its release never runs ahead of the count.
     boolean overBudget = budget.add(n);
+    boolean overOwn = queued.addAndGet(n) > HIGH_WATER;
+    queue.add(chunk.retain());
     BodyFlow f = flow;
-    if ((queued.addAndGet(n) > HIGH_WATER || overBudget) && f != null && paused.compareAndSet(false, true)) {
+    if ((overOwn || overBudget) && f != null && paused.compareAndSet(false, true)) {
       f.pause();
       resumeIfDrained(); // the writer may have caught up before the flag was set
     }
