@@ -15,6 +15,8 @@ import java.nio.file.StandardOpenOption;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
@@ -36,12 +38,10 @@ public final class BlobDownload implements BodySink {
   private final Consumer<BlobDownload> onDone;
   private final CopyOnWriteArrayList<Runnable> listeners = new CopyOnWriteArrayList<>();
   private final CompletableFuture<Path> finished = new CompletableFuture<>();
-  /** Bytes received and hashed (event loop only); {@link #written} trails it. */
-  private long received;
-  private final java.util.concurrent.atomic.AtomicInteger readers = new java.util.concurrent.atomic.AtomicInteger();
+  private final AtomicInteger readers = new AtomicInteger();
   private volatile Runnable onAbandoned;
   /** Set by whichever of publication and failure comes first; the other then does nothing. */
-  private final java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
+  private final AtomicBoolean ended = new AtomicBoolean();
 
   /** A download that writes on the calling thread (tests, tools). */
   public BlobDownload(Digest digest, ContentStore store, long expectedLength, Consumer<BlobDownload> onDone)
@@ -149,7 +149,7 @@ public final class BlobDownload implements BodySink {
       return;
     }
     int n = chunk.readableBytes();
-    if (expectedLength >= 0 && received + n > expectedLength) {
+    if (expectedLength >= 0 && hash.length() + n > expectedLength) {
       fail(
           new VerificationException(
               VerificationException.Reason.SIZE_MISMATCH,
@@ -157,8 +157,7 @@ public final class BlobDownload implements BodySink {
               "more bytes than the declared " + expectedLength));
       return;
     }
-    hash.update(chunk);
-    received += n;
+    hash.update(chunk); // also counts what was received; written() trails it
     disk.append(chunk);
   }
 
@@ -168,11 +167,11 @@ public final class BlobDownload implements BodySink {
       return;
     }
     try {
-      if (expectedLength >= 0 && received != expectedLength) {
+      if (expectedLength >= 0 && hash.length() != expectedLength) {
         throw new VerificationException(
             VerificationException.Reason.TRUNCATED,
             digest,
-            "got " + received + " bytes, want " + expectedLength);
+            "got " + hash.length() + " bytes, want " + expectedLength);
       }
       hash.verify();
     } catch (RuntimeException e) {

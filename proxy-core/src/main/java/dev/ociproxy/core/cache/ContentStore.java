@@ -3,6 +3,7 @@ package dev.ociproxy.core.cache;
 import static java.util.Objects.requireNonNull;
 
 import dev.ociproxy.core.oci.Digest;
+import io.micrometer.core.instrument.Gauge;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -47,7 +48,7 @@ public final class ContentStore {
     this.root = requireNonNull(root, "root").toAbsolutePath();
     this.tmp = this.root.resolve("tmp");
     this.index = new CacheIndex(this.root, maxSize, meters);
-    io.micrometer.core.instrument.Gauge.builder("registry_proxy_disk_queue_bytes", writeBudget, WriteBudget::queued)
+    Gauge.builder("registry_proxy_disk_queue_bytes", writeBudget, WriteBudget::queued)
         .description("Received blob bytes waiting to be written to the cache")
         .register(meters);
   }

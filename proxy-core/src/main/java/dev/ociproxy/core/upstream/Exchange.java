@@ -191,7 +191,8 @@ final class Exchange {
     }
   }
 
-  private void onLoop(Runnable r) {
+  /** Runs {@code r} on this connection's event loop: now if called there, else as a task. */
+  void onLoop(Runnable r) {
     if (channel.eventLoop().inEventLoop()) {
       r.run();
     } else {

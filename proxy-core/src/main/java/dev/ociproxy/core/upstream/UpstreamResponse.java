@@ -54,7 +54,7 @@ public final class UpstreamResponse {
 
   /** Streams the body into {@code sink} on the connection's event loop. */
   public void stream(BodySink sink) {
-    onLoop(() -> exchange.stream(sink));
+    exchange.onLoop(() -> exchange.stream(sink));
   }
 
   /**
@@ -67,7 +67,7 @@ public final class UpstreamResponse {
 
   /** Stops reading the body and drops the connection. */
   public void discard() {
-    onLoop(exchange::abort);
+    exchange.onLoop(exchange::abort);
   }
 
   /**
@@ -117,15 +117,6 @@ public final class UpstreamResponse {
           }
         });
     return result;
-  }
-
-  private void onLoop(Runnable r) {
-    var loop = exchange.channel().eventLoop();
-    if (loop.inEventLoop()) {
-      r.run();
-    } else {
-      loop.execute(r);
-    }
   }
 
   /** A body longer than the caller's cap. */
