@@ -244,19 +244,7 @@ class Benchmark:
         if s is not self.upstream and (s.cached_blob(repo, digest) or _mentions(s.dir, digest)):
             self.results.note(f"{s.name}: {metric} refused: cache already held {digest} before the cold pull")
             return
-        if not self._alive(s):
-            return
-        cpu0, read0 = s.cpu_seconds(), self.upstream.bytes_read()
-        try:
-            value = pull(s.blob_url(repo, digest), size)
-        except MeasurementError as e:
-            self.results.note(f"{s.name}: {metric} failed: {str(e).splitlines()[0]}")
-            return
-        self.results.add(metric, s.name, value)
-        if cpu_metric:
-            read = self._upstream_settled()
-            self.results.add(cpu_metric, s.name, s.cpu_seconds() - cpu0)
-            self.results.add("cold_upstream_read", s.name, (read - read0) / measure.MB)
+        self._measure(s, metric, lambda: pull(s.blob_url(repo, digest), size), cpu_metric, settle=True)
         if s is not self.upstream:
             self._expect_cached(s, repo, digest)
 
@@ -272,16 +260,20 @@ class Benchmark:
             last = now
         return last
 
-    def _measure(self, s, metric, fn, cpu_metric=None):
+    def _measure(self, s, metric, fn, cpu_metric=None, settle=False):
+        """With settle, CPU is counted until the upstream is idle, and its reads are recorded."""
         if not self._alive(s):
             return
-        cpu0 = s.cpu_seconds()
+        cpu0, read0 = s.cpu_seconds(), self.upstream.bytes_read()
         try:
             value = fn()
         except MeasurementError as e:
             self.results.note(f"{s.name}: {metric} failed: {str(e).splitlines()[0]}")
             return
         if cpu_metric:
+            if settle:
+                read = self._upstream_settled()
+                self.results.add("cold_upstream_read", s.name, (read - read0) / measure.MB)
             self.results.add(cpu_metric, s.name, s.cpu_seconds() - cpu0)
         self.results.add(metric, s.name, value)
 
