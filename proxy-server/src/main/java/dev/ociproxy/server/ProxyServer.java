@@ -90,7 +90,7 @@ public final class ProxyServer implements AutoCloseable {
     transport =
         new HttpTransport(workers, epoll ? EpollSocketChannel.class : NioSocketChannel.class);
 
-    store = new ContentStore(config.cacheDir(), config.cacheMaxSize(), meters).open();
+    store = new ContentStore(config.cacheDir(), config.cacheMaxSize(), meters, config.directWrites()).open();
     if (config.verifyOnStart()) {
       store.verifyInBackground();
     }

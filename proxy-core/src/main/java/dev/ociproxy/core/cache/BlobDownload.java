@@ -21,8 +21,10 @@ import java.util.function.Consumer;
 
 /**
  * One upstream blob download in progress: it hashes on the upstream event loop, writes to a
- * temporary file on a writer thread ({@link DiskAppender}), and every client response tails that
- * file. Bytes up to {@link #written()} may be read at any time; the end of the body is only
+ * temporary file on a writer thread ({@link DiskAppender}), and keeps the latest received buffers
+ * in memory ({@link ReceivedWindow}). Every client response follows it: bytes up to {@link
+ * #received()} may be read at any time, from {@link #receivedSlice} while they are held and from
+ * the file ({@link #openReader}, up to {@link #written()}) after that. The end of the body is only
  * confirmed by {@link #finished()} completing, after the digest has matched and the file has been
  * published. Thread-safe: the sink methods run on the upstream event loop, readers call the rest
  * from anywhere.
@@ -33,8 +35,9 @@ public final class BlobDownload implements BodySink {
   private final Path temp;
   private final DigestingSink hash;
   private final long expectedLength;
-  private final FileChannel out;
+  private final BlobFile out;
   private final DiskAppender disk;
+  private final ReceivedWindow window = new ReceivedWindow();
   private final Consumer<BlobDownload> onDone;
   private final CopyOnWriteArrayList<Runnable> listeners = new CopyOnWriteArrayList<>();
   private final CompletableFuture<Path> finished = new CompletableFuture<>();
@@ -64,10 +67,8 @@ public final class BlobDownload implements BodySink {
     this.hash = new DigestingSink(digest);
     this.expectedLength = expectedLength;
     this.onDone = onDone;
-    this.out =
-        FileChannel.open(
-            temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ);
-    this.disk = new DiskAppender(out, writer, store.writeBudget(), this::notifyListeners, this::fail);
+    this.out = store.newBlobFile(temp, expectedLength);
+    this.disk = new DiskAppender(out, writer, store.writeBudget(), this::diskProgress, this::fail);
   }
 
   public Digest digest() {
@@ -82,6 +83,20 @@ public final class BlobDownload implements BodySink {
   /** Bytes written to the temporary file so far; readable by {@link #openReader}. */
   public long written() {
     return disk.written();
+  }
+
+  /** Bytes received from the upstream so far (hashed, not necessarily written). */
+  public long received() {
+    return window.end();
+  }
+
+  /**
+   * A retained slice of at most {@code max} received bytes starting at {@code position}, straight
+   * from the received buffers; null when they are no longer held in memory (read them from the
+   * file) or not received yet. The caller releases it.
+   */
+  public ByteBuf receivedSlice(long position, long max) {
+    return window.slice(position, max);
   }
 
   /** Completes with the published path once verified; exceptionally when refused or broken. */
@@ -126,7 +141,10 @@ public final class BlobDownload implements BodySink {
     }
   }
 
-  /** Registers a callback run (on the writer thread) after every write and at the end. */
+  /**
+   * Registers a callback run after every received chunk (on the upstream event loop), after every
+   * write (on the writer) and at the end.
+   */
   public void onProgress(Runnable listener) {
     listeners.add(listener);
     if (finished.isDone()) {
@@ -157,8 +175,16 @@ public final class BlobDownload implements BodySink {
               "more bytes than the declared " + expectedLength));
       return;
     }
-    hash.update(chunk); // also counts what was received; written() trails it
+    hash.update(chunk);
+    window.add(chunk);
     disk.append(chunk);
+    notifyListeners();
+  }
+
+  /** On the writer, after bytes reached the file. */
+  private void diskProgress() {
+    window.trim(disk.written());
+    notifyListeners();
   }
 
   @Override
@@ -185,7 +211,9 @@ public final class BlobDownload implements BodySink {
   private void publish() {
     Path target = store.blobPath(digest);
     try {
+      out.finish();
       out.close();
+      window.close(); // every byte is in the file now
       store.publish(temp, target);
     } catch (IOException | RuntimeException e) {
       fail(e);
@@ -210,6 +238,7 @@ public final class BlobDownload implements BodySink {
       return;
     }
     disk.discard();
+    window.close();
     try {
       out.close();
     } catch (IOException ignored) {

@@ -6,12 +6,14 @@ import dev.ociproxy.core.oci.Digest;
 import io.micrometer.core.instrument.Gauge;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.UUID;
 import java.util.concurrent.Executor;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -38,13 +40,26 @@ public final class ContentStore {
   /** Received bytes waiting for the disk, all downloads together: 64 MiB of direct buffers at most. */
   private final WriteBudget writeBudget = new WriteBudget(64 << 20, 32 << 20);
 
+  /** Blobs at least this big are written with direct I/O when it is on (smaller ones stay hot). */
+  static final long DIRECT_MIN_LENGTH = 1 << 20;
+
+  private final boolean directWrites;
+  /** The block size direct writes align to, or 0 when they are off or unsupported; set by open(). */
+  private volatile int directBlock;
+
   /** A store without a size budget (tests, tools). */
   public ContentStore(Path root) {
-    this(root, 0, new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+    this(root, 0, new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), true);
   }
 
-  /** @param maxSize disk budget in bytes, 0 for unlimited */
-  public ContentStore(Path root, long maxSize, io.micrometer.core.instrument.MeterRegistry meters) {
+  /**
+   * @param maxSize disk budget in bytes, 0 for unlimited
+   * @param directWrites write big blobs with {@code O_DIRECT} where the file system allows it
+   *     ({@code cache.directWrites})
+   */
+  public ContentStore(Path root, long maxSize, io.micrometer.core.instrument.MeterRegistry meters,
+      boolean directWrites) {
+    this.directWrites = directWrites;
     this.root = requireNonNull(root, "root").toAbsolutePath();
     this.tmp = this.root.resolve("tmp");
     this.index = new CacheIndex(this.root, maxSize, meters);
@@ -98,6 +113,11 @@ public final class ContentStore {
       if (removed > 0) {
         log.info("removed {} unfinished download(s) left in {}", removed, tmp);
       }
+      directBlock = directWrites ? DirectIoProbe.blockSize(tmp) : 0;
+      if (directWrites && directBlock == 0) {
+        log.info("cache.dir {}: the file system refuses direct I/O; blobs are written through the page cache",
+            root);
+      }
       index.start();
       return this;
     } catch (IOException e) {
@@ -130,6 +150,26 @@ public final class ContentStore {
       throw new UncheckedIOException("cache.dir " + root + ": cannot create tmp/: " + e.getMessage(), e);
     }
     return tmp.resolve(UUID.randomUUID() + ".part");
+  }
+
+  /**
+   * Creates the file a blob download writes to: with direct I/O for a big (or unannounced) blob
+   * when that is on, through the page cache otherwise.
+   *
+   * @param expectedLength the declared length, or -1
+   */
+  BlobFile newBlobFile(Path temp, long expectedLength) throws IOException {
+    int block = directBlock;
+    if (block > 0 && (expectedLength < 0 || expectedLength >= DIRECT_MIN_LENGTH)) {
+      return new DirectBlobFile(temp, block, expectedLength);
+    }
+    return new BufferedBlobFile(
+        FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
+  }
+
+  /** Whether big blobs are being written with direct I/O. */
+  public boolean writesDirect() {
+    return directBlock > 0;
   }
 
   /** Size of the cached blob, or -1 when it is not cached. */

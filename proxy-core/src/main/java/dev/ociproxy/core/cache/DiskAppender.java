@@ -4,7 +4,6 @@ import dev.ociproxy.core.upstream.BodyFlow;
 import io.netty.buffer.ByteBuf;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -25,15 +24,8 @@ import java.util.function.Consumer;
 final class DiskAppender {
   static final long HIGH_WATER = 8 << 20;
   static final long LOW_WATER = 2 << 20;
-  /**
-   * Largest single write. Measured with dd into fresh page-cache pages on this project's VMs: 1 MiB
-   * writes cost about four times the system time of 64–256 KiB ones (the kernel allocates folios
-   * as large as the write), 16 KiB ones pay per-call overhead. (Inside the proxy the difference was
-   * within noise.)
-   */
-  static final int WRITE_PIECE = 128 << 10;
 
-  private final FileChannel out;
+  private final BlobFile out;
   private final Executor executor;
   private final WriteBudget budget;
   private final Runnable onProgress;
@@ -44,7 +36,6 @@ final class DiskAppender {
   private final AtomicBoolean draining = new AtomicBoolean();
   private final AtomicBoolean paused = new AtomicBoolean();
   private final AtomicBoolean waitingForBudget = new AtomicBoolean();
-  private volatile long written;
   private volatile BodyFlow flow;
   private volatile boolean discarded;
 
@@ -52,7 +43,7 @@ final class DiskAppender {
    * @param onProgress run on the writer after every write
    * @param onError run on the writer when a write fails; nothing more is written after it
    */
-  DiskAppender(FileChannel out, Executor executor, WriteBudget budget, Runnable onProgress,
+  DiskAppender(BlobFile out, Executor executor, WriteBudget budget, Runnable onProgress,
       Consumer<IOException> onError) {
     this.out = out;
     this.executor = executor;
@@ -68,7 +59,7 @@ final class DiskAppender {
 
   /** Bytes on disk so far (readable through another channel on the same file). */
   long written() {
-    return written;
+    return out.durable();
   }
 
   /** Queues {@code chunk}'s readable bytes; takes a reference of its own, the caller keeps its. */
@@ -121,19 +112,33 @@ final class DiskAppender {
         int n = b.readableBytes();
         try {
           if (!discarded) {
-            write(b);
-            written += n;
-            onProgress.run();
+            long before = out.durable();
+            for (ByteBuffer nio : b.nioBuffers(b.readerIndex(), n)) {
+              out.append(nio);
+            }
+            if (out.durable() != before) {
+              onProgress.run();
+            }
           }
         } catch (IOException e) {
-          discarded = true;
-          onError.accept(e);
+          failed(e);
         } finally {
           b.release();
         }
         queued.addAndGet(-n);
         budget.release(n);
         resumeIfDrained();
+      }
+      if (!discarded) {
+        try {
+          long before = out.durable();
+          out.flush(); // nothing more queued: write what the file can take now
+          if (out.durable() != before) {
+            onProgress.run();
+          }
+        } catch (IOException e) {
+          failed(e);
+        }
       }
       draining.set(false);
     } while (!queue.isEmpty() && draining.compareAndSet(false, true));
@@ -160,15 +165,8 @@ final class DiskAppender {
     }
   }
 
-  private void write(ByteBuf chunk) throws IOException {
-    long pos = written;
-    for (ByteBuffer b : chunk.nioBuffers(chunk.readerIndex(), chunk.readableBytes())) {
-      int end = b.limit();
-      while (b.hasRemaining()) {
-        b.limit(Math.min(end, b.position() + WRITE_PIECE));
-        pos += out.write(b, pos);
-        b.limit(end);
-      }
-    }
+  private void failed(IOException e) {
+    discarded = true;
+    onError.accept(e);
   }
 }

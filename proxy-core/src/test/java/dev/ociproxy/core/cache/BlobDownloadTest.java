@@ -128,16 +128,20 @@ class BlobDownloadTest {
   }
 
   @Test
-  void progressListenersRunAfterEveryChunkAndAtTheEnd() {
-    BlobDownload d = download(CONTENT.length);
+  void progressListenersRunAfterEveryReceivedChunkEveryWriteAndAtTheEnd() throws IOException {
+    DiskAppenderTest.ManualExecutor disk = new DiskAppenderTest.ManualExecutor();
+    BlobDownload d = new BlobDownload(DIGEST, store, CONTENT.length, done::add, disk);
     AtomicInteger calls = new AtomicInteger();
     d.onProgress(calls::incrementAndGet);
 
     feed(d, CONTENT, 10_000); // five chunks
-    assertThat(calls).hasValue(5);
+    assertThat(calls).as("received").hasValue(5);
+    disk.runAll();
+    assertThat(calls).as("and written").hasValue(10);
     d.onComplete();
+    disk.runAll();
 
-    assertThat(calls).hasValue(6);
+    assertThat(calls).as("and published").hasValue(11);
   }
 
   @Test
@@ -204,8 +208,10 @@ class BlobDownloadTest {
     ByteBuf chunk = Unpooled.directBuffer().writeBytes(CONTENT, 0, 100);
     try {
       d.onChunk(chunk);
+      assertThat(chunk.readerIndex()).isZero();
+      d.fail(new IOException("upstream reset"));
 
-      assertThat(chunk.refCnt()).isEqualTo(1);
+      assertThat(chunk.refCnt()).as("every reference the download took is given back").isEqualTo(1);
       assertThat(chunk.readerIndex()).isZero();
     } finally {
       chunk.release();
@@ -275,6 +281,74 @@ class BlobDownloadTest {
     assertThat(d.written()).isZero();
     assertNothingStored();
     assertThat(done).containsExactly(d);
+  }
+
+  @Test
+  void receivedBytesCanBeSentFromMemoryBeforeTheyReachTheFile() throws IOException {
+    DiskAppenderTest.ManualExecutor disk = new DiskAppenderTest.ManualExecutor();
+    BlobDownload d = new BlobDownload(DIGEST, store, CONTENT.length, done::add, disk);
+
+    feed(d, java.util.Arrays.copyOf(CONTENT, 20_000), 4096);
+
+    assertThat(d.written()).isZero();
+    assertThat(d.received()).isEqualTo(20_000);
+    assertThat(readReceived(d, 5_000, 20_000)).isEqualTo(java.util.Arrays.copyOfRange(CONTENT, 5_000, 20_000));
+    assertThat(d.receivedSlice(20_000, 1)).as("not received yet").isNull();
+    disk.runAll();
+  }
+
+  @Test
+  void receivedBuffersAreLetGoOnceTheDownloadEnds() throws IOException {
+    BlobDownload ok = download(CONTENT.length);
+    feed(ok, CONTENT, 4096);
+    ok.onComplete();
+    assertThat(ok.finished()).isCompleted();
+
+    BlobDownload refused = download(CONTENT.length);
+    byte[] tampered = CONTENT.clone();
+    tampered[0] ^= 0x01;
+    feed(refused, tampered, 4096);
+    refused.onComplete();
+    assertThat(refused.failed()).isTrue();
+
+    assertThat(ok.receivedSlice(0, 1)).as("published: read from the file").isNull();
+    assertThat(refused.receivedSlice(0, 1)).isNull();
+  }
+
+  @Test
+  void bigBlobIsStoredWholeWhateverWayTheStoreWritesIt() {
+    byte[] big = content(3 * (1 << 20) + 123);
+    Digest digest = Digest.sha256(big);
+    for (long declared : new long[] {big.length, -1}) {
+      ContentStore s = new ContentStore(root.resolve("store" + declared)).open();
+      BlobDownload d;
+      try {
+        d = new BlobDownload(digest, s, declared, x -> {});
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+
+      feed(d, big, 65_536 + 17);
+      d.onComplete();
+
+      assertThat(d.finished().join()).hasBinaryContent(big);
+      assertThat(d.written()).isEqualTo(big.length);
+    }
+  }
+
+  private static byte[] readReceived(BlobDownload d, long from, long to) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    long at = from;
+    while (at < to) {
+      ByteBuf s = d.receivedSlice(at, to - at);
+      assertThat(s).as("held at " + at).isNotNull();
+      at += s.readableBytes();
+      byte[] b = new byte[s.readableBytes()];
+      s.readBytes(b);
+      s.release();
+      out.writeBytes(b);
+    }
+    return out.toByteArray();
   }
 
   private BlobDownload download(long expectedLength) {

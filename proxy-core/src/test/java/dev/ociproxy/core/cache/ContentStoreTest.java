@@ -1,6 +1,7 @@
 package dev.ociproxy.core.cache;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.ociproxy.core.oci.Algorithm;
 import dev.ociproxy.core.oci.Digest;
@@ -45,6 +46,36 @@ class ContentStoreTest {
     new ContentStore(root).open();
 
     assertThat(store.readManifest(AB)).isEqualTo(bytes("{}"));
+  }
+
+  @Test
+  void bigBlobsBypassThePageCacheWhereTheFileSystemAllowsItAndSmallOnesDoNot() throws IOException {
+    ContentStore store = new ContentStore(root).open();
+    assumeTrue(store.writesDirect(), "the file system of " + root + " refuses O_DIRECT (tmpfs?)");
+
+    try (BlobFile big = store.newBlobFile(store.newTempFile(), ContentStore.DIRECT_MIN_LENGTH);
+        BlobFile unannounced = store.newBlobFile(store.newTempFile(), -1);
+        BlobFile small = store.newBlobFile(store.newTempFile(), ContentStore.DIRECT_MIN_LENGTH - 1)) {
+      assertThat(big).isInstanceOf(DirectBlobFile.class);
+      assertThat(unannounced).isInstanceOf(DirectBlobFile.class);
+      assertThat(small).as("kept in the page cache for the next pull").isInstanceOf(BufferedBlobFile.class);
+    }
+  }
+
+  @Test
+  void directWritesOffWritesEveryBlobThroughThePageCache() throws IOException {
+    ContentStore store =
+        new ContentStore(root, 0, new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), false).open();
+
+    assertThat(store.writesDirect()).isFalse();
+    try (BlobFile big = store.newBlobFile(store.newTempFile(), 1L << 30)) {
+      assertThat(big).isInstanceOf(BufferedBlobFile.class);
+    }
+  }
+
+  @Test
+  void directoryWhereDirectWritesFailTurnsThemOff() {
+    assertThat(DirectIoProbe.blockSize(root.resolve("missing"))).isZero();
   }
 
   @Test

@@ -30,7 +30,7 @@ class DiskAppenderTest {
 
   @TempDir Path dir;
   private Path file;
-  private FileChannel out;
+  private BlobFile out;
   private final ManualExecutor writer = new ManualExecutor();
   private final List<IOException> errors = new ArrayList<>();
   private final AtomicInteger progress = new AtomicInteger();
@@ -38,7 +38,7 @@ class DiskAppenderTest {
   @BeforeEach
   void open() throws IOException {
     file = dir.resolve("blob.part");
-    out = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    out = new BufferedBlobFile(FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
   }
 
   @AfterEach
@@ -100,7 +100,7 @@ class DiskAppenderTest {
     try (FileChannel otherOut = FileChannel.open(dir.resolve("other.part"), StandardOpenOption.CREATE_NEW,
         StandardOpenOption.WRITE)) {
       DiskAppender big = new DiskAppender(out, writer, budget, progress::incrementAndGet, errors::add);
-      DiskAppender small = new DiskAppender(otherOut, writer, budget, progress::incrementAndGet, errors::add);
+      DiskAppender small = new DiskAppender(new BufferedBlobFile(otherOut), writer, budget, progress::incrementAndGet, errors::add);
       RecordingFlow bigFlow = new RecordingFlow();
       RecordingFlow smallFlow = new RecordingFlow();
       big.flow(bigFlow);

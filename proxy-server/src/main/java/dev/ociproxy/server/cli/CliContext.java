@@ -56,7 +56,8 @@ final class CliContext implements AutoCloseable {
     } catch (ConfigException e) {
       throw new UsageException("invalid configuration: " + e.getMessage());
     }
-    ContentStore store = new ContentStore(config.cacheDir());
+    ContentStore store = new ContentStore(config.cacheDir(), 0,
+        new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), config.directWrites());
     try {
       for (String dir : List.of("blobs", "manifests", "tmp")) {
         Files.createDirectories(store.root().resolve(dir));

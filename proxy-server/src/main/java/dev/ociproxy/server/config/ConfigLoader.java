@@ -81,7 +81,9 @@ public final class ConfigLoader {
         "offline", "policy", "pins", "warm", "warmInterval");
     InetSocketAddress listen = address("listen", top.text("listen", "0.0.0.0:5000"));
     Obj cache = top.obj("cache");
-    cache.only("dir", "maxSize", "verifyOnStart", "tagTtl", "manifestMaxBytes", "finishAbandonedDownloads");
+    cache.only("dir", "maxSize", "verifyOnStart", "tagTtl", "manifestMaxBytes", "finishAbandonedDownloads",
+        "directWrites");
+    boolean directWrites = cache.bool("directWrites", true);
     boolean finishAbandoned = cache.bool("finishAbandonedDownloads", true);
     long maxSize = cache.size("maxSize", 0);
     boolean verifyOnStart = cache.bool("verifyOnStart", false);
@@ -184,7 +186,7 @@ public final class ConfigLoader {
         limits.positiveInt("maxConcurrentFetches", d.maxConcurrentFetches()));
     ProxyConfig.Auth auth = auth(top.obj("auth"));
     List<AccessRule> access = access(top.node.path("access"), names, auth);
-    return new ProxyConfig(listen, dir, maxSize, verifyOnStart, List.copyOf(upstreams), lim, auth, access,
+    return new ProxyConfig(listen, dir, maxSize, verifyOnStart, directWrites, List.copyOf(upstreams), lim, auth, access,
         operations(top, listen), AirgapSettings.parse(top.node, upstreams, defaultName));
   }
 

@@ -16,7 +16,7 @@ import java.util.Set;
  * option records inside it.
  */
 public record ProxyConfig(
-    InetSocketAddress listen, Path cacheDir, long cacheMaxSize, boolean verifyOnStart,
+    InetSocketAddress listen, Path cacheDir, long cacheMaxSize, boolean verifyOnStart, boolean directWrites,
     List<Upstream> upstreams, Limits limits, Auth auth, List<AccessRule> access, Operations operations,
     AirgapOptions airgap) {
 
@@ -31,7 +31,7 @@ public record ProxyConfig(
   public ProxyConfig(
       InetSocketAddress listen, Path cacheDir, long cacheMaxSize, boolean verifyOnStart,
       List<Upstream> upstreams, Limits limits, Auth auth, List<AccessRule> access, Operations operations) {
-    this(listen, cacheDir, cacheMaxSize, verifyOnStart, upstreams, limits, auth, access, operations,
+    this(listen, cacheDir, cacheMaxSize, verifyOnStart, true, upstreams, limits, auth, access, operations,
         AirgapOptions.none());
   }
 

@@ -14,13 +14,16 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Sends a blob to one client by tailing the file its (possibly shared) download is writing. It
- * never sends the last byte before the digest has matched: with a known length it holds back the
- * final byte, without one it holds back the terminating chunk. When the download is refused the
- * connection is closed, so the client sees a broken transfer, never a whole success.
+ * Sends a blob to one client while its (possibly shared) download is still running: the bytes the
+ * download still holds in memory go out as slices of the received buffers, older ones from the
+ * file it is writing. It never sends the last byte before the digest has matched: with a known
+ * length it holds back the final byte, without one it holds back the terminating chunk. When the
+ * download is refused the connection is closed, so the client sees a broken transfer, never a
+ * whole success.
  *
- * <p>Runs on the client channel's event loop; writes one region at a time and waits for the
- * channel to be writable, so a slow client only slows itself.
+ * <p>Runs on the client channel's event loop; writes at most {@link #MAX_PIECE} bytes at a time and
+ * waits for the channel to be writable, so a slow client only slows itself (and reads the file once
+ * it has fallen behind what the download holds).
  */
 final class TailingBlobWriter {
   /** Largest piece sent in one write; bounds what a slow client can pin in the outbound buffer. */
@@ -103,16 +106,19 @@ final class TailingBlobWriter {
       return;
     }
     boolean verified = download.finished().isDone();
-    long available = download.written();
+    long available = download.received();
     long expected = download.expectedLength();
     long allowed = verified || expected < 0 ? available : Math.min(available, expected - 1);
     if (sent < allowed) {
       if (!ch.isWritable()) {
         return; // channelWritabilityChanged calls pump again
       }
-      long count = Math.min(allowed - sent, MAX_PIECE);
       writing = true;
-      ChannelFuture f = write(count);
+      ChannelFuture f = write(allowed);
+      if (f == null) {
+        writing = false;
+        return; // neither held in memory nor in the file yet: the writer's progress calls again
+      }
       if (verified && sent == available) {
         // The verified end: the body's last bytes and its end go out together.
         writeEnd();
@@ -154,7 +160,35 @@ final class TailingBlobWriter {
     }
   }
 
-  private ChannelFuture write(long count) {
+  /** Writes the next bytes up to {@code allowed}; null when none can be written yet. */
+  private ChannelFuture write(long allowed) {
+    ChannelFuture f = writeReceived(Math.min(allowed - sent, MAX_PIECE));
+    if (f != null) {
+      return f;
+    }
+    long count = Math.min(Math.min(allowed, download.written()) - sent, MAX_PIECE);
+    return count > 0 ? writeFromFile(count) : null;
+  }
+
+  /** Sends up to {@code max} bytes from the download's received buffers; null when it holds none at {@link #sent}. */
+  private ChannelFuture writeReceived(long max) {
+    ChannelFuture last = null;
+    long left = max;
+    ByteBuf slice;
+    while (left > 0 && (slice = download.receivedSlice(sent, left)) != null) {
+      sendHead();
+      int n = slice.readableBytes();
+      sent += n;
+      left -= n;
+      last = ch.write(new DefaultHttpContent(slice));
+    }
+    if (last != null) {
+      ch.flush();
+    }
+    return last;
+  }
+
+  private ChannelFuture writeFromFile(long count) {
     sendHead();
     long position = sent;
     sent += count;

@@ -340,6 +340,15 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void directWritesAreOnUnlessTheConfigTurnsThemOff() {
+    assertThat(noEnv().parse(ONE_UPSTREAM).directWrites()).isTrue();
+    assertThat(noEnv().parse("cache:\n  directWrites: false\n" + ONE_UPSTREAM).directWrites()).isFalse();
+    assertThatThrownBy(() -> noEnv().parse("cache:\n  directWrites: sometimes\n" + ONE_UPSTREAM))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("cache.directWrites:");
+  }
+
+  @Test
   void unsetEnvironmentVariableIsAnErrorNamingKeyAndVariable() {
     assertThatThrownBy(
             () ->
