@@ -37,7 +37,7 @@ public final class BlobDownload implements BodySink {
   private final long expectedLength;
   private final BlobFile out;
   private final DiskAppender disk;
-  private final ReceivedWindow window = new ReceivedWindow();
+  private final ReceivedWindow window;
   private final Consumer<BlobDownload> onDone;
   private final CopyOnWriteArrayList<Runnable> listeners = new CopyOnWriteArrayList<>();
   private final CompletableFuture<Path> finished = new CompletableFuture<>();
@@ -65,6 +65,7 @@ public final class BlobDownload implements BodySink {
     this.store = store;
     this.temp = store.newTempFile();
     this.hash = new DigestingSink(digest);
+    this.window = store.newReceivedWindow();
     this.expectedLength = expectedLength;
     this.onDone = onDone;
     this.out = store.newBlobFile(temp, expectedLength);

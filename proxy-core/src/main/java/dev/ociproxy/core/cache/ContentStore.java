@@ -20,6 +20,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,6 +40,9 @@ public final class ContentStore {
   private final ThreadPoolExecutor writers = newWriterPool();
   /** Received bytes waiting for the disk, all downloads together: 64 MiB of direct buffers at most. */
   private final WriteBudget writeBudget = new WriteBudget(64 << 20, 32 << 20);
+  /** Received bytes kept in memory behind the files, all downloads together (see ReceivedWindow). */
+  private final AtomicLong keptBehind = new AtomicLong();
+  private static final long KEPT_BEHIND_LIMIT = 32 << 20;
 
   /** Blobs at least this big are written with direct I/O when it is on (smaller ones stay hot). */
   static final long DIRECT_MIN_LENGTH = 1 << 20;
@@ -70,6 +74,11 @@ public final class ContentStore {
 
   WriteBudget writeBudget() {
     return writeBudget;
+  }
+
+  /** The received-bytes window of a new download, sharing this store's limit on what is kept behind. */
+  ReceivedWindow newReceivedWindow() {
+    return new ReceivedWindow(keptBehind, KEPT_BEHIND_LIMIT);
   }
 
   /**

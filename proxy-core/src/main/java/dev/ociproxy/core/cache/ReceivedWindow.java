@@ -3,24 +3,43 @@ package dev.ociproxy.core.cache;
 import io.netty.buffer.ByteBuf;
 import java.util.ArrayDeque;
 import java.util.Iterator;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The received bytes of a download that are kept in memory for the clients being served it: every
  * byte not yet in the file, and a little behind that so a client lagging slightly does not drop to
  * reading the file. A client that keeps up with the upstream is sent these buffers themselves, so
- * the bytes it gets never take a round trip through the file. Thread-safe: chunks are added on the
- * upstream event loop, trimmed on the writer, sliced on the clients' loops.
+ * the bytes it gets never take a round trip through the file. What is not yet in the file is
+ * bounded by {@link DiskAppender}; what is kept behind it, by {@link #KEEP_BEHIND} per download and
+ * a total shared by all downloads, beyond which each keeps only what is not yet in the file.
+ * Thread-safe: chunks are added on the upstream event loop, trimmed on the writer, sliced on the
+ * clients' loops.
  */
 final class ReceivedWindow {
   /** Bytes kept after they are in the file. */
   static final long KEEP_BEHIND = 2 << 20;
 
   private final ArrayDeque<ByteBuf> chunks = new ArrayDeque<>();
+  /** Bytes kept behind the file by all downloads together, and their limit. */
+  private final AtomicLong sharedBehind;
+  private final long sharedLimit;
+  /** This window's part of {@link #sharedBehind}. */
+  private long behind;
   /** Offset of the first byte of the first chunk. */
   private long start;
   /** Offset just past the last byte added: how much of the body has been received. */
   private volatile long end;
   private boolean closed;
+
+  /** A window alone (tests): no other download shares its limit. */
+  ReceivedWindow() {
+    this(new AtomicLong(), Long.MAX_VALUE);
+  }
+
+  ReceivedWindow(AtomicLong sharedBehind, long sharedLimit) {
+    this.sharedBehind = sharedBehind;
+    this.sharedLimit = sharedLimit;
+  }
 
   /** Bytes received so far. */
   long end() {
@@ -63,11 +82,25 @@ final class ReceivedWindow {
     return null;
   }
 
-  /** Releases the chunks that end at least {@link #KEEP_BEHIND} bytes before {@code inFile}. */
+  /**
+   * Releases the chunks that end at least {@link #KEEP_BEHIND} bytes before {@code inFile}, or all
+   * that are in the file when the downloads together keep more than their shared limit behind.
+   */
   synchronized void trim(long inFile) {
-    long keepFrom = inFile - KEEP_BEHIND;
+    releaseBefore(inFile - KEEP_BEHIND);
+    long nowBehind = Math.max(0, Math.min(inFile, end) - start);
+    if (sharedBehind.addAndGet(nowBehind - behind) > sharedLimit) {
+      releaseBefore(inFile);
+      long least = Math.max(0, Math.min(inFile, end) - start); // part of a chunk still being written
+      sharedBehind.addAndGet(least - nowBehind);
+      nowBehind = least;
+    }
+    behind = nowBehind;
+  }
+
+  private void releaseBefore(long offset) {
     ByteBuf first;
-    while ((first = chunks.peekFirst()) != null && start + first.readableBytes() <= keepFrom) {
+    while ((first = chunks.peekFirst()) != null && start + first.readableBytes() <= offset) {
       start += first.readableBytes();
       chunks.removeFirst().release();
     }
@@ -81,5 +114,7 @@ final class ReceivedWindow {
       c.release();
     }
     start = end;
+    sharedBehind.addAndGet(-behind);
+    behind = 0;
   }
 }

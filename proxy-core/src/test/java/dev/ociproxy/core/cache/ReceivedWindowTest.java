@@ -7,6 +7,7 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -65,6 +66,38 @@ class ReceivedWindowTest {
     assertThat(added.get(0).refCnt()).isZero();
     assertThat(added.get(1).refCnt()).isZero();
     assertThat(window.slice(2L * mib, 1)).isNotNull().satisfies(ByteBuf::release);
+  }
+
+  @Test
+  void downloadsTogetherKeepNoMoreThanTheSharedLimitBehindTheirFiles() {
+    int mib = 1 << 20;
+    AtomicLong shared = new AtomicLong();
+    ReceivedWindow first = new ReceivedWindow(shared, 3L * mib);
+    ReceivedWindow second = new ReceivedWindow(shared, 3L * mib);
+    try {
+      for (ReceivedWindow w : List.of(first, second)) {
+        for (int i = 0; i < 4; i++) {
+          ByteBuf chunk = Unpooled.directBuffer(mib).writeZero(mib);
+          w.add(chunk);
+          chunk.release();
+        }
+      }
+
+      first.trim(2L * mib); // 2 MiB behind: within the limit
+      assertThat(shared).hasValue(2L * mib);
+      assertThat(first.slice(0, 1)).isNotNull().satisfies(ByteBuf::release);
+
+      second.trim(2L * mib); // together 4 MiB: the second keeps only what is not yet in its file
+      assertThat(shared).hasValue(2L * mib);
+      assertThat(second.slice(mib, 1)).isNull();
+      assertThat(second.slice(2L * mib, 1)).isNotNull().satisfies(ByteBuf::release);
+
+      first.close();
+      assertThat(shared).as("a closed window keeps nothing").hasValue(0);
+    } finally {
+      first.close();
+      second.close();
+    }
   }
 
   @Test
