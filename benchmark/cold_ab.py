@@ -3,13 +3,16 @@
 
     benchmark/cold_ab.py old=/tmp/old.jar new=proxy-server/target/registry-proxy.jar
     benchmark/cold_ab.py a=x.jar:-Dprop=1 b=x.jar:-Dprop=2 --others distribution --runs 7
+    benchmark/cold_ab.py direct=x.jar buffered=x.jar:cache.directWrites=false
 
-Each NAME=JAR[:JVM-OPTION...] starts one proxy (with the README's heap bounds plus the options);
+Each NAME=JAR[:OPT...] starts one proxy (with the README's heap bounds plus the options: JVM
+options, or cache.KEY=VALUE for a key of the config's cache section);
 distribution and nginx run beside them unless --others says otherwise. After --warmup fresh 64 MiB
 blobs through every server (our JIT's steady state), every repetition pushes one
 fresh blob to the upstream, pulls it once directly (so the upstream serves it from the page cache),
-then once through each server in a rotated order. Prints each server's median MB/s and CPU seconds
-per pull. A tool for a quick A/B while profiling; the full benchmark is run.sh.
+then once through each server in a rotated order, each cold pull followed at once by a second pull
+(the first warm one: from wherever the cold pull left the blob, page cache or disk). Prints each
+server's median MB/s and CPU seconds per cold pull, and its median first-warm MB/s. A tool for a quick A/B while profiling; the full benchmark is run.sh.
 """
 import argparse
 import hashlib
@@ -61,7 +64,9 @@ def main(argv):
         for spec in args.ours:
             name, rest = spec.split("=", 1)
             jar, *opts = rest.split(":")
-            s = servers.OurProxy(os.path.join(work, name), up, jar, ["-Xms32m", "-Xmx512m", *opts], "WARN")
+            jvm = [o for o in opts if not o.startswith("cache.")]
+            cache = dict(o[len("cache."):].split("=", 1) for o in opts if o.startswith("cache."))
+            s = servers.OurProxy(os.path.join(work, name), up, jar, ["-Xms32m", "-Xmx512m", *jvm], "WARN", cache)
             started.append((name, s))
         others = [o for o in args.others.split(",") if o]
         if "distribution" in others:
@@ -76,6 +81,7 @@ def main(argv):
                 measure.blob_pull(s.blob_url(f"bench/warm{i}", warm), 64 * MIB)
         speed = {name: [] for name, _ in started}
         cpu = {name: [] for name, _ in started}
+        first_warm = {name: [] for name, _ in started}
         direct = []
         for r in range(args.runs):
             digest = push_blob(up, f"bench/cold{r}", os.urandom(size))
@@ -87,13 +93,14 @@ def main(argv):
                 speed[name].append(measure.blob_pull(s.blob_url(f"bench/cold{r}", digest), size))
                 time.sleep(0.3)
                 cpu[name].append(s.cpu_seconds() - before)
+                first_warm[name].append(measure.blob_pull(s.blob_url(f"bench/cold{r}", digest), size))
             print(f"run {r + 1}/{args.runs}: direct {direct[-1]:.0f} "
                   + " ".join(f"{n} {v[-1]:.0f}" for n, v in speed.items()), flush=True)
-        print(f"\n{'server':14} {'MB/s':>6} {'CPU s':>6}  all runs (MB/s)")
+        print(f"\n{'server':14} {'MB/s':>6} {'CPU s':>6} {'1st warm':>8}  all runs (MB/s)")
         print(f"{'direct':14} {statistics.median(direct):6.0f}")
         for name in speed:
-            print(f"{name:14} {statistics.median(speed[name]):6.0f} {statistics.median(cpu[name]):6.2f}  "
-                  f"{[round(v) for v in speed[name]]}")
+            print(f"{name:14} {statistics.median(speed[name]):6.0f} {statistics.median(cpu[name]):6.2f} "
+                  f"{statistics.median(first_warm[name]):8.0f}  {[round(v) for v in speed[name]]}")
     finally:
         servers.stop_all()
         shutil.rmtree(work, ignore_errors=True)

@@ -286,12 +286,13 @@ class OurProxy(Server):
     upstream_name = "upstream.bench"
     prefix = upstream_name + "/"
 
-    def __init__(self, work_dir, upstream, jar, java_opts, log_level):
+    def __init__(self, work_dir, upstream, jar, java_opts, log_level, cache_settings=None):
         super().__init__(work_dir)
         self.upstream = upstream
         self.jar = jar
         self.java_opts = java_opts
         self.log_level = log_level
+        self.cache_settings = cache_settings or {}  # extra keys of the cache section, e.g. directWrites
         self.cache = os.path.join(self.dir, "cache")
 
     def env(self):
@@ -303,6 +304,7 @@ class OurProxy(Server):
         with open(cfg, "w") as f:
             f.write(f'listen: "{self.host}"\n'
                     f'cache:\n  dir: "{self.cache}"\n'
+                    + "".join(f"  {k}: {v}\n" for k, v in self.cache_settings.items()) +
                     'upstreams:\n'
                     f'  - name: "{self.upstream_name}"\n'
                     f'    url: "http://{self.upstream.host}"\n'
