@@ -32,6 +32,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class ContentStore {
   private static final Logger log = LoggerFactory.getLogger(ContentStore.class);
+  /** Limit on what downloads together keep in memory behind their files. */
+  private static final long KEPT_BEHIND_LIMIT = 32 << 20;
+  /** Blobs at least this big are written with direct I/O when it is on (smaller ones stay hot). */
+  static final long DIRECT_MIN_LENGTH = 1 << 20;
 
   private final Path root;
   private final Path tmp;
@@ -42,11 +46,6 @@ public final class ContentStore {
   private final WriteBudget writeBudget = new WriteBudget(64 << 20, 32 << 20);
   /** Received bytes kept in memory behind the files, all downloads together (see ReceivedWindow). */
   private final AtomicLong keptBehind = new AtomicLong();
-  private static final long KEPT_BEHIND_LIMIT = 32 << 20;
-
-  /** Blobs at least this big are written with direct I/O when it is on (smaller ones stay hot). */
-  static final long DIRECT_MIN_LENGTH = 1 << 20;
-
   private final boolean directWrites;
   /** The block size direct writes align to, or 0 when they are off or unsupported; set by open(). */
   private volatile int directBlock;

@@ -316,23 +316,21 @@ class BlobDownloadTest {
   }
 
   @Test
-  void bigBlobIsStoredWholeWhateverWayTheStoreWritesIt() {
+  void bigBlobIsStoredWholeWhateverWayTheStoreWritesIt() throws IOException {
     byte[] big = content(3 * (1 << 20) + 123);
     Digest digest = Digest.sha256(big);
-    for (long declared : new long[] {big.length, -1}) {
-      ContentStore s = new ContentStore(root.resolve("store" + declared)).open();
-      BlobDownload d;
-      try {
-        d = new BlobDownload(digest, s, declared, x -> {});
-      } catch (IOException e) {
-        throw new java.io.UncheckedIOException(e);
+    for (boolean direct : new boolean[] {true, false}) {
+      for (long declared : new long[] {big.length, -1}) {
+        ContentStore s = new ContentStore(root.resolve("store-" + direct + declared), 0,
+            new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), direct).open();
+        BlobDownload d = new BlobDownload(digest, s, declared, x -> {});
+
+        feed(d, big, 65_536 + 17);
+        d.onComplete();
+
+        assertThat(d.finished().join()).as("direct " + direct + ", declared " + declared).hasBinaryContent(big);
+        assertThat(d.written()).isEqualTo(big.length);
       }
-
-      feed(d, big, 65_536 + 17);
-      d.onComplete();
-
-      assertThat(d.finished().join()).hasBinaryContent(big);
-      assertThat(d.written()).isEqualTo(big.length);
     }
   }
 
