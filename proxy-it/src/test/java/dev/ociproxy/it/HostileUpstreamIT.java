@@ -75,7 +75,11 @@ class HostileUpstreamIT {
   }
 
   private RawHttpClient.Response blobThroughLie(String repo, Lie lie, long seed) throws IOException {
-    byte[] honest = random(300_000, seed);
+    return blobThroughLie(repo, lie, seed, 300_000);
+  }
+
+  private RawHttpClient.Response blobThroughLie(String repo, Lie lie, long seed, int size) throws IOException {
+    byte[] honest = random(size, seed);
     String digest = up.putBlob(repo, honest);
     up.lie(digest, lie);
     RawHttpClient.Response r = get("/v2/" + UP + "/" + repo + "/blobs/" + digest);
@@ -93,6 +97,19 @@ class HostileUpstreamIT {
       assertThat(r.body().length).isLessThan(300_000);
     } else {
       // Refused before the first byte went out: a registry error instead.
+      assertThat(r.status()).isEqualTo(502);
+      assertThat(r.bodyText()).contains("DIGEST_INVALID");
+    }
+  }
+
+  @Test
+  void bigBlobWrittenPastThePageCacheWithFlippedLastByteIsAbortedAndNeverCached() throws IOException {
+    // 3 MB: written with O_DIRECT, and served to the client from the received buffers.
+    RawHttpClient.Response r = blobThroughLie("lies/flip-last-big", Lie.FLIP_LAST_BYTE, 21, 3_000_000);
+    if (r.status() == 200) {
+      assertThat(r.complete()).isFalse();
+      assertThat(r.body().length).isLessThan(3_000_000);
+    } else {
       assertThat(r.status()).isEqualTo(502);
       assertThat(r.bodyText()).contains("DIGEST_INVALID");
     }

@@ -122,7 +122,10 @@ public final class ContentStore {
         log.info("removed {} unfinished download(s) left in {}", removed, tmp);
       }
       directBlock = directWrites ? DirectIoProbe.blockSize(tmp) : 0;
-      if (directWrites && directBlock == 0) {
+      if (directBlock > 0) {
+        log.info("cache.dir {}: blobs of 1 MiB and more are written with O_DIRECT ({}-byte blocks)", root,
+            directBlock);
+      } else if (directWrites) {
         log.info("cache.dir {}: the file system refuses direct I/O; blobs are written through the page cache",
             root);
       }
