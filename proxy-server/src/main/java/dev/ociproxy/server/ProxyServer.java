@@ -253,7 +253,7 @@ public final class ProxyServer implements AutoCloseable {
       workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
     }
     if (store != null) {
-      store.index().close();
+      store.close();
     }
   }
 }

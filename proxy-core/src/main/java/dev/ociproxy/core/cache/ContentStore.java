@@ -17,6 +17,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.UUID;
 import java.util.concurrent.Executor;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -86,6 +87,33 @@ public final class ContentStore {
    */
   public Executor writer() {
     return writers;
+  }
+
+  /**
+   * Runs small metadata writes (repository links, tag records) off the event loops, on the writer
+   * threads; on the calling thread once the store is closed.
+   */
+  public Executor background() {
+    return task -> {
+      try {
+        writers.execute(task);
+      } catch (RejectedExecutionException closed) {
+        task.run();
+      }
+    };
+  }
+
+  /** Lets queued writes finish (for up to 10 s), then stops the index. */
+  public void close() {
+    writers.shutdown();
+    try {
+      if (!writers.awaitTermination(10, TimeUnit.SECONDS)) {
+        log.warn("cache writes still running after 10 s at close");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    index.close();
   }
 
   private static ThreadPoolExecutor newWriterPool() {

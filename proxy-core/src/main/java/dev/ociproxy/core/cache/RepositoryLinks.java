@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,8 +31,20 @@ public final class RepositoryLinks {
   private final Cache<Key, Boolean> known =
       Caffeine.newBuilder().maximumSize(500_000).executor(Runnable::run).build();
 
+  private final Executor persist;
+
+  /** Links that are persisted on the calling thread (import, tests). */
   public RepositoryLinks(Path cacheRoot, String upstream) {
+    this(cacheRoot, upstream, Runnable::run);
+  }
+
+  /**
+   * @param persist where the link files are created (see {@link ContentStore#background()}): the
+   *     memory knows a link at once, the file follows, off the event loop that learnt it
+   */
+  public RepositoryLinks(Path cacheRoot, String upstream, Executor persist) {
     this.dir = cacheRoot.resolve("links").resolve(upstream);
+    this.persist = persist;
   }
 
   private Path file(RepositoryName repo, Digest d) {
@@ -51,22 +64,30 @@ public final class RepositoryLinks {
     return false;
   }
 
-  /** Records that the upstream confirmed {@code repo} holds {@code d}. */
+  /**
+   * Records that the upstream confirmed {@code repo} holds {@code d}. Until its file is written the
+   * link lives in memory only; a link lost to a crash costs one more question to the upstream.
+   */
   public void add(RepositoryName repo, Digest d) {
     Key k = new Key(repo, d);
     if (known.getIfPresent(k) != null) {
       return;
     }
+    known.put(k, Boolean.TRUE);
+    persist.execute(() -> write(repo, d));
+  }
+
+  private void write(RepositoryName repo, Digest d) {
     Path f = file(repo, d);
     try {
-      Files.createDirectories(f.getParent());
+      if (!Files.isDirectory(f.getParent())) {
+        Files.createDirectories(f.getParent());
+      }
       Files.createFile(f);
     } catch (FileAlreadyExistsException e) {
       // Another request linked it first.
     } catch (IOException e) {
       log.warn("could not record {} in {}: {}", d, repo, e.toString());
-      return;
     }
-    known.put(k, Boolean.TRUE);
   }
 }

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,8 +43,20 @@ public final class TagIndex {
   private final Cache<Key, Entry> memory =
       Caffeine.newBuilder().maximumSize(100_000).executor(Runnable::run).build();
 
+  private final Executor persist;
+
+  /** An index that persists on the calling thread (tools, tests). */
   public TagIndex(Path cacheRoot, String upstream) {
+    this(cacheRoot, upstream, Runnable::run);
+  }
+
+  /**
+   * @param persist where the tag files are written (see {@link ContentStore#background()}): the
+   *     memory is updated at once, the file soon after, off the event loop that verified the tag
+   */
+  public TagIndex(Path cacheRoot, String upstream, Executor persist) {
     this.dir = cacheRoot.resolve("tags").resolve(upstream);
+    this.persist = persist;
   }
 
   private Path file(RepositoryName repo, Tag tag) {
@@ -73,8 +86,18 @@ public final class TagIndex {
   }
 
   public void put(RepositoryName repo, Tag tag, Entry e) {
+    Key k = new Key(repo, tag);
+    memory.put(k, e);
+    persist.execute(() -> write(k, e));
+  }
+
+  private void write(Key k, Entry e) {
+    if (memory.getIfPresent(k) != e) {
+      return; // superseded (its own write follows) or removed: writing e would bring back the past
+    }
+    RepositoryName repo = k.repo();
+    Tag tag = k.tag();
     Path f = file(repo, tag);
-    memory.put(new Key(repo, tag), e);
     try {
       Files.createDirectories(f.getParent());
       Path tmp = f.resolveSibling("." + tag.value() + "." + Thread.currentThread().getId() + ".tmp");

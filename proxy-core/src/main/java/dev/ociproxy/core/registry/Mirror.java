@@ -59,8 +59,8 @@ public final class Mirror {
     this.options = requireNonNull(options, "options");
     this.meters = requireNonNull(meters, "meters");
     this.refusals = new Refusals(meters);
-    this.tags = new TagIndex(store.root(), name());
-    this.links = new RepositoryLinks(store.root(), name());
+    this.tags = new TagIndex(store.root(), name(), store.background());
+    this.links = new RepositoryLinks(store.root(), name(), store.background());
     this.blobs = new BlobFetcher(this, client, store, links, limiter, options);
     this.manifests = new ManifestFetcher(this, client, store, tags, links, limiter, options);
     registerGauges();

@@ -48,7 +48,7 @@ final class MirrorFixture implements AutoCloseable {
     }
     transport.closeIdle();
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
-    store.index().close();
+    store.close();
     up.close();
   }
 }

@@ -74,6 +74,34 @@ class ContentStoreTest {
   }
 
   @Test
+  void closeLetsQueuedBackgroundWritesFinishAndLaterOnesRunInline() throws Exception {
+    ContentStore store = new ContentStore(root).open();
+    java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicBoolean finished = new java.util.concurrent.atomic.AtomicBoolean();
+    store.background().execute(() -> {
+      started.countDown();
+      sleep(200);
+      finished.set(true);
+    });
+    started.await();
+
+    store.close();
+
+    assertThat(finished).isTrue();
+    java.util.concurrent.atomic.AtomicReference<Thread> ranOn = new java.util.concurrent.atomic.AtomicReference<>();
+    store.background().execute(() -> ranOn.set(Thread.currentThread()));
+    assertThat(ranOn.get()).isSameAs(Thread.currentThread());
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Test
   void directoryWhereDirectWritesFailTurnsThemOff() {
     assertThat(DirectIoProbe.blockSize(root.resolve("missing"))).isZero();
   }

@@ -47,6 +47,35 @@ class TagIndexTest {
   }
 
   @Test
+  void tagIsAnsweredFromMemoryAtOnceAndItsFileWrittenInTheBackground() {
+    DiskAppenderTest.ManualExecutor background = new DiskAppenderTest.ManualExecutor();
+    TagIndex index = new TagIndex(root, "docker.io", background);
+    TagIndex.Entry e = new TagIndex.Entry(D1, MediaTypes.OCI_INDEX, 1234L, true);
+
+    index.put(REPO, TAG, e);
+
+    assertThat(index.get(REPO, TAG)).isEqualTo(e);
+    assertThat(new TagIndex(root, "docker.io").get(REPO, TAG)).as("not on disk yet").isNull();
+    background.runAll();
+    assertThat(new TagIndex(root, "docker.io").get(REPO, TAG)).isEqualTo(e);
+  }
+
+  @Test
+  void olderRecordWrittenLateNeverReplacesANewerOne() {
+    java.util.List<Runnable> writes = new java.util.ArrayList<>();
+    TagIndex index = new TagIndex(root, "docker.io", writes::add);
+    TagIndex.Entry older = new TagIndex.Entry(D1, MediaTypes.OCI_INDEX, 1L, true);
+    TagIndex.Entry newer = new TagIndex.Entry(D2, MediaTypes.OCI_INDEX, 2L, true);
+
+    index.put(REPO, TAG, older);
+    index.put(REPO, TAG, newer);
+    writes.get(1).run(); // the newer write runs first,
+    writes.get(0).run(); // the older one after it
+
+    assertThat(new TagIndex(root, "docker.io").get(REPO, TAG)).isEqualTo(newer);
+  }
+
+  @Test
   void laterPutReplacesTheEntryOnDiskToo() {
     TagIndex index = new TagIndex(root, "docker.io");
     index.put(REPO, TAG, new TagIndex.Entry(D1, MediaTypes.OCI_MANIFEST, 1L, true));

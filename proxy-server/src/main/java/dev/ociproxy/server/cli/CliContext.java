@@ -152,6 +152,6 @@ final class CliContext implements AutoCloseable {
     if (group != null) {
       group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     }
-    store.index().close();
+    store.close();
   }
 }
