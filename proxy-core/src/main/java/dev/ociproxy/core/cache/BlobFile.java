@@ -21,4 +21,10 @@ interface BlobFile extends Closeable {
 
   /** Bytes in the file so far, readable through another channel on it. */
   long durable();
+
+  /**
+   * Told, from any thread, that bytes arrive faster than this file takes them (the download's
+   * queue is full); a file that can write another way may switch to it.
+   */
+  default void fallingBehind() {}
 }

@@ -47,23 +47,23 @@ public final class ContentStore {
   private final WriteBudget writeBudget = new WriteBudget(64 << 20, 32 << 20);
   /** Received bytes kept in memory behind the files, all downloads together (see ReceivedWindow). */
   private final AtomicLong keptBehind = new AtomicLong();
-  private final boolean directWrites;
+  private final DirectWrites directWrites;
   /** The block size direct writes align to, or 0 when they are off or unsupported; set by open(). */
   private volatile int directBlock;
 
   /** A store without a size budget (tests, tools). */
   public ContentStore(Path root) {
-    this(root, 0, new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), true);
+    this(root, 0, new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), DirectWrites.AUTO);
   }
 
   /**
    * @param maxSize disk budget in bytes, 0 for unlimited
-   * @param directWrites write big blobs with {@code O_DIRECT} where the file system allows it
-   *     ({@code cache.directWrites})
+   * @param directWrites when big blobs are written with {@code O_DIRECT}, where the file system
+   *     allows it ({@code cache.directWrites})
    */
   public ContentStore(Path root, long maxSize, io.micrometer.core.instrument.MeterRegistry meters,
-      boolean directWrites) {
-    this.directWrites = directWrites;
+      DirectWrites directWrites) {
+    this.directWrites = requireNonNull(directWrites, "directWrites");
     this.root = requireNonNull(root, "root").toAbsolutePath();
     this.tmp = this.root.resolve("tmp");
     this.index = new CacheIndex(this.root, maxSize, meters);
@@ -149,11 +149,11 @@ public final class ContentStore {
       if (removed > 0) {
         log.info("removed {} unfinished download(s) left in {}", removed, tmp);
       }
-      directBlock = directWrites ? DirectIoProbe.blockSize(tmp) : 0;
+      directBlock = directWrites != DirectWrites.NEVER ? DirectIoProbe.blockSize(tmp) : 0;
       if (directBlock > 0) {
-        log.info("cache.dir {}: blobs of 1 MiB and more are written with O_DIRECT ({}-byte blocks)", root,
-            directBlock);
-      } else if (directWrites) {
+        log.info("cache.dir {}: blobs of 1 MiB and more are written with O_DIRECT {} ({}-byte blocks)", root,
+            directWrites == DirectWrites.ALWAYS ? "always" : "once the page cache falls behind", directBlock);
+      } else if (directWrites != DirectWrites.NEVER) {
         log.info("cache.dir {}: the file system refuses direct I/O; blobs are written through the page cache",
             root);
       }
@@ -192,21 +192,23 @@ public final class ContentStore {
   }
 
   /**
-   * Creates the file a blob download writes to: with direct I/O for a big (or unannounced) blob
-   * when that is on, through the page cache otherwise.
+   * Creates the file a blob download writes to: a big (or unannounced) blob with direct I/O, at
+   * once or once the page cache falls behind, as configured; a small one through the page cache.
    *
    * @param expectedLength the declared length, or -1
    */
   BlobFile newBlobFile(Path temp, long expectedLength) throws IOException {
     int block = directBlock;
     if (block > 0 && (expectedLength < 0 || expectedLength >= DIRECT_MIN_LENGTH)) {
-      return new DirectBlobFile(temp, block, expectedLength);
+      return directWrites == DirectWrites.ALWAYS
+          ? new DirectBlobFile(temp, block, expectedLength)
+          : new AdaptiveBlobFile(temp, block, expectedLength);
     }
     return new BufferedBlobFile(
         FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
   }
 
-  /** Whether big blobs are being written with direct I/O. */
+  /** Whether big blobs may be written with direct I/O (configured so, and the file system takes it). */
   public boolean writesDirect() {
     return directBlock > 0;
   }

@@ -35,12 +35,46 @@ final class DirectBlobFile implements BlobFile {
    * @param expectedLength the blob's declared length, or -1: a small blob stages less
    */
   DirectBlobFile(Path path, int block, long expectedLength) throws IOException {
+    this(FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+        ExtendedOpenOption.DIRECT), block, expectedLength);
+  }
+
+  private DirectBlobFile(FileChannel out, int block, long expectedLength) {
+    this.out = out;
     this.block = block;
     long want = expectedLength < 0 ? STAGING : Math.min(STAGING, roundUp(Math.max(1, expectedLength), block));
     this.staging = ByteBuffer.allocateDirect((int) want + block).alignedSlice(block);
     this.staging.limit((int) want);
-    this.out = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-        ExtendedOpenOption.DIRECT);
+  }
+
+  /**
+   * Goes on writing a file that already holds {@code length} bytes (written through the page
+   * cache): its last partial block is read back into the staging buffer and rewritten in place.
+   */
+  static DirectBlobFile resume(Path path, int block, long expectedLength, long length) throws IOException {
+    FileChannel out = FileChannel.open(path, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT);
+    DirectBlobFile f;
+    try {
+      f = new DirectBlobFile(out, block, expectedLength);
+      f.filled = length / block * block;
+      int tail = (int) (length - f.filled);
+      if (tail > 0) {
+        try (FileChannel in = FileChannel.open(path, StandardOpenOption.READ)) {
+          ByteBuffer partial = ByteBuffer.allocate(tail);
+          while (partial.hasRemaining()) {
+            if (in.read(partial, f.filled + partial.position()) < 0) {
+              throw new IOException("file shorter than the " + length + " bytes written");
+            }
+          }
+          f.staging.put(partial.flip());
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      out.close();
+      throw e;
+    }
+    f.durable = length; // the partial block's bytes are in the file already
+    return f;
   }
 
   private static long roundUp(long n, int block) {
@@ -79,7 +113,7 @@ final class DirectBlobFile implements BlobFile {
       filled += rest;
       staging.clear();
     }
-    durable = filled;
+    durable = Math.max(durable, filled);
   }
 
   /** Writes the staged whole blocks and keeps the partial one at the front of the buffer. */
@@ -96,7 +130,7 @@ final class DirectBlobFile implements BlobFile {
     staging.limit(staged).position(whole);
     staging.compact();
     staging.limit(capacity);
-    durable = filled;
+    durable = Math.max(durable, filled);
   }
 
   private void writeFully(long at) throws IOException {

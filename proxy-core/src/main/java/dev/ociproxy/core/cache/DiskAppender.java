@@ -72,6 +72,9 @@ final class DiskAppender {
     boolean overBudget = budget.add(n);
     boolean overOwn = queued.addAndGet(n) > HIGH_WATER;
     queue.add(chunk.retain());
+    if (overOwn) {
+      out.fallingBehind();
+    }
     BodyFlow f = flow;
     if ((overOwn || overBudget) && f != null && paused.compareAndSet(false, true)) {
       f.pause();

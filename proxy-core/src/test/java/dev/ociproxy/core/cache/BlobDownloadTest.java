@@ -319,7 +319,7 @@ class BlobDownloadTest {
   void bigBlobIsStoredWholeWhateverWayTheStoreWritesIt() throws IOException {
     byte[] big = content(3 * (1 << 20) + 123);
     Digest digest = Digest.sha256(big);
-    for (boolean direct : new boolean[] {true, false}) {
+    for (DirectWrites direct : DirectWrites.values()) {
       for (long declared : new long[] {big.length, -1}) {
         ContentStore s = new ContentStore(root.resolve("store-" + direct + declared), 0,
             new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), direct).open();

@@ -49,28 +49,39 @@ class ContentStoreTest {
   }
 
   @Test
-  void bigBlobsBypassThePageCacheWhereTheFileSystemAllowsItAndSmallOnesDoNot() throws IOException {
-    ContentStore store = new ContentStore(root).open();
-    assumeTrue(store.writesDirect(), "the file system of " + root + " refuses O_DIRECT (tmpfs?)");
+  void bigBlobsMayBypassThePageCacheWhereTheFileSystemAllowsItAndSmallOnesNever() throws IOException {
+    ContentStore auto = new ContentStore(root.resolve("auto")).open();
+    ContentStore always = new ContentStore(root.resolve("always"), 0,
+        new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), DirectWrites.ALWAYS).open();
+    assumeTrue(auto.writesDirect(), "the file system of " + root + " refuses O_DIRECT");
 
-    try (BlobFile big = store.newBlobFile(store.newTempFile(), ContentStore.DIRECT_MIN_LENGTH);
-        BlobFile unannounced = store.newBlobFile(store.newTempFile(), -1);
-        BlobFile small = store.newBlobFile(store.newTempFile(), ContentStore.DIRECT_MIN_LENGTH - 1)) {
-      assertThat(big).isInstanceOf(DirectBlobFile.class);
-      assertThat(unannounced).isInstanceOf(DirectBlobFile.class);
+    try (BlobFile big = auto.newBlobFile(auto.newTempFile(), ContentStore.DIRECT_MIN_LENGTH);
+        BlobFile unannounced = auto.newBlobFile(auto.newTempFile(), -1);
+        BlobFile small = auto.newBlobFile(auto.newTempFile(), ContentStore.DIRECT_MIN_LENGTH - 1);
+        BlobFile bigAlways = always.newBlobFile(always.newTempFile(), ContentStore.DIRECT_MIN_LENGTH);
+        BlobFile smallAlways = always.newBlobFile(always.newTempFile(), 1000)) {
+      assertThat(big).as("page cache until it falls behind").isInstanceOf(AdaptiveBlobFile.class);
+      assertThat(unannounced).isInstanceOf(AdaptiveBlobFile.class);
       assertThat(small).as("kept in the page cache for the next pull").isInstanceOf(BufferedBlobFile.class);
+      assertThat(bigAlways).isInstanceOf(DirectBlobFile.class);
+      assertThat(smallAlways).isInstanceOf(BufferedBlobFile.class);
     }
   }
 
   @Test
-  void directWritesOffWritesEveryBlobThroughThePageCache() throws IOException {
-    ContentStore store =
-        new ContentStore(root, 0, new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), false).open();
+  void directWritesNeverWritesEveryBlobThroughThePageCache() throws IOException {
+    ContentStore store = new ContentStore(root, 0,
+        new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), DirectWrites.NEVER).open();
 
     assertThat(store.writesDirect()).isFalse();
     try (BlobFile big = store.newBlobFile(store.newTempFile(), 1L << 30)) {
       assertThat(big).isInstanceOf(BufferedBlobFile.class);
     }
+  }
+
+  @Test
+  void directoryWhereDirectWritesFailTurnsThemOff() {
+    assertThat(DirectIoProbe.blockSize(root.resolve("missing"))).isZero();
   }
 
   @Test
@@ -99,11 +110,6 @@ class ContentStoreTest {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-  }
-
-  @Test
-  void directoryWhereDirectWritesFailTurnsThemOff() {
-    assertThat(DirectIoProbe.blockSize(root.resolve("missing"))).isZero();
   }
 
   @Test

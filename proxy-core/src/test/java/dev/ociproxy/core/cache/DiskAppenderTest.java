@@ -6,6 +6,7 @@ import dev.ociproxy.core.upstream.BodyFlow;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -92,6 +93,23 @@ class DiskAppenderTest {
     assertThat(flow.events).containsExactly("pause", "resume");
     assertThat(disk.written()).isEqualTo((pieces + 2) * piece);
     assertThat(Files.size(file)).isEqualTo((pieces + 2) * piece);
+  }
+
+  @Test
+  void fileIsToldWhenTheQueueOutgrowsItsHighWaterMark() {
+    AtomicInteger told = new AtomicInteger();
+    DiskAppender disk = new DiskAppender(new TellingFile(out, told), writer, UNLIMITED, progress::incrementAndGet,
+        errors::add);
+    int piece = 1 << 20;
+
+    for (long queued = 0; queued < DiskAppender.HIGH_WATER; queued += piece) {
+      append(disk, new byte[piece]);
+    }
+    assertThat(told).as("at the mark, not above it").hasValue(0);
+    append(disk, new byte[1]);
+
+    assertThat(told).hasValue(1);
+    writer.runAll();
   }
 
   @Test
@@ -203,6 +221,39 @@ class DiskAppenderTest {
     assertThat(chunk.refCnt()).isEqualTo(1);
     assertThat(chunk.readerIndex()).isZero();
     chunk.release();
+  }
+
+  /** A file that counts how often it is told it falls behind. */
+  private record TellingFile(BlobFile file, AtomicInteger told) implements BlobFile {
+    @Override
+    public void append(ByteBuffer src) throws IOException {
+      file.append(src);
+    }
+
+    @Override
+    public void flush() throws IOException {
+      file.flush();
+    }
+
+    @Override
+    public void finish() throws IOException {
+      file.finish();
+    }
+
+    @Override
+    public long durable() {
+      return file.durable();
+    }
+
+    @Override
+    public void fallingBehind() {
+      told.incrementAndGet();
+    }
+
+    @Override
+    public void close() throws IOException {
+      file.close();
+    }
   }
 
   private static void append(DiskAppender disk, byte[] bytes) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.ociproxy.core.cache.DirectWrites;
 import dev.ociproxy.core.registry.MirrorOptions;
 import dev.ociproxy.core.upstream.UpstreamOptions;
 import dev.ociproxy.server.auth.AccessRule;
@@ -83,7 +84,14 @@ public final class ConfigLoader {
     Obj cache = top.obj("cache");
     cache.only("dir", "maxSize", "verifyOnStart", "tagTtl", "manifestMaxBytes", "finishAbandonedDownloads",
         "directWrites");
-    boolean directWrites = cache.bool("directWrites", true);
+    String directText = cache.text("directWrites", "auto").trim();
+    DirectWrites directWrites = switch (directText) {
+      case "auto" -> DirectWrites.AUTO;
+      case "true" -> DirectWrites.ALWAYS;
+      case "false" -> DirectWrites.NEVER;
+      default -> throw new ConfigException(cache.key("directWrites"),
+          "'" + directText + "' (expected auto, true or false)");
+    };
     boolean finishAbandoned = cache.bool("finishAbandonedDownloads", true);
     long maxSize = cache.size("maxSize", 0);
     boolean verifyOnStart = cache.bool("verifyOnStart", false);

@@ -1,6 +1,7 @@
 package dev.ociproxy.server.config;
 
 import dev.ociproxy.core.airgap.AirgapOptions;
+import dev.ociproxy.core.cache.DirectWrites;
 import dev.ociproxy.core.registry.MirrorOptions;
 import dev.ociproxy.core.upstream.UpstreamOptions;
 import java.net.InetSocketAddress;
@@ -16,7 +17,7 @@ import java.util.Set;
  * option records inside it.
  */
 public record ProxyConfig(
-    InetSocketAddress listen, Path cacheDir, long cacheMaxSize, boolean verifyOnStart, boolean directWrites,
+    InetSocketAddress listen, Path cacheDir, long cacheMaxSize, boolean verifyOnStart, DirectWrites directWrites,
     List<Upstream> upstreams, Limits limits, Auth auth, List<AccessRule> access, Operations operations,
     AirgapOptions airgap) {
 
@@ -31,7 +32,7 @@ public record ProxyConfig(
   public ProxyConfig(
       InetSocketAddress listen, Path cacheDir, long cacheMaxSize, boolean verifyOnStart,
       List<Upstream> upstreams, Limits limits, Auth auth, List<AccessRule> access, Operations operations) {
-    this(listen, cacheDir, cacheMaxSize, verifyOnStart, true, upstreams, limits, auth, access, operations,
+    this(listen, cacheDir, cacheMaxSize, verifyOnStart, DirectWrites.AUTO, upstreams, limits, auth, access, operations,
         AirgapOptions.none());
   }
 

@@ -3,6 +3,7 @@ package dev.ociproxy.server.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.ociproxy.core.cache.DirectWrites;
 import dev.ociproxy.core.registry.MirrorOptions;
 import java.io.IOException;
 import java.net.URI;
@@ -340,12 +341,18 @@ class ConfigLoaderTest {
   }
 
   @Test
-  void directWritesAreOnUnlessTheConfigTurnsThemOff() {
-    assertThat(noEnv().parse(ONE_UPSTREAM).directWrites()).isTrue();
-    assertThat(noEnv().parse("cache:\n  directWrites: false\n" + ONE_UPSTREAM).directWrites()).isFalse();
+  void directWritesAreAutomaticUnlessTheConfigSaysAlwaysOrNever() {
+    assertThat(noEnv().parse(ONE_UPSTREAM).directWrites()).isEqualTo(DirectWrites.AUTO);
+    assertThat(noEnv().parse("cache:\n  directWrites: auto\n" + ONE_UPSTREAM).directWrites())
+        .isEqualTo(DirectWrites.AUTO);
+    assertThat(noEnv().parse("cache:\n  directWrites: true\n" + ONE_UPSTREAM).directWrites())
+        .isEqualTo(DirectWrites.ALWAYS);
+    assertThat(noEnv().parse("cache:\n  directWrites: false\n" + ONE_UPSTREAM).directWrites())
+        .isEqualTo(DirectWrites.NEVER);
     assertThatThrownBy(() -> noEnv().parse("cache:\n  directWrites: sometimes\n" + ONE_UPSTREAM))
         .isInstanceOf(ConfigException.class)
-        .hasMessageStartingWith("cache.directWrites:");
+        .hasMessageStartingWith("cache.directWrites:")
+        .hasMessageContaining("expected auto, true or false");
   }
 
   @Test
