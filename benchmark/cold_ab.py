@@ -4,6 +4,7 @@
     benchmark/cold_ab.py old=/tmp/old.jar new=proxy-server/target/registry-proxy.jar
     benchmark/cold_ab.py a=x.jar:-Dprop=1 b=x.jar:-Dprop=2 --others distribution --runs 7
     benchmark/cold_ab.py direct=x.jar buffered=x.jar:cache.directWrites=false
+    benchmark/cold_ab.py a=x.jar b=y.jar --concurrent 8     # 8 clients on each cold blob
 
 Each NAME=JAR[:OPT...] starts one proxy (with the README's heap bounds plus the options: JVM
 options, or cache.KEY=VALUE for a key of the config's cache section);
@@ -50,6 +51,8 @@ def main(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("ours", nargs="+", metavar="NAME=JAR[:OPT...]")
     p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--concurrent", type=int, default=1,
+                   help="clients pulling each cold blob at once (aggregate MB/s)")
     p.add_argument("--blob-mib", type=int, default=256)
     p.add_argument("--others", default="distribution,nginx", help="comma-separated; '' for none")
     p.add_argument("--warmup", type=int, default=4,
@@ -90,7 +93,9 @@ def main(argv):
             for name, s in started[k:] + started[:k]:
                 subprocess.run(["sync"], check=False)
                 before = s.cpu_seconds()
-                speed[name].append(measure.blob_pull(s.blob_url(f"bench/cold{r}", digest), size))
+                url = s.blob_url(f"bench/cold{r}", digest)
+                speed[name].append(measure.blob_pull(url, size) if args.concurrent == 1
+                                   else measure.concurrent_blob_pulls(url, size, args.concurrent))
                 time.sleep(0.3)
                 cpu[name].append(s.cpu_seconds() - before)
                 first_warm[name].append(measure.blob_pull(s.blob_url(f"bench/cold{r}", digest), size))
