@@ -70,12 +70,16 @@ class MetricsAndHealthIT extends PerTestHostileUpstream {
     assertThat(before.has("netty_allocator_memory_used")).as("Netty pooled allocator").isTrue();
     assertThat(before.has("registry_proxy_cache_size_bytes")).isTrue();
     assertThat(before.has("registry_proxy_disk_queue_bytes")).isTrue();
+    assertThat(before.has("registry_proxy_direct_write_switches_total")).isTrue();
     assertThat(before.sum("registry_proxy_downloads_in_flight", "upstream", UP)).isZero();
 
     assertThat(get(base + digest).body()).isEqualTo(blob);
     // A request is recorded once its last write completes, a moment after the client has it all;
     // the upstream bytes once the download's completion callbacks have run on the disk writer.
+    // (The request's counters are separate meters, the first of each registered on first use: a
+    // scrape can fall between two of them, so the wait covers each one asserted on below.)
     PrometheusText afterMiss = awaitScrape(m -> m.sum("registry_proxy_cache_requests_total", blobMiss) >= 1
+        && m.sum("registry_proxy_served_bytes_total", "kind", "blob", "source", "upstream") >= blob.length
         && m.sum("registry_proxy_upstream_received_bytes_total", "kind", "blob", "upstream", UP) >= blob.length);
     assertThat(afterMiss.sum("registry_proxy_cache_requests_total", blobMiss)).isEqualTo(1);
     assertThat(afterMiss.sum("registry_proxy_cache_requests_total", blobHit)).isZero();
@@ -88,7 +92,8 @@ class MetricsAndHealthIT extends PerTestHostileUpstream {
     assertThat(afterMiss.sum("registry_proxy_disk_queue_bytes")).as("every received byte is on disk").isZero();
 
     assertThat(get(base + digest).body()).isEqualTo(blob);
-    PrometheusText afterHit = awaitScrape(m -> m.sum("registry_proxy_cache_requests_total", blobHit) >= 1);
+    PrometheusText afterHit = awaitScrape(m -> m.sum("registry_proxy_cache_requests_total", blobHit) >= 1
+        && m.sum("registry_proxy_served_bytes_total", "kind", "blob", "source", "cache") >= blob.length);
     assertThat(afterHit.sum("registry_proxy_cache_requests_total", blobHit)).isEqualTo(1);
     assertThat(afterHit.sum("registry_proxy_cache_requests_total", blobMiss)).isEqualTo(1);
     assertThat(afterHit.sum("registry_proxy_served_bytes_total", "kind", "blob", "source", "cache")).isEqualTo(blob.length);

@@ -22,6 +22,7 @@ final class AdaptiveBlobFile implements BlobFile {
   private final Path path;
   private final int block;
   private final long expectedLength;
+  private final Runnable onSwitch;
   /** Read by any thread (durable); replaced only by the writer, under the lock close() takes. */
   private volatile BlobFile current;
   private boolean direct;
@@ -30,7 +31,14 @@ final class AdaptiveBlobFile implements BlobFile {
   private boolean stayBuffered;
   private volatile boolean switchRequested;
 
+  /** A file alone (tests): nobody counts its switch. */
   AdaptiveBlobFile(Path path, int block, long expectedLength) throws IOException {
+    this(path, block, expectedLength, () -> {});
+  }
+
+  /** @param onSwitch run once the file has gone over to {@code O_DIRECT} (a metric) */
+  AdaptiveBlobFile(Path path, int block, long expectedLength, Runnable onSwitch) throws IOException {
+    this.onSwitch = onSwitch;
     this.path = path;
     this.block = block;
     this.expectedLength = expectedLength;
@@ -97,6 +105,7 @@ final class AdaptiveBlobFile implements BlobFile {
     BlobFile old = current;
     current = next;
     direct = true;
+    onSwitch.run();
     old.close();
   }
 }

@@ -3,6 +3,7 @@ package dev.ociproxy.core.cache;
 import static java.util.Objects.requireNonNull;
 
 import dev.ociproxy.core.oci.Digest;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -48,6 +49,7 @@ public final class ContentStore {
   /** Received bytes kept in memory behind the files, all downloads together (see ReceivedWindow). */
   private final AtomicLong keptBehind = new AtomicLong();
   private final DirectWrites directWrites;
+  private final Counter directSwitches;
   /** The block size direct writes align to, or 0 when they are off or unsupported; set by open(). */
   private volatile int directBlock;
 
@@ -69,6 +71,9 @@ public final class ContentStore {
     this.index = new CacheIndex(this.root, maxSize, meters);
     Gauge.builder("registry_proxy_disk_queue_bytes", writeBudget, WriteBudget::queued)
         .description("Received blob bytes waiting to be written to the cache")
+        .register(meters);
+    this.directSwitches = Counter.builder("registry_proxy_direct_write_switches_total")
+        .description("Blob downloads that switched to O_DIRECT because the page cache fell behind")
         .register(meters);
   }
 
@@ -202,7 +207,7 @@ public final class ContentStore {
     if (block > 0 && (expectedLength < 0 || expectedLength >= DIRECT_MIN_LENGTH)) {
       return directWrites == DirectWrites.ALWAYS
           ? new DirectBlobFile(temp, block, expectedLength)
-          : new AdaptiveBlobFile(temp, block, expectedLength);
+          : new AdaptiveBlobFile(temp, block, expectedLength, directSwitches::increment);
     }
     return new BufferedBlobFile(
         FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));

@@ -40,7 +40,8 @@ class AdaptiveBlobFileTest {
     byte[] content = bytes(3 * DirectBlobFile.STAGING + 4_321);
     int before = 100_003; // not a whole number of blocks: the partial block is rewritten in place
     Path p = dir.resolve("blob.part");
-    try (AdaptiveBlobFile f = new AdaptiveBlobFile(p, block, -1)) {
+    java.util.concurrent.atomic.AtomicInteger switches = new java.util.concurrent.atomic.AtomicInteger();
+    try (AdaptiveBlobFile f = new AdaptiveBlobFile(p, block, -1, switches::incrementAndGet)) {
       f.append(ByteBuffer.wrap(content, 0, before));
       long durableBefore = f.durable();
 
@@ -54,6 +55,7 @@ class AdaptiveBlobFileTest {
       f.finish();
       assertThat(f.durable()).isEqualTo(content.length);
     }
+    assertThat(switches).as("counted once").hasValue(1);
     assertThat(Files.readAllBytes(p)).isEqualTo(content);
   }
 
