@@ -2,9 +2,7 @@ package dev.ociproxy.core.cache;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,8 +40,7 @@ final class AdaptiveBlobFile implements BlobFile {
     this.path = path;
     this.block = block;
     this.expectedLength = expectedLength;
-    this.current = new BufferedBlobFile(
-        FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
+    this.current = BufferedBlobFile.create(path);
   }
 
   /** Whether the rest of the blob goes past the page cache. */

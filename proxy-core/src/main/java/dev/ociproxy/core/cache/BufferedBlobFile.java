@@ -3,6 +3,8 @@ package dev.ociproxy.core.cache;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 
 /** A blob file written through the page cache, so the next reader of the blob finds it in memory. */
 final class BufferedBlobFile implements BlobFile {
@@ -19,6 +21,11 @@ final class BufferedBlobFile implements BlobFile {
 
   BufferedBlobFile(FileChannel out) {
     this.out = out;
+  }
+
+  /** Creates {@code path} (it must not exist) and writes it through the page cache. */
+  static BufferedBlobFile create(Path path) throws IOException {
+    return new BufferedBlobFile(FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
   }
 
   @Override

@@ -7,14 +7,12 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.UUID;
 import java.util.concurrent.Executor;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -209,8 +207,7 @@ public final class ContentStore {
           ? new DirectBlobFile(temp, block, expectedLength)
           : new AdaptiveBlobFile(temp, block, expectedLength, directSwitches::increment);
     }
-    return new BufferedBlobFile(
-        FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
+    return BufferedBlobFile.create(temp);
   }
 
   /** Whether big blobs may be written with direct I/O (configured so, and the file system takes it). */
