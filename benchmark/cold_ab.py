@@ -18,6 +18,7 @@ server's median MB/s and CPU seconds per cold pull, and its median first-warm MB
 import argparse
 import hashlib
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -47,6 +48,16 @@ def push_blob(upstream, repo, data):
     return digest
 
 
+def our_proxy(work, upstream, spec):
+    """NAME=JAR[:OPT...] -> (NAME, OurProxy); an option starts with '-' (JVM) or 'cache.' (config),
+    so a JVM option may itself hold colons (-XX:+UseParallelGC, -Xlog:gc:file=F)."""
+    name, rest = spec.split("=", 1)
+    jar, *opts = re.split(r":(?=-|cache\.)", rest)
+    jvm = [o for o in opts if not o.startswith("cache.")]
+    cache = dict(o[len("cache."):].split("=", 1) for o in opts if o.startswith("cache."))
+    return name, servers.OurProxy(os.path.join(work, name), upstream, jar, ["-Xms32m", "-Xmx512m", *jvm], "WARN", cache)
+
+
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("ours", nargs="+", metavar="NAME=JAR[:OPT...]")
@@ -65,11 +76,7 @@ def main(argv):
         up.start()
         started = []
         for spec in args.ours:
-            name, rest = spec.split("=", 1)
-            jar, *opts = rest.split(":")
-            jvm = [o for o in opts if not o.startswith("cache.")]
-            cache = dict(o[len("cache."):].split("=", 1) for o in opts if o.startswith("cache."))
-            s = servers.OurProxy(os.path.join(work, name), up, jar, ["-Xms32m", "-Xmx512m", *jvm], "WARN", cache)
+            name, s = our_proxy(work, up, spec)
             started.append((name, s))
         others = [o for o in args.others.split(",") if o]
         if "distribution" in others:

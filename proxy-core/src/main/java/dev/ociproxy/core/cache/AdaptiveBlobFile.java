@@ -18,8 +18,7 @@ final class AdaptiveBlobFile implements BlobFile {
   private static final Logger log = LoggerFactory.getLogger(AdaptiveBlobFile.class);
 
   private final Path path;
-  private final int block;
-  private final long expectedLength;
+  private final StagingBuffers buffers;
   private final Runnable onSwitch;
   /** Read by any thread (durable); replaced only by the writer, under the lock close() takes. */
   private volatile BlobFile current;
@@ -30,16 +29,15 @@ final class AdaptiveBlobFile implements BlobFile {
   private volatile boolean switchRequested;
 
   /** A file alone (tests): nobody counts its switch. */
-  AdaptiveBlobFile(Path path, int block, long expectedLength) throws IOException {
-    this(path, block, expectedLength, () -> {});
+  AdaptiveBlobFile(Path path, StagingBuffers buffers) throws IOException {
+    this(path, buffers, () -> {});
   }
 
   /** @param onSwitch run once the file has gone over to {@code O_DIRECT} (a metric) */
-  AdaptiveBlobFile(Path path, int block, long expectedLength, Runnable onSwitch) throws IOException {
+  AdaptiveBlobFile(Path path, StagingBuffers buffers, Runnable onSwitch) throws IOException {
     this.onSwitch = onSwitch;
     this.path = path;
-    this.block = block;
-    this.expectedLength = expectedLength;
+    this.buffers = buffers;
     this.current = BufferedBlobFile.create(path);
   }
 
@@ -93,7 +91,7 @@ final class AdaptiveBlobFile implements BlobFile {
     }
     BlobFile next;
     try {
-      next = DirectBlobFile.resume(path, block, expectedLength, current.durable());
+      next = DirectBlobFile.resume(path, buffers, current.durable());
     } catch (IOException e) {
       log.debug("{}: going on through the page cache, O_DIRECT failed: {}", path, e.toString());
       stayBuffered = true;

@@ -48,8 +48,8 @@ public final class ContentStore {
   private final AtomicLong keptBehind = new AtomicLong();
   private final DirectWrites directWrites;
   private final Counter directSwitches;
-  /** The block size direct writes align to, or 0 when they are off or unsupported; set by open(). */
-  private volatile int directBlock;
+  /** The staging buffers of direct writes, or null when they are off or unsupported; set by open(). */
+  private volatile StagingBuffers staging;
 
   /** A store without a size budget (tests, tools). */
   public ContentStore(Path root) {
@@ -152,7 +152,8 @@ public final class ContentStore {
       if (removed > 0) {
         log.info("removed {} unfinished download(s) left in {}", removed, tmp);
       }
-      directBlock = directWrites != DirectWrites.NEVER ? DirectIoProbe.blockSize(tmp) : 0;
+      int directBlock = directWrites != DirectWrites.NEVER ? DirectIoProbe.blockSize(tmp) : 0;
+      staging = directBlock > 0 ? new StagingBuffers(directBlock) : null;
       if (directBlock > 0) {
         log.info("cache.dir {}: blobs of 1 MiB and more are written with O_DIRECT {} ({}-byte blocks)", root,
             directWrites == DirectWrites.ALWAYS ? "always" : "once the page cache falls behind", directBlock);
@@ -201,18 +202,18 @@ public final class ContentStore {
    * @param expectedLength the declared length, or -1
    */
   BlobFile newBlobFile(Path temp, long expectedLength) throws IOException {
-    int block = directBlock;
-    if (block > 0 && (expectedLength < 0 || expectedLength >= DIRECT_MIN_LENGTH)) {
+    StagingBuffers buffers = staging;
+    if (buffers != null && (expectedLength < 0 || expectedLength >= DIRECT_MIN_LENGTH)) {
       return directWrites == DirectWrites.ALWAYS
-          ? new DirectBlobFile(temp, block, expectedLength)
-          : new AdaptiveBlobFile(temp, block, expectedLength, directSwitches::increment);
+          ? new DirectBlobFile(temp, buffers)
+          : new AdaptiveBlobFile(temp, buffers, directSwitches::increment);
     }
     return BufferedBlobFile.create(temp);
   }
 
   /** Whether big blobs may be written with direct I/O (configured so, and the file system takes it). */
   public boolean writesDirect() {
-    return directBlock > 0;
+    return staging != null;
   }
 
   /** Size of the cached blob, or -1 when it is not cached. */

@@ -3,13 +3,14 @@ package dev.ociproxy.core.cache;
 import com.sun.nio.file.ExtendedOpenOption;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
  * A blob file written with {@code O_DIRECT}: the bytes go from an aligned staging buffer to the
- * device without passing through the page cache. Buffered writes allocate a fresh page-cache page
+ * device without passing through the page cache (the buffer is pooled: {@link StagingBuffers}). Buffered writes allocate a fresh page-cache page
  * for every 4 KiB received, and on machines under memory management pressure (this project's VMs
  * run DAMON page-out) that costs several times the CPU of hashing the same bytes; a direct write
  * costs a memory copy. Clients being served the download read its received buffers, not this file
@@ -19,44 +20,37 @@ import java.nio.file.StandardOpenOption;
  * and truncates the file to the appended length.
  */
 final class DirectBlobFile implements BlobFile {
-  /** Staging buffer size: writes of this size keep the device busy at a few syscalls per MiB. */
-  static final int STAGING = 256 << 10;
-
   private final FileChannel out;
+  private final StagingBuffers buffers;
   private final int block;
-  private final ByteBuffer staging;
+  /** Taken from {@link #buffers} at open and given back by {@link #close}; null once closed. */
+  private ByteBuffer staging;
   /** Bytes in the file; a multiple of the block size until {@link #finish}. */
   private long filled;
   private volatile long durable;
 
-  /**
-   * @param block the file system's block size, to which buffer addresses, offsets and lengths are
-   *     aligned
-   * @param expectedLength the blob's declared length, or -1: a small blob stages less
-   */
-  DirectBlobFile(Path path, int block, long expectedLength) throws IOException {
+  /** Creates {@code path} (it must not exist), staging its writes in a buffer from {@code buffers}. */
+  DirectBlobFile(Path path, StagingBuffers buffers) throws IOException {
     this(FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-        ExtendedOpenOption.DIRECT), block, expectedLength);
+        ExtendedOpenOption.DIRECT), buffers);
   }
 
-  private DirectBlobFile(FileChannel out, int block, long expectedLength) {
+  private DirectBlobFile(FileChannel out, StagingBuffers buffers) {
     this.out = out;
-    this.block = block;
-    long want = expectedLength < 0 ? STAGING : Math.min(STAGING, roundUp(Math.max(1, expectedLength), block));
-    this.staging = ByteBuffer.allocateDirect((int) want + block).alignedSlice(block);
-    this.staging.limit((int) want);
+    this.buffers = buffers;
+    this.block = buffers.block();
+    this.staging = buffers.take();
   }
 
   /**
    * Goes on writing a file that already holds {@code length} bytes (written through the page
    * cache): its last partial block is read back into the staging buffer and rewritten in place.
    */
-  static DirectBlobFile resume(Path path, int block, long expectedLength, long length) throws IOException {
-    FileChannel out = FileChannel.open(path, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT);
-    DirectBlobFile f;
+  static DirectBlobFile resume(Path path, StagingBuffers buffers, long length) throws IOException {
+    DirectBlobFile f = new DirectBlobFile(
+        FileChannel.open(path, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT), buffers);
     try {
-      f = new DirectBlobFile(out, block, expectedLength);
-      f.filled = length / block * block;
+      f.filled = length / f.block * f.block;
       int tail = (int) (length - f.filled);
       if (tail > 0) {
         try (FileChannel in = FileChannel.open(path, StandardOpenOption.READ)) {
@@ -70,19 +64,20 @@ final class DirectBlobFile implements BlobFile {
         }
       }
     } catch (IOException | RuntimeException e) {
-      out.close();
+      f.close();
       throw e;
     }
     f.durable = length; // the partial block's bytes are in the file already
     return f;
   }
 
-  private static long roundUp(long n, int block) {
-    return (n + block - 1) / block * block;
-  }
+  // The methods that touch the staging buffer hold this file's lock, and close() takes it too:
+  // a failure may close the file from another thread while the writer appends, and the buffer
+  // must not go back to the pool (and into another download's file) while it is being filled.
 
   @Override
-  public void append(ByteBuffer src) throws IOException {
+  public synchronized void append(ByteBuffer src) throws IOException {
+    ensureOpen();
     while (src.hasRemaining()) {
       int n = Math.min(src.remaining(), staging.remaining());
       staging.put(src.slice(src.position(), n));
@@ -94,12 +89,14 @@ final class DirectBlobFile implements BlobFile {
   }
 
   @Override
-  public void flush() throws IOException {
+  public synchronized void flush() throws IOException {
+    ensureOpen();
     writeWholeBlocks();
   }
 
   @Override
-  public void finish() throws IOException {
+  public synchronized void finish() throws IOException {
+    ensureOpen();
     writeWholeBlocks();
     int rest = staging.position();
     if (rest > 0) {
@@ -114,6 +111,12 @@ final class DirectBlobFile implements BlobFile {
       staging.clear();
     }
     durable = Math.max(durable, filled);
+  }
+
+  private void ensureOpen() throws ClosedChannelException {
+    if (staging == null) {
+      throw new ClosedChannelException();
+    }
   }
 
   /** Writes the staged whole blocks and keeps the partial one at the front of the buffer. */
@@ -146,7 +149,15 @@ final class DirectBlobFile implements BlobFile {
   }
 
   @Override
-  public void close() throws IOException {
-    out.close();
+  public synchronized void close() throws IOException {
+    if (staging == null) {
+      return;
+    }
+    try {
+      out.close();
+    } finally {
+      buffers.give(staging);
+      staging = null;
+    }
   }
 }

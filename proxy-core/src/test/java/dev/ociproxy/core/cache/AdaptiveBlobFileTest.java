@@ -15,18 +15,20 @@ import org.junit.jupiter.api.io.TempDir;
 class AdaptiveBlobFileTest {
   @TempDir Path dir;
   private int block;
+  private StagingBuffers buffers;
 
   @BeforeEach
   void probe() {
     block = DirectIoProbe.blockSize(dir);
     assumeTrue(block > 0, "the file system of " + dir + " refuses O_DIRECT: nothing to switch to");
+    buffers = new StagingBuffers(block);
   }
 
   @Test
   void fileThatKeepsUpStaysInThePageCache() throws IOException {
     byte[] content = bytes(300_001);
     Path p = dir.resolve("blob.part");
-    try (AdaptiveBlobFile f = new AdaptiveBlobFile(p, block, content.length)) {
+    try (AdaptiveBlobFile f = new AdaptiveBlobFile(p, buffers)) {
       f.append(ByteBuffer.wrap(content));
       f.flush();
       f.finish();
@@ -37,11 +39,11 @@ class AdaptiveBlobFileTest {
 
   @Test
   void fileFallingBehindGoesOnWithDirectWritesAndKeepsEveryByte() throws IOException {
-    byte[] content = bytes(3 * DirectBlobFile.STAGING + 4_321);
+    byte[] content = bytes(3 * StagingBuffers.SIZE + 4_321);
     int before = 100_003; // not a whole number of blocks: the partial block is rewritten in place
     Path p = dir.resolve("blob.part");
     java.util.concurrent.atomic.AtomicInteger switches = new java.util.concurrent.atomic.AtomicInteger();
-    try (AdaptiveBlobFile f = new AdaptiveBlobFile(p, block, -1, switches::incrementAndGet)) {
+    try (AdaptiveBlobFile f = new AdaptiveBlobFile(p, buffers, switches::incrementAndGet)) {
       f.append(ByteBuffer.wrap(content, 0, before));
       long durableBefore = f.durable();
 
@@ -62,7 +64,7 @@ class AdaptiveBlobFileTest {
   @Test
   void switchThatFailsGoesOnThroughThePageCache() throws IOException {
     Path p = dir.resolve("blob.part");
-    try (AdaptiveBlobFile f = new AdaptiveBlobFile(p, block, -1)) {
+    try (AdaptiveBlobFile f = new AdaptiveBlobFile(p, buffers)) {
       f.append(ByteBuffer.wrap(bytes(10_000)));
       Files.delete(p); // the direct channel cannot be opened any more; the buffered one still works
 
@@ -77,7 +79,7 @@ class AdaptiveBlobFileTest {
   @Test
   void closedFileDoesNotSwitch() throws IOException {
     Path p = dir.resolve("blob.part");
-    AdaptiveBlobFile f = new AdaptiveBlobFile(p, block, -1);
+    AdaptiveBlobFile f = new AdaptiveBlobFile(p, buffers);
     f.append(ByteBuffer.wrap(bytes(10_000)));
 
     f.close(); // a failure, from another thread
