@@ -57,7 +57,7 @@ public final class BlobDownload implements BodySink {
    * @param onDone called once, after publication or failure but before {@link #finished()}
    *     completes, so whatever it releases (the in-flight entry, the fetch slot) is released before
    *     any client can see the end of the body
-   * @param writer runs the file writes, in order (see {@link ContentStore#writer()})
+   * @param writer runs the file writes, in order (see {@link ContentStore#writerFor})
    */
   public BlobDownload(Digest digest, ContentStore store, long expectedLength, Consumer<BlobDownload> onDone,
       Executor writer) throws IOException {

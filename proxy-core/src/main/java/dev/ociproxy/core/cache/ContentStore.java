@@ -36,6 +36,8 @@ public final class ContentStore {
   private static final long KEPT_BEHIND_LIMIT = 32 << 20;
   /** Blobs at least this big are written with direct I/O when it is on (smaller ones stay hot). */
   static final long DIRECT_MIN_LENGTH = 1 << 20;
+  /** Blobs up to this size are written on the event loop that receives them (see writerFor). */
+  static final long INLINE_WRITE_MAX = 256 << 10;
 
   private final Path root;
   private final Path tmp;
@@ -85,11 +87,14 @@ public final class ContentStore {
   }
 
   /**
-   * Where downloads run their file writes (each download's in order, one thread at a time). Daemon
-   * threads: a download cut short by exit leaves only a file under tmp/, removed on the next start.
+   * Where a download of {@code expectedLength} bytes (-1: unknown) runs its file writes, each
+   * download's in order, one thread at a time. A small blob is written on the calling event loop:
+   * its few page-cache writes cost less than the two thread hand-offs to a writer and back, which
+   * on a busy machine are most of a small cold pull's time. Bigger ones go to the writer threads
+   * (daemons: a download cut short by exit leaves only a file under tmp/, removed on the next start).
    */
-  public Executor writer() {
-    return writers;
+  public Executor writerFor(long expectedLength) {
+    return expectedLength >= 0 && expectedLength <= INLINE_WRITE_MAX ? Runnable::run : writers;
   }
 
   /**

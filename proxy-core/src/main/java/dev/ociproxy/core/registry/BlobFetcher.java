@@ -141,7 +141,7 @@ final class BlobFetcher {
                   downloads.remove(digest, slot);
                   limiter.release();
                   mirror.received("blob", done.written());
-                }, store.writer());
+                }, store.writerFor(resp.contentLength()));
               } catch (IOException e) {
                 resp.discard();
                 throw new UncheckedIOException(e);

@@ -19,6 +19,25 @@ class ContentStoreTest {
   @TempDir Path root;
 
   @Test
+  void smallBlobIsWrittenOnTheThreadThatReceivesItAndBigOrUnknownOnesOnAWriter() throws Exception {
+    ContentStore store = new ContentStore(root).open();
+    try {
+      assertThat(threadRunning(store.writerFor(0))).isSameAs(Thread.currentThread());
+      assertThat(threadRunning(store.writerFor(ContentStore.INLINE_WRITE_MAX))).isSameAs(Thread.currentThread());
+      assertThat(threadRunning(store.writerFor(ContentStore.INLINE_WRITE_MAX + 1)).getName()).startsWith("blob-writer-");
+      assertThat(threadRunning(store.writerFor(-1)).getName()).as("unknown length").startsWith("blob-writer-");
+    } finally {
+      store.close();
+    }
+  }
+
+  private static Thread threadRunning(java.util.concurrent.Executor executor) throws Exception {
+    java.util.concurrent.CompletableFuture<Thread> ran = new java.util.concurrent.CompletableFuture<>();
+    executor.execute(() -> ran.complete(Thread.currentThread()));
+    return ran.get(10, java.util.concurrent.TimeUnit.SECONDS);
+  }
+
+  @Test
   void openCreatesTheStoreDirectories() {
     new ContentStore(root).open();
 
