@@ -76,14 +76,20 @@ public final class ProxyServer implements AutoCloseable {
     this.meters = meters;
   }
 
+  /** Event loops for {@code cores} cores: one per core but one, at least one. */
+  static int eventLoops(int cores) {
+    return Math.max(1, cores - 1);
+  }
+
   /** Binds the listener; returns the bound address (useful with port 0). */
   public InetSocketAddress start() throws InterruptedException {
     boolean epoll = Epoll.isAvailable();
     boss = epoll ? new EpollEventLoopGroup(1) : new NioEventLoopGroup(1);
-    // One event loop per core (Netty's default is two): with hashing and file writes on the loops,
-    // more threads than cores only adds scheduling delay (manifest p99 measured lower this way).
-    // -Dio.netty.eventLoopThreads still overrides it.
-    int threads = Integer.getInteger("io.netty.eventLoopThreads", Runtime.getRuntime().availableProcessors());
+    // One event loop per core but one (Netty's default is two per core): the writer threads, the
+    // GC and the JIT need a core too, and a loop more than the cores can run only adds scheduling
+    // delay. On two cores, one loop measured the same cold and warm throughput as two and a third
+    // lower manifest p99 (benchmark/README.md). -Dio.netty.eventLoopThreads still overrides it.
+    int threads = Integer.getInteger("io.netty.eventLoopThreads", eventLoops(Runtime.getRuntime().availableProcessors()));
     workers = epoll ? new EpollEventLoopGroup(threads) : new NioEventLoopGroup(threads);
     Class<? extends ServerSocketChannel> serverType =
         epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
