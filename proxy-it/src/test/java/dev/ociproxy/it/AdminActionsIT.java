@@ -52,11 +52,19 @@ class AdminActionsIT {
   }
 
   private static Answer post(String url, String json) throws IOException, InterruptedException {
-    HttpResponse<String> r = Http.client().send(HttpRequest.newBuilder(URI.create(url))
-            .timeout(Duration.ofMinutes(5))
-            .header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString(json)).build(),
-        HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+    return post(url, json, null);
+  }
+
+  /** @param token sent as {@code Authorization: Bearer}, or null for none */
+  private static Answer post(String url, String json, String token) throws IOException, InterruptedException {
+    HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(url))
+        .timeout(Duration.ofMinutes(5))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(json));
+    if (token != null) {
+      req.header("Authorization", "Bearer " + token);
+    }
+    HttpResponse<String> r = Http.client().send(req.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
     return new Answer(r.statusCode(), r.body());
   }
 
@@ -108,6 +116,45 @@ class AdminActionsIT {
       assertThat(drift.status()).isEqualTo(200);
       assertThat(drift.json().path("drifted").asInt()).isZero();
       assertThat(drift.json().path("drifts").isArray()).isTrue();
+    }
+  }
+
+  @Test
+  void withAnAdminToken_aWarmWithoutItIs401AndFetchesNothing_andWithItWarms() throws Exception {
+    OciImage image = OciImages.singleArch(tmp.resolve("layout"), "v1", 100_000);
+    String token = "it-admin-token-0123456789";
+    int adminPort = Ports.free();
+    try (UpstreamRegistry registry = UpstreamRegistry.startOpen();
+        ProxyProcess proxy = ProxyProcess.builder().upstream(UP, registry.url())
+            .extraYaml("admin:\n  listen: \"127.0.0.1:" + adminPort + "\"\n  token: \"" + token + "\"\n").start()) {
+      Skopeo.push(image, registry, "test/app:v1");
+      String admin = "http://127.0.0.1:" + adminPort;
+      String body = "{\"refs\": [\"test/app:v1\"]}";
+
+      Answer without = post(admin + "/admin/warm", body, null);
+      Answer wrong = post(admin + "/admin/warm", body, "it-admin-token-9876543210");
+
+      assertThat(without.status()).as(without.body()).isEqualTo(401);
+      assertThat(wrong.status()).as(wrong.body()).isEqualTo(401);
+      image.blobDigests().forEach(d -> assertNotCached(proxy.cacheDir(), d));
+      assertThat(get(admin + "/metrics").status()).as("metrics need no token").isEqualTo(200);
+      assertThat(proxy.log()).contains("refused: no token").contains("refused: wrong token")
+          .doesNotContain(token);
+
+      Answer with = post(admin + "/admin/warm", body, token);
+
+      assertThat(with.status()).as(with.body()).isEqualTo(200);
+      image.blobDigests().forEach(d -> assertCached(proxy.cacheDir(), "blobs", d));
+    }
+  }
+
+  @Test
+  void adminListenerReachableFromOtherHostsWithoutAToken_isWarnedAboutAtStart() throws Exception {
+    int adminPort = Ports.free();
+    try (UpstreamRegistry registry = UpstreamRegistry.startOpen();
+        ProxyProcess proxy = ProxyProcess.builder().upstream(UP, registry.url())
+            .extraYaml("admin:\n  listen: \"0.0.0.0:" + adminPort + "\"\n").start()) {
+      assertThat(proxy.log()).contains("admin.token is not set");
     }
   }
 

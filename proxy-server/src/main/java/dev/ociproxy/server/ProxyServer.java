@@ -132,10 +132,17 @@ public final class ProxyServer implements AutoCloseable {
           .channel(serverType)
           .childOption(ChannelOption.TCP_NODELAY, true)
           .childHandler(new AdminChannelInitializer(admin,
-              new AdminActions(airgap.warmer(), airgap.drift(), mirrors.keySet(), config.defaultUpstream())));
+              new AdminActions(airgap.warmer(), airgap.drift(), mirrors.keySet(), config.defaultUpstream(),
+                  ops.adminToken())));
       adminServer = bind(ab, ops.adminListen(), "admin.listen");
       log.info("metrics, health and admin actions on http://{} (/metrics, /healthz, /readyz, POST /admin/warm,"
-          + " GET /admin/drift)", adminServer.localAddress());
+          + " GET /admin/drift{})", adminServer.localAddress(), ops.adminToken() == null ? "" : ": bearer token required");
+      java.net.InetAddress adminHost = ops.adminListen().getAddress();
+      if (ops.adminToken() == null && (adminHost == null || !adminHost.isLoopbackAddress())) {
+        log.warn("admin.listen {} is reachable from other hosts and admin.token is not set: whoever reaches it can"
+            + " make the proxy fetch from its upstreams (POST /admin/warm); set admin.token or admin.tokenFile",
+            ops.adminListen());
+      }
     }
     return bound;
   }

@@ -9,6 +9,7 @@ import dev.ociproxy.core.cache.DirectWrites;
 import dev.ociproxy.core.registry.MirrorOptions;
 import dev.ociproxy.core.upstream.UpstreamOptions;
 import dev.ociproxy.server.auth.AccessRule;
+import dev.ociproxy.server.auth.AdminToken;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -288,11 +289,16 @@ public final class ConfigLoader {
   /** The keys about running the proxy rather than proxying: admin, tls, log, shutdownGracePeriod. */
   private ProxyConfig.Operations operations(Obj top, InetSocketAddress listen) {
     Obj admin = top.obj("admin");
-    admin.only("listen");
+    admin.only("listen", "token", "tokenFile");
     String adminText = admin.text("listen", null);
     InetSocketAddress adminListen = adminText == null ? null : address(admin.key("listen"), adminText);
     if (adminListen != null && adminListen.getPort() != 0 && adminListen.equals(listen)) {
       throw new ConfigException(admin.key("listen"), "'" + adminText + "' is the main listen address (expected another port, or no admin.listen)");
+    }
+    AdminToken adminToken = adminToken(admin);
+    if (adminToken != null && adminListen == null) {
+      throw new ConfigException(admin.key(admin.node.has("token") ? "token" : "tokenFile"),
+          "guards the admin actions, which are served only on admin.listen (expected admin.listen too)");
     }
     ProxyConfig.Tls tls = tls(top.obj("tls"));
     Obj logKeys = top.obj("log");
@@ -304,7 +310,32 @@ public final class ConfigLoader {
     }
     Duration grace = top.duration("shutdownGracePeriod", ProxyConfig.Operations.DEFAULT_SHUTDOWN_GRACE);
     return new ProxyConfig.Operations(
-        adminListen, tls, format, level == null ? null : level.toUpperCase(Locale.ROOT), grace);
+        adminListen, adminToken, tls, format, level == null ? null : level.toUpperCase(Locale.ROOT), grace);
+  }
+
+  /** {@code admin.token} or the first line of {@code admin.tokenFile}, or null when neither is set. */
+  private static AdminToken adminToken(Obj admin) {
+    String token = admin.text("token", null);
+    String file = admin.text("tokenFile", null);
+    if (token != null && file != null) {
+      throw new ConfigException(admin.key("tokenFile"), "give either token or tokenFile, not both");
+    }
+    String key = admin.key(file != null ? "tokenFile" : "token");
+    if (file != null) {
+      try {
+        token = Files.readString(Path.of(file), StandardCharsets.UTF_8).strip();
+      } catch (IOException | RuntimeException e) {
+        throw new ConfigException(key, "cannot read " + file + ": " + e.getMessage());
+      }
+    }
+    if (token == null) {
+      return null;
+    }
+    try {
+      return new AdminToken(token);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(key, e.getMessage());
+    }
   }
 
   private static final List<String> LOG_LEVELS = List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF");

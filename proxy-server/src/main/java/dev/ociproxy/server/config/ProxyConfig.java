@@ -4,9 +4,10 @@ import dev.ociproxy.core.airgap.AirgapOptions;
 import dev.ociproxy.core.cache.DirectWrites;
 import dev.ociproxy.core.registry.MirrorOptions;
 import dev.ociproxy.core.upstream.UpstreamOptions;
+import dev.ociproxy.server.auth.AccessRule;
+import dev.ociproxy.server.auth.AdminToken;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import dev.ociproxy.server.auth.AccessRule;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -74,17 +75,18 @@ public record ProxyConfig(
    *
    * @param adminListen a separate listener for /metrics, /healthz and /readyz, or null to serve
    *     them on the main listener
+   * @param adminToken what the admin actions on that listener require, or null for none
    * @param tls the main listener's certificate and key, or null for plain HTTP
    * @param logLevel root log level (e.g. INFO), or null to keep logback's ($LOG_LEVEL or INFO)
    * @param shutdownGracePeriod how long in-flight responses may run on after SIGTERM
    */
   public record Operations(
-      InetSocketAddress adminListen, Tls tls, LogFormat logFormat, String logLevel,
+      InetSocketAddress adminListen, AdminToken adminToken, Tls tls, LogFormat logFormat, String logLevel,
       Duration shutdownGracePeriod) {
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(20);
 
     public static Operations defaults() {
-      return new Operations(null, null, LogFormat.TEXT, null, DEFAULT_SHUTDOWN_GRACE);
+      return new Operations(null, null, null, LogFormat.TEXT, null, DEFAULT_SHUTDOWN_GRACE);
     }
   }
 

@@ -7,6 +7,7 @@ import dev.ociproxy.core.airgap.WarmProgress;
 import dev.ociproxy.core.airgap.WarmReport;
 import dev.ociproxy.core.airgap.Warmer;
 import dev.ociproxy.core.oci.RegistryException;
+import dev.ociproxy.server.auth.AdminToken;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -38,6 +39,10 @@ import org.slf4j.LoggerFactory;
  * AdminHandler}, never in the client-facing one: whoever reaches it can make the proxy fetch from
  * its upstreams. Requests outside {@code /admin/} are passed on. Stateless, so shared by all channels.
  *
+ * <p>With an {@link AdminToken}, every request under {@code /admin/} must carry it ({@code
+ * Authorization: Bearer}); without, it gets 401 and nothing runs. The probes and {@code /metrics}
+ * stay open: they start nothing.
+ *
  * <p>A warm answers once it is over: 200 when every reference is complete, 502 when any failed (the
  * body is the full report either way, so scripts can use {@code curl --fail}).
  */
@@ -55,16 +60,25 @@ public final class AdminActions extends ChannelInboundHandlerAdapter {
   private final DriftLog drift;
   private final List<String> upstreams;
   private final String defaultUpstream;
+  private final AdminToken token;
+
+  /** Actions open to whoever reaches the admin listener (no {@code admin.token}). */
+  public AdminActions(Warmer warmer, DriftLog drift, Collection<String> upstreams, String defaultUpstream) {
+    this(warmer, drift, upstreams, defaultUpstream, null);
+  }
 
   /**
    * @param upstreams the configured upstream names (what a reference's first component may name)
    * @param defaultUpstream what references without an upstream mean, or null when none is default
+   * @param token what every action request must carry as {@code Authorization: Bearer}, or null
    */
-  public AdminActions(Warmer warmer, DriftLog drift, Collection<String> upstreams, String defaultUpstream) {
+  public AdminActions(Warmer warmer, DriftLog drift, Collection<String> upstreams, String defaultUpstream,
+      AdminToken token) {
     this.warmer = requireNonNull(warmer, "warmer");
     this.drift = requireNonNull(drift, "drift");
     this.upstreams = List.copyOf(upstreams);
     this.defaultUpstream = defaultUpstream;
+    this.token = token;
   }
 
   /** True while a warm answers on {@code ch}. */
@@ -88,6 +102,10 @@ public final class AdminActions extends ChannelInboundHandlerAdapter {
       if (req.decoderResult().isFailure()) {
         send(ctx, HttpResponseStatus.BAD_REQUEST, "malformed request: " + req.decoderResult().cause(), false)
             .addListener(ChannelFutureListener.CLOSE);
+      } else if (token != null && !token.admits(req.headers().get(HttpHeaderNames.AUTHORIZATION))) {
+        log.warn("admin {} {} from {} refused: {}", req.method(), path, ctx.channel().remoteAddress(),
+            req.headers().contains(HttpHeaderNames.AUTHORIZATION) ? "wrong token" : "no token");
+        unauthorized(ctx, head);
       } else if (path.equals(DRIFT)) {
         if (head || req.method().equals(HttpMethod.GET)) {
           sendJson(ctx, HttpResponseStatus.OK, AdminJson.drift(drift.current()), head);
@@ -149,6 +167,13 @@ public final class AdminActions extends ChannelInboundHandlerAdapter {
     FullHttpResponse r = response(HttpResponseStatus.METHOD_NOT_ALLOWED,
         AdminJson.error("method not allowed (allowed: " + allow + ")"), false);
     r.headers().set(HttpHeaderNames.ALLOW, allow);
+    ctx.writeAndFlush(r);
+  }
+
+  private static void unauthorized(ChannelHandlerContext ctx, boolean head) {
+    FullHttpResponse r = response(HttpResponseStatus.UNAUTHORIZED,
+        AdminJson.error("admin actions need 'Authorization: Bearer <admin.token>'"), head);
+    r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"registry-proxy admin\"");
     ctx.writeAndFlush(r);
   }
 

@@ -125,6 +125,36 @@ class OperationsConfigTest {
   }
 
   @Test
+  void adminToken_fromTheConfigOrAFileOrTheEnvironment_guardsTheAdminActions() throws IOException {
+    String token = "s3cret-token-0123456789";
+    ProxyConfig.Operations inline = parse(UPSTREAMS + "admin:\n  listen: 127.0.0.1:9090\n  token: " + token + "\n").operations();
+    assertThat(inline.adminToken().admits("Bearer " + token)).isTrue();
+    assertThat(inline.adminToken().admits("Bearer " + token + "x")).isFalse();
+    assertThat(inline.adminToken().toString()).doesNotContain(token);
+
+    Path file = Files.writeString(dir.resolve("admin-token"), token + "\n");
+    ProxyConfig.Operations fromFile = parse(UPSTREAMS + "admin:\n  listen: 127.0.0.1:9090\n  tokenFile: " + file + "\n").operations();
+    assertThat(fromFile.adminToken().admits("Bearer " + token)).as("trailing newline stripped").isTrue();
+
+    ProxyConfig.Operations fromEnv = parse(UPSTREAMS + "admin:\n  listen: 127.0.0.1:9090\n  token: ${ADMIN_TOKEN}\n",
+        Map.of("ADMIN_TOKEN", token)).operations();
+    assertThat(fromEnv.adminToken().admits("Bearer " + token)).isTrue();
+
+    assertThat(parse(UPSTREAMS + "admin:\n  listen: 127.0.0.1:9090\n").operations().adminToken()).isNull();
+  }
+
+  @Test
+  void badAdminTokens_areRejectedNamingTheirKey() throws IOException {
+    String listen = UPSTREAMS + "admin:\n  listen: 127.0.0.1:9090\n";
+    assertRejected(listen + "  token: short\n", "admin.token", "expected at least 16");
+    assertRejected(listen + "  token: \"has a space in it, sixteen+\"\n", "admin.token", "whitespace");
+    assertRejected(listen + "  tokenFile: " + dir.resolve("missing") + "\n", "admin.tokenFile", "cannot read");
+    Path file = Files.writeString(dir.resolve("t"), "0123456789abcdef");
+    assertRejected(listen + "  token: 0123456789abcdef\n  tokenFile: " + file + "\n", "admin.tokenFile", "not both");
+    assertRejected(UPSTREAMS + "admin:\n  token: 0123456789abcdef\n", "admin.token", "expected admin.listen too");
+  }
+
+  @Test
   void tlsKeyFileHoldingACertificate_isRejectedNamingTlsKey() {
     assumeTrue(TestCertificates.opensslAvailable(), "openssl not installed");
     TestCertificates.Pair a = TestCertificates.create(dir, "a", TestCertificates.KeyFormat.SEC1_EC);

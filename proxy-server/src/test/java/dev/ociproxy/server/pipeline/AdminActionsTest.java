@@ -75,18 +75,26 @@ class AdminActionsTest {
   }
 
   private AdminActions actions() {
+    return actions(null);
+  }
+
+  private AdminActions actions(dev.ociproxy.server.auth.AdminToken token) {
     Map<String, Mirror> byName = Map.of(UP, mirror);
     Warmer warmer = new Warmer(name -> {
       warmerLookups.incrementAndGet();
       return byName.get(name);
     }, 2);
-    return new AdminActions(warmer, drift, List.of(UP), UP);
+    return new AdminActions(warmer, drift, List.of(UP), UP, token);
   }
 
   /** The admin listener's pipeline (codec, aggregator, actions, metrics and health). */
   private EmbeddedChannel adminChannel() {
+    return adminChannel(actions());
+  }
+
+  private EmbeddedChannel adminChannel(AdminActions actions) {
     EmbeddedChannel ch = new EmbeddedChannel();
-    new AdminChannelInitializer(new AdminHandler(() -> "", readiness, true), actions()).addHandlers(ch.pipeline());
+    new AdminChannelInitializer(new AdminHandler(() -> "", readiness, true), actions).addHandlers(ch.pipeline());
     return ch;
   }
 
@@ -222,6 +230,32 @@ class AdminActionsTest {
     assertThat(r.json().path("error").asText()).contains(message);
     assertThat(warmerLookups).hasValue(0);
     assertThat(up.requests()).isEmpty();
+    assertThat(ch.finishAndReleaseAll()).isFalse();
+  }
+
+  @Test
+  void withAnAdminToken_actionsWithoutItAre401AndRunNothing_whileProbesStayOpen() throws Exception {
+    HostileRegistry.Image img = up.putImage("test/hello", "v1", random(10_000, 3));
+    String token = "0123456789abcdef-admin";
+    EmbeddedChannel ch = adminChannel(actions(new dev.ociproxy.server.auth.AdminToken(token)));
+    String warm = post("/admin/warm", "{\"refs\": [\"" + UP + "/test/hello:v1\"]}");
+
+    Response none = exchange(ch, warm);
+    Response wrong = exchange(ch, warm.replace("Host: admin\r\n", "Host: admin\r\nAuthorization: Bearer wrong-token-0123456789\r\n"));
+    Response drift = exchange(ch, get("/admin/drift"));
+
+    for (Response r : List.of(none, wrong, drift)) {
+      assertThat(r.status()).as(r.body()).isEqualTo(401);
+      assertThat(r.head()).containsIgnoringCase("www-authenticate: Bearer");
+    }
+    assertThat(warmerLookups).hasValue(0);
+    assertThat(up.requests()).isEmpty();
+    assertThat(exchange(ch, get("/healthz")).status()).isEqualTo(200);
+
+    Response right = exchange(ch, warm.replace("Host: admin\r\n", "Host: admin\r\nAuthorization: Bearer " + token + "\r\n"));
+
+    assertThat(right.status()).as(right.body()).isEqualTo(200);
+    assertThat(right.json().path("results").get(0).path("digest").asText()).isEqualTo(img.manifestDigest());
     assertThat(ch.finishAndReleaseAll()).isFalse();
   }
 
