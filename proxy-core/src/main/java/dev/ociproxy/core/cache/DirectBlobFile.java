@@ -9,11 +9,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
- * A blob file written with {@code O_DIRECT}: the bytes go from an aligned staging buffer to the
- * device without passing through the page cache (the buffer is pooled: {@link StagingBuffers}). Buffered writes allocate a fresh page-cache page
- * for every 4 KiB received, and on machines under memory management pressure (this project's VMs
- * run DAMON page-out) that costs several times the CPU of hashing the same bytes; a direct write
- * costs a memory copy. Clients being served the download read its received buffers, not this file
+ * A blob file written with {@code O_DIRECT}: the bytes go from an aligned staging buffer (pooled:
+ * {@link StagingBuffers}) to the device without passing through the page cache. Buffered writes
+ * allocate a fresh page-cache page for every 4 KiB received, and on machines under memory
+ * management pressure (this project's VMs run DAMON page-out) that costs several times the CPU of
+ * hashing the same bytes; a direct write costs a memory copy. Clients being served the download read its received buffers, not this file
  * (see {@link BlobDownload}), so only later pulls read it back.
  *
  * <p>Everything but the last partial block is written as it fills; {@link #finish} pads that block

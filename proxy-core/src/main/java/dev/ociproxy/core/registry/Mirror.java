@@ -236,7 +236,8 @@ public final class Mirror {
     return "/v2/" + repo.value() + "/" + kind + "/" + ref;
   }
 
-  static Throwable unwrap(Throwable t) {
+  /** The failure inside a future's wrapping ({@code CompletionException}, {@code ExecutionException}). */
+  public static Throwable unwrap(Throwable t) {
     while ((t instanceof CompletionException || t instanceof java.util.concurrent.ExecutionException)
         && t.getCause() != null) {
       t = t.getCause();

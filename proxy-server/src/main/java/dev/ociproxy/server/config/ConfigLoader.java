@@ -313,7 +313,7 @@ public final class ConfigLoader {
         adminListen, adminToken, tls, format, level == null ? null : level.toUpperCase(Locale.ROOT), grace);
   }
 
-  /** {@code admin.token} or the first line of {@code admin.tokenFile}, or null when neither is set. */
+  /** {@code admin.token}, or what {@code admin.tokenFile} holds (trimmed), or null when neither is set. */
   private static AdminToken adminToken(Obj admin) {
     String token = admin.text("token", null);
     String file = admin.text("tokenFile", null);

@@ -62,15 +62,11 @@ public final class AdminActions extends ChannelInboundHandlerAdapter {
   private final String defaultUpstream;
   private final AdminToken token;
 
-  /** Actions open to whoever reaches the admin listener (no {@code admin.token}). */
-  public AdminActions(Warmer warmer, DriftLog drift, Collection<String> upstreams, String defaultUpstream) {
-    this(warmer, drift, upstreams, defaultUpstream, null);
-  }
-
   /**
    * @param upstreams the configured upstream names (what a reference's first component may name)
    * @param defaultUpstream what references without an upstream mean, or null when none is default
-   * @param token what every action request must carry as {@code Authorization: Bearer}, or null
+   * @param token what every action request must carry as {@code Authorization: Bearer}, or null for
+   *     none (whoever reaches the admin listener may call them)
    */
   public AdminActions(Warmer warmer, DriftLog drift, Collection<String> upstreams, String defaultUpstream,
       AdminToken token) {

@@ -29,7 +29,6 @@ import java.nio.channels.ClosedChannelException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -120,7 +119,7 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
             return;
           }
           if (err != null) {
-            sendError(ctx, unwrap(err), head);
+            sendError(ctx, Mirror.unwrap(err), head);
             return;
           }
           current.user(principal == null ? "-" : principal.user());
@@ -227,7 +226,7 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         return;
       }
       if (err != null) {
-        sendError(ctx, unwrap(err), head);
+        sendError(ctx, Mirror.unwrap(err), head);
         return;
       }
       try {
@@ -409,13 +408,6 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
   }
 
   private static Throwable failureOf(dev.ociproxy.core.cache.BlobDownload d) {
-    return unwrap(d.finished().handle((path, err) -> err).join());
-  }
-
-  private static Throwable unwrap(Throwable t) {
-    while (t instanceof CompletionException && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t;
+    return Mirror.unwrap(d.finished().handle((path, err) -> err).join());
   }
 }
