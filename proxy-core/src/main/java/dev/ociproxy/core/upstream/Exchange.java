@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.timeout.IdleStateHandler;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
 
@@ -44,6 +45,11 @@ final class Exchange {
         if (paused) {
           paused = false;
           if (!done && !lastReceived) {
+            // The upstream's silence is counted from now: the pause was ours, not its.
+            IdleStateHandler idle = channel.pipeline().get(IdleStateHandler.class);
+            if (idle != null) {
+              idle.resetReadTimeout();
+            }
             channel.config().setAutoRead(true);
           }
         }
@@ -78,6 +84,11 @@ final class Exchange {
 
   boolean headersReceived() {
     return headers.isDone();
+  }
+
+  /** Whether the sink has stopped the reading (then a silent upstream is not timed out). */
+  boolean pausedBySink() {
+    return paused;
   }
 
   /** Takes ownership of {@code chunk}. */

@@ -65,6 +65,9 @@ final class ExchangeHandler extends ChannelInboundHandlerAdapter {
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt instanceof IdleStateEvent) {
       Exchange e = current;
+      if (e != null && e.pausedBySink()) {
+        return; // we stopped reading (the disk is behind): the upstream is not silent, we are
+      }
       if (e != null) {
         fail(
             new UpstreamTimeoutException(

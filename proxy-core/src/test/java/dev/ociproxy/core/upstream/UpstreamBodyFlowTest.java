@@ -1,6 +1,7 @@
 package dev.ociproxy.core.upstream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.nio.NioEventLoopGroup;
@@ -15,7 +16,9 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -26,9 +29,12 @@ import org.junit.jupiter.api.Test;
 /** A sink that pauses the body stops the upstream from being read until it resumes. */
 class UpstreamBodyFlowTest {
   private static final int BODY = 64 << 20;
+  private static final Duration READ_TIMEOUT = Duration.ofMillis(300);
 
   private ServerSocket server;
   private final AtomicLong served = new AtomicLong();
+  /** The upstream goes silent (without closing) once it has sent this much of the body. */
+  private volatile long stallAfter = Long.MAX_VALUE;
   private NioEventLoopGroup group;
   private UpstreamClient client;
 
@@ -39,8 +45,10 @@ class UpstreamBodyFlowTest {
     t.setDaemon(true);
     t.start();
     group = new NioEventLoopGroup(1);
+    // A read timeout far shorter than the pauses below: a pause is ours, never the upstream's silence.
     client = new UpstreamClient(
-        UpstreamOptions.anonymous("up.test", URI.create("http://127.0.0.1:" + server.getLocalPort())),
+        new UpstreamOptions("up.test", URI.create("http://127.0.0.1:" + server.getLocalPort()), null, null, null,
+            Duration.ofSeconds(5), READ_TIMEOUT, Set.of()),
         new HttpTransport(group, NioSocketChannel.class));
   }
 
@@ -62,6 +70,10 @@ class UpstreamBodyFlowTest {
       out.write(("HTTP/1.1 200 OK\r\nContent-Length: " + BODY + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
       byte[] piece = new byte[64 * 1024];
       for (int sent = 0; sent < BODY; sent += piece.length) {
+        if (sent >= stallAfter) {
+          out.flush();
+          break;
+        }
         out.write(piece);
         served.addAndGet(piece.length);
       }
@@ -73,7 +85,7 @@ class UpstreamBodyFlowTest {
   }
 
   @Test
-  void pausedBodyIsNotReadUntilTheSinkResumes() throws Exception {
+  void pausedBodyIsNotReadUntilTheSinkResumes_howeverLongerThanTheReadTimeoutThePause() throws Exception {
     UpstreamResponse resp =
         client.request(HttpMethod.GET, "/v2/x/y/blobs/sha256:" + "a".repeat(64), "x/y", List.of()).join();
     AtomicLong received = new AtomicLong();
@@ -108,7 +120,7 @@ class UpstreamBodyFlowTest {
     });
     BodyFlow flow = paused.get(10, TimeUnit.SECONDS);
 
-    Thread.sleep(500); // whatever one read had already decoded arrives; then nothing more
+    Thread.sleep(500); // whatever one read had already decoded arrives; then nothing more (and no timeout)
     long whilePaused = received.get();
     long servedWhilePaused = served.get();
     Thread.sleep(500);
@@ -121,5 +133,38 @@ class UpstreamBodyFlowTest {
 
     flow.resume(); // from this (non-event-loop) thread
     assertThat(complete.get(30, TimeUnit.SECONDS)).isEqualTo((long) BODY);
+  }
+
+  @Test
+  void upstreamThatGoesSilentWhileWeReadIsStillTimedOut() throws Exception {
+    stallAfter = 1 << 20;
+    UpstreamResponse resp =
+        client.request(HttpMethod.GET, "/v2/x/y/blobs/sha256:" + "a".repeat(64), "x/y", List.of()).join();
+    CompletableFuture<Long> complete = new CompletableFuture<>();
+    AtomicLong received = new AtomicLong();
+    resp.stream(new BodySink() {
+      @Override
+      public void onStart(BodyFlow f) {}
+
+      @Override
+      public void onChunk(ByteBuf chunk) {
+        received.addAndGet(chunk.readableBytes());
+      }
+
+      @Override
+      public void onComplete() {
+        complete.complete(received.get());
+      }
+
+      @Override
+      public void onError(Throwable cause) {
+        complete.completeExceptionally(cause);
+      }
+    });
+
+    assertThatThrownBy(() -> complete.get(10, TimeUnit.SECONDS))
+        .hasCauseInstanceOf(UpstreamTimeoutException.class)
+        .hasMessageContaining("stopped sending the body");
+    assertThat(received.get()).isEqualTo(1 << 20);
   }
 }
