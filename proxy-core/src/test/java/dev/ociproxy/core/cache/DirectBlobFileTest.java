@@ -46,17 +46,6 @@ class DirectBlobFileTest {
   }
 
   @Test
-  void blobOfUnknownLengthIsWrittenWhole() throws IOException {
-    byte[] content = bytes(2 * StagingBuffers.SIZE + 3);
-    Path p = dir.resolve("blob.part");
-    try (DirectBlobFile f = new DirectBlobFile(p, buffers)) {
-      appendInOddPieces(f, content);
-      f.finish();
-    }
-    assertThat(Files.readAllBytes(p)).isEqualTo(content);
-  }
-
-  @Test
   void onlyWholeBlocksAreInTheFileUntilTheEnd() throws IOException {
     byte[] content = bytes(2 * block + 10);
     Path p = dir.resolve("blob.part");
