@@ -12,6 +12,7 @@ import dev.ociproxy.core.oci.RepositoryName;
 import dev.ociproxy.core.oci.Tag;
 import dev.ociproxy.core.registry.Mirror;
 import dev.ociproxy.server.auth.AccessPolicy;
+import dev.ociproxy.server.auth.AdminToken;
 import dev.ociproxy.server.config.ProxyConfig;
 import dev.ociproxy.server.health.Readiness;
 import dev.ociproxy.testing.HostileRegistry;
@@ -78,7 +79,7 @@ class AdminActionsTest {
     return actions(null);
   }
 
-  private AdminActions actions(dev.ociproxy.server.auth.AdminToken token) {
+  private AdminActions actions(AdminToken token) {
     Map<String, Mirror> byName = Map.of(UP, mirror);
     Warmer warmer = new Warmer(name -> {
       warmerLookups.incrementAndGet();
@@ -237,7 +238,7 @@ class AdminActionsTest {
   void withAnAdminToken_actionsWithoutItAre401AndRunNothing_whileProbesStayOpen() throws Exception {
     HostileRegistry.Image img = up.putImage("test/hello", "v1", random(10_000, 3));
     String token = "0123456789abcdef-admin";
-    EmbeddedChannel ch = adminChannel(actions(new dev.ociproxy.server.auth.AdminToken(token)));
+    EmbeddedChannel ch = adminChannel(actions(new AdminToken(token)));
     String warm = post("/admin/warm", "{\"refs\": [\"" + UP + "/test/hello:v1\"]}");
 
     Response none = exchange(ch, warm);
