@@ -58,6 +58,17 @@ def our_proxy(work, upstream, spec):
     return name, servers.OurProxy(os.path.join(work, name), upstream, jar, ["-Xms32m", "-Xmx512m", *jvm], "WARN", cache)
 
 
+def other_servers(work, upstream, names):
+    """The comparison servers named in a comma-separated list (distribution, nginx), not started."""
+    wanted = [n for n in names.split(",") if n]
+    out = []
+    if "distribution" in wanted:
+        out.append(("distribution", servers.DistributionProxy(work, upstream)))
+    if "nginx" in wanted:
+        out.append(("nginx", servers.NginxCache(work, upstream)))
+    return out
+
+
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("ours", nargs="+", metavar="NAME=JAR[:OPT...]")
@@ -78,11 +89,7 @@ def main(argv):
         for spec in args.ours:
             name, s = our_proxy(work, up, spec)
             started.append((name, s))
-        others = [o for o in args.others.split(",") if o]
-        if "distribution" in others:
-            started.append(("distribution", servers.DistributionProxy(work, up)))
-        if "nginx" in others:
-            started.append(("nginx", servers.NginxCache(work, up)))
+        started += other_servers(work, up, args.others)
         for _, s in started:
             s.start()
         for i in range(args.warmup):  # the cold path's JIT warm-up for ours; the same for everyone

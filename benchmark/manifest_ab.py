@@ -23,7 +23,7 @@ import urllib.request
 
 import measure
 import servers
-from cold_ab import our_proxy, push_blob
+from cold_ab import other_servers, our_proxy, push_blob
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
@@ -58,11 +58,7 @@ def main(argv):
         started = []
         for spec in args.ours:
             started.append(our_proxy(work, up, spec))
-        others = [o for o in args.others.split(",") if o]
-        if "distribution" in others:
-            started.append(("distribution", servers.DistributionProxy(work, up)))
-        if "nginx" in others:
-            started.append(("nginx", servers.NginxCache(work, up)))
+        started += other_servers(work, up, args.others)
         for _, s in started:
             s.start()
         repo, tag = "bench/manifest", "v1"

@@ -88,37 +88,11 @@ class UpstreamBodyFlowTest {
   void pausedBodyIsNotReadUntilTheSinkResumes_howeverLongerThanTheReadTimeoutThePause() throws Exception {
     UpstreamResponse resp =
         client.request(HttpMethod.GET, "/v2/x/y/blobs/sha256:" + "a".repeat(64), "x/y", List.of()).join();
-    AtomicLong received = new AtomicLong();
-    CompletableFuture<BodyFlow> paused = new CompletableFuture<>();
-    CompletableFuture<Long> complete = new CompletableFuture<>();
-    resp.stream(new BodySink() {
-      private BodyFlow flow;
-
-      @Override
-      public void onStart(BodyFlow f) {
-        flow = f;
-      }
-
-      @Override
-      public void onChunk(ByteBuf chunk) {
-        received.addAndGet(chunk.readableBytes());
-        if (!paused.isDone()) {
-          flow.pause();
-          paused.complete(flow);
-        }
-      }
-
-      @Override
-      public void onComplete() {
-        complete.complete(received.get());
-      }
-
-      @Override
-      public void onError(Throwable cause) {
-        complete.completeExceptionally(cause);
-      }
-    });
-    BodyFlow flow = paused.get(10, TimeUnit.SECONDS);
+    CountingSink sink = new CountingSink(true);
+    resp.stream(sink);
+    BodyFlow flow = sink.paused.get(10, TimeUnit.SECONDS);
+    AtomicLong received = sink.received;
+    CompletableFuture<Long> complete = sink.complete;
 
     Thread.sleep(500); // whatever one read had already decoded arrives; then nothing more (and no timeout)
     long whilePaused = received.get();
@@ -140,31 +114,49 @@ class UpstreamBodyFlowTest {
     stallAfter = 1 << 20;
     UpstreamResponse resp =
         client.request(HttpMethod.GET, "/v2/x/y/blobs/sha256:" + "a".repeat(64), "x/y", List.of()).join();
-    CompletableFuture<Long> complete = new CompletableFuture<>();
-    AtomicLong received = new AtomicLong();
-    resp.stream(new BodySink() {
-      @Override
-      public void onStart(BodyFlow f) {}
+    CountingSink sink = new CountingSink(false);
+    resp.stream(sink);
 
-      @Override
-      public void onChunk(ByteBuf chunk) {
-        received.addAndGet(chunk.readableBytes());
-      }
-
-      @Override
-      public void onComplete() {
-        complete.complete(received.get());
-      }
-
-      @Override
-      public void onError(Throwable cause) {
-        complete.completeExceptionally(cause);
-      }
-    });
-
-    assertThatThrownBy(() -> complete.get(10, TimeUnit.SECONDS))
+    assertThatThrownBy(() -> sink.complete.get(10, TimeUnit.SECONDS))
         .hasCauseInstanceOf(UpstreamTimeoutException.class)
         .hasMessageContaining("stopped sending the body");
-    assertThat(received.get()).isEqualTo(1 << 20);
+    assertThat(sink.received.get()).isEqualTo(1 << 20);
+  }
+
+  /** Counts the body; completes with its length, or with the failure; may pause at the first chunk. */
+  private static final class CountingSink implements BodySink {
+    final AtomicLong received = new AtomicLong();
+    final CompletableFuture<BodyFlow> paused = new CompletableFuture<>();
+    final CompletableFuture<Long> complete = new CompletableFuture<>();
+    private final boolean pauseAtFirstChunk;
+    private BodyFlow flow;
+
+    CountingSink(boolean pauseAtFirstChunk) {
+      this.pauseAtFirstChunk = pauseAtFirstChunk;
+    }
+
+    @Override
+    public void onStart(BodyFlow f) {
+      flow = f;
+    }
+
+    @Override
+    public void onChunk(ByteBuf chunk) {
+      received.addAndGet(chunk.readableBytes());
+      if (pauseAtFirstChunk && !paused.isDone()) {
+        flow.pause();
+        paused.complete(flow);
+      }
+    }
+
+    @Override
+    public void onComplete() {
+      complete.complete(received.get());
+    }
+
+    @Override
+    public void onError(Throwable cause) {
+      complete.completeExceptionally(cause);
+    }
   }
 }
