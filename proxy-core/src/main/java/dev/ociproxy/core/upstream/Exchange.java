@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.timeout.IdleStateHandler;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
 
@@ -28,12 +29,14 @@ final class Exchange {
   private Throwable failure;
   /** Set while the sink has asked us to stop reading. */
   private boolean paused;
+  private long pausedSince;
   private final BodyFlow flow = new BodyFlow() {
     @Override
     public void pause() {
       onLoop(() -> {
         if (!done && !lastReceived) {
           paused = true;
+          pausedSince = System.nanoTime();
           channel.config().setAutoRead(false);
         }
       });
@@ -86,9 +89,16 @@ final class Exchange {
     return headers.isDone();
   }
 
-  /** Whether the sink has stopped the reading (then a silent upstream is not timed out). */
-  boolean pausedBySink() {
-    return paused;
+  /**
+   * How long the sink has kept the reading stopped, or null when it has not: a silent upstream is
+   * not timed out then, since the silence is ours.
+   */
+  Duration pausedFor() {
+    return paused ? Duration.ofNanos(System.nanoTime() - pausedSince) : null;
+  }
+
+  Duration readTimeout() {
+    return endpoint.readTimeout();
   }
 
   /** Takes ownership of {@code chunk}. */

@@ -8,6 +8,8 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+import java.time.Duration;
 
 /**
  * Last handler of an upstream connection (after {@code HttpClientCodec} and the idle timer): routes
@@ -15,6 +17,9 @@ import io.netty.util.ReferenceCountUtil;
  * in progress is released and the connection closed, since the framing can no longer be trusted.
  */
 final class ExchangeHandler extends ChannelInboundHandlerAdapter {
+  /** A download paused this many read timeouts in a row is given up (see userEventTriggered). */
+  static final int STALLED_DISK_TIMEOUTS = 10;
+
   private Exchange current;
   private boolean keepAlive;
 
@@ -65,8 +70,18 @@ final class ExchangeHandler extends ChannelInboundHandlerAdapter {
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt instanceof IdleStateEvent) {
       Exchange e = current;
-      if (e != null && e.pausedBySink()) {
-        return; // we stopped reading (the disk is behind): the upstream is not silent, we are
+      Duration paused = e == null ? null : e.pausedFor();
+      if (paused != null) {
+        // We stopped reading (the disk is behind): the silence is ours, not the upstream's. A
+        // pause that outlasts many read timeouts means a disk that takes nothing any more.
+        Duration limit = e.readTimeout().multipliedBy(STALLED_DISK_TIMEOUTS);
+        if (paused.compareTo(limit) < 0) {
+          return;
+        }
+        fail(new IOException("the cache disk took none of this download's bytes for " + paused.toSeconds()
+            + " s (" + STALLED_DISK_TIMEOUTS + " read timeouts); download stopped"));
+        ctx.close();
+        return;
       }
       if (e != null) {
         fail(

@@ -123,6 +123,22 @@ class UpstreamBodyFlowTest {
     assertThat(sink.received.get()).isEqualTo(1 << 20);
   }
 
+  @Test
+  void downloadPausedForTenReadTimeoutsIsGivenUpAsAStalledDisk() throws Exception {
+    UpstreamResponse resp =
+        client.request(HttpMethod.GET, "/v2/x/y/blobs/sha256:" + "a".repeat(64), "x/y", List.of()).join();
+    CountingSink sink = new CountingSink(true);
+    resp.stream(sink);
+    sink.paused.get(10, TimeUnit.SECONDS); // and never resumed: the disk takes nothing any more
+    long start = System.nanoTime();
+
+    assertThatThrownBy(() -> sink.complete.get(20, TimeUnit.SECONDS))
+        .hasCauseInstanceOf(java.io.IOException.class)
+        .hasMessageContaining("the cache disk took none of this download's bytes");
+    assertThat(Duration.ofNanos(System.nanoTime() - start))
+        .isGreaterThanOrEqualTo(READ_TIMEOUT.multipliedBy(ExchangeHandler.STALLED_DISK_TIMEOUTS - 1));
+  }
+
   /** Counts the body; completes with its length, or with the failure; may pause at the first chunk. */
   private static final class CountingSink implements BodySink {
     final AtomicLong received = new AtomicLong();
