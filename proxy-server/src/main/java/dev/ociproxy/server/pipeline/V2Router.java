@@ -158,6 +158,11 @@ final class V2Router {
         throw new RegistryException(OciErrorCode.NAME_UNKNOWN, 404, "unknown upstream: " + abbreviate(first));
       }
     }
+    if (slash < 0 && byName.containsKey(name)) {
+      // An upstream's name alone: the repository is missing, not a repository of the default.
+      throw new RegistryException(OciErrorCode.NAME_UNKNOWN, 404,
+          "'" + name + "' is an upstream, not a repository (expected /v2/" + name + "/<repository>/...)");
+    }
     if (defaultMirror == null) {
       throw new RegistryException(OciErrorCode.NAME_UNKNOWN, 404,
           "no upstream named in the path and no default upstream configured");

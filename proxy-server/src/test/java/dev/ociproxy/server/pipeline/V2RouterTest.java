@@ -145,6 +145,14 @@ class V2RouterTest {
     assertRefused(router, HttpMethod.GET, uri, OciErrorCode.NAME_UNKNOWN, 404);
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"/v2/registry.example.com/manifests/v1", "/v2/docker.io/blobs/" + DIGEST,
+      "/v2/registry.example.com/tags/list"})
+  void anUpstreamNameWithoutARepositoryIsNameUnknownNotARepositoryOfTheDefault(String uri) {
+    assertRefused(router, HttpMethod.GET, uri, OciErrorCode.NAME_UNKNOWN, 404)
+        .hasMessageContaining("is an upstream, not a repository");
+  }
+
   @Test
   void dockerHubSingleComponentNameGetsLibraryPrefix() {
     V2Request.GetManifest viaPrefix =
