@@ -9,7 +9,6 @@ import dev.ociproxy.core.cache.DirectWrites;
 import dev.ociproxy.core.registry.MirrorOptions;
 import dev.ociproxy.core.upstream.UpstreamOptions;
 import dev.ociproxy.server.auth.AccessRule;
-import dev.ociproxy.server.auth.AdminToken;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -78,11 +77,11 @@ public final class ConfigLoader {
     } else if (!root.isObject()) {
       throw new ConfigException("(file)", "expected a mapping of keys at the top level");
     }
-    Obj top = new Obj("", root);
+    ConfigNode top = new ConfigNode("", root, this::substitute);
     top.only("listen", "cache", "upstreams", "limits", "auth", "access", "admin", "tls", "log", "shutdownGracePeriod",
         "offline", "policy", "pins", "warm", "warmInterval");
     InetSocketAddress listen = address("listen", top.text("listen", "0.0.0.0:5000"));
-    Obj cache = top.obj("cache");
+    ConfigNode cache = top.obj("cache");
     cache.only("dir", "maxSize", "verifyOnStart", "tagTtl", "manifestMaxBytes", "finishAbandonedDownloads",
         "directWrites");
     String directText = cache.text("directWrites", "auto").trim();
@@ -114,7 +113,7 @@ public final class ConfigLoader {
     Set<String> names = new HashSet<>();
     String defaultName = null;
     for (int i = 0; i < ups.size(); i++) {
-      Obj u = new Obj("upstreams[" + i + "]", ups.get(i));
+      ConfigNode u = new ConfigNode("upstreams[" + i + "]", ups.get(i), this::substitute);
       u.only(
           "name", "url", "default", "username", "password", "passwordFile", "caFile",
           "tagTtl", "connectTimeout", "readTimeout", "firstByteTimeout", "manifestTimeout", "trustedRealmHosts",
@@ -182,7 +181,7 @@ public final class ConfigLoader {
           finishAbandoned);
       upstreams.add(new ProxyConfig.Upstream(options, mirror, isDefault));
     }
-    Obj limits = top.obj("limits");
+    ConfigNode limits = top.obj("limits");
     limits.only("maxInitialLineLength", "maxHeaderSize", "maxHeaders", "maxConnections", "idleTimeout",
         "maxConcurrentFetches");
     ProxyConfig.Limits d = ProxyConfig.Limits.defaults();
@@ -196,10 +195,10 @@ public final class ConfigLoader {
     ProxyConfig.Auth auth = auth(top.obj("auth"));
     List<AccessRule> access = access(top.node.path("access"), names, auth);
     return new ProxyConfig(listen, dir, maxSize, verifyOnStart, directWrites, List.copyOf(upstreams), lim, auth, access,
-        operations(top, listen), AirgapSettings.parse(top.node, upstreams, defaultName));
+        OperationsSettings.parse(top, listen, env), AirgapSettings.parse(top.node, upstreams, defaultName));
   }
 
-  private ProxyConfig.Auth auth(Obj a) {
+  private ProxyConfig.Auth auth(ConfigNode a) {
     if (a.node.isMissingNode()) {
       return ProxyConfig.Auth.disabled();
     }
@@ -231,7 +230,7 @@ public final class ConfigLoader {
     return new ProxyConfig.Auth(true, a.text("realm", "registry-proxy"), htpasswd, tokens, groups);
   }
 
-  private Path readableFile(Obj o, String k) {
+  private Path readableFile(ConfigNode o, String k) {
     String v = o.text(k, null);
     if (v == null) {
       return null;
@@ -252,7 +251,7 @@ public final class ConfigLoader {
     }
     List<AccessRule> rules = new ArrayList<>();
     for (int i = 0; i < node.size(); i++) {
-      Obj r = new Obj("access[" + i + "]", node.get(i));
+      ConfigNode r = new ConfigNode("access[" + i + "]", node.get(i), this::substitute);
       r.only("upstream", "repositories", "anonymous", "users", "groups");
       String upstream = r.text("upstream", "*");
       if (!upstream.equals("*") && !upstreamNames.contains(upstream)) {
@@ -286,95 +285,6 @@ public final class ConfigLoader {
     return out;
   }
 
-  /** The keys about running the proxy rather than proxying: admin, tls, log, shutdownGracePeriod. */
-  private ProxyConfig.Operations operations(Obj top, InetSocketAddress listen) {
-    Obj admin = top.obj("admin");
-    admin.only("listen", "token", "tokenFile");
-    String adminText = admin.text("listen", null);
-    InetSocketAddress adminListen = adminText == null ? null : address(admin.key("listen"), adminText);
-    if (adminListen != null && adminListen.getPort() != 0 && adminListen.equals(listen)) {
-      throw new ConfigException(admin.key("listen"), "'" + adminText + "' is the main listen address (expected another port, or no admin.listen)");
-    }
-    AdminToken adminToken = adminToken(admin);
-    if (adminToken != null && adminListen == null) {
-      throw new ConfigException(admin.key(admin.node.has("token") ? "token" : "tokenFile"),
-          "guards the admin actions, which are served only on admin.listen (expected admin.listen too)");
-    }
-    ProxyConfig.Tls tls = tls(top.obj("tls"));
-    Obj logKeys = top.obj("log");
-    logKeys.only("format", "level");
-    ProxyConfig.LogFormat format = logFormat(logKeys);
-    String level = logKeys.text("level", null);
-    if (level != null && !LOG_LEVELS.contains(level.toUpperCase(Locale.ROOT))) {
-      throw new ConfigException(logKeys.key("level"), "'" + level + "' (expected one of " + String.join(", ", LOG_LEVELS) + ")");
-    }
-    Duration grace = top.duration("shutdownGracePeriod", ProxyConfig.Operations.DEFAULT_SHUTDOWN_GRACE);
-    return new ProxyConfig.Operations(
-        adminListen, adminToken, tls, format, level == null ? null : level.toUpperCase(Locale.ROOT), grace);
-  }
-
-  /** {@code admin.token}, or what {@code admin.tokenFile} holds (trimmed), or null when neither is set. */
-  private static AdminToken adminToken(Obj admin) {
-    String token = admin.text("token", null);
-    String file = admin.text("tokenFile", null);
-    if (token != null && file != null) {
-      throw new ConfigException(admin.key("tokenFile"), "give either token or tokenFile, not both");
-    }
-    String key = admin.key(file != null ? "tokenFile" : "token");
-    if (file != null) {
-      try {
-        token = Files.readString(Path.of(file), StandardCharsets.UTF_8).strip();
-      } catch (IOException | RuntimeException e) {
-        throw new ConfigException(key, "cannot read " + file + ": " + e.getMessage());
-      }
-    }
-    if (token == null) {
-      return null;
-    }
-    try {
-      return new AdminToken(token);
-    } catch (IllegalArgumentException e) {
-      throw new ConfigException(key, e.getMessage());
-    }
-  }
-
-  private static final List<String> LOG_LEVELS = List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF");
-
-  /** {@code log.format}, else the LOG_FORMAT environment variable, else text. */
-  private ProxyConfig.LogFormat logFormat(Obj logKeys) {
-    String key = logKeys.key("format");
-    String v = logKeys.text("format", null);
-    if (v == null) {
-      v = env.apply("LOG_FORMAT");
-      key = "LOG_FORMAT (environment)";
-    }
-    if (v == null || v.isBlank()) {
-      return ProxyConfig.LogFormat.TEXT;
-    }
-    return switch (v.trim().toLowerCase(Locale.ROOT)) {
-      case "text" -> ProxyConfig.LogFormat.TEXT;
-      case "json" -> ProxyConfig.LogFormat.JSON;
-      default -> throw new ConfigException(key, "'" + v + "' (expected text or json)");
-    };
-  }
-
-  /** {@code tls.cert} and {@code tls.key}: read and checked now, so a bad pair fails the start. */
-  private static ProxyConfig.Tls tls(Obj t) {
-    t.only("cert", "key", "reloadInterval");
-    if (t.node.isMissingNode() || t.node.isNull()) {
-      return null;
-    }
-    Path cert = Path.of(t.required("cert"));
-    Path key = Path.of(t.required("key"));
-    try {
-      dev.ociproxy.server.tls.PemKeyPair.read(cert, key);
-    } catch (dev.ociproxy.server.tls.PemKeyPair.InvalidPemException e) {
-      throw new ConfigException(
-          t.key(e.which() == dev.ociproxy.server.tls.PemKeyPair.Which.CERT ? "cert" : "key"), e.getMessage());
-    }
-    return new ProxyConfig.Tls(cert, key, t.duration("reloadInterval", Duration.ofSeconds(30)));
-  }
-
   /** Parses a PEM CA bundle now, so --check-config reports a bad one rather than the first pull. */
   private static void checkCertificates(String key, Path file) {
     try (var in = Files.newInputStream(file)) {
@@ -391,7 +301,7 @@ public final class ConfigLoader {
     return xdg != null && !xdg.isBlank() ? Path.of(xdg, "registry-proxy").toString() : "cache";
   }
 
-  private static InetSocketAddress address(String key, String value) {
+  static InetSocketAddress address(String key, String value) {
     int colon = value.lastIndexOf(':');
     if (colon <= 0) {
       throw new ConfigException(key, "'" + value + "' (expected host:port, e.g. 0.0.0.0:5000)");
@@ -477,99 +387,6 @@ public final class ConfigLoader {
       return Math.multiplyExact(Long.parseLong(m.group(1)), mult);
     } catch (NumberFormatException | ArithmeticException e) {
       throw new ConfigException(key, "'" + v + "' is too large");
-    }
-  }
-
-  /** A mapping in the tree, with the key path used in messages. */
-  private final class Obj {
-    final String path;
-    final JsonNode node;
-
-    Obj(String path, JsonNode node) {
-      if (!node.isMissingNode() && !node.isObject()) {
-        throw new ConfigException(path.isEmpty() ? "(file)" : path, "expected a mapping of keys");
-      }
-      this.path = path;
-      this.node = node;
-    }
-
-    String key(String k) {
-      return path.isEmpty() ? k : path + "." + k;
-    }
-
-    void only(String... allowed) {
-      Set<String> ok = Set.of(allowed);
-      for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-        String k = it.next().getKey();
-        if (!ok.contains(k)) {
-          throw new ConfigException(key(k), "unknown key (known here: " + String.join(", ", allowed) + ")");
-        }
-      }
-    }
-
-    Obj obj(String k) {
-      return new Obj(key(k), node.path(k));
-    }
-
-    String text(String k, String dflt) {
-      JsonNode v = node.path(k);
-      if (v.isMissingNode() || v.isNull()) {
-        return dflt;
-      }
-      if (!v.isValueNode()) {
-        throw new ConfigException(key(k), "expected a single value");
-      }
-      return substitute(key(k), v.asText());
-    }
-
-    String required(String k) {
-      String v = text(k, null);
-      if (v == null || v.isBlank()) {
-        throw new ConfigException(key(k), "missing (required)");
-      }
-      return v;
-    }
-
-    boolean bool(String k, boolean dflt) {
-      JsonNode v = node.path(k);
-      if (v.isMissingNode() || v.isNull()) {
-        return dflt;
-      }
-      if (v.isBoolean()) {
-        return v.asBoolean();
-      }
-      // Quoted or substituted from ${ENV}: accept the words too.
-      String text = v.isTextual() ? substitute(key(k), v.asText()).trim() : "";
-      if (text.equals("true") || text.equals("false")) {
-        return Boolean.parseBoolean(text);
-      }
-      throw new ConfigException(key(k), "'" + v.asText() + "' (expected true or false)");
-    }
-
-    Duration duration(String k, Duration dflt) {
-      String v = text(k, null);
-      return v == null ? dflt : parseDuration(key(k), v);
-    }
-
-    int positiveInt(String k, int dflt) {
-      String v = text(k, null);
-      if (v == null) {
-        return dflt;
-      }
-      try {
-        int n = Integer.parseInt(v.trim());
-        if (n > 0) {
-          return n;
-        }
-      } catch (NumberFormatException e) {
-        // fall through to the message
-      }
-      throw new ConfigException(key(k), "'" + v + "' (expected a positive whole number)");
-    }
-
-    long size(String k, long dflt) {
-      String v = text(k, null);
-      return v == null ? dflt : parseSize(key(k), v);
     }
   }
 
