@@ -13,6 +13,8 @@ import java.util.function.UnaryOperator;
 
 /** The keys about running the proxy rather than proxying: admin, tls, log, shutdownGracePeriod. */
 final class OperationsSettings {
+  private static final List<String> LOG_LEVELS = List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF");
+
   private OperationsSettings() {}
 
   static ProxyConfig.Operations parse(ConfigNode top, InetSocketAddress listen, UnaryOperator<String> env) {
@@ -65,8 +67,6 @@ final class OperationsSettings {
       throw new ConfigException(key, e.getMessage());
     }
   }
-
-  private static final List<String> LOG_LEVELS = List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF");
 
   /** {@code log.format}, else the LOG_FORMAT environment variable, else text. */
   private static ProxyConfig.LogFormat logFormat(ConfigNode logKeys, UnaryOperator<String> env) {
