@@ -1,7 +1,6 @@
 package dev.ociproxy.core.cache;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -14,14 +13,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 class AdaptiveBlobFileTest {
   @TempDir Path dir;
-  private int block;
   private StagingBuffers buffers;
 
   @BeforeEach
   void probe() {
-    block = DirectIoProbe.blockSize(dir);
-    assumeTrue(block > 0, "the file system of " + dir + " refuses O_DIRECT: nothing to switch to");
-    buffers = new StagingBuffers(block);
+    buffers = DirectIoSupport.buffersOrSkip(dir);
   }
 
   @Test

@@ -2,7 +2,6 @@ package dev.ociproxy.core.cache;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -21,14 +20,13 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 class DirectBlobFileTest {
   @TempDir Path dir;
-  private int block;
   private StagingBuffers buffers;
+  private int block;
 
   @BeforeEach
   void probe() {
-    block = DirectIoProbe.blockSize(dir);
-    assumeTrue(block > 0, "the file system of " + dir + " refuses O_DIRECT (tmpfs?): nothing to test here");
-    buffers = new StagingBuffers(block);
+    buffers = DirectIoSupport.buffersOrSkip(dir);
+    block = buffers.block();
   }
 
   @ParameterizedTest

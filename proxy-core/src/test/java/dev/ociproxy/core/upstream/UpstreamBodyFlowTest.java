@@ -86,10 +86,7 @@ class UpstreamBodyFlowTest {
 
   @Test
   void pausedBodyIsNotReadUntilTheSinkResumes_howeverLongerThanTheReadTimeoutThePause() throws Exception {
-    UpstreamResponse resp =
-        client.request(HttpMethod.GET, "/v2/x/y/blobs/sha256:" + "a".repeat(64), "x/y", List.of()).join();
-    CountingSink sink = new CountingSink(true);
-    resp.stream(sink);
+    CountingSink sink = streamBody(true);
     BodyFlow flow = sink.paused.get(10, TimeUnit.SECONDS);
     AtomicLong received = sink.received;
     CompletableFuture<Long> complete = sink.complete;
@@ -112,10 +109,7 @@ class UpstreamBodyFlowTest {
   @Test
   void upstreamThatGoesSilentWhileWeReadIsStillTimedOut() throws Exception {
     stallAfter = 1 << 20;
-    UpstreamResponse resp =
-        client.request(HttpMethod.GET, "/v2/x/y/blobs/sha256:" + "a".repeat(64), "x/y", List.of()).join();
-    CountingSink sink = new CountingSink(false);
-    resp.stream(sink);
+    CountingSink sink = streamBody(false);
 
     assertThatThrownBy(() -> sink.complete.get(10, TimeUnit.SECONDS))
         .hasCauseInstanceOf(UpstreamTimeoutException.class)
@@ -125,10 +119,7 @@ class UpstreamBodyFlowTest {
 
   @Test
   void downloadPausedForTenReadTimeoutsIsGivenUpAsAStalledDisk() throws Exception {
-    UpstreamResponse resp =
-        client.request(HttpMethod.GET, "/v2/x/y/blobs/sha256:" + "a".repeat(64), "x/y", List.of()).join();
-    CountingSink sink = new CountingSink(true);
-    resp.stream(sink);
+    CountingSink sink = streamBody(true);
     sink.paused.get(10, TimeUnit.SECONDS); // and never resumed: the disk takes nothing any more
     long start = System.nanoTime();
 
@@ -137,6 +128,15 @@ class UpstreamBodyFlowTest {
         .hasMessageContaining("the cache disk took none of this download's bytes");
     assertThat(Duration.ofNanos(System.nanoTime() - start))
         .isGreaterThanOrEqualTo(READ_TIMEOUT.multipliedBy(ExchangeHandler.STALLED_DISK_TIMEOUTS - 1));
+  }
+
+  /** Asks the upstream for its blob and streams the body into a new {@link CountingSink}. */
+  private CountingSink streamBody(boolean pauseAtFirstChunk) {
+    UpstreamResponse resp =
+        client.request(HttpMethod.GET, "/v2/x/y/blobs/sha256:" + "a".repeat(64), "x/y", List.of()).join();
+    CountingSink sink = new CountingSink(pauseAtFirstChunk);
+    resp.stream(sink);
+    return sink;
   }
 
   /** Counts the body; completes with its length, or with the failure; may pause at the first chunk. */
