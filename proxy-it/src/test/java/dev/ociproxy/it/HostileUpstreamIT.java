@@ -74,76 +74,110 @@ class HostileUpstreamIT {
     return proxy.cacheDir();
   }
 
-  private RawHttpClient.Response blobThroughLie(String repo, Lie lie, long seed) throws IOException {
-    return blobThroughLie(repo, lie, seed, 300_000);
+  /** Puts {@code size} random bytes as a blob of {@code repo} and makes the upstream serve it with {@code lies}. */
+  private static String lyingBlob(String repo, long seed, int size, Lie... lies) {
+    String digest = up.putBlob(repo, random(size, seed));
+    up.lie(digest, lies);
+    return digest;
   }
 
-  private RawHttpClient.Response blobThroughLie(String repo, Lie lie, long seed, int size) throws IOException {
-    byte[] honest = random(size, seed);
-    String digest = up.putBlob(repo, honest);
-    up.lie(digest, lie);
-    RawHttpClient.Response r = get("/v2/" + UP + "/" + repo + "/blobs/" + digest);
-    assertNoWholeSuccess(r);
+  private static RawHttpClient.Response getBlob(String repo, String digest) throws IOException {
+    return get("/v2/" + UP + "/" + repo + "/blobs/" + digest);
+  }
+
+  @Test
+  void blobWithFlippedLastByteIsCutBeforeItsLastByteOrRefused_andNeverCached() throws IOException {
+    String digest = lyingBlob("lies/flip-last", 1, 300_000, Lie.FLIP_LAST_BYTE);
+
+    RawHttpClient.Response r = getBlob("lies/flip-last", digest);
+
+    assertCutBeforeTheLastByteOrRefused(r, 300_000);
     assertNotCached(cache(), digest);
-    return r;
   }
 
   @Test
-  void blobWithFlippedLastByteIsAbortedAndNeverCached() throws IOException {
-    assertCutBeforeTheLastByteOrRefused(blobThroughLie("lies/flip-last", Lie.FLIP_LAST_BYTE, 1), 300_000);
-  }
-
-  @Test
-  void bigBlobFedFromMemoryWithFlippedLastByteIsAbortedAndNeverCached() throws IOException {
+  void bigBlobFedFromMemoryWithFlippedLastByteIsCutBeforeItsLastByteOrRefused_andNeverCached() throws IOException {
     // 3 MB: a blob the store may write past the page cache, served from the received buffers.
-    assertCutBeforeTheLastByteOrRefused(
-        blobThroughLie("lies/flip-last-big", Lie.FLIP_LAST_BYTE, 21, 3_000_000), 3_000_000);
+    String digest = lyingBlob("lies/flip-last-big", 21, 3_000_000, Lie.FLIP_LAST_BYTE);
+
+    RawHttpClient.Response r = getBlob("lies/flip-last-big", digest);
+
+    assertCutBeforeTheLastByteOrRefused(r, 3_000_000);
+    assertNotCached(cache(), digest);
   }
 
+  /**
+   * The lie shows only at the last byte: either the proxy had started streaming and breaks off before
+   * that byte (a failed transfer), or it refused before the first byte with a registry error.
+   */
   private static void assertCutBeforeTheLastByteOrRefused(RawHttpClient.Response r, int size) {
     if (r.status() == 200) {
-      // The stream had started: it breaks before the last byte, a failed transfer.
       assertThat(r.complete()).isFalse();
       assertThat(r.body().length).isLessThan(size);
     } else {
-      // Refused before the first byte went out: a registry error instead.
       assertThat(r.status()).isEqualTo(502);
       assertThat(r.bodyText()).contains("DIGEST_INVALID");
     }
   }
 
   @Test
-  void blobWithFlippedFirstByteIsNeverCached() throws IOException {
-    blobThroughLie("lies/flip-first", Lie.FLIP_FIRST_BYTE, 2);
+  void blobWithFlippedFirstByteReachesNoClientWholeAndIsNeverCached() throws IOException {
+    String digest = lyingBlob("lies/flip-first", 2, 300_000, Lie.FLIP_FIRST_BYTE);
+
+    RawHttpClient.Response r = getBlob("lies/flip-first", digest);
+
+    assertNoWholeSuccess(r);
+    assertNotCached(cache(), digest);
   }
 
   @Test
-  void blobWithWrongBodyIsNeverCached() throws IOException {
-    blobThroughLie("lies/wrong-body", Lie.WRONG_BODY, 3);
+  void blobWithWrongBodyReachesNoClientWholeAndIsNeverCached() throws IOException {
+    String digest = lyingBlob("lies/wrong-body", 3, 300_000, Lie.WRONG_BODY);
+
+    RawHttpClient.Response r = getBlob("lies/wrong-body", digest);
+
+    assertNoWholeSuccess(r);
+    assertNotCached(cache(), digest);
   }
 
   @Test
-  void blobWithExtraBytesIsNeverCached() throws IOException {
-    blobThroughLie("lies/extra", Lie.EXTRA_BYTES, 4);
+  void blobWithExtraBytesReachesNoClientWholeAndIsNeverCached() throws IOException {
+    String digest = lyingBlob("lies/extra", 4, 300_000, Lie.EXTRA_BYTES);
+
+    RawHttpClient.Response r = getBlob("lies/extra", digest);
+
+    assertNoWholeSuccess(r);
+    assertNotCached(cache(), digest);
   }
 
   @Test
-  void truncatedBlobIsNeverCached() throws IOException {
-    blobThroughLie("lies/truncated", Lie.TRUNCATE, 5);
+  void truncatedBlobReachesNoClientWholeAndIsNeverCached() throws IOException {
+    String digest = lyingBlob("lies/truncated", 5, 300_000, Lie.TRUNCATE);
+
+    RawHttpClient.Response r = getBlob("lies/truncated", digest);
+
+    assertNoWholeSuccess(r);
+    assertNotCached(cache(), digest);
   }
 
   @Test
-  void chunkedBlobWithWrongLastByteIsNeverCached() throws IOException {
-    blobThroughLie("lies/chunked-wrong", Lie.CHUNKED_WRONG, 6);
+  void chunkedBlobWithWrongLastByteReachesNoClientWholeAndIsNeverCached() throws IOException {
+    String digest = lyingBlob("lies/chunked-wrong", 6, 300_000, Lie.CHUNKED_WRONG);
+
+    RawHttpClient.Response r = getBlob("lies/chunked-wrong", digest);
+
+    assertNoWholeSuccess(r);
+    assertNotCached(cache(), digest);
   }
 
   @Test
   void blobWithFalseDigestHeaderIsRefusedBeforeAnyByte() throws IOException {
-    byte[] honest = random(50_000, 7);
-    String digest = up.putBlob("lies/false-header", honest);
-    up.lie(digest, Lie.FALSE_DIGEST_HEADER, Lie.WRONG_BODY);
-    RawHttpClient.Response r = get("/v2/" + UP + "/lies/false-header/blobs/" + digest);
-    assertNoWholeSuccess(r);
+    String digest = lyingBlob("lies/false-header", 7, 50_000, Lie.FALSE_DIGEST_HEADER, Lie.WRONG_BODY);
+
+    RawHttpClient.Response r = getBlob("lies/false-header", digest);
+
+    assertThat(r.status()).isEqualTo(502);
+    assertThat(r.bodyText()).contains("DIGEST_INVALID");
     assertNotCached(cache(), digest);
   }
 
@@ -152,7 +186,9 @@ class HostileUpstreamIT {
     byte[] honest = random(200_000, 8);
     String digest = up.putBlob("honest/chunked", honest);
     up.lie(digest, Lie.CHUNKED);
-    RawHttpClient.Response r = get("/v2/" + UP + "/honest/chunked/blobs/" + digest);
+
+    RawHttpClient.Response r = getBlob("honest/chunked", digest);
+
     assertThat(r.status()).isEqualTo(200);
     assertThat(r.complete()).isTrue();
     assertThat(r.body()).isEqualTo(honest);
@@ -163,29 +199,37 @@ class HostileUpstreamIT {
   void honestBlobIsServedWithDigestHeaderAndThenFromCache() throws IOException {
     byte[] honest = random(120_000, 9);
     String digest = up.putBlob("honest/plain", honest);
-    RawHttpClient.Response first = get("/v2/" + UP + "/honest/plain/blobs/" + digest);
+
+    RawHttpClient.Response first = getBlob("honest/plain", digest);
+
     assertThat(first.status()).isEqualTo(200);
     assertThat(first.body()).isEqualTo(honest);
     assertThat(first.header("Docker-Content-Digest")).contains(digest);
     assertCached(cache(), "blobs", digest);
+
     int before = up.count("GET", "/v2/honest/plain/blobs/");
-    RawHttpClient.Response second = get("/v2/" + UP + "/honest/plain/blobs/" + digest);
+    RawHttpClient.Response second = getBlob("honest/plain", digest);
+
     assertThat(second.body()).isEqualTo(honest);
-    assertThat(up.count("GET", "/v2/honest/plain/blobs/")).isEqualTo(before);
+    assertThat(up.count("GET", "/v2/honest/plain/blobs/")).as("upstream GETs after a cached read").isEqualTo(before);
+
     RawHttpClient.Response range = get("/v2/" + UP + "/honest/plain/blobs/" + digest, "Range: bytes=100-199");
+
     assertThat(range.status()).isEqualTo(206);
     assertThat(range.body()).isEqualTo(java.util.Arrays.copyOfRange(honest, 100, 200));
     assertThat(get("/v2/" + UP + "/honest/plain/blobs/" + digest, "Range: bytes=999999-").status()).isEqualTo(416);
   }
 
   @Test
-  void redirectToLyingHostIsAbortedAndNeverCached() throws IOException {
+  void redirectToLyingHostReachesNoClientWholeAndIsNeverCached() throws IOException {
     byte[] honest = random(100_000, 10);
     String digest = up.putBlob("lies/redirect", honest);
     cdn.putBlob("lies/redirect", honest);
     cdn.lie(digest, Lie.FLIP_LAST_BYTE);
     up.lie(digest, Lie.redirectTo(cdn));
-    RawHttpClient.Response r = get("/v2/" + UP + "/lies/redirect/blobs/" + digest);
+
+    RawHttpClient.Response r = getBlob("lies/redirect", digest);
+
     assertNoWholeSuccess(r);
     assertNotCached(cache(), digest);
   }
@@ -196,7 +240,9 @@ class HostileUpstreamIT {
     String digest = privateUp.putBlob("private/redirect", honest);
     cdn.putBlob("private/redirect", honest);
     privateUp.lie(digest, Lie.redirectTo(cdn));
+
     RawHttpClient.Response r = get("/v2/" + PRIVATE + "/private/redirect/blobs/" + digest);
+
     assertThat(r.status()).isEqualTo(200);
     assertThat(r.body()).isEqualTo(honest);
     assertThat(privateUp.requests("GET", "/v2/private/redirect/blobs/"))
@@ -212,8 +258,10 @@ class HostileUpstreamIT {
   void manifestByDigestWithSubstitutedBodyIsRefused() throws IOException {
     HostileRegistry.Image img = up.putImage("lies/substituted", "v1", random(1000, 12));
     up.lie(img.manifestDigest(), Lie.MANIFEST_BY_DIGEST_SUBSTITUTED);
+
     RawHttpClient.Response r = get("/v2/" + UP + "/lies/substituted/manifests/" + img.manifestDigest(),
         "Accept: " + OciJson.IMAGE_MANIFEST);
+
     assertThat(r.status()).isEqualTo(502);
     assertThat(r.bodyText()).contains("\"code\":\"DIGEST_INVALID\"");
     assertNotCached(cache(), img.manifestDigest());
@@ -224,7 +272,9 @@ class HostileUpstreamIT {
   void manifestByDigestWithFlippedByteIsRefused() throws IOException {
     HostileRegistry.Image img = up.putImage("lies/manifest-flip", "v1", random(1000, 13));
     up.lie(img.manifestDigest(), Lie.FLIP_LAST_BYTE);
+
     RawHttpClient.Response r = get("/v2/" + UP + "/lies/manifest-flip/manifests/" + img.manifestDigest());
+
     assertThat(r.status()).isEqualTo(502);
     assertNotCached(cache(), img.manifestDigest());
   }
@@ -233,17 +283,21 @@ class HostileUpstreamIT {
   void manifestByTagWithFalseDigestHeaderIsRefused() throws IOException {
     HostileRegistry.Image img = up.putImage("lies/tag-false-header", "v1", random(1000, 14));
     up.lie("lies/tag-false-header/manifests/v1", Lie.FALSE_DIGEST_HEADER);
+
     RawHttpClient.Response r = get("/v2/" + UP + "/lies/tag-false-header/manifests/v1");
+
     assertThat(r.status()).isEqualTo(502);
     assertThat(r.bodyText()).contains("DIGEST_INVALID");
     assertNotCached(cache(), img.manifestDigest());
   }
 
   @Test
-  void manifestByTagWithHeaderInAnotherAlgorithmForOtherBytesIsRefused() throws IOException {
+  void manifestByTagWithHeaderInAnotherAlgorithmForOtherBytesIsNeverCachedUnderTheTagsDigest() throws IOException {
     HostileRegistry.Image img = up.putImage("lies/tag-sha512", "v1", random(1000, 15));
     up.lie("lies/tag-sha512/manifests/v1", Lie.OTHER_ALGORITHM_HEADER);
+
     RawHttpClient.Response r = get("/v2/" + UP + "/lies/tag-sha512/manifests/v1");
+
     // Whatever body arrived, it is not what the tag named upstream; nothing of it may be cached
     // under the requested tag's digest.
     if (r.status() == 200) {
@@ -256,7 +310,9 @@ class HostileUpstreamIT {
   void manifestByTagWithoutDigestHeaderIsServedWithTheComputedDigest() throws IOException {
     HostileRegistry.Image img = up.putImage("honest/no-header", "v1", random(1000, 16));
     up.lie("honest/no-header/manifests/v1", Lie.NO_DIGEST_HEADER);
+
     RawHttpClient.Response r = get("/v2/" + UP + "/honest/no-header/manifests/v1");
+
     assertThat(r.status()).isEqualTo(200);
     assertThat(r.body()).isEqualTo(img.manifest());
     assertThat(r.header("Docker-Content-Digest")).contains(img.manifestDigest());
@@ -267,7 +323,9 @@ class HostileUpstreamIT {
   void manifestWhoseMediaTypeDisagreesWithContentTypeIsRefused() throws IOException {
     HostileRegistry.Image img = up.putImage("lies/media-type", "v1", random(1000, 17));
     up.lie("lies/media-type/manifests/v1", Lie.MEDIA_TYPE_MISMATCH);
+
     RawHttpClient.Response r = get("/v2/" + UP + "/lies/media-type/manifests/v1");
+
     assertThat(r.status()).isEqualTo(502);
     assertThat(r.bodyText()).contains("MANIFEST_INVALID");
     assertNotCached(cache(), img.manifestDigest());
@@ -277,7 +335,9 @@ class HostileUpstreamIT {
   void manifestThatIsNotJsonIsRefused() throws IOException {
     up.putImage("lies/not-json", "v1", random(1000, 18));
     up.lie("lies/not-json/manifests/v1", Lie.INVALID_JSON);
+
     RawHttpClient.Response r = get("/v2/" + UP + "/lies/not-json/manifests/v1");
+
     assertThat(r.status()).isEqualTo(502);
     assertThat(r.bodyText()).contains("MANIFEST_INVALID");
     assertThat(CacheAssertions.files(cache().resolve("tags").resolve(UP).resolve("lies/not-json"))).isEmpty();
@@ -287,7 +347,9 @@ class HostileUpstreamIT {
   void oversizedManifestIsRefusedWithoutReadingItToTheEnd() throws IOException {
     up.putImage("lies/oversized", "v1", random(1000, 19));
     up.lie("lies/oversized/manifests/v1", Lie.oversizedManifest(64L * 1024 * 1024));
+
     RawHttpClient.Response r = get("/v2/" + UP + "/lies/oversized/manifests/v1");
+
     assertThat(r.status()).isEqualTo(502);
     assertThat(r.bodyText()).contains("MANIFEST_INVALID");
     var served = up.requests("GET", "/v2/lies/oversized/manifests/v1");
@@ -299,7 +361,9 @@ class HostileUpstreamIT {
   @Test
   void privateUpstreamGetsBasicCredentials() throws IOException {
     HostileRegistry.Image img = privateUp.putImage("private/app", "v1", random(1000, 20));
+
     RawHttpClient.Response r = get("/v2/" + PRIVATE + "/private/app/manifests/v1");
+
     assertThat(r.status()).isEqualTo(200);
     assertThat(r.body()).isEqualTo(img.manifest());
     assertThat(proxy.log()).doesNotContain(CREDS.password());
