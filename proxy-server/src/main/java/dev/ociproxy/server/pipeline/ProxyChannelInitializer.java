@@ -1,6 +1,7 @@
 package dev.ociproxy.server.pipeline;
 
 import dev.ociproxy.core.registry.Mirror;
+import dev.ociproxy.server.admin.AdminHandler;
 import dev.ociproxy.server.auth.AccessPolicy;
 import dev.ociproxy.server.auth.Authenticator;
 import dev.ociproxy.server.config.ProxyConfig;

@@ -15,18 +15,19 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Real {@link Mirror}s for router and handler tests, over one event loop this fixture owns. The
- * tests that use it never reach an upstream.
+ * tests that use it never reach an upstream. Public for the admin tests, which assemble the
+ * client pipeline too.
  */
-final class TestMirrors implements AutoCloseable {
+public final class TestMirrors implements AutoCloseable {
   private final NioEventLoopGroup group = new NioEventLoopGroup(1);
   private final HttpTransport transport = new HttpTransport(group, NioSocketChannel.class);
   private final ContentStore store;
 
-  TestMirrors(Path cacheRoot) {
+  public TestMirrors(Path cacheRoot) {
     this.store = new ContentStore(cacheRoot).open();
   }
 
-  Mirror mirror(String name, String url) {
+  public Mirror mirror(String name, String url) {
     UpstreamClient client = new UpstreamClient(UpstreamOptions.anonymous(name, URI.create(url)), transport);
     return new Mirror(client, store, MirrorOptions.defaults(), new SimpleMeterRegistry());
   }

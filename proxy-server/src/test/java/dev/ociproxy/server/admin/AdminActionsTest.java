@@ -1,4 +1,4 @@
-package dev.ociproxy.server.pipeline;
+package dev.ociproxy.server.admin;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -15,6 +15,8 @@ import dev.ociproxy.server.auth.AccessPolicy;
 import dev.ociproxy.server.auth.AdminToken;
 import dev.ociproxy.server.config.ProxyConfig;
 import dev.ociproxy.server.health.Readiness;
+import dev.ociproxy.server.pipeline.ProxyChannelInitializer;
+import dev.ociproxy.server.pipeline.TestMirrors;
 import dev.ociproxy.testing.HostileRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;

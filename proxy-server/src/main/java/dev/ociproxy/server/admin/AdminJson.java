@@ -1,4 +1,4 @@
-package dev.ociproxy.server.pipeline;
+package dev.ociproxy.server.admin;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;

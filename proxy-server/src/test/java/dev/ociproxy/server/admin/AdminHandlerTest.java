@@ -1,4 +1,4 @@
-package dev.ociproxy.server.pipeline;
+package dev.ociproxy.server.admin;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

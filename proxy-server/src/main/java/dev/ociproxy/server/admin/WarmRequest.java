@@ -1,4 +1,4 @@
-package dev.ociproxy.server.pipeline;
+package dev.ociproxy.server.admin;
 
 import static java.util.Objects.requireNonNull;
 

@@ -1,0 +1,5 @@
+/**
+ * The admin plane: {@code /metrics}, {@code /healthz}, {@code /readyz} and, on the admin listener
+ * only, the admin actions ({@code POST /admin/warm}, {@code GET /admin/drift}).
+ */
+package dev.ociproxy.server.admin;
