@@ -3,12 +3,12 @@ package dev.ociproxy.server;
 import dev.ociproxy.core.airgap.Airgap;
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.registry.FetchLimiter;
-import dev.ociproxy.core.registry.Mirror;
+import dev.ociproxy.core.registry.PullThrough;
+import dev.ociproxy.core.upstream.HttpTransport;
+import dev.ociproxy.core.upstream.UpstreamClient;
 import dev.ociproxy.server.auth.AccessPolicy;
 import dev.ociproxy.server.auth.Authenticator;
 import dev.ociproxy.server.auth.CredentialStore;
-import dev.ociproxy.core.upstream.HttpTransport;
-import dev.ociproxy.core.upstream.UpstreamClient;
 import dev.ociproxy.server.config.PinFileFormat;
 import dev.ociproxy.server.config.ProxyConfig;
 import dev.ociproxy.server.health.Readiness;
@@ -18,6 +18,7 @@ import dev.ociproxy.server.admin.AdminChannelInitializer;
 import dev.ociproxy.server.admin.AdminHandler;
 import dev.ociproxy.server.pipeline.Connections;
 import dev.ociproxy.server.pipeline.ProxyChannelInitializer;
+import dev.ociproxy.server.pipeline.Upstream;
 import dev.ociproxy.server.tls.PemKeyPair;
 import dev.ociproxy.server.tls.ServerTls;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -99,16 +100,16 @@ public final class ProxyServer implements AutoCloseable {
       store.verifyInBackground();
     }
     FetchLimiter limiter = new FetchLimiter(config.limits().maxConcurrentFetches());
-    Map<String, Mirror> mirrors = new LinkedHashMap<>();
-    Mirror defaultMirror = null;
+    Map<String, PullThrough> pullThroughs = new LinkedHashMap<>();
     for (ProxyConfig.Upstream u : config.upstreams()) {
-      Mirror m = new Mirror(new UpstreamClient(u.options(), transport, meters), store, u.mirror(), meters, limiter);
-      mirrors.put(u.name(), m);
-      if (u.isDefault()) {
-        defaultMirror = m;
-      }
+      pullThroughs.put(u.name(),
+          new PullThrough(new UpstreamClient(u.options(), transport, meters), store, u.mirror(), meters, limiter));
     }
-    airgap = Airgap.start(config.airgap(), mirrors, config.defaultUpstream(), meters, PinFileFormat::parse);
+    airgap = Airgap.start(config.airgap(), pullThroughs, config.defaultUpstream(), meters, PinFileFormat::parse);
+    Map<String, Upstream> upstreams = new LinkedHashMap<>();
+    for (ProxyConfig.Upstream u : config.upstreams()) {
+      upstreams.put(u.name(), new Upstream(airgap.registries().get(u.name()), u.options().isDockerHub()));
+    }
     prepareOperations();
     // The listeners accept on the event loops themselves: no acceptor thread to hand each new
     // connection over from (measured: 10% less CPU and wall time per short-lived connection).
@@ -119,12 +120,12 @@ public final class ProxyServer implements AutoCloseable {
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(256 * 1024, 1024 * 1024))
         .childHandler(new ProxyChannelInitializer(
-            config.limits(), mirrors, defaultMirror, authenticator(), new AccessPolicy(config.auth().enabled(), config.access()),
+            config.limits(), upstreams, upstreams.get(config.defaultUpstream()), authenticator(), new AccessPolicy(config.auth().enabled(), config.access()),
             extras(admin)));
     server = bind(b, config.listen(), "listen");
     InetSocketAddress bound = (InetSocketAddress) server.localAddress();
     log.info("registry proxy listening on {} ({}, {} transport), cache {}, upstreams {}",
-        bound, tls == null ? "http" : "https", epoll ? "epoll" : "nio", store.root(), mirrors.keySet());
+        bound, tls == null ? "http" : "https", epoll ? "epoll" : "nio", store.root(), upstreams.keySet());
     ProxyConfig.Operations ops = config.operations();
     if (ops.adminListen() != null) {
       ServerBootstrap ab = new ServerBootstrap()
@@ -132,7 +133,7 @@ public final class ProxyServer implements AutoCloseable {
           .channel(serverType)
           .childOption(ChannelOption.TCP_NODELAY, true)
           .childHandler(new AdminChannelInitializer(admin,
-              new AdminActions(airgap.warmer(), airgap.drift(), mirrors.keySet(), config.defaultUpstream(),
+              new AdminActions(airgap.warmer(), airgap.drift(), upstreams.keySet(), config.defaultUpstream(),
                   ops.adminToken())));
       adminServer = bind(ab, ops.adminListen(), "admin.listen");
       log.info("metrics, health and admin actions on http://{} (/metrics, /healthz, /readyz, POST /admin/warm,"

@@ -2,9 +2,12 @@ package dev.ociproxy.core.airgap;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.ociproxy.core.registry.Mirror;
+import dev.ociproxy.core.registry.PullThrough;
+import dev.ociproxy.core.registry.Registry;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -16,10 +19,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The air-gap features of a running proxy (or of one command): installs each upstream's {@link
- * PinGate} on its mirror, re-reads the pin file when it changes, keeps the configured warm list warm,
- * and hands the {@link Warmer} and {@link DriftLog} to whoever serves {@code /admin}. Owns one daemon
- * thread; {@link #close} stops it.
+ * The air-gap features of a running proxy (or of one command): composes each upstream's {@link
+ * Registry} ({@link CachedOnly} when offline, {@link Pinned} when pins or pinned-only apply, the
+ * pull-through itself otherwise), re-reads the pin file when it changes, keeps the configured warm
+ * list warm, and hands the {@link Warmer} and {@link DriftLog} to whoever serves {@code /admin}. Owns
+ * one daemon thread; {@link #close} stops it.
  */
 public final class Airgap implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Airgap.class);
@@ -29,14 +33,15 @@ public final class Airgap implements AutoCloseable {
   private final AirgapOptions options;
   private final PinFile pinFile;
   private final DriftLog drift;
+  private final Map<String, Registry> registries = new LinkedHashMap<>();
   private final Warmer warmer;
   private final ScheduledExecutorService scheduler;
 
-  private Airgap(AirgapOptions options, PinFile pinFile, DriftLog drift, Warmer warmer) {
+  private Airgap(AirgapOptions options, PinFile pinFile, DriftLog drift) {
     this.options = options;
     this.pinFile = pinFile;
     this.drift = drift;
-    this.warmer = warmer;
+    this.warmer = new Warmer(registries::get, Warmer.DEFAULT_CONCURRENCY);
     this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "airgap");
       t.setDaemon(true);
@@ -45,30 +50,20 @@ public final class Airgap implements AutoCloseable {
   }
 
   /**
-   * Reads the pin file, gates the mirrors and schedules the pin reload and background warm.
+   * Reads the pin file, composes each upstream's registry and schedules the pin reload and
+   * background warm.
    *
-   * @param mirrors every upstream's mirror by name (all over the same store)
+   * @param upstreams every upstream's pull-through by name (all over the same store)
    * @param defaultUpstream the upstream that unprefixed references mean, or null
    * @throws IllegalArgumentException when the pin file cannot be read or has a bad entry
    */
-  public static Airgap start(AirgapOptions options, Map<String, Mirror> mirrors, String defaultUpstream,
+  public static Airgap start(AirgapOptions options, Map<String, PullThrough> upstreams, String defaultUpstream,
       MeterRegistry meters, PinFile.Parser pinParser) {
     requireNonNull(options, "options");
     PinFile pinFile = options.pinsFile() == null ? null
-        : PinFile.load(options.pinsFile(), pinParser, mirrors.keySet(), defaultUpstream);
-    Map<String, Mirror> byName = Map.copyOf(mirrors);
-    Airgap a = new Airgap(options, pinFile, new DriftLog(meters),
-        new Warmer(byName::get, Warmer.DEFAULT_CONCURRENCY));
-    Supplier<Pins> pins = a::pins;
-    for (Mirror m : mirrors.values()) {
-      boolean offline = options.isOffline(m.name());
-      boolean pinnedOnly = options.isPinnedOnly(m.name());
-      if (offline || pinnedOnly || pinFile != null) {
-        PinClosure closure = new PinClosure(m.store());
-        m.gate(new PinGate(m.name(), offline, pinnedOnly, pins, closure, a.drift,
-            m.store().root().resolve("tags").resolve(m.name())));
-      }
-    }
+        : PinFile.load(options.pinsFile(), pinParser, upstreams.keySet(), defaultUpstream);
+    Airgap a = new Airgap(options, pinFile, new DriftLog(meters));
+    upstreams.forEach((name, pullThrough) -> a.registries.put(name, a.compose(pullThrough)));
     if (pinFile != null) {
       long every = PIN_RELOAD_INTERVAL.toMillis();
       a.scheduler.scheduleWithFixedDelay(pinFile::reloadIfChanged, every, every, TimeUnit.MILLISECONDS);
@@ -79,6 +74,23 @@ public final class Airgap implements AutoCloseable {
           options.warmInterval().toMillis(), TimeUnit.MILLISECONDS);
     }
     return a;
+  }
+
+  private Registry compose(PullThrough upstream) {
+    boolean offline = options.isOffline(upstream.name());
+    boolean pinnedOnly = options.isPinnedOnly(upstream.name());
+    boolean pinned = pinnedOnly || pinFile != null;
+    Supplier<Pins> pins = this::pins;
+    if (offline) {
+      CachedOnly held = new CachedOnly(upstream);
+      return pinned ? Pinned.offline(held, upstream, pins, pinnedOnly) : held;
+    }
+    return pinned ? Pinned.online(upstream, pins, pinnedOnly, drift) : upstream;
+  }
+
+  /** Every upstream's registry by name, as clients, warm and the commands must see it. */
+  public Map<String, Registry> registries() {
+    return Collections.unmodifiableMap(registries); // in configuration order
   }
 
   /** The pins in force now (empty without a pin file). */

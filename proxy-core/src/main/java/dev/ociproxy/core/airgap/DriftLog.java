@@ -7,7 +7,7 @@ import dev.ociproxy.core.oci.MediaTypes;
 import dev.ociproxy.core.oci.RegistryException;
 import dev.ociproxy.core.oci.RepositoryName;
 import dev.ociproxy.core.oci.Tag;
-import dev.ociproxy.core.registry.Mirror;
+import dev.ociproxy.core.registry.PullThrough;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -58,7 +58,7 @@ public final class DriftLog {
    * Looks at the upstream's tag in the background, at most once per the mirror's tag TTL per tag
    * and never twice at once; returns at once.
    */
-  void check(Mirror mirror, RepositoryName repo, Tag tag, Digest pin) {
+  void check(PullThrough mirror, RepositoryName repo, Tag tag, Digest pin) {
     Pins.Key key = new Pins.Key(mirror.name(), repo, tag);
     long now = System.currentTimeMillis();
     long every = Math.max(MIN_CHECK_INTERVAL.toMillis(), mirror.options().tagTtl().toMillis());

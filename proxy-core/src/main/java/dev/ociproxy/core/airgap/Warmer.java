@@ -3,6 +3,7 @@ package dev.ociproxy.core.airgap;
 import static java.util.Objects.requireNonNull;
 
 import dev.ociproxy.core.cache.BlobDownload;
+import dev.ociproxy.core.concurrent.Futures;
 import dev.ociproxy.core.oci.Descriptor;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.ManifestDocument;
@@ -10,7 +11,7 @@ import dev.ociproxy.core.oci.MediaTypes;
 import dev.ociproxy.core.oci.RegistryException;
 import dev.ociproxy.core.registry.BlobSource;
 import dev.ociproxy.core.registry.Manifest;
-import dev.ociproxy.core.registry.Mirror;
+import dev.ociproxy.core.registry.Registry;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -18,14 +19,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
 /**
- * Fetches everything a pull of an image needs into the cache, through the same {@link Mirror} that
+ * Fetches everything a pull of an image needs into the cache, through the same {@link Registry} that
  * serves clients: so every manifest and blob is verified exactly as for a client, shared with
  * concurrent client pulls, and subject to the same offline and pin rules. Content already cached is
  * not fetched again. Thread-safe; one instance may run several warms at once.
@@ -36,15 +35,15 @@ public final class Warmer {
   /** Nested indexes deeper than this are refused (a loop would otherwise never end). */
   private static final int MAX_INDEX_DEPTH = 3;
 
-  private final Function<String, Mirror> mirrors;
+  private final Function<String, Registry> registries;
   private final int concurrency;
 
   /**
-   * @param mirrors the mirror for an upstream name, or null when there is none
+   * @param registries the registry for an upstream name, or null when there is none
    * @param concurrency manifests and blobs fetched at once per {@link #warm} call
    */
-  public Warmer(Function<String, Mirror> mirrors, int concurrency) {
-    this.mirrors = requireNonNull(mirrors, "mirrors");
+  public Warmer(Function<String, Registry> registries, int concurrency) {
+    this.registries = requireNonNull(registries, "registries");
     if (concurrency < 1) {
       throw new IllegalArgumentException("concurrency: " + concurrency + " (expected: >= 1)");
     }
@@ -92,7 +91,7 @@ public final class Warmer {
     }
 
     CompletableFuture<WarmReport.Item> run() {
-      Mirror m = mirrors.apply(ref.upstream());
+      Registry m = registries.apply(ref.upstream());
       if (m == null) {
         problems.add("no upstream named " + ref.upstream());
         return CompletableFuture.completedFuture(item());
@@ -113,7 +112,7 @@ public final class Warmer {
 
     /** The image manifests under {@code m}: itself, or the chosen children of an index. */
     private CompletableFuture<List<ManifestDocument>> expand(
-        Mirror mirror, Manifest m, Descriptor via, int depth) {
+        Registry registry, Manifest m, Descriptor via, int depth) {
       manifests.incrementAndGet();
       if (via != null && via.size() != m.body().length) {
         problems.add("manifest " + m.digest() + ": the index says " + via.size() + " bytes, it has "
@@ -141,8 +140,8 @@ public final class Warmer {
       List<CompletableFuture<List<ManifestDocument>>> parts = new ArrayList<>();
       for (Descriptor c : children) {
         parts.add(limiter
-            .submit(() -> mirror.manifest(ref.repository(), c.digest(), MediaTypes.ALL_MANIFESTS))
-            .thenCompose(child -> expand(mirror, child, c, depth + 1))
+            .submit(() -> registry.manifest(ref.repository(), c.digest(), MediaTypes.ALL_MANIFESTS))
+            .thenCompose(child -> expand(registry, child, c, depth + 1))
             .exceptionally(err -> {
               problems.add("manifest " + c.digest() + (c.platform() == null ? "" : " (" + c.platform() + ")")
                   + ": " + describe(err));
@@ -153,7 +152,7 @@ public final class Warmer {
           .thenApply(v -> parts.stream().flatMap(p -> p.join().stream()).toList());
     }
 
-    private CompletableFuture<Void> fetchBlobs(Mirror m, List<ManifestDocument> images) {
+    private CompletableFuture<Void> fetchBlobs(Registry m, List<ManifestDocument> images) {
       Map<Digest, Descriptor> blobs = new LinkedHashMap<>();
       for (ManifestDocument doc : images) {
         for (Descriptor d : doc.blobs()) {
@@ -182,10 +181,10 @@ public final class Warmer {
     }
 
     /**
-     * Drives one blob into the store through the mirror, which also confirms with the upstream a
+     * Drives one blob into the store through the registry, which also confirms with the upstream a
      * blob cached for another repository before linking it here; completes once it is published.
      */
-    private CompletableFuture<Fetched> fetchBlob(Mirror m, Descriptor d) {
+    private CompletableFuture<Fetched> fetchBlob(Registry m, Descriptor d) {
       return m.blob(ref.repository(), d.digest()).thenCompose(src -> {
         if (src instanceof BlobSource.Cached c) {
           c.lease().close();
@@ -223,10 +222,7 @@ public final class Warmer {
 
   /** The message of the failure behind {@code err}, with its registry error code when it has one. */
   static String describe(Throwable err) {
-    Throwable t = err;
-    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-      t = t.getCause();
-    }
+    Throwable t = Futures.cause(err);
     if (t instanceof RegistryException r) {
       return r.code() + ": " + r.getMessage();
     }

@@ -8,10 +8,13 @@ import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.RepositoryName;
 import dev.ociproxy.core.oci.Tag;
 import java.io.IOException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -121,5 +124,28 @@ public final class TagIndex {
     Path f = file(repo, tag);
     memory.invalidate(new Key(repo, tag));
     ContentStore.deleteQuietly(f);
+  }
+
+  /**
+   * The tags of {@code repo} with a record on disk, in name order. A tag verified moments ago may be
+   * missing until its file is written; temporary files (starting with '.') are skipped.
+   */
+  public List<String> tags(RepositoryName repo) {
+    Path tagsDir = dir.resolve(repo.value()).resolve("_tags");
+    if (!Files.isDirectory(tagsDir)) {
+      return List.of();
+    }
+    TreeSet<String> out = new TreeSet<>();
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(tagsDir)) {
+      for (Path f : files) {
+        String name = f.getFileName().toString();
+        if (!name.startsWith(".") && Files.isRegularFile(f)) {
+          out.add(name);
+        }
+      }
+    } catch (IOException e) {
+      return List.copyOf(out);
+    }
+    return List.copyOf(out);
   }
 }

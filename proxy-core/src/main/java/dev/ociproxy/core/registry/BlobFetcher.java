@@ -1,20 +1,19 @@
 package dev.ociproxy.core.registry;
 
 import dev.ociproxy.core.cache.BlobDownload;
-import dev.ociproxy.core.cache.CacheIndex;
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.cache.RepositoryLinks;
+import dev.ociproxy.core.concurrent.Futures;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.OciErrorCode;
 import dev.ociproxy.core.oci.RegistryException;
 import dev.ociproxy.core.oci.RepositoryName;
 import dev.ociproxy.core.upstream.UpstreamClient;
-import dev.ociproxy.core.verify.VerificationException;
 import dev.ociproxy.core.verify.VerificationException.Reason;
+import dev.ociproxy.core.verify.VerificationException;
 import io.netty.handler.codec.http.HttpMethod;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -23,15 +22,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The blob half of a {@link Mirror}: serves verified blobs from the store, runs one shared upstream
+ * The blob half of a {@link PullThrough}: serves verified blobs from the store, runs one shared upstream
  * download per digest that every reader tails, and asks the upstream (one {@code HEAD}) before a
- * blob held for another repository is served under this one. The gate (offline, pins) has been
- * applied by the mirror before any call arrives here. Thread-safe.
+ * blob held for another repository is served under this one. Thread-safe.
  */
 final class BlobFetcher {
   private static final Logger log = LoggerFactory.getLogger(BlobFetcher.class);
 
-  private final Mirror mirror;
+  private final PullThrough mirror;
   private final UpstreamClient client;
   private final ContentStore store;
   private final RepositoryLinks links;
@@ -43,7 +41,7 @@ final class BlobFetcher {
   /** The repository each running download was started for; its own clients join without a HEAD. */
   private final ConcurrentMap<Digest, RepositoryName> downloadRepos = new ConcurrentHashMap<>();
 
-  BlobFetcher(Mirror mirror, UpstreamClient client, ContentStore store, RepositoryLinks links,
+  BlobFetcher(PullThrough mirror, UpstreamClient client, ContentStore store, RepositoryLinks links,
       FetchLimiter limiter, MirrorOptions options) {
     this.mirror = mirror;
     this.client = client;
@@ -69,7 +67,7 @@ final class BlobFetcher {
   }
 
   private CompletableFuture<BlobSource> linkedBlob(RepositoryName repo, Digest digest) {
-    BlobSource.Cached cached = cachedBlob(digest);
+    BlobSource.Cached cached = BlobSource.Cached.lease(store, digest);
     if (cached != null) {
       return CompletableFuture.completedFuture(cached);
     }
@@ -86,7 +84,7 @@ final class BlobFetcher {
           }
         });
         startDownload(repo, digest, mine);
-        return mine.thenApply(BlobSource.Downloading::new);
+        return mine.thenApply(d -> new BlobSource.Downloading(d, store));
       }
       BlobDownload d = existing.getNow(null);
       if (d != null && d.failed()) {
@@ -94,19 +92,8 @@ final class BlobFetcher {
         continue;
       }
       mirror.coalesced("blob");
-      return existing.thenApply(BlobSource.Downloading::new);
+      return existing.thenApply(running -> new BlobSource.Downloading(running, store));
     }
-  }
-
-  /** The verified blob from the store, leased against eviction; null when not cached. */
-  BlobSource.Cached cachedBlob(Digest digest) {
-    long size = store.blobSize(digest);
-    if (size < 0) {
-      return null;
-    }
-    Path path = store.blobPath(digest);
-    CacheIndex.Lease lease = store.index().use(path);
-    return lease == null ? null : new BlobSource.Cached(path, size, lease);
   }
 
   private void startDownload(
@@ -119,7 +106,7 @@ final class BlobFetcher {
       return;
     }
     client
-        .request(HttpMethod.GET, Mirror.v2(repo, "blobs", digest.toString()), repo.value(), List.of())
+        .request(HttpMethod.GET, PullThrough.v2(repo, "blobs", digest.toString()), repo.value(), List.of())
         .thenApply(
             resp -> {
               if (resp.status() != 200) {
@@ -169,7 +156,7 @@ final class BlobFetcher {
               if (err != null) {
                 limiter.release();
                 downloads.remove(digest, slot);
-                slot.completeExceptionally(Mirror.unwrap(err));
+                slot.completeExceptionally(Futures.cause(err));
               } else {
                 slot.complete(d);
               }
@@ -196,7 +183,7 @@ final class BlobFetcher {
       return existing; // one HEAD per repository and digest, however many clients ask
     }
     limiter.run(() -> client
-        .request(HttpMethod.HEAD, Mirror.v2(repo, "blobs", digest.toString()), repo.value(), List.of()))
+        .request(HttpMethod.HEAD, PullThrough.v2(repo, "blobs", digest.toString()), repo.value(), List.of()))
         .thenApply(
             resp -> {
               resp.drain();
@@ -209,7 +196,7 @@ final class BlobFetcher {
         .whenComplete((size, err) -> {
           heads.remove(key, mine);
           if (err != null) {
-            mine.completeExceptionally(Mirror.unwrap(err));
+            mine.completeExceptionally(Futures.cause(err));
           } else {
             mine.complete(size);
           }

@@ -5,6 +5,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.cache.RepositoryLinks;
 import dev.ociproxy.core.cache.TagIndex;
+import dev.ociproxy.core.concurrent.Futures;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.ManifestDocument;
 import dev.ociproxy.core.oci.MediaTypes;
@@ -30,17 +31,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The manifest half of a {@link Mirror}: answers hot tags and digests from memory, fetches and
+ * The manifest half of a {@link PullThrough}: answers hot tags and digests from memory, fetches and
  * verifies the rest (a digest must hash to itself, a tag's body to any digest header), shares one
  * upstream fetch between concurrent requests, and serves the last verified tag when the upstream
- * is in trouble. The gate (offline, pins) has been applied by the mirror before any call arrives
- * here. Thread-safe.
+ * is in trouble. Thread-safe.
  */
 final class ManifestFetcher {
   private static final Logger log = LoggerFactory.getLogger(ManifestFetcher.class);
   private static final long HOT_MANIFEST_BYTES = 32L * 1024 * 1024;
 
-  private final Mirror mirror;
+  private final PullThrough mirror;
   private final UpstreamClient client;
   private final ContentStore store;
   private final TagIndex tags;
@@ -56,7 +56,7 @@ final class ManifestFetcher {
       .executor(Runnable::run) // maintenance inline: no common-pool wake-ups per few requests
       .build();
 
-  ManifestFetcher(Mirror mirror, UpstreamClient client, ContentStore store, TagIndex tags,
+  ManifestFetcher(PullThrough mirror, UpstreamClient client, ContentStore store, TagIndex tags,
       RepositoryLinks links, FetchLimiter limiter, MirrorOptions options) {
     this.mirror = mirror;
     this.client = client;
@@ -76,7 +76,7 @@ final class ManifestFetcher {
   CompletableFuture<Digest> upstreamDigest(RepositoryName repo, Tag tag, List<String> accept) {
     String asked = repo + ":" + tag;
     return limiter.run(() -> client
-        .request(HttpMethod.GET, Mirror.v2(repo, "manifests", tag.value()), repo.value(), accept))
+        .request(HttpMethod.GET, PullThrough.v2(repo, "manifests", tag.value()), repo.value(), accept))
         .thenCompose(
             resp -> {
               if (resp.status() != 200) {
@@ -87,7 +87,7 @@ final class ManifestFetcher {
             });
   }
 
-  /** Resolves a manifest by tag or digest, the gate already applied. */
+  /** Resolves a manifest by tag or digest. */
   CompletableFuture<Manifest> manifest(
       RepositoryName repo, Reference ref, List<String> accept) {
     if (ref instanceof Digest d) {
@@ -108,7 +108,7 @@ final class ManifestFetcher {
     return singleFlight("t " + repo + ":" + tag + " " + accept, () -> fetchByTag(repo, tag, accept))
         .exceptionallyCompose(
             err -> {
-              Throwable cause = Mirror.unwrap(err);
+              Throwable cause = Futures.cause(err);
               if (known != null && UpstreamErrors.isUpstreamTrouble(cause)) {
                 Manifest stale = cachedManifest(known.digest(), true);
                 if (stale != null) {
@@ -184,7 +184,7 @@ final class ManifestFetcher {
           if (err == null) {
             mine.complete(m);
           } else {
-            Throwable cause = Mirror.unwrap(err);
+            Throwable cause = Futures.cause(err);
             mine.completeExceptionally(
                 cause instanceof TimeoutException
                     ? new dev.ociproxy.core.upstream.UpstreamTimeoutException(
@@ -197,7 +197,7 @@ final class ManifestFetcher {
 
   private CompletableFuture<Manifest> fetchByDigest(RepositoryName repo, Digest digest) {
     return client
-        .request(HttpMethod.GET, Mirror.v2(repo, "manifests", digest.toString()), repo.value(), MediaTypes.ALL_MANIFESTS)
+        .request(HttpMethod.GET, PullThrough.v2(repo, "manifests", digest.toString()), repo.value(), MediaTypes.ALL_MANIFESTS)
         .thenCompose(
             resp -> {
               if (resp.status() != 200) {
@@ -228,7 +228,7 @@ final class ManifestFetcher {
     boolean askedForIndex = ask.stream().anyMatch(MediaTypes::isIndex) || ask.contains("*/*");
     String asked = repo + ":" + tag;
     return client
-        .request(HttpMethod.GET, Mirror.v2(repo, "manifests", tag.value()), repo.value(), ask)
+        .request(HttpMethod.GET, PullThrough.v2(repo, "manifests", tag.value()), repo.value(), ask)
         .thenCompose(
             resp -> {
               if (resp.status() != 200) {
@@ -281,7 +281,7 @@ final class ManifestFetcher {
         })
         .exceptionally(
             err -> {
-              Throwable cause = Mirror.unwrap(err);
+              Throwable cause = Futures.cause(err);
               if (cause instanceof UpstreamResponse.BodyTooLargeException) {
                 throw mirror.refuse(repo, asked, null, Reason.TOO_LARGE, cause.getMessage());
               }

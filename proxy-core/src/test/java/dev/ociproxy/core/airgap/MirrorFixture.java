@@ -1,8 +1,14 @@
 package dev.ociproxy.core.airgap;
 
 import dev.ociproxy.core.cache.ContentStore;
-import dev.ociproxy.core.registry.Mirror;
+import dev.ociproxy.core.oci.MediaTypes;
+import dev.ociproxy.core.oci.RegistryException;
+import dev.ociproxy.core.oci.RepositoryName;
+import dev.ociproxy.core.oci.Tag;
+import dev.ociproxy.core.registry.Manifest;
 import dev.ociproxy.core.registry.MirrorOptions;
+import dev.ociproxy.core.registry.PullThrough;
+import dev.ociproxy.core.registry.Registry;
 import dev.ociproxy.core.upstream.HttpTransport;
 import dev.ociproxy.core.upstream.UpstreamClient;
 import dev.ociproxy.core.upstream.UpstreamOptions;
@@ -10,13 +16,19 @@ import dev.ociproxy.testing.HostileRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import java.io.IOException;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
-/** A real {@link Mirror} of a {@link HostileRegistry} upstream, over a store in a temp dir. */
+/** A real {@link PullThrough} of a {@link HostileRegistry} upstream, over a store in a temp dir. */
 final class MirrorFixture implements AutoCloseable {
   static final String UP = "up.test";
 
@@ -25,20 +37,35 @@ final class MirrorFixture implements AutoCloseable {
   final HttpTransport transport = new HttpTransport(group, NioSocketChannel.class);
   final SimpleMeterRegistry meters = new SimpleMeterRegistry();
   final ContentStore store;
-  final Mirror mirror;
+  final PullThrough pullThrough;
   Airgap airgap;
 
   MirrorFixture(Path cache, Duration tagTtl) {
     store = new ContentStore(cache).open();
     UpstreamClient client = new UpstreamClient(UpstreamOptions.anonymous(UP, URI.create(up.url())), transport);
-    mirror = new Mirror(client, store,
+    pullThrough = new PullThrough(client, store,
         new MirrorOptions(MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES, tagTtl, Duration.ofSeconds(30)), meters);
   }
 
-  /** Gates the mirror as the server would with these options. */
+  /** Composes the upstream's registry as the server would with these options. */
   Airgap gate(AirgapOptions options) {
-    airgap = Airgap.start(options, Map.of(UP, mirror), UP, meters, Images::parseJsonPins);
+    airgap = Airgap.start(options, Map.of(UP, pullThrough), UP, meters, Images::parseJsonPins);
     return airgap;
+  }
+
+  /** What clients of the upstream see: the pull-through, or its composition once {@link #gate}d. */
+  Registry registry() {
+    return airgap == null ? pullThrough : airgap.registries().get(UP);
+  }
+
+  /** {@code repo:tag} as clients of the upstream get it. */
+  Manifest manifest(RepositoryName repo, String tag) throws Exception {
+    return get(registry().manifest(repo, new Tag(tag), MediaTypes.ALL_MANIFESTS));
+  }
+
+  /** The registry for an upstream name, as {@link Warmer} looks it up; null for other names. */
+  Registry registry(String name) {
+    return UP.equals(name) ? registry() : null;
   }
 
   @Override
@@ -50,5 +77,31 @@ final class MirrorFixture implements AutoCloseable {
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     store.close();
     up.close();
+  }
+
+  /** Air-gap options with no warm list. */
+  static AirgapOptions options(Set<String> offline, Set<String> pinnedOnly, Path pins) {
+    return new AirgapOptions(offline, pinnedOnly, pins, List.of(), AirgapOptions.DEFAULT_WARM_INTERVAL);
+  }
+
+  /** A JSON pin file in {@code dir}. */
+  static Path pinFile(Path dir, String json) throws IOException {
+    return Files.writeString(dir.resolve("pins.json"), json);
+  }
+
+  static <T> T get(CompletableFuture<T> f) throws Exception {
+    return f.get(30, TimeUnit.SECONDS);
+  }
+
+  /** The registry error {@code f} failed with. */
+  static RegistryException failure(CompletableFuture<?> f) {
+    try {
+      f.get(30, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      return (RegistryException) e.getCause();
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+    throw new AssertionError("expected a failure");
   }
 }

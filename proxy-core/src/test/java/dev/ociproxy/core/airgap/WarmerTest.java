@@ -8,7 +8,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -16,7 +15,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Warming through a real {@code Mirror}: everything verified, cached content skipped. */
+/** Warming through a real pull-through registry: everything verified, cached content skipped. */
 class WarmerTest {
   private static final String UP = MirrorFixture.UP;
 
@@ -27,7 +26,7 @@ class WarmerTest {
   @BeforeEach
   void start() {
     f = new MirrorFixture(tmp.resolve("cache"), Duration.ofSeconds(30));
-    warmer = new Warmer(Map.of(UP, f.mirror)::get, 2);
+    warmer = new Warmer(f::registry, 2);
   }
 
   @AfterEach

@@ -3,7 +3,6 @@ package dev.ociproxy.server.cli;
 import dev.ociproxy.core.airgap.DriftLog;
 import dev.ociproxy.core.airgap.Pins;
 import dev.ociproxy.core.oci.Digest;
-import dev.ociproxy.core.registry.Mirror;
 import java.io.PrintStream;
 import java.util.List;
 import java.util.Map;
@@ -35,20 +34,18 @@ final class AuditCommand {
       if (ctx.config().airgap().pinsFile() == null) {
         throw new UsageException("no pin file configured (pins: FILE)");
       }
-      Map<String, Mirror> mirrors = ctx.mirrors();
       Pins pins = ctx.pins();
       int drifted = 0;
       int failed = 0;
       for (Map.Entry<Pins.Key, Digest> pin : pins.all().entrySet()) {
         Pins.Key k = pin.getKey();
-        Mirror m = mirrors.get(k.upstream());
         String head = k + " -> pinned " + pin.getValue() + " -> upstream ";
-        if (m.gate().offline()) {
+        if (ctx.config().airgap().isOffline(k.upstream())) {
           out.println("OFFLINE " + head + "(not checked: upstream " + k.upstream() + " is offline)");
           continue;
         }
         try {
-          Digest now = m.upstreamDigest(k.repository(), k.tag(), DriftLog.acceptFor(ctx.store(), pin.getValue()))
+          Digest now = ctx.pullThrough(k.upstream()).upstreamDigest(k.repository(), k.tag(), DriftLog.acceptFor(ctx.store(), pin.getValue()))
               .get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
           boolean same = now.equals(pin.getValue());
           if (!same) {

@@ -6,7 +6,8 @@ import dev.ociproxy.core.airgap.PinFile;
 import dev.ociproxy.core.airgap.Pins;
 import dev.ociproxy.core.airgap.Platform;
 import dev.ociproxy.core.cache.ContentStore;
-import dev.ociproxy.core.registry.Mirror;
+import dev.ociproxy.core.registry.PullThrough;
+import dev.ociproxy.core.registry.Registry;
 import dev.ociproxy.core.upstream.HttpTransport;
 import dev.ociproxy.core.upstream.UpstreamClient;
 import dev.ociproxy.server.config.ConfigException;
@@ -30,7 +31,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * What a subcommand works with: the proxy's configuration, its cache, and (on demand) the same
- * mirrors, gates and pins the server builds. The store is not {@code open()}ed: that would delete the
+ * registries and pins the server builds. The store is not {@code open()}ed: that would delete the
  * temporary files of a proxy serving from the same cache right now.
  */
 final class CliContext implements AutoCloseable {
@@ -39,7 +40,7 @@ final class CliContext implements AutoCloseable {
   private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
   private NioEventLoopGroup group;
   private HttpTransport transport;
-  private Map<String, Mirror> mirrors;
+  private Map<String, PullThrough> pullThroughs;
   private Airgap airgap;
 
   private CliContext(ProxyConfig config, ContentStore store) {
@@ -80,23 +81,34 @@ final class CliContext implements AutoCloseable {
     return config.upstreams().stream().map(ProxyConfig.Upstream::name).toList();
   }
 
-  /** Every upstream's mirror, gated exactly as in the server (offline, pins, policy). */
-  synchronized Map<String, Mirror> mirrors() throws UsageException {
-    if (mirrors == null) {
-      group = new NioEventLoopGroup(2);
-      transport = new HttpTransport(group, NioSocketChannel.class);
-      Map<String, Mirror> m = new LinkedHashMap<>();
-      for (ProxyConfig.Upstream u : config.upstreams()) {
-        m.put(u.name(), new Mirror(new UpstreamClient(u.options(), transport), store, u.mirror(), meters));
-      }
-      try {
-        airgap = Airgap.start(config.airgap().withoutWarm(), m, config.defaultUpstream(), meters, PinFileFormat::parse);
-      } catch (IllegalArgumentException e) {
-        throw new UsageException(e.getMessage());
-      }
-      mirrors = m;
+  /** Every upstream's registry, composed exactly as in the server (offline, pins, policy). */
+  synchronized Map<String, Registry> registries() throws UsageException {
+    start();
+    return airgap.registries();
+  }
+
+  /** The pull-through of upstream {@code name}, for what only the upstream can answer (audit). */
+  synchronized PullThrough pullThrough(String name) throws UsageException {
+    start();
+    return pullThroughs.get(name);
+  }
+
+  private void start() throws UsageException {
+    if (pullThroughs != null) {
+      return;
     }
-    return mirrors;
+    group = new NioEventLoopGroup(2);
+    transport = new HttpTransport(group, NioSocketChannel.class);
+    Map<String, PullThrough> m = new LinkedHashMap<>();
+    for (ProxyConfig.Upstream u : config.upstreams()) {
+      m.put(u.name(), new PullThrough(new UpstreamClient(u.options(), transport), store, u.mirror(), meters));
+    }
+    try {
+      airgap = Airgap.start(config.airgap().withoutWarm(), m, config.defaultUpstream(), meters, PinFileFormat::parse);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
+    pullThroughs = m;
   }
 
   /** The pins in force (read from the pin file without starting any mirror). */

@@ -64,7 +64,7 @@ final class WarmCommand {
           entries.add(new AirgapOptions.WarmEntry(r, platforms));
         }
       }
-      Warmer warmer = new Warmer(ctx.mirrors()::get, concurrency);
+      Warmer warmer = new Warmer(ctx.registries()::get, concurrency);
       AtomicLong lastLine = new AtomicLong();
       WarmProgress progress = new WarmProgress(s -> {
         long now = System.currentTimeMillis();

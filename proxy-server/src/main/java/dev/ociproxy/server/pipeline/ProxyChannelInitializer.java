@@ -1,6 +1,5 @@
 package dev.ociproxy.server.pipeline;
 
-import dev.ociproxy.core.registry.Mirror;
 import dev.ociproxy.server.admin.AdminHandler;
 import dev.ociproxy.server.auth.AccessPolicy;
 import dev.ociproxy.server.auth.Authenticator;
@@ -38,17 +37,23 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
     public static final Extras NONE = new Extras(null, null, null, null);
   }
 
-  /** @param authenticator null when client authentication is off */
-  public ProxyChannelInitializer(ProxyConfig.Limits limits, Map<String, Mirror> mirrors, Mirror defaultMirror,
+  /**
+   * @param defaultUpstream what names without an upstream prefix mean; null when there is none
+   * @param authenticator null when client authentication is off
+   */
+  public ProxyChannelInitializer(ProxyConfig.Limits limits, Map<String, Upstream> upstreams, Upstream defaultUpstream,
       Authenticator authenticator, AccessPolicy policy) {
-    this(limits, mirrors, defaultMirror, authenticator, policy, Extras.NONE);
+    this(limits, upstreams, defaultUpstream, authenticator, policy, Extras.NONE);
   }
 
-  /** @param authenticator null when client authentication is off */
-  public ProxyChannelInitializer(ProxyConfig.Limits limits, Map<String, Mirror> mirrors, Mirror defaultMirror,
+  /**
+   * @param defaultUpstream what names without an upstream prefix mean; null when there is none
+   * @param authenticator null when client authentication is off
+   */
+  public ProxyChannelInitializer(ProxyConfig.Limits limits, Map<String, Upstream> upstreams, Upstream defaultUpstream,
       Authenticator authenticator, AccessPolicy policy, Extras extras) {
     this.limits = limits;
-    this.router = new V2Router(mirrors, defaultMirror);
+    this.router = new V2Router(upstreams, defaultUpstream);
     this.connectionLimiter = new ConnectionLimiter(limits.maxConnections());
     this.authenticator = authenticator;
     this.policy = policy;

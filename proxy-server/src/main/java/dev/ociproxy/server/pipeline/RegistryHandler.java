@@ -1,11 +1,11 @@
 package dev.ociproxy.server.pipeline;
 
+import dev.ociproxy.core.concurrent.Futures;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.OciErrorCode;
 import dev.ociproxy.core.oci.RegistryException;
 import dev.ociproxy.core.registry.BlobSource;
 import dev.ociproxy.core.registry.Manifest;
-import dev.ociproxy.core.registry.Mirror;
 import dev.ociproxy.server.auth.AccessPolicy;
 import dev.ociproxy.server.auth.Authenticator;
 import dev.ociproxy.server.auth.Principal;
@@ -106,7 +106,7 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     if (route instanceof V2Request.Scoped s) {
-      current.upstream(s.mirror().name());
+      current.upstream(s.registry().name());
     }
     current.route(routeName(route));
     if (authenticator == null) {
@@ -119,7 +119,7 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
             return;
           }
           if (err != null) {
-            sendError(ctx, Mirror.unwrap(err), head);
+            sendError(ctx, Futures.cause(err), head);
             return;
           }
           current.user(principal == null ? "-" : principal.user());
@@ -132,7 +132,7 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
       Principal principal, boolean head) {
     try {
       if (route instanceof V2Request.Scoped s) {
-        policy.check(principal, s.mirror().name(), s.repository().value());
+        policy.check(principal, s.registry().name(), s.repository().value());
       } else if (policy.authEnabled() && principal == null) {
         // /v2/ answers 401 so clients discover that (and how) to authenticate.
         throw new RegistryException(OciErrorCode.UNAUTHORIZED, 401, "authentication required");
@@ -153,16 +153,16 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
       r.headers().set(API_VERSION, "registry/2.0");
       send(ctx, r);
     } else if (route instanceof V2Request.GetManifest m) {
-      on(ctx, m.mirror().manifest(m.repository(), m.reference(), accept(req)), head,
+      on(ctx, m.registry().manifest(m.repository(), m.reference(), accept(req)), head,
           manifest -> sendManifest(ctx, manifest, m.head()));
     } else if (route instanceof V2Request.GetBlob b && b.head()) {
-      on(ctx, b.mirror().blobSize(b.repository(), b.digest()), true,
+      on(ctx, b.registry().blobSize(b.repository(), b.digest()), true,
           size -> sendBlobHead(ctx, b.digest(), size));
     } else if (route instanceof V2Request.GetBlob b) {
-      on(ctx, b.mirror().blob(b.repository(), b.digest()), false,
-          source -> sendBlob(ctx, req, b.mirror(), b.digest(), source));
+      on(ctx, b.registry().blob(b.repository(), b.digest()), false,
+          source -> sendBlob(ctx, req, b.digest(), source));
     } else if (route instanceof V2Request.ListTags t) {
-      on(ctx, t.mirror().tagList(t.repository(), t.query()), head,
+      on(ctx, t.registry().tagList(t.repository(), t.query()), head,
           list -> send(ctx, TagListResponses.of(ctx.alloc(), list, t, head)));
     }
   }
@@ -226,7 +226,7 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         return;
       }
       if (err != null) {
-        sendError(ctx, Mirror.unwrap(err), head);
+        sendError(ctx, Futures.cause(err), head);
         return;
       }
       try {
@@ -265,7 +265,7 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     send(ctx, r);
   }
 
-  private void sendBlob(ChannelHandlerContext ctx, HttpRequest req, Mirror mirror, Digest digest, BlobSource source) {
+  private void sendBlob(ChannelHandlerContext ctx, HttpRequest req, Digest digest, BlobSource source) {
     String range = req.headers().get(HttpHeaderNames.RANGE);
     if (source instanceof BlobSource.Cached c) {
       current.cache("hit");
@@ -277,7 +277,7 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     if (range != null) {
       // Ranges are served from verified content only: wait for the download to be published.
       on(ctx, d.download().finished(), false, path -> {
-        BlobSource.Cached c = mirror.cachedBlob(digest);
+        BlobSource.Cached c = d.published();
         if (c == null) {
           throw new RegistryException(OciErrorCode.BLOB_UNKNOWN, 404, "blob evicted, retry");
         }
@@ -408,6 +408,6 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
   }
 
   private static Throwable failureOf(dev.ociproxy.core.cache.BlobDownload d) {
-    return Mirror.unwrap(d.finished().handle((path, err) -> err).join());
+    return Futures.cause(d.finished().handle((path, err) -> err).join());
   }
 }

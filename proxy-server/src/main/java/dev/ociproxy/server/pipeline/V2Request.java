@@ -3,7 +3,7 @@ package dev.ociproxy.server.pipeline;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.Reference;
 import dev.ociproxy.core.oci.RepositoryName;
-import dev.ociproxy.core.registry.Mirror;
+import dev.ociproxy.core.registry.Registry;
 
 /** A parsed, validated read-API request. No handler after the router sees a path string. */
 sealed interface V2Request {
@@ -16,19 +16,19 @@ sealed interface V2Request {
    * @param clientName the repository name as the client spelled it (with any upstream prefix)
    */
   sealed interface Scoped extends V2Request {
-    Mirror mirror();
+    Registry registry();
 
     RepositoryName repository();
 
     String clientName();
   }
 
-  record GetManifest(Mirror mirror, RepositoryName repository, String clientName, Reference reference, boolean head)
+  record GetManifest(Registry registry, RepositoryName repository, String clientName, Reference reference, boolean head)
       implements Scoped {}
 
-  record GetBlob(Mirror mirror, RepositoryName repository, String clientName, Digest digest, boolean head)
+  record GetBlob(Registry registry, RepositoryName repository, String clientName, Digest digest, boolean head)
       implements Scoped {}
 
-  record ListTags(Mirror mirror, RepositoryName repository, String clientName, String query)
+  record ListTags(Registry registry, RepositoryName repository, String clientName, String query)
       implements Scoped {}
 }

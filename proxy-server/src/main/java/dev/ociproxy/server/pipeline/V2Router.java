@@ -5,7 +5,7 @@ import dev.ociproxy.core.oci.OciErrorCode;
 import dev.ociproxy.core.oci.Reference;
 import dev.ociproxy.core.oci.RegistryException;
 import dev.ociproxy.core.oci.RepositoryName;
-import dev.ociproxy.core.registry.Mirror;
+import dev.ociproxy.core.registry.Registry;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.util.List;
@@ -28,12 +28,13 @@ final class V2Router {
   private static final String UPLOADS = "/blobs/uploads";
   private static final String TAGS = "/tags/list";
 
-  private final Map<String, Mirror> byName;
-  private final Mirror defaultMirror;
+  private final Map<String, Upstream> byName;
+  private final Upstream defaultUpstream;
 
-  V2Router(Map<String, Mirror> byName, Mirror defaultMirror) {
+  /** @param defaultUpstream what names without an upstream prefix mean; null when there is none */
+  V2Router(Map<String, Upstream> byName, Upstream defaultUpstream) {
     this.byName = Map.copyOf(byName);
-    this.defaultMirror = defaultMirror;
+    this.defaultUpstream = defaultUpstream;
   }
 
   /** The names clients may address upstreams by (path prefix or {@code ?ns=}). */
@@ -72,7 +73,7 @@ final class V2Router {
       }
       Target t = target(name, ns);
       return new V2Request.GetManifest(
-          t.mirror, t.repo, name, Reference.parse(lastSegment(path)), method.equals(HttpMethod.HEAD));
+          t.registry, t.repo, name, Reference.parse(lastSegment(path)), method.equals(HttpMethod.HEAD));
     }
     if ((name = nameBefore(path, BLOBS)) != null) {
       if (!read) {
@@ -80,7 +81,7 @@ final class V2Router {
       }
       Target t = target(name, ns);
       return new V2Request.GetBlob(
-          t.mirror, t.repo, name, Digest.parse(lastSegment(path)), method.equals(HttpMethod.HEAD));
+          t.registry, t.repo, name, Digest.parse(lastSegment(path)), method.equals(HttpMethod.HEAD));
     }
     if (path.endsWith(TAGS) && path.length() > PREFIX.length() + TAGS.length()) {
       if (!read) {
@@ -88,7 +89,7 @@ final class V2Router {
       }
       name = path.substring(PREFIX.length(), path.length() - TAGS.length());
       Target t = target(name, ns);
-      return new V2Request.ListTags(t.mirror, t.repo, name, tagQuery(qs));
+      return new V2Request.ListTags(t.registry, t.repo, name, tagQuery(qs));
     }
     if (!read) {
       throw unsupported();
@@ -133,25 +134,25 @@ final class V2Router {
         OciErrorCode.UNSUPPORTED, 405, "this is a read-only pull-through proxy");
   }
 
-  private record Target(Mirror mirror, RepositoryName repo) {}
+  private record Target(Registry registry, RepositoryName repo) {}
 
   private Target target(String name, String ns) {
     if (name.length() > 512) {
       throw new RegistryException(OciErrorCode.NAME_INVALID, "repository name too long");
     }
     if (ns != null) {
-      Mirror m = byName.get(ns);
-      if (m == null) {
+      Upstream u = byName.get(ns);
+      if (u == null) {
         throw new RegistryException(OciErrorCode.NAME_UNKNOWN, 404, "unknown upstream: " + abbreviate(ns));
       }
-      return new Target(m, repository(m, name));
+      return new Target(u.registry(), u.repository(name));
     }
     int slash = name.indexOf('/');
     if (slash > 0) {
       String first = name.substring(0, slash);
-      Mirror m = byName.get(first);
-      if (m != null) {
-        return new Target(m, repository(m, name.substring(slash + 1)));
+      Upstream u = byName.get(first);
+      if (u != null) {
+        return new Target(u.registry(), u.repository(name.substring(slash + 1)));
       }
       if (looksLikeHost(first)) {
         // Docker's rule: a first component with a dot or port names a registry, never a path.
@@ -163,23 +164,15 @@ final class V2Router {
       throw new RegistryException(OciErrorCode.NAME_UNKNOWN, 404,
           "'" + name + "' is an upstream, not a repository (expected /v2/" + name + "/<repository>/...)");
     }
-    if (defaultMirror == null) {
+    if (defaultUpstream == null) {
       throw new RegistryException(OciErrorCode.NAME_UNKNOWN, 404,
           "no upstream named in the path and no default upstream configured");
     }
-    return new Target(defaultMirror, repository(defaultMirror, name));
+    return new Target(defaultUpstream.registry(), defaultUpstream.repository(name));
   }
 
   private static boolean looksLikeHost(String component) {
     return component.indexOf('.') >= 0 || component.indexOf(':') >= 0 || component.equals("localhost");
-  }
-
-  private static RepositoryName repository(Mirror m, String name) {
-    RepositoryName repo = new RepositoryName(name);
-    if (m.client().options().isDockerHub() && name.indexOf('/') < 0) {
-      return new RepositoryName("library/" + name);
-    }
-    return repo;
   }
 
   private static String tagQuery(QueryStringDecoder qs) {

@@ -10,13 +10,14 @@ import dev.ociproxy.core.airgap.Warmer;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.RepositoryName;
 import dev.ociproxy.core.oci.Tag;
-import dev.ociproxy.core.registry.Mirror;
+import dev.ociproxy.core.registry.Registry;
 import dev.ociproxy.server.auth.AccessPolicy;
 import dev.ociproxy.server.auth.AdminToken;
 import dev.ociproxy.server.config.ProxyConfig;
 import dev.ociproxy.server.health.Readiness;
 import dev.ociproxy.server.pipeline.ProxyChannelInitializer;
 import dev.ociproxy.server.pipeline.TestMirrors;
+import dev.ociproxy.server.pipeline.Upstream;
 import dev.ociproxy.testing.HostileRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
@@ -56,7 +57,7 @@ class AdminActionsTest {
   @TempDir Path cache;
   HostileRegistry up;
   TestMirrors mirrors;
-  Mirror mirror;
+  Upstream upstream;
   Readiness readiness;
   DriftLog drift = new DriftLog(new SimpleMeterRegistry());
   final AtomicInteger warmerLookups = new AtomicInteger();
@@ -65,7 +66,7 @@ class AdminActionsTest {
   void start() throws Exception {
     up = HostileRegistry.start();
     mirrors = new TestMirrors(cache);
-    mirror = mirrors.mirror(UP, up.url());
+    upstream = mirrors.upstream(UP, up.url());
     Files.createDirectories(cache.resolve("tmp"));
     readiness = new Readiness(cache, 1, () -> false);
   }
@@ -82,7 +83,7 @@ class AdminActionsTest {
   }
 
   private AdminActions actions(AdminToken token) {
-    Map<String, Mirror> byName = Map.of(UP, mirror);
+    Map<String, Registry> byName = Map.of(UP, upstream.registry());
     Warmer warmer = new Warmer(name -> {
       warmerLookups.incrementAndGet();
       return byName.get(name);
@@ -326,7 +327,7 @@ class AdminActionsTest {
     try {
       // The client pipeline with metrics and health on it, as when admin.listen is not set.
       Channel server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
-          .childHandler(new ProxyChannelInitializer(ProxyConfig.Limits.defaults(), Map.of(UP, mirror), mirror, null,
+          .childHandler(new ProxyChannelInitializer(ProxyConfig.Limits.defaults(), Map.of(UP, upstream), upstream, null,
               AccessPolicy.open(), new ProxyChannelInitializer.Extras(
                   null, new AdminHandler(() -> "", readiness, true), null, null)))
           .bind("127.0.0.1", 0).syncUninterruptibly().channel();

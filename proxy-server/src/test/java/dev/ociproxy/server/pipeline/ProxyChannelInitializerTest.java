@@ -2,7 +2,6 @@ package dev.ociproxy.server.pipeline;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.ociproxy.core.registry.Mirror;
 import dev.ociproxy.server.auth.AccessPolicy;
 import dev.ociproxy.server.config.ProxyConfig;
 import io.netty.bootstrap.ServerBootstrap;
@@ -41,7 +40,7 @@ class ProxyChannelInitializerTest {
   void startServer() {
     mirrors = new TestMirrors(cache);
     // Port 9 (discard) is closed on loopback here, so the manifest fetch fails fast but asynchronously.
-    Mirror example = mirrors.mirror("registry.example.com", "http://127.0.0.1:9");
+    Upstream example = mirrors.upstream("registry.example.com", "http://127.0.0.1:9");
     group = new NioEventLoopGroup(1);
     server =
         new ServerBootstrap()

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.ociproxy.core.registry.Mirror;
 import dev.ociproxy.server.auth.AccessPolicy;
 import dev.ociproxy.server.config.ProxyConfig;
 import io.netty.buffer.ByteBuf;
@@ -38,7 +37,7 @@ class RegistryHandlerTest {
   @BeforeAll
   static void createRouter() {
     mirrors = new TestMirrors(cache);
-    Mirror example = mirrors.mirror("registry.example.com", "http://127.0.0.1:9");
+    Upstream example = mirrors.upstream("registry.example.com", "http://127.0.0.1:9");
     router = new V2Router(Map.of("registry.example.com", example), example);
   }
 

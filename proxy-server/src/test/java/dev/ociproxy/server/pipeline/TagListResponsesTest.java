@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ociproxy.core.oci.OciErrorCode;
 import dev.ociproxy.core.oci.RegistryException;
 import dev.ociproxy.core.oci.RepositoryName;
-import dev.ociproxy.core.registry.Mirror;
 import dev.ociproxy.core.registry.TagList;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -30,10 +29,10 @@ class TagListResponsesTest {
   @BeforeAll
   static void createRequests() {
     mirrors = new TestMirrors(cache);
-    Mirror example = mirrors.mirror("registry.example.com", "http://127.0.0.1:9");
+    Upstream example = mirrors.upstream("registry.example.com", "http://127.0.0.1:9");
     RepositoryName repo = new RepositoryName("test/hello");
-    prefixed = new V2Request.ListTags(example, repo, "registry.example.com/test/hello", "");
-    plain = new V2Request.ListTags(example, repo, "test/hello", "");
+    prefixed = new V2Request.ListTags(example.registry(), repo, "registry.example.com/test/hello", "");
+    plain = new V2Request.ListTags(example.registry(), repo, "test/hello", "");
   }
 
   @AfterAll

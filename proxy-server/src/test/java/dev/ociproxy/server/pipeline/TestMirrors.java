@@ -1,8 +1,8 @@
 package dev.ociproxy.server.pipeline;
 
 import dev.ociproxy.core.cache.ContentStore;
-import dev.ociproxy.core.registry.Mirror;
 import dev.ociproxy.core.registry.MirrorOptions;
+import dev.ociproxy.core.registry.PullThrough;
 import dev.ociproxy.core.upstream.HttpTransport;
 import dev.ociproxy.core.upstream.UpstreamClient;
 import dev.ociproxy.core.upstream.UpstreamOptions;
@@ -14,7 +14,7 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Real {@link Mirror}s for router and handler tests, over one event loop this fixture owns. The
+ * Real {@link PullThrough}s for router and handler tests, over one event loop this fixture owns. The
  * tests that use it never reach an upstream. Public for the admin tests, which assemble the
  * client pipeline too.
  */
@@ -27,9 +27,11 @@ public final class TestMirrors implements AutoCloseable {
     this.store = new ContentStore(cacheRoot).open();
   }
 
-  public Mirror mirror(String name, String url) {
-    UpstreamClient client = new UpstreamClient(UpstreamOptions.anonymous(name, URI.create(url)), transport);
-    return new Mirror(client, store, MirrorOptions.defaults(), new SimpleMeterRegistry());
+  public Upstream upstream(String name, String url) {
+    UpstreamOptions options = UpstreamOptions.anonymous(name, URI.create(url));
+    PullThrough registry = new PullThrough(
+        new UpstreamClient(options, transport), store, MirrorOptions.defaults(), new SimpleMeterRegistry());
+    return new Upstream(registry, options.isDockerHub());
   }
 
   @Override

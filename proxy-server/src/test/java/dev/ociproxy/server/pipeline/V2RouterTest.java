@@ -7,7 +7,6 @@ import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.OciErrorCode;
 import dev.ociproxy.core.oci.RegistryException;
 import dev.ociproxy.core.oci.Tag;
-import dev.ociproxy.core.registry.Mirror;
 import io.netty.handler.codec.http.HttpMethod;
 import java.nio.file.Path;
 import java.util.Map;
@@ -25,19 +24,19 @@ class V2RouterTest {
 
   @TempDir static Path cache;
   private static TestMirrors mirrors;
-  private static Mirror example;
-  private static Mirror hub;
-  private static Mirror local;
+  private static Upstream example;
+  private static Upstream hub;
+  private static Upstream local;
   private static V2Router router;
   private static V2Router noDefault;
 
   @BeforeAll
   static void createMirrors() {
     mirrors = new TestMirrors(cache);
-    example = mirrors.mirror("registry.example.com", "http://127.0.0.1:9");
-    hub = mirrors.mirror("docker.io", "https://registry-1.docker.io");
-    local = mirrors.mirror("localhost:5000", "http://127.0.0.1:9");
-    Map<String, Mirror> byName =
+    example = mirrors.upstream("registry.example.com", "http://127.0.0.1:9");
+    hub = mirrors.upstream("docker.io", "https://registry-1.docker.io");
+    local = mirrors.upstream("localhost:5000", "http://127.0.0.1:9");
+    Map<String, Upstream> byName =
         Map.of("registry.example.com", example, "docker.io", hub, "localhost:5000", local);
     router = new V2Router(byName, hub);
     noDefault = new V2Router(byName, null);
@@ -60,7 +59,7 @@ class V2RouterTest {
     V2Request.GetManifest m =
         (V2Request.GetManifest) router.route(HttpMethod.GET, "/v2/registry.example.com/test/hello/manifests/v1");
 
-    assertThat(m.mirror()).isSameAs(example);
+    assertThat(m.registry()).isSameAs(example.registry());
     assertThat(m.repository().value()).isEqualTo("test/hello");
     assertThat(m.clientName()).isEqualTo("registry.example.com/test/hello");
     assertThat(m.reference()).isEqualTo(new Tag("v1"));
@@ -72,7 +71,7 @@ class V2RouterTest {
     V2Request.GetManifest m =
         (V2Request.GetManifest) router.route(HttpMethod.GET, "/v2/localhost:5000/hello/manifests/v1");
 
-    assertThat(m.mirror()).isSameAs(local);
+    assertThat(m.registry()).isSameAs(local.registry());
     assertThat(m.repository().value()).isEqualTo("hello");
   }
 
@@ -98,7 +97,7 @@ class V2RouterTest {
         (V2Request.GetManifest)
             router.route(HttpMethod.GET, "/v2/test/hello/manifests/v1?ns=registry.example.com");
 
-    assertThat(m.mirror()).isSameAs(example);
+    assertThat(m.registry()).isSameAs(example.registry());
     assertThat(m.repository().value()).isEqualTo("test/hello");
     assertThat(m.clientName()).isEqualTo("test/hello");
   }
@@ -109,7 +108,7 @@ class V2RouterTest {
         (V2Request.GetBlob)
             router.route(HttpMethod.GET, "/v2/registry.example.com/a/blobs/" + DIGEST + "?ns=localhost:5000");
 
-    assertThat(b.mirror()).isSameAs(local);
+    assertThat(b.registry()).isSameAs(local.registry());
     assertThat(b.repository().value()).isEqualTo("registry.example.com/a");
   }
 
@@ -123,7 +122,7 @@ class V2RouterTest {
     V2Request.GetManifest m =
         (V2Request.GetManifest) router.route(HttpMethod.GET, "/v2/myorg/app/manifests/v1");
 
-    assertThat(m.mirror()).isSameAs(hub);
+    assertThat(m.registry()).isSameAs(hub.registry());
     assertThat(m.repository().value()).isEqualTo("myorg/app");
   }
 
@@ -191,7 +190,7 @@ class V2RouterTest {
     V2Request.GetBlob head =
         (V2Request.GetBlob) router.route(HttpMethod.HEAD, "/v2/registry.example.com/a/b/blobs/" + DIGEST);
 
-    assertThat(get.mirror()).isSameAs(example);
+    assertThat(get.registry()).isSameAs(example.registry());
     assertThat(get.repository().value()).isEqualTo("a/b");
     assertThat(get.digest()).isEqualTo(Digest.parse(DIGEST));
     assertThat(get.head()).isFalse();
@@ -204,7 +203,7 @@ class V2RouterTest {
         (V2Request.ListTags)
             router.route(HttpMethod.GET, "/v2/registry.example.com/a/tags/list?n=10&last=v1.2&evil=1");
 
-    assertThat(t.mirror()).isSameAs(example);
+    assertThat(t.registry()).isSameAs(example.registry());
     assertThat(t.repository().value()).isEqualTo("a");
     assertThat(t.clientName()).isEqualTo("registry.example.com/a");
     assertThat(t.query()).isEqualTo("n=10&last=v1.2");

@@ -12,25 +12,27 @@ import dev.ociproxy.core.oci.RepositoryName;
 import dev.ociproxy.core.oci.Tag;
 import dev.ociproxy.core.upstream.UpstreamClient;
 import dev.ociproxy.core.verify.Refusals;
-import dev.ociproxy.core.verify.VerificationException;
 import dev.ociproxy.core.verify.VerificationException.Reason;
+import dev.ociproxy.core.verify.VerificationException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.handler.codec.http.HttpMethod;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 
 /**
- * The proxy's view of one upstream registry: serves verified content from the store, fetches and
- * verifies what is missing, and shares one upstream fetch between concurrent requests for the same
- * thing. What the client asked for is the truth; the upstream's headers are only claims.
+ * The pull-through cache of one upstream registry: serves verified content from the store, fetches
+ * and verifies what is missing, and shares one upstream fetch between concurrent requests for the
+ * same thing. Digests are answered local-first, tags remote-first with the last verified mapping as
+ * the fallback (as distribution's proxy does). What the client asked for is the truth; the
+ * upstream's headers are only claims.
  *
- * <p>This class applies the gate (offline, pins) and owns the shared parts (store, links, meters,
- * refusals); {@link ManifestFetcher} and {@link BlobFetcher} do the two halves of the work.
+ * <p>This class owns the shared parts (store, links, meters, refusals); {@link ManifestFetcher} and
+ * {@link BlobFetcher} do the two halves of the work. The {@code cached…} methods read only what is
+ * held, never the upstream, for the air-gap's offline view.
  */
-public final class Mirror {
+public final class PullThrough implements Registry {
   private static final long MAX_TAG_LIST_BYTES = 4L * 1024 * 1024;
 
   private final UpstreamClient client;
@@ -43,14 +45,13 @@ public final class Mirror {
   private final FetchLimiter limiter;
   private final BlobFetcher blobs;
   private final ManifestFetcher manifests;
-  private volatile MirrorGate gate = MirrorGate.OPEN;
 
-  public Mirror(
+  public PullThrough(
       UpstreamClient client, ContentStore store, MirrorOptions options, MeterRegistry meters) {
     this(client, store, options, meters, FetchLimiter.unlimited());
   }
 
-  public Mirror(
+  public PullThrough(
       UpstreamClient client, ContentStore store, MirrorOptions options, MeterRegistry meters,
       FetchLimiter limiter) {
     this.limiter = requireNonNull(limiter, "limiter");
@@ -94,22 +95,13 @@ public final class Mirror {
         .tag("upstream", name()).tag("kind", kind).register(meters).increment(bytes);
   }
 
+  @Override
   public String name() {
     return client.options().name();
   }
 
   public UpstreamClient client() {
     return client;
-  }
-
-  /** Installs the air-gap rules (offline, pins, policy) this mirror applies; see {@link MirrorGate}. */
-  public Mirror gate(MirrorGate g) {
-    this.gate = requireNonNull(g, "gate");
-    return this;
-  }
-
-  public MirrorGate gate() {
-    return gate;
   }
 
   public ContentStore store() {
@@ -124,17 +116,23 @@ public final class Mirror {
     return refusals;
   }
 
-  TagIndex tagIndex() {
-    return tags;
+  /** The last verified mapping of {@code repo:tag}, or null; the upstream is not asked. */
+  public TagIndex.Entry cachedTag(RepositoryName repo, Tag tag) {
+    return tags.get(repo, tag);
   }
 
-  /** The verified manifest from the store, or null; for {@link Gatekeeper}. */
-  Manifest cachedManifestOrNull(Digest d) {
+  /** The tags of {@code repo} verified before (from disk); the upstream is not asked. */
+  public List<String> cachedTags(RepositoryName repo) {
+    return tags.tags(repo);
+  }
+
+  /** The verified manifest from memory or the store, or null; the upstream is not asked. */
+  public Manifest cachedManifest(Digest d) {
     return manifests.cachedManifest(d, false);
   }
 
-  /** True when {@code repo} is known to hold {@code d}; for {@link Gatekeeper}. */
-  boolean linked(RepositoryName repo, Digest d) {
+  /** True when {@code repo} is known to hold {@code d} (the upstream served it from there). */
+  public boolean linked(RepositoryName repo, Digest d) {
     return links.has(repo, d);
   }
 
@@ -143,25 +141,14 @@ public final class Mirror {
    * a header). Neither the store nor the tag index is touched: used to report drift from a pin.
    */
   public CompletableFuture<Digest> upstreamDigest(RepositoryName repo, Tag tag, List<String> accept) {
-    if (gate.offline()) {
-      return CompletableFuture.failedFuture(
-          Gatekeeper.offline(this, OciErrorCode.MANIFEST_UNKNOWN, "the upstream digest of " + repo + ":" + tag));
-    }
     return manifests.upstreamDigest(repo, tag, accept);
   }
 
   // ---- manifests ----
 
-  /** Resolves a manifest by tag or digest; {@code accept} is the client's Accept list. */
+  @Override
   public CompletableFuture<Manifest> manifest(
       RepositoryName repo, Reference ref, List<String> accept) {
-    MirrorGate g = gate;
-    if (g != MirrorGate.OPEN) {
-      CompletableFuture<Manifest> gated = Gatekeeper.manifest(this, g, repo, ref, accept);
-      if (gated != null) {
-        return gated;
-      }
-    }
     return manifests.manifest(repo, ref, accept);
   }
 
@@ -178,46 +165,27 @@ public final class Mirror {
 
   // ---- blobs ----
 
-  /** A blob from the store, or a (possibly shared) download that readers tail. */
+  @Override
   public CompletableFuture<BlobSource> blob(RepositoryName repo, Digest digest) {
-    MirrorGate g = gate;
-    if (g != MirrorGate.OPEN) {
-      CompletableFuture<BlobSource> gated = Gatekeeper.blob(this, g, repo, digest);
-      if (gated != null) {
-        return gated;
-      }
-    }
     return blobs.blob(repo, digest);
   }
 
   /** The verified blob from the store, leased against eviction; null when not cached. */
   public BlobSource.Cached cachedBlob(Digest digest) {
-    return blobs.cachedBlob(digest);
+    return BlobSource.Cached.lease(store, digest);
   }
 
   /** Size of a blob, from the store, a running download, or an upstream HEAD (never cached). */
+  @Override
   public CompletableFuture<Long> blobSize(RepositoryName repo, Digest digest) {
-    MirrorGate g = gate;
-    if (g != MirrorGate.OPEN) {
-      CompletableFuture<Long> gated = Gatekeeper.blobSize(this, g, repo, digest);
-      if (gated != null) {
-        return gated;
-      }
-    }
     return blobs.blobSize(repo, digest);
   }
 
   // ---- tags ----
 
-  /** One page of the upstream's tag list; {@code query} is the client's {@code n}/{@code last}. */
+  /** One page of the upstream's tag list, passed through as the upstream paged it. */
+  @Override
   public CompletableFuture<TagList> tagList(RepositoryName repo, String query) {
-    MirrorGate g = gate;
-    if (g != MirrorGate.OPEN) {
-      CompletableFuture<TagList> gated = Gatekeeper.tagList(g, repo);
-      if (gated != null) {
-        return gated;
-      }
-    }
     String path = v2(repo, "tags", "list") + (query == null || query.isEmpty() ? "" : "?" + query);
     return limiter.run(() -> client
         .request(HttpMethod.GET, path, repo.value(), List.of("application/json")))
@@ -234,14 +202,5 @@ public final class Mirror {
 
   static String v2(RepositoryName repo, String kind, String ref) {
     return "/v2/" + repo.value() + "/" + kind + "/" + ref;
-  }
-
-  /** The failure inside a future's wrapping ({@code CompletionException}, {@code ExecutionException}). */
-  public static Throwable unwrap(Throwable t) {
-    while ((t instanceof CompletionException || t instanceof java.util.concurrent.ExecutionException)
-        && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t;
   }
 }

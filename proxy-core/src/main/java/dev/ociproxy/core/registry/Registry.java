@@ -1,0 +1,37 @@
+package dev.ociproxy.core.registry;
+
+import dev.ociproxy.core.oci.Digest;
+import dev.ociproxy.core.oci.Reference;
+import dev.ociproxy.core.oci.RepositoryName;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * What the proxy serves for one upstream: manifests, blobs and tag lists, each verified or refused.
+ * The pull-through cache implements it, and the air-gap's offline and pinned views implement it
+ * too, wrapping another {@code Registry} (as distribution's proxy implements the very interface it
+ * wraps), so the HTTP layer, warm and the commands never know which composition they hold.
+ *
+ * <p>Failures are {@link dev.ociproxy.core.oci.RegistryException}s carrying the status and error
+ * code the client sees. Implementations are called on event loops: thread-safe, never blocking on
+ * the network.
+ *
+ * <p>The referrers API ({@code GET /v2/<name>/referrers/<digest>}) belongs here when it comes: one
+ * more method, answered by the pull-through from the upstream and filtered by the pinned view.
+ */
+public interface Registry {
+  /** The upstream's configured name, as metrics, logs and pins spell it. */
+  String name();
+
+  /** A manifest by tag or digest; {@code accept} is the client's Accept list (empty: any type). */
+  CompletableFuture<Manifest> manifest(RepositoryName repo, Reference ref, List<String> accept);
+
+  /** A blob from the store, or a (possibly shared) download that readers tail. */
+  CompletableFuture<BlobSource> blob(RepositoryName repo, Digest digest);
+
+  /** A blob's size without its bytes, for {@code HEAD}. */
+  CompletableFuture<Long> blobSize(RepositoryName repo, Digest digest);
+
+  /** One page of the repository's tags; {@code query} is the client's {@code n}/{@code last}. */
+  CompletableFuture<TagList> tagList(RepositoryName repo, String query);
+}
