@@ -86,6 +86,11 @@ final class ContentLies {
     if (kinds.contains(Kind.NO_DIGEST_HEADER)) {
       r.headers.remove(DIGEST_HEADER);
     }
+    for (Lie lie : lies) {
+      if (lie.kind() == Kind.DIGEST_HEADER_TEXT) {
+        r.headers.put(DIGEST_HEADER, lie.text());
+      }
+    }
   }
 
   /** The valid image manifest served by {@link Lie#MANIFEST_BY_DIGEST_SUBSTITUTED}. */

@@ -293,6 +293,15 @@ class HostileRegistryTest {
   // ------------------------------------------------------------------ header lies
 
   @Test
+  void digestHeaderText_sendsExactlyThatText_overAnHonestBody() throws IOException {
+    String markup = "sha256:<img src=x onerror=alert(1)>";
+    reg.lie(digest, Lie.digestHeaderText(markup));
+    Response r = get(blobPath);
+    assertThat(r.body()).isEqualTo(blob);
+    assertThat(r.header("Docker-Content-Digest")).hasValue(markup);
+  }
+
+  @Test
   void falseDigestHeader_namesAnotherSha256_overAnHonestBody() throws IOException {
     reg.lie(digest, Lie.FALSE_DIGEST_HEADER);
     Response r = get(blobPath);

@@ -28,7 +28,7 @@ public final class Lie {
     CHUNKED, CHUNKED_WRONG, CHUNKED_BAD_FRAMING,
     FALSE_DIGEST_HEADER, OTHER_ALGORITHM_HEADER, NO_DIGEST_HEADER,
     MANIFEST_BY_DIGEST_SUBSTITUTED, MEDIA_TYPE_MISMATCH, INVALID_JSON, OVERSIZED_MANIFEST,
-    REDIRECT_TO, TRICKLE, DELAY_HEADERS, STATUS, CLOSE_BEFORE_HEADERS
+    REDIRECT_TO, TRICKLE, DELAY_HEADERS, STATUS, CLOSE_BEFORE_HEADERS, DIGEST_HEADER_TEXT
   }
 
   /** Different bytes of the same length (each byte XOR 0x5A); headers unchanged. */
@@ -73,16 +73,30 @@ public final class Lie {
   private final long amount; // bytes, milliseconds or status code, by kind
   private final long retryAfterSeconds; // STATUS only; negative means no Retry-After header
   private final HostileRegistry target; // REDIRECT_TO only, else null
+  private final String text; // DIGEST_HEADER_TEXT only, else null
 
   private Lie(Kind kind) {
     this(kind, 0, -1, null);
   }
 
   private Lie(Kind kind, long amount, long retryAfterSeconds, HostileRegistry target) {
+    this(kind, amount, retryAfterSeconds, target, null);
+  }
+
+  private Lie(Kind kind, long amount, long retryAfterSeconds, HostileRegistry target, String text) {
     this.kind = kind;
     this.amount = amount;
     this.retryAfterSeconds = retryAfterSeconds;
     this.target = target;
+    this.text = text;
+  }
+
+  /**
+   * Honest body; {@code Docker-Content-Digest} is exactly {@code value}: markup, say, for a page that
+   * shows what arrived ({@code sha256:<img src=x onerror=...>} is refused as a digest header mismatch).
+   */
+  public static Lie digestHeaderText(String value) {
+    return new Lie(Kind.DIGEST_HEADER_TEXT, 0, -1, null, requireNonNull(value, "value"));
   }
 
   /**
@@ -148,6 +162,10 @@ public final class Lie {
     return target;
   }
 
+  String text() {
+    return text;
+  }
+
   @Override
   public String toString() {
     return switch (kind) {
@@ -155,6 +173,7 @@ public final class Lie {
       case TRICKLE, DELAY_HEADERS -> kind + "(" + amount + " ms)";
       case STATUS -> "STATUS(" + statusCode() + ", retryAfter=" + retryAfterSeconds() + ")";
       case REDIRECT_TO -> "REDIRECT_TO(" + target.url() + ")";
+      case DIGEST_HEADER_TEXT -> "DIGEST_HEADER_TEXT(" + text + ")";
       default -> kind.name();
     };
   }

@@ -42,6 +42,7 @@ public final class ContentStore {
   private final Path root;
   private final Path tmp;
   private final CacheIndex index;
+  private final TagCatalog catalog;
   /** Writes downloads to disk off the event loops; idle threads end after a minute. */
   private final ThreadPoolExecutor writers = newWriterPool();
   /** Received bytes waiting for the disk, all downloads together: 64 MiB of direct buffers at most. */
@@ -69,6 +70,7 @@ public final class ContentStore {
     this.root = requireNonNull(root, "root").toAbsolutePath();
     this.tmp = this.root.resolve("tmp");
     this.index = new CacheIndex(this.root, maxSize, meters);
+    this.catalog = new TagCatalog(this.root);
     Gauge.builder("registry_proxy_disk_queue_bytes", writeBudget, WriteBudget::queued)
         .description("Received blob bytes waiting to be written to the cache")
         .register(meters);
@@ -139,6 +141,11 @@ public final class ContentStore {
 
   public CacheIndex index() {
     return index;
+  }
+
+  /** Every upstream's tag records, for browsing; filled on first use (see {@link TagCatalog}). */
+  public TagCatalog catalog() {
+    return catalog;
   }
 
   /** Creates the directories and removes temporary files a previous run left behind. */

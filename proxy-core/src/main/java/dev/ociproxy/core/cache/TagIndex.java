@@ -47,19 +47,29 @@ public final class TagIndex {
       Caffeine.newBuilder().maximumSize(100_000).executor(Runnable::run).build();
 
   private final Executor persist;
+  private final String upstream;
+  private final TagCatalog catalog;
 
   /** An index that persists on the calling thread (tools, tests). */
   public TagIndex(Path cacheRoot, String upstream) {
-    this(cacheRoot, upstream, Runnable::run);
+    this(cacheRoot, upstream, Runnable::run, new TagCatalog(cacheRoot));
+  }
+
+  /** An index whose changes no {@link TagCatalog} follows. */
+  public TagIndex(Path cacheRoot, String upstream, Executor persist) {
+    this(cacheRoot, upstream, persist, new TagCatalog(cacheRoot));
   }
 
   /**
    * @param persist where the tag files are written (see {@link ContentStore#background()}): the
    *     memory is updated at once, the file soon after, off the event loop that verified the tag
+   * @param catalog told of every change, so browsing what is cached needs no walk of the disk
    */
-  public TagIndex(Path cacheRoot, String upstream, Executor persist) {
+  public TagIndex(Path cacheRoot, String upstream, Executor persist, TagCatalog catalog) {
     this.dir = cacheRoot.resolve("tags").resolve(upstream);
     this.persist = persist;
+    this.upstream = upstream;
+    this.catalog = catalog;
   }
 
   private Path file(RepositoryName repo, Tag tag) {
@@ -72,7 +82,8 @@ public final class TagIndex {
     return memory.get(new Key(repo, tag), k -> load(file(k.repo(), k.tag())));
   }
 
-  private static Entry load(Path f) {
+  /** The record in {@code f}, or null when there is none or it cannot be read. */
+  static Entry load(Path f) {
     try {
       JsonNode n = JSON.readTree(Files.readAllBytes(f));
       return new Entry(
@@ -91,6 +102,7 @@ public final class TagIndex {
   public void put(RepositoryName repo, Tag tag, Entry e) {
     Key k = new Key(repo, tag);
     memory.put(k, e);
+    catalog.put(upstream, repo, tag, e);
     persist.execute(() -> write(k, e));
   }
 
@@ -123,6 +135,7 @@ public final class TagIndex {
   public void remove(RepositoryName repo, Tag tag) {
     Path f = file(repo, tag);
     memory.invalidate(new Key(repo, tag));
+    catalog.remove(upstream, repo, tag);
     ContentStore.deleteQuietly(f);
   }
 

@@ -60,7 +60,7 @@ public final class PullThrough implements Registry {
     this.options = requireNonNull(options, "options");
     this.meters = requireNonNull(meters, "meters");
     this.refusals = new Refusals(meters);
-    this.tags = new TagIndex(store.root(), name(), store.background());
+    this.tags = new TagIndex(store.root(), name(), store.background(), store.catalog());
     this.links = new RepositoryLinks(store.root(), name(), store.background());
     this.blobs = new BlobFetcher(this, client, store, links, limiter, options);
     this.manifests = new ManifestFetcher(this, client, store, tags, links, limiter, options);
@@ -112,7 +112,8 @@ public final class PullThrough implements Registry {
     return options;
   }
 
-  Refusals refusals() {
+  /** What this mirror refused lately (for the status page). */
+  public Refusals refusals() {
     return refusals;
   }
 

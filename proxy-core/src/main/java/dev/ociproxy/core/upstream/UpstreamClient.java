@@ -66,6 +66,7 @@ public final class UpstreamClient {
     this.transport = requireNonNull(transport, "transport");
     this.ssl = sslContext(options);
     this.health = new UpstreamHealth(options.name());
+    metrics.backoffGauge(health, UpstreamHealth::backoffSeconds);
     this.tokens =
         Caffeine.newBuilder()
             .maximumSize(10_000)
@@ -87,6 +88,11 @@ public final class UpstreamClient {
                   }
                 })
             .build();
+  }
+
+  /** The upstream's health now: back-off and last error (for the status page). */
+  public UpstreamStatus status() {
+    return health.status();
   }
 
   public UpstreamOptions options() {

@@ -22,6 +22,7 @@ final class UpstreamHealth {
   private volatile int failures;
   private volatile int blockStatus;
   private volatile String reason;
+  private volatile long failedAt;
 
   UpstreamHealth(String upstream) {
     this.upstream = upstream;
@@ -38,6 +39,22 @@ final class UpstreamHealth {
     return blockStatus == 429
         ? new RegistryException(OciErrorCode.TOOMANYREQUESTS, 429, msg)
         : new RegistryException(OciErrorCode.UNAVAILABLE, 503, msg);
+  }
+
+  /** The health now, for people; see {@link UpstreamStatus}. */
+  UpstreamStatus status() {
+    long until = blockedUntil;
+    String why = reason;
+    return new UpstreamStatus(
+        until > System.currentTimeMillis() ? java.time.Instant.ofEpochMilli(until) : null,
+        why,
+        why == null ? null : java.time.Instant.ofEpochMilli(failedAt),
+        failures);
+  }
+
+  /** Seconds of back-off left (0 when requests go out), for the back-off gauge. */
+  double backoffSeconds() {
+    return Math.max(0, blockedUntil - System.currentTimeMillis()) / 1000.0;
   }
 
   void record(UpstreamResponse resp, Throwable err) {
@@ -66,6 +83,7 @@ final class UpstreamHealth {
       delay = Math.min(MAX_BACKOFF_MILLIS, BASE_BACKOFF_MILLIS << Math.min(n - 1, 16));
     }
     reason = why;
+    failedAt = System.currentTimeMillis();
     blockStatus = status;
     blockedUntil = System.currentTimeMillis() + delay;
   }

@@ -1,6 +1,7 @@
 package dev.ociproxy.core.upstream;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.netty.handler.codec.http.HttpMethod;
@@ -27,6 +28,14 @@ final class UpstreamMetrics {
   UpstreamMetrics(String upstream, MeterRegistry meters) {
     this.upstream = upstream;
     this.meters = meters;
+  }
+
+  /** Registers {@code registry_proxy_upstream_backoff_seconds}: back-off left, 0 when requests go out. */
+  <T> void backoffGauge(T health, java.util.function.ToDoubleFunction<T> secondsLeft) {
+    Gauge.builder("registry_proxy_upstream_backoff_seconds", health, secondsLeft)
+        .description("Seconds until requests go to the upstream again after failures (0: not backing off)")
+        .tag("upstream", upstream)
+        .register(meters);
   }
 
   /** A request refused locally because the upstream is in back-off. */

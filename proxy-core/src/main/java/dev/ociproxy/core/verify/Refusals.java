@@ -2,14 +2,30 @@ package dev.ociproxy.core.verify;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Records every refused upstream lie: one WARN line with the details and one counted metric. */
+/**
+ * Records every refused upstream lie: one WARN line with the details, one counted metric, and the
+ * last {@link #KEPT} in memory for the status page. Thread-safe.
+ */
 public final class Refusals {
   private static final Logger log = LoggerFactory.getLogger(Refusals.class);
+  /** Refusals kept for {@link #recent()}; older ones live on in the log and the counter only. */
+  public static final int KEPT = 100;
+  /** Longest detail kept: what arrived is the upstream's to choose, so its size is ours to cap. */
+  static final int MAX_DETAIL_CHARS = 512;
+
+  /** One refusal as the status page shows it. */
+  public record Refusal(
+      Instant at, String upstream, String repository, String asked, String reason, String arrived) {}
 
   private final MeterRegistry meters;
+  private final ArrayDeque<Refusal> recent = new ArrayDeque<>(); // guarded by itself
 
   public Refusals(MeterRegistry meters) {
     this.meters = meters;
@@ -37,5 +53,27 @@ public final class Refusals {
         .tag("reason", reason.tag())
         .register(meters)
         .increment();
+    Refusal r = new Refusal(Instant.now(), upstream, capped(repository), capped(asked), reason.tag(),
+        capped(arrived));
+    synchronized (recent) {
+      if (recent.size() == KEPT) {
+        recent.removeFirst();
+      }
+      recent.addLast(r);
+    }
+  }
+
+  /** The last refusals recorded here, newest first. */
+  public List<Refusal> recent() {
+    List<Refusal> out;
+    synchronized (recent) {
+      out = new ArrayList<>(recent);
+    }
+    java.util.Collections.reverse(out);
+    return out;
+  }
+
+  private static String capped(String s) {
+    return s == null || s.length() <= MAX_DETAIL_CHARS ? s : s.substring(0, MAX_DETAIL_CHARS) + "…";
   }
 }
