@@ -6,6 +6,10 @@ import dev.ociproxy.core.registry.FetchLimiter;
 import dev.ociproxy.core.registry.PullThrough;
 import dev.ociproxy.core.upstream.HttpTransport;
 import dev.ociproxy.core.upstream.UpstreamClient;
+import dev.ociproxy.server.admin.page.StatusPage;
+import dev.ociproxy.server.admin.page.StatusPageHandler;
+import dev.ociproxy.server.admin.page.StatusSources;
+import dev.ociproxy.server.admin.page.WarmJobs;
 import dev.ociproxy.server.auth.AccessPolicy;
 import dev.ociproxy.server.auth.Authenticator;
 import dev.ociproxy.server.auth.CredentialStore;
@@ -68,6 +72,7 @@ public final class ProxyServer implements AutoCloseable {
   private ServerTls tls;
   private Readiness readiness;
   private AdminHandler admin;
+  private StatusPage statusPage;
   private final Connections connections = new Connections();
   private Authenticator authenticator;
 
@@ -128,16 +133,20 @@ public final class ProxyServer implements AutoCloseable {
         bound, tls == null ? "http" : "https", epoll ? "epoll" : "nio", store.root(), upstreams.keySet());
     ProxyConfig.Operations ops = config.operations();
     if (ops.adminListen() != null) {
+      WarmJobs warms = new WarmJobs();
+      statusPage = new StatusPage(statusSources(pullThroughs, warms));
       ServerBootstrap ab = new ServerBootstrap()
           .group(workers)
           .channel(serverType)
           .childOption(ChannelOption.TCP_NODELAY, true)
           .childHandler(new AdminChannelInitializer(admin,
               new AdminActions(airgap.warmer(), airgap.drift(), upstreams.keySet(), config.defaultUpstream(),
-                  ops.adminToken())));
+                  ops.adminToken(), warms),
+              new StatusPageHandler(statusPage, ops.adminToken())));
       adminServer = bind(ab, ops.adminListen(), "admin.listen");
-      log.info("metrics, health and admin actions on http://{} (/metrics, /healthz, /readyz, POST /admin/warm,"
-          + " GET /admin/drift{})", adminServer.localAddress(), ops.adminToken() == null ? "" : ": bearer token required");
+      log.info("status page, metrics, health and admin actions on http://{} (/, /metrics, /healthz, /readyz,"
+          + " POST /admin/warm, GET /admin/drift{})", adminServer.localAddress(),
+          ops.adminToken() == null ? "" : ": bearer token required");
       java.net.InetAddress adminHost = ops.adminListen().getAddress();
       if (ops.adminToken() == null && (adminHost == null || !adminHost.isLoopbackAddress())) {
         log.warn("admin.listen {} is reachable from other hosts and admin.token is not set: whoever reaches it can"
@@ -146,6 +155,16 @@ public final class ProxyServer implements AutoCloseable {
       }
     }
     return bound;
+  }
+
+  /** What the status page reads: every upstream's health and refusals, the store, meters, pins and warms. */
+  private StatusSources statusSources(Map<String, PullThrough> pullThroughs, WarmJobs warms) {
+    java.util.List<StatusSources.Upstream> ups = new java.util.ArrayList<>();
+    for (ProxyConfig.Upstream u : config.upstreams()) {
+      PullThrough m = pullThroughs.get(u.name());
+      ups.add(new StatusSources.Upstream(u.name(), u.options().url().toString(), m.client()::status, m.refusals()));
+    }
+    return new StatusSources(ups, store, config.cacheMaxSize(), meters, airgap, warms);
   }
 
   /** Warm, pins and drift of the running server (for the admin endpoints); null before start. */
@@ -249,6 +268,9 @@ public final class ProxyServer implements AutoCloseable {
     }
     if (adminServer != null) {
       adminServer.close().syncUninterruptibly();
+    }
+    if (statusPage != null) {
+      statusPage.close();
     }
     connections.closeAll();
     if (tls != null) {

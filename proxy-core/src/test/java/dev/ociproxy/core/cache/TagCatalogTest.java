@@ -7,6 +7,7 @@ import dev.ociproxy.core.oci.MediaTypes;
 import dev.ociproxy.core.oci.RepositoryName;
 import dev.ociproxy.core.oci.Tag;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,8 +22,12 @@ class TagCatalogTest {
     return new TagIndex.Entry(d, MediaTypes.OCI_MANIFEST, at, true);
   }
 
+  private static String show(TagCatalog.Name n) {
+    return n.upstream() + "/" + n.repository() + ":" + n.tag();
+  }
+
   @Test
-  void firstReadFindsTheRecordsAPreviousRunLeftOnDisk_inUpstreamRepositoryTagOrder() {
+  void firstListingFindsTheRecordsAPreviousRunLeft_inUpstreamRepositoryTagOrder_andReadsEachWhenAsked() {
     new TagIndex(root, "b.example").put(new RepositoryName("lib/app"), new Tag("v1"), entry(D1, 1));
     new TagIndex(root, "a.example").put(new RepositoryName("lib/app/sub"), new Tag("x"), entry(D1, 2));
     new TagIndex(root, "a.example").put(new RepositoryName("lib/app"), new Tag("v2"), entry(D2, 3));
@@ -30,47 +35,70 @@ class TagCatalogTest {
 
     TagCatalog catalog = new TagCatalog(root);
 
-    assertThat(catalog.rows().values()).extracting(r -> r.upstream() + "/" + r.repository().value() + ":" + r.tag().value())
+    assertThat(catalog.names()).extracting(TagCatalogTest::show)
         .containsExactly("a.example/lib/app:v2", "a.example/lib/app-x:v0", "a.example/lib/app/sub:x", "b.example/lib/app:v1");
-    assertThat(catalog.rows().get(TagCatalog.key("a.example", "lib/app", "v2")).entry()).isEqualTo(entry(D2, 3));
+    TagCatalog.Name v2 = new TagCatalog.Name("a.example", "lib/app", "v2");
+    assertThat(catalog.entryIfRead(v2)).as("listing reads no record").isNull();
+    assertThat(catalog.entry(v2)).isEqualTo(entry(D2, 3));
+    assertThat(catalog.entryIfRead(v2)).isEqualTo(entry(D2, 3));
   }
 
   @Test
-  void aRepositorysRowsAreOneRangeThatExcludesLongerNamesStartingTheSame() {
+  void aRepositorysTagsAreOneRangeFromItsFirstName_beforeLongerNamesStartingTheSame() {
     TagCatalog catalog = new TagCatalog(root);
-    catalog.rows(); // tracking from now on
+    catalog.names(); // following changes from now on
     TagIndex index = new TagIndex(root, "up", Runnable::run, catalog);
     index.put(new RepositoryName("lib/app"), new Tag("v1"), entry(D1, 1));
     index.put(new RepositoryName("lib/app"), new Tag("v2"), entry(D1, 1));
     index.put(new RepositoryName("lib/app2"), new Tag("v1"), entry(D1, 1));
     index.put(new RepositoryName("lib/app/sub"), new Tag("v1"), entry(D1, 1));
 
-    String from = TagCatalog.prefix("up", "lib/app");
-    assertThat(catalog.rows().tailMap(from).keySet().stream().takeWhile(k -> k.startsWith(from)))
-        .containsExactly(TagCatalog.key("up", "lib/app", "v1"), TagCatalog.key("up", "lib/app", "v2"));
+    assertThat(catalog.names().tailSet(TagCatalog.Name.first("up", "lib/app")).stream()
+            .takeWhile(n -> n.repository().equals("lib/app")))
+        .extracting(TagCatalog.Name::tag).containsExactly("v1", "v2");
   }
 
   @Test
-  void onceRead_theCatalogFollowsPutsAndRemovesWithoutReadingTheDiskAgain() {
+  void onceListed_theCatalogFollowsPutsAndRemovesWithoutTheDisk() {
     TagCatalog catalog = new TagCatalog(root);
     TagIndex index = new TagIndex(root, "up", task -> {}, catalog); // tag files are never written
     RepositoryName repo = new RepositoryName("lib/app");
-    assertThat(catalog.rows()).isEmpty();
+    assertThat(catalog.names()).isEmpty();
 
     index.put(repo, new Tag("v1"), entry(D1, 1));
     index.put(repo, new Tag("v1"), entry(D2, 2));
     index.put(repo, new Tag("v2"), entry(D1, 3));
     index.remove(repo, new Tag("v2"));
 
-    assertThat(catalog.rows().values()).singleElement()
-        .satisfies(r -> assertThat(r.entry()).isEqualTo(entry(D2, 2)));
+    assertThat(catalog.names()).extracting(TagCatalogTest::show).containsExactly("up/lib/app:v1");
+    assertThat(catalog.entryIfRead(new TagCatalog.Name("up", "lib/app", "v1"))).isEqualTo(entry(D2, 2));
   }
 
   @Test
-  void anUnreadableRecordIsLeftOut() throws Exception {
-    new TagIndex(root, "up").put(new RepositoryName("lib/app"), new Tag("v1"), entry(D1, 1));
-    java.nio.file.Files.writeString(root.resolve("tags/up/lib/app/_tags/broken"), "not json");
+  void fillReadsTheRecordsInBatches_untilEveryOneIsRead() {
+    for (int i = 0; i < 5; i++) {
+      new TagIndex(root, "up").put(new RepositoryName("lib/app"), new Tag("v" + i), entry(D1, i));
+    }
+    TagCatalog catalog = new TagCatalog(root);
+    catalog.names();
 
-    assertThat(new TagCatalog(root).rows().values()).extracting(r -> r.tag().value()).containsExactly("v1");
+    assertThat(catalog.fill(2)).isTrue();
+    assertThat(catalog.names()).filteredOn(n -> catalog.entryIfRead(n) != null).hasSize(2);
+    assertThat(catalog.fill(2)).isTrue();
+    assertThat(catalog.fill(2)).isFalse();
+    assertThat(catalog.names()).allSatisfy(n -> assertThat(catalog.entryIfRead(n)).isNotNull());
+  }
+
+  @Test
+  void aRecordGoneOrUnreadableSinceTheListingIsDropped_andTempFilesAreNeverListed() throws Exception {
+    new TagIndex(root, "up").put(new RepositoryName("lib/app"), new Tag("v1"), entry(D1, 1));
+    Files.writeString(root.resolve("tags/up/lib/app/_tags/broken"), "not json");
+    Files.writeString(root.resolve("tags/up/lib/app/_tags/.v1.7.tmp"), "{}");
+    TagCatalog catalog = new TagCatalog(root);
+    assertThat(catalog.names()).extracting(TagCatalog.Name::tag).containsExactly("broken", "v1");
+
+    assertThat(catalog.entry(new TagCatalog.Name("up", "lib/app", "broken"))).isNull();
+
+    assertThat(catalog.names()).extracting(TagCatalog.Name::tag).containsExactly("v1");
   }
 }

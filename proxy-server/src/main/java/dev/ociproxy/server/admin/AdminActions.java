@@ -7,6 +7,7 @@ import dev.ociproxy.core.airgap.WarmProgress;
 import dev.ociproxy.core.airgap.WarmReport;
 import dev.ociproxy.core.airgap.Warmer;
 import dev.ociproxy.core.oci.RegistryException;
+import dev.ociproxy.server.admin.page.WarmJobs;
 import dev.ociproxy.server.auth.AdminToken;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -61,20 +62,23 @@ public final class AdminActions extends ChannelInboundHandlerAdapter {
   private final List<String> upstreams;
   private final String defaultUpstream;
   private final AdminToken token;
+  private final WarmJobs jobs;
 
   /**
    * @param upstreams the configured upstream names (what a reference's first component may name)
    * @param defaultUpstream what references without an upstream mean, or null when none is default
    * @param token what every action request must carry as {@code Authorization: Bearer}, or null for
    *     none (whoever reaches the admin listener may call them)
+   * @param jobs where each warm is recorded while it runs and once over (the status page shows them)
    */
   public AdminActions(Warmer warmer, DriftLog drift, Collection<String> upstreams, String defaultUpstream,
-      AdminToken token) {
+      AdminToken token, WarmJobs jobs) {
     this.warmer = requireNonNull(warmer, "warmer");
     this.drift = requireNonNull(drift, "drift");
     this.upstreams = List.copyOf(upstreams);
     this.defaultUpstream = defaultUpstream;
     this.token = token;
+    this.jobs = requireNonNull(jobs, "jobs");
   }
 
   /** True while a warm answers on {@code ch}. */
@@ -134,12 +138,14 @@ public final class AdminActions extends ChannelInboundHandlerAdapter {
     log.info("admin warm from {}: {} {}", ctx.channel().remoteAddress(), request.refs(),
         request.platforms().isEmpty() ? "(all platforms)" : request.platforms());
     WarmProgress progress = new WarmProgress();
+    WarmJobs.Job job = jobs.started(request.refs().stream().map(Object::toString).toList(), progress);
     Channel ch = ctx.channel();
     ch.attr(BUSY).set(Boolean.TRUE);
     // One answer at a time: a pipelined request waits in the flow control handler until this is sent.
     ch.config().setAutoRead(false);
     warmer.warm(request.refs(), request.platforms(), progress).whenCompleteAsync((report, err) -> {
       ch.attr(BUSY).set(null);
+      jobs.finished(job, report, err);
       if (err != null) {
         log.warn("admin warm failed: {}", err.toString());
         send(ctx, HttpResponseStatus.INTERNAL_SERVER_ERROR, "warm failed: " + err, false);

@@ -2,6 +2,7 @@ package dev.ociproxy.server.admin;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.ociproxy.server.admin.page.StatusPageHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
@@ -15,21 +16,27 @@ import java.util.concurrent.TimeUnit;
 /**
  * Builds the pipeline of the optional admin listener ({@code admin.listen}): plain HTTP with {@code
  * /metrics}, {@code /healthz} and {@code /readyz}, and — when given {@link AdminActions} — {@code
- * POST /admin/warm} and {@code GET /admin/drift}. Kept apart from {@link ProxyChannelInitializer} so
+ * POST /admin/warm} and {@code GET /admin/drift}, and — when given a {@link StatusPageHandler} — the
+ * operator's status page at {@code /}. Kept apart from {@link ProxyChannelInitializer} so
  * the registry pipeline stays exactly as it is and the admin actions can never reach it.
  */
 public final class AdminChannelInitializer extends ChannelInitializer<SocketChannel> {
   private final AdminHandler admin;
   private final AdminActions actions;
+  private final StatusPageHandler page;
 
   public AdminChannelInitializer(AdminHandler routes) {
-    this(routes, null);
+    this(routes, null, null);
   }
 
-  /** @param actions the admin actions, or null for the read-only endpoints only */
-  public AdminChannelInitializer(AdminHandler routes, AdminActions actions) {
+  /**
+   * @param actions the admin actions, or null for the read-only endpoints only
+   * @param page the status page, or null for none
+   */
+  public AdminChannelInitializer(AdminHandler routes, AdminActions actions, StatusPageHandler page) {
     this.admin = requireNonNull(routes, "routes").standalone();
     this.actions = actions;
+    this.page = page;
   }
 
   @Override
@@ -54,6 +61,9 @@ public final class AdminChannelInitializer extends ChannelInitializer<SocketChan
       // A warm turns autoRead off while it runs; requests already decoded wait here meanwhile.
       p.addLast("flowControl", new FlowControlHandler());
       p.addLast("actions", actions);
+    }
+    if (page != null) {
+      p.addLast("statusPage", page);
     }
     p.addLast("admin", admin);
   }

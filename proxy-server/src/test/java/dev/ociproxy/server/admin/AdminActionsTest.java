@@ -12,6 +12,7 @@ import dev.ociproxy.core.oci.RepositoryName;
 import dev.ociproxy.core.oci.Tag;
 import dev.ociproxy.core.registry.Registry;
 import dev.ociproxy.server.auth.AccessPolicy;
+import dev.ociproxy.server.admin.page.WarmJobs;
 import dev.ociproxy.server.auth.AdminToken;
 import dev.ociproxy.server.config.ProxyConfig;
 import dev.ociproxy.server.health.Readiness;
@@ -88,7 +89,7 @@ class AdminActionsTest {
       warmerLookups.incrementAndGet();
       return byName.get(name);
     }, 2);
-    return new AdminActions(warmer, drift, List.of(UP), UP, token);
+    return new AdminActions(warmer, drift, List.of(UP), UP, token, new WarmJobs());
   }
 
   /** The admin listener's pipeline (codec, aggregator, actions, metrics and health). */
@@ -98,7 +99,7 @@ class AdminActionsTest {
 
   private EmbeddedChannel adminChannel(AdminActions actions) {
     EmbeddedChannel ch = new EmbeddedChannel();
-    new AdminChannelInitializer(new AdminHandler(() -> "", readiness, true), actions).addHandlers(ch.pipeline());
+    new AdminChannelInitializer(new AdminHandler(() -> "", readiness, true), actions, null).addHandlers(ch.pipeline());
     return ch;
   }
 
