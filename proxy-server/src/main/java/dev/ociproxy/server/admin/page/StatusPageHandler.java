@@ -41,6 +41,7 @@ public final class StatusPageHandler extends ChannelInboundHandlerAdapter {
   private static final String HTML = "text/html; charset=utf-8";
   /** Sent by the page's script when it refreshes: only the live sections are rendered. */
   static final String LIVE_ONLY = "X-Status-Live";
+  private static final String FAVICON = "/favicon.ico";
 
   private final StatusPage page;
   private final AdminToken token;
@@ -72,7 +73,7 @@ public final class StatusPageHandler extends ChannelInboundHandlerAdapter {
     }
     QueryStringDecoder uri = new QueryStringDecoder(req.uri());
     String path = uri.path();
-    if (!path.equals("/") && !path.equals("/status.css") && !path.equals("/status.js")) {
+    if (!path.equals("/") && !path.equals("/status.css") && !path.equals("/status.js") && !path.equals(FAVICON)) {
       ctx.fireChannelRead(msg);
       return;
     }
@@ -83,6 +84,9 @@ public final class StatusPageHandler extends ChannelInboundHandlerAdapter {
             "the status page is read-only: GET and HEAD\n".getBytes(StandardCharsets.UTF_8), false);
         r.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD");
         ctx.writeAndFlush(r);
+      } else if (path.equals(FAVICON)) {
+        // Browsers ask for it on their own; no icon, and no 404 in the console either.
+        ctx.writeAndFlush(response(HttpResponseStatus.NO_CONTENT, "image/x-icon", new byte[0], true));
       } else if (path.equals("/status.css")) {
         ctx.writeAndFlush(response(HttpResponseStatus.OK, "text/css; charset=utf-8", css, head));
       } else if (path.equals("/status.js")) {
