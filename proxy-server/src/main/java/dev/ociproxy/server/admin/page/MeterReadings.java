@@ -47,8 +47,7 @@ final class MeterReadings {
 
   private static double value(Meter m) {
     for (Measurement x : m.measure()) {
-      if (x.getStatistic() == Statistic.COUNT || x.getStatistic() == Statistic.VALUE
-          || x.getStatistic() == Statistic.TOTAL) {
+      if (x.getStatistic() == Statistic.COUNT || x.getStatistic() == Statistic.VALUE) {
         double v = x.getValue();
         return Double.isNaN(v) ? 0 : v;
       }

@@ -40,10 +40,9 @@ public final class StatusPage implements AutoCloseable {
         q = q.isEmpty() ? null : q.substring(0, Math.min(q.length(), MAX_QUERY));
       }
       int page = 1;
-      try {
-        page = Math.max(1, Math.min(MAX_PAGE, Integer.parseInt(String.valueOf(first(params, "page")))));
-      } catch (NumberFormatException e) {
-        // Page 1.
+      String p = first(params, "page");
+      if (p != null && p.length() <= 6 && p.chars().allMatch(Character::isDigit)) {
+        page = Math.max(1, Math.min(MAX_PAGE, Integer.parseInt(p)));
       }
       return new View(upstream, repo, q, page);
     }

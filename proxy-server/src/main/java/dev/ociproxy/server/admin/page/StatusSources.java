@@ -37,14 +37,4 @@ public record StatusSources(
     requireNonNull(airgap, "airgap");
     requireNonNull(warms, "warms");
   }
-
-  /** The upstream of that name, or null. */
-  Upstream upstream(String name) {
-    for (Upstream u : upstreams) {
-      if (u.name().equals(name)) {
-        return u;
-      }
-    }
-    return null;
-  }
 }
