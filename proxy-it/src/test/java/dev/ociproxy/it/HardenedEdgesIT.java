@@ -70,9 +70,10 @@ class HardenedEdgesIT {
       s.setSoTimeout(15_000);
       OutputStream out = s.getOutputStream();
       try {
+        // No shutdownOutput(): the server would close on that end of input, before an answer
+        // that waits for the upstream, and an unanswered request would pass for a dropped one.
         out.write(request);
         out.flush();
-        s.shutdownOutput();
       } catch (IOException e) {
         // The server may close early on an oversized head; the answer is still readable.
       }
@@ -148,11 +149,10 @@ class HardenedEdgesIT {
   }
 
   @Test
-  void fuzzedRequestsGetWellFormedNon5xxAnswersAndTheProxyStillServes() throws IOException {
+  void everyFuzzedRequestGetsAWellFormedNon5xxAnswerAndTheProxyStillServes() throws IOException {
     long seed = System.nanoTime();
     Random r = new Random(seed);
     System.out.println("fuzz seed " + seed);
-    int answered = 0;
     for (int i = 0; i < FUZZ_ITERATIONS; i++) {
       StringBuilder req = new StringBuilder();
       req.append(METHODS.get(r.nextInt(METHODS.size()))).append(' ').append(mutatedPath(r));
@@ -168,12 +168,9 @@ class HardenedEdgesIT {
       }
       String sent = req.toString();
       int status = rawStatus(sent.getBytes(StandardCharsets.UTF_8));
-      if (status != -1) {
-        answered++;
-        assertThat(status).as("seed %d, request %s", seed, sent).isBetween(200, 499);
-      }
+      // A malformed request (a broken percent-escape, say) is answered too, never just dropped.
+      assertThat(status).as("seed %d, request %s", seed, sent).isBetween(200, 499);
     }
-    assertThat(answered).isGreaterThan(FUZZ_ITERATIONS * 9 / 10);
     assertGoodPull();
   }
 

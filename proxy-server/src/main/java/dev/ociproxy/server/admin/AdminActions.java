@@ -92,7 +92,7 @@ public final class AdminActions extends ChannelInboundHandlerAdapter {
       ctx.fireChannelRead(msg);
       return;
     }
-    String path = new QueryStringDecoder(req.uri()).path();
+    String path = new QueryStringDecoder(req.uri()).rawPath(); // nothing to decode; %zz must not throw
     if (!path.equals("/admin") && !path.startsWith("/admin/")) {
       ctx.fireChannelRead(msg);
       return;

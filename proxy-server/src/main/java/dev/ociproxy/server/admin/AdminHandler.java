@@ -67,8 +67,11 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
       }
       return;
     }
-    String path = new QueryStringDecoder(req.uri()).path();
-    boolean ours = path.equals(METRICS) || path.equals(HEALTHZ) || path.equals(READYZ);
+    // Raw: our paths have nothing to decode, and a broken escape must not throw. A request the codec
+    // could not decode is never ours: the client pipeline's rejector answers it.
+    String path = new QueryStringDecoder(req.uri()).rawPath();
+    boolean ours = !req.decoderResult().isFailure()
+        && (path.equals(METRICS) || path.equals(HEALTHZ) || path.equals(READYZ));
     if (!ours && passOthers) {
       ctx.fireChannelRead(msg);
       return;

@@ -1,7 +1,20 @@
 package dev.ociproxy.server.pipeline;
 
 import dev.ociproxy.server.metrics.RequestMetrics;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.FileRegion;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.AttributeKey;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -10,11 +23,22 @@ import org.slf4j.LoggerFactory;
  * One line per request: method, path, status, bytes, duration, cache outcome, upstream. The same
  * facts travel as SLF4J key-value pairs, which the JSON log layout writes as fields; the text line
  * is unchanged. Each finished request is also recorded in the request metrics.
+ *
+ * <p>The line is written by observing the pipeline, as Zuul's {@code AccessLogChannelHandler}
+ * does: {@link Inbound} opens an {@link Entry} for each request, {@link Outbound} takes the status
+ * and counts the body bytes as they are written and ends the entry when the response's last part
+ * has been written (aborted if that write failed), and a connection that closes before then ends it
+ * aborted. Handlers that know more (route, upstream, user, cache outcome) add it to {@link
+ * #current}. Both sit after the admin handler (its requests are not logged) and before the chunked
+ * writer (so they see the chunks it makes of a file).
  */
 final class AccessLog {
   private static final Logger log = LoggerFactory.getLogger("access");
+  private static final AttributeKey<Entry> CURRENT = AttributeKey.valueOf(AccessLog.class, "entry");
 
   private final RequestMetrics metrics;
+  private final Inbound inbound = new Inbound();
+  private final Outbound outbound = new Outbound();
 
   AccessLog() {
     this(null);
@@ -25,17 +49,84 @@ final class AccessLog {
     this.metrics = metrics;
   }
 
-  Entry begin(HttpRequest req) {
-    return new Entry(req.method().name(), req.uri(), System.nanoTime());
+  Inbound inbound() {
+    return inbound;
+  }
+
+  Outbound outbound() {
+    return outbound;
+  }
+
+  /** The entry of the request {@code ch} is answering, or null before its first request. */
+  static Entry current(Channel ch) {
+    return ch.attr(CURRENT).get();
   }
 
   Entry begin(HttpRequest req, SocketAddress remote) {
-    Entry e = begin(req);
-    e.remote = remote instanceof java.net.InetSocketAddress a ? a.getHostString() : String.valueOf(remote);
+    Entry e = new Entry(req.method().name(), req.uri(), System.nanoTime());
+    e.remote = remote instanceof InetSocketAddress a ? a.getHostString() : String.valueOf(remote);
     return e;
   }
 
-  void end(Entry e) {
+  /** Opens an entry per request; ends it aborted when the connection closes before the response ends. */
+  @ChannelHandler.Sharable
+  final class Inbound extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof HttpRequest req) {
+        ctx.channel().attr(CURRENT).set(begin(req, ctx.channel().remoteAddress()));
+      }
+      ctx.fireChannelRead(msg);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      Entry e = current(ctx.channel());
+      // Once the last part is being written, that write's listener tells how it went.
+      if (e != null && !e.ended && !e.ending) {
+        e.aborted();
+        end(e);
+      }
+      ctx.fireChannelInactive();
+    }
+  }
+
+  /** Takes the status and body bytes from what is written; ends the entry with the last part. */
+  @ChannelHandler.Sharable
+  final class Outbound extends ChannelOutboundHandlerAdapter {
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+      Entry e = current(ctx.channel());
+      if (e == null || e.ending) {
+        ctx.write(msg, promise);
+        return;
+      }
+      if (msg instanceof HttpResponse r) {
+        e.status = r.status().code();
+      }
+      if (msg instanceof HttpContent c) {
+        e.bytes += c.content().readableBytes();
+      } else if (msg instanceof FileRegion f) {
+        e.bytes += f.count();
+      }
+      if (!(msg instanceof LastHttpContent)) {
+        ctx.write(msg, promise);
+        return;
+      }
+      e.ending = true;
+      ChannelPromise p = promise.unvoid();
+      // Added before the handlers nearer the socket add theirs: the line is written first.
+      p.addListener((ChannelFutureListener) f -> {
+        if (!f.isSuccess()) {
+          e.aborted();
+        }
+        end(e);
+      });
+      ctx.write(msg, p);
+    }
+  }
+
+  private void end(Entry e) {
     if (e.ended) {
       return;
     }
@@ -77,23 +168,14 @@ final class AccessLog {
     String route = "other";
     String remote = "-";
     boolean aborted;
-    boolean ended;
+    /** The response's last part is being written. */
     boolean ending;
+    boolean ended;
 
     Entry(String method, String uri, long startNanos) {
       this.method = method;
       this.uri = uri;
       this.startNanos = startNanos;
-    }
-
-    Entry status(int s) {
-      status = s;
-      return this;
-    }
-
-    Entry bytes(long b) {
-      bytes = b;
-      return this;
     }
 
     void cache(String c) {
@@ -115,19 +197,6 @@ final class AccessLog {
 
     void aborted() {
       aborted = true;
-    }
-
-    boolean ended() {
-      return ended;
-    }
-
-    /** The response's last part is being written. */
-    void ending() {
-      ending = true;
-    }
-
-    boolean isEnding() {
-      return ending;
     }
 
     @Override

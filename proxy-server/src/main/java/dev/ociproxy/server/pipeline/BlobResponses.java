@@ -1,10 +1,13 @@
 package dev.ociproxy.server.pipeline;
 
 import dev.ociproxy.core.oci.Digest;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.DefaultFileRegion;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpChunkedInput;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -34,6 +37,16 @@ final class BlobResponses {
     h.set("Docker-Distribution-API-Version", "registry/2.0");
   }
 
+  /** The answer to {@code HEAD} of a blob: its headers, and its length when known. */
+  static FullHttpResponse head(Digest digest, long size) {
+    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.EMPTY_BUFFER);
+    blobHeaders(r.headers(), digest);
+    if (size >= 0) {
+      r.headers().set(HttpHeaderNames.CONTENT_LENGTH, size);
+    }
+    return r;
+  }
+
   /** Headers for a blob still downloading: its length if the upstream declared one, else chunked. */
   static HttpResponse streamingHead(Digest digest, long length) {
     HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
@@ -46,11 +59,8 @@ final class BlobResponses {
     return r;
   }
 
-  /** What {@link #sendFile} started: the last write, and the status and byte count for the log. */
-  record Sent(ChannelFuture last, int status, long bytes) {}
-
-  /** Sends a verified file, or the single range of it the client asked for. */
-  static Sent sendFile(ChannelHandlerContext ctx, Digest digest, Path path, long size, String rangeHeader) {
+  /** Sends a verified file, or the single range of it the client asked for; returns the last write. */
+  static ChannelFuture sendFile(ChannelHandlerContext ctx, Digest digest, Path path, long size, String rangeHeader) {
     ByteRange range = ByteRange.parse(rangeHeader, size); // may throw Unsatisfiable (416)
     long offset = range == null ? 0 : range.start();
     long length = range == null ? size : range.length();
@@ -62,20 +72,17 @@ final class BlobResponses {
       r.headers().set(HttpHeaderNames.CONTENT_RANGE,
           "bytes " + range.start() + "-" + range.endInclusive() + "/" + size);
     }
-    int status = r.status().code();
     ctx.write(r);
     if (length == 0) {
-      return new Sent(ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT), status, 0);
+      return ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
     }
     if (ctx.pipeline().get(SslHandler.class) == null) {
       ctx.write(new DefaultFileRegion(path.toFile(), offset, length));
-      return new Sent(ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT), status, length);
+      return ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
     }
     try {
       FileChannel fc = FileChannel.open(path, StandardOpenOption.READ);
-      return new Sent(
-          ctx.writeAndFlush(new HttpChunkedInput(new ChunkedNioFile(fc, offset, length, 64 * 1024))),
-          status, length);
+      return ctx.writeAndFlush(new HttpChunkedInput(new ChunkedNioFile(fc, offset, length, 64 * 1024)));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

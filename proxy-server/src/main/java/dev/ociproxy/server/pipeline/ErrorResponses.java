@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ociproxy.core.oci.OciErrorCode;
+import dev.ociproxy.core.oci.RegistryException;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -18,6 +19,19 @@ final class ErrorResponses {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private ErrorResponses() {}
+
+  /**
+   * The answer to a failed request: a {@link RegistryException} with its own status and code, an
+   * unsatisfiable range as 416, anything else as a 500 that says no more than "internal error".
+   */
+  static FullHttpResponse of(ByteBufAllocator alloc, Throwable err, boolean head) {
+    if (err instanceof RegistryException e) {
+      return of(alloc, e.status(), e.code(), e.getMessage(), head);
+    } else if (err instanceof ByteRange.Unsatisfiable) {
+      return of(alloc, 416, OciErrorCode.RANGE_INVALID, "range not satisfiable", head);
+    }
+    return of(alloc, 500, OciErrorCode.UNAVAILABLE, "internal error", head);
+  }
 
   /** {@code {"errors":[{"code":…,"message":…,"detail":null}]}}, without a body for HEAD. */
   static FullHttpResponse of(ByteBufAllocator alloc, int status, OciErrorCode code, String message, boolean head) {

@@ -20,9 +20,9 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
   private final ProxyConfig.Limits limits;
   private final V2Router router;
   private final AccessLog accessLog;
+  private final MalformedRequestRejector rejector;
   private final ConnectionLimiter connectionLimiter;
-  private final Authenticator authenticator;
-  private final AccessPolicy policy;
+  private final ClientAccess access;
   private final Extras extras;
 
   /**
@@ -55,15 +55,19 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
     this.limits = limits;
     this.router = new V2Router(upstreams, defaultUpstream);
     this.connectionLimiter = new ConnectionLimiter(limits.maxConnections());
-    this.authenticator = authenticator;
-    this.policy = policy;
+    this.access = new ClientAccess(authenticator, policy);
     this.extras = extras;
     this.accessLog = new AccessLog(extras.metrics());
+    this.rejector = new MalformedRequestRejector(limits.maxHeaders());
   }
 
   @Override
   protected void initChannel(SocketChannel ch) {
-    ChannelPipeline p = ch.pipeline();
+    addHandlers(ch.pipeline());
+  }
+
+  /** Adds every handler to {@code p}; separate from {@link #initChannel} for tests. */
+  void addHandlers(ChannelPipeline p) {
     addTransportHandlers(p);
     addHttpHandlers(p);
     addProxyHandlers(p);
@@ -89,17 +93,21 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
     // RegistryHandler turns autoRead off while it answers, but requests already decoded from the
     // same read would still arrive and be answered out of order: release one message per read().
     p.addLast("flowControl", new FlowControlHandler());
-    p.addLast("chunkedWrite", new ChunkedWriteHandler());
   }
 
   private void addProxyHandlers(ChannelPipeline p) {
     if (extras.admin() != null) {
       // Before client authentication (in RegistryHandler): probes and scrapers carry no registry
-      // credentials.
+      // credentials. Before the access log: their requests are not logged.
       p.addLast("admin", extras.admin());
     }
+    p.addLast("accessLogIn", accessLog.inbound());
+    // Nearer the socket than the chunked writer: it counts the chunks made of a file.
+    p.addLast("accessLogOut", accessLog.outbound());
+    p.addLast("rejectMalformed", rejector);
+    p.addLast("chunkedWrite", new ChunkedWriteHandler());
     // After admin: requests admin answers never queue an entry here.
     p.addLast("namespaceEcho", new NamespaceEchoHandler(router.upstreamNames()));
-    p.addLast("registry", new RegistryHandler(router, accessLog, authenticator, policy, limits.maxHeaders()));
+    p.addLast("registry", new RegistryHandler(router, access));
   }
 }

@@ -1,62 +1,45 @@
 package dev.ociproxy.server.pipeline;
 
+import dev.ociproxy.core.cache.BlobDownload;
 import dev.ociproxy.core.concurrent.Futures;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.OciErrorCode;
 import dev.ociproxy.core.oci.RegistryException;
 import dev.ociproxy.core.registry.BlobSource;
-import dev.ociproxy.core.registry.Manifest;
-import dev.ociproxy.server.auth.AccessPolicy;
-import dev.ociproxy.server.auth.Authenticator;
 import dev.ociproxy.server.auth.Principal;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.TooLongFrameException;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.TooLongHttpHeaderException;
-import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
 import java.nio.channels.ClosedChannelException;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Last handler of the client pipeline (after the HTTP codec and keep-alive handler): routes each
- * request and writes its response. Handles one request at a time: reading stops while a response
- * is in progress, so a pipelined request waits its turn.
+ * Last handler of the client pipeline: routes each well-formed request (the {@link
+ * MalformedRequestRejector} has answered the others), authenticates and authorizes it, and
+ * dispatches it to the upstream's registry; the response classes render the answer. Handles one
+ * request at a time: reading stops while a response is in progress, so a pipelined request waits
+ * its turn. Adds the route, upstream, user and cache outcome to the request's access-log entry.
  */
 final class RegistryHandler extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(RegistryHandler.class);
-  private static final String API_VERSION = "Docker-Distribution-API-Version";
 
   private final V2Router router;
-  private final AccessLog accessLog;
-  private final Authenticator authenticator;
-  private final AccessPolicy policy;
-  private final int maxHeaders;
+  private final ClientAccess access;
   private TailingBlobWriter tail;
-  private AccessLog.Entry current;
+  private AccessLog.Entry entry;
 
-  /** @param authenticator null when client authentication is off */
-  RegistryHandler(V2Router router, AccessLog accessLog, Authenticator authenticator, AccessPolicy policy,
-      int maxHeaders) {
+  RegistryHandler(V2Router router, ClientAccess access) {
     this.router = router;
-    this.accessLog = accessLog;
-    this.authenticator = authenticator;
-    this.policy = policy;
-    this.maxHeaders = maxHeaders;
+    this.access = access;
   }
 
   @Override
@@ -66,38 +49,16 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     try {
-      if (req.decoderResult().isFailure()) {
-        rejectMalformed(ctx, req);
-        return;
-      }
       ctx.channel().config().setAutoRead(false);
-      current = accessLog.begin(req, ctx.channel().remoteAddress());
+      entry = AccessLog.current(ctx.channel());
       handle(ctx, req);
     } finally {
       ReferenceCountUtil.release(msg);
     }
   }
 
-  private void rejectMalformed(ChannelHandlerContext ctx, HttpRequest req) {
-    Throwable cause = req.decoderResult().cause();
-    int status = cause instanceof TooLongHttpLineException ? 414
-        : cause instanceof TooLongHttpHeaderException ? 431
-        : cause instanceof TooLongFrameException ? 413 : 400;
-    FullHttpResponse r = ErrorResponses.of(ctx.alloc(), status, OciErrorCode.UNSUPPORTED, "malformed request", false);
-    r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-    // Framing is no longer trustworthy: answer and close.
-    ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
-  }
-
   private void handle(ChannelHandlerContext ctx, HttpRequest req) {
     boolean head = req.method().name().equals("HEAD");
-    if (req.headers().size() > maxHeaders) {
-      FullHttpResponse r = ErrorResponses.of(ctx.alloc(), 431, OciErrorCode.UNSUPPORTED,
-          "too many headers (limits.maxHeaders=" + maxHeaders + ")", head);
-      r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-      send(ctx, r);
-      return;
-    }
     V2Request route;
     try {
       route = router.route(req.method(), req.uri());
@@ -106,118 +67,49 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     if (route instanceof V2Request.Scoped s) {
-      current.upstream(s.registry().name());
+      entry.upstream(s.registry().name());
     }
-    current.route(routeName(route));
-    if (authenticator == null) {
-      authorizeAndDispatch(ctx, req, route, null, head);
-      return;
+    entry.route(V2Request.routeName(route));
+    CompletableFuture<Principal> allowed = access.check(req, route, ctx.channel().remoteAddress());
+    if (allowed.isDone() && !allowed.isCompletedExceptionally()) {
+      dispatch(ctx, req, route, allowed.join(), head); // no hop through the event loop's queue
+    } else {
+      whenComplete(ctx, allowed, head, principal -> dispatch(ctx, req, route, principal, head));
     }
-    authenticator.authenticate(req.headers().get(HttpHeaderNames.AUTHORIZATION), ctx.channel().remoteAddress())
-        .whenCompleteAsync((principal, err) -> {
-          if (!ctx.channel().isActive()) {
-            return;
-          }
-          if (err != null) {
-            sendError(ctx, Futures.cause(err), head);
-            return;
-          }
-          current.user(principal == null ? "-" : principal.user());
-          authorizeAndDispatch(ctx, req, route, principal, head);
-        }, ctx.executor());
   }
 
-  /** Checks the access rules before anything is read from the cache or fetched upstream. */
-  private void authorizeAndDispatch(ChannelHandlerContext ctx, HttpRequest req, V2Request route,
-      Principal principal, boolean head) {
-    try {
-      if (route instanceof V2Request.Scoped s) {
-        policy.check(principal, s.registry().name(), s.repository().value());
-      } else if (policy.authEnabled() && principal == null) {
-        // /v2/ answers 401 so clients discover that (and how) to authenticate.
-        throw new RegistryException(OciErrorCode.UNAUTHORIZED, 401, "authentication required");
-      }
-    } catch (RegistryException e) {
-      sendError(ctx, e, head);
-      return;
+  private void dispatch(ChannelHandlerContext ctx, HttpRequest req, V2Request route, Principal principal,
+      boolean head) {
+    if (principal != null) {
+      entry.user(principal.user());
     }
-    dispatch(ctx, req, route, head);
-  }
-
-  private void dispatch(ChannelHandlerContext ctx, HttpRequest req, V2Request route, boolean head) {
     if (route instanceof V2Request.ApiVersionCheck) {
-      FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
-          head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(new byte[] {'{', '}'}));
-      r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
-      r.headers().set(HttpHeaderNames.CONTENT_LENGTH, 2);
-      r.headers().set(API_VERSION, "registry/2.0");
-      send(ctx, r);
+      send(ctx, ApiVersionResponses.of(head));
     } else if (route instanceof V2Request.GetManifest m) {
-      on(ctx, m.registry().manifest(m.repository(), m.reference(), accept(req)), head,
-          manifest -> sendManifest(ctx, manifest, m.head()));
+      whenComplete(ctx, m.registry().manifest(m.repository(), m.reference(), AcceptHeader.mediaTypes(req)), head,
+          manifest -> {
+            entry.cache(ManifestResponses.cacheOutcome(manifest));
+            send(ctx, ManifestResponses.of(manifest, m.head()));
+          });
     } else if (route instanceof V2Request.GetBlob b && b.head()) {
-      on(ctx, b.registry().blobSize(b.repository(), b.digest()), true,
-          size -> sendBlobHead(ctx, b.digest(), size));
+      CompletableFuture<Long> size = b.registry().blobSize(b.repository(), b.digest());
+      // Only an upstream round trip leaves it pending: one already answered came from the cache.
+      String cache = size.isDone() ? "hit" : "miss";
+      whenComplete(ctx, size, true, known -> {
+        entry.cache(cache);
+        send(ctx, BlobResponses.head(b.digest(), known));
+      });
     } else if (route instanceof V2Request.GetBlob b) {
-      on(ctx, b.registry().blob(b.repository(), b.digest()), false,
+      whenComplete(ctx, b.registry().blob(b.repository(), b.digest()), false,
           source -> sendBlob(ctx, req, b.digest(), source));
     } else if (route instanceof V2Request.ListTags t) {
-      on(ctx, t.registry().tagList(t.repository(), t.query()), head,
+      whenComplete(ctx, t.registry().tagList(t.repository(), t.query()), head,
           list -> send(ctx, TagListResponses.of(ctx.alloc(), list, t, head)));
     }
   }
 
-  /** A low-cardinality name for the metrics' route tag. */
-  private static String routeName(V2Request route) {
-    if (route instanceof V2Request.ApiVersionCheck) {
-      return "base";
-    } else if (route instanceof V2Request.GetManifest) {
-      return "manifest";
-    } else if (route instanceof V2Request.GetBlob) {
-      return "blob";
-    } else if (route instanceof V2Request.ListTags) {
-      return "tags";
-    }
-    return "other";
-  }
-
-  /** Parsed Accept headers: clients send the same few values on every request. */
-  private static final java.util.concurrent.ConcurrentMap<String, List<String>> PARSED_ACCEPT =
-      new java.util.concurrent.ConcurrentHashMap<>();
-  private static final int MAX_PARSED_ACCEPT = 256;
-
-  private static List<String> accept(HttpRequest req) {
-    List<String> all = req.headers().getAll(HttpHeaderNames.ACCEPT);
-    if (all.size() != 1 || all.get(0).length() > 1024) {
-      return parseAccept(all);
-    }
-    String h = all.get(0);
-    List<String> known = PARSED_ACCEPT.get(h);
-    if (known == null) {
-      known = List.copyOf(parseAccept(all));
-      if (PARSED_ACCEPT.size() < MAX_PARSED_ACCEPT) { // bounded: a client cannot grow it at will
-        PARSED_ACCEPT.putIfAbsent(h, known);
-      }
-    }
-    return known;
-  }
-
-  private static List<String> parseAccept(List<String> headers) {
-    List<String> out = new ArrayList<>();
-    for (String h : headers) {
-      for (String part : h.split(",")) {
-        int semi = part.indexOf(';');
-        String t = (semi < 0 ? part : part.substring(0, semi)).trim();
-        if (!t.isEmpty() && out.size() < 32) {
-          out.add(t);
-        }
-      }
-    }
-    return out;
-  }
-
   /** Runs {@code then} on this channel's event loop when {@code f} succeeds; errors become JSON. */
-  private <T> void on(ChannelHandlerContext ctx, CompletableFuture<T> f, boolean head, java.util.function.Consumer<T> then) {
+  private <T> void whenComplete(ChannelHandlerContext ctx, CompletableFuture<T> f, boolean head, Consumer<T> then) {
     f.whenCompleteAsync((value, err) -> {
       if (!ctx.channel().isActive()) {
         if (value instanceof BlobSource.Cached c) {
@@ -231,52 +123,25 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
       }
       try {
         then.accept(value);
-      } catch (RegistryException | ByteRange.Unsatisfiable e) {
-        sendError(ctx, e, head);
       } catch (RuntimeException e) {
-        log.error("failed to answer {}", current, e);
         sendError(ctx, e, head);
       }
     }, ctx.executor());
   }
 
-  private void sendManifest(ChannelHandlerContext ctx, Manifest m, boolean head) {
-    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
-        head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(m.body()));
-    r.headers().set(HttpHeaderNames.CONTENT_TYPE, m.mediaType());
-    r.headers().set(HttpHeaderNames.CONTENT_LENGTH, m.body().length);
-    r.headers().set("Docker-Content-Digest", m.digest().toString());
-    r.headers().set(HttpHeaderNames.ETAG, "\"" + m.digest() + "\"");
-    r.headers().set(API_VERSION, "registry/2.0");
-    if (m.stale()) {
-      r.headers().set(HttpHeaderNames.WARNING, "110 - \"Response is Stale\"");
-      r.headers().set("X-Registry-Proxy-Stale", "true");
-    }
-    current.cache(m.fromCache() ? (m.stale() ? "stale" : "hit") : "miss");
-    send(ctx, r);
-  }
-
-  private void sendBlobHead(ChannelHandlerContext ctx, Digest digest, long size) {
-    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.EMPTY_BUFFER);
-    BlobResponses.blobHeaders(r.headers(), digest);
-    if (size >= 0) {
-      r.headers().set(HttpHeaderNames.CONTENT_LENGTH, size);
-    }
-    send(ctx, r);
-  }
-
   private void sendBlob(ChannelHandlerContext ctx, HttpRequest req, Digest digest, BlobSource source) {
     String range = req.headers().get(HttpHeaderNames.RANGE);
     if (source instanceof BlobSource.Cached c) {
-      current.cache("hit");
+      entry.cache("hit");
       sendCached(ctx, digest, c, range);
       return;
     }
     BlobSource.Downloading d = (BlobSource.Downloading) source;
-    current.cache("miss");
+    BlobDownload download = d.download();
+    entry.cache("miss");
     if (range != null) {
       // Ranges are served from verified content only: wait for the download to be published.
-      on(ctx, d.download().finished(), false, path -> {
+      whenComplete(ctx, download.finished(), false, path -> {
         BlobSource.Cached c = d.published();
         if (c == null) {
           throw new RegistryException(OciErrorCode.BLOB_UNKNOWN, 404, "blob evicted, retry");
@@ -285,95 +150,71 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
       });
       return;
     }
-    if (d.download().failed()) {
+    if (download.failed()) {
       // Refused before we said anything: a clean error beats a broken transfer.
-      sendError(ctx, failureOf(d.download()), false);
+      sendError(ctx, failureOf(download), false);
       return;
     }
     try {
-      tail = new TailingBlobWriter(ctx.channel(), d.download(),
-          BlobResponses.streamingHead(digest, d.download().expectedLength()));
-    } catch (java.io.IOException e) {
-      if (d.download().failed()) {
-        sendError(ctx, failureOf(d.download()), false);
+      tail = new TailingBlobWriter(ctx.channel(), download,
+          BlobResponses.streamingHead(digest, download.expectedLength()));
+    } catch (IOException e) {
+      if (download.failed()) {
+        sendError(ctx, failureOf(download), false);
       } else {
         log.warn("cannot read download of {}: {}", digest, e.toString());
         ctx.close();
       }
       return;
     }
-    current.status(200);
-    TailingBlobWriter writer = tail;
-    AccessLog.Entry entry = current;
-    entry.ending(); // from here the writer reports the outcome, whoever closes the channel
-    writer.start().whenComplete((outcome, err) -> {
+    // The access log sees what the writer sends and how it ends; a cut transfer closes the channel.
+    tail.start().whenComplete((outcome, err) -> {
       tail = null;
-      entry.bytes(writer.sent());
-      switch (outcome) {
-        case COMPLETE -> responseDone(ctx);
-        case REFUSED_BEFORE_START -> sendError(ctx, failureOf(d.download()), false);
-        default -> {
-          entry.aborted();
-          accessLog.end(entry);
-        }
+      if (outcome == TailingBlobWriter.Outcome.COMPLETE) {
+        readNextRequest(ctx);
+      } else if (outcome == TailingBlobWriter.Outcome.REFUSED_BEFORE_START) {
+        sendError(ctx, failureOf(download), false);
       }
     });
   }
 
   private void sendCached(ChannelHandlerContext ctx, Digest digest, BlobSource.Cached c, String range) {
-    BlobResponses.Sent sent;
+    ChannelFuture last;
     try {
-      sent = BlobResponses.sendFile(ctx, digest, c.path(), c.size(), range);
+      last = BlobResponses.sendFile(ctx, digest, c.path(), c.size(), range);
     } catch (RuntimeException e) {
       c.lease().close();
       throw e;
     }
-    sent.last().addListener(f -> c.lease().close());
-    sent(ctx, sent);
+    last.addListener(f -> c.lease().close());
+    whenSent(ctx, last);
   }
 
-  private void sent(ChannelHandlerContext ctx, BlobResponses.Sent sent) {
-    current.status(sent.status()).bytes(sent.bytes());
-    done(ctx, sent.last());
+  private void send(ChannelHandlerContext ctx, FullHttpResponse r) {
+    whenSent(ctx, ctx.writeAndFlush(r));
   }
 
-  private void done(ChannelHandlerContext ctx, ChannelFuture last) {
-    AccessLog.Entry entry = current;
-    entry.ending();
+  private void sendError(ChannelHandlerContext ctx, Throwable err, boolean head) {
+    FullHttpResponse r = ErrorResponses.of(ctx.alloc(), err, head);
+    if (r.status().code() == 500) {
+      log.error("internal error answering {}", entry, err);
+    }
+    access.challenge(r);
+    send(ctx, r);
+  }
+
+  /** Once the response's last part is written the next request may be read; a failed write closes. */
+  private static void whenSent(ChannelHandlerContext ctx, ChannelFuture last) {
     last.addListener((ChannelFutureListener) f -> {
       if (f.isSuccess()) {
-        responseDone(ctx);
+        readNextRequest(ctx);
       } else {
-        entry.aborted();
-        accessLog.end(entry);
         ctx.close();
       }
     });
   }
 
-  private void send(ChannelHandlerContext ctx, FullHttpResponse r) {
-    current.status(r.status().code()).bytes(r.content().readableBytes());
-    done(ctx, ctx.writeAndFlush(r));
-  }
-
-  private void sendError(ChannelHandlerContext ctx, Throwable err, boolean head) {
-    FullHttpResponse r;
-    if (err instanceof RegistryException e) {
-      r = ErrorResponses.of(ctx.alloc(), e.status(), e.code(), e.getMessage(), head);
-      if (e.status() == 401 && authenticator != null) {
-        r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, authenticator.challenge());
-      }
-    } else if (err instanceof ByteRange.Unsatisfiable) {
-      r = ErrorResponses.of(ctx.alloc(), 416, OciErrorCode.RANGE_INVALID, "range not satisfiable", head);
-    } else {
-      log.error("internal error answering {}", current, err);
-      r = ErrorResponses.of(ctx.alloc(), 500, OciErrorCode.UNAVAILABLE, "internal error", head);
-    }
-    send(ctx, r);
-  }
-
-  private void responseDone(ChannelHandlerContext ctx) {
-    accessLog.end(current);
+  private static void readNextRequest(ChannelHandlerContext ctx) {
     // Turning autoRead back on issues the one read() that releases the next request from the
     // FlowControlHandler; an extra ctx.read() here would release a second one while the first
     // is still being answered.
@@ -389,25 +230,14 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
   }
 
   @Override
-  public void channelInactive(ChannelHandlerContext ctx) {
-    // A close while the last write is in flight is the keep-alive handler's (Connection: close);
-    // that write's listener logs the outcome.
-    if (current != null && !current.ended() && !current.isEnding()) {
-      current.aborted();
-      accessLog.end(current);
-    }
-    ctx.fireChannelInactive();
-  }
-
-  @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    if (!(cause instanceof ClosedChannelException) && !(cause instanceof java.io.IOException)) {
+    if (!(cause instanceof ClosedChannelException) && !(cause instanceof IOException)) {
       log.warn("closing client connection {}: {}", ctx.channel().remoteAddress(), cause.toString());
     }
     ctx.close();
   }
 
-  private static Throwable failureOf(dev.ociproxy.core.cache.BlobDownload d) {
+  private static Throwable failureOf(BlobDownload d) {
     return Futures.cause(d.finished().handle((path, err) -> err).join());
   }
 }

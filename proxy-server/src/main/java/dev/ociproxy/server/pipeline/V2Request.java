@@ -31,4 +31,16 @@ sealed interface V2Request {
 
   record ListTags(Registry registry, RepositoryName repository, String clientName, String query)
       implements Scoped {}
+
+  /** A low-cardinality name for the metrics' route tag: base, manifest, blob, tags (or other). */
+  static String routeName(V2Request route) {
+    if (route instanceof ApiVersionCheck) {
+      return "base";
+    } else if (route instanceof GetManifest) {
+      return "manifest";
+    } else if (route instanceof GetBlob) {
+      return "blob";
+    }
+    return route instanceof ListTags ? "tags" : "other";
+  }
 }

@@ -5,6 +5,7 @@ import dev.ociproxy.core.oci.OciErrorCode;
 import dev.ociproxy.core.oci.Reference;
 import dev.ociproxy.core.oci.RegistryException;
 import dev.ociproxy.core.oci.RepositoryName;
+import dev.ociproxy.core.oci.Tag;
 import dev.ociproxy.core.registry.Registry;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.QueryStringDecoder;
@@ -73,7 +74,7 @@ final class V2Router {
       }
       Target t = target(name, ns);
       return new V2Request.GetManifest(
-          t.registry, t.repo, name, Reference.parse(lastSegment(path)), method.equals(HttpMethod.HEAD));
+          t.registry, t.repo, name, reference(lastSegment(path)), method.equals(HttpMethod.HEAD));
     }
     if ((name = nameBefore(path, BLOBS)) != null) {
       if (!read) {
@@ -109,6 +110,22 @@ final class V2Router {
       return null;
     }
     return path.substring(PREFIX.length(), kindStart);
+  }
+
+  /**
+   * A digest (malformed: 400 DIGEST_INVALID) or a tag. A tag outside the spec's grammar cannot
+   * exist anywhere, so it is a 404 MANIFEST_UNKNOWN, as the conformance suite expects, and is never
+   * asked of the upstream.
+   */
+  private static Reference reference(String s) {
+    if (Digest.looksLikeDigest(s)) {
+      return Digest.parse(s);
+    }
+    if (!Tag.isValid(s)) {
+      throw new RegistryException(OciErrorCode.MANIFEST_UNKNOWN, 404, "no such tag: " + abbreviate(s)
+          + " (tags match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127})");
+    }
+    return new Tag(s);
   }
 
   private static String lastSegment(String path) {

@@ -4,19 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ociproxy.server.pipeline.EmbeddedClient.Response;
 import dev.ociproxy.server.auth.AccessPolicy;
 import dev.ociproxy.server.config.ProxyConfig;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
-import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -25,20 +19,23 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The routes that are answered without an upstream, through the real HTTP codec. */
+/** The routes that are answered without an upstream, through the assembled client pipeline. */
 class RegistryHandlerTest {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   @TempDir static Path cache;
   private static TestMirrors mirrors;
-  private static V2Router router;
+  private static ProxyChannelInitializer pipeline;
+  private EmbeddedClient client;
   private EmbeddedChannel channel;
 
   @BeforeAll
-  static void createRouter() {
+  static void createPipeline() {
     mirrors = new TestMirrors(cache);
+    // Port 9 (discard) is closed: anything that reached the upstream would be a 5xx, never a 4xx.
     Upstream example = mirrors.upstream("registry.example.com", "http://127.0.0.1:9");
-    router = new V2Router(Map.of("registry.example.com", example), example);
+    pipeline = new ProxyChannelInitializer(
+        ProxyConfig.Limits.defaults(), Map.of("registry.example.com", example), example, null, AccessPolicy.open());
   }
 
   @AfterAll
@@ -48,12 +45,8 @@ class RegistryHandlerTest {
 
   @BeforeEach
   void openChannel() {
-    channel =
-        new EmbeddedChannel(
-            new HttpServerCodec(8192, 16384, 8192),
-            new HttpServerKeepAliveHandler(),
-            new RegistryHandler(
-                router, new AccessLog(), null, AccessPolicy.open(), ProxyConfig.Limits.defaults().maxHeaders()));
+    client = new EmbeddedClient(pipeline);
+    channel = client.channel;
   }
 
   @AfterEach
@@ -65,37 +58,37 @@ class RegistryHandlerTest {
   void apiVersionCheckAnswers200WithTheDistributionHeader() throws Exception {
     Response r = exchange("GET /v2/ HTTP/1.1\r\nHost: proxy\r\n\r\n").get(0);
 
-    assertThat(r.status).isEqualTo(200);
+    assertThat(r.status()).isEqualTo(200);
     assertThat(r.header("docker-distribution-api-version")).isEqualTo("registry/2.0");
     assertThat(r.header("content-type")).isEqualTo("application/json");
     assertThat(r.header("content-length")).isEqualTo("2");
-    assertThat(JSON.readTree(r.body).isObject()).isTrue();
+    assertThat(JSON.readTree(r.body()).isObject()).isTrue();
     assertThat(channel.isOpen()).isTrue();
   }
 
   @Test
   void apiVersionCheckWithoutTrailingSlashIsAnsweredToo() {
-    assertThat(exchange("GET /v2 HTTP/1.1\r\nHost: proxy\r\n\r\n").get(0).status).isEqualTo(200);
+    assertThat(exchange("GET /v2 HTTP/1.1\r\nHost: proxy\r\n\r\n").get(0).status()).isEqualTo(200);
   }
 
   @Test
   void headApiVersionCheckHasTheLengthButNoBody() {
     Response r = exchange("HEAD /v2/ HTTP/1.1\r\nHost: proxy\r\n\r\n").get(0);
 
-    assertThat(r.status).isEqualTo(200);
+    assertThat(r.status()).isEqualTo(200);
     assertThat(r.header("content-length")).isEqualTo("2");
-    assertThat(r.body).isEmpty();
+    assertThat(r.body()).isEmpty();
   }
 
   @Test
   void encodedPathIsAnsweredWithTheSpecJsonErrorBody() throws Exception {
     Response r = exchange("GET /v2/registry.example.com/a%2Fb/manifests/v1 HTTP/1.1\r\nHost: proxy\r\n\r\n").get(0);
 
-    assertThat(r.status).isEqualTo(400);
+    assertThat(r.status()).isEqualTo(400);
     assertThat(r.header("content-type")).isEqualTo("application/json");
     assertThat(r.header("docker-distribution-api-version")).isEqualTo("registry/2.0");
-    assertThat(Integer.parseInt(r.header("content-length"))).isEqualTo(r.body.getBytes(StandardCharsets.UTF_8).length);
-    JsonNode error = JSON.readTree(r.body).path("errors").path(0);
+    assertThat(Integer.parseInt(r.header("content-length"))).isEqualTo(r.body().getBytes(StandardCharsets.UTF_8).length);
+    JsonNode error = JSON.readTree(r.body()).path("errors").path(0);
     assertThat(error.path("code").asText()).isEqualTo("NAME_INVALID");
     assertThat(error.path("message").asText()).isNotEmpty();
     assertThat(error.has("detail")).isTrue();
@@ -106,7 +99,7 @@ class RegistryHandlerTest {
   void unknownUpstreamIsNameUnknown404() throws Exception {
     Response r = exchange("GET /v2/quay.io/org/app/manifests/v1 HTTP/1.1\r\nHost: proxy\r\n\r\n").get(0);
 
-    assertThat(r.status).isEqualTo(404);
+    assertThat(r.status()).isEqualTo(404);
     assertThat(errorCode(r)).isEqualTo("NAME_UNKNOWN");
   }
 
@@ -114,7 +107,7 @@ class RegistryHandlerTest {
   void invalidDigestIsDigestInvalid400() throws Exception {
     Response r = exchange("GET /v2/a/blobs/sha256:nothex HTTP/1.1\r\nHost: proxy\r\n\r\n").get(0);
 
-    assertThat(r.status).isEqualTo(400);
+    assertThat(r.status()).isEqualTo(400);
     assertThat(errorCode(r)).isEqualTo("DIGEST_INVALID");
   }
 
@@ -126,7 +119,7 @@ class RegistryHandlerTest {
                     + "Content-Length: 11\r\n\r\n{\"a\":\"b\"}\r\n")
             .get(0);
 
-    assertThat(r.status).isEqualTo(405);
+    assertThat(r.status()).isEqualTo(405);
     assertThat(errorCode(r)).isEqualTo("UNSUPPORTED");
   }
 
@@ -138,7 +131,7 @@ class RegistryHandlerTest {
                     + "5\r\nhello\r\n0\r\n\r\n")
             .get(0);
 
-    assertThat(r.status).isEqualTo(405);
+    assertThat(r.status()).isEqualTo(405);
     assertThat(errorCode(r)).isEqualTo("UNSUPPORTED");
   }
 
@@ -146,8 +139,8 @@ class RegistryHandlerTest {
   void headErrorHasNoBody() {
     Response r = exchange("HEAD /v2/a/blobs/sha256:nothex HTTP/1.1\r\nHost: proxy\r\n\r\n").get(0);
 
-    assertThat(r.status).isEqualTo(400);
-    assertThat(r.body).isEmpty();
+    assertThat(r.status()).isEqualTo(400);
+    assertThat(r.body()).isEmpty();
   }
 
   @Test
@@ -158,7 +151,7 @@ class RegistryHandlerTest {
                 + "GET /v2/A/manifests/v1 HTTP/1.1\r\nHost: proxy\r\n\r\n"
                 + "HEAD /v2/ HTTP/1.1\r\nHost: proxy\r\n\r\n");
 
-    assertThat(rs).extracting(r -> r.status).containsExactly(200, 400, 200);
+    assertThat(rs).extracting(r -> r.status()).containsExactly(200, 400, 200);
     assertThat(errorCode(rs.get(1))).isEqualTo("NAME_INVALID");
     assertThat(channel.isOpen()).isTrue();
   }
@@ -167,9 +160,9 @@ class RegistryHandlerTest {
   void malformedRequestLineIsAnswered400AndClosed() throws Exception {
     Response r = exchange("GET /v2/ HTTP/one.one\r\nHost: proxy\r\n\r\n").get(0);
 
-    assertThat(r.status).isEqualTo(400);
+    assertThat(r.status()).isEqualTo(400);
     assertThat(r.header("connection")).isEqualToIgnoringCase("close");
-    assertThat(JSON.readTree(r.body).path("errors").path(0).path("code").asText()).isNotEmpty();
+    assertThat(JSON.readTree(r.body()).path("errors").path(0).path("code").asText()).isNotEmpty();
     assertThat(channel.isOpen()).isFalse();
   }
 
@@ -177,7 +170,7 @@ class RegistryHandlerTest {
   void overlongRequestLineIsAnswered414AndClosed() {
     Response r = exchange("GET /v2/" + "a".repeat(9000) + "/manifests/v1 HTTP/1.1\r\nHost: proxy\r\n\r\n").get(0);
 
-    assertThat(r.status).isEqualTo(414);
+    assertThat(r.status()).isEqualTo(414);
     assertThat(channel.isOpen()).isFalse();
   }
 
@@ -185,7 +178,7 @@ class RegistryHandlerTest {
   void overlongHeadersAreAnswered431AndClosed() {
     Response r = exchange("GET /v2/ HTTP/1.1\r\nHost: proxy\r\nX-Big: " + "b".repeat(20_000) + "\r\n\r\n").get(0);
 
-    assertThat(r.status).isEqualTo(431);
+    assertThat(r.status()).isEqualTo(431);
     assertThat(channel.isOpen()).isFalse();
   }
 
@@ -194,61 +187,14 @@ class RegistryHandlerTest {
     List<Response> rs =
         exchange("GET /v2/ HTTP/one.one\r\n\r\nGET /v2/ HTTP/1.1\r\nHost: proxy\r\n\r\n");
 
-    assertThat(rs).extracting(r -> r.status).containsExactly(400);
+    assertThat(rs).extracting(r -> r.status()).containsExactly(400);
+  }
+
+  private List<Response> exchange(String requests) {
+    return client.exchange(requests);
   }
 
   private static String errorCode(Response r) throws Exception {
-    return JSON.readTree(r.body).path("errors").path(0).path("code").asText();
-  }
-
-  /** Writes raw request bytes and parses every response the channel wrote back. */
-  private List<Response> exchange(String requests) {
-    channel.writeInbound(Unpooled.copiedBuffer(requests, StandardCharsets.ISO_8859_1));
-    channel.runPendingTasks();
-    StringBuilder raw = new StringBuilder();
-    for (Object o; (o = channel.readOutbound()) != null; ) {
-      ByteBuf buf = (ByteBuf) o;
-      try {
-        raw.append(buf.toString(StandardCharsets.ISO_8859_1));
-      } finally {
-        buf.release();
-      }
-    }
-    return Response.parseAll(raw.toString());
-  }
-
-  private record Response(int status, Map<String, String> headers, String body) {
-    String header(String name) {
-      return headers.get(name.toLowerCase(Locale.ROOT));
-    }
-
-    /**
-     * Splits a byte stream into responses. A body is present when the next bytes do not start
-     * another response (a HEAD answer has a Content-Length but no body).
-     */
-    static List<Response> parseAll(String raw) {
-      List<Response> out = new ArrayList<>();
-      int i = 0;
-      while (i < raw.length()) {
-        int headEnd = raw.indexOf("\r\n\r\n", i);
-        assertThat(headEnd).as("complete response head in %s", raw).isPositive();
-        String[] lines = raw.substring(i, headEnd).split("\r\n");
-        int status = Integer.parseInt(lines[0].split(" ")[1]);
-        Map<String, String> headers = new LinkedHashMap<>();
-        for (int l = 1; l < lines.length; l++) {
-          int colon = lines[l].indexOf(':');
-          headers.put(
-              lines[l].substring(0, colon).trim().toLowerCase(Locale.ROOT),
-              lines[l].substring(colon + 1).trim());
-        }
-        int bodyStart = headEnd + 4;
-        boolean bodyless = bodyStart == raw.length() || raw.startsWith("HTTP/1.", bodyStart);
-        int length = bodyless ? 0 : Integer.parseInt(headers.getOrDefault("content-length", "0"));
-        assertThat(bodyStart + length).as("complete body in %s", raw).isLessThanOrEqualTo(raw.length());
-        out.add(new Response(status, headers, raw.substring(bodyStart, bodyStart + length)));
-        i = bodyStart + length;
-      }
-      return out;
-    }
+    return JSON.readTree(r.body()).path("errors").path(0).path("code").asText();
   }
 }
