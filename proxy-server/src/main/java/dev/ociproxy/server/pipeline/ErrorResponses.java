@@ -1,5 +1,6 @@
 package dev.ociproxy.server.pipeline;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -13,6 +14,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import java.util.Locale;
 
 /** The single place that renders the spec's JSON error body. */
 final class ErrorResponses {
@@ -39,12 +41,12 @@ final class ErrorResponses {
     ArrayNode errors = root.putArray("errors");
     ObjectNode e = errors.addObject();
     e.put("code", code.name());
-    e.put("message", message == null ? code.name().toLowerCase(java.util.Locale.ROOT) : message);
+    e.put("message", message == null ? code.name().toLowerCase(Locale.ROOT) : message);
     e.putNull("detail");
     byte[] body;
     try {
       body = JSON.writeValueAsBytes(root);
-    } catch (com.fasterxml.jackson.core.JsonProcessingException ex) {
+    } catch (JsonProcessingException ex) {
       throw new IllegalStateException(ex);
     }
     FullHttpResponse r = new DefaultFullHttpResponse(

@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.ssl.SslHandler;
 import java.io.IOException;
@@ -45,7 +46,7 @@ final class TailingBlobWriter {
   }
 
   private final CompletableFuture<Outcome> done = new CompletableFuture<>();
-  private final io.netty.handler.codec.http.HttpResponse head;
+  private final HttpResponse head;
   private boolean headSent;
   private final AtomicBoolean scheduled = new AtomicBoolean();
   private final Runnable onProgress = this::schedule;
@@ -55,7 +56,7 @@ final class TailingBlobWriter {
   private boolean ending;
 
   /** @param head the response head, sent together with the first bytes of the body */
-  TailingBlobWriter(Channel ch, BlobDownload download, io.netty.handler.codec.http.HttpResponse head)
+  TailingBlobWriter(Channel ch, BlobDownload download, HttpResponse head)
       throws IOException {
     this.ch = ch;
     this.head = head;
