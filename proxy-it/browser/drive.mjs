@@ -2,7 +2,8 @@
 // runs its steps in one fresh browser context, prints what it saw as JSON on stdout.
 // Plan: {"javaScript": true, "steps": [{"goto": url} | {"fill": sel, "value": v} | {"click": sel}
 //   | {"press": key} | {"waitText": sel, "text": t} | {"text": sel} | {"html": sel}
-//   | {"count": sel} | {"screenshot": path} | {"wait": ms}]}
+//   | {"count": sel} | {"screenshot": path} | {"wait": ms} | {"focused": true} | {"fits": true}],
+//   "width": CSS pixels of the viewport (default 1280)}
 import { chromium } from 'playwright-core';
 
 const plan = JSON.parse(await new Promise((resolve) => {
@@ -18,7 +19,7 @@ const browser = await chromium.launch({
 });
 try {
   const context = await browser.newContext({
-    javaScriptEnabled: plan.javaScript !== false, viewport: { width: 1280, height: 900 },
+    javaScriptEnabled: plan.javaScript !== false, viewport: { width: plan.width || 1280, height: 900 },
   });
   const page = await context.newPage();
   page.setDefaultTimeout(20000);
@@ -37,7 +38,8 @@ try {
     else if (s.count) out.results.push(String(await page.locator(s.count).count()));
     else if (s.screenshot) await page.screenshot({ path: s.screenshot, fullPage: true });
     else if (s.wait) await page.waitForTimeout(s.wait);
-    else if (s.focused) out.results.push(await page.evaluate(() => document.activeElement.id || document.activeElement.tagName));
+    else if (s.focused) out.results.push(await page.evaluate(() => document.activeElement.id || document.activeElement.textContent));
+    else if (s.fits) out.results.push(String(await page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth)));
   }
   out.url = page.url();
   out.cookies = (await context.cookies()).map((c) => c.name + '=' + c.value);

@@ -32,7 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The operator's status page of the real jar, looked at in Debian's headless chromium: an image
  * after a pull, drift after a re-tag (real upstream, skopeo), a refusal of a hostile upstream's lie
  * whose markup shows as text, a warm job's progress, and with {@code admin.token} nothing without
- * the token. Also writes {@code target/status-page.png}, the README's screenshot.
+ * the token; at 200% zoom nothing scrolls sideways and the first Tab stop skips to the status.
+ * Also writes {@code target/status-page.png}, the README's screenshot.
  */
 class StatusPageIT extends PerTestHostileUpstream {
   private static final String UP = "registry.example.com";
@@ -96,6 +97,13 @@ class StatusPageIT extends PerTestHostileUpstream {
           step("goto", admin + "/?upstream=" + UP + "&repo=team/web"),
           step("screenshot", Path.of("target/status-page.png").toAbsolutePath().toString()),
           step("text", "#cached")));
+      Browser.Seen zoomed = Browser.run(true, 640, List.of( // 200% zoom of a 1280-pixel screen
+          step("goto", admin + "/?upstream=" + UP + "&repo=team/web"),
+          step("fits", true),
+          step("press", "Tab"),
+          step("focused", true),
+          step("press", "Enter"),
+          step("focused", true)));
 
       assertThat(noScript.url()).isEqualTo(admin + "/?upstream=" + UP + "&repo=team%2Fweb");
       assertThat(noScript.result(0)).contains(UP + "/team/web:1.0").contains(web.manifestDigest())
@@ -106,6 +114,9 @@ class StatusPageIT extends PerTestHostileUpstream {
       assertThat(withScript.result(0)).contains(web.manifestDigest());
       assertThat(withScript.pageErrors()).isEmpty();
       assertThat(withScript.console()).as("no Content-Security-Policy violation").noneMatch(c -> c.startsWith("error"));
+      assertThat(zoomed.result(0)).as("no sideways scrolling at 200% zoom").isEqualTo("true");
+      assertThat(zoomed.results().subList(1, 3)).as("the first Tab stop skips to the status")
+          .containsExactly("Skip to the status", "main");
     }
   }
 

@@ -54,11 +54,16 @@ public final class Browser {
     return s;
   }
 
-  /** Runs {@code steps} in a fresh context (JavaScript on or off); fails with the driver's error. */
+  /** Runs {@code steps} in a fresh 1280-pixel-wide context (JavaScript on or off); fails with the driver's error. */
   public static Seen run(boolean javaScript, List<Map<String, Object>> steps) {
+    return run(javaScript, 1280, steps);
+  }
+
+  /** Runs {@code steps} in a fresh context {@code width} CSS pixels wide (640: a 1280 screen at 200% zoom). */
+  public static Seen run(boolean javaScript, int width, List<Map<String, Object>> steps) {
     Path dir = installed();
     try {
-      byte[] plan = JSON.writeValueAsBytes(Map.of("javaScript", javaScript, "steps", steps));
+      byte[] plan = JSON.writeValueAsBytes(Map.of("javaScript", javaScript, "width", width, "steps", steps));
       Process p = new ProcessBuilder("node", "drive.mjs").directory(dir.toFile())
           .redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve("drive.log").toFile())).start();
       p.getOutputStream().write(plan);

@@ -71,11 +71,11 @@ final class CatalogSection {
       h.raw("<p>Nothing cached yet: tags appear here once a client pulled them through the proxy.</p>");
       return;
     }
-    h.raw("<table><caption>Cached tags per upstream</caption><thead><tr>").th("Upstream").th("Repositories")
+    h.raw("<div class=\"scroll\" tabindex=\"0\"><table><caption>Cached tags per upstream</caption><thead><tr>").th("Upstream").th("Repositories")
         .th("Tags").raw("</tr></thead><tbody>");
     counts.forEach((u, c) -> h.raw("<tr><th scope=\"row\">").link(Html.query("upstream", u), u).raw("</th>")
         .el("td", c[0]).el("td", c[1]).raw("</tr>"));
-    h.raw("</tbody></table>");
+    h.raw("</tbody></table></div>");
   }
 
   private static void repositories(Html h, NavigableSet<TagCatalog.Name> names, StatusPage.View v) {
@@ -105,13 +105,13 @@ final class CatalogSection {
       h.raw("<p>").text("Nothing cached from " + v.upstream() + " yet.").raw("</p>");
       return;
     }
-    h.raw("<table><caption>").text("Repositories of " + v.upstream() + " (" + total + ")").raw("</caption>")
+    h.raw("<div class=\"scroll\" tabindex=\"0\"><table><caption>").text("Repositories of " + v.upstream() + " (" + total + ")").raw("</caption>")
         .raw("<thead><tr>").th("Repository").th("Tags").raw("</tr></thead><tbody>");
     for (Repo r : page) {
       h.raw("<tr><th scope=\"row\">").link(Html.query("upstream", v.upstream(), "repo", r.name()), r.name())
           .raw("</th>").el("td", r.tags()).raw("</tr>");
     }
-    h.raw("</tbody></table>");
+    h.raw("</tbody></table></div>");
     pages(h, v, total);
   }
 
@@ -153,7 +153,7 @@ final class CatalogSection {
       return;
     }
     int from = Math.min((v.page() - 1) * PAGE_SIZE, all.size());
-    h.raw("<table class=\"wide\"><caption>").text(caption + " (" + all.size() + ")").raw("</caption><thead><tr>");
+    h.raw("<div class=\"scroll\" tabindex=\"0\"><table class=\"wide\"><caption>").text(caption + " (" + all.size() + ")").raw("</caption><thead><tr>");
     for (String c : new String[] {"Image", "Digest", "Type", "Size", "Verified"}) {
       h.th(c);
     }
@@ -171,7 +171,7 @@ final class CatalogSection {
           .el("td", size(s.store(), e.digest())).raw("<td>").time(Instant.ofEpochMilli(e.verifiedAtMillis()))
           .raw("</td></tr>");
     }
-    h.raw("</tbody></table>");
+    h.raw("</tbody></table></div>");
     pages(h, v, all.size());
   }
 

@@ -24,7 +24,7 @@ final class PinsSection {
     h.raw("<p>").text(pins.size() + " pinned tag(s), " + drifts.size() + " drifting from their upstream tag.")
         .raw("</p>");
     if (!drifts.isEmpty()) {
-      h.raw("<table class=\"wide\"><caption>Drift: the upstream moved these pinned tags; the proxy serves the pin"
+      h.raw("<div class=\"scroll\" tabindex=\"0\"><table class=\"wide\"><caption>Drift: the upstream moved these pinned tags; the proxy serves the pin"
           + "</caption><thead><tr>");
       for (String c : new String[] {"Pinned tag", "Pinned digest", "Upstream now points at", "Drifting since",
           "Last checked"}) {
@@ -36,9 +36,9 @@ final class PinsSection {
             .raw("</td><td class=\"mono\">").text(d.upstream()).raw("</td><td>").time(d.since())
             .raw("</td><td>").time(d.lastChecked()).raw("</td></tr>");
       }
-      h.raw("</tbody></table>");
+      h.raw("</tbody></table></div>");
     }
-    h.raw("<table class=\"wide\"><caption>Pins</caption><thead><tr>").th("Pinned tag").th("Digest").th("Cached")
+    h.raw("<div class=\"scroll\" tabindex=\"0\"><table class=\"wide\"><caption>Pins</caption><thead><tr>").th("Pinned tag").th("Digest").th("Cached")
         .raw("</tr></thead><tbody>");
     int n = 0;
     for (Map.Entry<Pins.Key, Digest> p : pins.all().entrySet()) {
@@ -49,7 +49,7 @@ final class PinsSection {
       h.raw("<tr><th scope=\"row\">").text(p.getKey()).raw("</th><td class=\"mono\">").text(p.getValue())
           .raw("</td>").el("td", cached ? "yes" : "no").raw("</tr>");
     }
-    h.raw("</tbody></table>");
+    h.raw("</tbody></table></div>");
     if (pins.size() > SHOWN) {
       h.raw("<p>").text("and " + (pins.size() - SHOWN) + " more in the pin file.").raw("</p>");
     }

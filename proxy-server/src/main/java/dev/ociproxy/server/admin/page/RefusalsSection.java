@@ -24,17 +24,17 @@ final class RefusalsSection {
       h.raw("<p>No upstream content refused since start.</p></section>");
       return;
     }
-    h.raw("<table><caption>Refusals per reason since start</caption><thead><tr>").th("Reason").th("Count")
+    h.raw("<div class=\"scroll\" tabindex=\"0\"><table><caption>Refusals per reason since start</caption><thead><tr>").th("Reason").th("Count")
         .raw("</tr></thead><tbody>");
     byReason.forEach((reason, n) ->
         h.raw("<tr><th scope=\"row\">").text(reason).raw("</th>").el("td", n.longValue()).raw("</tr>"));
-    h.raw("</tbody></table>");
+    h.raw("</tbody></table></div>");
     List<Refusals.Refusal> recent = new ArrayList<>();
     for (StatusSources.Upstream u : s.upstreams()) {
       recent.addAll(u.refusals().recent());
     }
     recent.sort(Comparator.comparing(Refusals.Refusal::at).reversed());
-    h.raw("<table class=\"wide\"><caption>Latest refusals, newest first</caption><thead><tr>");
+    h.raw("<div class=\"scroll\" tabindex=\"0\"><table class=\"wide\"><caption>Latest refusals, newest first</caption><thead><tr>");
     for (String c : new String[] {"Time", "Upstream", "Repository", "Asked for", "Reason", "What arrived"}) {
       h.th(c);
     }
@@ -44,6 +44,6 @@ final class RefusalsSection {
           .raw("<td class=\"mono\">").text(r.asked()).raw("</td>").el("td", r.reason())
           .raw("<td class=\"mono\">").text(r.arrived()).raw("</td></tr>");
     }
-    h.raw("</tbody></table></section>");
+    h.raw("</tbody></table></div></section>");
   }
 }

@@ -19,7 +19,7 @@ final class UpstreamsSection {
   static void render(Html h, StatusSources s, MeterReadings m, Instant now) {
     h.raw("<section id=\"upstreams\" data-live aria-labelledby=\"h-upstreams\">")
         .raw("<h2 id=\"h-upstreams\">Upstreams</h2>")
-        .raw("<table><caption>Health of each configured upstream registry</caption><thead><tr>");
+        .raw("<div class=\"scroll\" tabindex=\"0\"><table><caption>Health of each configured upstream registry</caption><thead><tr>");
     for (String c : new String[] {"Upstream", "URL", "Mode", "State", "Last error", "In flight", "Errors since start",
         "Rate-limit budget"}) {
       h.th(c);
@@ -50,7 +50,7 @@ final class UpstreamsSection {
           .el("td", budget(m, u.name()))
           .raw("</tr>");
     }
-    h.raw("</tbody></table></section>");
+    h.raw("</tbody></table></div></section>");
   }
 
   private static String budget(MeterReadings m, String upstream) {

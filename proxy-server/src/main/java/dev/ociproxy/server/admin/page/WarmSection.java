@@ -17,7 +17,7 @@ final class WarmSection {
       h.raw("<p>No warm job since start (<code>POST /admin/warm</code> starts one).</p></section>");
       return;
     }
-    h.raw("<table class=\"wide\"><caption>Warm jobs: running first, then the latest finished</caption><thead><tr>");
+    h.raw("<div class=\"scroll\" tabindex=\"0\"><table class=\"wide\"><caption>Warm jobs: running first, then the latest finished</caption><thead><tr>");
     for (String c : new String[] {"Job", "References", "Started", "State", "Progress", "Report"}) {
       h.th(c);
     }
@@ -50,6 +50,6 @@ final class WarmSection {
       }
       h.raw("</td></tr>");
     }
-    h.raw("</tbody></table></section>");
+    h.raw("</tbody></table></div></section>");
   }
 }
