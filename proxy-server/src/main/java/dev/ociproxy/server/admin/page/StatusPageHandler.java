@@ -72,7 +72,7 @@ public final class StatusPageHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     QueryStringDecoder uri = new QueryStringDecoder(req.uri());
-    String path = uri.path();
+    String path = uri.rawPath(); // raw: our paths have nothing to decode, and a broken escape must not throw
     if (!path.equals("/") && !path.equals("/status.css") && !path.equals("/status.js") && !path.equals(FAVICON)) {
       ctx.fireChannelRead(msg);
       return;
@@ -109,7 +109,14 @@ public final class StatusPageHandler extends ChannelInboundHandlerAdapter {
     }
     boolean unlocked = token == null || auth != null;
     boolean liveOnly = headers.contains(LIVE_ONLY);
-    StatusPage.View view = StatusPage.View.of(uri.parameters());
+    StatusPage.View view;
+    try {
+      view = StatusPage.View.of(uri.parameters());
+    } catch (IllegalArgumentException e) { // a broken percent-escape in the query
+      ctx.writeAndFlush(response(HttpResponseStatus.BAD_REQUEST, "text/plain; charset=utf-8",
+          ("malformed query: " + e.getMessage() + "\n").getBytes(StandardCharsets.UTF_8), head));
+      return;
+    }
     CompletableFuture.supplyAsync(() -> page.render(view, token != null, unlocked, liveOnly), page.executor())
         .whenCompleteAsync((html, err) -> {
           if (err != null) {

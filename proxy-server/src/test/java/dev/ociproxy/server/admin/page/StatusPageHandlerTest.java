@@ -123,6 +123,23 @@ class StatusPageHandlerTest {
   }
 
   @Test
+  void aBrokenPercentEscapeInTheQueryIs400_andTheConnectionStaysOpen() throws Exception {
+    EmbeddedChannel ch = new EmbeddedChannel(new StatusPageHandler(f.page, null));
+    Answer bad = exchange(ch, get("/?q=%zz", null));
+    Answer good = exchange(ch, get("/?q=app", null));
+    try {
+      assertThat(bad.status()).isEqualTo(400);
+      assertThat(bad.body()).startsWith("malformed query");
+      assertThat(good.status()).isEqualTo(200);
+      assertThat(good.body()).contains("team/app");
+    } finally {
+      bad.head().release();
+      good.head().release();
+      assertThat(ch.finishAndReleaseAll()).isFalse();
+    }
+  }
+
+  @Test
   void otherPathsPassOnToTheNextHandler() {
     EmbeddedChannel ch = new EmbeddedChannel(new StatusPageHandler(f.page, null));
     FullHttpRequest metrics = get("/metrics", null);
