@@ -130,15 +130,6 @@ final class ClientRig implements AutoCloseable {
     awaitProxyReaches(proxy, nameOf(upstream), repo);
   }
 
-  /**
-   * Another proxy whose only (so default) upstream is called {@code docker.io} and lives at
-   * {@code url}: Docker Engine's {@code registry-mirrors} reach only a proxy's default upstream.
-   */
-  ProxyProcess startHubProxy(String url, Credentials credentials) {
-    ProxyProcess.Builder b = ProxyProcess.builder();
-    return (credentials == null ? b.upstream("docker.io", url) : b.upstream("docker.io", url, credentials)).start();
-  }
-
   /** A fresh path for an OCI layout in the rig's private directory. */
   Path layout(String name) {
     return work.resolve(name);
@@ -157,19 +148,15 @@ final class ClientRig implements AutoCloseable {
     return out;
   }
 
-  /** Access-log entries of the rig's proxy whose path contains {@code fragment}. */
-  List<Access> accessLog(String fragment) {
-    return accessLog(proxy).stream().filter(a -> a.path().contains(fragment)).toList();
-  }
-
   /**
-   * Like {@link #accessLog(String)}, but first waits (up to 10 s) for a matching line: the proxy logs
-   * a request once its response has ended, so a client that quits on an error can finish first.
+   * Access-log entries of {@code p} whose path contains {@code fragment}, once there is one (waiting up
+   * to 10 s): the proxy logs a request once its response has ended, so a client that quits on an error
+   * can finish first.
    */
-  List<Access> awaitAccessLog(String fragment) {
+  static List<Access> awaitAccessLog(ProxyProcess p, String fragment) {
     ItFixtures.await("an access-log line for " + fragment, Duration.ofSeconds(10),
-        () -> !accessLog(fragment).isEmpty());
-    return accessLog(fragment);
+        () -> accessLog(p).stream().anyMatch(a -> a.path().contains(fragment)));
+    return accessLog(p).stream().filter(a -> a.path().contains(fragment)).toList();
   }
 
   /** Switches {@code upstream} off (it stays off: the test closes it) and runs {@code action}. */

@@ -148,7 +148,7 @@ public final class Skopeo {
    */
   public record DirImage(Path dir, String manifestDigest, Set<String> storedDigests, CommandResult copy) {
 
-    static DirImage read(Path dir, CommandResult copy) {
+    public static DirImage read(Path dir, CommandResult copy) {
       Set<String> stored = new TreeSet<>();
       try (Stream<Path> files = Files.list(dir)) {
         for (Path f : files.toList()) {
