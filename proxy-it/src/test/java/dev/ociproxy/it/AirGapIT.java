@@ -29,6 +29,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -165,6 +166,7 @@ class AirGapIT {
   }
 
   @Test
+  @Tag("container-runtime")
   void exportedImage_importedIntoAnEmptyOfflineProxy_isPulledWithSkopeoAndPodman() throws Exception {
     OciImage image = OciImages.multiArch(tmp.resolve("layout"), "multi", 2 * MIB, 300_000);
     Path layout = tmp.resolve("hello-layout");

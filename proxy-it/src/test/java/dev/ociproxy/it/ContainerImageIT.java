@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import dev.ociproxy.it.support.docker.ImageTestScript;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
  * same check runs by hand; this test makes it part of {@code mvn verify}. It is skipped, with the
  * script's reason, where no Docker engine can run (not root, no dockerd or debootstrap).
  */
+@Tag("container-runtime")
 class ContainerImageIT {
 
   @TempDir Path tmp;

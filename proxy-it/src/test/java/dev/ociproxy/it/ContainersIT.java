@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,6 +39,7 @@ import org.testcontainers.images.builder.Transferable;
  * <p>Skips with the reason when no Docker engine is reachable. The mirror test needs the harness's
  * daemon itself (dockerd pulls through a proxy that runs in that same dockerd).
  */
+@Tag("container-runtime")
 @ExtendWith(ProcessGuard.class)
 class ContainersIT {
   private static final Duration STARTUP = Duration.ofMinutes(2);

@@ -23,6 +23,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -196,6 +197,7 @@ class HarnessIT {
   }
 
   @Test
+  @Tag("container-runtime")
   void containerd_pullsMultiArchThroughHostsTomlMirror_andStoresExactlyTheAmd64Digests() {
     UpstreamRegistry.availability().and(Skopeo.availability()).and(Containerd.availability()).assumeAvailable();
     OciImage image = OciImages.multiArch(tmp.resolve("layout"), "multi", 2 * MIB, 50_000);
@@ -212,6 +214,7 @@ class HarnessIT {
   }
 
   @Test
+  @Tag("container-runtime")
   void containerdAndDockerd_getTokensFromTheTokenServer_andPullFromATokenAuthRegistry() {
     UpstreamRegistry.availability().and(Skopeo.availability()).and(TokenServer.availability())
         .and(Containerd.availability()).and(Dockerd.availability()).assumeAvailable();
@@ -237,6 +240,7 @@ class HarnessIT {
   }
 
   @Test
+  @Tag("container-runtime")
   void dockerd_pullsFromTheRegistryAsInsecure_andRecordsThePushedDigests() {
     UpstreamRegistry.availability().and(Skopeo.availability()).and(Dockerd.availability()).assumeAvailable();
     OciImage image = OciImages.singleArch(tmp.resolve("layout"), "v1", 2 * MIB, 50_000);
@@ -253,6 +257,7 @@ class HarnessIT {
   }
 
   @Test
+  @Tag("container-runtime")
   void podman_pullsDirectlyAndThroughARegistriesConfMirror_andRecordsThePushedDigests() {
     UpstreamRegistry.availability().and(Skopeo.availability()).and(Podman.availability()).assumeAvailable();
     OciImage image = OciImages.singleArch(tmp.resolve("layout"), "v1", 2 * MIB, 50_000);
