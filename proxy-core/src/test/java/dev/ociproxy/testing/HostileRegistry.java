@@ -49,7 +49,26 @@ public final class HostileRegistry implements AutoCloseable {
   private final AuthGate auth = new AuthGate();
   private final List<Rule> rules = new CopyOnWriteArrayList<>();
   private final List<RecordedRequest> requests = new CopyOnWriteArrayList<>();
-  private final LoopbackServer server = new LoopbackServer(this::exchange, requests::add);
+  private final LoopbackServer server = new LoopbackServer(this::counted, requests::add);
+  private final AtomicInteger active = new AtomicInteger();
+  private final AtomicInteger peak = new AtomicInteger();
+  private volatile RateLimit rateLimit;
+  private volatile long retryAfterSeconds = 60;
+
+  /** Docker Hub's budget: manifest GETs count, HEADs do not; every answer says what is left. */
+  private static final class RateLimit {
+    final int limit;
+    final long windowSeconds;
+    final String source;
+    final AtomicInteger remaining;
+
+    RateLimit(int limit, int remaining, long windowSeconds, String source) {
+      this.limit = limit;
+      this.remaining = new AtomicInteger(remaining);
+      this.windowSeconds = windowSeconds;
+      this.source = source;
+    }
+  }
 
   private HostileRegistry() {}
 
@@ -189,7 +208,65 @@ public final class HostileRegistry implements AutoCloseable {
     return List.of();
   }
 
+  // ---------------------------------------------------------------- rate limit
+
+  /**
+   * Counts manifest GETs against a budget the way Docker Hub does (HEADs are free): every answer
+   * carries {@code ratelimit-limit: <limit>;w=<window>}, {@code ratelimit-remaining: <left>;w=<window>}
+   * and {@code docker-ratelimit-source}; a manifest GET once nothing is left is a 429 with
+   * {@link #rateLimitRetryAfter Retry-After}. Replaces any budget set before.
+   */
+  public void rateLimit(int limit, int remaining, long windowSeconds) {
+    if (limit < 0 || remaining < 0 || remaining > limit || windowSeconds <= 0) {
+      throw new IllegalArgumentException("limit " + limit + ", remaining " + remaining + ", window "
+          + windowSeconds + " (expected: 0 <= remaining <= limit, window > 0)");
+    }
+    rateLimit = new RateLimit(limit, remaining, windowSeconds, "127.0.0.1");
+  }
+
+  /** The Retry-After (seconds) of the 429 a spent budget answers; 60 unless set. */
+  public void rateLimitRetryAfter(long seconds) {
+    retryAfterSeconds = seconds;
+  }
+
+  /** Stops counting and sending rate-limit headers. */
+  public void noRateLimit() {
+    rateLimit = null;
+  }
+
+  /** What is left of the budget, or -1 without one. */
+  public int rateLimitRemaining() {
+    RateLimit r = rateLimit;
+    return r == null ? -1 : r.remaining.get();
+  }
+
+  /** Applies the budget to one answer; returns the 429 that replaces it, or null. */
+  private Reply budget(RecordedRequest req, OciRoutes.Route route, Reply reply) {
+    RateLimit r = rateLimit;
+    if (r == null) {
+      return null;
+    }
+    Reply out = null;
+    if (req.method().equals("GET") && route.kind() == OciRoutes.Route.Kind.MANIFEST) {
+      int before = r.remaining.getAndUpdate(n -> n > 0 ? n - 1 : n);
+      if (before == 0) {
+        out = Reply.error(429, "TOOMANYREQUESTS", "You have reached your pull rate limit.", "")
+            .header("Retry-After", Long.toString(retryAfterSeconds));
+      }
+    }
+    Reply target = out != null ? out : reply;
+    target.header("ratelimit-limit", r.limit + ";w=" + r.windowSeconds);
+    target.header("ratelimit-remaining", r.remaining.get() + ";w=" + r.windowSeconds);
+    target.header("docker-ratelimit-source", r.source);
+    return out;
+  }
+
   // ---------------------------------------------------------------- observation
+
+  /** The most requests this registry was answering at the same time (body written included). */
+  public int peakConcurrentRequests() {
+    return peak.get();
+  }
 
   /** Every request received so far (token requests included), in arrival order. */
   public List<RecordedRequest> requests() {
@@ -275,6 +352,15 @@ public final class HostileRegistry implements AutoCloseable {
     server.close();
   }
 
+  private boolean counted(RecordedRequest req, OutputStream out) throws IOException {
+    peak.accumulateAndGet(active.incrementAndGet(), Math::max);
+    try {
+      return exchange(req, out);
+    } finally {
+      active.decrementAndGet();
+    }
+  }
+
   /** Answers one request; returns whether the connection may carry another. */
   private boolean exchange(RecordedRequest req, OutputStream out) throws IOException {
     boolean keepAlive = req.version().equals("HTTP/1.1")
@@ -322,6 +408,10 @@ public final class HostileRegistry implements AutoCloseable {
           ? auth.token(req)
           : OciRoutes.answer(req, route, store);
       ContentLies.apply(reply, kinds, lies);
+      Reply spent = reply.status == 200 ? budget(req, route, reply) : null;
+      if (spent != null) {
+        reply = spent;
+      }
     }
     return ReplyWriter.write(reply, req, kinds, trickle, keepAlive, out);
   }

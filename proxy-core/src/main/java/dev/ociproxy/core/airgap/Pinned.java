@@ -8,6 +8,7 @@ import dev.ociproxy.core.oci.RepositoryName;
 import dev.ociproxy.core.oci.Tag;
 import dev.ociproxy.core.registry.BlobSource;
 import dev.ociproxy.core.registry.Manifest;
+import dev.ociproxy.core.registry.ManifestHead;
 import dev.ociproxy.core.registry.PullThrough;
 import dev.ociproxy.core.registry.Registry;
 import dev.ociproxy.core.registry.TagList;
@@ -92,6 +93,16 @@ public final class Pinned implements Registry {
     watch.served(repo, (Tag) ref, pin);
     // By digest, through this view again: the policy applies to the pinned digest too.
     return manifest(repo, pin, accept);
+  }
+
+  /** An unpinned tag as the view below answers its HEAD (a stale one costs an upstream HEAD). */
+  @Override
+  public CompletableFuture<ManifestHead> manifestHead(
+      RepositoryName repo, Reference ref, List<String> accept) {
+    boolean unpinnedTag = ref instanceof Tag tag && pins.get().get(upstream, repo, tag) == null;
+    return unpinnedTag && denial(repo, ref) == null
+        ? inner.manifestHead(repo, ref, accept)
+        : manifest(repo, ref, accept).thenApply(ManifestHead::of);
   }
 
   @Override

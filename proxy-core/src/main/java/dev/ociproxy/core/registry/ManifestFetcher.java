@@ -47,6 +47,7 @@ final class ManifestFetcher {
   private final RepositoryLinks links;
   private final FetchLimiter limiter;
   private final MirrorOptions options;
+  private final Freshness freshness;
   private final ConcurrentMap<String, CompletableFuture<Manifest>> manifestFetches =
       new ConcurrentHashMap<>();
   /** Verified manifests kept parsed in memory, so hot tags and digests cost no disk read. */
@@ -65,6 +66,7 @@ final class ManifestFetcher {
     this.links = links;
     this.limiter = limiter;
     this.options = options;
+    this.freshness = new Freshness(options.freshness(), options.tagTtl());
   }
 
   /** Manifest fetches running now (a gauge). */
@@ -99,32 +101,57 @@ final class ManifestFetcher {
     }
     Tag tag = (Tag) ref;
     TagIndex.Entry known = tags.get(repo, tag);
-    if (known != null && isFresh(known) && suits(known, accept)) {
-      Manifest cached = cachedManifest(known.digest(), false);
-      if (cached != null) {
-        return CompletableFuture.completedFuture(cached);
-      }
+    Manifest cached = verifiedFor(known, accept);
+    if (cached != null && isFresh(tag, known)) {
+      return CompletableFuture.completedFuture(cached);
     }
-    return singleFlight("t " + repo + ":" + tag + " " + accept, () -> fetchByTag(repo, tag, accept))
-        .exceptionallyCompose(
-            err -> {
-              Throwable cause = Futures.cause(err);
-              if (known != null && UpstreamErrors.isUpstreamTrouble(cause)) {
-                Manifest stale = cachedManifest(known.digest(), true);
-                if (stale != null) {
-                  log.warn(
-                      "upstream {} failed ({}); serving last verified {}:{} -> {}",
-                      mirror.name(), cause.getMessage(), repo, tag, known.digest());
-                  mirror.staleServed();
-                  return CompletableFuture.completedFuture(stale);
-                }
+    return singleFlight("t " + repo + ":" + tag + " " + accept,
+        () -> cached != null ? revalidate(repo, tag, accept, known, cached) : fetchByTag(repo, tag, accept))
+        .exceptionallyCompose(err -> staleOr(err, repo, tag, known));
+  }
+
+  /** The verified manifest of a known tag mapping if it suits the client's Accept list, else null. */
+  Manifest verifiedFor(TagIndex.Entry known, List<String> accept) {
+    return known != null && suits(known, accept) ? cachedManifest(known.digest(), false) : null;
+  }
+
+  boolean isFresh(Tag tag, TagIndex.Entry known) {
+    return freshness.isFresh(tag, known.verifiedAtMillis());
+  }
+
+  /** A stale tag whose digest the upstream still names is fresh again; else it is fetched. */
+  private CompletableFuture<Manifest> revalidate(
+      RepositoryName repo, Tag tag, List<String> accept, TagIndex.Entry known, Manifest cached) {
+    return TagHead.ask(client, tags, repo, tag, ask(accept))
+        .thenCompose(
+            claim -> {
+              if (!known.digest().equals(claim.digest())) {
+                return fetchByTag(repo, tag, accept);
               }
-              return CompletableFuture.failedFuture(cause);
+              tags.put(repo, tag, TagHead.refreshed(known));
+              return CompletableFuture.completedFuture(cached);
             });
   }
 
-  private boolean isFresh(TagIndex.Entry e) {
-    return System.currentTimeMillis() - e.verifiedAtMillis() < options.tagTtl().toMillis();
+  /** The last verified manifest of the tag when {@code err} is upstream trouble, else {@code err}. */
+  CompletableFuture<Manifest> staleOr(
+      Throwable err, RepositoryName repo, Tag tag, TagIndex.Entry known) {
+    Throwable cause = Futures.cause(err);
+    if (known != null && UpstreamErrors.isUpstreamTrouble(cause)) {
+      Manifest stale = cachedManifest(known.digest(), true);
+      if (stale != null) {
+        log.warn(
+            "upstream {} failed ({}); serving last verified {}:{} -> {}",
+            mirror.name(), cause.getMessage(), repo, tag, known.digest());
+        mirror.staleServed();
+        return CompletableFuture.completedFuture(stale);
+      }
+    }
+    return CompletableFuture.failedFuture(cause);
+  }
+
+  static List<String> ask(List<String> accept) {
+    return accept.isEmpty() ? MediaTypes.ALL_MANIFESTS : accept;
   }
 
   private static boolean suits(TagIndex.Entry e, List<String> accept) {
@@ -224,7 +251,7 @@ final class ManifestFetcher {
 
   private CompletableFuture<Manifest> fetchByTag(
       RepositoryName repo, Tag tag, List<String> accept) {
-    List<String> ask = accept.isEmpty() ? MediaTypes.ALL_MANIFESTS : accept;
+    List<String> ask = ask(accept);
     boolean askedForIndex = ask.stream().anyMatch(MediaTypes::isIndex) || ask.contains("*/*");
     String asked = repo + ":" + tag;
     return client

@@ -45,6 +45,7 @@ public final class PullThrough implements Registry {
   private final FetchLimiter limiter;
   private final BlobFetcher blobs;
   private final ManifestFetcher manifests;
+  private final ManifestHeads heads;
 
   public PullThrough(
       UpstreamClient client, ContentStore store, MirrorOptions options, MeterRegistry meters) {
@@ -64,6 +65,7 @@ public final class PullThrough implements Registry {
     this.links = new RepositoryLinks(store.root(), name(), store.background());
     this.blobs = new BlobFetcher(this, client, store, links, limiter, options);
     this.manifests = new ManifestFetcher(this, client, store, tags, links, limiter, options);
+    this.heads = new ManifestHeads(manifests, client, tags, limiter);
     registerGauges();
   }
 
@@ -151,6 +153,12 @@ public final class PullThrough implements Registry {
   public CompletableFuture<Manifest> manifest(
       RepositoryName repo, Reference ref, List<String> accept) {
     return manifests.manifest(repo, ref, accept);
+  }
+
+  @Override
+  public CompletableFuture<ManifestHead> manifestHead(
+      RepositoryName repo, Reference ref, List<String> accept) {
+    return heads.head(repo, ref, accept);
   }
 
   /** Records that {@code repo} holds {@code digest} (for content imported from elsewhere). */

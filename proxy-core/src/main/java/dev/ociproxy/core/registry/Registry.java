@@ -26,6 +26,16 @@ public interface Registry {
   /** A manifest by tag or digest; {@code accept} is the client's Accept list (empty: any type). */
   CompletableFuture<Manifest> manifest(RepositoryName repo, Reference ref, List<String> accept);
 
+  /**
+   * What a {@code HEAD} of the manifest answers. A fresh tag costs the upstream nothing and a stale
+   * one at most an upstream {@code HEAD} (never a GET, which rate-limited upstreams count); this
+   * default answers from {@link #manifest} for views that never ask the upstream anyway.
+   */
+  default CompletableFuture<ManifestHead> manifestHead(
+      RepositoryName repo, Reference ref, List<String> accept) {
+    return manifest(repo, ref, accept).thenApply(ManifestHead::of);
+  }
+
   /** A blob from the store, or a (possibly shared) download that readers tail. */
   CompletableFuture<BlobSource> blob(RepositoryName repo, Digest digest);
 

@@ -27,6 +27,8 @@ final class Exchange {
   private boolean lastReceived;
   private boolean done;
   private Throwable failure;
+  private boolean ended;
+  private Runnable onEnd;
   /** Set while the sink has asked us to stop reading. */
   private boolean paused;
   private long pausedSince;
@@ -67,6 +69,36 @@ final class Exchange {
     this.method = method;
     this.headers = headers;
     this.transport = transport;
+  }
+
+  /**
+   * Runs {@code r} once the exchange is over: the body fully read, failed or aborted (at once if it
+   * already is). Call on the connection's event loop.
+   */
+  void whenEnded(Runnable r) {
+    if (ended) {
+      r.run();
+    } else {
+      onEnd = onEnd == null ? r : chain(onEnd, r);
+    }
+  }
+
+  private static Runnable chain(Runnable a, Runnable b) {
+    return () -> {
+      a.run();
+      b.run();
+    };
+  }
+
+  private void ended() {
+    if (!ended) {
+      ended = true;
+      Runnable r = onEnd;
+      onEnd = null;
+      if (r != null) {
+        r.run();
+      }
+    }
   }
 
   void attach(Channel ch) {
@@ -120,6 +152,7 @@ final class Exchange {
       } else {
         channel.close();
       }
+      ended(); // after the release: whoever was waiting for our place may reuse the connection
     }
     if (sink == null) {
       if (chunk.isReadable()) {
@@ -179,6 +212,7 @@ final class Exchange {
   }
 
   void fail(Throwable cause) {
+    ended();
     if (done || lastReceived) {
       return; // already failed, or the whole body is on our side
     }
@@ -198,6 +232,7 @@ final class Exchange {
 
   /** Stops reading: closes the connection unless the body already ended. */
   void abort() {
+    ended();
     drainPending();
     if (!lastReceived && channel != null) {
       channel.close();

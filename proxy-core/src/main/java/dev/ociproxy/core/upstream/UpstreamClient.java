@@ -53,6 +53,7 @@ public final class UpstreamClient {
   private final Cache<String, Token> tokens;
   private final UpstreamHealth health;
   private final UpstreamMetrics metrics;
+  private final UpstreamThrottle throttle;
   private volatile boolean basicWanted;
 
   /** A client whose meters go nowhere (tests, tools). */
@@ -61,11 +62,17 @@ public final class UpstreamClient {
   }
 
   public UpstreamClient(UpstreamOptions options, HttpTransport transport, MeterRegistry meters) {
+    this(options, transport, meters, RequestLimits.unlimited());
+  }
+
+  public UpstreamClient(
+      UpstreamOptions options, HttpTransport transport, MeterRegistry meters, RequestLimits limits) {
     this.options = requireNonNull(options, "options");
+    this.throttle = new UpstreamThrottle(options.name(), requireNonNull(limits, "limits"), meters);
     this.metrics = new UpstreamMetrics(options.name(), requireNonNull(meters, "meters"));
     this.transport = requireNonNull(transport, "transport");
     this.ssl = sslContext(options);
-    this.health = new UpstreamHealth(options.name());
+    this.health = new UpstreamHealth(options.name(), new RateLimitBudget(options.name(), meters));
     metrics.backoffGauge(health, UpstreamHealth::backoffSeconds);
     this.tokens =
         Caffeine.newBuilder()
@@ -105,17 +112,20 @@ public final class UpstreamClient {
    */
   public CompletableFuture<UpstreamResponse> request(
       HttpMethod method, String path, String repository, List<String> accept) {
-    RegistryException backingOff = health.blocked();
-    if (backingOff != null) {
-      metrics.backingOff();
-      return CompletableFuture.failedFuture(backingOff);
-    }
-    long started = System.nanoTime();
     URI uri = URI.create(base() + path);
     String scope = repository == null ? null : "repository:" + repository + ":pull";
-    return attempt(method, uri, scope, accept, false, 0)
-        .whenComplete(health::record)
-        .whenComplete((resp, err) -> metrics.finished(method, started, resp, err));
+    return throttle.run(() -> {
+      // Checked at our turn: the budget may have run out while we waited in line.
+      RegistryException backingOff = health.blocked();
+      if (backingOff != null) {
+        metrics.backingOff();
+        return CompletableFuture.failedFuture(backingOff);
+      }
+      long started = System.nanoTime();
+      return attempt(method, uri, scope, accept, false, 0)
+          .whenComplete(health::record)
+          .whenComplete((resp, err) -> metrics.finished(method, started, resp, err));
+    });
   }
 
   private String base() {

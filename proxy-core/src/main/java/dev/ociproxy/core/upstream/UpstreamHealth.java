@@ -8,9 +8,10 @@ import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 
 /**
- * Per-upstream back-off: after a 429, a 502/503/504 or a failed connection, requests that would
- * reach the upstream fail fast (cached content is still served) until the upstream's {@code
- * Retry-After} or an exponential delay has passed. Thread-safe.
+ * Per-upstream back-off: after a 429, a 502/503/504, a failed connection or a response saying the
+ * rate-limit budget is spent ({@link RateLimitBudget}), requests that would reach the upstream fail
+ * fast (cached content is still served) until the upstream's {@code Retry-After}, the budget's
+ * renewal or an exponential delay has passed. Thread-safe.
  */
 final class UpstreamHealth {
   static final long BASE_BACKOFF_MILLIS = 1_000;
@@ -18,14 +19,16 @@ final class UpstreamHealth {
   static final long MAX_RETRY_AFTER_MILLIS = 300_000;
 
   private final String upstream;
+  private final RateLimitBudget budget;
   private volatile long blockedUntil;
   private volatile int failures;
   private volatile int blockStatus;
   private volatile String reason;
   private volatile long failedAt;
 
-  UpstreamHealth(String upstream) {
+  UpstreamHealth(String upstream, RateLimitBudget budget) {
     this.upstream = upstream;
+    this.budget = budget;
   }
 
   /** The error to answer with while backing off, or null when the upstream may be asked. */
@@ -57,7 +60,16 @@ final class UpstreamHealth {
     return Math.max(0, blockedUntil - System.currentTimeMillis()) / 1000.0;
   }
 
+  /** Learns from one response (or failure): its status, and what it says about the rate limit. */
   void record(UpstreamResponse resp, Throwable err) {
+    recordStatus(resp, err);
+    long pause = resp == null ? 0 : budget.observe(resp.headers());
+    if (pause > 0) {
+      budgetSpent(pause);
+    }
+  }
+
+  private void recordStatus(UpstreamResponse resp, Throwable err) {
     if (err != null) {
       Throwable t = err.getCause() != null && err instanceof java.util.concurrent.CompletionException ? err.getCause() : err;
       if (t instanceof UpstreamUnavailableException || t instanceof UpstreamTimeoutException) {
@@ -73,6 +85,14 @@ final class UpstreamHealth {
     } else if (s < 500) {
       failures = 0;
     }
+  }
+
+  /** The upstream said its budget is spent: nothing is asked for {@code millis}, as after a 429. */
+  private void budgetSpent(long millis) {
+    reason = "its rate limit was spent";
+    failedAt = System.currentTimeMillis();
+    blockStatus = 429;
+    blockedUntil = Math.max(blockedUntil, System.currentTimeMillis() + millis);
   }
 
   private void fail(int status, String why, String retryAfter) {

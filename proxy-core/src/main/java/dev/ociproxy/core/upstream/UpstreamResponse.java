@@ -52,6 +52,11 @@ public final class UpstreamResponse {
     }
   }
 
+  /** Runs {@code r} once, when the body has been read, has failed or was dropped. */
+  void whenEnded(Runnable r) {
+    exchange.onLoop(() -> exchange.whenEnded(r));
+  }
+
   /** Streams the body into {@code sink} on the connection's event loop. */
   public void stream(BodySink sink) {
     exchange.onLoop(() -> exchange.stream(sink));

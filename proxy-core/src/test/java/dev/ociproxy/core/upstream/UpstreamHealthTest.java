@@ -2,12 +2,13 @@ package dev.ociproxy.core.upstream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 
 class UpstreamHealthTest {
   @Test
   void aFailedConnectionShowsAsBackingOffWithItsError_andTheGaugeCountsTheSecondsLeft() {
-    UpstreamHealth health = new UpstreamHealth("up");
+    UpstreamHealth health = new UpstreamHealth("up", new RateLimitBudget("up", new SimpleMeterRegistry()));
     assertThat(health.status()).isEqualTo(new UpstreamStatus(null, null, null, 0));
 
     health.record(null, new UpstreamUnavailableException("upstream connection failed: refused", null));

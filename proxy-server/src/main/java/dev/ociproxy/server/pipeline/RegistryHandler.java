@@ -85,6 +85,12 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     }
     if (route instanceof V2Request.ApiVersionCheck) {
       send(ctx, ApiVersionResponses.of(head));
+    } else if (route instanceof V2Request.GetManifest m && m.head()) {
+      whenComplete(ctx, m.registry().manifestHead(m.repository(), m.reference(), AcceptHeader.mediaTypes(req)),
+          true, h -> {
+            entry.cache(ManifestResponses.cacheOutcome(h));
+            send(ctx, ManifestResponses.head(h));
+          });
     } else if (route instanceof V2Request.GetManifest m) {
       whenComplete(ctx, m.registry().manifest(m.repository(), m.reference(), AcceptHeader.mediaTypes(req)), head,
           manifest -> {

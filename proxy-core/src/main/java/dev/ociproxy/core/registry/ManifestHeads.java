@@ -1,0 +1,51 @@
+package dev.ociproxy.core.registry;
+
+import dev.ociproxy.core.cache.TagIndex;
+import dev.ociproxy.core.oci.Reference;
+import dev.ociproxy.core.oci.RepositoryName;
+import dev.ociproxy.core.oci.Tag;
+import dev.ociproxy.core.upstream.UpstreamClient;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Answers a client's {@code HEAD} of a manifest: a fresh tag from memory, a stale one with one
+ * upstream HEAD and never a GET (a moved tag is answered with the upstream's claim, which the
+ * client verifies when it GETs the digest); anything else as a GET would be. Thread-safe.
+ */
+final class ManifestHeads {
+  private final ManifestFetcher manifests;
+  private final UpstreamClient client;
+  private final TagIndex tags;
+  private final FetchLimiter limiter;
+
+  ManifestHeads(ManifestFetcher manifests, UpstreamClient client, TagIndex tags, FetchLimiter limiter) {
+    this.manifests = manifests;
+    this.client = client;
+    this.tags = tags;
+    this.limiter = limiter;
+  }
+
+  CompletableFuture<ManifestHead> head(RepositoryName repo, Reference ref, List<String> accept) {
+    TagIndex.Entry known = ref instanceof Tag t ? tags.get(repo, t) : null;
+    Manifest cached = manifests.verifiedFor(known, accept);
+    if (cached == null || manifests.isFresh((Tag) ref, known)) {
+      return manifests.manifest(repo, ref, accept).thenApply(ManifestHead::of);
+    }
+    Tag tag = (Tag) ref;
+    return limiter.run(() -> TagHead.ask(client, tags, repo, tag, ManifestFetcher.ask(accept)))
+        .thenApply(
+            claim -> {
+              if (known.digest().equals(claim.digest())) {
+                tags.put(repo, tag, TagHead.refreshed(known));
+                return ManifestHead.of(cached);
+              }
+              if (!claim.complete()) { // nothing to answer with but what we verified, marked stale
+                return ManifestHead.of(manifests.cachedManifest(known.digest(), true));
+              }
+              return new ManifestHead(claim.digest(), claim.mediaType(), claim.length(), false, false);
+            })
+        .exceptionallyCompose(
+            err -> manifests.staleOr(err, repo, tag, known).thenApply(ManifestHead::of));
+  }
+}
