@@ -108,7 +108,8 @@ public final class ProxyServer implements AutoCloseable {
     Map<String, PullThrough> pullThroughs = new LinkedHashMap<>();
     for (ProxyConfig.Upstream u : config.upstreams()) {
       pullThroughs.put(u.name(),
-          new PullThrough(new UpstreamClient(u.options(), transport, meters), store, u.mirror(), meters, limiter));
+          new PullThrough(new UpstreamClient(u.options(), transport, meters, u.requestLimits()), store, u.mirror(),
+              meters, limiter));
     }
     airgap = Airgap.start(config.airgap(), pullThroughs, config.defaultUpstream(), meters, PinFileFormat::parse);
     Map<String, Upstream> upstreams = new LinkedHashMap<>();

@@ -101,7 +101,8 @@ final class CliContext implements AutoCloseable {
     transport = new HttpTransport(group, NioSocketChannel.class);
     Map<String, PullThrough> m = new LinkedHashMap<>();
     for (ProxyConfig.Upstream u : config.upstreams()) {
-      m.put(u.name(), new PullThrough(new UpstreamClient(u.options(), transport), store, u.mirror(), meters));
+      m.put(u.name(), new PullThrough(
+          new UpstreamClient(u.options(), transport, meters, u.requestLimits()), store, u.mirror(), meters));
     }
     try {
       airgap = Airgap.start(config.airgap().withoutWarm(), m, config.defaultUpstream(), meters, PinFileFormat::parse);

@@ -117,7 +117,7 @@ public final class ConfigLoader {
       u.only(
           "name", "url", "default", "username", "password", "passwordFile", "caFile",
           "tagTtl", "connectTimeout", "readTimeout", "firstByteTimeout", "manifestTimeout", "trustedRealmHosts",
-          "offline", "policy");
+          "offline", "policy", "maxConcurrentRequests", "requestsPerSecond", "freshness");
       String name = u.required("name");
       if (!UPSTREAM_NAME.matcher(name).matches()) {
         throw new ConfigException(u.key("name"),
@@ -178,8 +178,8 @@ public final class ConfigLoader {
           u.duration("firstByteTimeout", Duration.ofSeconds(30)));
       MirrorOptions mirror = new MirrorOptions(
           manifestMax, u.duration("tagTtl", tagTtl), u.duration("manifestTimeout", Duration.ofSeconds(60)),
-          finishAbandoned);
-      upstreams.add(new ProxyConfig.Upstream(options, mirror, isDefault));
+          finishAbandoned, UpstreamBudgetSettings.freshness(u));
+      upstreams.add(new ProxyConfig.Upstream(options, mirror, isDefault, UpstreamBudgetSettings.limits(u)));
     }
     ConfigNode limits = top.obj("limits");
     limits.only("maxInitialLineLength", "maxHeaderSize", "maxHeaders", "maxConnections", "idleTimeout",

@@ -41,6 +41,11 @@ final class ConfigNode {
     return new ConfigNode(key(k), node.path(k), substitute);
   }
 
+  /** The {@code i}th element of the list under {@code k}, as a mapping ({@code k[i]}). */
+  ConfigNode element(String k, int i) {
+    return new ConfigNode(key(k) + "[" + i + "]", node.path(k).path(i), substitute);
+  }
+
   String text(String k, String dflt) {
     JsonNode v = node.path(k);
     if (v.isMissingNode() || v.isNull()) {

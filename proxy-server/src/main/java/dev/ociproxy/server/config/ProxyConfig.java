@@ -3,6 +3,7 @@ package dev.ociproxy.server.config;
 import dev.ociproxy.core.airgap.AirgapOptions;
 import dev.ociproxy.core.cache.DirectWrites;
 import dev.ociproxy.core.registry.MirrorOptions;
+import dev.ociproxy.core.upstream.RequestLimits;
 import dev.ociproxy.core.upstream.UpstreamOptions;
 import dev.ociproxy.server.auth.AccessRule;
 import dev.ociproxy.server.auth.AdminToken;
@@ -43,7 +44,12 @@ public record ProxyConfig(
   }
 
   /** One configured upstream: how to reach it and how to cache it. */
-  public record Upstream(UpstreamOptions options, MirrorOptions mirror, boolean isDefault) {
+  public record Upstream(
+      UpstreamOptions options, MirrorOptions mirror, boolean isDefault, RequestLimits requestLimits) {
+    public Upstream(UpstreamOptions options, MirrorOptions mirror, boolean isDefault) {
+      this(options, mirror, isDefault, RequestLimits.unlimited());
+    }
+
     public String name() {
       return options.name();
     }

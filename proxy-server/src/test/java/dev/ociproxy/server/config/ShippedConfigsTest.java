@@ -53,8 +53,12 @@ class ShippedConfigsTest {
     String text = Files.readString(ROOT.resolve("config/proxy.yaml"))
         .replaceAll("(?m)^# (offline|policy|warmInterval): ", "$1: ")
         .replaceAll("(?m)^# pins: .*$", "pins: \"" + pins + "\"")
-        .replaceAll("(?m)^    # (offline|policy|tagTtl|connectTimeout|readTimeout|firstByteTimeout|manifestTimeout): ", "    $1: ");
+        .replaceAll("(?m)^    # (offline|policy|tagTtl|connectTimeout|readTimeout|firstByteTimeout|manifestTimeout"
+            + "|maxConcurrentRequests|requestsPerSecond): ", "    $1: ")
+        .replaceAll("(?m)^    # (freshness:$|  - pattern: |    freshness: )", "    $1");
     ProxyConfig c = new ConfigLoader(Map.of("XDG_CACHE_HOME", "/tmp")::get).parse(text);
     assertThat(c.upstreams()).hasSize(1);
+    assertThat(c.upstreams().get(0).requestLimits().maxConcurrentRequests()).isEqualTo(16);
+    assertThat(c.upstreams().get(0).mirror().freshness()).hasSize(2);
   }
 }
