@@ -87,12 +87,19 @@ public final class ProxyProcess implements AutoCloseable {
     private String extraYaml = "";
     private final Map<String, String> cacheOptions = new LinkedHashMap<>();
     private final Map<String, String> upstreamOptions = new LinkedHashMap<>();
+    private final StringBuilder upstreamYaml = new StringBuilder();
 
     private Builder() {}
 
     /** Sets a key on every upstream entry, e.g. {@code ("firstByteTimeout", "2s")}. */
     public Builder upstreamOption(String key, String value) {
       upstreamOptions.put(requireNonNull(key, "key"), requireNonNull(value, "value"));
+      return this;
+    }
+
+    /** Appends raw YAML to every upstream entry (indented under it), e.g. a {@code freshness:} list. */
+    public Builder upstreamYaml(String yaml) {
+      upstreamYaml.append(requireNonNull(yaml, "yaml"));
       return this;
     }
 
@@ -284,6 +291,7 @@ public final class ProxyProcess implements AutoCloseable {
           .append("    url: ").append(Yaml.quote(u.url())).append('\n')
           .append("    default: ").append(u.isDefault()).append('\n');
       spec.upstreamOptions.forEach((k, v) -> y.append("    ").append(k).append(": ").append(Yaml.quote(v)).append('\n'));
+      spec.upstreamYaml.toString().lines().forEach(l -> y.append("    ").append(l).append('\n'));
       if (u.credentials() != null) {
         y.append("    username: ").append(Yaml.quote(u.credentials().username())).append('\n')
             .append("    password: ").append(Yaml.quote(u.credentials().password())).append('\n');
