@@ -156,9 +156,6 @@ abstract class LayoutSource implements AutoCloseable {
       try (InputStream in = new BufferedInputStream(Files.newInputStream(archive), 1 << 16)) {
         TarReader tar = new TarReader(in);
         for (TarReader.Entry e; (e = tar.next()) != null; ) {
-          if (!e.isFile()) {
-            continue;
-          }
           if (e.name().equals(OciLayout.LAYOUT_FILE) || e.name().equals(OciLayout.INDEX_FILE)) {
             if (e.size() > OciLayout.MAX_METADATA_BYTES) {
               throw new IOException(e.name() + " is larger than " + OciLayout.MAX_METADATA_BYTES + " bytes");
