@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.ociproxy.core.registry.PullThrough;
 import dev.ociproxy.core.registry.Registry;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -42,11 +43,7 @@ public final class Airgap implements AutoCloseable {
     this.pinFile = pinFile;
     this.drift = drift;
     this.warmer = new Warmer(registries::get, Warmer.DEFAULT_CONCURRENCY);
-    this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "airgap");
-      t.setDaemon(true);
-      return t;
-    });
+    this.scheduler = Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("airgap", true));
   }
 
   /**

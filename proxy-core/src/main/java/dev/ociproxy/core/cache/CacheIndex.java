@@ -2,6 +2,7 @@ package dev.ociproxy.core.cache;
 
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,11 +41,7 @@ public final class CacheIndex implements AutoCloseable {
   private final io.micrometer.core.instrument.Counter evictions;
   private final AtomicBoolean evicting = new AtomicBoolean();
   private final ExecutorService worker =
-      Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "cache-index");
-        t.setDaemon(true);
-        return t;
-      });
+      Executors.newSingleThreadExecutor(new DefaultThreadFactory("cache-index", true));
   private volatile boolean scanned;
 
   private static final class Entry {

@@ -5,6 +5,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.ociproxy.core.oci.OciErrorCode;
 import dev.ociproxy.core.oci.RegistryException;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -31,11 +32,8 @@ public final class Authenticator implements AutoCloseable {
   private final CredentialStore store;
   private final String realm;
   private final MeterRegistry meters;
-  private final ExecutorService bcryptPool = Executors.newFixedThreadPool(2, r -> {
-    Thread t = new Thread(r, "auth-bcrypt");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ExecutorService bcryptPool =
+      Executors.newFixedThreadPool(2, new DefaultThreadFactory("auth-bcrypt", true));
   private final Cache<String, Principal> verified =
       Caffeine.newBuilder().maximumSize(10_000).expireAfterWrite(REMEMBER).build();
   private final Cache<String, AtomicInteger> failuresByAddress =

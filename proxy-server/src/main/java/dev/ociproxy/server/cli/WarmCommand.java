@@ -9,6 +9,7 @@ import dev.ociproxy.core.airgap.WarmReport;
 import dev.ociproxy.core.airgap.Warmer;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.server.config.PinFileFormat;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -73,11 +74,8 @@ final class WarmCommand {
           out.println("progress: " + s.line());
         }
       });
-      ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "warm-progress");
-        t.setDaemon(true);
-        return t;
-      });
+      ScheduledExecutorService ticker =
+          Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("warm-progress", true));
       ticker.scheduleAtFixedRate(() -> {
         if (System.currentTimeMillis() - lastLine.get() >= PROGRESS_EVERY_MILLIS) {
           lastLine.set(System.currentTimeMillis());

@@ -2,6 +2,7 @@ package dev.ociproxy.server.health;
 
 import static java.util.Objects.requireNonNull;
 
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,11 +28,8 @@ public final class Readiness implements AutoCloseable {
   private final Path cacheTmp;
   private final int upstreams;
   private final BooleanSupplier shuttingDown;
-  private final ExecutorService disk = Executors.newSingleThreadExecutor(r -> {
-    Thread t = new Thread(r, "readiness-check");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ExecutorService disk =
+      Executors.newSingleThreadExecutor(new DefaultThreadFactory("readiness-check", true));
 
   /** The outcome: ready, or not with a one-line reason. */
   public record Result(boolean ready, String reason) {
