@@ -1,6 +1,5 @@
 package dev.ociproxy.server.config;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.ociproxy.core.airgap.AirgapOptions;
 import dev.ociproxy.core.airgap.ImageRef;
 import dev.ociproxy.core.airgap.Platform;
@@ -39,91 +38,64 @@ final class AirgapSettings {
 
   private AirgapSettings() {}
 
-  static AirgapOptions parse(JsonNode top, List<ProxyConfig.Upstream> upstreams, String defaultName) {
+  static AirgapOptions parse(ConfigFile f, List<ProxyConfig.Upstream> upstreams) {
     List<String> names = upstreams.stream().map(ProxyConfig.Upstream::name).toList();
-    boolean allOffline = bool(top, "offline", "offline", false);
-    String globalPolicy = policy(top, "policy", OPEN);
+    String defaultName = upstreams.stream().filter(ProxyConfig.Upstream::isDefault).map(ProxyConfig.Upstream::name)
+        .findFirst().orElse(null);
+    boolean allOffline = ConfigLoader.orElse(f.offline(), false);
+    String globalPolicy = policy("policy", f.policy(), OPEN);
     Set<String> offline = new LinkedHashSet<>();
     Set<String> pinnedOnly = new LinkedHashSet<>();
-    JsonNode ups = top.path("upstreams");
-    for (int i = 0; i < ups.size(); i++) {
-      String name = names.get(i);
-      String key = "upstreams[" + i + "]";
-      if (bool(ups.get(i), "offline", key + ".offline", allOffline)) {
-        offline.add(name);
+    for (int i = 0; i < names.size(); i++) {
+      ConfigFile.Upstream u = f.upstreams().get(i);
+      if (ConfigLoader.orElse(u.offline(), allOffline)) {
+        offline.add(names.get(i));
       }
-      if (policy(ups.get(i), key + ".policy", globalPolicy).equals(PINNED_ONLY)) {
-        pinnedOnly.add(name);
+      if (policy("upstreams[" + i + "].policy", u.policy(), globalPolicy).equals(PINNED_ONLY)) {
+        pinnedOnly.add(names.get(i));
       }
     }
     Path pins = null;
-    JsonNode p = top.path("pins");
-    if (!p.isMissingNode() && !p.isNull()) {
-      if (!p.isTextual() || p.asText().isBlank()) {
+    if (f.pins() != null) {
+      if (f.pins().isBlank()) {
         throw new ConfigException("pins", "expected the path of a pin file (YAML or JSON)");
       }
-      pins = Path.of(p.asText());
+      pins = Path.of(f.pins());
       if (!Files.isReadable(pins)) {
         throw new ConfigException("pins", "cannot read " + pins);
       }
     }
     if (!pinnedOnly.isEmpty() && pins == null) {
-      throw new ConfigException(top.has("policy") ? "policy" : "upstreams[].policy",
+      throw new ConfigException(f.policy() != null ? "policy" : "upstreams[].policy",
           "pinned-only needs a pin file (set pins: FILE) for " + pinnedOnly);
     }
-    List<AirgapOptions.WarmEntry> warm = warmList(top.path("warm"), names, defaultName);
-    Duration interval = AirgapOptions.DEFAULT_WARM_INTERVAL;
-    JsonNode wi = top.path("warmInterval");
-    if (!wi.isMissingNode() && !wi.isNull()) {
-      interval = ConfigLoader.parseDuration("warmInterval", wi.asText());
-      if (interval.isZero()) {
-        throw new ConfigException("warmInterval", "'" + wi.asText() + "' (expected: more than 0)");
-      }
+    Duration interval = ConfigLoader.orElse(f.warmInterval(), AirgapOptions.DEFAULT_WARM_INTERVAL);
+    if (interval.isZero()) {
+      throw new ConfigException("warmInterval", "'0' (expected: more than 0)");
     }
-    return new AirgapOptions(offline, pinnedOnly, pins, warm, interval);
+    return new AirgapOptions(offline, pinnedOnly, pins, warmList(f.warm(), names, defaultName), interval);
   }
 
-  private static List<AirgapOptions.WarmEntry> warmList(JsonNode warm, List<String> names, String defaultName) {
-    if (warm.isMissingNode() || warm.isNull()) {
-      return List.of();
-    }
-    if (!warm.isArray()) {
-      throw new ConfigException("warm", "expected a list of image references (or {ref, platforms} entries)");
-    }
+  private static List<AirgapOptions.WarmEntry> warmList(List<ConfigFile.Warm> warm, List<String> names,
+      String defaultName) {
     List<AirgapOptions.WarmEntry> out = new ArrayList<>();
-    for (int i = 0; i < warm.size(); i++) {
+    List<ConfigFile.Warm> given = ConfigLoader.orElse(warm, List.of());
+    for (int i = 0; i < given.size(); i++) {
       String key = "warm[" + i + "]";
-      JsonNode e = warm.get(i);
-      String ref;
+      ConfigFile.Warm e = given.get(i);
+      if (e == null || e.ref() == null) {
+        throw new ConfigException(key + ".ref", "missing (required: an image reference)");
+      }
       Set<Platform> platforms = new LinkedHashSet<>();
-      if (e.isTextual()) {
-        ref = e.asText();
-      } else if (e.isObject()) {
-        e.fieldNames().forEachRemaining(f -> {
-          if (!f.equals("ref") && !f.equals("platforms")) {
-            throw new ConfigException(key + "." + f, "unknown key (known here: ref, platforms)");
-          }
-        });
-        if (!e.path("ref").isTextual()) {
-          throw new ConfigException(key + ".ref", "missing (required: an image reference)");
+      for (String pl : ConfigLoader.orElse(e.platforms(), List.<String>of())) {
+        try {
+          platforms.add(Platform.parse(pl));
+        } catch (IllegalArgumentException ex) {
+          throw new ConfigException(key + ".platforms", ex.getMessage());
         }
-        ref = e.path("ref").asText();
-        JsonNode ps = e.path("platforms");
-        if (!ps.isMissingNode() && !ps.isArray()) {
-          throw new ConfigException(key + ".platforms", "expected a list such as [linux/amd64, linux/arm64]");
-        }
-        for (JsonNode pl : ps) {
-          try {
-            platforms.add(Platform.parse(pl.asText()));
-          } catch (IllegalArgumentException ex) {
-            throw new ConfigException(key + ".platforms", ex.getMessage());
-          }
-        }
-      } else {
-        throw new ConfigException(key, "expected an image reference or {ref, platforms}");
       }
       try {
-        out.add(new AirgapOptions.WarmEntry(ImageRef.parse(ref, names, defaultName), platforms));
+        out.add(new AirgapOptions.WarmEntry(ImageRef.parse(e.ref(), names, defaultName), platforms));
       } catch (IllegalArgumentException ex) {
         throw new ConfigException(key, ex.getMessage());
       }
@@ -131,26 +103,13 @@ final class AirgapSettings {
     return out;
   }
 
-  private static boolean bool(JsonNode node, String field, String key, boolean dflt) {
-    JsonNode v = node.path(field);
-    if (v.isMissingNode() || v.isNull()) {
+  private static String policy(String key, String value, String dflt) {
+    if (value == null) {
       return dflt;
     }
-    if (!v.isBoolean()) {
-      throw new ConfigException(key, "'" + v.asText() + "' (expected true or false)");
-    }
-    return v.asBoolean();
-  }
-
-  private static String policy(JsonNode node, String key, String dflt) {
-    String field = key.substring(key.lastIndexOf('.') + 1);
-    JsonNode v = node.path(field);
-    if (v.isMissingNode() || v.isNull()) {
-      return dflt;
-    }
-    String s = v.asText().toLowerCase(Locale.ROOT);
+    String s = value.toLowerCase(Locale.ROOT);
     if (!s.equals(OPEN) && !s.equals(PINNED_ONLY)) {
-      throw new ConfigException(key, "'" + v.asText() + "' (expected open or pinned-only)");
+      throw new ConfigException(key, "'" + value + "' (expected open or pinned-only)");
     }
     return s;
   }

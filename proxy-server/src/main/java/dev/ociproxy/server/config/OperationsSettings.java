@@ -1,6 +1,7 @@
 package dev.ociproxy.server.config;
 
 import dev.ociproxy.server.auth.AdminToken;
+import dev.ociproxy.server.tls.PemKeyPair;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -17,40 +18,35 @@ final class OperationsSettings {
 
   private OperationsSettings() {}
 
-  static ProxyConfig.Operations parse(ConfigNode top, InetSocketAddress listen, UnaryOperator<String> env) {
-    ConfigNode admin = top.obj("admin");
-    admin.only("listen", "token", "tokenFile");
-    String adminText = admin.text("listen", null);
-    InetSocketAddress adminListen = adminText == null ? null : ConfigLoader.address(admin.key("listen"), adminText);
+  static ProxyConfig.Operations parse(ConfigFile f, InetSocketAddress listen, UnaryOperator<String> env) {
+    ConfigFile.Admin admin = f.admin();
+    InetSocketAddress adminListen = admin.listen();
     if (adminListen != null && adminListen.getPort() != 0 && adminListen.equals(listen)) {
-      throw new ConfigException(admin.key("listen"), "'" + adminText + "' is the main listen address (expected another port, or no admin.listen)");
+      throw new ConfigException("admin.listen", "'" + adminListen.getHostString() + ":" + adminListen.getPort()
+          + "' is the main listen address (expected another port, or no admin.listen)");
     }
     AdminToken adminToken = adminToken(admin);
     if (adminToken != null && adminListen == null) {
-      throw new ConfigException(admin.key(admin.node.has("token") ? "token" : "tokenFile"),
+      throw new ConfigException(admin.token() != null ? "admin.token" : "admin.tokenFile",
           "guards the admin actions, which are served only on admin.listen (expected admin.listen too)");
     }
-    ProxyConfig.Tls tls = tls(top.obj("tls"));
-    ConfigNode logKeys = top.obj("log");
-    logKeys.only("format", "level");
-    ProxyConfig.LogFormat format = logFormat(logKeys, env);
-    String level = logKeys.text("level", null);
+    String level = f.log().level();
     if (level != null && !LOG_LEVELS.contains(level.toUpperCase(Locale.ROOT))) {
-      throw new ConfigException(logKeys.key("level"), "'" + level + "' (expected one of " + String.join(", ", LOG_LEVELS) + ")");
+      throw new ConfigException("log.level", "'" + level + "' (expected one of " + String.join(", ", LOG_LEVELS) + ")");
     }
-    Duration grace = top.duration("shutdownGracePeriod", ProxyConfig.Operations.DEFAULT_SHUTDOWN_GRACE);
-    return new ProxyConfig.Operations(
-        adminListen, adminToken, tls, format, level == null ? null : level.toUpperCase(Locale.ROOT), grace);
+    Duration grace = ConfigLoader.orElse(f.shutdownGracePeriod(), ProxyConfig.Operations.DEFAULT_SHUTDOWN_GRACE);
+    return new ProxyConfig.Operations(adminListen, adminToken, tls(f.tls()), logFormat(f.log().format(), env),
+        level == null ? null : level.toUpperCase(Locale.ROOT), grace);
   }
 
   /** {@code admin.token}, or what {@code admin.tokenFile} holds (trimmed), or null when neither is set. */
-  private static AdminToken adminToken(ConfigNode admin) {
-    String token = admin.text("token", null);
-    String file = admin.text("tokenFile", null);
+  private static AdminToken adminToken(ConfigFile.Admin admin) {
+    String token = admin.token();
+    String file = admin.tokenFile();
     if (token != null && file != null) {
-      throw new ConfigException(admin.key("tokenFile"), "give either token or tokenFile, not both");
+      throw new ConfigException("admin.tokenFile", "give either token or tokenFile, not both");
     }
-    String key = admin.key(file != null ? "tokenFile" : "token");
+    String key = file != null ? "admin.tokenFile" : "admin.token";
     if (file != null) {
       try {
         token = Files.readString(Path.of(file), StandardCharsets.UTF_8).strip();
@@ -69,9 +65,8 @@ final class OperationsSettings {
   }
 
   /** {@code log.format}, else the LOG_FORMAT environment variable, else text. */
-  private static ProxyConfig.LogFormat logFormat(ConfigNode logKeys, UnaryOperator<String> env) {
-    String key = logKeys.key("format");
-    String v = logKeys.text("format", null);
+  private static ProxyConfig.LogFormat logFormat(String v, UnaryOperator<String> env) {
+    String key = "log.format";
     if (v == null) {
       v = env.apply("LOG_FORMAT");
       key = "LOG_FORMAT (environment)";
@@ -87,19 +82,17 @@ final class OperationsSettings {
   }
 
   /** {@code tls.cert} and {@code tls.key}: read and checked now, so a bad pair fails the start. */
-  private static ProxyConfig.Tls tls(ConfigNode t) {
-    t.only("cert", "key", "reloadInterval");
-    if (t.node.isMissingNode() || t.node.isNull()) {
+  private static ProxyConfig.Tls tls(ConfigFile.Tls t) {
+    if (t == null) {
       return null;
     }
-    Path cert = Path.of(t.required("cert"));
-    Path key = Path.of(t.required("key"));
+    Path cert = Path.of(ConfigLoader.required("tls.cert", t.cert()));
+    Path key = Path.of(ConfigLoader.required("tls.key", t.key()));
     try {
-      dev.ociproxy.server.tls.PemKeyPair.read(cert, key);
-    } catch (dev.ociproxy.server.tls.PemKeyPair.InvalidPemException e) {
-      throw new ConfigException(
-          t.key(e.which() == dev.ociproxy.server.tls.PemKeyPair.Which.CERT ? "cert" : "key"), e.getMessage());
+      PemKeyPair.read(cert, key);
+    } catch (PemKeyPair.InvalidPemException e) {
+      throw new ConfigException(e.which() == PemKeyPair.Which.CERT ? "tls.cert" : "tls.key", e.getMessage());
     }
-    return new ProxyConfig.Tls(cert, key, t.duration("reloadInterval", Duration.ofSeconds(30)));
+    return new ProxyConfig.Tls(cert, key, ConfigLoader.orElse(t.reloadInterval(), Duration.ofSeconds(30)));
   }
 }

@@ -1,6 +1,5 @@
 package dev.ociproxy.server.config;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.ociproxy.core.registry.Freshness;
 import dev.ociproxy.core.upstream.RequestLimits;
 import java.time.Duration;
@@ -15,9 +14,9 @@ import java.util.List;
 final class UpstreamBudgetSettings {
   private UpstreamBudgetSettings() {}
 
-  static RequestLimits limits(ConfigNode u) {
-    int concurrent = u.positiveInt("maxConcurrentRequests", Integer.MAX_VALUE);
-    String rps = u.text("requestsPerSecond", null);
+  static RequestLimits limits(String key, ConfigFile.Upstream u) {
+    int concurrent = ConfigLoader.orElse(u.maxConcurrentRequests(), 0);
+    String rps = u.requestsPerSecond();
     double perSecond = 0;
     if (rps != null) {
       try {
@@ -26,32 +25,28 @@ final class UpstreamBudgetSettings {
         perSecond = -1;
       }
       if (!(perSecond > 0) || perSecond > 1_000_000) {
-        throw new ConfigException(u.key("requestsPerSecond"),
+        throw new ConfigException(key + ".requestsPerSecond",
             "'" + rps + "' (expected a number > 0 such as 5 or 0.5, at most 1000000)");
       }
     }
-    return new RequestLimits(concurrent == Integer.MAX_VALUE ? 0 : concurrent, perSecond);
+    return new RequestLimits(concurrent, perSecond);
   }
 
-  static List<Freshness.Rule> freshness(ConfigNode u) {
-    JsonNode list = u.node.path("freshness");
-    if (list.isMissingNode() || list.isNull()) {
-      return List.of();
-    }
-    if (!list.isArray()) {
-      throw new ConfigException(u.key("freshness"),
-          "expected a list of {pattern, freshness} (e.g. - pattern: \"v*\"\\n  freshness: never)");
-    }
+  static List<Freshness.Rule> freshness(String key, ConfigFile.Upstream u) {
+    List<ConfigFile.FreshnessRule> list = ConfigLoader.orElse(u.freshness(), List.of());
     List<Freshness.Rule> rules = new ArrayList<>();
     for (int i = 0; i < list.size(); i++) {
-      ConfigNode r = u.element("freshness", i);
-      r.only("pattern", "freshness");
-      String pattern = r.required("pattern");
-      Duration freshness = duration(r.key("freshness"), r.required("freshness"));
+      String at = key + ".freshness[" + i + "]";
+      ConfigFile.FreshnessRule r = list.get(i);
+      if (r == null) {
+        throw new ConfigException(at, "expected a mapping of keys");
+      }
+      String pattern = ConfigLoader.required(at + ".pattern", r.pattern());
+      Duration freshness = duration(at + ".freshness", ConfigLoader.required(at + ".freshness", r.freshness()));
       try {
         rules.add(Freshness.Rule.of(pattern, freshness));
       } catch (IllegalArgumentException e) {
-        throw new ConfigException(r.key("pattern"), e.getMessage());
+        throw new ConfigException(at + ".pattern", e.getMessage());
       }
     }
     return List.copyOf(rules);
@@ -63,8 +58,8 @@ final class UpstreamBudgetSettings {
       case "always" -> Freshness.ALWAYS;
       default -> {
         try {
-          yield ConfigLoader.parseDuration(key, v);
-        } catch (ConfigException e) {
+          yield ConfigBinding.duration(v);
+        } catch (IllegalArgumentException e) {
           throw new ConfigException(key, "'" + v + "' (expected never, always or a duration such as 30s, 5m, 1h)");
         }
       }

@@ -265,14 +265,14 @@ class ConfigLoaderTest {
   @ParameterizedTest
   @CsvSource({"500ms,PT0.5S", "30s,PT30S", "45,PT45S", "5m,PT5M", "1h,PT1H", "2d,PT48H", "'10 s',PT10S"})
   void durationsAcceptTheDocumentedUnits(String text, String iso) {
-    assertThat(ConfigLoader.parseDuration("k", text)).isEqualTo(Duration.parse(iso));
+    assertThat(noEnv().parse("cache:\n  tagTtl: '" + text + "'\n" + ONE_UPSTREAM).upstreams().get(0).mirror().tagTtl())
+        .isEqualTo(Duration.parse(iso));
   }
 
   @ParameterizedTest
   @ValueSource(strings = {"1.5s", "-1s", "5 minutes", "s", "", "PT5S", "99999999999999999999s", "9999999999999999d"})
   void malformedOrOverflowingDurationIsAConfigErrorNamingTheKey(String text) {
-    assertThatThrownBy(() -> ConfigLoader.parseDuration("upstreams[0].readTimeout", text))
-        .isInstanceOf(ConfigException.class)
+    assertConfigError(ONE_UPSTREAM + "    readTimeout: '" + text + "'\n")
         .hasMessageStartingWith("upstreams[0].readTimeout:");
   }
 
@@ -282,14 +282,13 @@ class ConfigLoaderTest {
     "2GiB,2147483648", "1GB,1000000000", "1TiB,1099511627776", "1TB,1000000000000"
   })
   void sizesAcceptTheDocumentedUnits(String text, long bytes) {
-    assertThat(ConfigLoader.parseSize("k", text)).isEqualTo(bytes);
+    assertThat(noEnv().parse("cache:\n  maxSize: '" + text + "'\n" + ONE_UPSTREAM).cacheMaxSize()).isEqualTo(bytes);
   }
 
   @ParameterizedTest
   @ValueSource(strings = {"4mb", "4 M", "-1", "1.5MiB", "MiB", "", "99999999999999999999", "9999999999TiB"})
   void malformedOrOverflowingSizeIsAConfigErrorNamingTheKey(String text) {
-    assertThatThrownBy(() -> ConfigLoader.parseSize("cache.manifestMaxBytes", text))
-        .isInstanceOf(ConfigException.class)
+    assertConfigError("cache:\n  manifestMaxBytes: '" + text + "'\n" + ONE_UPSTREAM)
         .hasMessageStartingWith("cache.manifestMaxBytes:");
   }
 
