@@ -23,21 +23,6 @@ public record ProxyConfig(
     List<Upstream> upstreams, Limits limits, Auth auth, List<AccessRule> access, Operations operations,
     AirgapOptions airgap) {
 
-  /** A configuration with default {@link Operations} (no admin listener, no TLS, text logs). */
-  public ProxyConfig(
-      InetSocketAddress listen, Path cacheDir, long cacheMaxSize, boolean verifyOnStart,
-      List<Upstream> upstreams, Limits limits, Auth auth, List<AccessRule> access) {
-    this(listen, cacheDir, cacheMaxSize, verifyOnStart, upstreams, limits, auth, access, Operations.defaults());
-  }
-
-  /** Without air-gap settings (offline, pins, warm list). */
-  public ProxyConfig(
-      InetSocketAddress listen, Path cacheDir, long cacheMaxSize, boolean verifyOnStart,
-      List<Upstream> upstreams, Limits limits, Auth auth, List<AccessRule> access, Operations operations) {
-    this(listen, cacheDir, cacheMaxSize, verifyOnStart, DirectWrites.AUTO, upstreams, limits, auth, access, operations,
-        AirgapOptions.none());
-  }
-
   /** The upstream that references without an upstream prefix mean, or null when none is. */
   public String defaultUpstream() {
     return upstreams.stream().filter(Upstream::isDefault).map(Upstream::name).findFirst().orElse(null);
