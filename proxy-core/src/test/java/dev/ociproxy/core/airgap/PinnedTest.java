@@ -5,6 +5,7 @@ import static dev.ociproxy.core.airgap.MirrorFixture.get;
 import static dev.ociproxy.core.airgap.MirrorFixture.options;
 import static dev.ociproxy.core.airgap.MirrorFixture.pinFile;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.MediaTypes;
@@ -17,7 +18,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -40,11 +40,10 @@ class PinnedTest {
     Images.Image moved = Images.push(f.up, Images.multiArch("test/app", "v1", 2));
     assertThat(f.manifest(APP, "v1").digest()).isEqualTo(v1.index());
 
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (f.airgap.drift().current().isEmpty() && System.nanoTime() < deadline) {
+    await("a drift").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
       f.manifest(APP, "v1");
-      Thread.sleep(200);
-    }
+      return !f.airgap.drift().current().isEmpty();
+    });
     assertThat(f.airgap.drift().current()).singleElement().satisfies(d -> {
       assertThat(d.tag()).hasToString("up.test/test/app:v1");
       assertThat(d.pinned()).isEqualTo(v1.index());
