@@ -1,6 +1,7 @@
 package dev.ociproxy.server.admin;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.ociproxy.server.health.Readiness;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -14,6 +15,8 @@ import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -45,16 +48,13 @@ class AdminHandlerTest {
   }
 
   /** Waits for the (possibly asynchronous) response. */
-  private static FullHttpResponse response(EmbeddedChannel ch) throws InterruptedException {
-    for (int i = 0; i < 500; i++) {
-      ch.runPendingTasks();
-      FullHttpResponse r = ch.readOutbound();
-      if (r != null) {
-        return r;
-      }
-      Thread.sleep(10);
-    }
-    throw new AssertionError("no response");
+  private static FullHttpResponse response(EmbeddedChannel ch) {
+    // The channel is not thread-safe: poll it from the test's own thread.
+    return await("a response").atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10)).pollInSameThread()
+        .until(() -> {
+          ch.runPendingTasks();
+          return ch.<FullHttpResponse>readOutbound();
+        }, Objects::nonNull);
   }
 
   private static String body(FullHttpResponse r) {
