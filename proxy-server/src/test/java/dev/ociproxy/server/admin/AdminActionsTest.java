@@ -1,6 +1,7 @@
 package dev.ociproxy.server.admin;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -35,8 +36,10 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -120,29 +123,25 @@ class AdminActionsTest {
   }
 
   /** Sends one raw request and waits (up to 20 s) for one whole response; releases what it read. */
-  private static Response exchange(EmbeddedChannel ch, String request) throws InterruptedException {
+  private static Response exchange(EmbeddedChannel ch, String request) {
     ch.writeInbound(Unpooled.copiedBuffer(request, StandardCharsets.UTF_8));
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (System.nanoTime() < deadline) {
-      ch.runPendingTasks();
-      for (Object o; (o = ch.readOutbound()) != null; ) {
-        ByteBuf b = (ByteBuf) o;
-        try {
-          byte[] bytes = new byte[b.readableBytes()];
-          b.readBytes(bytes);
-          out.writeBytes(bytes);
-        } finally {
-          b.release();
-        }
-      }
-      Response r = parse(out.toString(StandardCharsets.UTF_8));
-      if (r != null) {
-        return r;
-      }
-      Thread.sleep(10);
-    }
-    throw new AssertionError("no whole response, got: " + out.toString(StandardCharsets.UTF_8));
+    // The channel is not thread-safe: poll it from the test's own thread.
+    return await("a whole response").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(10))
+        .pollInSameThread().until(() -> {
+          ch.runPendingTasks();
+          for (Object o; (o = ch.readOutbound()) != null; ) {
+            ByteBuf b = (ByteBuf) o;
+            try {
+              byte[] bytes = new byte[b.readableBytes()];
+              b.readBytes(bytes);
+              out.writeBytes(bytes);
+            } finally {
+              b.release();
+            }
+          }
+          return parse(out.toString(StandardCharsets.UTF_8));
+        }, Objects::nonNull);
   }
 
   private static Response parse(String raw) {
