@@ -3,6 +3,7 @@ package dev.ociproxy.it;
 import static dev.ociproxy.it.CacheAssertions.assertCached;
 import static dev.ociproxy.it.CacheAssertions.assertNotCached;
 import static dev.ociproxy.it.CacheAssertions.files;
+import static dev.ociproxy.it.ItFixtures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -27,7 +28,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -82,16 +82,6 @@ class AirGapIT {
   private static void assertHolds(Path cache, OciImage image) {
     image.manifestDigests().forEach(d -> assertCached(cache, "manifests", d));
     image.blobDigests().forEach(d -> assertCached(cache, "blobs", d));
-  }
-
-  private static void await(String what, Duration timeout, BooleanSupplier cond) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!cond.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for " + what);
-      }
-      Thread.sleep(250);
-    }
   }
 
   private static String manifestDigest(ProxyProcess proxy, String repoAndRef) {

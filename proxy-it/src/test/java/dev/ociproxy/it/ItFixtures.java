@@ -3,6 +3,7 @@ package dev.ociproxy.it;
 import java.time.Duration;
 import java.util.Random;
 import java.util.function.BooleanSupplier;
+import org.awaitility.Awaitility;
 
 /** Small helpers the end-to-end tests share: reproducible content and polling without sleeps as synchronisation. */
 final class ItFixtures {
@@ -17,17 +18,6 @@ final class ItFixtures {
 
   /** Waits for {@code cond}, polling every 20 ms; fails after {@code timeout}. */
   static void await(String what, Duration timeout, BooleanSupplier cond) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!cond.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for " + what);
-      }
-      try {
-        Thread.sleep(20);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
-    }
+    Awaitility.await(what).atMost(timeout).pollInterval(Duration.ofMillis(20)).until(cond::getAsBoolean);
   }
 }
