@@ -1,6 +1,7 @@
 package dev.ociproxy.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.ociproxy.testing.RawHttpClient;
 import java.io.IOException;
@@ -9,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Stream;
@@ -52,16 +54,8 @@ final class CacheAssertions {
 
   /** The temp dir is cleaned up asynchronously after an abort; allow it a few seconds. */
   static void awaitEmptyTmp(Path cache) {
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    while (!files(cache.resolve("tmp")).isEmpty() && System.nanoTime() < deadline) {
-      try {
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
-    }
-    assertThat(files(cache.resolve("tmp"))).as("leftover temporary files").isEmpty();
+    await("an empty tmp/").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50)).untilAsserted(() ->
+        assertThat(files(cache.resolve("tmp"))).as("leftover temporary files").isEmpty());
   }
 
   static List<Path> files(Path dir) {
