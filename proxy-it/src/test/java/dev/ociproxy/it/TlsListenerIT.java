@@ -1,6 +1,7 @@
 package dev.ociproxy.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.ociproxy.it.support.Http;
@@ -28,6 +29,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import javax.net.ssl.SSLContext;
+import org.awaitility.core.ConditionTimeoutException;
+import org.awaitility.core.TerminalFailureException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -106,33 +109,13 @@ class TlsListenerIT {
 
   /** Polls /healthz over https, trusting only {@code trusted}, until it answers 200. */
   private void awaitHttps(Path trusted, Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    Exception last = null;
-    while (System.nanoTime() < deadline) {
-      if (!proxy.isAlive()) {
-        throw new IllegalStateException("proxy exited\n" + proxy.describe());
-      }
-      try {
-        if (get(client(trusted), "/healthz").statusCode() == 200) {
-          return;
-        }
-      } catch (IOException e) {
-        last = e;
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException(e);
-      }
-      sleep(200);
-    }
-    throw new IllegalStateException("no https answer trusting " + trusted + ": " + last + "\n" + proxy.describe());
-  }
-
-  private static void sleep(long ms) {
     try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
+      await("an https answer trusting " + trusted).atMost(timeout).pollInterval(Duration.ofMillis(200))
+          .ignoreExceptionsInstanceOf(IOException.class)
+          .failFast("proxy exited", () -> !proxy.isAlive())
+          .until(() -> get(client(trusted), "/healthz").statusCode() == 200);
+    } catch (ConditionTimeoutException | TerminalFailureException e) {
+      throw new IllegalStateException(e.getMessage() + "\n" + proxy.describe(), e);
     }
   }
 
