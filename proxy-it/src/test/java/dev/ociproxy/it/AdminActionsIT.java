@@ -3,6 +3,7 @@ package dev.ociproxy.it;
 import static dev.ociproxy.it.CacheAssertions.assertCached;
 import static dev.ociproxy.it.CacheAssertions.assertNotCached;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -173,17 +174,11 @@ class AdminActionsIT {
       assertThat(post(admin + "/admin/warm", "{\"refs\": [\"test/app:v1\"]}").status()).isEqualTo(200);
       Skopeo.push(moved, registry, "test/app:v1");
 
-      JsonNode drift = null;
-      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      while (System.nanoTime() < deadline) {
+      JsonNode drift = await("a drift").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).until(() -> {
         // A request for the pinned tag is what makes the proxy look at the upstream's tag.
         Http.getManifest(proxy.url() + "/v2/" + UP + "/test/app/manifests/v1");
-        drift = get(admin + "/admin/drift").json();
-        if (drift.path("drifted").asInt() > 0) {
-          break;
-        }
-        Thread.sleep(250);
-      }
+        return get(admin + "/admin/drift").json();
+      }, d -> d.path("drifted").asInt() > 0);
 
       assertThat(drift.path("drifted").asInt()).as(String.valueOf(drift)).isEqualTo(1);
       JsonNode d = drift.path("drifts").get(0);
