@@ -4,6 +4,7 @@ import static dev.ociproxy.it.ItFixtures.random;
 import static dev.ociproxy.it.CacheAssertions.assertCached;
 import static dev.ociproxy.it.CacheAssertions.assertNotCached;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.ociproxy.it.support.Http;
 import dev.ociproxy.it.support.ProxyProcess;
@@ -32,14 +33,9 @@ class GracefulShutdownIT extends PerTestHostileUpstream {
     });
   }
 
-  private void awaitUpstreamBytes(String pathPrefix, long bytes) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (up.requests("GET", pathPrefix).stream().noneMatch(q -> q.bodyBytesWritten() >= bytes)) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("the upstream transfer did not start");
-      }
-      Thread.sleep(20);
-    }
+  private void awaitUpstreamBytes(String pathPrefix, long bytes) {
+    await("the upstream transfer to start").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20))
+        .until(() -> up.requests("GET", pathPrefix).stream().anyMatch(q -> q.bodyBytesWritten() >= bytes));
   }
 
   @Test
