@@ -3,6 +3,7 @@ package dev.ociproxy.it;
 import static dev.ociproxy.it.ItFixtures.random;
 import static dev.ociproxy.it.CacheAssertions.assertNoWholeSuccess;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -23,6 +24,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -112,14 +114,12 @@ class MetricsAndHealthIT extends PerTestHostileUpstream {
   }
 
   /** Scrapes until {@code done} holds (or 10 s pass): meters move a moment after the client is answered. */
-  private PrometheusText awaitScrape(java.util.function.Predicate<PrometheusText> done) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    PrometheusText m = scrape(proxy.url());
-    while (!done.test(m) && System.nanoTime() < deadline) {
-      Thread.sleep(50);
-      m = scrape(proxy.url());
+  private PrometheusText awaitScrape(java.util.function.Predicate<PrometheusText> done) {
+    try {
+      return await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50)).until(() -> scrape(proxy.url()), done);
+    } catch (ConditionTimeoutException e) {
+      return scrape(proxy.url()); // the caller's assertions say what is missing
     }
-    return m;
   }
 
   @Test
@@ -181,15 +181,19 @@ class MetricsAndHealthIT extends PerTestHostileUpstream {
     proxy = ProxyProcess.builder().upstream(UP, up.url()).env("LOG_FORMAT", "json").start();
     HostileRegistry.Image img = up.putImage("json/repo", "v1", random(1_000, 4));
     assertThat(get("/v2/" + UP + "/json/repo/manifests/v1").status()).isEqualTo(200);
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     JsonNode access = null;
-    while (access == null && System.nanoTime() < deadline) {
-      for (String line : proxy.log().split("\n")) {
-        if (line.startsWith("{") && line.contains("\"access\"") && line.contains("/manifests/v1")) {
-          access = JSON.readTree(line);
+    try {
+      access = await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50)).until(() -> {
+        JsonNode found = null;
+        for (String line : proxy.log().split("\n")) {
+          if (line.startsWith("{") && line.contains("\"access\"") && line.contains("/manifests/v1")) {
+            found = JSON.readTree(line);
+          }
         }
-      }
-      Thread.sleep(50);
+        return found;
+      }, java.util.Objects::nonNull);
+    } catch (ConditionTimeoutException e) {
+      // the assertion below shows the log
     }
     assertThat(access).as("a JSON access log line in:\n" + proxy.log()).isNotNull();
     assertThat(access.path("logger").asText()).isEqualTo("access");
