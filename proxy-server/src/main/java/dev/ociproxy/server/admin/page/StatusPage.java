@@ -3,6 +3,7 @@ package dev.ociproxy.server.admin.page;
 import static java.util.Objects.requireNonNull;
 
 import dev.ociproxy.core.oci.RepositoryName;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -65,11 +66,8 @@ public final class StatusPage implements AutoCloseable {
   private final MeterReadings meters;
   private final HitRatio hitRatio;
   private final AtomicBoolean filling = new AtomicBoolean();
-  private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "status-page");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ScheduledExecutorService executor =
+      Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("status-page", true));
 
   public StatusPage(StatusSources sources) {
     this.sources = requireNonNull(sources, "sources");
