@@ -1,6 +1,7 @@
 package dev.ociproxy.server.admin.page;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.ociproxy.server.auth.AdminToken;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -11,7 +12,8 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
+import java.util.Objects;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -37,22 +39,20 @@ class StatusPageHandlerTest {
 
   private record Answer(int status, FullHttpResponse head, String body) {}
 
-  private static Answer exchange(EmbeddedChannel ch, FullHttpRequest req) throws InterruptedException {
+  private static Answer exchange(EmbeddedChannel ch, FullHttpRequest req) {
+    String uri = req.uri();
     ch.writeInbound(req);
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (System.nanoTime() < deadline) {
-      ch.runPendingTasks();
-      FullHttpResponse r = ch.readOutbound();
-      if (r != null) {
-        try {
-          return new Answer(r.status().code(), r.retainedDuplicate(), r.content().toString(StandardCharsets.UTF_8));
-        } finally {
-          r.release();
-        }
-      }
-      Thread.sleep(5);
+    // The channel is not thread-safe: poll it from the test's own thread.
+    FullHttpResponse r = await("an answer to " + uri).atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(5))
+        .pollInSameThread().until(() -> {
+          ch.runPendingTasks();
+          return ch.<FullHttpResponse>readOutbound();
+        }, Objects::nonNull);
+    try {
+      return new Answer(r.status().code(), r.retainedDuplicate(), r.content().toString(StandardCharsets.UTF_8));
+    } finally {
+      r.release();
     }
-    throw new AssertionError("no answer to " + req.uri());
   }
 
   private static FullHttpRequest get(String uri, String authorization) {
