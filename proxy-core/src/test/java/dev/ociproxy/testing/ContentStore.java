@@ -47,6 +47,11 @@ final class ContentStore {
     return digest == null ? null : manifests.getOrDefault(repo, Map.of()).get(digest);
   }
 
+  /** Every manifest of {@code repo}, in no particular order. */
+  synchronized List<Manifest> manifests(String repo) {
+    return new ArrayList<>(manifests.getOrDefault(repo, Map.of()).values());
+  }
+
   synchronized boolean removeTag(String repo, String tag) {
     return tags.getOrDefault(repo, new TreeMap<>()).remove(tag) != null;
   }

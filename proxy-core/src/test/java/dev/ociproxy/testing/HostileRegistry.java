@@ -38,6 +38,11 @@ public final class HostileRegistry implements AutoCloseable {
   public record Image(String repo, String tag, String manifestDigest, byte[] manifest,
       String configDigest, List<String> layerDigests) {}
 
+  /** The referrers API: honest lists by default, and the lies it can be told to tell. */
+  public ReferrerLists referrers() {
+    return referrers;
+  }
+
   /** Lies for requests matching {@code selector}; {@code remaining} < 0 means forever. */
   private record Rule(String selector, List<Lie> lies, AtomicInteger remaining) {
     boolean matches(String path) {
@@ -47,6 +52,7 @@ public final class HostileRegistry implements AutoCloseable {
 
   private final ContentStore store = new ContentStore();
   private final AuthGate auth = new AuthGate();
+  private final ReferrerLists referrers = new ReferrerLists();
   private final List<Rule> rules = new CopyOnWriteArrayList<>();
   private final List<RecordedRequest> requests = new CopyOnWriteArrayList<>();
   private final LoopbackServer server = new LoopbackServer(this::counted, requests::add);
@@ -404,9 +410,11 @@ public final class HostileRegistry implements AutoCloseable {
       }
     }
     if (reply == null) {
-      reply = route.kind() == OciRoutes.Route.Kind.TOKEN
-          ? auth.token(req)
-          : OciRoutes.answer(req, route, store);
+      reply = switch (route.kind()) {
+        case TOKEN -> auth.token(req);
+        case REFERRERS -> referrers.answer(req, route, store);
+        default -> OciRoutes.answer(req, route, store);
+      };
       ContentLies.apply(reply, kinds, lies);
       Reply spent = reply.status == 200 ? budget(req, route, reply) : null;
       if (spent != null) {

@@ -119,6 +119,26 @@ public final class OciJson {
     return write(m);
   }
 
+  /**
+   * An artifact manifest about {@code subjectDigest} (a referrer): an empty config of media type
+   * {@code configType}, and {@code artifactType} when not null (else the config's type is the
+   * artifact's type, as the spec says); {@code label} is its one annotation, to make it unique.
+   */
+  public static byte[] artifact(String artifactType, String configType, String subjectDigest, String label) {
+    byte[] empty = "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    var m = new LinkedHashMap<String, Object>();
+    m.put("schemaVersion", 2);
+    m.put("mediaType", IMAGE_MANIFEST);
+    if (artifactType != null) {
+      m.put("artifactType", artifactType);
+    }
+    m.put("config", descriptorJson(new Descriptor(configType, sha256(empty), empty.length)));
+    m.put("layers", List.of(descriptorJson(new Descriptor("application/vnd.oci.empty.v1+json", sha256(empty), 2))));
+    m.put("subject", descriptorJson(new Descriptor(IMAGE_MANIFEST, subjectDigest, 1)));
+    m.put("annotations", Map.of("org.example.label", label));
+    return write(m);
+  }
+
   /** An OCI image index over the given manifests (use {@link Descriptor#withPlatform}). */
   public static byte[] index(Descriptor... manifests) {
     var m = new LinkedHashMap<String, Object>();

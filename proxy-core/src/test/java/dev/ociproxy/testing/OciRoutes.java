@@ -14,7 +14,7 @@ final class OciRoutes {
 
   /** What a path names; {@code repo} and {@code reference} are null where they do not apply. */
   record Route(Kind kind, String repo, String reference) {
-    enum Kind { BASE, BLOB, MANIFEST, TAGS, TOKEN, OTHER }
+    enum Kind { BASE, BLOB, MANIFEST, REFERRERS, TAGS, TOKEN, OTHER }
   }
 
   private OciRoutes() {}
@@ -33,8 +33,12 @@ final class OciRoutes {
     if (rest.endsWith("/tags/list") && rest.length() > "/tags/list".length()) {
       return new Route(Route.Kind.TAGS, rest.substring(0, rest.length() - "/tags/list".length()), null);
     }
-    for (var kind : List.of(Route.Kind.BLOB, Route.Kind.MANIFEST)) {
-      String marker = kind == Route.Kind.BLOB ? "/blobs/" : "/manifests/";
+    for (var kind : List.of(Route.Kind.BLOB, Route.Kind.MANIFEST, Route.Kind.REFERRERS)) {
+      String marker = switch (kind) {
+        case BLOB -> "/blobs/";
+        case MANIFEST -> "/manifests/";
+        default -> "/referrers/";
+      };
       int at = rest.lastIndexOf(marker);
       if (at > 0) {
         String ref = rest.substring(at + marker.length());

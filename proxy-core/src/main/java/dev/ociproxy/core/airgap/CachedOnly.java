@@ -10,6 +10,7 @@ import dev.ociproxy.core.oci.Tag;
 import dev.ociproxy.core.registry.BlobSource;
 import dev.ociproxy.core.registry.Manifest;
 import dev.ociproxy.core.registry.PullThrough;
+import dev.ociproxy.core.registry.Referrers;
 import dev.ociproxy.core.registry.Registry;
 import dev.ociproxy.core.registry.TagList;
 import java.util.List;
@@ -60,6 +61,12 @@ public final class CachedOnly implements Registry {
   @Override
   public CompletableFuture<TagList> tagList(RepositoryName repo, String query) {
     return CompletableFuture.completedFuture(TagList.of(repo, tags(repo)));
+  }
+
+  @Override
+  public CompletableFuture<Referrers> referrers(RepositoryName repo, Digest subject) {
+    Referrers held = this.held.cachedReferrers(repo, subject);
+    return orOffline(held, OciErrorCode.MANIFEST_UNKNOWN, "the referrers of " + repo + "@" + subject);
   }
 
   /** The tags verified before, in name order. */

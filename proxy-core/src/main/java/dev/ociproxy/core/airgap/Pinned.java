@@ -10,6 +10,7 @@ import dev.ociproxy.core.registry.BlobSource;
 import dev.ociproxy.core.registry.Manifest;
 import dev.ociproxy.core.registry.ManifestHead;
 import dev.ociproxy.core.registry.PullThrough;
+import dev.ociproxy.core.registry.Referrers;
 import dev.ociproxy.core.registry.Registry;
 import dev.ociproxy.core.registry.TagList;
 import java.util.List;
@@ -120,6 +121,12 @@ public final class Pinned implements Registry {
   @Override
   public CompletableFuture<TagList> tagList(RepositoryName repo, String query) {
     return tags.list(repo, query);
+  }
+
+  @Override
+  public CompletableFuture<Referrers> referrers(RepositoryName repo, Digest subject) {
+    RegistryException denied = denial(repo, subject);
+    return denied != null ? CompletableFuture.failedFuture(denied) : inner.referrers(repo, subject);
   }
 
   /** The pinned-only refusal of {@code ref}, or null when it may be served. */

@@ -46,6 +46,7 @@ public final class PullThrough implements Registry {
   private final BlobFetcher blobs;
   private final ManifestFetcher manifests;
   private final ManifestHeads heads;
+  private final ReferrersFetcher referrers;
 
   public PullThrough(
       UpstreamClient client, ContentStore store, MirrorOptions options, MeterRegistry meters) {
@@ -66,6 +67,7 @@ public final class PullThrough implements Registry {
     this.blobs = new BlobFetcher(this, client, store, links, limiter, options);
     this.manifests = new ManifestFetcher(this, client, store, tags, links, limiter, options);
     this.heads = new ManifestHeads(manifests, client, tags, limiter);
+    this.referrers = new ReferrersFetcher(this, client, limiter, options);
     registerGauges();
   }
 
@@ -188,6 +190,18 @@ public final class PullThrough implements Registry {
   @Override
   public CompletableFuture<Long> blobSize(RepositoryName repo, Digest digest) {
     return blobs.blobSize(repo, digest);
+  }
+
+  // ---- referrers ----
+
+  @Override
+  public CompletableFuture<Referrers> referrers(RepositoryName repo, Digest subject) {
+    return referrers.referrers(repo, subject);
+  }
+
+  /** The last verified referrers list of {@code subject}, or null; the upstream is not asked. */
+  public Referrers cachedReferrers(RepositoryName repo, Digest subject) {
+    return referrers.cached(repo, subject);
   }
 
   // ---- tags ----

@@ -16,8 +16,9 @@ import java.util.concurrent.CompletableFuture;
  * code the client sees. Implementations are called on event loops: thread-safe, never blocking on
  * the network.
  *
- * <p>The referrers API ({@code GET /v2/<name>/referrers/<digest>}) belongs here when it comes: one
- * more method, answered by the pull-through from the upstream and filtered by the pinned view.
+ * <p>The referrers API ({@code GET /v2/<name>/referrers/<digest>}) is {@link #referrers}: answered
+ * by the pull-through from the upstream, verified entry by entry, and by the air-gap's views from
+ * what is held.
  */
 public interface Registry {
   /** The upstream's configured name, as metrics, logs and pins spell it. */
@@ -44,4 +45,7 @@ public interface Registry {
 
   /** One page of the repository's tags; {@code query} is the client's {@code n}/{@code last}. */
   CompletableFuture<TagList> tagList(RepositoryName repo, String query);
+
+  /** The verified referrers of {@code subject} (all artifact types; the caller filters). */
+  CompletableFuture<Referrers> referrers(RepositoryName repo, Digest subject);
 }

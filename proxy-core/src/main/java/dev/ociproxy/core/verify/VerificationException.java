@@ -17,7 +17,15 @@ public final class VerificationException extends RegistryException {
     TOO_LARGE,
     MEDIA_TYPE_MISMATCH,
     INVALID_MANIFEST,
-    TRUNCATED;
+    TRUNCATED,
+    /** A listed referrer whose {@code subject} is another digest. */
+    SUBJECT_MISMATCH,
+    /** A listed referrer the upstream does not have. */
+    NOT_FOUND,
+    /** A {@code Link} to another origin or path. */
+    FOREIGN_LINK,
+    /** A list longer than the bounds on pages or entries. */
+    TOO_MANY;
 
     public String tag() {
       return name().toLowerCase(Locale.ROOT);

@@ -108,6 +108,13 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     } else if (route instanceof V2Request.GetBlob b) {
       whenComplete(ctx, b.registry().blob(b.repository(), b.digest()), false,
           source -> sendBlob(ctx, req, b.digest(), source));
+    } else if (route instanceof V2Request.GetReferrers r) {
+      whenComplete(ctx, r.registry().referrers(r.repository(), r.subject()), head, referrers -> {
+        if (referrers.stale()) {
+          entry.cache("stale");
+        }
+        send(ctx, ReferrersResponses.of(referrers, r.artifactType(), head));
+      });
     } else if (route instanceof V2Request.ListTags t) {
       whenComplete(ctx, t.registry().tagList(t.repository(), t.query()), head,
           list -> send(ctx, TagListResponses.of(ctx.alloc(), list, t, head)));

@@ -32,7 +32,11 @@ sealed interface V2Request {
   record ListTags(Registry registry, RepositoryName repository, String clientName, String query)
       implements Scoped {}
 
-  /** A low-cardinality name for the metrics' route tag: base, manifest, blob, tags (or other). */
+  /** {@code GET /v2/<name>/referrers/<digest>}; {@code artifactType} is the filter, or null. */
+  record GetReferrers(Registry registry, RepositoryName repository, String clientName, Digest subject,
+      String artifactType, boolean head) implements Scoped {}
+
+  /** A low-cardinality name for the metrics' route tag: base, manifest, blob, referrers, tags (or other). */
   static String routeName(V2Request route) {
     if (route instanceof ApiVersionCheck) {
       return "base";
@@ -40,6 +44,8 @@ sealed interface V2Request {
       return "manifest";
     } else if (route instanceof GetBlob) {
       return "blob";
+    } else if (route instanceof GetReferrers) {
+      return "referrers";
     }
     return route instanceof ListTags ? "tags" : "other";
   }

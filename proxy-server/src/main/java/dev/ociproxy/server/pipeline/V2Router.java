@@ -12,6 +12,7 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * Turns a request line into a {@link V2Request}, choosing the upstream by path prefix ({@code
@@ -28,6 +29,10 @@ final class V2Router {
   static final String BLOBS = "/blobs";
   private static final String UPLOADS = "/blobs/uploads";
   private static final String TAGS = "/tags/list";
+  static final String REFERRERS = "/referrers";
+  // RFC 6838's type/subtype, which is what an artifactType is.
+  private static final Pattern MEDIA_TYPE = Pattern.compile(
+      "[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}");
 
   private final Map<String, Upstream> byName;
   private final Upstream defaultUpstream;
@@ -83,6 +88,14 @@ final class V2Router {
       Target t = target(name, ns);
       return new V2Request.GetBlob(
           t.registry, t.repo, name, Digest.parse(lastSegment(path)), method.equals(HttpMethod.HEAD));
+    }
+    if ((name = nameBefore(path, REFERRERS)) != null) {
+      if (!read) {
+        throw unsupported();
+      }
+      Target t = target(name, ns);
+      return new V2Request.GetReferrers(t.registry, t.repo, name, Digest.parse(lastSegment(path)),
+          artifactType(qs), method.equals(HttpMethod.HEAD));
     }
     if (path.endsWith(TAGS) && path.length() > PREFIX.length() + TAGS.length()) {
       if (!read) {
@@ -190,6 +203,18 @@ final class V2Router {
 
   private static boolean looksLikeHost(String component) {
     return component.indexOf('.') >= 0 || component.indexOf(':') >= 0 || component.equals("localhost");
+  }
+
+  /** The {@code artifactType} filter, or null; malformed: 400, as it can match nothing. */
+  private static String artifactType(QueryStringDecoder qs) {
+    String type = first(qs.parameters(), "artifactType");
+    if (type != null) {
+      type = type.replace(' ', '+'); // an unescaped '+' (application/spdx+json) decodes as a space
+    }
+    if (type != null && !MEDIA_TYPE.matcher(type).matches()) {
+      throw new RegistryException(OciErrorCode.UNSUPPORTED, 400, "invalid artifactType: " + abbreviate(type));
+    }
+    return type;
   }
 
   private static String tagQuery(QueryStringDecoder qs) {

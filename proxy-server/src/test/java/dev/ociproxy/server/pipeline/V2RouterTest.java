@@ -321,8 +321,32 @@ class V2RouterTest {
     }
   }
 
+  @Test
+  void referrersAreRoutedByPathPrefixAndByNsWithTheArtifactTypeFilter() {
+    V2Request.GetReferrers byPrefix = (V2Request.GetReferrers) router.route(
+        HttpMethod.GET, "/v2/registry.example.com/a/b/referrers/" + DIGEST + "?artifactType=application/spdx%2Bjson");
+    V2Request.GetReferrers byNs = (V2Request.GetReferrers) router.route(
+        HttpMethod.GET, "/v2/a/b/referrers/" + DIGEST + "?ns=registry.example.com&artifactType=application/spdx+json");
+
+    for (V2Request.GetReferrers r : List.of(byPrefix, byNs)) {
+      assertThat(r.registry()).isSameAs(example.registry());
+      assertThat(r.repository().value()).isEqualTo("a/b");
+      assertThat(r.subject()).isEqualTo(Digest.parse(DIGEST));
+      assertThat(r.artifactType()).isEqualTo("application/spdx+json");
+    }
+    assertThat(V2Request.routeName(byPrefix)).isEqualTo("referrers");
+    assertThat(((V2Request.GetReferrers) router.route(HttpMethod.GET, "/v2/a/referrers/" + DIGEST)).artifactType())
+        .isNull();
+  }
+
+  @Test
+  void referrersOfATagOrOfAMalformedFilterAreRefused400() {
+    assertRefused(router, HttpMethod.GET, "/v2/a/referrers/latest", OciErrorCode.DIGEST_INVALID, 400);
+    assertRefused(router, HttpMethod.GET, "/v2/a/referrers/" + DIGEST + "?artifactType=%3Cb%3E", OciErrorCode.UNSUPPORTED, 400);
+  }
+
   @ParameterizedTest
-  @ValueSource(strings = {"/", "/v1/_ping", "/v2x/a/manifests/v1", "/metrics", "/v2/a/referrers/" + DIGEST, "/v2/a/b"})
+  @ValueSource(strings = {"/", "/v1/_ping", "/v2x/a/manifests/v1", "/metrics", "/v2/a/referrers/", "/v2/a/b"})
   void pathsOutsideTheReadApiAreNameUnknown(String uri) {
     assertRefused(router, HttpMethod.GET, uri, OciErrorCode.NAME_UNKNOWN, 404);
   }

@@ -1,0 +1,61 @@
+package dev.ociproxy.core.registry;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ociproxy.core.oci.Digest;
+import dev.ociproxy.core.oci.MediaTypes;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The verified referrers of one digest: every entry was fetched by digest, hashed, and names
+ * {@code subject} as its subject. Its {@link #indexJson} is the OCI image index the referrers API
+ * answers with.
+ *
+ * @param stale true when served from an earlier verified list because the upstream failed
+ */
+public record Referrers(Digest subject, List<Referrer> manifests, boolean stale) {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** One listed referrer, every field recomputed from the manifest's own bytes. */
+  public record Referrer(
+      String mediaType, Digest digest, long size, String artifactType, Map<String, String> annotations) {}
+
+  public Referrers {
+    manifests = List.copyOf(manifests);
+  }
+
+  /** Only the referrers of {@code artifactType}. */
+  public Referrers filtered(String artifactType) {
+    return new Referrers(subject,
+        manifests.stream().filter(r -> artifactType.equals(r.artifactType())).toList(), stale);
+  }
+
+  public Referrers asStale() {
+    return new Referrers(subject, manifests, true);
+  }
+
+  public byte[] indexJson() {
+    ObjectNode root = JSON.createObjectNode().put("schemaVersion", 2).put("mediaType", MediaTypes.OCI_INDEX);
+    ArrayNode list = root.putArray("manifests");
+    for (Referrer r : manifests) {
+      ObjectNode d = list.addObject()
+          .put("mediaType", r.mediaType()).put("digest", r.digest().toString()).put("size", r.size());
+      if (r.artifactType() != null) {
+        d.put("artifactType", r.artifactType());
+      }
+      if (!r.annotations().isEmpty()) {
+        ObjectNode a = d.putObject("annotations");
+        r.annotations().forEach(a::put);
+      }
+    }
+    try {
+      return JSON.writeValueAsBytes(root);
+    } catch (JsonProcessingException e) {
+      throw new UncheckedIOException(e); // a tree of strings and numbers always serialises
+    }
+  }
+}
