@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
 final class BlobFetcher {
   private static final Logger log = LoggerFactory.getLogger(BlobFetcher.class);
 
-  private final PullThrough mirror;
+  private final RegistryMeters meters;
   private final UpstreamClient client;
   private final ContentStore store;
   private final RepositoryLinks links;
@@ -41,19 +41,15 @@ final class BlobFetcher {
   /** The repository each running download was started for; its own clients join without a HEAD. */
   private final ConcurrentMap<Digest, RepositoryName> downloadRepos = new ConcurrentHashMap<>();
 
-  BlobFetcher(PullThrough mirror, UpstreamClient client, ContentStore store, RepositoryLinks links,
+  BlobFetcher(RegistryMeters meters, UpstreamClient client, ContentStore store, RepositoryLinks links,
       FetchLimiter limiter, MirrorOptions options) {
-    this.mirror = mirror;
+    this.meters = meters;
     this.client = client;
     this.store = store;
     this.links = links;
     this.limiter = limiter;
     this.options = options;
-  }
-
-  /** Blob downloads running now (a gauge). */
-  int inFlight() {
-    return downloads.size();
+    meters.inFlight("blob", downloads::size);
   }
 
   /** A blob from the store, or a (possibly shared) download that readers tail. */
@@ -91,7 +87,7 @@ final class BlobFetcher {
         downloads.remove(digest, existing); // a broken fetch is never joined: start afresh
         continue;
       }
-      mirror.coalesced("blob");
+      meters.coalesced("blob");
       return existing.thenApply(running -> new BlobSource.Downloading(running, store));
     }
   }
@@ -117,7 +113,7 @@ final class BlobFetcher {
               if (header != null && header.trim().startsWith(digest.algorithm().id() + ":")
                   && !header.trim().equals(digest.toString())) {
                 resp.discard();
-                throw mirror.refuse(repo, digest.toString(), digest, Reason.DIGEST_HEADER_MISMATCH,
+                throw meters.refuse(repo, digest.toString(), digest, Reason.DIGEST_HEADER_MISMATCH,
                     "Docker-Content-Digest " + header.trim());
               }
               links.add(repo, digest); // the upstream answered 200 for this repository
@@ -127,7 +123,7 @@ final class BlobFetcher {
                   // Before any client sees the end: a client's next request finds the slot free.
                   downloads.remove(digest, slot);
                   limiter.release();
-                  mirror.received("blob", done.written());
+                  meters.received("blob", done.written());
                 }, store.writerFor(resp.contentLength()));
               } catch (IOException e) {
                 resp.discard();
@@ -143,9 +139,9 @@ final class BlobFetcher {
               }
               d.finished().whenComplete((path, err) -> {
                 if (err instanceof VerificationException v) {
-                  mirror.refusals().record(mirror.name(), repo.value(), digest.toString(), v.reason(), v.getMessage());
+                  meters.refused(repo, digest.toString(), v.reason(), v.getMessage());
                 } else if (err != null) {
-                  log.warn("blob download {} from {} failed: {}", digest, mirror.name(), err.toString());
+                  log.warn("blob download {} from {} failed: {}", digest, meters.upstream(), err.toString());
                 }
               });
               resp.stream(d);

@@ -40,7 +40,7 @@ final class ManifestFetcher {
   private static final Logger log = LoggerFactory.getLogger(ManifestFetcher.class);
   private static final long HOT_MANIFEST_BYTES = 32L * 1024 * 1024;
 
-  private final PullThrough mirror;
+  private final RegistryMeters meters;
   private final UpstreamClient client;
   private final ContentStore store;
   private final TagIndex tags;
@@ -57,9 +57,9 @@ final class ManifestFetcher {
       .executor(Runnable::run) // maintenance inline: no common-pool wake-ups per few requests
       .build();
 
-  ManifestFetcher(PullThrough mirror, UpstreamClient client, ContentStore store, TagIndex tags,
+  ManifestFetcher(RegistryMeters meters, UpstreamClient client, ContentStore store, TagIndex tags,
       RepositoryLinks links, FetchLimiter limiter, MirrorOptions options) {
-    this.mirror = mirror;
+    this.meters = meters;
     this.client = client;
     this.store = store;
     this.tags = tags;
@@ -67,11 +67,7 @@ final class ManifestFetcher {
     this.limiter = limiter;
     this.options = options;
     this.freshness = new Freshness(options.freshness(), options.tagTtl());
-  }
-
-  /** Manifest fetches running now (a gauge). */
-  int inFlight() {
-    return manifestFetches.size();
+    meters.inFlight("manifest", manifestFetches::size);
   }
 
   /** The digest the upstream's tag points at now, from the body; nothing is stored. */
@@ -142,8 +138,8 @@ final class ManifestFetcher {
       if (stale != null) {
         log.warn(
             "upstream {} failed ({}); serving last verified {}:{} -> {}",
-            mirror.name(), cause.getMessage(), repo, tag, known.digest());
-        mirror.staleServed();
+            meters.upstream(), cause.getMessage(), repo, tag, known.digest());
+        meters.staleServed();
         return CompletableFuture.completedFuture(stale);
       }
     }
@@ -196,7 +192,7 @@ final class ManifestFetcher {
     CompletableFuture<Manifest> mine = new CompletableFuture<>();
     CompletableFuture<Manifest> existing = manifestFetches.putIfAbsent(key, mine);
     if (existing != null) {
-      mirror.coalesced("manifest");
+      meters.coalesced("manifest");
       return existing;
     }
     CompletableFuture<Manifest> f;
@@ -236,7 +232,7 @@ final class ManifestFetcher {
                       body -> {
                         Digest actual = Digest.of(digest.algorithm(), body);
                         if (!actual.equals(digest)) {
-                          throw mirror.refuse(
+                          throw meters.refuse(
                               repo, digest.toString(), digest, Reason.DIGEST_MISMATCH,
                               "got " + actual + " (" + body.length + " bytes, Docker-Content-Digest: "
                                   + resp.headers().get("Docker-Content-Digest") + "), want " + digest);
@@ -275,12 +271,12 @@ final class ManifestFetcher {
                           try {
                             claimed = Digest.parse(header.trim());
                           } catch (RegistryException e) {
-                            throw mirror.refuse(repo, asked, null, Reason.DIGEST_HEADER_MISMATCH,
+                            throw meters.refuse(repo, asked, null, Reason.DIGEST_HEADER_MISMATCH,
                                 "unusable Docker-Content-Digest " + header);
                           }
                           Digest actual = Digest.of(claimed.algorithm(), body);
                           if (!actual.equals(claimed)) {
-                            throw mirror.refuse(repo, asked, null, Reason.DIGEST_HEADER_MISMATCH,
+                            throw meters.refuse(repo, asked, null, Reason.DIGEST_HEADER_MISMATCH,
                                 "Docker-Content-Digest " + claimed + " but body hashes to " + actual);
                           }
                         }
@@ -303,14 +299,14 @@ final class ManifestFetcher {
     return resp.aggregate(options.manifestMaxBytes())
         .whenComplete((body, err) -> {
           if (body != null) {
-            mirror.received("manifest", body.length);
+            meters.received("manifest", body.length);
           }
         })
         .exceptionally(
             err -> {
               Throwable cause = Futures.cause(err);
               if (cause instanceof UpstreamResponse.BodyTooLargeException) {
-                throw mirror.refuse(repo, asked, null, Reason.TOO_LARGE, cause.getMessage());
+                throw meters.refuse(repo, asked, null, Reason.TOO_LARGE, cause.getMessage());
               }
               throw cause instanceof RuntimeException r ? r : new CompletionException(cause);
             });
@@ -337,7 +333,7 @@ final class ManifestFetcher {
     try {
       return ManifestDocument.parse(body, contentType);
     } catch (RegistryException e) {
-      throw mirror.refuse(repo, asked, requested, Reason.MEDIA_TYPE_MISMATCH,
+      throw meters.refuse(repo, asked, requested, Reason.MEDIA_TYPE_MISMATCH,
           e.getMessage() + " (Content-Type: " + contentType + ")");
     }
   }

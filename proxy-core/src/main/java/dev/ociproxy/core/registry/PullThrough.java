@@ -12,10 +12,6 @@ import dev.ociproxy.core.oci.RepositoryName;
 import dev.ociproxy.core.oci.Tag;
 import dev.ociproxy.core.upstream.UpstreamClient;
 import dev.ociproxy.core.verify.Refusals;
-import dev.ociproxy.core.verify.VerificationException.Reason;
-import dev.ociproxy.core.verify.VerificationException;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.handler.codec.http.HttpMethod;
 import java.util.List;
@@ -28,8 +24,8 @@ import java.util.concurrent.CompletableFuture;
  * the fallback (as distribution's proxy does). What the client asked for is the truth; the
  * upstream's headers are only claims.
  *
- * <p>This class owns the shared parts (store, links, meters, refusals); {@link ManifestFetcher} and
- * {@link BlobFetcher} do the two halves of the work. The {@code cached…} methods read only what is
+ * <p>This class owns the shared parts (store, tag index, links); {@link ManifestFetcher} and {@link
+ * BlobFetcher} do the two halves of the work and report through one {@link RegistryMeters}. The {@code cached…} methods read only what is
  * held, never the upstream, for the air-gap's offline view.
  */
 public final class PullThrough implements Registry {
@@ -39,9 +35,8 @@ public final class PullThrough implements Registry {
   private final ContentStore store;
   private final TagIndex tags;
   private final RepositoryLinks links;
-  private final Refusals refusals;
   private final MirrorOptions options;
-  private final MeterRegistry meters;
+  private final RegistryMeters reports;
   private final FetchLimiter limiter;
   private final BlobFetcher blobs;
   private final ManifestFetcher manifests;
@@ -60,43 +55,13 @@ public final class PullThrough implements Registry {
     this.client = requireNonNull(client, "client");
     this.store = requireNonNull(store, "store");
     this.options = requireNonNull(options, "options");
-    this.meters = requireNonNull(meters, "meters");
-    this.refusals = new Refusals(meters);
+    this.reports = new RegistryMeters(name(), requireNonNull(meters, "meters"));
     this.tags = new TagIndex(store.root(), name(), store.background(), store.catalog());
     this.links = new RepositoryLinks(store.root(), name(), store.background());
-    this.blobs = new BlobFetcher(this, client, store, links, limiter, options);
-    this.manifests = new ManifestFetcher(this, client, store, tags, links, limiter, options);
+    this.blobs = new BlobFetcher(reports, client, store, links, limiter, options);
+    this.manifests = new ManifestFetcher(reports, client, store, tags, links, limiter, options);
     this.heads = new ManifestHeads(manifests, client, tags, limiter);
-    this.referrers = new ReferrersFetcher(this, client, limiter, options);
-    registerGauges();
-  }
-
-  private void registerGauges() {
-    Gauge.builder("registry_proxy_downloads_in_flight", blobs, BlobFetcher::inFlight)
-        .description("Upstream fetches running now; each may feed several clients")
-        .tag("upstream", name()).tag("kind", "blob").register(meters);
-    Gauge.builder("registry_proxy_downloads_in_flight", manifests, ManifestFetcher::inFlight)
-        .description("Upstream fetches running now; each may feed several clients")
-        .tag("upstream", name()).tag("kind", "manifest").register(meters);
-  }
-
-  /** A request that joined a fetch already running instead of starting its own. */
-  void coalesced(String kind) {
-    Counter.builder("registry_proxy_coalesced_requests")
-        .description("Requests that joined an upstream fetch already in flight instead of starting another")
-        .tag("upstream", name()).tag("kind", kind).register(meters).increment();
-  }
-
-  /** A tag answered from its last verified manifest because the upstream is in trouble. */
-  void staleServed() {
-    meters.counter("registry_proxy_stale_serves", "upstream", name()).increment();
-  }
-
-  void received(String kind, long bytes) {
-    Counter.builder("registry_proxy_upstream_received_bytes")
-        .description("Body bytes read from upstreams for manifests and blobs (verified or not)")
-        .baseUnit("bytes")
-        .tag("upstream", name()).tag("kind", kind).register(meters).increment(bytes);
+    this.referrers = new ReferrersFetcher(this, reports, client, limiter, options);
   }
 
   @Override
@@ -116,9 +81,9 @@ public final class PullThrough implements Registry {
     return options;
   }
 
-  /** What this mirror refused lately (for the status page). */
+  /** What this upstream refused lately (for the status page). */
   public Refusals refusals() {
-    return refusals;
+    return reports.refusals();
   }
 
   /** The last verified mapping of {@code repo:tag}, or null; the upstream is not asked. */
@@ -166,12 +131,6 @@ public final class PullThrough implements Registry {
   /** Records that {@code repo} holds {@code digest} (for content imported from elsewhere). */
   public void link(RepositoryName repo, Digest digest) {
     links.add(repo, digest);
-  }
-
-  VerificationException refuse(
-      RepositoryName repo, String asked, Digest requested, Reason reason, String arrived) {
-    refusals.record(name(), repo.value(), asked, reason, arrived);
-    return new VerificationException(reason, requested, arrived);
   }
 
   // ---- blobs ----

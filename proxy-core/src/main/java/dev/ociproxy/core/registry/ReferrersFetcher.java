@@ -55,6 +55,7 @@ final class ReferrersFetcher {
   private record Held(Referrers referrers, long atMillis) {}
 
   private final PullThrough mirror;
+  private final RegistryMeters meters;
   private final UpstreamClient client;
   private final FetchLimiter limiter;
   private final Freshness freshness;
@@ -62,8 +63,9 @@ final class ReferrersFetcher {
   /** System.nanoTime until which the upstream is taken to lack the API; null when it has it. */
   private volatile Long apiMissingUntil;
 
-  ReferrersFetcher(PullThrough mirror, UpstreamClient client, FetchLimiter limiter, MirrorOptions options) {
+  ReferrersFetcher(PullThrough mirror, RegistryMeters meters, UpstreamClient client, FetchLimiter limiter, MirrorOptions options) {
     this.mirror = mirror;
+    this.meters = meters;
     this.client = client;
     this.limiter = limiter;
     this.freshness = new Freshness(options.freshness(), options.tagTtl());
@@ -85,7 +87,7 @@ final class ReferrersFetcher {
           }
           Throwable cause = Futures.cause(err);
           if (held != null && UpstreamErrors.isUpstreamTrouble(cause)) {
-            mirror.staleServed();
+            meters.staleServed();
             return held.referrers().asStale();
           }
           throw cause instanceof RuntimeException r ? r : new CompletionException(cause);
@@ -136,7 +138,7 @@ final class ReferrersFetcher {
               return CompletableFuture.completedFuture(claims);
             }
             if (n == MAX_PAGES) {
-              mirror.refuse(repo, "referrers of " + subject, subject, Reason.TOO_MANY,
+              meters.refuse(repo, "referrers of " + subject, subject, Reason.TOO_MANY,
                   "a list longer than " + MAX_PAGES + " pages (next: " + next + "); the rest is not listed");
               return CompletableFuture.completedFuture(claims);
             }
@@ -154,19 +156,19 @@ final class ReferrersFetcher {
       list = null;
     }
     if (list == null || !list.isArray()) {
-      throw mirror.refuse(repo, "referrers of " + subject, subject, Reason.INVALID_MANIFEST,
+      throw meters.refuse(repo, "referrers of " + subject, subject, Reason.INVALID_MANIFEST,
           "a referrers list that is not an image index (" + body.length + " bytes)");
     }
     for (JsonNode d : list) {
       if (claims.size() == MAX_ENTRIES) {
-        mirror.refuse(repo, "referrers of " + subject, subject, Reason.TOO_MANY,
+        meters.refuse(repo, "referrers of " + subject, subject, Reason.TOO_MANY,
             "more than " + MAX_ENTRIES + " referrers listed; the rest is not listed");
         return true;
       }
       String digest = d.path("digest").asText("");
       if (!d.path("mediaType").isTextual() || !d.path("size").canConvertToLong() || d.path("size").asLong() < 0
           || !Digest.looksLikeDigest(digest)) {
-        mirror.refuse(repo, "referrers of " + subject, subject, Reason.INVALID_MANIFEST,
+        meters.refuse(repo, "referrers of " + subject, subject, Reason.INVALID_MANIFEST,
             "a malformed descriptor in the referrers list: " + d);
         continue;
       }
@@ -192,7 +194,7 @@ final class ReferrersFetcher {
     }
     URI origin = client.options().url();
     if (target == null || !sameOrigin(target, origin) || !apiPath(repo, subject).equals(target.getRawPath())) {
-      mirror.refuse(repo, "referrers of " + subject, subject, Reason.FOREIGN_LINK,
+      meters.refuse(repo, "referrers of " + subject, subject, Reason.FOREIGN_LINK,
           "Link: " + link + " (pages are followed on " + origin + " and " + apiPath(repo, subject) + " only)");
       return null;
     }
@@ -220,7 +222,7 @@ final class ReferrersFetcher {
         throw cause instanceof RuntimeException r ? r : new CompletionException(cause);
       }
       if (!MediaTypes.isIndex(m.mediaType())) {
-        mirror.refuse(repo, "referrers of " + subject, subject, Reason.INVALID_MANIFEST,
+        meters.refuse(repo, "referrers of " + subject, subject, Reason.INVALID_MANIFEST,
             "tag " + schemaTag(subject) + " holds a " + m.mediaType() + ", not an index");
         return List.of();
       }
@@ -258,7 +260,7 @@ final class ReferrersFetcher {
         return null; // refused and recorded where it was found
       }
       if (cause instanceof RegistryException r && r.status() == 404) {
-        mirror.refuse(repo, "referrers of " + subject, subject, Reason.NOT_FOUND,
+        meters.refuse(repo, "referrers of " + subject, subject, Reason.NOT_FOUND,
             "listed referrer " + c.digest() + " is not there");
         return null;
       }
@@ -269,7 +271,7 @@ final class ReferrersFetcher {
   private Referrer checked(RepositoryName repo, Digest subject, Claim c, Manifest m) {
     String asked = "referrers of " + subject;
     if (m.body().length != c.size()) {
-      mirror.refuse(repo, asked, subject, Reason.SIZE_MISMATCH,
+      meters.refuse(repo, asked, subject, Reason.SIZE_MISMATCH,
           "listed referrer " + c.digest() + " claimed " + c.size() + " bytes, has " + m.body().length);
       return null;
     }
@@ -281,7 +283,7 @@ final class ReferrersFetcher {
     }
     String claimed = root.path("subject").path("digest").asText(null);
     if (!subject.toString().equals(claimed)) {
-      mirror.refuse(repo, asked, subject, Reason.SUBJECT_MISMATCH,
+      meters.refuse(repo, asked, subject, Reason.SUBJECT_MISMATCH,
           "listed referrer " + c.digest() + " has subject " + claimed);
       return null;
     }

@@ -1,0 +1,77 @@
+package dev.ociproxy.core.registry;
+
+import dev.ociproxy.core.oci.Digest;
+import dev.ociproxy.core.oci.RepositoryName;
+import dev.ociproxy.core.verify.Refusals;
+import dev.ociproxy.core.verify.VerificationException;
+import dev.ociproxy.core.verify.VerificationException.Reason;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.function.IntSupplier;
+
+/**
+ * What one upstream's pull-through reports: its meters (tagged {@code upstream=<name>}, as in the
+ * README's metrics table) and its refusals. The fetchers get this rather than their owner, so they
+ * report without calling back into it. Counters appear at their first increment. Thread-safe.
+ */
+public final class RegistryMeters {
+  private final String upstream;
+  private final MeterRegistry meters;
+  private final Refusals refusals;
+
+  public RegistryMeters(String upstream, MeterRegistry meters) {
+    this.upstream = upstream;
+    this.meters = meters;
+    this.refusals = new Refusals(meters);
+  }
+
+  /** The upstream's name, for log lines. */
+  String upstream() {
+    return upstream;
+  }
+
+  /** The refusals recorded lately. */
+  Refusals refusals() {
+    return refusals;
+  }
+
+  /** Reports the fetches of {@code kind} running now; each may feed several clients. */
+  void inFlight(String kind, IntSupplier running) {
+    Gauge.builder("registry_proxy_downloads_in_flight", running::getAsInt)
+        .description("Upstream fetches running now; each may feed several clients")
+        .tag("upstream", upstream).tag("kind", kind).register(meters);
+  }
+
+  /** A request that joined a fetch already running instead of starting its own. */
+  void coalesced(String kind) {
+    Counter.builder("registry_proxy_coalesced_requests")
+        .description("Requests that joined an upstream fetch already in flight instead of starting another")
+        .tag("upstream", upstream).tag("kind", kind).register(meters).increment();
+  }
+
+  /** A tag answered from its last verified manifest because the upstream is in trouble. */
+  void staleServed() {
+    meters.counter("registry_proxy_stale_serves", "upstream", upstream).increment();
+  }
+
+  /** Body bytes read from the upstream, verified or not. */
+  void received(String kind, long bytes) {
+    Counter.builder("registry_proxy_upstream_received_bytes")
+        .description("Body bytes read from upstreams for manifests and blobs (verified or not)")
+        .baseUnit("bytes")
+        .tag("upstream", upstream).tag("kind", kind).register(meters).increment(bytes);
+  }
+
+  /** Logs and counts a refusal; returns the exception to fail the request with. */
+  VerificationException refuse(
+      RepositoryName repo, String asked, Digest requested, Reason reason, String arrived) {
+    refused(repo, asked, reason, arrived);
+    return new VerificationException(reason, requested, arrived);
+  }
+
+  /** Logs and counts a refusal found elsewhere (a download's end). */
+  void refused(RepositoryName repo, String asked, Reason reason, String arrived) {
+    refusals.record(upstream, repo.value(), asked, reason, arrived);
+  }
+}
