@@ -2,10 +2,11 @@ package dev.ociproxy.server;
 
 import dev.ociproxy.core.airgap.Airgap;
 import dev.ociproxy.core.cache.ContentStore;
-import dev.ociproxy.core.registry.FetchLimiter;
 import dev.ociproxy.core.registry.PullThrough;
-import dev.ociproxy.core.upstream.HttpTransport;
-import dev.ociproxy.core.upstream.UpstreamClient;
+import dev.ociproxy.core.wiring.Upstreams;
+import dev.ociproxy.server.admin.AdminActions;
+import dev.ociproxy.server.admin.AdminChannelInitializer;
+import dev.ociproxy.server.admin.AdminHandler;
 import dev.ociproxy.server.admin.page.StatusPage;
 import dev.ociproxy.server.admin.page.StatusPageHandler;
 import dev.ociproxy.server.admin.page.StatusSources;
@@ -17,9 +18,6 @@ import dev.ociproxy.server.config.PinFileFormat;
 import dev.ociproxy.server.config.ProxyConfig;
 import dev.ociproxy.server.health.Readiness;
 import dev.ociproxy.server.metrics.RequestMetrics;
-import dev.ociproxy.server.admin.AdminActions;
-import dev.ociproxy.server.admin.AdminChannelInitializer;
-import dev.ociproxy.server.admin.AdminHandler;
 import dev.ociproxy.server.pipeline.Connections;
 import dev.ociproxy.server.pipeline.ProxyChannelInitializer;
 import dev.ociproxy.server.pipeline.Upstream;
@@ -65,9 +63,8 @@ public final class ProxyServer implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
   private EventLoopGroup workers;
   private Channel server;
-  private Airgap airgap;
+  private Upstreams upstreams;
   private Channel adminServer;
-  private HttpTransport transport;
   private ContentStore store;
   private ServerTls tls;
   private Readiness readiness;
@@ -97,24 +94,18 @@ public final class ProxyServer implements AutoCloseable {
     workers = epoll ? new EpollEventLoopGroup(threads) : new NioEventLoopGroup(threads);
     Class<? extends ServerSocketChannel> serverType =
         epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
-    transport =
-        new HttpTransport(workers, epoll ? EpollSocketChannel.class : NioSocketChannel.class);
-
     store = new ContentStore(config.cacheDir(), config.cacheMaxSize(), meters, config.directWrites()).open();
     if (config.verifyOnStart()) {
       store.verifyInBackground();
     }
-    FetchLimiter limiter = new FetchLimiter(config.limits().maxConcurrentFetches());
-    Map<String, PullThrough> pullThroughs = new LinkedHashMap<>();
+    upstreams = Upstreams.wire(
+        new Upstreams.Shared(workers, epoll ? EpollSocketChannel.class : NioSocketChannel.class, store, meters,
+            config.limits().maxConcurrentFetches()),
+        config.upstreamSpecs(), config.airgap(), PinFileFormat::parse);
+    Airgap airgap = upstreams.airgap();
+    Map<String, Upstream> routes = new LinkedHashMap<>();
     for (ProxyConfig.Upstream u : config.upstreams()) {
-      pullThroughs.put(u.name(),
-          new PullThrough(new UpstreamClient(u.options(), transport, meters, u.requestLimits()), store, u.mirror(),
-              meters, limiter));
-    }
-    airgap = Airgap.start(config.airgap(), pullThroughs, config.defaultUpstream(), meters, PinFileFormat::parse);
-    Map<String, Upstream> upstreams = new LinkedHashMap<>();
-    for (ProxyConfig.Upstream u : config.upstreams()) {
-      upstreams.put(u.name(), new Upstream(airgap.registries().get(u.name()), u.options().isDockerHub()));
+      routes.put(u.name(), new Upstream(upstreams.registries().get(u.name()), u.options().isDockerHub()));
     }
     prepareOperations();
     // The listeners accept on the event loops themselves: no acceptor thread to hand each new
@@ -126,22 +117,22 @@ public final class ProxyServer implements AutoCloseable {
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(256 * 1024, 1024 * 1024))
         .childHandler(new ProxyChannelInitializer(
-            config.limits(), upstreams, upstreams.get(config.defaultUpstream()), authenticator(), new AccessPolicy(config.auth().enabled(), config.access()),
+            config.limits(), routes, routes.get(config.defaultUpstream()), authenticator(), new AccessPolicy(config.auth().enabled(), config.access()),
             extras(admin)));
     server = bind(b, config.listen(), "listen");
     InetSocketAddress bound = (InetSocketAddress) server.localAddress();
     log.info("registry proxy listening on {} ({}, {} transport), cache {}, upstreams {}",
-        bound, tls == null ? "http" : "https", epoll ? "epoll" : "nio", store.root(), upstreams.keySet());
+        bound, tls == null ? "http" : "https", epoll ? "epoll" : "nio", store.root(), routes.keySet());
     ProxyConfig.Operations ops = config.operations();
     if (ops.adminListen() != null) {
       WarmJobs warms = new WarmJobs();
-      statusPage = new StatusPage(statusSources(pullThroughs, warms));
+      statusPage = new StatusPage(statusSources(warms));
       ServerBootstrap ab = new ServerBootstrap()
           .group(workers)
           .channel(serverType)
           .childOption(ChannelOption.TCP_NODELAY, true)
           .childHandler(new AdminChannelInitializer(admin,
-              new AdminActions(airgap.warmer(), airgap.drift(), upstreams.keySet(), config.defaultUpstream(),
+              new AdminActions(airgap.warmer(), airgap.drift(), routes.keySet(), config.defaultUpstream(),
                   ops.adminToken(), warms),
               new StatusPageHandler(statusPage, ops.adminToken())));
       adminServer = bind(ab, ops.adminListen(), "admin.listen");
@@ -159,18 +150,18 @@ public final class ProxyServer implements AutoCloseable {
   }
 
   /** What the status page reads: every upstream's health and refusals, the store, meters, pins and warms. */
-  private StatusSources statusSources(Map<String, PullThrough> pullThroughs, WarmJobs warms) {
+  private StatusSources statusSources(WarmJobs warms) {
     java.util.List<StatusSources.Upstream> ups = new java.util.ArrayList<>();
     for (ProxyConfig.Upstream u : config.upstreams()) {
-      PullThrough m = pullThroughs.get(u.name());
+      PullThrough m = upstreams.pullThrough(u.name());
       ups.add(new StatusSources.Upstream(u.name(), u.options().url().toString(), m.client()::status, m.refusals()));
     }
-    return new StatusSources(ups, store, config.cacheMaxSize(), meters, airgap, warms);
+    return new StatusSources(ups, store, config.cacheMaxSize(), meters, upstreams.airgap(), warms);
   }
 
   /** Warm, pins and drift of the running server (for the admin endpoints); null before start. */
   public Airgap airgap() {
-    return airgap;
+    return upstreams == null ? null : upstreams.airgap();
   }
 
   /** The admin listener's address, or null when /metrics and health are on the main listener. */
@@ -258,8 +249,8 @@ public final class ProxyServer implements AutoCloseable {
       return;
     }
     stopping.set(true);
-    if (airgap != null) {
-      airgap.close();
+    if (upstreams != null) {
+      upstreams.close(); // the air-gap's thread, then idle upstream connections
     }
     if (authenticator != null) {
       authenticator.close();
@@ -279,9 +270,6 @@ public final class ProxyServer implements AutoCloseable {
     }
     if (readiness != null) {
       readiness.close();
-    }
-    if (transport != null) {
-      transport.closeIdle();
     }
     if (workers != null) {
       workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();

@@ -7,11 +7,10 @@ import dev.ociproxy.core.oci.RepositoryName;
 import dev.ociproxy.core.oci.Tag;
 import dev.ociproxy.core.registry.Manifest;
 import dev.ociproxy.core.registry.MirrorOptions;
-import dev.ociproxy.core.registry.PullThrough;
 import dev.ociproxy.core.registry.Registry;
-import dev.ociproxy.core.upstream.HttpTransport;
-import dev.ociproxy.core.upstream.UpstreamClient;
+import dev.ociproxy.core.upstream.RequestLimits;
 import dev.ociproxy.core.upstream.UpstreamOptions;
+import dev.ociproxy.core.wiring.Upstreams;
 import dev.ociproxy.testing.HostileRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.nio.NioEventLoopGroup;
@@ -22,40 +21,50 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
-/** A real {@link PullThrough} of a {@link HostileRegistry} upstream, over a store in a temp dir. */
+/**
+ * One upstream ({@link HostileRegistry}) wired as the server wires it ({@link Upstreams}), over a
+ * store in a temp dir.
+ */
 final class MirrorFixture implements AutoCloseable {
   static final String UP = "up.test";
 
   final HostileRegistry up = HostileRegistry.start();
   final NioEventLoopGroup group = new NioEventLoopGroup(1);
-  final HttpTransport transport = new HttpTransport(group, NioSocketChannel.class);
   final SimpleMeterRegistry meters = new SimpleMeterRegistry();
   final ContentStore store;
-  final PullThrough pullThrough;
+  private final Upstreams.Spec spec;
+  private Upstreams upstreams;
   Airgap airgap;
 
   MirrorFixture(Path cache, Duration tagTtl) {
     store = new ContentStore(cache).open();
-    UpstreamClient client = new UpstreamClient(UpstreamOptions.anonymous(UP, URI.create(up.url())), transport);
-    pullThrough = new PullThrough(client, store,
-        new MirrorOptions(MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES, tagTtl, Duration.ofSeconds(30)), meters);
+    spec = new Upstreams.Spec(UpstreamOptions.anonymous(UP, URI.create(up.url())),
+        new MirrorOptions(MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES, tagTtl, Duration.ofSeconds(30)), true,
+        RequestLimits.unlimited());
   }
 
-  /** Composes the upstream's registry as the server would with these options. */
+  /** Wires the upstream with these air-gap options; at most once, before the first request. */
   Airgap gate(AirgapOptions options) {
-    airgap = Airgap.start(options, Map.of(UP, pullThrough), UP, meters, Images::parseJsonPins);
+    if (upstreams != null) {
+      throw new IllegalStateException("already wired: gate before the first request");
+    }
+    upstreams = Upstreams.wire(new Upstreams.Shared(group, NioSocketChannel.class, store, meters, Integer.MAX_VALUE),
+        List.of(spec), options, Images::parseJsonPins);
+    airgap = upstreams.airgap();
     return airgap;
   }
 
-  /** What clients of the upstream see: the pull-through, or its composition once {@link #gate}d. */
+  /** What clients of the upstream see (wired without air-gap rules unless {@link #gate}d first). */
   Registry registry() {
-    return airgap == null ? pullThrough : airgap.registries().get(UP);
+    if (upstreams == null) {
+      gate(AirgapOptions.none());
+    }
+    return upstreams.registries().get(UP);
   }
 
   /** {@code repo:tag} as clients of the upstream get it. */
@@ -70,10 +79,9 @@ final class MirrorFixture implements AutoCloseable {
 
   @Override
   public void close() {
-    if (airgap != null) {
-      airgap.close();
+    if (upstreams != null) {
+      upstreams.close();
     }
-    transport.closeIdle();
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     store.close();
     up.close();

@@ -1,6 +1,5 @@
 package dev.ociproxy.server.cli;
 
-import dev.ociproxy.core.airgap.Airgap;
 import dev.ociproxy.core.airgap.ImageRef;
 import dev.ociproxy.core.airgap.PinFile;
 import dev.ociproxy.core.airgap.Pins;
@@ -8,8 +7,7 @@ import dev.ociproxy.core.airgap.Platform;
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.registry.PullThrough;
 import dev.ociproxy.core.registry.Registry;
-import dev.ociproxy.core.upstream.HttpTransport;
-import dev.ociproxy.core.upstream.UpstreamClient;
+import dev.ociproxy.core.wiring.Upstreams;
 import dev.ociproxy.server.config.ConfigException;
 import dev.ociproxy.server.config.ConfigLoader;
 import dev.ociproxy.server.config.PinFileFormat;
@@ -22,7 +20,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -39,9 +36,7 @@ final class CliContext implements AutoCloseable {
   private final ContentStore store;
   private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
   private NioEventLoopGroup group;
-  private HttpTransport transport;
-  private Map<String, PullThrough> pullThroughs;
-  private Airgap airgap;
+  private Upstreams upstreams;
 
   private CliContext(ProxyConfig config, ContentStore store) {
     this.config = config;
@@ -83,39 +78,33 @@ final class CliContext implements AutoCloseable {
 
   /** Every upstream's registry, composed exactly as in the server (offline, pins, policy). */
   synchronized Map<String, Registry> registries() throws UsageException {
-    start();
-    return airgap.registries();
+    return upstreams().registries();
   }
 
   /** The pull-through of upstream {@code name}, for what only the upstream can answer (audit). */
   synchronized PullThrough pullThrough(String name) throws UsageException {
-    start();
-    return pullThroughs.get(name);
+    return upstreams().pullThrough(name);
   }
 
-  private void start() throws UsageException {
-    if (pullThroughs != null) {
-      return;
+  /** The server's stack, with the configured fetch limit; the background warm list is left out. */
+  private Upstreams upstreams() throws UsageException {
+    if (upstreams == null) {
+      group = new NioEventLoopGroup(2);
+      try {
+        upstreams = Upstreams.wire(
+            new Upstreams.Shared(group, NioSocketChannel.class, store, meters, config.limits().maxConcurrentFetches()),
+            config.upstreamSpecs(), config.airgap().withoutWarm(), PinFileFormat::parse);
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(e.getMessage());
+      }
     }
-    group = new NioEventLoopGroup(2);
-    transport = new HttpTransport(group, NioSocketChannel.class);
-    Map<String, PullThrough> m = new LinkedHashMap<>();
-    for (ProxyConfig.Upstream u : config.upstreams()) {
-      m.put(u.name(), new PullThrough(
-          new UpstreamClient(u.options(), transport, meters, u.requestLimits()), store, u.mirror(), meters));
-    }
-    try {
-      airgap = Airgap.start(config.airgap().withoutWarm(), m, config.defaultUpstream(), meters, PinFileFormat::parse);
-    } catch (IllegalArgumentException e) {
-      throw new UsageException(e.getMessage());
-    }
-    pullThroughs = m;
+    return upstreams;
   }
 
   /** The pins in force (read from the pin file without starting any mirror). */
   Pins pins() throws UsageException {
-    if (airgap != null) {
-      return airgap.pins();
+    if (upstreams != null) {
+      return upstreams.airgap().pins();
     }
     Path file = config.airgap().pinsFile();
     if (file == null) {
@@ -156,11 +145,8 @@ final class CliContext implements AutoCloseable {
 
   @Override
   public void close() {
-    if (airgap != null) {
-      airgap.close();
-    }
-    if (transport != null) {
-      transport.closeIdle();
+    if (upstreams != null) {
+      upstreams.close();
     }
     if (group != null) {
       group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();

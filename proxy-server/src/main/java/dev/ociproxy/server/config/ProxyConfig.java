@@ -5,6 +5,7 @@ import dev.ociproxy.core.cache.DirectWrites;
 import dev.ociproxy.core.registry.MirrorOptions;
 import dev.ociproxy.core.upstream.RequestLimits;
 import dev.ociproxy.core.upstream.UpstreamOptions;
+import dev.ociproxy.core.wiring.Upstreams;
 import dev.ociproxy.server.auth.AccessRule;
 import dev.ociproxy.server.auth.AdminToken;
 import java.net.InetSocketAddress;
@@ -26,6 +27,11 @@ public record ProxyConfig(
   /** The upstream that references without an upstream prefix mean, or null when none is. */
   public String defaultUpstream() {
     return upstreams.stream().filter(Upstream::isDefault).map(Upstream::name).findFirst().orElse(null);
+  }
+
+  /** What {@link Upstreams} wires: every upstream in configuration order. */
+  public List<Upstreams.Spec> upstreamSpecs() {
+    return upstreams.stream().map(u -> new Upstreams.Spec(u.options(), u.mirror(), u.isDefault(), u.requestLimits())).toList();
   }
 
   /** One configured upstream: how to reach it and how to cache it. */

@@ -1,0 +1,116 @@
+package dev.ociproxy.core.wiring;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.ociproxy.core.airgap.Airgap;
+import dev.ociproxy.core.airgap.AirgapOptions;
+import dev.ociproxy.core.airgap.PinFile;
+import dev.ociproxy.core.cache.ContentStore;
+import dev.ociproxy.core.registry.FetchLimiter;
+import dev.ociproxy.core.registry.MirrorOptions;
+import dev.ociproxy.core.registry.PullThrough;
+import dev.ociproxy.core.registry.Registry;
+import dev.ociproxy.core.upstream.HttpTransport;
+import dev.ociproxy.core.upstream.RequestLimits;
+import dev.ociproxy.core.upstream.UpstreamClient;
+import dev.ociproxy.core.upstream.UpstreamOptions;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoopGroup;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Every configured upstream's stack, wired in one place: an {@link UpstreamClient} over one shared
+ * transport, its {@link PullThrough} over the shared store, meters and fetch limit, and the
+ * air-gap's composition on top ({@link Airgap}: offline, pins). The server, every command and the
+ * test fixtures build their upstreams here, so no two of them can differ. Closing stops the
+ * air-gap's thread and the idle upstream connections; the store and the event loops stay the
+ * caller's.
+ */
+public final class Upstreams implements AutoCloseable {
+  /**
+   * One upstream: how to reach it, how to cache it, whether unprefixed names mean it, and how many
+   * requests it may be sent.
+   */
+  public record Spec(UpstreamOptions options, MirrorOptions caching, boolean isDefault, RequestLimits requestLimits) {
+    public String name() {
+      return options.name();
+    }
+  }
+
+  /**
+   * What every upstream shares.
+   *
+   * @param loops the event loops the upstream connections run on
+   * @param channelType the socket channel for {@code loops} (epoll or NIO)
+   * @param maxConcurrentFetches upstream fetches at once across all upstreams; beyond it a 503
+   */
+  public record Shared(EventLoopGroup loops, Class<? extends Channel> channelType, ContentStore store,
+      MeterRegistry meters, int maxConcurrentFetches) {}
+
+  private final HttpTransport transport;
+  private final Map<String, PullThrough> pullThroughs;
+  private final Airgap airgap;
+
+  private Upstreams(HttpTransport transport, Map<String, PullThrough> pullThroughs, Airgap airgap) {
+    this.transport = transport;
+    this.pullThroughs = pullThroughs;
+    this.airgap = airgap;
+  }
+
+  /** Plain pull-through upstreams, no air-gap rules. */
+  public static Upstreams wire(Shared shared, List<Spec> specs) {
+    return wire(shared, specs, AirgapOptions.none(), content -> Map.of());
+  }
+
+  /**
+   * Builds every upstream's stack and composes it with the air-gap rules.
+   *
+   * @throws IllegalArgumentException when the pin file cannot be read or has a bad entry
+   */
+  public static Upstreams wire(Shared shared, List<Spec> specs, AirgapOptions airgap, PinFile.Parser pinParser) {
+    requireNonNull(shared, "shared");
+    HttpTransport transport = new HttpTransport(shared.loops(), shared.channelType());
+    FetchLimiter limiter = new FetchLimiter(shared.maxConcurrentFetches());
+    Map<String, PullThrough> pullThroughs = new LinkedHashMap<>();
+    String defaultUpstream = null;
+    for (Spec s : specs) {
+      UpstreamClient client = new UpstreamClient(s.options(), transport, shared.meters(), s.requestLimits());
+      pullThroughs.put(s.name(), new PullThrough(client, shared.store(), s.caching(), shared.meters(), limiter));
+      if (defaultUpstream == null && s.isDefault()) {
+        defaultUpstream = s.name();
+      }
+    }
+    try {
+      Airgap started = Airgap.start(airgap, pullThroughs, defaultUpstream, shared.meters(), pinParser);
+      return new Upstreams(transport, Collections.unmodifiableMap(pullThroughs), started);
+    } catch (RuntimeException e) {
+      transport.closeIdle();
+      throw e;
+    }
+  }
+
+  /** Every upstream's registry by name, in configuration order, as clients must see it. */
+  public Map<String, Registry> registries() {
+    return airgap.registries();
+  }
+
+  /** The pull-through of upstream {@code name}, for what only the upstream can answer; null if none. */
+  public PullThrough pullThrough(String name) {
+    return pullThroughs.get(name);
+  }
+
+  /** Warm, pins and drift over these upstreams. */
+  public Airgap airgap() {
+    return airgap;
+  }
+
+  @Override
+  public void close() {
+    airgap.close();
+    transport.closeIdle();
+  }
+}
