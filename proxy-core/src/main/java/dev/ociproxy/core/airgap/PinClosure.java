@@ -1,5 +1,7 @@
 package dev.ociproxy.core.airgap;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.oci.Descriptor;
 import dev.ociproxy.core.oci.Digest;
@@ -10,7 +12,6 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.HashSet;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Everything reachable from a repository's pins: the pinned manifests, their index children, and the
@@ -24,7 +25,9 @@ final class PinClosure {
   private record Reach(Pins pins, Set<Digest> digests, boolean complete) {}
 
   private final ContentStore store;
-  private final ConcurrentHashMap<Key, Reach> memo = new ConcurrentHashMap<>();
+  /** Bounded: clients choose the repositories they ask a pinned-only upstream for. */
+  private final Cache<Key, Reach> memo =
+      Caffeine.newBuilder().maximumSize(10_000).executor(Runnable::run).build();
 
   PinClosure(ContentStore store) {
     this.store = store;
@@ -32,7 +35,7 @@ final class PinClosure {
 
   boolean reachable(Pins pins, String upstream, RepositoryName repo, Digest d) {
     Key k = new Key(upstream, repo);
-    Reach r = memo.get(k);
+    Reach r = memo.getIfPresent(k);
     if (r == null || r.pins() != pins || !r.complete() && !r.digests().contains(d)) {
       r = compute(pins, upstream, repo);
       memo.put(k, r);

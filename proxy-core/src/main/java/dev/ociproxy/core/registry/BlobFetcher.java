@@ -3,14 +3,16 @@ package dev.ociproxy.core.registry;
 import dev.ociproxy.core.cache.BlobDownload;
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.cache.RepositoryLinks;
-import dev.ociproxy.core.concurrent.Futures;
+import dev.ociproxy.core.concurrent.SingleFlight;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.OciErrorCode;
 import dev.ociproxy.core.oci.RegistryException;
 import dev.ociproxy.core.oci.RepositoryName;
 import dev.ociproxy.core.upstream.UpstreamClient;
-import dev.ociproxy.core.verify.VerificationException.Reason;
+import dev.ociproxy.core.upstream.UpstreamResponse;
+import dev.ociproxy.core.upstream.UpstreamUnavailableException;
 import dev.ociproxy.core.verify.VerificationException;
+import dev.ociproxy.core.verify.VerificationException.Reason;
 import io.netty.handler.codec.http.HttpMethod;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -35,9 +37,10 @@ final class BlobFetcher {
   private final RepositoryLinks links;
   private final FetchLimiter limiter;
   private final MirrorOptions options;
-  private final ConcurrentMap<Digest, CompletableFuture<BlobDownload>> downloads =
-      new ConcurrentHashMap<>();
-  private final ConcurrentMap<String, CompletableFuture<Long>> heads = new ConcurrentHashMap<>();
+  /** One download per digest; a broken one is never joined. */
+  private final SingleFlight<Digest, BlobDownload> downloads;
+  /** One HEAD per repository and digest, however many clients ask. */
+  private final SingleFlight<String, Long> heads = SingleFlight.create();
   /** The repository each running download was started for; its own clients join without a HEAD. */
   private final ConcurrentMap<Digest, RepositoryName> downloadRepos = new ConcurrentHashMap<>();
 
@@ -49,12 +52,13 @@ final class BlobFetcher {
     this.links = links;
     this.limiter = limiter;
     this.options = options;
+    this.downloads = new SingleFlight<>(d -> !d.failed(), () -> meters.coalesced("blob"));
     meters.inFlight("blob", downloads::size);
   }
 
   /** A blob from the store, or a (possibly shared) download that readers tail. */
   CompletableFuture<BlobSource> blob(RepositoryName repo, Digest digest) {
-    boolean joinable = downloads.containsKey(digest) && !repo.equals(downloadRepos.get(digest));
+    boolean joinable = downloads.running(digest) != null && !repo.equals(downloadRepos.get(digest));
     if (!links.has(repo, digest) && (joinable || store.blobSize(digest) >= 0)) {
       // Held for another repository or upstream: serve it here only once the upstream confirms.
       return confirm(repo, digest).thenCompose(v -> linkedBlob(repo, digest));
@@ -67,96 +71,76 @@ final class BlobFetcher {
     if (cached != null) {
       return CompletableFuture.completedFuture(cached);
     }
-    while (true) {
-      CompletableFuture<BlobDownload> mine = new CompletableFuture<>();
-      CompletableFuture<BlobDownload> existing = downloads.putIfAbsent(digest, mine);
-      if (existing == null) {
-        downloadRepos.put(digest, repo);
-        mine.whenComplete((d, err) -> {
+    return downloads.runUntilEnded(digest, end -> startDownload(repo, digest, end))
+        .thenApply(d -> new BlobSource.Downloading(d, store));
+  }
+
+  /** Starts the download; {@code end} frees the digest for the next download once this one ends. */
+  private CompletableFuture<BlobDownload> startDownload(RepositoryName repo, Digest digest, Runnable end) {
+    downloadRepos.put(digest, repo);
+    try {
+      limiter.acquire();
+    } catch (RegistryException e) {
+      end.run();
+      downloadRepos.remove(digest, repo);
+      return CompletableFuture.failedFuture(e);
+    }
+    return client
+        .request(HttpMethod.GET, PullThrough.v2(repo, "blobs", digest.toString()), repo.value(), List.of())
+        .thenApply(resp -> download(repo, digest, resp, end))
+        .whenComplete((d, err) -> {
           if (err != null) {
+            limiter.release();
+            end.run();
             downloadRepos.remove(digest, repo);
           } else {
             d.finished().whenComplete((p, e) -> downloadRepos.remove(digest, repo));
           }
         });
-        startDownload(repo, digest, mine);
-        return mine.thenApply(d -> new BlobSource.Downloading(d, store));
-      }
-      BlobDownload d = existing.getNow(null);
-      if (d != null && d.failed()) {
-        downloads.remove(digest, existing); // a broken fetch is never joined: start afresh
-        continue;
-      }
-      meters.coalesced("blob");
-      return existing.thenApply(running -> new BlobSource.Downloading(running, store));
-    }
   }
 
-  private void startDownload(
-      RepositoryName repo, Digest digest, CompletableFuture<BlobDownload> slot) {
-    try {
-      limiter.acquire();
-    } catch (RegistryException e) {
-      downloads.remove(digest, slot);
-      slot.completeExceptionally(e);
-      return;
+  /** Checks the upstream's answer and streams its body into a new download. */
+  private BlobDownload download(RepositoryName repo, Digest digest, UpstreamResponse resp, Runnable end) {
+    if (resp.status() != 200) {
+      resp.drain();
+      throw UpstreamErrors.of(resp, OciErrorCode.BLOB_UNKNOWN, "blob " + digest);
     }
-    client
-        .request(HttpMethod.GET, PullThrough.v2(repo, "blobs", digest.toString()), repo.value(), List.of())
-        .thenApply(
-            resp -> {
-              if (resp.status() != 200) {
-                resp.drain();
-                throw UpstreamErrors.of(resp, OciErrorCode.BLOB_UNKNOWN, "blob " + digest);
-              }
-              String header = resp.headers().get("Docker-Content-Digest");
-              if (header != null && header.trim().startsWith(digest.algorithm().id() + ":")
-                  && !header.trim().equals(digest.toString())) {
-                resp.discard();
-                throw meters.refuse(repo, digest.toString(), digest, Reason.DIGEST_HEADER_MISMATCH,
-                    "Docker-Content-Digest " + header.trim());
-              }
-              links.add(repo, digest); // the upstream answered 200 for this repository
-              BlobDownload d;
-              try {
-                d = new BlobDownload(digest, store, resp.contentLength(), done -> {
-                  // Before any client sees the end: a client's next request finds the slot free.
-                  downloads.remove(digest, slot);
-                  limiter.release();
-                  meters.received("blob", done.written());
-                }, store.writerFor(resp.contentLength()));
-              } catch (IOException e) {
-                resp.discard();
-                throw new UncheckedIOException(e);
-              }
-              if (!options.finishAbandonedDownloads()) {
-                BlobDownload abandoned = d;
-                d.onAbandoned(() -> {
-                  resp.discard();
-                  abandoned.fail(new dev.ociproxy.core.upstream.UpstreamUnavailableException(
-                      "every client left; download stopped (cache.finishAbandonedDownloads: false)", null));
-                });
-              }
-              d.finished().whenComplete((path, err) -> {
-                if (err instanceof VerificationException v) {
-                  meters.refused(repo, digest.toString(), v.reason(), v.getMessage());
-                } else if (err != null) {
-                  log.warn("blob download {} from {} failed: {}", digest, meters.upstream(), err.toString());
-                }
-              });
-              resp.stream(d);
-              return d;
-            })
-        .whenComplete(
-            (d, err) -> {
-              if (err != null) {
-                limiter.release();
-                downloads.remove(digest, slot);
-                slot.completeExceptionally(Futures.cause(err));
-              } else {
-                slot.complete(d);
-              }
-            });
+    String header = resp.headers().get("Docker-Content-Digest");
+    if (header != null && header.trim().startsWith(digest.algorithm().id() + ":")
+        && !header.trim().equals(digest.toString())) {
+      resp.discard();
+      throw meters.refuse(repo, digest.toString(), digest, Reason.DIGEST_HEADER_MISMATCH,
+          "Docker-Content-Digest " + header.trim());
+    }
+    links.add(repo, digest); // the upstream answered 200 for this repository
+    BlobDownload d;
+    try {
+      d = new BlobDownload(digest, store, resp.contentLength(), done -> {
+        end.run(); // before any client sees the end: a client's next request starts afresh
+        limiter.release();
+        meters.received("blob", done.written());
+      }, store.writerFor(resp.contentLength()));
+    } catch (IOException e) {
+      resp.discard();
+      throw new UncheckedIOException(e);
+    }
+    if (!options.finishAbandonedDownloads()) {
+      BlobDownload abandoned = d;
+      d.onAbandoned(() -> {
+        resp.discard();
+        abandoned.fail(new UpstreamUnavailableException(
+            "every client left; download stopped (cache.finishAbandonedDownloads: false)", null));
+      });
+    }
+    d.finished().whenComplete((path, err) -> {
+      if (err instanceof VerificationException v) {
+        meters.refused(repo, digest.toString(), v.reason(), v.getMessage());
+      } else if (err != null) {
+        log.warn("blob download {} from {} failed: {}", digest, meters.upstream(), err.toString());
+      }
+    });
+    resp.stream(d);
+    return d;
   }
 
   /** Size of a blob, from the store, a running download, or an upstream HEAD (never cached). */
@@ -166,19 +150,13 @@ final class BlobFetcher {
       if (size >= 0) {
         return CompletableFuture.completedFuture(size);
       }
-      CompletableFuture<BlobDownload> running = downloads.get(digest);
-      BlobDownload d = running == null ? null : running.getNow(null);
+      CompletableFuture<BlobDownload> running = downloads.running(digest);
+      BlobDownload d = running == null || running.isCompletedExceptionally() ? null : running.getNow(null);
       if (d != null && !d.failed() && d.knownLength() >= 0) {
         return CompletableFuture.completedFuture(d.knownLength());
       }
     }
-    String key = repo + "@" + digest;
-    CompletableFuture<Long> mine = new CompletableFuture<>();
-    CompletableFuture<Long> existing = heads.putIfAbsent(key, mine);
-    if (existing != null) {
-      return existing; // one HEAD per repository and digest, however many clients ask
-    }
-    limiter.run(() -> client
+    return heads.run(repo + "@" + digest, () -> limiter.run(() -> client
         .request(HttpMethod.HEAD, PullThrough.v2(repo, "blobs", digest.toString()), repo.value(), List.of()))
         .thenApply(
             resp -> {
@@ -188,16 +166,7 @@ final class BlobFetcher {
               }
               links.add(repo, digest);
               return resp.contentLength();
-            })
-        .whenComplete((size, err) -> {
-          heads.remove(key, mine);
-          if (err != null) {
-            mine.completeExceptionally(Futures.cause(err));
-          } else {
-            mine.complete(size);
-          }
-        });
-    return mine;
+            }));
   }
 
   /** Asks the upstream (HEAD) whether {@code repo} holds {@code digest}; links it if so. */

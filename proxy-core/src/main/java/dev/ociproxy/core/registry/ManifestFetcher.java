@@ -6,6 +6,7 @@ import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.cache.RepositoryLinks;
 import dev.ociproxy.core.cache.TagIndex;
 import dev.ociproxy.core.concurrent.Futures;
+import dev.ociproxy.core.concurrent.SingleFlight;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.ManifestDocument;
 import dev.ociproxy.core.oci.MediaTypes;
@@ -16,14 +17,13 @@ import dev.ociproxy.core.oci.RepositoryName;
 import dev.ociproxy.core.oci.Tag;
 import dev.ociproxy.core.upstream.UpstreamClient;
 import dev.ociproxy.core.upstream.UpstreamResponse;
+import dev.ociproxy.core.upstream.UpstreamTimeoutException;
 import dev.ociproxy.core.verify.VerificationException.Reason;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
@@ -48,8 +48,7 @@ final class ManifestFetcher {
   private final FetchLimiter limiter;
   private final MirrorOptions options;
   private final Freshness freshness;
-  private final ConcurrentMap<String, CompletableFuture<Manifest>> manifestFetches =
-      new ConcurrentHashMap<>();
+  private final SingleFlight<String, Manifest> fetches;
   /** Verified manifests kept parsed in memory, so hot tags and digests cost no disk read. */
   private final Cache<Digest, HotManifest> hot = Caffeine.newBuilder()
       .maximumWeight(HOT_MANIFEST_BYTES)
@@ -67,7 +66,8 @@ final class ManifestFetcher {
     this.limiter = limiter;
     this.options = options;
     this.freshness = new Freshness(options.freshness(), options.tagTtl());
-    meters.inFlight("manifest", manifestFetches::size);
+    this.fetches = new SingleFlight<>(m -> true, () -> meters.coalesced("manifest"));
+    meters.inFlight("manifest", fetches::size);
   }
 
   /** The digest the upstream's tag points at now, from the body; nothing is stored. */
@@ -187,35 +187,16 @@ final class ManifestFetcher {
     return stale ? new Manifest(d, m.mediaType(), m.body(), true, true) : m;
   }
 
+  /** One fetch per key at a time, under the fetch limit and the manifest timeout. */
   private CompletableFuture<Manifest> singleFlight(
       String key, Supplier<CompletableFuture<Manifest>> fetch) {
-    CompletableFuture<Manifest> mine = new CompletableFuture<>();
-    CompletableFuture<Manifest> existing = manifestFetches.putIfAbsent(key, mine);
-    if (existing != null) {
-      meters.coalesced("manifest");
-      return existing;
-    }
-    CompletableFuture<Manifest> f;
-    try {
-      f = limiter.run(fetch).orTimeout(options.manifestTimeout().toMillis(), TimeUnit.MILLISECONDS);
-    } catch (RuntimeException e) {
-      f = CompletableFuture.failedFuture(e);
-    }
-    f.whenComplete(
-        (m, err) -> {
-          manifestFetches.remove(key, mine);
-          if (err == null) {
-            mine.complete(m);
-          } else {
-            Throwable cause = Futures.cause(err);
-            mine.completeExceptionally(
-                cause instanceof TimeoutException
-                    ? new dev.ociproxy.core.upstream.UpstreamTimeoutException(
-                        "upstream manifest fetch took longer than " + options.manifestTimeout())
-                    : cause);
-          }
-        });
-    return mine;
+    return fetches.run(key, () -> limiter.run(fetch)
+        .orTimeout(options.manifestTimeout().toMillis(), TimeUnit.MILLISECONDS)
+        .exceptionallyCompose(err -> CompletableFuture.failedFuture(
+            Futures.cause(err) instanceof TimeoutException
+                ? new UpstreamTimeoutException(
+                    "upstream manifest fetch took longer than " + options.manifestTimeout())
+                : err)));
   }
 
   private CompletableFuture<Manifest> fetchByDigest(RepositoryName repo, Digest digest) {
