@@ -39,7 +39,6 @@ import java.util.Set;
  */
 public final class Exporter {
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-  private static final int MAX_INDEX_DEPTH = 3;
 
   private final ContentStore store;
   private final Pins pins;
@@ -119,13 +118,13 @@ public final class Exporter {
 
   private void collect(Plan p, Descriptor d, byte[] body, ManifestDocument doc, Set<Platform> platforms, int depth) {
     if (doc.isIndex()) {
-      if (depth >= MAX_INDEX_DEPTH) {
-        p.problems().add("index " + d.digest() + ": nested deeper than " + MAX_INDEX_DEPTH + " levels");
+      if (depth >= ImageGraph.MAX_INDEX_DEPTH) {
+        p.problems().add("index " + d.digest() + ": nested deeper than " + ImageGraph.MAX_INDEX_DEPTH + " levels");
         return;
       }
       int included = 0;
       for (Descriptor c : doc.manifests()) {
-        boolean asked = depth > 0 || platforms.isEmpty() || platforms.stream().anyMatch(pf -> pf.matches(c.platform()));
+        boolean asked = ImageGraph.wanted(c, depth, platforms);
         if (!asked) {
           p.notes().add("left out " + c.platform() + " (not asked for)");
           continue;
@@ -156,7 +155,7 @@ public final class Exporter {
       }
     } else {
       for (Descriptor b : doc.blobs()) {
-        if (Warmer.isForeign(b)) {
+        if (b.isForeign()) {
           continue;
         }
         long size = store.blobSize(b.digest());

@@ -35,7 +35,6 @@ import java.util.Map;
  */
 public final class Importer {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final int MAX_INDEX_DEPTH = 3;
 
   private final ContentStore store;
   private final List<String> upstreams;
@@ -236,8 +235,8 @@ public final class Importer {
         return;
       }
       if (doc.isIndex()) {
-        if (depth >= MAX_INDEX_DEPTH) {
-          problems.add(what + ": indexes nested deeper than " + MAX_INDEX_DEPTH + " levels");
+        if (depth >= ImageGraph.MAX_INDEX_DEPTH) {
+          problems.add(what + ": indexes nested deeper than " + ImageGraph.MAX_INDEX_DEPTH + " levels");
           return;
         }
         int present = 0;
@@ -269,7 +268,7 @@ public final class Importer {
       }
       long size = src.size(b.digest());
       if (size < 0) {
-        if (Warmer.isForeign(b)) {
+        if (b.isForeign()) {
           notes.add(what + " is a foreign layer, not in the archive");
         } else {
           problems.add(what + " is missing from the archive");

@@ -32,8 +32,6 @@ import java.util.function.Function;
 public final class Warmer {
   /** Default number of manifests and blobs fetched at once per warm call. */
   public static final int DEFAULT_CONCURRENCY = 4;
-  /** Nested indexes deeper than this are refused (a loop would otherwise never end). */
-  private static final int MAX_INDEX_DEPTH = 3;
 
   private final Function<String, Registry> registries;
   private final int concurrency;
@@ -122,13 +120,13 @@ public final class Warmer {
       if (!doc.isIndex()) {
         return CompletableFuture.completedFuture(List.of(doc));
       }
-      if (depth >= MAX_INDEX_DEPTH) {
-        problems.add("index " + m.digest() + ": nested deeper than " + MAX_INDEX_DEPTH + " levels");
+      if (depth >= ImageGraph.MAX_INDEX_DEPTH) {
+        problems.add("index " + m.digest() + ": nested deeper than " + ImageGraph.MAX_INDEX_DEPTH + " levels");
         return CompletableFuture.completedFuture(List.of());
       }
       List<Descriptor> children = new ArrayList<>();
       for (Descriptor c : doc.manifests()) {
-        if (depth > 0 || platforms.isEmpty() || platforms.stream().anyMatch(p -> p.matches(c.platform()))) {
+        if (ImageGraph.wanted(c, depth, platforms)) {
           children.add(c);
         }
       }
@@ -156,7 +154,7 @@ public final class Warmer {
       Map<Digest, Descriptor> blobs = new LinkedHashMap<>();
       for (ManifestDocument doc : images) {
         for (Descriptor d : doc.blobs()) {
-          if (!isForeign(d)) {
+          if (!d.isForeign()) {
             blobs.putIfAbsent(d.digest(), d);
           }
         }
@@ -214,11 +212,6 @@ public final class Warmer {
 
   /** A blob in the store: its size, and whether this warm downloaded it (or found it cached). */
   private record Fetched(long size, boolean downloaded) {}
-
-  /** Layers that registries need not hold (Windows base layers); a pull fetches them elsewhere. */
-  static boolean isForeign(Descriptor d) {
-    return d.mediaType().contains("nondistributable") || d.mediaType().contains("foreign");
-  }
 
   /** The message of the failure behind {@code err}, with its registry error code when it has one. */
   static String describe(Throwable err) {

@@ -12,6 +12,14 @@ public record Descriptor(String mediaType, Digest digest, long size, Platform pl
     }
   }
 
+  /**
+   * True for layers that registries need not hold (Windows base layers, "non-distributable"): a pull
+   * fetches them from elsewhere, so warm, export and import pass them by.
+   */
+  public boolean isForeign() {
+    return mediaType.contains("nondistributable") || mediaType.contains("foreign");
+  }
+
   /** The {@code platform} of an index entry; null fields are absent. */
   public record Platform(String os, String architecture, String variant) {
     @Override

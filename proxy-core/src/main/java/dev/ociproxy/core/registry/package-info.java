@@ -1,2 +1,5 @@
-/** Per-upstream proxy logic: verified manifests, shared blob downloads, tag lists. */
+/**
+ * What one upstream is served through: the {@code Registry} interface, and its pull-through
+ * implementation (verified manifests, shared blob downloads, tag lists) with its meters.
+ */
 package dev.ociproxy.core.registry;
