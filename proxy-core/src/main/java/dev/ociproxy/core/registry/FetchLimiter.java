@@ -22,10 +22,6 @@ public final class FetchLimiter {
     this.max = max;
   }
 
-  public static FetchLimiter unlimited() {
-    return new FetchLimiter(Integer.MAX_VALUE);
-  }
-
   public int inFlight() {
     return inFlight.get();
   }

@@ -25,8 +25,9 @@ import java.util.concurrent.CompletableFuture;
  * upstream's headers are only claims.
  *
  * <p>This class owns the shared parts (store, tag index, links); {@link ManifestFetcher} and {@link
- * BlobFetcher} do the two halves of the work and report through one {@link RegistryMeters}. The {@code cached…} methods read only what is
- * held, never the upstream, for the air-gap's offline view.
+ * BlobFetcher} do the two halves of the work and report through one {@link RegistryMeters}. The
+ * {@code cached…} methods read only what is held, never the upstream, for the air-gap's offline
+ * view. Built by {@code wiring.Upstreams}.
  */
 public final class PullThrough implements Registry {
   private static final long MAX_TAG_LIST_BYTES = 4L * 1024 * 1024;
@@ -43,11 +44,7 @@ public final class PullThrough implements Registry {
   private final ManifestHeads heads;
   private final ReferrersFetcher referrers;
 
-  public PullThrough(
-      UpstreamClient client, ContentStore store, MirrorOptions options, MeterRegistry meters) {
-    this(client, store, options, meters, FetchLimiter.unlimited());
-  }
-
+  /** @param limiter the fetch limit all upstreams share */
   public PullThrough(
       UpstreamClient client, ContentStore store, MirrorOptions options, MeterRegistry meters,
       FetchLimiter limiter) {
@@ -69,6 +66,7 @@ public final class PullThrough implements Registry {
     return client.options().name();
   }
 
+  /** The upstream's client, for its health (the status page). */
   public UpstreamClient client() {
     return client;
   }
@@ -126,11 +124,6 @@ public final class PullThrough implements Registry {
   public CompletableFuture<ManifestHead> manifestHead(
       RepositoryName repo, Reference ref, List<String> accept) {
     return heads.head(repo, ref, accept);
-  }
-
-  /** Records that {@code repo} holds {@code digest} (for content imported from elsewhere). */
-  public void link(RepositoryName repo, Digest digest) {
-    links.add(repo, digest);
   }
 
   // ---- blobs ----

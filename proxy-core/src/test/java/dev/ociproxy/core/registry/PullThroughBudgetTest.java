@@ -8,10 +8,9 @@ import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.RegistryException;
 import dev.ociproxy.core.oci.RepositoryName;
 import dev.ociproxy.core.oci.Tag;
-import dev.ociproxy.core.upstream.HttpTransport;
 import dev.ociproxy.core.upstream.RequestLimits;
-import dev.ociproxy.core.upstream.UpstreamClient;
 import dev.ociproxy.core.upstream.UpstreamOptions;
+import dev.ociproxy.core.wiring.Upstreams;
 import dev.ociproxy.testing.HostileRegistry;
 import dev.ociproxy.testing.Lie;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -42,8 +41,8 @@ class PullThroughBudgetTest {
 
   @TempDir Path dir;
   private final NioEventLoopGroup group = new NioEventLoopGroup(1);
-  private final HttpTransport transport = new HttpTransport(group, NioSocketChannel.class);
   private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+  private final List<Upstreams> wired = new ArrayList<>();
   private HostileRegistry up;
   private ContentStore store;
 
@@ -57,16 +56,18 @@ class PullThroughBudgetTest {
   void stop() {
     up.close();
     store.close();
-    transport.closeIdle();
+    wired.forEach(Upstreams::close);
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
   }
 
   private PullThrough pullThrough(RequestLimits limits, Freshness.Rule... rules) {
     UpstreamOptions options = UpstreamOptions.anonymous("up.test", URI.create(up.url()));
-    return new PullThrough(new UpstreamClient(options, transport, meters, limits), store,
-        new MirrorOptions(MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES, Duration.ofHours(1),
-            Duration.ofSeconds(30), true, List.of(rules)),
-        meters);
+    MirrorOptions caching = new MirrorOptions(MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES, Duration.ofHours(1),
+        Duration.ofSeconds(30), true, List.of(rules));
+    Upstreams u = Upstreams.wire(new Upstreams.Shared(group, NioSocketChannel.class, store, meters, Integer.MAX_VALUE),
+        List.of(new Upstreams.Spec(options, caching, true, limits)));
+    wired.add(u);
+    return u.pullThrough("up.test");
   }
 
   private static <T> T get(CompletableFuture<T> f) throws Exception {

@@ -6,9 +6,9 @@ import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.MediaTypes;
 import dev.ociproxy.core.oci.RepositoryName;
-import dev.ociproxy.core.upstream.HttpTransport;
-import dev.ociproxy.core.upstream.UpstreamClient;
+import dev.ociproxy.core.upstream.RequestLimits;
 import dev.ociproxy.core.upstream.UpstreamOptions;
+import dev.ociproxy.core.wiring.Upstreams;
 import dev.ociproxy.testing.HostileRegistry;
 import dev.ociproxy.testing.Lie;
 import dev.ociproxy.testing.OciJson;
@@ -36,14 +36,16 @@ class ReferrersTest {
   @TempDir Path cache;
   private final HostileRegistry up = HostileRegistry.start();
   private final NioEventLoopGroup group = new NioEventLoopGroup(1);
-  private final HttpTransport transport = new HttpTransport(group, NioSocketChannel.class);
   private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
   private ContentStore store;
+  private Upstreams upstreams;
   private String image;
 
   @AfterEach
   void stop() {
-    transport.closeIdle();
+    if (upstreams != null) {
+      upstreams.close();
+    }
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     if (store != null) {
       store.close();
@@ -54,10 +56,12 @@ class ReferrersTest {
   /** A pull-through whose referrers lists (and sha256-* tags) stay fresh for {@code tagTtl}. */
   private PullThrough pullThrough(Duration tagTtl) {
     store = new ContentStore(cache).open();
-    UpstreamClient client = new UpstreamClient(UpstreamOptions.anonymous("up.test", URI.create(up.url())), transport);
-    return new PullThrough(client, store,
-        new MirrorOptions(MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES, tagTtl, Duration.ofSeconds(30), true,
-            List.of(Freshness.Rule.of("sha256-*", tagTtl))), meters);
+    MirrorOptions caching = new MirrorOptions(MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES, tagTtl,
+        Duration.ofSeconds(30), true, List.of(Freshness.Rule.of("sha256-*", tagTtl)));
+    upstreams = Upstreams.wire(new Upstreams.Shared(group, NioSocketChannel.class, store, meters, Integer.MAX_VALUE),
+        List.of(new Upstreams.Spec(UpstreamOptions.anonymous("up.test", URI.create(up.url())), caching, true,
+            RequestLimits.unlimited())));
+    return upstreams.pullThrough("up.test");
   }
 
   /** An image and two honest referrers: an SBOM typed by artifactType, a signature typed by its config. */
