@@ -74,7 +74,8 @@ class UpstreamRateLimitIT extends PerTestHostileUpstream {
     List<String> cold = new ArrayList<>();
     for (int i = 0; i < 32; i++) {
       String d = up.putBlob("site/app", random(100_000, 100 + i));
-      up.lie(d, Lie.delayHeaders(Duration.ofMillis(150)));
+      // Each cold pull holds its upstream slot for a second: 32 behind a cap of 4 take 8 s or more.
+      up.lie(d, Lie.delayHeaders(Duration.ofSeconds(1)));
       cold.add(d);
     }
 
@@ -87,9 +88,10 @@ class UpstreamRateLimitIT extends PerTestHostileUpstream {
     while (queued == 0 && System.nanoTime() < deadline) {
       queued = scrape().sum("registry_proxy_upstream_queued_requests", "upstream", UP);
     }
-    long t0 = System.nanoTime();
     RawHttpClient.Response hit = get("/v2/" + UP + "/site/app/blobs/" + cached);
-    Duration hitTook = Duration.ofNanos(System.nanoTime() - t0);
+    // Not a timing bound (this machine is noisy): the cached blob is answered while cold pulls still
+    // wait for the upstream, which a cached read queued behind them could never be.
+    long coldDoneWhenHitAnswered = pulls.stream().filter(Future::isDone).count();
     for (Future<RawHttpClient.Response> f : pulls) {
       RawHttpClient.Response r = f.get(60, TimeUnit.SECONDS);
       assertThat(r.status()).isEqualTo(200);
@@ -98,7 +100,7 @@ class UpstreamRateLimitIT extends PerTestHostileUpstream {
 
     assertThat(queued).as("cold pulls waited in line").isGreaterThan(0);
     assertThat(hit.status()).isEqualTo(200);
-    assertThat(hitTook).as("the cached blob did not wait behind them").isLessThan(Duration.ofMillis(500));
+    assertThat(coldDoneWhenHitAnswered).as("the cached blob did not wait behind them").isLessThan(cold.size() / 2);
     assertThat(up.peakConcurrentRequests()).isBetween(2, 4);
     assertThat(up.count("GET", "/v2/site/app/blobs/")).isEqualTo(33);
     assertThat(scrape().sum("registry_proxy_upstream_queued_requests", "upstream", UP)).isZero();
