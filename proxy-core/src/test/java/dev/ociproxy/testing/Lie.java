@@ -16,7 +16,7 @@ import java.time.Duration;
  *   <li>Content lies, only when the honest answer is 200 (they also shape HEAD headers):
  *       body replacements, then byte edits, then digest-header edits.
  *   <li>Framing lies: {@code CHUNKED}, {@code CHUNKED_WRONG}, {@code CHUNKED_BAD_FRAMING},
- *       {@code TRUNCATE}, {@code TRICKLE}.
+ *       {@code BOTH_LENGTHS}, {@code TRUNCATE}, {@code TRICKLE}, then {@code TRAILING_RESPONSE}.
  * </ol>
  * Unless a lie says otherwise, {@code Docker-Content-Digest} keeps naming the honest digest, so a
  * changed body arrives under the digest the client asked for.
@@ -28,7 +28,8 @@ public final class Lie {
     CHUNKED, CHUNKED_WRONG, CHUNKED_BAD_FRAMING,
     FALSE_DIGEST_HEADER, OTHER_ALGORITHM_HEADER, NO_DIGEST_HEADER,
     MANIFEST_BY_DIGEST_SUBSTITUTED, MEDIA_TYPE_MISMATCH, INVALID_JSON, OVERSIZED_MANIFEST,
-    REDIRECT_TO, TRICKLE, DELAY_HEADERS, STATUS, CLOSE_BEFORE_HEADERS, DIGEST_HEADER_TEXT
+    REDIRECT_TO, TRICKLE, DELAY_HEADERS, STATUS, CLOSE_BEFORE_HEADERS, DIGEST_HEADER_TEXT,
+    TRAILING_RESPONSE, BOTH_LENGTHS
   }
 
   /** Different bytes of the same length (each byte XOR 0x5A); headers unchanged. */
@@ -66,6 +67,17 @@ public final class Lie {
   public static final Lie MEDIA_TYPE_MISMATCH = new Lie(Kind.MEDIA_TYPE_MISMATCH);
   /** A body that is not JSON, with a {@code Docker-Content-Digest} that truly matches it. */
   public static final Lie INVALID_JSON = new Lie(Kind.INVALID_JSON);
+  /**
+   * After the reply (GET or HEAD), on the same kept-alive connection and 100 ms later, a complete
+   * {@code 200} carrying {@link HostileRegistry#substituteManifest()} with a true Content-Type and
+   * {@code Docker-Content-Digest}: an answer to no request, waiting to be read as the next one's.
+   */
+  public static final Lie TRAILING_RESPONSE = new Lie(Kind.TRAILING_RESPONSE);
+  /**
+   * The body chunked, and a {@code Content-Length} of the body's length besides: framing two
+   * parsers may read two ways (the connection stays open).
+   */
+  public static final Lie BOTH_LENGTHS = new Lie(Kind.BOTH_LENGTHS);
   /** Closes the connection right after reading the request; no status line is sent. */
   public static final Lie CLOSE_BEFORE_HEADERS = new Lie(Kind.CLOSE_BEFORE_HEADERS);
 

@@ -50,8 +50,9 @@ final class ReplyWriter {
         len = sel[1] - sel[0] + 1;
       }
     }
+    boolean bothLengths = kinds.contains(Kind.BOTH_LENGTHS);
     boolean chunked = kinds.contains(Kind.CHUNKED) || kinds.contains(Kind.CHUNKED_WRONG)
-        || kinds.contains(Kind.CHUNKED_BAD_FRAMING);
+        || kinds.contains(Kind.CHUNKED_BAD_FRAMING) || bothLengths;
     boolean truncate = kinds.contains(Kind.TRUNCATE);
     boolean badFraming = kinds.contains(Kind.CHUNKED_BAD_FRAMING);
     boolean close = !keepAlive || truncate || badFraming;
@@ -62,7 +63,12 @@ final class ReplyWriter {
     for (Map.Entry<String, String> h : r.headers.entrySet()) {
       head.append(h.getKey()).append(": ").append(h.getValue()).append("\r\n");
     }
-    head.append(chunked ? "Transfer-Encoding: chunked\r\n" : "Content-Length: " + len + "\r\n");
+    if (!chunked || bothLengths) {
+      head.append("Content-Length: ").append(len).append("\r\n");
+    }
+    if (chunked) {
+      head.append("Transfer-Encoding: chunked\r\n");
+    }
     if (close) {
       head.append("Connection: close\r\n");
     }
@@ -73,6 +79,7 @@ final class ReplyWriter {
 
     if (req.method().equals("HEAD") || r.status == 204 || r.status == 304) {
       req.bodyComplete(true);
+      trail(kinds, close, out);
       return !close;
     }
     if (badFraming) {
@@ -93,7 +100,23 @@ final class ReplyWriter {
     }
     out.flush();
     req.bodyComplete(true);
+    trail(kinds, close, out);
     return !close;
+  }
+
+  /** {@code TRAILING_RESPONSE}: a forged answer to no request, sent while the connection idles. */
+  private static void trail(Set<Kind> kinds, boolean close, OutputStream out) throws IOException {
+    if (close || !kinds.contains(Kind.TRAILING_RESPONSE)) {
+      return;
+    }
+    sleep(100);
+    byte[] forged = ContentLies.substituteManifest();
+    String head = "HTTP/1.1 200 OK\r\nContent-Type: " + OciJson.IMAGE_MANIFEST
+        + "\r\nDocker-Content-Digest: " + OciJson.sha256(forged)
+        + "\r\nDocker-Distribution-API-Version: registry/2.0\r\nContent-Length: " + forged.length + "\r\n\r\n";
+    out.write(head.getBytes(StandardCharsets.ISO_8859_1));
+    out.write(forged);
+    out.flush();
   }
 
   /**

@@ -358,6 +358,38 @@ class HostileUpstreamIT {
     assertThat(served.get(0).bodyBytesWritten()).isLessThan(32L * 1024 * 1024);
   }
 
+  // ---- framing: one response read as another's answer ----
+
+  @Test
+  void aForgedResponseTrailingAnAnswerIsNeverServedOrCachedAsAnotherRepositorysTag() throws Exception {
+    HostileRegistry.Image first = up.putImage("smuggle/first", "v1", random(1000, 22));
+    HostileRegistry.Image victim = up.putImage("smuggle/victim", "v1", random(1000, 23));
+    up.lie("smuggle/first/manifests/v1", Lie.TRAILING_RESPONSE);
+    assertThat(get("/v2/" + UP + "/smuggle/first/manifests/v1").body()).isEqualTo(first.manifest());
+    Thread.sleep(400); // the forged answer reaches the proxy's idle connection
+    RawHttpClient.Response r = get("/v2/" + UP + "/smuggle/victim/manifests/v1");
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.body()).isEqualTo(victim.manifest());
+    assertThat(get("/v2/" + UP + "/smuggle/victim/manifests/v1").body()).isEqualTo(victim.manifest());
+    assertNoFileWithContent(cache(), HostileRegistry.substituteManifest());
+    assertThat(proxy.log()).contains("refused upstream connection reuse: upstream=" + UP);
+  }
+
+  @Test
+  void aManifestFramedWithBothLengthsIsReadByItsChunksAndItsConnectionIsNotReused() throws Exception {
+    HostileRegistry.Image img = up.putImage("smuggle/both-lengths", "v1", random(1000, 24));
+    up.lie("smuggle/both-lengths/manifests/v1", Lie.BOTH_LENGTHS, Lie.TRAILING_RESPONSE);
+    RawHttpClient.Response r = get("/v2/" + UP + "/smuggle/both-lengths/manifests/v1");
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.body()).isEqualTo(img.manifest());
+    assertThat(proxy.log()).contains("reason=ambiguous_framing");
+    up.unlie("smuggle/both-lengths/manifests/v1");
+    Thread.sleep(400);
+    HostileRegistry.Image next = up.putImage("smuggle/after-both", "v1", random(1000, 25));
+    assertThat(get("/v2/" + UP + "/smuggle/after-both/manifests/v1").body()).isEqualTo(next.manifest());
+    assertNoFileWithContent(cache(), HostileRegistry.substituteManifest());
+  }
+
   @Test
   void privateUpstreamGetsBasicCredentials() throws IOException {
     HostileRegistry.Image img = privateUp.putImage("private/app", "v1", random(1000, 20));

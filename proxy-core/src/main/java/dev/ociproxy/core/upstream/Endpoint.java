@@ -6,22 +6,27 @@ import io.netty.handler.ssl.SslContext;
 import java.net.URI;
 import java.time.Duration;
 
-/** How to reach one origin: TLS settings and timeouts; the connection pool key. */
+/**
+ * How one upstream reaches one origin: TLS settings, timeouts and the upstream's meters; the
+ * connection pool key. Connections are pooled per upstream as well as per origin, so that one
+ * upstream's connection never carries another's request.
+ */
 record Endpoint(
     String scheme, String host, int port, SslContext ssl, Duration connectTimeout,
-    Duration readTimeout, Duration firstByteTimeout) {
+    Duration readTimeout, Duration firstByteTimeout, UpstreamMetrics metrics) {
   Endpoint {
     requireNonNull(scheme, "scheme");
     requireNonNull(host, "host");
+    requireNonNull(metrics, "metrics");
   }
 
   static Endpoint of(URI uri, SslContext ssl, Duration connectTimeout, Duration readTimeout,
-      Duration firstByteTimeout) {
+      Duration firstByteTimeout, UpstreamMetrics metrics) {
     boolean https = "https".equalsIgnoreCase(uri.getScheme());
     int port = uri.getPort() != -1 ? uri.getPort() : https ? 443 : 80;
     return new Endpoint(
         https ? "https" : "http", uri.getHost(), port, https ? ssl : null, connectTimeout,
-        readTimeout, firstByteTimeout);
+        readTimeout, firstByteTimeout, metrics);
   }
 
   /** The Host header value: the port is left out when it is the scheme's default. */
@@ -32,6 +37,6 @@ record Endpoint(
   }
 
   String poolKey() {
-    return scheme + "://" + host + ":" + port + "#" + System.identityHashCode(ssl);
+    return metrics.upstream() + " " + scheme + "://" + host + ":" + port + "#" + System.identityHashCode(ssl);
   }
 }

@@ -4,7 +4,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -19,6 +18,7 @@ import java.util.concurrent.CompletableFuture;
 final class Exchange {
   private final Endpoint endpoint;
   private final HttpMethod method;
+  private final String path;
   private final CompletableFuture<UpstreamResponse> headers;
   private final HttpTransport transport;
   private final ArrayDeque<ByteBuf> pending = new ArrayDeque<>();
@@ -63,10 +63,11 @@ final class Exchange {
   };
 
   Exchange(
-      Endpoint endpoint, HttpMethod method, CompletableFuture<UpstreamResponse> headers,
-      HttpTransport transport) {
+      Endpoint endpoint, HttpMethod method, String path,
+      CompletableFuture<UpstreamResponse> headers, HttpTransport transport) {
     this.endpoint = endpoint;
     this.method = method;
+    this.path = path;
     this.headers = headers;
     this.transport = transport;
   }
@@ -113,6 +114,11 @@ final class Exchange {
     return method;
   }
 
+  /** What was asked, for the log: method, origin and path. */
+  String asked() {
+    return method + " " + endpoint.hostHeader() + path;
+  }
+
   void onHeaders(HttpResponse response) {
     headers.complete(new UpstreamResponse(response, this));
   }
@@ -141,14 +147,13 @@ final class Exchange {
     }
     if (last) {
       lastReceived = true;
-      channel.config().setAutoRead(false); // idle in the pool: read nothing until the next exchange
       // The body is fully on our side: the connection can serve the next exchange now.
       ExchangeHandler h = channel.pipeline().get(ExchangeHandler.class);
       if (h != null) {
         h.end(this);
       }
-      if (keepAlive) {
-        transport.release(endpoint, channel);
+      if (keepAlive && h != null) {
+        transport.release(endpoint, channel, h);
       } else {
         channel.close();
       }
@@ -254,9 +259,5 @@ final class Exchange {
     } else {
       channel.eventLoop().execute(r);
     }
-  }
-
-  static boolean keepAlive(HttpResponse response) {
-    return HttpUtil.isKeepAlive(response);
   }
 }

@@ -10,10 +10,10 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -115,12 +115,16 @@ public final class HttpTransport {
     ch.eventLoop()
         .execute(
             () -> {
-              if (!ch.isActive()) {
-                // A pooled connection died between poll and use: retry once on a fresh one.
+              if (!handler.reusable()) {
+                // A pooled connection died, or got bytes we never asked for, between poll and use:
+                // retry on a fresh one.
+                ch.close();
                 connectAndDispatch(endpoint, request, result);
                 return;
               }
-              Exchange exchange = new Exchange(endpoint, request.method(), result, this);
+              Exchange exchange = new Exchange(endpoint, request.method(), request.uri(), result, this);
+              // Reading stays off until the request is out; an idle connection read until now.
+              ch.config().setAutoRead(false);
               handler.begin(exchange);
               ch.eventLoop().schedule(() -> {
                 if (!exchange.headersReceived()) {
@@ -175,13 +179,19 @@ public final class HttpTransport {
     return group.next();
   }
 
-  /** Returns a connection whose last exchange finished cleanly to the idle pool. */
-  void release(Endpoint endpoint, Channel ch) {
+  /**
+   * Returns a connection whose last response was framed unambiguously and read to its end to the
+   * idle pool, unless bytes beyond that response are already here. Called on its event loop. An
+   * idle connection keeps reading, so that whatever arrives while it waits closes it (see
+   * {@link ExchangeHandler}) instead of being read later as the answer to another request.
+   */
+  void release(Endpoint endpoint, Channel ch, ExchangeHandler handler) {
     Deque<Channel> q = idle.computeIfAbsent(endpoint.poolKey(), k -> new ConcurrentLinkedDeque<>());
-    if (q.size() >= MAX_IDLE_PER_ORIGIN || !ch.isActive()) {
+    if (q.size() >= MAX_IDLE_PER_ORIGIN || !handler.reusable()) {
       ch.close();
       return;
     }
+    ch.config().setAutoRead(true);
     q.addFirst(ch);
   }
 
@@ -211,12 +221,14 @@ public final class HttpTransport {
                       engine.setSSLParameters(params);
                       p.addLast("ssl", ssl);
                     }
-                    p.addLast("codec", new HttpClientCodec(8192, 65536, 1024 * 1024));
+                    ResponseDecoder decoder = new ResponseDecoder();
+                    p.addLast("encoder", new HttpRequestEncoder());
+                    p.addLast("decoder", decoder);
                     p.addLast(
                         "idle",
                         new IdleStateHandler(
                             endpoint.readTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
-                    p.addLast("exchange", new ExchangeHandler());
+                    p.addLast("exchange", new ExchangeHandler(decoder, endpoint.metrics()));
                   }
                 });
     return b.connect(endpoint.host(), endpoint.port());

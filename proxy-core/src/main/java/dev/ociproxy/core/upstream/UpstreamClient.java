@@ -330,7 +330,8 @@ public final class UpstreamClient {
   }
 
   private Endpoint endpoint(URI uri) {
-    return Endpoint.of(uri, ssl, options.connectTimeout(), options.readTimeout(), options.firstByteTimeout());
+    return Endpoint.of(uri, ssl, options.connectTimeout(), options.readTimeout(), options.firstByteTimeout(),
+        metrics);
   }
 
   private static SslContext sslContext(UpstreamOptions options) {

@@ -8,6 +8,8 @@ import io.netty.handler.codec.http.HttpMethod;
 import java.time.Duration;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Meters for requests to one upstream: time until the final response's headers (token flow and
@@ -15,6 +17,7 @@ import java.util.concurrent.TimeUnit;
  * name, the method and fixed outcome words only. Thread-safe.
  */
 final class UpstreamMetrics {
+  private static final Logger log = LoggerFactory.getLogger(UpstreamMetrics.class);
   private static final Duration[] BUCKETS = {
     Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
     Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
@@ -36,6 +39,32 @@ final class UpstreamMetrics {
         .description("Seconds until requests go to the upstream again after failures (0: not backing off)")
         .tag("upstream", upstream)
         .register(meters);
+  }
+
+  String upstream() {
+    return upstream;
+  }
+
+  /**
+   * A response whose framing could let bytes of one response be read as another: one WARN line and
+   * {@code registry_proxy_upstream_framing_refusals_total{upstream,reason}}. {@code asked} is the
+   * request (method and path, which names the repository); {@code arrived} what came instead.
+   */
+  void framingRefused(String reason, String asked, String arrived) {
+    log.atWarn()
+        .addKeyValue("upstream", upstream)
+        .addKeyValue("asked", asked)
+        .addKeyValue("reason", reason)
+        .addKeyValue("arrived", arrived)
+        .log("refused upstream connection reuse: upstream={} asked={} reason={} arrived={}; connection closed",
+            upstream, asked, reason, arrived);
+    Counter.builder("registry_proxy_upstream_framing_refusals")
+        .description("Upstream connections closed because a response was framed ambiguously, malformed,"
+            + " an unsolicited 1xx, or followed by bytes nobody asked for")
+        .tag("upstream", upstream)
+        .tag("reason", reason)
+        .register(meters)
+        .increment();
   }
 
   /** A request refused locally because the upstream is in back-off. */
