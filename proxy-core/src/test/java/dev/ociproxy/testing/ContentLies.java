@@ -90,6 +90,10 @@ final class ContentLies {
       if (lie.kind() == Kind.DIGEST_HEADER_TEXT) {
         r.headers.put(DIGEST_HEADER, lie.text());
       }
+      String link = r.headers.get("Link");
+      if (lie.kind() == Kind.LINK_QUERY && link != null && link.contains("?")) {
+        r.headers.put("Link", link.replaceFirst("\\?", "?" + lie.text() + "&"));
+      }
     }
   }
 

@@ -29,7 +29,7 @@ public final class Lie {
     FALSE_DIGEST_HEADER, OTHER_ALGORITHM_HEADER, NO_DIGEST_HEADER,
     MANIFEST_BY_DIGEST_SUBSTITUTED, MEDIA_TYPE_MISMATCH, INVALID_JSON, OVERSIZED_MANIFEST,
     REDIRECT_TO, TRICKLE, DELAY_HEADERS, STATUS, CLOSE_BEFORE_HEADERS, DIGEST_HEADER_TEXT,
-    TRAILING_RESPONSE, BOTH_LENGTHS
+    TRAILING_RESPONSE, BOTH_LENGTHS, LINK_QUERY
   }
 
   /** Different bytes of the same length (each byte XOR 0x5A); headers unchanged. */
@@ -85,7 +85,7 @@ public final class Lie {
   private final long amount; // bytes, milliseconds or status code, by kind
   private final long retryAfterSeconds; // STATUS only; negative means no Retry-After header
   private final HostileRegistry target; // REDIRECT_TO only, else null
-  private final String text; // DIGEST_HEADER_TEXT only, else null
+  private final String text; // DIGEST_HEADER_TEXT and LINK_QUERY only, else null
 
   private Lie(Kind kind) {
     this(kind, 0, -1, null);
@@ -125,6 +125,15 @@ public final class Lie {
   /** 307 to {@code other.url()} plus the same path and query; {@code other} may lie itself. */
   public static Lie redirectTo(HostileRegistry other) {
     return new Lie(Kind.REDIRECT_TO, 0, -1, requireNonNull(other, "other"));
+  }
+
+  /**
+   * A tag list's {@code Link} (only when there is a next page) gets {@code params} (e.g.
+   * {@code "ns=other.example"}) inserted first in its query, before the honest {@code last} and
+   * {@code n}.
+   */
+  public static Lie linkQuery(String params) {
+    return new Lie(Kind.LINK_QUERY, 0, -1, null, requireNonNull(params, "params"));
   }
 
   /** Sends the body one byte at a time, flushing and sleeping {@code perByte} after each. */
@@ -186,6 +195,7 @@ public final class Lie {
       case STATUS -> "STATUS(" + statusCode() + ", retryAfter=" + retryAfterSeconds() + ")";
       case REDIRECT_TO -> "REDIRECT_TO(" + target.url() + ")";
       case DIGEST_HEADER_TEXT -> "DIGEST_HEADER_TEXT(" + text + ")";
+      case LINK_QUERY -> "LINK_QUERY(" + text + ")";
       default -> kind.name();
     };
   }

@@ -391,6 +391,17 @@ class HostileUpstreamIT {
   }
 
   @Test
+  void tagListLinkCarriesOnlyTheValidatedLastAndNNeverTheUpstreamsOtherParameters() throws IOException {
+    for (String tag : new String[] {"a", "b", "c"}) {
+      up.putImage("paged/app", tag, random(100, 26));
+    }
+    up.lie("paged/app/tags/list", Lie.linkQuery("ns=" + PRIVATE));
+    RawHttpClient.Response r = get("/v2/" + UP + "/paged/app/tags/list?n=1");
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.header("Link")).contains("</v2/" + UP + "/paged/app/tags/list?n=1&last=a>; rel=\"next\"");
+  }
+
+  @Test
   void privateUpstreamGetsBasicCredentials() throws IOException {
     HostileRegistry.Image img = privateUp.putImage("private/app", "v1", random(1000, 20));
 

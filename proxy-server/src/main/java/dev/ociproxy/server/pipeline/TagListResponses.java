@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ociproxy.core.oci.OciErrorCode;
 import dev.ociproxy.core.oci.RegistryException;
+import dev.ociproxy.core.oci.Tag;
 import dev.ociproxy.core.registry.TagList;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
@@ -14,7 +15,10 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
 import java.io.IOException;
+import java.util.List;
+import java.util.Map;
 
 /**
  * Renders a tag list page in the client's view: the repository name and the {@code Link} to the
@@ -49,17 +53,33 @@ final class TagListResponses {
     return r;
   }
 
-  /** {@code </v2/<repo>/tags/list?…>; rel="next"} with the client's repository name. */
+  /**
+   * {@code </v2/<client's name>/tags/list?n=…&last=…>; rel="next"}, built from the upstream's
+   * {@code n} and {@code last} only, once validated ({@code last} a tag, {@code n} a number): nothing
+   * else of the upstream's link reaches the client, so it cannot send the next page elsewhere (an
+   * {@code ns} naming another upstream, another host or path). A link we cannot read is dropped.
+   */
   static String rewriteLink(String link, V2Request.ListTags req) {
     if (link == null) {
       return null;
     }
-    int q = link.indexOf('?');
     int end = link.indexOf('>');
     if (!link.startsWith("<") || end < 0) {
       return null; // not something we can safely pass on
     }
-    String query = q > 0 && q < end ? link.substring(q, end) : "";
-    return "</v2/" + req.clientName() + "/tags/list" + query + ">" + link.substring(end + 1);
+    String target = link.substring(1, end);
+    int q = target.indexOf('?');
+    Map<String, List<String>> params = new QueryStringDecoder(q < 0 ? "" : target.substring(q)).parameters();
+    List<String> n = params.getOrDefault("n", List.of());
+    List<String> last = params.getOrDefault("last", List.of());
+    if (n.size() > 1 || last.size() > 1
+        || !n.isEmpty() && !n.get(0).matches("[0-9]{1,6}")
+        || !last.isEmpty() && !Tag.isValid(last.get(0))) {
+      return null;
+    }
+    StringBuilder query = new StringBuilder();
+    n.forEach(v -> query.append("?n=").append(v));
+    last.forEach(v -> query.append(query.length() == 0 ? "?" : "&").append("last=").append(v));
+    return "</v2/" + req.clientName() + "/tags/list" + query + ">; rel=\"next\"";
   }
 }

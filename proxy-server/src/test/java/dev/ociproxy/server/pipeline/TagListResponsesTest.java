@@ -51,7 +51,26 @@ class TagListResponsesTest {
     assertThat(
             TagListResponses.rewriteLink(
                 "<https://upstream.example.com/v2/test/hello/tags/list?last=b&n=2>; rel=\"next\"", prefixed))
-        .isEqualTo("</v2/registry.example.com/test/hello/tags/list?last=b&n=2>; rel=\"next\"");
+        .isEqualTo("</v2/registry.example.com/test/hello/tags/list?n=2&last=b>; rel=\"next\"");
+  }
+
+  @Test
+  void nextLinkCarriesOnlyTheValidatedNAndLastOfTheUpstreamsQuery() {
+    // An ns naming another upstream (or anything else) would send the client's next page there.
+    assertThat(TagListResponses.rewriteLink(
+            "</v2/test/hello/tags/list?ns=private.example&last=b&n=2&x=%2F..>; rel=\"next\"", prefixed))
+        .isEqualTo("</v2/registry.example.com/test/hello/tags/list?n=2&last=b>; rel=\"next\"");
+    assertThat(TagListResponses.rewriteLink("</v2/x/tags/list?ns=private.example>; rel=\"next\"", plain))
+        .isEqualTo("</v2/test/hello/tags/list>; rel=\"next\"");
+  }
+
+  @Test
+  void nextLinkWithAnInvalidOrRepeatedLastOrNIsDropped() {
+    assertThat(TagListResponses.rewriteLink("</v2/x/tags/list?last=b%26ns%3Dother>; rel=\"next\"", plain)).isNull();
+    assertThat(TagListResponses.rewriteLink("</v2/x/tags/list?last=a&last=b>; rel=\"next\"", plain)).isNull();
+    assertThat(TagListResponses.rewriteLink("</v2/x/tags/list?n=-1>; rel=\"next\"", plain)).isNull();
+    assertThat(TagListResponses.rewriteLink("</v2/x/tags/list?last=b>; rel=\"next\", <http://evil>; rel=\"next\"", plain))
+        .isEqualTo("</v2/test/hello/tags/list?last=b>; rel=\"next\"");
   }
 
   @Test
@@ -63,7 +82,7 @@ class TagListResponsesTest {
   @Test
   void questionMarkAfterTheUriIsNotTakenAsTheQuery() {
     assertThat(TagListResponses.rewriteLink("</v2/x/tags/list>; rel=\"next?\"", plain))
-        .isEqualTo("</v2/test/hello/tags/list>; rel=\"next?\"");
+        .isEqualTo("</v2/test/hello/tags/list>; rel=\"next\"");
   }
 
   @Test
