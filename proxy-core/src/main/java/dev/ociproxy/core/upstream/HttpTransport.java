@@ -17,7 +17,10 @@ import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateHandler;
+import dev.ociproxy.core.oci.OciErrorCode;
+import dev.ociproxy.core.oci.RegistryException;
 import java.net.ConnectException;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.util.Deque;
 import java.util.concurrent.CompletableFuture;
@@ -86,7 +89,13 @@ public final class HttpTransport {
     connect(endpoint)
         .addListener(
             (ChannelFuture f) -> {
-              if (f.isSuccess()) {
+              if (f.isSuccess() && !admitted(endpoint, f.channel())) {
+                f.channel().close();
+                request.release();
+                result.completeExceptionally(new RegistryException(OciErrorCode.UNAVAILABLE, 502,
+                    "refused to follow the upstream to " + endpoint.hostHeader()
+                        + ": an internal address, and the upstream is not on one"));
+              } else if (f.isSuccess()) {
                 dispatch(f.channel(), endpoint, request, result);
               } else {
                 request.release();
@@ -100,6 +109,16 @@ public final class HttpTransport {
                             cause));
               }
             });
+  }
+
+  /** Whether the address a new connection reached may be used; logs and counts a refusal. */
+  private static boolean admitted(Endpoint endpoint, Channel ch) {
+    if (!(ch.remoteAddress() instanceof InetSocketAddress peer) || peer.getAddress() == null
+        || endpoint.admits(peer.getAddress())) {
+      return true;
+    }
+    endpoint.metrics().addressRefused(endpoint.hostHeader(), peer.getAddress().getHostAddress());
+    return false;
   }
 
   private static String message(Throwable t) {

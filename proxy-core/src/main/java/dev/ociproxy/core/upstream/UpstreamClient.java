@@ -54,6 +54,7 @@ public final class UpstreamClient {
   private final UpstreamHealth health;
   private final UpstreamMetrics metrics;
   private final UpstreamThrottle throttle;
+  private final AddressGuard guard;
   private volatile boolean basicWanted;
 
   /** A client whose meters go nowhere (tests, tools). */
@@ -67,6 +68,12 @@ public final class UpstreamClient {
 
   public UpstreamClient(
       UpstreamOptions options, HttpTransport transport, MeterRegistry meters, RequestLimits limits) {
+    this(options, transport, meters, limits, new AddressGuard());
+  }
+
+  UpstreamClient(UpstreamOptions options, HttpTransport transport, MeterRegistry meters, RequestLimits limits,
+      AddressGuard guard) {
+    this.guard = requireNonNull(guard, "guard");
     this.options = requireNonNull(options, "options");
     this.throttle = new UpstreamThrottle(options.name(), requireNonNull(limits, "limits"), meters);
     this.metrics = new UpstreamMetrics(options.name(), requireNonNull(meters, "meters"));
@@ -244,6 +251,12 @@ public final class UpstreamClient {
     if (!rs.equals("https") && !rs.equals("http") || realm.getHost() == null) {
       throw new RegistryException(OciErrorCode.UNAVAILABLE, 502, "refused token realm scheme: " + rs);
     }
+    if (!trustedRealm(realm)) {
+      log.warn("refused token realm {}://{}:{} of upstream {}: not the upstream's origin; list the host in"
+          + " trustedRealmHosts to use it", rs, realm.getHost(), port(realm), options.name());
+      throw new RegistryException(OciErrorCode.UNAVAILABLE, 502, "refused token realm " + realm.getHost()
+          + ": not the upstream's origin (upstreams[" + options.name() + "].trustedRealmHosts lists the others)");
+    }
     StringBuilder q = new StringBuilder(realm.toString());
     char sep = realm.getRawQuery() == null ? '?' : '&';
     String service = challenge.param("service");
@@ -288,15 +301,25 @@ public final class UpstreamClient {
   }
 
   /**
-   * The upstream's basic credentials go to its own host, or to a realm the operator trusts, and
+   * A token realm must be the upstream's own origin (scheme, host and port), a host the operator
+   * listed in {@code trustedRealmHosts} (any port), or {@code auth.docker.io} for Docker Hub: a realm
+   * elsewhere, even on the upstream's host at another port, is refused (distribution's
+   * CVE-2026-33540 was a realm left unbound).
+   */
+  boolean trustedRealm(URI realm) {
+    String host = realm.getHost().toLowerCase(Locale.ROOT);
+    return sameOrigin(realm, options.url())
+        || options.trustedRealmHosts().contains(host)
+        || (options.isDockerHub() && host.equals("auth.docker.io"));
+  }
+
+  /**
+   * The upstream's basic credentials go only to a {@linkplain #trustedRealm trusted realm}, and
    * never over plain http unless the upstream itself is plain http.
    */
   boolean mayReceiveCredentials(URI realm) {
+    boolean trustedHost = trustedRealm(realm);
     String host = realm.getHost().toLowerCase(Locale.ROOT);
-    boolean trustedHost =
-        host.equalsIgnoreCase(options.url().getHost())
-            || options.trustedRealmHosts().contains(host)
-            || (options.isDockerHub() && host.equals("auth.docker.io"));
     boolean secureEnough =
         "https".equalsIgnoreCase(realm.getScheme())
             || "http".equalsIgnoreCase(options.url().getScheme());
@@ -330,8 +353,11 @@ public final class UpstreamClient {
   }
 
   private Endpoint endpoint(URI uri) {
+    Endpoint.Reach reach = sameOrigin(uri, options.url()) ? Endpoint.Reach.UPSTREAM
+        : trustedRealm(uri) ? Endpoint.Reach.TRUSTED
+        : Endpoint.Reach.ELSEWHERE;
     return Endpoint.of(uri, ssl, options.connectTimeout(), options.readTimeout(), options.firstByteTimeout(),
-        metrics);
+        metrics, reach, guard);
   }
 
   private static SslContext sslContext(UpstreamOptions options) {

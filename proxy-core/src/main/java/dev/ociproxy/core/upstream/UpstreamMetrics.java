@@ -67,6 +67,20 @@ final class UpstreamMetrics {
         .increment();
   }
 
+  /**
+   * A redirect or token realm that led to an internal address (see {@link AddressGuard}): one WARN
+   * line and {@code registry_proxy_upstream_address_refusals_total{upstream}}.
+   */
+  void addressRefused(String target, String address) {
+    log.warn("refused upstream redirect or realm: upstream={} target={} address={} (internal, and the"
+        + " upstream is not; list the host in trustedRealmHosts if it is meant)", upstream, target, address);
+    Counter.builder("registry_proxy_upstream_address_refusals")
+        .description("Redirects and token realms of an upstream refused because they led to an internal address")
+        .tag("upstream", upstream)
+        .register(meters)
+        .increment();
+  }
+
   /** A request refused locally because the upstream is in back-off. */
   void backingOff() {
     error("backoff");

@@ -1,18 +1,27 @@
 package dev.ociproxy.core.upstream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.HttpMethod;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** Where the upstream's credentials may go; no request is sent. */
+/** Where the upstream's credentials may go, and which token realms are used at all. */
 class UpstreamClientCredentialsTest {
   private static NioEventLoopGroup group;
 
@@ -74,11 +83,48 @@ class UpstreamClientCredentialsTest {
   }
 
   @Test
-  void realmOnTheUpstreamHostMayReceiveCredentials() {
+  void realmAtTheUpstreamsOriginMayReceiveCredentials() {
     UpstreamClient c = client("https://r.example.com", Set.of());
 
     assertThat(c.mayReceiveCredentials(uri("https://r.example.com/token"))).isTrue();
-    assertThat(c.mayReceiveCredentials(uri("https://R.EXAMPLE.COM:8443/token"))).isTrue();
+    assertThat(c.mayReceiveCredentials(uri("https://R.EXAMPLE.COM:443/token"))).isTrue();
+  }
+
+  @Test
+  void realmOnTheUpstreamsHostAtAnotherPortIsRefusedUnlessItsHostIsListed() {
+    UpstreamClient c = client("https://r.example.com", Set.of());
+    assertThat(c.trustedRealm(uri("https://r.example.com:8443/token"))).isFalse();
+    assertThat(c.mayReceiveCredentials(uri("https://r.example.com:8443/token"))).isFalse();
+
+    UpstreamClient listed = client("https://r.example.com", Set.of("r.example.com"));
+    assertThat(listed.mayReceiveCredentials(uri("https://r.example.com:8443/token"))).isTrue();
+  }
+
+  @Test
+  void aTokenRealmElsewhereIsRefusedWithoutARequest() throws Exception {
+    try (ServerSocket realm = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        ServerSocket up = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      Thread t = new Thread(() -> {
+        try (Socket s = up.accept()) {
+          s.getInputStream().read(new byte[4096]);
+          s.getOutputStream().write(("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"http://127.0.0.1:"
+              + realm.getLocalPort() + "/token\",service=\"x\"\r\nContent-Length: 0\r\n\r\n")
+              .getBytes(StandardCharsets.ISO_8859_1));
+          s.getInputStream().read();
+        } catch (IOException e) {
+          // closed
+        }
+      });
+      t.setDaemon(true);
+      t.start();
+      UpstreamClient c = client("http://127.0.0.1:" + up.getLocalPort(), Set.of());
+      assertThatThrownBy(
+              () -> c.request(HttpMethod.GET, "/v2/a/manifests/v1", "a", List.of()).join())
+          .hasMessageContaining("refused token realm 127.0.0.1");
+      realm.setSoTimeout(200);
+      assertThatThrownBy(realm::accept)
+          .isInstanceOf(SocketTimeoutException.class);
+    }
   }
 
   @Test
@@ -128,11 +174,12 @@ class UpstreamClientCredentialsTest {
   }
 
   @Test
-  void plainHttpUpstreamMaySendCredentialsToAPlainHttpRealmOnItsHost() {
+  void plainHttpUpstreamMaySendCredentialsToAPlainHttpRealmAtItsOrigin() {
     UpstreamClient c = client("http://127.0.0.1:5000", Set.of());
 
-    assertThat(c.mayReceiveCredentials(uri("http://127.0.0.1:5001/token"))).isTrue();
-    assertThat(c.mayReceiveCredentials(uri("http://127.0.0.2:5001/token"))).isFalse();
+    assertThat(c.mayReceiveCredentials(uri("http://127.0.0.1:5000/token"))).isTrue();
+    assertThat(c.mayReceiveCredentials(uri("http://127.0.0.1:5001/token"))).isFalse();
+    assertThat(c.mayReceiveCredentials(uri("http://127.0.0.2:5000/token"))).isFalse();
   }
 
   private static UpstreamClient client(String url, Set<String> trustedRealmHosts) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ociproxy.core.oci.RegistryException;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.HttpMethod;
@@ -108,6 +109,65 @@ class UpstreamClientRedirectTest {
     Throwable t = failureOf(location);
     assertThat(t).isInstanceOf(RegistryException.class).hasMessageContaining("too many");
     assertThat(requests.get()).isEqualTo(UpstreamClient.MAX_REDIRECTS + 1);
+  }
+
+  /** A client for which 127.0.0.2 is an internal address and 127.0.0.1 (the upstream) is {@code upstreamInternal}. */
+  private UpstreamClient clientSeeing(boolean upstreamInternal) {
+    AddressGuard guard = new AddressGuard(a -> a.getHostAddress().equals("127.0.0.2")
+        || upstreamInternal && a.getHostAddress().equals("127.0.0.1"));
+    return new UpstreamClient(
+        UpstreamOptions.anonymous("up.test", URI.create("http://127.0.0.1:" + server.getLocalPort())),
+        new HttpTransport(group, NioSocketChannel.class), new SimpleMeterRegistry(),
+        RequestLimits.unlimited(), guard);
+  }
+
+  /** A server on 127.0.0.2 that counts the request heads it receives and answers 200. */
+  private ServerSocket internalServer(AtomicInteger heads) throws IOException {
+    ServerSocket internal = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.2"));
+    Thread t = new Thread(() -> {
+      while (!internal.isClosed()) {
+        try (Socket s = internal.accept()) {
+          BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
+          String line;
+          while ((line = in.readLine()) != null) {
+            if (line.isEmpty()) {
+              heads.incrementAndGet();
+              s.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(StandardCharsets.ISO_8859_1));
+            }
+          }
+        } catch (IOException e) {
+          // closed
+        }
+      }
+    }, "internal-server");
+    t.setDaemon(true);
+    t.start();
+    return internal;
+  }
+
+  @Test
+  void redirectToAnInternalAddressIsRefusedBeforeAnyRequestReachesIt() throws IOException {
+    AtomicInteger heads = new AtomicInteger();
+    try (ServerSocket internal = internalServer(heads)) {
+      location = "http://127.0.0.2:" + internal.getLocalPort() + "/latest/meta-data/";
+      UpstreamClient c = clientSeeing(false);
+      assertThatThrownBy(() -> c.request(HttpMethod.GET, "/v2/x/y/blobs/sha256:" + "c".repeat(64), "x/y", List.of()).join())
+          .hasRootCauseInstanceOf(RegistryException.class)
+          .hasMessageContaining("internal address");
+      assertThat(heads.get()).isZero();
+    }
+  }
+
+  @Test
+  void anUpstreamOnAnInternalAddressMayRedirectToAnotherOne() throws IOException {
+    AtomicInteger heads = new AtomicInteger();
+    try (ServerSocket internal = internalServer(heads)) {
+      location = "http://127.0.0.2:" + internal.getLocalPort() + "/storage/blob";
+      UpstreamClient c = clientSeeing(true);
+      assertThat(c.request(HttpMethod.GET, "/v2/x/y/blobs/sha256:" + "c".repeat(64), "x/y", List.of()).join().status())
+          .isEqualTo(200);
+      assertThat(heads.get()).isEqualTo(1);
+    }
   }
 
   @Test
