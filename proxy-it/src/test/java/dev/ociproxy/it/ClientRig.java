@@ -97,6 +97,7 @@ final class ClientRig implements AutoCloseable {
           .upstream(openName, "http://127.0.0.1:" + openPort)
           .upstream(PRIVATE, "http://127.0.0.1:" + privatePort, READER)
           .upstream(HOSTILE, hostile.url())
+          .upstreamYaml("trustedRealmHosts: [\"127.0.0.1\"]\n") // the token server: same host, another port
           .start());
       return new ClientRig(openName, work, openPort, privatePort, tokens, hostile, proxy, owned);
     } catch (RuntimeException e) {
