@@ -10,7 +10,7 @@ import dev.ociproxy.server.admin.AdminHandler;
 import dev.ociproxy.server.admin.page.StatusPage;
 import dev.ociproxy.server.admin.page.StatusPageHandler;
 import dev.ociproxy.server.admin.page.StatusSources;
-import dev.ociproxy.server.admin.page.WarmJobs;
+import dev.ociproxy.core.airgap.WarmJobs;
 import dev.ociproxy.server.auth.AccessPolicy;
 import dev.ociproxy.server.auth.Authenticator;
 import dev.ociproxy.server.auth.CredentialStore;
@@ -125,7 +125,7 @@ public final class ProxyServer implements AutoCloseable {
         bound, tls == null ? "http" : "https", epoll ? "epoll" : "nio", store.root(), routes.keySet());
     ProxyConfig.Operations ops = config.operations();
     if (ops.adminListen() != null) {
-      WarmJobs warms = new WarmJobs();
+      WarmJobs warms = airgap.warmJobs(); // the configured warm list reports here too
       statusPage = new StatusPage(statusSources(warms));
       ServerBootstrap ab = new ServerBootstrap()
           .group(workers)

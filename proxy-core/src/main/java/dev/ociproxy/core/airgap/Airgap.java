@@ -30,12 +30,15 @@ public final class Airgap implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Airgap.class);
   /** How often the pin file is looked at for changes. */
   static final Duration PIN_RELOAD_INTERVAL = Duration.ofSeconds(2);
+  /** The origin of background warms, as the status page names it. */
+  public static final String CONFIGURED = "configured warm list";
 
   private final AirgapOptions options;
   private final PinFile pinFile;
   private final DriftLog drift;
   private final Map<String, Registry> registries = new LinkedHashMap<>();
   private final Warmer warmer;
+  private final WarmJobs warmJobs = new WarmJobs();
   private final ScheduledExecutorService scheduler;
 
   private Airgap(AirgapOptions options, PinFile pinFile, DriftLog drift) {
@@ -99,6 +102,11 @@ public final class Airgap implements AutoCloseable {
     return warmer;
   }
 
+  /** The warms of this process (admin and configured), as the status page shows them. */
+  public WarmJobs warmJobs() {
+    return warmJobs;
+  }
+
   public DriftLog drift() {
     return drift;
   }
@@ -107,13 +115,20 @@ public final class Airgap implements AutoCloseable {
     return options;
   }
 
-  /** Warms the configured list once; each entry with its own platforms. */
+  /** Warms the configured list once; each entry with its own platforms, each a job in {@link #warmJobs}. */
   public CompletableFuture<List<WarmReport>> warmConfigured() {
     List<CompletableFuture<WarmReport>> runs = options.warm().stream()
-        .map(e -> warmer.warm(List.of(e.ref()), e.platforms()))
+        .map(this::warmEntry)
         .toList();
     return CompletableFuture.allOf(runs.toArray(CompletableFuture[]::new))
         .thenApply(v -> runs.stream().map(CompletableFuture::join).toList());
+  }
+
+  private CompletableFuture<WarmReport> warmEntry(AirgapOptions.WarmEntry e) {
+    WarmProgress progress = new WarmProgress();
+    WarmJobs.Job job = warmJobs.started(CONFIGURED, List.of(e.ref().toString()), progress);
+    return warmer.warm(List.of(e.ref()), e.platforms(), progress)
+        .whenComplete((report, err) -> warmJobs.finished(job, report, err));
   }
 
   private void warmConfiguredNow() {

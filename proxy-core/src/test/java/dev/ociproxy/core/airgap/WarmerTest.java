@@ -1,6 +1,7 @@
 package dev.ociproxy.core.airgap;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.testing.Lie;
@@ -127,5 +128,26 @@ class WarmerTest {
     assertThat(r.ok()).isFalse();
     assertThat(r.items().get(0).problems().get(0)).contains("offline");
     assertThat(f.up.requests()).isEmpty();
+  }
+
+  @Test
+  void theConfiguredWarmListRunsAsJobsTheStatusPageSees_withTheirOriginAndReport() throws Exception {
+    Images.Image app = Images.push(f.up, Images.multiArch("test/listed", "v1", 7));
+    AirgapOptions options = new AirgapOptions(Set.of(), Set.of(), null,
+        List.of(new AirgapOptions.WarmEntry(ref("up.test/test/listed:v1"), Set.of())), Duration.ofHours(1));
+
+    Airgap airgap = f.gate(options); // starts the background warm at once
+
+    await().atMost(Duration.ofSeconds(60)).until(
+        () -> airgap.warmJobs().all().stream().anyMatch(j -> j.finished() != null));
+    WarmJobs.Job job = airgap.warmJobs().all().get(0);
+    assertThat(job.origin()).isEqualTo(Airgap.CONFIGURED);
+    assertThat(job.refs()).containsExactly("up.test/test/listed:v1");
+    assertThat(job.report().ok()).isTrue();
+    assertThat(job.progress().snapshot().blobsDone()).isEqualTo(job.progress().snapshot().blobsTotal())
+        .isGreaterThan(0);
+    for (Images.PlatformImage p : app.platforms()) {
+      p.blobs().keySet().forEach(d -> assertThat(f.store.blobSize(d)).as("%s cached", d).isPositive());
+    }
   }
 }

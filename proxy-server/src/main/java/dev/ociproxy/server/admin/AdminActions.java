@@ -3,11 +3,11 @@ package dev.ociproxy.server.admin;
 import static java.util.Objects.requireNonNull;
 
 import dev.ociproxy.core.airgap.DriftLog;
+import dev.ociproxy.core.airgap.WarmJobs;
 import dev.ociproxy.core.airgap.WarmProgress;
 import dev.ociproxy.core.airgap.WarmReport;
 import dev.ociproxy.core.airgap.Warmer;
 import dev.ociproxy.core.oci.RegistryException;
-import dev.ociproxy.server.admin.page.WarmJobs;
 import dev.ociproxy.server.auth.AdminToken;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -50,6 +50,8 @@ import org.slf4j.LoggerFactory;
 @ChannelHandler.Sharable
 public final class AdminActions extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(AdminActions.class);
+  /** The origin of the warms started here, as the status page names it. */
+  static final String ORIGIN = "POST /admin/warm";
   static final String WARM = "/admin/warm";
   static final String DRIFT = "/admin/drift";
   /** Largest request body accepted (the aggregator answers 413 beyond it). */
@@ -138,7 +140,7 @@ public final class AdminActions extends ChannelInboundHandlerAdapter {
     log.info("admin warm from {}: {} {}", ctx.channel().remoteAddress(), request.refs(),
         request.platforms().isEmpty() ? "(all platforms)" : request.platforms());
     WarmProgress progress = new WarmProgress();
-    WarmJobs.Job job = jobs.started(request.refs().stream().map(Object::toString).toList(), progress);
+    WarmJobs.Job job = jobs.started(ORIGIN, request.refs().stream().map(Object::toString).toList(), progress);
     Channel ch = ctx.channel();
     ch.attr(BUSY).set(Boolean.TRUE);
     // One answer at a time: a pipelined request waits in the flow control handler until this is sent.

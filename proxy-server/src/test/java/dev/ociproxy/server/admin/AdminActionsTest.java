@@ -13,7 +13,7 @@ import dev.ociproxy.core.oci.RepositoryName;
 import dev.ociproxy.core.oci.Tag;
 import dev.ociproxy.core.registry.Registry;
 import dev.ociproxy.server.auth.AccessPolicy;
-import dev.ociproxy.server.admin.page.WarmJobs;
+import dev.ociproxy.core.airgap.WarmJobs;
 import dev.ociproxy.server.auth.AdminToken;
 import dev.ociproxy.server.config.ProxyConfig;
 import dev.ociproxy.server.health.Readiness;

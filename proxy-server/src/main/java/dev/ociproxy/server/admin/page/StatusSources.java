@@ -3,6 +3,7 @@ package dev.ociproxy.server.admin.page;
 import static java.util.Objects.requireNonNull;
 
 import dev.ociproxy.core.airgap.Airgap;
+import dev.ociproxy.core.airgap.WarmJobs;
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.upstream.UpstreamStatus;
 import dev.ociproxy.core.verify.Refusals;

@@ -1,12 +1,16 @@
 package dev.ociproxy.server.admin.page;
 
+import dev.ociproxy.core.airgap.WarmJobs;
 import dev.ociproxy.core.airgap.WarmProgress;
 import dev.ociproxy.core.airgap.WarmReport;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 
-/** Warm jobs started on the admin listener: progress bars while they run, their reports once over. */
+/**
+ * Warm jobs, from the admin listener and the configured warm list: progress bars while they run,
+ * their reports once over.
+ */
 final class WarmSection {
   private WarmSection() {}
 
@@ -14,17 +18,18 @@ final class WarmSection {
     List<WarmJobs.Job> jobs = s.warms().all();
     h.raw("<section id=\"warm\" data-live aria-labelledby=\"h-warm\"><h2 id=\"h-warm\">Warm jobs</h2>");
     if (jobs.isEmpty()) {
-      h.raw("<p>No warm job since start (<code>POST /admin/warm</code> starts one).</p></section>");
+      h.raw("<p>No warm job since start (<code>POST /admin/warm</code> or the configured <code>warm</code> list starts one).</p></section>");
       return;
     }
     h.raw("<div class=\"scroll\" tabindex=\"0\"><table class=\"wide\"><caption>Warm jobs: running first, then the latest finished</caption><thead><tr>");
-    for (String c : new String[] {"Job", "References", "Started", "State", "Progress", "Report"}) {
+    for (String c : new String[] {"Job", "Started by", "References", "Started", "State", "Progress", "Report"}) {
       h.th(c);
     }
     h.raw("</tr></thead><tbody>");
     for (WarmJobs.Job j : jobs) {
       WarmProgress.Snapshot p = j.progress().snapshot();
-      h.raw("<tr><th scope=\"row\">").text("#" + j.id()).raw("</th><td>").text(String.join(", ", j.refs()))
+      h.raw("<tr><th scope=\"row\">").text("#" + j.id()).raw("</th><td>").text(j.origin())
+          .raw("</td><td>").text(String.join(", ", j.refs()))
           .raw("</td><td>").time(j.started()).raw("</td>");
       Instant end = j.finished();
       WarmReport report = j.report();

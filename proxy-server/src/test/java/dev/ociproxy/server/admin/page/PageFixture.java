@@ -2,6 +2,7 @@ package dev.ociproxy.server.admin.page;
 
 import dev.ociproxy.core.airgap.Airgap;
 import dev.ociproxy.core.airgap.AirgapOptions;
+import dev.ociproxy.core.airgap.WarmJobs;
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.cache.TagIndex;
 import dev.ociproxy.core.oci.Digest;

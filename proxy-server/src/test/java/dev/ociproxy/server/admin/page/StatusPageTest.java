@@ -53,7 +53,7 @@ class StatusPageTest {
     f.refusals.record(PageFixture.UP, "lib/" + MARKUP, "v1" + MARKUP, VerificationException.Reason.DIGEST_HEADER_MISMATCH,
         "Docker-Content-Digest sha256:" + MARKUP);
     f.status = new UpstreamStatus(Instant.now().plusSeconds(30), "HTTP 503 " + MARKUP, Instant.now(), 2);
-    f.warms.started(List.of("up.example/lib/app:" + MARKUP), new WarmProgress());
+    f.warms.started("POST /admin/warm", List.of("up.example/lib/app:" + MARKUP), new WarmProgress());
 
     String html = f.render("?q=" + java.net.URLEncoder.encode(MARKUP, java.nio.charset.StandardCharsets.UTF_8));
 
@@ -148,11 +148,11 @@ class StatusPageTest {
   @Test
   void aRunningWarmShowsItsProgress_andAFinishedOneItsReport() {
     WarmProgress running = new WarmProgress();
-    f.warms.started(List.of("up.example/team/app:v1"), running);
+    f.warms.started("POST /admin/warm", List.of("up.example/team/app:v1"), running);
 
     String html = section(f.render(""), "warm");
 
     assertThat(html).contains("up.example/team/app:v1").contains("running for").contains("<progress")
-        .contains("0/0 blobs");
+        .contains("0/0 blobs").contains("POST /admin/warm");
   }
 }

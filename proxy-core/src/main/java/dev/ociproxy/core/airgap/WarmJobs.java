@@ -1,7 +1,5 @@
-package dev.ociproxy.server.admin.page;
+package dev.ociproxy.core.airgap;
 
-import dev.ociproxy.core.airgap.WarmProgress;
-import dev.ociproxy.core.airgap.WarmReport;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -9,17 +7,18 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The warm jobs started through {@code POST /admin/warm}: those running, with their live progress,
- * and the last {@link #KEPT_FINISHED} finished ones with their reports, for the status page.
- * Thread-safe.
+ * The warm jobs of this process, from {@code POST /admin/warm} and from the configured warm list:
+ * those running, with their live progress, and the last {@link #KEPT_FINISHED} finished ones with
+ * their reports, for the operator's status page. Thread-safe.
  */
 public final class WarmJobs {
   /** Finished jobs kept for the page; older ones are in the log. */
   static final int KEPT_FINISHED = 10;
 
-  /** One warm: what it asked for, its live counters, and its outcome once over. */
+  /** One warm: who started it, what it asked for, its live counters, and its outcome once over. */
   public static final class Job {
     private final long id;
+    private final String origin;
     private final List<String> refs;
     private final Instant started = Instant.now();
     private final WarmProgress progress;
@@ -27,40 +26,46 @@ public final class WarmJobs {
     private volatile WarmReport report;
     private volatile String failure;
 
-    private Job(long id, List<String> refs, WarmProgress progress) {
+    private Job(long id, String origin, List<String> refs, WarmProgress progress) {
       this.id = id;
+      this.origin = origin;
       this.refs = List.copyOf(refs);
       this.progress = progress;
     }
 
-    long id() {
+    public long id() {
       return id;
     }
 
-    List<String> refs() {
+    /** What started it: {@code POST /admin/warm} or the configured warm list. */
+    public String origin() {
+      return origin;
+    }
+
+    public List<String> refs() {
       return refs;
     }
 
-    Instant started() {
+    public Instant started() {
       return started;
     }
 
-    WarmProgress progress() {
+    public WarmProgress progress() {
       return progress;
     }
 
     /** When it ended, or null while it runs. */
-    Instant finished() {
+    public Instant finished() {
       return finished;
     }
 
     /** Its report once over, or null (still running, or failed as a whole). */
-    WarmReport report() {
+    public WarmReport report() {
       return report;
     }
 
     /** Why it failed as a whole, or null. */
-    String failure() {
+    public String failure() {
       return failure;
     }
   }
@@ -69,9 +74,9 @@ public final class WarmJobs {
   private final List<Job> running = new ArrayList<>(); // guarded by this
   private final ArrayDeque<Job> done = new ArrayDeque<>(); // guarded by this, newest first
 
-  /** Records a warm that starts now. */
-  public synchronized Job started(List<String> refs, WarmProgress progress) {
-    Job j = new Job(ids.incrementAndGet(), refs, progress);
+  /** Records a warm that starts now; {@code origin} says what started it. */
+  public synchronized Job started(String origin, List<String> refs, WarmProgress progress) {
+    Job j = new Job(ids.incrementAndGet(), origin, refs, progress);
     running.add(j);
     return j;
   }
@@ -90,7 +95,7 @@ public final class WarmJobs {
   }
 
   /** The running jobs (oldest first), then the finished ones (newest first). */
-  synchronized List<Job> all() {
+  public synchronized List<Job> all() {
     List<Job> out = new ArrayList<>(running);
     out.addAll(done);
     return out;
