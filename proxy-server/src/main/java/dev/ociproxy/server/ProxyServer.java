@@ -164,11 +164,6 @@ public final class ProxyServer implements AutoCloseable {
     return upstreams == null ? null : upstreams.airgap();
   }
 
-  /** The admin listener's address, or null when /metrics and health are on the main listener. */
-  public InetSocketAddress adminAddress() {
-    return adminServer == null ? null : (InetSocketAddress) adminServer.localAddress();
-  }
-
   /** Builds what the operational handlers need: TLS, readiness, metrics, the admin routes. */
   private ProxyChannelInitializer.Extras extras(AdminHandler adminRoutes) {
     return new ProxyChannelInitializer.Extras(

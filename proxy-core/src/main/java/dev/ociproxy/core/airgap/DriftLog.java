@@ -63,7 +63,7 @@ public final class DriftLog {
     long now = System.currentTimeMillis();
     long every = Math.max(MIN_CHECK_INTERVAL.toMillis(), mirror.options().tagTtl().toMillis());
     Long last = lastCheck.get(key);
-    if (last != null && now - last < every || !checking.add(key)) {
+    if ((last != null && now - last < every) || !checking.add(key)) {
       return;
     }
     lastCheck.put(key, now);

@@ -95,11 +95,6 @@ public record ImageRef(String upstream, RepositoryName repository, Tag tag, Dige
     return repository + (tag == null ? "" : ":" + tag) + (digest == null ? "" : "@" + digest);
   }
 
-  /** The same image, now known by its digest (the tag, if any, is kept as its name). */
-  public ImageRef withDigest(Digest d) {
-    return new ImageRef(upstream, repository, tag, d);
-  }
-
   @Override
   public String toString() {
     return upstream + "/" + repositoryReference();

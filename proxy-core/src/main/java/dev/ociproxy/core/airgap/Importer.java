@@ -309,5 +309,6 @@ public final class Importer {
     }
   }
 
+  @SuppressWarnings("ArrayRecordComponent") // bytes to write, never compared or hashed
   private record ManifestBody(byte[] body, String mediaType) {}
 }

@@ -36,7 +36,7 @@ final class PinClosure {
   boolean reachable(Pins pins, String upstream, RepositoryName repo, Digest d) {
     Key k = new Key(upstream, repo);
     Reach r = memo.getIfPresent(k);
-    if (r == null || r.pins() != pins || !r.complete() && !r.digests().contains(d)) {
+    if (r == null || r.pins() != pins || (!r.complete() && !r.digests().contains(d))) {
       r = compute(pins, upstream, repo);
       memo.put(k, r);
     }

@@ -18,6 +18,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One upstream blob download in progress: it hashes on the upstream event loop, writes to a
@@ -42,7 +43,7 @@ public final class BlobDownload implements BodySink {
   private final CopyOnWriteArrayList<Runnable> listeners = new CopyOnWriteArrayList<>();
   private final CompletableFuture<Path> finished = new CompletableFuture<>();
   private final AtomicInteger readers = new AtomicInteger();
-  private volatile Runnable onAbandoned;
+  private volatile @Nullable Runnable onAbandoned;
   /** Set by whichever of publication and failure comes first; the other then does nothing. */
   private final AtomicBoolean ended = new AtomicBoolean();
 
@@ -96,7 +97,7 @@ public final class BlobDownload implements BodySink {
    * from the received buffers; null when they are no longer held in memory (read them from the
    * file) or not received yet. The caller releases it.
    */
-  public ByteBuf receivedSlice(long position, long max) {
+  public @Nullable ByteBuf receivedSlice(long position, long max) {
     return window.slice(position, max);
   }
 

@@ -18,6 +18,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,10 +61,10 @@ public final class CacheIndex implements AutoCloseable {
 
   /** A file held open for serving; it cannot be evicted until closed. Idempotent close. */
   public static final class Lease implements AutoCloseable {
-    private final Entry entry;
+    private final @Nullable Entry entry;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private Lease(Entry entry) {
+    private Lease(@Nullable Entry entry) {
       this.entry = entry;
     }
 
@@ -136,7 +137,7 @@ public final class CacheIndex implements AutoCloseable {
    * Marks a file as used now and holds it against eviction until the lease is closed; returns
    * null when the file has just been evicted (treat it as not cached).
    */
-  public Lease use(Path p) {
+  public @Nullable Lease use(Path p) {
     Entry e = entries.get(p);
     if (e == null) {
       return new Lease(null); // not indexed yet (start-up scan running): nothing to protect
@@ -174,10 +175,6 @@ public final class CacheIndex implements AutoCloseable {
     if (e != null) {
       total.addAndGet(-e.size);
     }
-  }
-
-  public long totalBytes() {
-    return total.get();
   }
 
   /** Evicts least recently used, unused files until under the low-water mark. */

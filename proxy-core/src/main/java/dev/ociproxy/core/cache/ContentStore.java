@@ -21,6 +21,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,7 +53,7 @@ public final class ContentStore {
   private final DirectWrites directWrites;
   private final Counter directSwitches;
   /** The staging buffers of direct writes, or null when they are off or unsupported; set by open(). */
-  private volatile StagingBuffers staging;
+  private volatile @Nullable StagingBuffers staging;
 
   /** A store without a size budget (tests, tools). */
   public ContentStore(Path root) {
@@ -235,7 +236,7 @@ public final class ContentStore {
   }
 
   /** The cached manifest bytes, or null. */
-  public byte[] readManifest(Digest d) {
+  public byte @Nullable [] readManifest(Digest d) {
     try {
       return Files.readAllBytes(manifestPath(d));
     } catch (NoSuchFileException e) {

@@ -7,6 +7,7 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A blob file written with {@code O_DIRECT}: the bytes go from an aligned staging buffer (pooled:
@@ -24,7 +25,7 @@ final class DirectBlobFile implements BlobFile {
   private final StagingBuffers buffers;
   private final int block;
   /** Taken from {@link #buffers} at open and given back by {@link #close}; null once closed. */
-  private ByteBuffer staging;
+  private @Nullable ByteBuffer staging;
   /** Bytes in the file; a multiple of the block size until {@link #finish}. */
   private long filled;
   private volatile long durable;
@@ -60,7 +61,7 @@ final class DirectBlobFile implements BlobFile {
               throw new IOException("file shorter than the " + length + " bytes written");
             }
           }
-          f.staging.put(partial.flip());
+          f.staged().put(partial.flip());
         }
       }
     } catch (IOException | RuntimeException e) {
@@ -77,27 +78,26 @@ final class DirectBlobFile implements BlobFile {
 
   @Override
   public synchronized void append(ByteBuffer src) throws IOException {
-    ensureOpen();
+    ByteBuffer staging = staged();
     while (src.hasRemaining()) {
       int n = Math.min(src.remaining(), staging.remaining());
       staging.put(src.slice(src.position(), n));
       src.position(src.position() + n);
       if (!staging.hasRemaining()) {
-        writeWholeBlocks();
+        writeWholeBlocks(staging);
       }
     }
   }
 
   @Override
   public synchronized void flush() throws IOException {
-    ensureOpen();
-    writeWholeBlocks();
+    writeWholeBlocks(staged());
   }
 
   @Override
   public synchronized void finish() throws IOException {
-    ensureOpen();
-    writeWholeBlocks();
+    ByteBuffer staging = staged();
+    writeWholeBlocks(staging);
     int rest = staging.position();
     if (rest > 0) {
       staging.limit(block);
@@ -105,7 +105,7 @@ final class DirectBlobFile implements BlobFile {
         staging.put((byte) 0);
       }
       staging.flip();
-      writeFully(filled);
+      writeFully(staging, filled);
       out.truncate(filled + rest);
       filled += rest;
       staging.clear();
@@ -113,14 +113,17 @@ final class DirectBlobFile implements BlobFile {
     durable = Math.max(durable, filled);
   }
 
-  private void ensureOpen() throws ClosedChannelException {
-    if (staging == null) {
+  /** The staging buffer; the file is closed once it went back to the pool. */
+  private ByteBuffer staged() throws ClosedChannelException {
+    ByteBuffer s = staging;
+    if (s == null) {
       throw new ClosedChannelException();
     }
+    return s;
   }
 
   /** Writes the staged whole blocks and keeps the partial one at the front of the buffer. */
-  private void writeWholeBlocks() throws IOException {
+  private void writeWholeBlocks(ByteBuffer staging) throws IOException {
     int staged = staging.position();
     int whole = staged / block * block;
     if (whole == 0) {
@@ -128,7 +131,7 @@ final class DirectBlobFile implements BlobFile {
     }
     int capacity = staging.limit();
     staging.position(0).limit(whole);
-    writeFully(filled);
+    writeFully(staging, filled);
     filled += whole;
     staging.limit(staged).position(whole);
     staging.compact();
@@ -136,7 +139,7 @@ final class DirectBlobFile implements BlobFile {
     durable = Math.max(durable, filled);
   }
 
-  private void writeFully(long at) throws IOException {
+  private void writeFully(ByteBuffer staging, long at) throws IOException {
     long pos = at;
     while (staging.hasRemaining()) {
       pos += out.write(staging, pos);

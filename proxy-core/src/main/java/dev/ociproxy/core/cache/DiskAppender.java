@@ -9,6 +9,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Appends a download's bytes to its file on a writer thread, in arrival order, so the event loop
@@ -36,7 +37,7 @@ final class DiskAppender {
   private final AtomicBoolean draining = new AtomicBoolean();
   private final AtomicBoolean paused = new AtomicBoolean();
   private final AtomicBoolean waitingForBudget = new AtomicBoolean();
-  private volatile BodyFlow flow;
+  private volatile @Nullable BodyFlow flow;
   private volatile boolean discarded;
 
   /**

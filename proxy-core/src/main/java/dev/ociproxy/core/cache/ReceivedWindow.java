@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import java.util.ArrayDeque;
 import java.util.Iterator;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The received bytes of a download that are kept in memory for the clients being served it: every
@@ -64,7 +65,7 @@ final class ReceivedWindow {
    * A retained slice of at most {@code max} bytes starting at {@code position}, all from one
    * received chunk; null when those bytes are no longer (or not yet) held.
    */
-  synchronized ByteBuf slice(long position, long max) {
+  synchronized @Nullable ByteBuf slice(long position, long max) {
     if (position < start || position >= end) {
       return null;
     }

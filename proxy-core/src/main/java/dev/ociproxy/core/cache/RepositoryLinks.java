@@ -48,8 +48,12 @@ public final class RepositoryLinks {
   }
 
   private Path file(RepositoryName repo, Digest d) {
+    return linksOf(repo, d).resolve(d.hex());
+  }
+
+  private Path linksOf(RepositoryName repo, Digest d) {
     // Both are validated against the spec grammar, so neither can escape the directory.
-    return dir.resolve(repo.value()).resolve("_links").resolve(d.algorithm().id()).resolve(d.hex());
+    return dir.resolve(repo.value()).resolve("_links").resolve(d.algorithm().id());
   }
 
   public boolean has(RepositoryName repo, Digest d) {
@@ -78,10 +82,11 @@ public final class RepositoryLinks {
   }
 
   private void write(RepositoryName repo, Digest d) {
-    Path f = file(repo, d);
+    Path links = linksOf(repo, d);
+    Path f = links.resolve(d.hex());
     try {
-      if (!Files.isDirectory(f.getParent())) {
-        Files.createDirectories(f.getParent());
+      if (!Files.isDirectory(links)) {
+        Files.createDirectories(links);
       }
       Files.createFile(f);
     } catch (FileAlreadyExistsException e) {

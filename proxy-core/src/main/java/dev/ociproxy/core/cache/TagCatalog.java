@@ -11,6 +11,7 @@ import java.util.Collections;
 import java.util.NavigableSet;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.function.BiConsumer;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,7 +31,7 @@ public final class TagCatalog {
    */
   public record Name(String upstream, String repository, String tag) implements Comparable<Name> {
     /** Where the range of one upstream ({@code repository} null) or one repository starts. */
-    public static Name first(String upstream, String repository) {
+    public static Name first(String upstream, @Nullable String repository) {
       return new Name(upstream, repository == null ? "" : repository, "");
     }
 
@@ -46,9 +47,9 @@ public final class TagCatalog {
 
   /** A record once read; null until then. */
   private static final class Slot {
-    volatile TagIndex.Entry entry;
+    volatile TagIndex.@Nullable Entry entry;
 
-    Slot(TagIndex.Entry entry) {
+    Slot(TagIndex.@Nullable Entry entry) {
       this.entry = entry;
     }
   }
@@ -72,7 +73,7 @@ public final class TagCatalog {
   }
 
   /** The record of {@code n}: from memory, else read from its file now; null when there is none. */
-  public TagIndex.Entry entry(Name n) {
+  public TagIndex.@Nullable Entry entry(Name n) {
     Slot s = names.get(n);
     if (s == null) {
       return null;
@@ -90,7 +91,7 @@ public final class TagCatalog {
   }
 
   /** The record of {@code n} if it was read already, else null (never touches the disk). */
-  public TagIndex.Entry entryIfRead(Name n) {
+  public TagIndex.@Nullable Entry entryIfRead(Name n) {
     Slot s = names.get(n);
     return s == null ? null : s.entry;
   }

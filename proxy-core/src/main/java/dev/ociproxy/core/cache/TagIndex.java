@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.Executor;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -78,12 +79,12 @@ public final class TagIndex {
   }
 
   /** The last verified mapping, or null. */
-  public Entry get(RepositoryName repo, Tag tag) {
+  public @Nullable Entry get(RepositoryName repo, Tag tag) {
     return memory.get(new Key(repo, tag), k -> load(file(k.repo(), k.tag())));
   }
 
   /** The record in {@code f}, or null when there is none or it cannot be read. */
-  static Entry load(Path f) {
+  static @Nullable Entry load(Path f) {
     try {
       JsonNode n = JSON.readTree(Files.readAllBytes(f));
       return new Entry(
@@ -106,6 +107,7 @@ public final class TagIndex {
     persist.execute(() -> write(k, e));
   }
 
+  @SuppressWarnings("ReferenceEquality") // identity: an equal entry put since is a write of its own
   private void write(Key k, Entry e) {
     if (memory.getIfPresent(k) != e) {
       return; // superseded (its own write follows) or removed: writing e would bring back the past

@@ -6,6 +6,7 @@ import java.util.concurrent.ConcurrentMap;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One computation per key at a time: whoever asks for a key while its computation runs joins it
@@ -43,7 +44,7 @@ public final class SingleFlight<K, V> {
   }
 
   /** The running flight for {@code key}, or null. */
-  public CompletableFuture<V> running(K key) {
+  public @Nullable CompletableFuture<V> running(K key) {
     return flights.get(key);
   }
 
@@ -68,7 +69,7 @@ public final class SingleFlight<K, V> {
         launch(key, mine, start, endOnSuccess);
         return mine;
       }
-      if (existing.isCompletedExceptionally() || existing.isDone() && !joinable.test(existing.join())) {
+      if (existing.isCompletedExceptionally() || (existing.isDone() && !joinable.test(existing.join()))) {
         flights.remove(key, existing); // never joined: start afresh
         continue;
       }

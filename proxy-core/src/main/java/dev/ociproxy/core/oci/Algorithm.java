@@ -2,6 +2,7 @@ package dev.ociproxy.core.oci;
 
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import org.jspecify.annotations.Nullable;
 
 /** A digest algorithm this proxy can verify; anything else is refused at the edge. */
 public enum Algorithm {
@@ -50,7 +51,7 @@ public enum Algorithm {
   }
 
   /** Returns the algorithm named {@code id}, or null when we do not support it. */
-  static Algorithm byId(String id) {
+  static @Nullable Algorithm byId(String id) {
     for (Algorithm a : values()) {
       if (a.id.equals(id)) {
         return a;

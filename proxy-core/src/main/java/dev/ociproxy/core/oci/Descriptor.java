@@ -2,8 +2,10 @@ package dev.ociproxy.core.oci;
 
 import static java.util.Objects.requireNonNull;
 
+import org.jspecify.annotations.Nullable;
+
 /** A content descriptor: what a manifest says about one blob or child manifest. */
-public record Descriptor(String mediaType, Digest digest, long size, Platform platform) {
+public record Descriptor(String mediaType, Digest digest, long size, @Nullable Platform platform) {
   public Descriptor {
     requireNonNull(mediaType, "mediaType");
     requireNonNull(digest, "digest");
@@ -21,7 +23,7 @@ public record Descriptor(String mediaType, Digest digest, long size, Platform pl
   }
 
   /** The {@code platform} of an index entry; null fields are absent. */
-  public record Platform(String os, String architecture, String variant) {
+  public record Platform(@Nullable String os, @Nullable String architecture, @Nullable String variant) {
     @Override
     public String toString() {
       return os + "/" + architecture + (variant == null ? "" : "/" + variant);

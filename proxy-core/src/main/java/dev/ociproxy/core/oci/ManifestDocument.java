@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A manifest or index whose JSON has been checked for self-consistency: its media type is decided
@@ -32,7 +33,7 @@ public final class ManifestDocument {
    * @throws RegistryException {@code MANIFEST_INVALID} when the body is not JSON, is ambiguous, or
    *     disagrees with {@code contentType}
    */
-  public static ManifestDocument parse(byte[] body, String contentType) {
+  public static ManifestDocument parse(byte[] body, @Nullable String contentType) {
     requireNonNull(body, "body");
     JsonNode root;
     try {
@@ -100,7 +101,7 @@ public final class ManifestDocument {
     return new RegistryException(OciErrorCode.MANIFEST_INVALID, 502, message);
   }
 
-  private static String textOrNull(JsonNode n, String field) {
+  private static @Nullable String textOrNull(JsonNode n, String field) {
     JsonNode v = n.get(field);
     return v != null && v.isTextual() ? v.asText() : null;
   }

@@ -2,6 +2,8 @@ package dev.ociproxy.core.oci;
 
 import static java.util.Objects.requireNonNull;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A failure that has a registry error code and an HTTP status, rendered once as the spec's JSON
  * error body by the server.
@@ -20,7 +22,7 @@ public class RegistryException extends RuntimeException {
     this(code, status, message, null);
   }
 
-  public RegistryException(OciErrorCode code, int status, String message, Throwable cause) {
+  public RegistryException(OciErrorCode code, int status, String message, @Nullable Throwable cause) {
     super(message, cause);
     this.code = requireNonNull(code, "code");
     this.status = status;

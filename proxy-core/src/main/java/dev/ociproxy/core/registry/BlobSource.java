@@ -5,13 +5,14 @@ import dev.ociproxy.core.cache.CacheIndex;
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.oci.Digest;
 import java.nio.file.Path;
+import org.jspecify.annotations.Nullable;
 
 /** Where a blob's bytes come from: a verified cache file, or a download in progress. */
 public sealed interface BlobSource {
   /** A verified file in the content store, held against eviction until {@code lease} is closed. */
   record Cached(Path path, long size, CacheIndex.Lease lease) implements BlobSource {
     /** The verified blob {@code digest} from {@code store}, leased against eviction; null when not cached. */
-    public static Cached lease(ContentStore store, Digest digest) {
+    public static @Nullable Cached lease(ContentStore store, Digest digest) {
       long size = store.blobSize(digest);
       if (size < 0) {
         return null;
@@ -25,7 +26,7 @@ public sealed interface BlobSource {
   /** An upstream download that may still fail verification; readers tail it. */
   record Downloading(BlobDownload download, ContentStore store) implements BlobSource {
     /** The blob as published once the download has finished; null when evicted since. */
-    public Cached published() {
+    public @Nullable Cached published() {
       return Cached.lease(store, download.digest());
     }
   }

@@ -53,7 +53,7 @@ public final class Freshness {
   /** True while a mapping of {@code tag} verified at {@code verifiedAtMillis} needs no upstream. */
   boolean isFresh(Tag tag, long verifiedAtMillis) {
     Duration d = of(tag);
-    return d.equals(NEVER) || !d.isZero() && System.currentTimeMillis() - verifiedAtMillis < d.toMillis();
+    return d.equals(NEVER) || (!d.isZero() && System.currentTimeMillis() - verifiedAtMillis < d.toMillis());
   }
 
   /**
@@ -71,7 +71,11 @@ public final class Freshness {
       this.freshness = freshness;
     }
 
-    /** @throws IllegalArgumentException naming what is wrong with {@code pattern} */
+    /**
+     * A rule for tags matching {@code pattern}.
+     *
+     * @throws IllegalArgumentException naming what is wrong with {@code pattern}
+     */
     public static Rule of(String pattern, Duration freshness) {
       requireNonNull(pattern, "pattern");
       requireNonNull(freshness, "freshness");
@@ -94,7 +98,8 @@ public final class Freshness {
 
     private static String glob(String g) {
       StringBuilder re = new StringBuilder();
-      for (char c : g.toCharArray()) {
+      for (int i = 0; i < g.length(); i++) {
+        char c = g.charAt(i);
         re.append(c == '*' ? ".*" : c == '?' ? "." : Pattern.quote(String.valueOf(c)));
       }
       return re.toString();

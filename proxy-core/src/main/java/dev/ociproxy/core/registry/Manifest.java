@@ -7,4 +7,6 @@ import dev.ociproxy.core.oci.Digest;
  *
  * @param stale true when served from the last verified tag mapping because the upstream failed
  */
+// The body is bytes to serve: a Manifest is never compared or hashed, only read.
+@SuppressWarnings("ArrayRecordComponent")
 public record Manifest(Digest digest, String mediaType, byte[] body, boolean fromCache, boolean stale) {}

@@ -27,6 +27,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -98,16 +99,18 @@ final class ManifestFetcher {
     Tag tag = (Tag) ref;
     TagIndex.Entry known = tags.get(repo, tag);
     Manifest cached = verifiedFor(known, accept);
-    if (cached != null && isFresh(tag, known)) {
+    if (known != null && cached != null && isFresh(tag, known)) {
       return CompletableFuture.completedFuture(cached);
     }
     return singleFlight("t " + repo + ":" + tag + " " + accept,
-        () -> cached != null ? revalidate(repo, tag, accept, known, cached) : fetchByTag(repo, tag, accept))
+        () -> known != null && cached != null
+            ? revalidate(repo, tag, accept, known, cached)
+            : fetchByTag(repo, tag, accept))
         .exceptionallyCompose(err -> staleOr(err, repo, tag, known));
   }
 
   /** The verified manifest of a known tag mapping if it suits the client's Accept list, else null. */
-  Manifest verifiedFor(TagIndex.Entry known, List<String> accept) {
+  @Nullable Manifest verifiedFor(TagIndex.@Nullable Entry known, List<String> accept) {
     return known != null && suits(known, accept) ? cachedManifest(known.digest(), false) : null;
   }
 
@@ -131,7 +134,7 @@ final class ManifestFetcher {
 
   /** The last verified manifest of the tag when {@code err} is upstream trouble, else {@code err}. */
   CompletableFuture<Manifest> staleOr(
-      Throwable err, RepositoryName repo, Tag tag, TagIndex.Entry known) {
+      Throwable err, RepositoryName repo, Tag tag, TagIndex.@Nullable Entry known) {
     Throwable cause = Futures.cause(err);
     if (known != null && UpstreamErrors.isUpstreamTrouble(cause)) {
       Manifest stale = cachedManifest(known.digest(), true);
@@ -170,7 +173,7 @@ final class ManifestFetcher {
   private record HotManifest(Manifest manifest, java.nio.file.Path path) {}
 
   /** The verified manifest from memory or the store (stale: marked as served stale), or null. */
-  Manifest cachedManifest(Digest d, boolean stale) {
+  @Nullable Manifest cachedManifest(Digest d, boolean stale) {
     HotManifest h = hot.getIfPresent(d);
     if (h == null) {
       byte[] body = store.readManifest(d);
@@ -309,7 +312,7 @@ final class ManifestFetcher {
   }
 
   private ManifestDocument checkDocument(
-      RepositoryName repo, String asked, Digest requested, byte[] body, UpstreamResponse resp) {
+      RepositoryName repo, String asked, @Nullable Digest requested, byte[] body, UpstreamResponse resp) {
     String contentType = resp.headers().get(HttpHeaderNames.CONTENT_TYPE);
     try {
       return ManifestDocument.parse(body, contentType);

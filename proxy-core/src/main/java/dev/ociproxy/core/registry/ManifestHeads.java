@@ -29,10 +29,15 @@ final class ManifestHeads {
   CompletableFuture<ManifestHead> head(RepositoryName repo, Reference ref, List<String> accept) {
     TagIndex.Entry known = ref instanceof Tag t ? tags.get(repo, t) : null;
     Manifest cached = manifests.verifiedFor(known, accept);
-    if (cached == null || manifests.isFresh((Tag) ref, known)) {
+    if (known == null || cached == null || manifests.isFresh((Tag) ref, known)) {
       return manifests.manifest(repo, ref, accept).thenApply(ManifestHead::of);
     }
-    Tag tag = (Tag) ref;
+    return revalidate(repo, (Tag) ref, accept, known, cached);
+  }
+
+  /** Asks the upstream what a stale tag names now, with a HEAD, instead of fetching it again. */
+  private CompletableFuture<ManifestHead> revalidate(
+      RepositoryName repo, Tag tag, List<String> accept, TagIndex.Entry known, Manifest cached) {
     return limiter.run(() -> TagHead.ask(client, tags, repo, tag, ManifestFetcher.ask(accept)))
         .thenApply(
             claim -> {
@@ -40,10 +45,12 @@ final class ManifestHeads {
                 tags.put(repo, tag, TagHead.refreshed(known));
                 return ManifestHead.of(cached);
               }
-              if (!claim.complete()) { // nothing to answer with but what we verified, marked stale
-                return ManifestHead.of(manifests.cachedManifest(known.digest(), true));
+              ManifestHead claimed = claim.asHead();
+              if (claimed == null) { // nothing to answer with but what we verified, marked stale
+                Manifest stale = manifests.cachedManifest(known.digest(), true);
+                return ManifestHead.of(stale != null ? stale : cached);
               }
-              return new ManifestHead(claim.digest(), claim.mediaType(), claim.length(), false, false);
+              return claimed;
             })
         .exceptionallyCompose(
             err -> manifests.staleOr(err, repo, tag, known).thenApply(ManifestHead::of));

@@ -16,6 +16,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.handler.codec.http.HttpMethod;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The pull-through cache of one upstream registry: serves verified content from the store, fetches
@@ -85,7 +86,7 @@ public final class PullThrough implements Registry {
   }
 
   /** The last verified mapping of {@code repo:tag}, or null; the upstream is not asked. */
-  public TagIndex.Entry cachedTag(RepositoryName repo, Tag tag) {
+  public TagIndex.@Nullable Entry cachedTag(RepositoryName repo, Tag tag) {
     return tags.get(repo, tag);
   }
 
@@ -95,7 +96,7 @@ public final class PullThrough implements Registry {
   }
 
   /** The verified manifest from memory or the store, or null; the upstream is not asked. */
-  public Manifest cachedManifest(Digest d) {
+  public @Nullable Manifest cachedManifest(Digest d) {
     return manifests.cachedManifest(d, false);
   }
 
@@ -134,7 +135,7 @@ public final class PullThrough implements Registry {
   }
 
   /** The verified blob from the store, leased against eviction; null when not cached. */
-  public BlobSource.Cached cachedBlob(Digest digest) {
+  public BlobSource.@Nullable Cached cachedBlob(Digest digest) {
     return BlobSource.Cached.lease(store, digest);
   }
 
@@ -152,7 +153,7 @@ public final class PullThrough implements Registry {
   }
 
   /** The last verified referrers list of {@code subject}, or null; the upstream is not asked. */
-  public Referrers cachedReferrers(RepositoryName repo, Digest subject) {
+  public @Nullable Referrers cachedReferrers(RepositoryName repo, Digest subject) {
     return referrers.cached(repo, subject);
   }
 

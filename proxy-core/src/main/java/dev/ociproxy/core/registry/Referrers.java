@@ -9,6 +9,7 @@ import dev.ociproxy.core.oci.MediaTypes;
 import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The verified referrers of one digest: every entry was fetched by digest, hashed, and names
@@ -22,7 +23,8 @@ public record Referrers(Digest subject, List<Referrer> manifests, boolean stale)
 
   /** One listed referrer, every field recomputed from the manifest's own bytes. */
   public record Referrer(
-      String mediaType, Digest digest, long size, String artifactType, Map<String, String> annotations) {}
+      String mediaType, Digest digest, long size, @Nullable String artifactType,
+      Map<String, String> annotations) {}
 
   public Referrers {
     manifests = List.copyOf(manifests);

@@ -29,6 +29,7 @@ import java.util.Objects;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The referrers of a digest, as only a verifying proxy can list them: the upstream's list (its
@@ -61,7 +62,7 @@ final class ReferrersFetcher {
   private final Freshness freshness;
   private final Cache<String, Held> lists = Caffeine.newBuilder().maximumSize(10_000).build();
   /** System.nanoTime until which the upstream is taken to lack the API; null when it has it. */
-  private volatile Long apiMissingUntil;
+  private volatile @Nullable Long apiMissingUntil;
 
   ReferrersFetcher(PullThrough mirror, RegistryMeters meters, UpstreamClient client, FetchLimiter limiter, MirrorOptions options) {
     this.mirror = mirror;
@@ -95,7 +96,7 @@ final class ReferrersFetcher {
   }
 
   /** The last verified list, whatever its age, or null; the upstream is not asked. */
-  Referrers cached(RepositoryName repo, Digest subject) {
+  @Nullable Referrers cached(RepositoryName repo, Digest subject) {
     Held held = lists.getIfPresent(repo.value() + "@" + subject);
     return held == null ? null : held.referrers();
   }
@@ -182,7 +183,7 @@ final class ReferrersFetcher {
    * only to the upstream's own origin and the same referrers path (oras-go's GHSA-h7vf-4x9w-h99v
    * was an SSRF through a Link to elsewhere); anything else is refused.
    */
-  private String nextPage(RepositoryName repo, Digest subject, URI at, String link) {
+  private @Nullable String nextPage(RepositoryName repo, Digest subject, URI at, @Nullable String link) {
     if (link == null || !link.startsWith("<") || link.indexOf('>') < 0) {
       return null;
     }
@@ -268,7 +269,7 @@ final class ReferrersFetcher {
     });
   }
 
-  private Referrer checked(RepositoryName repo, Digest subject, Claim c, Manifest m) {
+  private @Nullable Referrer checked(RepositoryName repo, Digest subject, Claim c, Manifest m) {
     String asked = "referrers of " + subject;
     if (m.body().length != c.size()) {
       meters.refuse(repo, asked, subject, Reason.SIZE_MISMATCH,

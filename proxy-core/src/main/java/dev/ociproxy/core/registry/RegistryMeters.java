@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.function.IntSupplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What one upstream's pull-through reports: its meters (tagged {@code upstream=<name>}, as in the
@@ -60,18 +61,18 @@ public final class RegistryMeters {
     Counter.builder("registry_proxy_upstream_received_bytes")
         .description("Body bytes read from upstreams for manifests and blobs (verified or not)")
         .baseUnit("bytes")
-        .tag("upstream", upstream).tag("kind", kind).register(meters).increment(bytes);
+        .tag("upstream", upstream).tag("kind", kind).register(meters).increment((double) bytes); // exact up to 2^53 bytes
   }
 
   /** Logs and counts a refusal; returns the exception to fail the request with. */
   VerificationException refuse(
-      RepositoryName repo, String asked, Digest requested, Reason reason, String arrived) {
+      RepositoryName repo, String asked, @Nullable Digest requested, Reason reason, @Nullable String arrived) {
     refused(repo, asked, reason, arrived);
     return new VerificationException(reason, requested, arrived);
   }
 
   /** Logs and counts a refusal found elsewhere (a download's end). */
-  void refused(RepositoryName repo, String asked, Reason reason, String arrived) {
+  void refused(RepositoryName repo, String asked, Reason reason, @Nullable String arrived) {
     refusals.record(upstream, repo.value(), asked, reason, arrived);
   }
 }

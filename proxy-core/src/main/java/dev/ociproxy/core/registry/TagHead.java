@@ -11,6 +11,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Asks the upstream where a tag points with a {@code HEAD}: its {@code Docker-Content-Digest} is
@@ -20,9 +21,12 @@ import java.util.concurrent.CompletableFuture;
  */
 final class TagHead {
   /** The upstream's answer; {@code digest} is null when it named none we can use. */
-  record Claim(Digest digest, String mediaType, long length) {
-    boolean complete() {
-      return digest != null && mediaType != null && length >= 0;
+  record Claim(@Nullable Digest digest, @Nullable String mediaType, long length) {
+    /** The claim as the answer to a HEAD, or null when it is not complete. */
+    @Nullable ManifestHead asHead() {
+      Digest d = digest;
+      String type = mediaType;
+      return d != null && type != null && length >= 0 ? new ManifestHead(d, type, length, false, false) : null;
     }
   }
 
@@ -55,7 +59,7 @@ final class TagHead {
             });
   }
 
-  private static Digest digest(String header) {
+  private static @Nullable Digest digest(@Nullable String header) {
     if (header == null) {
       return null;
     }

@@ -6,9 +6,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ociproxy.core.oci.RepositoryName;
 import java.io.UncheckedIOException;
 import java.util.Collection;
+import org.jspecify.annotations.Nullable;
 
 /** A tags/list page, with the upstream's {@code Link} to the next page (null when last). */
-public record TagList(byte[] json, String nextLink) {
+// The page is bytes to serve: a TagList is never compared or hashed, only read.
+@SuppressWarnings("ArrayRecordComponent")
+public record TagList(byte[] json, @Nullable String nextLink) {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** A single page listing {@code tags}, built here rather than asked of an upstream. */

@@ -3,6 +3,7 @@ package dev.ociproxy.core.upstream;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A parsed {@code WWW-Authenticate} challenge, e.g. {@code Bearer realm="…",service="…",scope="…"}.
@@ -11,7 +12,7 @@ import java.util.Map;
 public record AuthChallenge(String scheme, Map<String, String> params) {
 
   /** Parses a header value; returns null when it is not a challenge we can read. */
-  public static AuthChallenge parse(String header) {
+  public static @Nullable AuthChallenge parse(@Nullable String header) {
     if (header == null) {
       return null;
     }
@@ -65,7 +66,7 @@ public record AuthChallenge(String scheme, Map<String, String> params) {
     return "basic".equals(scheme);
   }
 
-  public String param(String name) {
+  public @Nullable String param(String name) {
     return params.get(name);
   }
 }

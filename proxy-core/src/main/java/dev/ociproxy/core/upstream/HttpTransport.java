@@ -30,6 +30,7 @@ import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Sends one HTTP/1.1 request at a time per connection and hands back the response with a body that
@@ -167,7 +168,9 @@ public final class HttpTransport {
             });
   }
 
-  private Channel pollIdle(Endpoint endpoint) {
+  // q is concurrent: its iterator tolerates the removal, and remove() tells whether we won the race.
+  @SuppressWarnings("ModifyCollectionInEnhancedForLoop")
+  private @Nullable Channel pollIdle(Endpoint endpoint) {
     Deque<Channel> q = idle.get(endpoint.poolKey());
     if (q == null) {
       return null;

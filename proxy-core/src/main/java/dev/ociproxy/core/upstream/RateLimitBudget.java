@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.handler.codec.http.HttpHeaders;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -78,11 +79,11 @@ final class RateLimitBudget {
   }
 
   /** {@code "100;w=21600"} as {count, window seconds (-1 when absent)}; null when unreadable. */
-  static long[] parse(String v) {
+  static long @Nullable [] parse(@Nullable String v) {
     if (v == null) {
       return null;
     }
-    String[] parts = v.split(";");
+    String[] parts = v.split(";", -1); // an empty part is no w=, so it is skipped
     try {
       long count = Long.parseLong(parts[0].trim());
       long window = -1;

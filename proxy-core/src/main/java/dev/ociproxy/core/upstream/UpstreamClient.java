@@ -31,6 +31,7 @@ import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509TrustManager;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -141,7 +142,7 @@ public final class UpstreamClient {
   }
 
   private CompletableFuture<UpstreamResponse> attempt(
-      HttpMethod method, URI uri, String scope, List<String> accept, boolean authTried, int hops) {
+      HttpMethod method, URI uri, @Nullable String scope, List<String> accept, boolean authTried, int hops) {
     HttpHeaders headers = new DefaultHttpHeaders();
     headers.set(HttpHeaderNames.USER_AGENT, USER_AGENT);
     if (accept != null && !accept.isEmpty()) {
@@ -198,7 +199,7 @@ public final class UpstreamClient {
           OciErrorCode.UNAVAILABLE, 502, "upstream sent an invalid redirect location");
     }
     String scheme = next.getScheme() == null ? "" : next.getScheme().toLowerCase(Locale.ROOT);
-    if (!scheme.equals("http") && !scheme.equals("https") || next.getHost() == null) {
+    if ((!scheme.equals("http") && !scheme.equals("https")) || next.getHost() == null) {
       throw new RegistryException(
           OciErrorCode.UNAVAILABLE, 502, "upstream redirected to a refused location: " + scheme);
     }
@@ -222,7 +223,7 @@ public final class UpstreamClient {
     return u.getPort() != -1 ? u.getPort() : "https".equalsIgnoreCase(u.getScheme()) ? 443 : 80;
   }
 
-  private String authorization(String scope) {
+  private @Nullable String authorization(@Nullable String scope) {
     if (scope != null) {
       Token t = tokens.getIfPresent(scope);
       if (t != null) {
@@ -240,7 +241,7 @@ public final class UpstreamClient {
     return "Basic " + Base64.getEncoder().encodeToString(raw.getBytes(StandardCharsets.UTF_8));
   }
 
-  private CompletableFuture<Token> fetchToken(AuthChallenge challenge, String scope) {
+  private CompletableFuture<Token> fetchToken(AuthChallenge challenge, @Nullable String scope) {
     URI realm;
     try {
       realm = URI.create(challenge.param("realm"));
@@ -248,7 +249,7 @@ public final class UpstreamClient {
       throw new RegistryException(OciErrorCode.UNAVAILABLE, 502, "upstream sent an invalid token realm");
     }
     String rs = realm.getScheme() == null ? "" : realm.getScheme().toLowerCase(Locale.ROOT);
-    if (!rs.equals("https") && !rs.equals("http") || realm.getHost() == null) {
+    if ((!rs.equals("https") && !rs.equals("http")) || realm.getHost() == null) {
       throw new RegistryException(OciErrorCode.UNAVAILABLE, 502, "refused token realm scheme: " + rs);
     }
     if (!trustedRealm(realm)) {

@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Per-upstream back-off: after a 429, a 502/503/504, a failed connection or a response saying the
@@ -23,7 +24,7 @@ final class UpstreamHealth {
   private volatile long blockedUntil;
   private volatile int failures;
   private volatile int blockStatus;
-  private volatile String reason;
+  private volatile @Nullable String reason;
   private volatile long failedAt;
 
   UpstreamHealth(String upstream, RateLimitBudget budget) {
@@ -32,7 +33,7 @@ final class UpstreamHealth {
   }
 
   /** The error to answer with while backing off, or null when the upstream may be asked. */
-  RegistryException blocked() {
+  @Nullable RegistryException blocked() {
     long wait = blockedUntil - System.currentTimeMillis();
     if (wait <= 0) {
       return null;
@@ -95,7 +96,7 @@ final class UpstreamHealth {
     blockedUntil = Math.max(blockedUntil, System.currentTimeMillis() + millis);
   }
 
-  private void fail(int status, String why, String retryAfter) {
+  private void fail(int status, @Nullable String why, @Nullable String retryAfter) {
     int n = Math.min(failures + 1, 30);
     failures = n;
     long delay = retryAfterMillis(retryAfter);
@@ -109,7 +110,7 @@ final class UpstreamHealth {
   }
 
   /** Parses delta-seconds or an HTTP date; -1 when absent or unreadable. */
-  static long retryAfterMillis(String v) {
+  static long retryAfterMillis(@Nullable String v) {
     if (v == null || v.isBlank()) {
       return -1;
     }

@@ -6,6 +6,7 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * How to reach and authenticate to one upstream registry.
@@ -22,9 +23,9 @@ import java.util.Set;
 public record UpstreamOptions(
     String name,
     URI url,
-    String username,
-    String password,
-    Path caFile,
+    @Nullable String username,
+    @Nullable String password,
+    @Nullable Path caFile,
     Duration connectTimeout,
     Duration readTimeout,
     Set<String> trustedRealmHosts,
@@ -39,7 +40,7 @@ public record UpstreamOptions(
     requireNonNull(firstByteTimeout, "firstByteTimeout");
   }
 
-  public UpstreamOptions(String name, URI url, String username, String password, Path caFile,
+  public UpstreamOptions(String name, URI url, @Nullable String username, @Nullable String password, @Nullable Path caFile,
       Duration connectTimeout, Duration readTimeout, Set<String> trustedRealmHosts) {
     this(name, url, username, password, caFile, connectTimeout, readTimeout, trustedRealmHosts, readTimeout);
   }

@@ -7,6 +7,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.util.concurrent.CompletableFuture;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An upstream response whose headers have arrived and whose body has not been read yet. The body
@@ -15,7 +16,7 @@ import java.util.concurrent.CompletableFuture;
 public final class UpstreamResponse {
   private final HttpResponse head;
   private final Exchange exchange;
-  private URI uri;
+  private @Nullable URI uri; // set by the client before it hands the response out
 
   UpstreamResponse(HttpResponse head, Exchange exchange) {
     this.head = head;
@@ -32,7 +33,11 @@ public final class UpstreamResponse {
 
   /** The URI that produced this response, after redirects. */
   public URI uri() {
-    return uri;
+    URI u = uri;
+    if (u == null) {
+      throw new IllegalStateException("response not yet handed out by its client");
+    }
+    return u;
   }
 
   void uri(URI u) {

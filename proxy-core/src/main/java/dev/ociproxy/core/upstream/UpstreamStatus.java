@@ -1,6 +1,7 @@
 package dev.ociproxy.core.upstream;
 
 import java.time.Instant;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What the proxy knows of an upstream's health now, for people (the status page).
@@ -13,7 +14,7 @@ import java.time.Instant;
  * @param failures failures in a row; 0 once the upstream answered again
  */
 public record UpstreamStatus(
-    Instant backingOffUntil, String lastError, Instant lastErrorAt,
+    @Nullable Instant backingOffUntil, @Nullable String lastError, @Nullable Instant lastErrorAt,
     int failures) {
 
   public boolean backingOff() {

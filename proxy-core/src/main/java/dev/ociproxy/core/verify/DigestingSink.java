@@ -46,10 +46,6 @@ public final class DigestingSink {
     return length;
   }
 
-  public Digest expected() {
-    return expected;
-  }
-
   /**
    * Finishes the hash and compares it with the expected digest.
    *

@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,7 +23,8 @@ public final class Refusals {
 
   /** One refusal as the status page shows it. */
   public record Refusal(
-      Instant at, String upstream, String repository, String asked, String reason, String arrived) {}
+      Instant at, String upstream, String repository, String asked, String reason,
+      @Nullable String arrived) {}
 
   private final MeterRegistry meters;
   private final ArrayDeque<Refusal> recent = new ArrayDeque<>(); // guarded by itself
@@ -37,7 +39,7 @@ public final class Refusals {
    */
   public void record(
       String upstream, String repository, String asked, VerificationException.Reason reason,
-      String arrived) {
+      @Nullable String arrived) {
     // The key-value pairs become fields in JSON logs; the text line carries the same facts.
     log.atWarn()
         .addKeyValue("upstream", upstream)
@@ -54,7 +56,7 @@ public final class Refusals {
         .register(meters)
         .increment();
     Refusal r = new Refusal(Instant.now(), upstream, capped(repository), capped(asked), reason.tag(),
-        capped(arrived));
+        arrived == null ? null : capped(arrived));
     synchronized (recent) {
       if (recent.size() == KEPT) {
         recent.removeFirst();
@@ -74,6 +76,6 @@ public final class Refusals {
   }
 
   private static String capped(String s) {
-    return s == null || s.length() <= MAX_DETAIL_CHARS ? s : s.substring(0, MAX_DETAIL_CHARS) + "…";
+    return s.length() <= MAX_DETAIL_CHARS ? s : s.substring(0, MAX_DETAIL_CHARS) + "…";
   }
 }

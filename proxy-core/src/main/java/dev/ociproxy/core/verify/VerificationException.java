@@ -4,6 +4,7 @@ import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.OciErrorCode;
 import dev.ociproxy.core.oci.RegistryException;
 import java.util.Locale;
+import org.jspecify.annotations.Nullable;
 
 /** The upstream sent content that is not what was asked for; it is refused and never cached. */
 public final class VerificationException extends RegistryException {
@@ -33,9 +34,9 @@ public final class VerificationException extends RegistryException {
   }
 
   private final Reason reason;
-  private final transient Digest requested;
+  private final transient @Nullable Digest requested;
 
-  public VerificationException(Reason reason, Digest requested, String detail) {
+  public VerificationException(Reason reason, @Nullable Digest requested, @Nullable String detail) {
     super(
         reason == Reason.DIGEST_MISMATCH || reason == Reason.DIGEST_HEADER_MISMATCH
             ? OciErrorCode.DIGEST_INVALID
@@ -51,7 +52,7 @@ public final class VerificationException extends RegistryException {
   }
 
   /** The digest the client asked for, or null for a tag request. */
-  public Digest requested() {
+  public @Nullable Digest requested() {
     return requested;
   }
 }

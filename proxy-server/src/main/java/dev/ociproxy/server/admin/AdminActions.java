@@ -30,6 +30,7 @@ import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import java.util.Collection;
 import java.util.List;
+import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -134,7 +135,7 @@ public final class AdminActions extends ChannelInboundHandlerAdapter {
     try {
       request = WarmRequest.parse(body, upstreams, defaultUpstream);
     } catch (IllegalArgumentException | RegistryException e) {
-      send(ctx, HttpResponseStatus.BAD_REQUEST, e.getMessage(), false);
+      send(ctx, HttpResponseStatus.BAD_REQUEST, Objects.requireNonNullElse(e.getMessage(), "bad request"), false);
       return;
     }
     log.info("admin warm from {}: {} {}", ctx.channel().remoteAddress(), request.refs(),

@@ -12,6 +12,7 @@ import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.flow.FlowControlHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Builds the pipeline of the optional admin listener ({@code admin.listen}): plain HTTP with {@code
@@ -22,8 +23,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class AdminChannelInitializer extends ChannelInitializer<SocketChannel> {
   private final AdminHandler admin;
-  private final AdminActions actions;
-  private final StatusPageHandler page;
+  private final @Nullable AdminActions actions;
+  private final @Nullable StatusPageHandler page;
 
   public AdminChannelInitializer(AdminHandler routes) {
     this(routes, null, null);
@@ -33,7 +34,8 @@ public final class AdminChannelInitializer extends ChannelInitializer<SocketChan
    * @param actions the admin actions, or null for the read-only endpoints only
    * @param page the status page, or null for none
    */
-  public AdminChannelInitializer(AdminHandler routes, AdminActions actions, StatusPageHandler page) {
+  public AdminChannelInitializer(
+      AdminHandler routes, @Nullable AdminActions actions, @Nullable StatusPageHandler page) {
     this.admin = requireNonNull(routes, "routes").standalone();
     this.actions = actions;
     this.page = page;

@@ -19,6 +19,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The body of {@code POST /admin/warm}: {@code {"refs": ["upstream/repo:tag", …], "platforms":
@@ -90,7 +91,7 @@ record WarmRequest(List<ImageRef> refs, Set<Platform> platforms) {
   }
 
   /** The array of strings {@code field}, or null when absent (or JSON null). */
-  private static List<String> strings(JsonNode root, String field) {
+  private static @Nullable List<String> strings(JsonNode root, String field) {
     JsonNode n = root.get(field);
     if (n == null || n.isNull()) {
       return null;

@@ -4,6 +4,7 @@ import dev.ociproxy.core.oci.OciErrorCode;
 import dev.ociproxy.core.oci.RegistryException;
 import java.util.Comparator;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Decides whether a client may pull a repository of an upstream, before anything is fetched or
@@ -31,7 +32,7 @@ public final class AccessPolicy {
    * Throws when {@code principal} (null for anonymous) may not pull: {@code UNAUTHORIZED} 401 when
    * credentials would help, {@code DENIED} 403 when they would not.
    */
-  public void check(Principal principal, String upstream, String repository) {
+  public void check(@Nullable Principal principal, String upstream, String repository) {
     for (AccessRule r : rules) {
       if (r.matches(upstream, repository)) {
         if (r.admits(principal)) {
@@ -45,7 +46,7 @@ public final class AccessPolicy {
     }
   }
 
-  private static RegistryException refusal(Principal p, String upstream, String repository) {
+  private static RegistryException refusal(@Nullable Principal p, String upstream, String repository) {
     if (p == null) {
       return new RegistryException(OciErrorCode.UNAUTHORIZED, 401, "authentication required");
     }

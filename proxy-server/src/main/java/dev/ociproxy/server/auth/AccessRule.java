@@ -1,6 +1,7 @@
 package dev.ociproxy.server.auth;
 
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Who may pull from one upstream's repositories under a prefix.
@@ -35,7 +36,7 @@ public record AccessRule(String upstream, String prefix, boolean anonymous, Set<
     return (upstream.equals("*") ? 0 : 100_000) + prefix.length();
   }
 
-  boolean admits(Principal p) {
+  boolean admits(@Nullable Principal p) {
     if (anonymous) {
       return true;
     }

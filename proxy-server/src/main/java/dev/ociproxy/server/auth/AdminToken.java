@@ -2,6 +2,7 @@ package dev.ociproxy.server.auth;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The bearer token the admin actions ({@code POST /admin/warm}, {@code GET /admin/drift}) require
@@ -29,7 +30,7 @@ public final class AdminToken {
   }
 
   /** Whether an {@code Authorization} header value is {@code Bearer <this token>}. */
-  public boolean admits(String authorization) {
+  public boolean admits(@Nullable String authorization) {
     if (authorization == null || !authorization.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
       return false;
     }

@@ -16,6 +16,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,7 +55,7 @@ public final class Authenticator implements AutoCloseable {
    * Completes with the principal, with null when the request carries no credentials, or
    * exceptionally with a 401 when it carries wrong ones.
    */
-  public CompletableFuture<Principal> authenticate(String authorization, SocketAddress remote) {
+  public CompletableFuture<Principal> authenticate(@Nullable String authorization, SocketAddress remote) {
     if (authorization == null || authorization.isBlank()) {
       return CompletableFuture.completedFuture(null);
     }
@@ -96,7 +97,7 @@ public final class Authenticator implements AutoCloseable {
         });
   }
 
-  private CompletableFuture<Principal> fail(SocketAddress remote, String why, String user) {
+  private CompletableFuture<Principal> fail(SocketAddress remote, String why, @Nullable String user) {
     String addr = remote instanceof InetSocketAddress i ? i.getAddress().getHostAddress() : String.valueOf(remote);
     int n = failuresByAddress.get(addr, a -> new AtomicInteger()).incrementAndGet();
     log.warn("authentication failed from {}{}: {} ({} failure(s) from this address in the last hour)",

@@ -10,6 +10,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The users and static tokens clients may present: an htpasswd file with bcrypt entries (as
@@ -64,7 +65,7 @@ public final class CredentialStore {
         if (line.isEmpty() || line.startsWith("#")) {
           continue;
         }
-        String[] parts = line.split("\\s+");
+        String[] parts = line.split("\\s+", -1); // stripped: no empty ends
         if (parts.length != 2 || parts[1].length() < 16) {
           throw new IllegalArgumentException(tokens + " line " + (i + 1)
               + ": expected '<user> <token>' with a token of at least 16 characters");
@@ -84,14 +85,14 @@ public final class CredentialStore {
   }
 
   /** Checks a password (slow: bcrypt); returns the principal or null. */
-  public Principal checkPassword(String user, String password) {
+  public @Nullable Principal checkPassword(String user, String password) {
     byte[] hash = bcryptByUser.get(user);
     boolean ok = BCrypt.verifyer().verify(password.toCharArray(), hash != null ? hash : DUMMY_HASH).verified;
     return ok && hash != null ? principal(user) : null;
   }
 
   /** Checks a static bearer token; returns the principal or null. */
-  public Principal checkToken(String token) {
+  public @Nullable Principal checkToken(String token) {
     String want = sha256Hex(token);
     String found = null;
     for (Map.Entry<String, String> e : userByTokenHash.entrySet()) {

@@ -51,7 +51,7 @@ public final class RequestMetrics {
     if (bytes > 0) {
       String source = cache.equals("miss") ? "upstream" : "cache";
       counters.computeIfAbsent(new CounterKey("served_bytes", kind, source, upstream), this::counter)
-          .increment(bytes);
+          .increment((double) bytes); // exact up to 2^53 bytes
     }
   }
 

@@ -26,7 +26,7 @@ public final class ServerMeters {
    * Histogram buckets for request and upstream durations: from a cache hit (milliseconds) to a
    * multi-gigabyte layer over a slow link (minutes).
    */
-  public static final Duration[] DURATION_BUCKETS = {
+  static final Duration[] DURATION_BUCKETS = {
     Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
     Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
     Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30),

@@ -34,7 +34,7 @@ final class AcceptHeader {
   private static List<String> parse(List<String> headers) {
     List<String> out = new ArrayList<>();
     for (String h : headers) {
-      for (String part : h.split(",")) {
+      for (String part : h.split(",", -1)) { // empty parts are skipped below
         int semi = part.indexOf(';');
         String t = (semi < 0 ? part : part.substring(0, semi)).trim();
         if (!t.isEmpty() && out.size() < 32) {

@@ -33,7 +33,7 @@ final class TagListResponses {
     byte[] body;
     try {
       JsonNode root = JSON.readTree(list.json());
-      if (!(root instanceof ObjectNode obj) || !root.path("tags").isArray() && !root.path("tags").isNull()) {
+      if (!(root instanceof ObjectNode obj) || (!root.path("tags").isArray() && !root.path("tags").isNull())) {
         throw new RegistryException(OciErrorCode.UNAVAILABLE, 502, "upstream sent a malformed tag list");
       }
       obj.put("name", req.clientName());

@@ -10,16 +10,13 @@ sealed interface V2Request {
   /** {@code GET /v2/}. */
   record ApiVersionCheck() implements V2Request {}
 
-  /**
-   * A request aimed at one repository of one upstream.
-   *
-   * @param clientName the repository name as the client spelled it (with any upstream prefix)
-   */
+  /** A request aimed at one repository of one upstream. */
   sealed interface Scoped extends V2Request {
     Registry registry();
 
     RepositoryName repository();
 
+    /** The repository name as the client spelled it (with any upstream prefix). */
     String clientName();
   }
 

@@ -13,6 +13,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,7 +30,7 @@ public final class ServerTls implements AutoCloseable {
   private final Path keyFile;
   private volatile SslContext current;
   private volatile String stamp;
-  private ScheduledFuture<?> reloading;
+  private @Nullable ScheduledFuture<?> reloading;
 
   private ServerTls(Path certFile, Path keyFile, SslContext first, String stamp) {
     this.certFile = certFile;

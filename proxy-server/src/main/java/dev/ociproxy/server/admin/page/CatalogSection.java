@@ -132,7 +132,7 @@ final class CatalogSection {
       boolean match = whole
           ? (n.upstream() + "/" + n.repository() + ":" + n.tag().toLowerCase(Locale.ROOT)).contains(q)
           : n.repository().contains(q) || n.upstream().contains(q) || n.tag().toLowerCase(Locale.ROOT).contains(q);
-      if (match || e != null && e.digest().toString().contains(q)) {
+      if (match || (e != null && e.digest().toString().contains(q))) {
         hits.add(n);
       }
     });

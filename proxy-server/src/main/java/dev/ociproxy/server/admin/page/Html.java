@@ -95,7 +95,7 @@ final class Html {
 
   /** {@code 3 s}, {@code 4 min}, {@code 2 h}: how long ago or how long left, for people. */
   static String duration(Duration d) {
-    long s = Math.max(0, d.getSeconds());
+    long s = Math.max(0, d.toSeconds());
     if (s < 120) {
       return s + " s";
     }
