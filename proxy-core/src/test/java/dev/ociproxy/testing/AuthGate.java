@@ -12,14 +12,18 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The registry's authentication: none, HTTP Basic on every request, or Docker token auth
- * (Bearer challenge plus a {@code /token} endpoint) with tokens bound to the repositories they were
- * issued for.
+ * The registry's authentication: none, HTTP Basic on every request, or Docker token auth (Bearer
+ * challenge plus a {@code /token} endpoint) with tokens bound to the repositories they were issued
+ * for.
  */
 final class AuthGate {
   static final String SERVICE = "hostile";
 
-  private enum Mode { NONE, BASIC, BEARER }
+  private enum Mode {
+    NONE,
+    BASIC,
+    BEARER
+  }
 
   /** What a token allows: pull on these repositories, until {@code expiresAt}. */
   private record Grant(Set<String> repositories, Instant expiresAt) {}
@@ -81,9 +85,14 @@ final class AuthGate {
             error = "insufficient_scope";
           }
         }
-        String challenge = "Bearer realm=\"" + baseUrl + "/token\",service=\"" + SERVICE + "\""
-            + (repo == null ? "" : ",scope=\"repository:" + repo + ":pull\"")
-            + (error == null ? "" : ",error=\"" + error + "\"");
+        String challenge =
+            "Bearer realm=\""
+                + baseUrl
+                + "/token\",service=\""
+                + SERVICE
+                + "\""
+                + (repo == null ? "" : ",scope=\"repository:" + repo + ":pull\"")
+                + (error == null ? "" : ",error=\"" + error + "\"");
         return Reply.error(401, "UNAUTHORIZED", "authentication required", "")
             .header("WWW-Authenticate", challenge);
     }
@@ -100,7 +109,8 @@ final class AuthGate {
     }
     String service = req.queryParam("service").orElse("");
     if (!service.equals(SERVICE)) {
-      return Reply.error(400, "UNSUPPORTED", "service: " + service + " (expected: " + SERVICE + ")", "");
+      return Reply.error(
+          400, "UNSUPPORTED", "service: " + service + " (expected: " + SERVICE + ")", "");
     }
     var repos = new HashSet<String>();
     for (String param : req.queryParams("scope")) {

@@ -38,8 +38,9 @@ final class ContentLies {
       r.headers.put(DIGEST_HEADER, OciJson.sha256(r.body));
     }
     if (kinds.contains(Kind.INVALID_JSON)) {
-      r.body = ("{\"schemaVersion\":2,\"mediaType\":\"" + OciJson.IMAGE_MANIFEST + "\",\"layers\":[{")
-          .getBytes(StandardCharsets.UTF_8);
+      r.body =
+          ("{\"schemaVersion\":2,\"mediaType\":\"" + OciJson.IMAGE_MANIFEST + "\",\"layers\":[{")
+              .getBytes(StandardCharsets.UTF_8);
       r.headers.put(DIGEST_HEADER, OciJson.sha256(r.body));
     }
     for (Lie lie : lies) {
@@ -47,7 +48,8 @@ final class ContentLies {
         long size = lie.bytes();
         r.streamed = new Reply.Streamed(size, () -> oversized(size));
         r.headers.put("Content-Type", OciJson.IMAGE_MANIFEST);
-        r.headers.put(DIGEST_HEADER, OVERSIZED_DIGESTS.computeIfAbsent(size, ContentLies::digestOf));
+        r.headers.put(
+            DIGEST_HEADER, OVERSIZED_DIGESTS.computeIfAbsent(size, ContentLies::digestOf));
       }
     }
     // 2. Byte edits under the honest headers (oversized bodies are never edited).
@@ -61,7 +63,8 @@ final class ContentLies {
       if (kinds.contains(Kind.FLIP_FIRST_BYTE) && b.length > 0) {
         b[0] ^= 1;
       }
-      if ((kinds.contains(Kind.FLIP_LAST_BYTE) || kinds.contains(Kind.CHUNKED_WRONG)) && b.length > 0) {
+      if ((kinds.contains(Kind.FLIP_LAST_BYTE) || kinds.contains(Kind.CHUNKED_WRONG))
+          && b.length > 0) {
         b[b.length - 1] ^= 1;
       }
       if (kinds.contains(Kind.EXTRA_BYTES)) {
@@ -73,15 +76,19 @@ final class ContentLies {
     // 3. Header edits.
     if (kinds.contains(Kind.MEDIA_TYPE_MISMATCH) && r.streamed == null) {
       String inJson = OciJson.mediaTypeOf(r.body);
-      boolean isIndex = inJson.equals(OciJson.IMAGE_INDEX) || inJson.equals(OciJson.DOCKER_MANIFEST_LIST);
+      boolean isIndex =
+          inJson.equals(OciJson.IMAGE_INDEX) || inJson.equals(OciJson.DOCKER_MANIFEST_LIST);
       r.headers.put("Content-Type", isIndex ? OciJson.IMAGE_MANIFEST : OciJson.IMAGE_INDEX);
     }
     if (kinds.contains(Kind.OTHER_ALGORITHM_HEADER) && r.streamed == null) {
       r.headers.put(DIGEST_HEADER, OciJson.sha512(r.body));
     }
     if (kinds.contains(Kind.FALSE_DIGEST_HEADER)) {
-      r.headers.put(DIGEST_HEADER, OciJson.sha256(
-          (r.headers.getOrDefault(DIGEST_HEADER, "") + " is false").getBytes(StandardCharsets.UTF_8)));
+      r.headers.put(
+          DIGEST_HEADER,
+          OciJson.sha256(
+              (r.headers.getOrDefault(DIGEST_HEADER, "") + " is false")
+                  .getBytes(StandardCharsets.UTF_8)));
     }
     if (kinds.contains(Kind.NO_DIGEST_HEADER)) {
       r.headers.remove(DIGEST_HEADER);
@@ -107,10 +114,14 @@ final class ContentLies {
 
   /** A valid manifest JSON of exactly {@code size} bytes, padded inside an annotation value. */
   static InputStream oversized(long size) {
-    byte[] prefix = ("{\"schemaVersion\":2,\"mediaType\":\"" + OciJson.IMAGE_MANIFEST + "\","
-        + "\"config\":{\"mediaType\":\"application/vnd.oci.empty.v1+json\",\"digest\":\""
-        + EMPTY_DIGEST + "\",\"size\":2},\"layers\":[],\"annotations\":{\"pad\":\"")
-        .getBytes(StandardCharsets.UTF_8);
+    byte[] prefix =
+        ("{\"schemaVersion\":2,\"mediaType\":\""
+                + OciJson.IMAGE_MANIFEST
+                + "\","
+                + "\"config\":{\"mediaType\":\"application/vnd.oci.empty.v1+json\",\"digest\":\""
+                + EMPTY_DIGEST
+                + "\",\"size\":2},\"layers\":[],\"annotations\":{\"pad\":\"")
+            .getBytes(StandardCharsets.UTF_8);
     byte[] suffix = "\"}}".getBytes(StandardCharsets.UTF_8);
     long pad = size - prefix.length - suffix.length;
     return new SequenceInputStream(

@@ -41,9 +41,10 @@ final class ContentStore {
 
   /** The manifest named by a digest ({@code alg:hex}) or a tag; null when unknown. */
   synchronized Manifest manifest(String repo, String reference) {
-    String digest = reference.contains(":")
-        ? reference
-        : tags.getOrDefault(repo, new TreeMap<>()).get(reference);
+    String digest =
+        reference.contains(":")
+            ? reference
+            : tags.getOrDefault(repo, new TreeMap<>()).get(reference);
     return digest == null ? null : manifests.getOrDefault(repo, Map.of()).get(digest);
   }
 

@@ -18,11 +18,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * An OCI distribution-spec registry (read API only) on a loopback port that can be told to lie,
  * byte by byte, about selected blobs and manifests.
  *
- * <p>It speaks hand-written HTTP/1.1 over a {@link ServerSocket} (one pooled thread per
- * connection, keep-alive, HEAD, single-range GET) so that it can send what no HTTP library would:
- * wrong lengths, early closes, broken chunk framing. Every request is recorded. Lies are chosen per
- * request by a selector (see {@link #lie}); auth is off until {@link #requireBasic} or
- * {@link #requireBearer} is called. All methods are thread-safe.
+ * <p>It speaks hand-written HTTP/1.1 over a {@link ServerSocket} (one pooled thread per connection,
+ * keep-alive, HEAD, single-range GET) so that it can send what no HTTP library would: wrong
+ * lengths, early closes, broken chunk framing. Every request is recorded. Lies are chosen per
+ * request by a selector (see {@link #lie}); auth is off until {@link #requireBasic} or {@link
+ * #requireBearer} is called. All methods are thread-safe.
  *
  * <pre>{@code
  * try (HostileRegistry reg = HostileRegistry.start()) {
@@ -35,8 +35,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class HostileRegistry implements AutoCloseable {
   /** What {@link #putImage} stored. */
-  public record Image(String repo, String tag, String manifestDigest, byte[] manifest,
-      String configDigest, List<String> layerDigests) {}
+  public record Image(
+      String repo,
+      String tag,
+      String manifestDigest,
+      byte[] manifest,
+      String configDigest,
+      List<String> layerDigests) {}
 
   /** The referrers API: honest lists by default, and the lies it can be told to tell. */
   public ReferrerLists referrers() {
@@ -108,12 +113,14 @@ public final class HostileRegistry implements AutoCloseable {
 
   /** Stores a blob under its {@code sha256} or {@code sha512} digest, which is returned. */
   public String putBlob(String repo, byte[] bytes, String algorithm) {
-    String digest = switch (algorithm) {
-      case "sha256" -> OciJson.sha256(bytes);
-      case "sha512" -> OciJson.sha512(bytes);
-      default -> throw new IllegalArgumentException(
-          "algorithm: " + algorithm + " (expected: sha256 or sha512)");
-    };
+    String digest =
+        switch (algorithm) {
+          case "sha256" -> OciJson.sha256(bytes);
+          case "sha512" -> OciJson.sha512(bytes);
+          default ->
+              throw new IllegalArgumentException(
+                  "algorithm: " + algorithm + " (expected: sha256 or sha512)");
+        };
     store.putBlob(requireNonNull(repo, "repo"), digest, bytes);
     return digest;
   }
@@ -125,7 +132,9 @@ public final class HostileRegistry implements AutoCloseable {
    */
   public String putManifest(String repo, String tag, String mediaType, byte[] bytes) {
     String digest = OciJson.sha256(bytes);
-    store.putManifest(requireNonNull(repo, "repo"), tag,
+    store.putManifest(
+        requireNonNull(repo, "repo"),
+        tag,
         new ContentStore.Manifest(requireNonNull(mediaType, "mediaType"), bytes.clone(), digest));
     return digest;
   }
@@ -145,8 +154,9 @@ public final class HostileRegistry implements AutoCloseable {
       layerDigests.add(putBlob(repo, layers[i]));
       descriptors[i] = OciJson.layer(layers[i]);
     }
-    byte[] manifest = OciJson.manifest(
-        new OciJson.Descriptor(OciJson.IMAGE_CONFIG, configDigest, config.length), descriptors);
+    byte[] manifest =
+        OciJson.manifest(
+            new OciJson.Descriptor(OciJson.IMAGE_CONFIG, configDigest, config.length), descriptors);
     String digest = putManifest(repo, tag, OciJson.IMAGE_MANIFEST, manifest);
     return new Image(repo, tag, digest, manifest, configDigest, List.copyOf(layerDigests));
   }
@@ -173,9 +183,9 @@ public final class HostileRegistry implements AutoCloseable {
    *
    * <p>A selector matches a path that equals it or ends with {@code "/" + selector}: a digest
    * ({@code sha256:…}, blob or manifest by digest), a tag ({@code v1}: manifests/v1 in every
-   * repository), {@code "test/repo/manifests/v1"}, {@code "tags/list"}, {@code "/token"}, or
-   * {@code "*"} for every request. Requests rejected by auth never lie. When several rules match,
-   * the most recently added one wins (lies are not merged across rules).
+   * repository), {@code "test/repo/manifests/v1"}, {@code "tags/list"}, {@code "/token"}, or {@code
+   * "*"} for every request. Requests rejected by auth never lie. When several rules match, the most
+   * recently added one wins (lies are not merged across rules).
    */
   public void lie(String selector, Lie... lies) {
     lieTimes(selector, -1, lies);
@@ -218,14 +228,20 @@ public final class HostileRegistry implements AutoCloseable {
 
   /**
    * Counts manifest GETs against a budget the way Docker Hub does (HEADs are free): every answer
-   * carries {@code ratelimit-limit: <limit>;w=<window>}, {@code ratelimit-remaining: <left>;w=<window>}
-   * and {@code docker-ratelimit-source}; a manifest GET once nothing is left is a 429 with
-   * {@link #rateLimitRetryAfter Retry-After}. Replaces any budget set before.
+   * carries {@code ratelimit-limit: <limit>;w=<window>}, {@code ratelimit-remaining:
+   * <left>;w=<window>} and {@code docker-ratelimit-source}; a manifest GET once nothing is left is
+   * a 429 with {@link #rateLimitRetryAfter Retry-After}. Replaces any budget set before.
    */
   public void rateLimit(int limit, int remaining, long windowSeconds) {
     if (limit < 0 || remaining < 0 || remaining > limit || windowSeconds <= 0) {
-      throw new IllegalArgumentException("limit " + limit + ", remaining " + remaining + ", window "
-          + windowSeconds + " (expected: 0 <= remaining <= limit, window > 0)");
+      throw new IllegalArgumentException(
+          "limit "
+              + limit
+              + ", remaining "
+              + remaining
+              + ", window "
+              + windowSeconds
+              + " (expected: 0 <= remaining <= limit, window > 0)");
     }
     rateLimit = new RateLimit(limit, remaining, windowSeconds, "127.0.0.1");
   }
@@ -256,8 +272,9 @@ public final class HostileRegistry implements AutoCloseable {
     if (req.method().equals("GET") && route.kind() == OciRoutes.Route.Kind.MANIFEST) {
       int before = r.remaining.getAndUpdate(n -> n > 0 ? n - 1 : n);
       if (before == 0) {
-        out = Reply.error(429, "TOOMANYREQUESTS", "You have reached your pull rate limit.", "")
-            .header("Retry-After", Long.toString(retryAfterSeconds));
+        out =
+            Reply.error(429, "TOOMANYREQUESTS", "You have reached your pull rate limit.", "")
+                .header("Retry-After", Long.toString(retryAfterSeconds));
       }
     }
     Reply target = out != null ? out : reply;
@@ -287,7 +304,9 @@ public final class HostileRegistry implements AutoCloseable {
         .toList();
   }
 
-  /** How many requests had this method ({@code null} for any) and a path starting with the prefix. */
+  /**
+   * How many requests had this method ({@code null} for any) and a path starting with the prefix.
+   */
   public int count(String method, String pathPrefix) {
     return requests(method, pathPrefix).size();
   }
@@ -310,8 +329,8 @@ public final class HostileRegistry implements AutoCloseable {
 
   /**
    * Docker token auth with anonymous tokens: every request needs a Bearer token whose scope covers
-   * the path's repository (any valid token for {@code /v2/}), else 401 with
-   * {@code Bearer realm="<url>/token",service="hostile",scope="repository:<repo>:pull"}.
+   * the path's repository (any valid token for {@code /v2/}), else 401 with {@code Bearer
+   * realm="<url>/token",service="hostile",scope="repository:<repo>:pull"}.
    */
   public void requireBearer() {
     auth.bearer(null, null);
@@ -340,8 +359,8 @@ public final class HostileRegistry implements AutoCloseable {
   // ---------------------------------------------------------------- lifecycle
 
   /**
-   * Simulates the upstream going down: stops listening (connects are refused once this returns)
-   * and closes every open connection. Content, lies, auth and records are kept for {@link #restart}.
+   * Simulates the upstream going down: stops listening (connects are refused once this returns) and
+   * closes every open connection. Content, lies, auth and records are kept for {@link #restart}.
    */
   public void stop() {
     server.stop();
@@ -369,13 +388,13 @@ public final class HostileRegistry implements AutoCloseable {
 
   /** Answers one request; returns whether the connection may carry another. */
   private boolean exchange(RecordedRequest req, OutputStream out) throws IOException {
-    boolean keepAlive = req.version().equals("HTTP/1.1")
-        && !req.header("Connection").orElse("").equalsIgnoreCase("close")
-        && req.header("Transfer-Encoding").isEmpty();
+    boolean keepAlive =
+        req.version().equals("HTTP/1.1")
+            && !req.header("Connection").orElse("").equalsIgnoreCase("close")
+            && req.header("Transfer-Encoding").isEmpty();
     OciRoutes.Route route = OciRoutes.parse(req.path());
-    Reply challenge = route.kind() == OciRoutes.Route.Kind.TOKEN
-        ? null
-        : auth.check(req, route.repo(), url());
+    Reply challenge =
+        route.kind() == OciRoutes.Route.Kind.TOKEN ? null : auth.check(req, route.repo(), url());
     if (challenge != null) {
       return ReplyWriter.write(challenge, req, Set.of(), -1, keepAlive, out);
     }
@@ -410,11 +429,12 @@ public final class HostileRegistry implements AutoCloseable {
       }
     }
     if (reply == null) {
-      reply = switch (route.kind()) {
-        case TOKEN -> auth.token(req);
-        case REFERRERS -> referrers.answer(req, route, store);
-        default -> OciRoutes.answer(req, route, store);
-      };
+      reply =
+          switch (route.kind()) {
+            case TOKEN -> auth.token(req);
+            case REFERRERS -> referrers.answer(req, route, store);
+            default -> OciRoutes.answer(req, route, store);
+          };
       ContentLies.apply(reply, kinds, lies);
       Reply spent = reply.status == 200 ? budget(req, route, reply) : null;
       if (spent != null) {
@@ -426,13 +446,14 @@ public final class HostileRegistry implements AutoCloseable {
 
   private static Reply statusReply(Lie lie) {
     int code = lie.statusCode();
-    String oci = switch (code) {
-      case 401 -> "UNAUTHORIZED";
-      case 403 -> "DENIED";
-      case 429 -> "TOOMANYREQUESTS";
-      case 502, 503, 504 -> "UNAVAILABLE";
-      default -> "UNKNOWN";
-    };
+    String oci =
+        switch (code) {
+          case 401 -> "UNAUTHORIZED";
+          case 403 -> "DENIED";
+          case 429 -> "TOOMANYREQUESTS";
+          case 502, 503, 504 -> "UNAVAILABLE";
+          default -> "UNKNOWN";
+        };
     Reply r = Reply.error(code, oci, "hostile registry says " + code, "");
     if (lie.retryAfterSeconds() >= 0) {
       r.header("Retry-After", Long.toString(lie.retryAfterSeconds()));
@@ -442,7 +463,11 @@ public final class HostileRegistry implements AutoCloseable {
 
   @Override
   public String toString() {
-    return "HostileRegistry[" + url() + ", " + requests.size() + " requests]"
+    return "HostileRegistry["
+        + url()
+        + ", "
+        + requests.size()
+        + " requests]"
         + (server.running() ? "" : " (stopped)");
   }
 }

@@ -67,9 +67,11 @@ class HostileRegistryTest {
 
   @Test
   void blob_isServedHonestlyWithDigestHeader_toJdkHttpClient() throws Exception {
-    HttpResponse<byte[]> r = HttpClient.newHttpClient().send(
-        HttpRequest.newBuilder(URI.create(reg.url() + blobPath)).build(),
-        HttpResponse.BodyHandlers.ofByteArray());
+    HttpResponse<byte[]> r =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(URI.create(reg.url() + blobPath)).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(r.body()).isEqualTo(blob);
     assertThat(OciJson.sha256(r.body())).isEqualTo(digest);
@@ -166,7 +168,11 @@ class HostileRegistryTest {
   @Test
   void tagsList_paginatesWithNLastAndLinkHeader() throws Exception {
     for (String t : new String[] {"c", "a", "b"}) {
-      reg.putManifest(REPO, t, OciJson.IMAGE_MANIFEST, OciJson.manifest(OciJson.descriptor(OciJson.IMAGE_CONFIG, OciJson.config(t))));
+      reg.putManifest(
+          REPO,
+          t,
+          OciJson.IMAGE_MANIFEST,
+          OciJson.manifest(OciJson.descriptor(OciJson.IMAGE_CONFIG, OciJson.config(t))));
     }
     Response first = get("/v2/" + REPO + "/tags/list?n=2");
     assertThat(JSON.readTree(first.body()).path("tags").toString()).isEqualTo("[\"a\",\"b\"]");
@@ -196,9 +202,11 @@ class HostileRegistryTest {
     reg.lie(digest, Lie.FLIP_LAST_BYTE);
     byte[] last = get(blobPath).body();
     assertThat(first[0]).isEqualTo((byte) (blob[0] ^ 1));
-    assertThat(Arrays.copyOfRange(first, 1, blob.length)).isEqualTo(Arrays.copyOfRange(blob, 1, blob.length));
+    assertThat(Arrays.copyOfRange(first, 1, blob.length))
+        .isEqualTo(Arrays.copyOfRange(blob, 1, blob.length));
     assertThat(last[blob.length - 1]).isEqualTo((byte) (blob[blob.length - 1] ^ 1));
-    assertThat(Arrays.copyOf(last, blob.length - 1)).isEqualTo(Arrays.copyOf(blob, blob.length - 1));
+    assertThat(Arrays.copyOf(last, blob.length - 1))
+        .isEqualTo(Arrays.copyOf(blob, blob.length - 1));
   }
 
   @Test
@@ -232,9 +240,13 @@ class HostileRegistryTest {
   @Test
   void truncate_jdkHttpClientSeesAnError() {
     reg.lie(digest, Lie.TRUNCATE);
-    assertThatThrownBy(() -> HttpClient.newHttpClient().send(
-        HttpRequest.newBuilder(URI.create(reg.url() + blobPath)).build(),
-        HttpResponse.BodyHandlers.ofByteArray())).isInstanceOf(IOException.class);
+    assertThatThrownBy(
+            () ->
+                HttpClient.newHttpClient()
+                    .send(
+                        HttpRequest.newBuilder(URI.create(reg.url() + blobPath)).build(),
+                        HttpResponse.BodyHandlers.ofByteArray()))
+        .isInstanceOf(IOException.class);
   }
 
   @Test
@@ -254,9 +266,11 @@ class HostileRegistryTest {
       assertThat(r.body()).isEqualTo(blob);
       assertThat(c.get("/v2/").status()).isEqualTo(200); // keep-alive after the last chunk
     }
-    HttpResponse<byte[]> r = HttpClient.newHttpClient().send(
-        HttpRequest.newBuilder(URI.create(reg.url() + blobPath)).build(),
-        HttpResponse.BodyHandlers.ofByteArray());
+    HttpResponse<byte[]> r =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(URI.create(reg.url() + blobPath)).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
     assertThat(r.body()).isEqualTo(blob);
   }
 
@@ -306,7 +320,9 @@ class HostileRegistryTest {
     reg.lie(digest, Lie.FALSE_DIGEST_HEADER);
     Response r = get(blobPath);
     assertThat(r.body()).isEqualTo(blob);
-    assertThat(r.header("Docker-Content-Digest").orElseThrow()).startsWith("sha256:").isNotEqualTo(digest);
+    assertThat(r.header("Docker-Content-Digest").orElseThrow())
+        .startsWith("sha256:")
+        .isNotEqualTo(digest);
   }
 
   @Test
@@ -331,21 +347,28 @@ class HostileRegistryTest {
   // ------------------------------------------------------------------ manifest lies
 
   @Test
-  void manifestByDigestSubstituted_servesAnotherValidManifestWithMatchingHeaders() throws IOException {
+  void manifestByDigestSubstituted_servesAnotherValidManifestWithMatchingHeaders()
+      throws IOException {
     HostileRegistry.Image img = reg.putImage(REPO, "v1", blob);
     reg.lie(img.manifestDigest(), Lie.MANIFEST_BY_DIGEST_SUBSTITUTED);
     Response r = get("/v2/" + REPO + "/manifests/" + img.manifestDigest());
-    assertThat(r.body()).isEqualTo(HostileRegistry.substituteManifest()).isNotEqualTo(img.manifest());
+    assertThat(r.body())
+        .isEqualTo(HostileRegistry.substituteManifest())
+        .isNotEqualTo(img.manifest());
     assertThat(r.header("Docker-Content-Digest")).hasValue(OciJson.sha256(r.body()));
     assertThat(JSON.readTree(r.body()).path("schemaVersion").asInt()).isEqualTo(2);
-    assertThat(get("/v2/" + REPO + "/manifests/v1").body()).isEqualTo(img.manifest()); // tag: honest
+    assertThat(get("/v2/" + REPO + "/manifests/v1").body())
+        .isEqualTo(img.manifest()); // tag: honest
   }
 
   @Test
   void mediaTypeMismatch_contentTypeContradictsTheJson() throws IOException {
     HostileRegistry.Image img = reg.putImage(REPO, "v1", blob);
-    byte[] index = OciJson.index(new OciJson.Descriptor(OciJson.IMAGE_MANIFEST, img.manifestDigest(),
-        img.manifest().length).withPlatform("linux", "amd64"));
+    byte[] index =
+        OciJson.index(
+            new OciJson.Descriptor(
+                    OciJson.IMAGE_MANIFEST, img.manifestDigest(), img.manifest().length)
+                .withPlatform("linux", "amd64"));
     String indexDigest = reg.putManifest(REPO, "multi", OciJson.IMAGE_INDEX, index);
     reg.lie("v1", Lie.MEDIA_TYPE_MISMATCH);
     reg.lie("multi", Lie.MEDIA_TYPE_MISMATCH);
@@ -375,7 +398,8 @@ class HostileRegistryTest {
     Response full = get("/v2/" + REPO + "/manifests/v1");
     assertThat(full.body()).hasSize(8 << 20);
     assertThat(full.header("Docker-Content-Digest")).hasValue(OciJson.sha256(full.body()));
-    assertThat(JSON.readTree(full.body()).path("mediaType").asText()).isEqualTo(OciJson.IMAGE_MANIFEST);
+    assertThat(JSON.readTree(full.body()).path("mediaType").asText())
+        .isEqualTo(OciJson.IMAGE_MANIFEST);
 
     reg.clearRequests();
     try (RawHttpClient c = client()) {
@@ -400,10 +424,13 @@ class HostileRegistryTest {
       Response r = get(blobPath + "?x=1");
       assertThat(r.status()).isEqualTo(307);
       assertThat(r.header("Location")).hasValue(other.url() + blobPath + "?x=1");
-      HttpResponse<byte[]> followed = HttpClient.newBuilder()
-          .followRedirects(HttpClient.Redirect.NORMAL).build()
-          .send(HttpRequest.newBuilder(URI.create(reg.url() + blobPath)).build(),
-              HttpResponse.BodyHandlers.ofByteArray());
+      HttpResponse<byte[]> followed =
+          HttpClient.newBuilder()
+              .followRedirects(HttpClient.Redirect.NORMAL)
+              .build()
+              .send(
+                  HttpRequest.newBuilder(URI.create(reg.url() + blobPath)).build(),
+                  HttpResponse.BodyHandlers.ofByteArray());
       assertThat(followed.body()).isEqualTo(blob);
       assertThat(other.count("GET", blobPath)).isEqualTo(1);
     }
@@ -425,9 +452,11 @@ class HostileRegistryTest {
   void delayHeaders_holdsTheStatusLineBack() throws IOException {
     reg.lie("/v2/", Lie.delayHeaders(Duration.ofMillis(300)));
     try (Socket s = new Socket("127.0.0.1", reg.port())) {
-      s.getOutputStream().write("GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream()
+          .write("GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
       s.setSoTimeout(150);
-      assertThatThrownBy(() -> s.getInputStream().read()).isInstanceOf(java.net.SocketTimeoutException.class);
+      assertThatThrownBy(() -> s.getInputStream().read())
+          .isInstanceOf(java.net.SocketTimeoutException.class);
       s.setSoTimeout(2000);
       assertThat(s.getInputStream().read()).isEqualTo('H');
     }
@@ -496,7 +525,8 @@ class HostileRegistryTest {
     reg.stop();
     assertThat(idle.serverClosed(Duration.ofSeconds(2))).isTrue();
     idle.close();
-    assertThatThrownBy(() -> new Socket("127.0.0.1", port).close()).isInstanceOf(ConnectException.class);
+    assertThatThrownBy(() -> new Socket("127.0.0.1", port).close())
+        .isInstanceOf(ConnectException.class);
     reg.restart();
     assertThat(reg.port()).isEqualTo(port);
     assertThat(get(blobPath).body()).isEqualTo(blob);
@@ -523,8 +553,11 @@ class HostileRegistryTest {
         .hasValue("Bearer realm=\"" + reg.url() + "/token\",service=\"hostile\"");
     Response challenged = get(blobPath);
     assertThat(challenged.status()).isEqualTo(401);
-    assertThat(challenged.header("WWW-Authenticate")).hasValue("Bearer realm=\"" + reg.url()
-        + "/token\",service=\"hostile\",scope=\"repository:test/repo:pull\"");
+    assertThat(challenged.header("WWW-Authenticate"))
+        .hasValue(
+            "Bearer realm=\""
+                + reg.url()
+                + "/token\",service=\"hostile\",scope=\"repository:test/repo:pull\"");
 
     String tokenPath = "/token?service=hostile&scope=repository%3Atest%2Frepo%3Apull";
     assertThat(get(tokenPath).status()).isEqualTo(401); // the token endpoint needs bob's password
@@ -537,20 +570,24 @@ class HostileRegistryTest {
     assertThat(get("/v2/", "Authorization: Bearer " + token).status()).isEqualTo(200);
     Response otherRepo = get("/v2/other/repo/blobs/" + digest, "Authorization: Bearer " + token);
     assertThat(otherRepo.status()).isEqualTo(401);
-    assertThat(otherRepo.header("WWW-Authenticate").orElseThrow()).contains("error=\"insufficient_scope\"");
+    assertThat(otherRepo.header("WWW-Authenticate").orElseThrow())
+        .contains("error=\"insufficient_scope\"");
 
     reg.expireTokens();
     Response expired = get(blobPath, "Authorization: Bearer " + token);
-    assertThat(expired.header("WWW-Authenticate").orElseThrow()).contains("error=\"invalid_token\"");
+    assertThat(expired.header("WWW-Authenticate").orElseThrow())
+        .contains("error=\"invalid_token\"");
     assertThat(reg.count("GET", "/token")).isEqualTo(2);
-    assertThat(reg.requests("GET", "/token").get(1).queryParam("scope")).hasValue("repository:test/repo:pull");
+    assertThat(reg.requests("GET", "/token").get(1).queryParam("scope"))
+        .hasValue("repository:test/repo:pull");
   }
 
   @Test
   void tokenEndpoint_rejectsAWrongService() throws IOException {
     reg.requireBearer();
     assertThat(get("/token?service=other&scope=repository:test/repo:pull").status()).isEqualTo(400);
-    assertThat(get("/token?service=hostile&scope=repository:test/repo:pull").status()).isEqualTo(200);
+    assertThat(get("/token?service=hostile&scope=repository:test/repo:pull").status())
+        .isEqualTo(200);
   }
 
   // ------------------------------------------------------------------ helpers

@@ -29,7 +29,8 @@ final class HttpWire {
     while ((b = in.read()) != -1) {
       if (b == '\n') {
         byte[] bytes = buf.toByteArray();
-        int len = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
+        int len =
+            bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
         return new String(bytes, 0, len, StandardCharsets.ISO_8859_1);
       }
       if (buf.size() >= MAX_LINE) {

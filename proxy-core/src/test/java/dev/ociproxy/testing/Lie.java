@@ -8,76 +8,121 @@ import java.time.Duration;
  * One way {@link HostileRegistry} misbehaves when answering a selected request.
  *
  * <p>Lies combine (e.g. {@code CHUNKED} with {@code TRICKLE}); they are applied in this order:
+ *
  * <ol>
  *   <li>{@code CLOSE_BEFORE_HEADERS}: the connection is closed right after the request is read.
  *   <li>{@code DELAY_HEADERS}: sleep before anything is written.
- *   <li>{@code STATUS}: answer that status with an OCI error body (and {@code Retry-After}), nothing else.
+ *   <li>{@code STATUS}: answer that status with an OCI error body (and {@code Retry-After}),
+ *       nothing else.
  *   <li>{@code REDIRECT_TO}: answer 307 to the same path and query on another registry.
- *   <li>Content lies, only when the honest answer is 200 (they also shape HEAD headers):
- *       body replacements, then byte edits, then digest-header edits.
- *   <li>Framing lies: {@code CHUNKED}, {@code CHUNKED_WRONG}, {@code CHUNKED_BAD_FRAMING},
- *       {@code BOTH_LENGTHS}, {@code TRUNCATE}, {@code TRICKLE}, then {@code TRAILING_RESPONSE}.
+ *   <li>Content lies, only when the honest answer is 200 (they also shape HEAD headers): body
+ *       replacements, then byte edits, then digest-header edits.
+ *   <li>Framing lies: {@code CHUNKED}, {@code CHUNKED_WRONG}, {@code CHUNKED_BAD_FRAMING}, {@code
+ *       BOTH_LENGTHS}, {@code TRUNCATE}, {@code TRICKLE}, then {@code TRAILING_RESPONSE}.
  * </ol>
+ *
  * Unless a lie says otherwise, {@code Docker-Content-Digest} keeps naming the honest digest, so a
  * changed body arrives under the digest the client asked for.
  */
 public final class Lie {
   /** What the lie does; see the constants of {@link Lie} for the exact wire behaviour. */
   public enum Kind {
-    WRONG_BODY, FLIP_FIRST_BYTE, FLIP_LAST_BYTE, EXTRA_BYTES, TRUNCATE,
-    CHUNKED, CHUNKED_WRONG, CHUNKED_BAD_FRAMING,
-    FALSE_DIGEST_HEADER, OTHER_ALGORITHM_HEADER, NO_DIGEST_HEADER,
-    MANIFEST_BY_DIGEST_SUBSTITUTED, MEDIA_TYPE_MISMATCH, INVALID_JSON, OVERSIZED_MANIFEST,
-    REDIRECT_TO, TRICKLE, DELAY_HEADERS, STATUS, CLOSE_BEFORE_HEADERS, DIGEST_HEADER_TEXT,
-    TRAILING_RESPONSE, BOTH_LENGTHS, LINK_QUERY
+    WRONG_BODY,
+    FLIP_FIRST_BYTE,
+    FLIP_LAST_BYTE,
+    EXTRA_BYTES,
+    TRUNCATE,
+    CHUNKED,
+    CHUNKED_WRONG,
+    CHUNKED_BAD_FRAMING,
+    FALSE_DIGEST_HEADER,
+    OTHER_ALGORITHM_HEADER,
+    NO_DIGEST_HEADER,
+    MANIFEST_BY_DIGEST_SUBSTITUTED,
+    MEDIA_TYPE_MISMATCH,
+    INVALID_JSON,
+    OVERSIZED_MANIFEST,
+    REDIRECT_TO,
+    TRICKLE,
+    DELAY_HEADERS,
+    STATUS,
+    CLOSE_BEFORE_HEADERS,
+    DIGEST_HEADER_TEXT,
+    TRAILING_RESPONSE,
+    BOTH_LENGTHS,
+    LINK_QUERY
   }
 
   /** Different bytes of the same length (each byte XOR 0x5A); headers unchanged. */
   public static final Lie WRONG_BODY = new Lie(Kind.WRONG_BODY);
+
   /** The first body byte has its lowest bit flipped. */
   public static final Lie FLIP_FIRST_BYTE = new Lie(Kind.FLIP_FIRST_BYTE);
+
   /** The last body byte has its lowest bit flipped. */
   public static final Lie FLIP_LAST_BYTE = new Lie(Kind.FLIP_LAST_BYTE);
+
   /** The real body plus 16 spaces; Content-Length counts them. */
   public static final Lie EXTRA_BYTES = new Lie(Kind.EXTRA_BYTES);
-  /** Content-Length (or chunked) says the full body; half of it (rounded down) is sent, then FIN. */
+
+  /**
+   * Content-Length (or chunked) says the full body; half of it (rounded down) is sent, then FIN.
+   */
   public static final Lie TRUNCATE = new Lie(Kind.TRUNCATE);
-  /** Not a lie: the honest body with {@code Transfer-Encoding: chunked}, odd chunk sizes and a chunk extension. */
+
+  /**
+   * Not a lie: the honest body with {@code Transfer-Encoding: chunked}, odd chunk sizes and a chunk
+   * extension.
+   */
   public static final Lie CHUNKED = new Lie(Kind.CHUNKED);
+
   /** Well-framed chunked body whose last byte is flipped. */
   public static final Lie CHUNKED_WRONG = new Lie(Kind.CHUNKED_WRONG);
+
   /** Chunked headers, then a non-hex chunk-size line ({@code zz}) and a close. */
   public static final Lie CHUNKED_BAD_FRAMING = new Lie(Kind.CHUNKED_BAD_FRAMING);
+
   /** Honest body; {@code Docker-Content-Digest} names the sha256 of other bytes. */
   public static final Lie FALSE_DIGEST_HEADER = new Lie(Kind.FALSE_DIGEST_HEADER);
-  /** A {@code WRONG_BODY} body whose {@code Docker-Content-Digest} is the (true) sha512 of what is sent. */
+
+  /**
+   * A {@code WRONG_BODY} body whose {@code Docker-Content-Digest} is the (true) sha512 of what is
+   * sent.
+   */
   public static final Lie OTHER_ALGORITHM_HEADER = new Lie(Kind.OTHER_ALGORITHM_HEADER);
+
   /** Honest body without {@code Docker-Content-Digest}. */
   public static final Lie NO_DIGEST_HEADER = new Lie(Kind.NO_DIGEST_HEADER);
+
   /**
-   * Another valid image manifest ({@link HostileRegistry#substituteManifest()}) with Content-Type and
-   * {@code Docker-Content-Digest} that match the substitute, not the request.
+   * Another valid image manifest ({@link HostileRegistry#substituteManifest()}) with Content-Type
+   * and {@code Docker-Content-Digest} that match the substitute, not the request.
    */
   public static final Lie MANIFEST_BY_DIGEST_SUBSTITUTED =
       new Lie(Kind.MANIFEST_BY_DIGEST_SUBSTITUTED);
+
   /**
    * Honest body; Content-Type says image manifest when the JSON {@code mediaType} is an index (or a
    * Docker list), and index otherwise.
    */
   public static final Lie MEDIA_TYPE_MISMATCH = new Lie(Kind.MEDIA_TYPE_MISMATCH);
+
   /** A body that is not JSON, with a {@code Docker-Content-Digest} that truly matches it. */
   public static final Lie INVALID_JSON = new Lie(Kind.INVALID_JSON);
+
   /**
    * After the reply (GET or HEAD), on the same kept-alive connection and 100 ms later, a complete
    * {@code 200} carrying {@link HostileRegistry#substituteManifest()} with a true Content-Type and
    * {@code Docker-Content-Digest}: an answer to no request, waiting to be read as the next one's.
    */
   public static final Lie TRAILING_RESPONSE = new Lie(Kind.TRAILING_RESPONSE);
+
   /**
    * The body chunked, and a {@code Content-Length} of the body's length besides: framing two
    * parsers may read two ways (the connection stays open).
    */
   public static final Lie BOTH_LENGTHS = new Lie(Kind.BOTH_LENGTHS);
+
   /** Closes the connection right after reading the request; no status line is sent. */
   public static final Lie CLOSE_BEFORE_HEADERS = new Lie(Kind.CLOSE_BEFORE_HEADERS);
 
@@ -104,8 +149,9 @@ public final class Lie {
   }
 
   /**
-   * Honest body; {@code Docker-Content-Digest} is exactly {@code value}: markup, say, for a page that
-   * shows what arrived ({@code sha256:<img src=x onerror=...>} is refused as a digest header mismatch).
+   * Honest body; {@code Docker-Content-Digest} is exactly {@code value}: markup, say, for a page
+   * that shows what arrived ({@code sha256:<img src=x onerror=...>} is refused as a digest header
+   * mismatch).
    */
   public static Lie digestHeaderText(String value) {
     return new Lie(Kind.DIGEST_HEADER_TEXT, 0, -1, null, requireNonNull(value, "value"));
@@ -128,9 +174,8 @@ public final class Lie {
   }
 
   /**
-   * A tag list's {@code Link} (only when there is a next page) gets {@code params} (e.g.
-   * {@code "ns=other.example"}) inserted first in its query, before the honest {@code last} and
-   * {@code n}.
+   * A tag list's {@code Link} (only when there is a next page) gets {@code params} (e.g. {@code
+   * "ns=other.example"}) inserted first in its query, before the honest {@code last} and {@code n}.
    */
   public static Lie linkQuery(String params) {
     return new Lie(Kind.LINK_QUERY, 0, -1, null, requireNonNull(params, "params"));

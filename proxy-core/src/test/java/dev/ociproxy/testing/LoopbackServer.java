@@ -40,11 +40,13 @@ final class LoopbackServer {
   private final Consumer<RecordedRequest> recorder;
   private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
   private final AtomicInteger connections = new AtomicInteger();
-  private final ExecutorService pool = Executors.newCachedThreadPool(r -> {
-    Thread t = new Thread(r, "hostile-registry-" + THREADS.incrementAndGet());
-    t.setDaemon(true);
-    return t;
-  });
+  private final ExecutorService pool =
+      Executors.newCachedThreadPool(
+          r -> {
+            Thread t = new Thread(r, "hostile-registry-" + THREADS.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+          });
   private final Object lifecycle = new Object();
   private volatile ServerSocket server;
   private volatile Future<?> acceptor;

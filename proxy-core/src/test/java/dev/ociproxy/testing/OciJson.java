@@ -17,22 +17,24 @@ import java.util.Map;
  * Builds realistic OCI image manifests and indexes, and computes digests, so tests can serve
  * content that a verifying proxy accepts.
  *
- * <p>Deliberately independent of the main code's value types: the hostile registry must not share
- * a parsing bug with the code it tests.
+ * <p>Deliberately independent of the main code's value types: the hostile registry must not share a
+ * parsing bug with the code it tests.
  */
 public final class OciJson {
   public static final String IMAGE_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
   public static final String IMAGE_INDEX = "application/vnd.oci.image.index.v1+json";
   public static final String IMAGE_CONFIG = "application/vnd.oci.image.config.v1+json";
   public static final String LAYER_TAR_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip";
-  public static final String DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
+  public static final String DOCKER_MANIFEST =
+      "application/vnd.docker.distribution.manifest.v2+json";
   public static final String DOCKER_MANIFEST_LIST =
       "application/vnd.docker.distribution.manifest.list.v2+json";
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** A content descriptor; {@code platform} is empty unless the descriptor sits in an index. */
-  public record Descriptor(String mediaType, String digest, long size, Map<String, String> platform) {
+  public record Descriptor(
+      String mediaType, String digest, long size, Map<String, String> platform) {
     public Descriptor {
       requireNonNull(mediaType, "mediaType");
       requireNonNull(digest, "digest");
@@ -124,7 +126,8 @@ public final class OciJson {
    * {@code configType}, and {@code artifactType} when not null (else the config's type is the
    * artifact's type, as the spec says); {@code label} is its one annotation, to make it unique.
    */
-  public static byte[] artifact(String artifactType, String configType, String subjectDigest, String label) {
+  public static byte[] artifact(
+      String artifactType, String configType, String subjectDigest, String label) {
     byte[] empty = "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
     var m = new LinkedHashMap<String, Object>();
     m.put("schemaVersion", 2);
@@ -133,7 +136,10 @@ public final class OciJson {
       m.put("artifactType", artifactType);
     }
     m.put("config", descriptorJson(new Descriptor(configType, sha256(empty), empty.length)));
-    m.put("layers", List.of(descriptorJson(new Descriptor("application/vnd.oci.empty.v1+json", sha256(empty), 2))));
+    m.put(
+        "layers",
+        List.of(
+            descriptorJson(new Descriptor("application/vnd.oci.empty.v1+json", sha256(empty), 2))));
     m.put("subject", descriptorJson(new Descriptor(IMAGE_MANIFEST, subjectDigest, 1)));
     m.put("annotations", Map.of("org.example.label", label));
     return write(m);

@@ -14,7 +14,15 @@ final class OciRoutes {
 
   /** What a path names; {@code repo} and {@code reference} are null where they do not apply. */
   record Route(Kind kind, String repo, String reference) {
-    enum Kind { BASE, BLOB, MANIFEST, REFERRERS, TAGS, TOKEN, OTHER }
+    enum Kind {
+      BASE,
+      BLOB,
+      MANIFEST,
+      REFERRERS,
+      TAGS,
+      TOKEN,
+      OTHER
+    }
   }
 
   private OciRoutes() {}
@@ -31,14 +39,16 @@ final class OciRoutes {
     }
     String rest = path.substring(4);
     if (rest.endsWith("/tags/list") && rest.length() > "/tags/list".length()) {
-      return new Route(Route.Kind.TAGS, rest.substring(0, rest.length() - "/tags/list".length()), null);
+      return new Route(
+          Route.Kind.TAGS, rest.substring(0, rest.length() - "/tags/list".length()), null);
     }
     for (var kind : List.of(Route.Kind.BLOB, Route.Kind.MANIFEST, Route.Kind.REFERRERS)) {
-      String marker = switch (kind) {
-        case BLOB -> "/blobs/";
-        case MANIFEST -> "/manifests/";
-        default -> "/referrers/";
-      };
+      String marker =
+          switch (kind) {
+            case BLOB -> "/blobs/";
+            case MANIFEST -> "/manifests/";
+            default -> "/referrers/";
+          };
       int at = rest.lastIndexOf(marker);
       if (at > 0) {
         String ref = rest.substring(at + marker.length());
@@ -81,17 +91,19 @@ final class OciRoutes {
   private static Reply blob(Route route, ContentStore store) {
     String digest = route.reference();
     if (!DIGEST.matcher(digest).matches()) {
-      return Reply.error(400, "DIGEST_INVALID", "provided digest did not match uploaded content", digest);
+      return Reply.error(
+          400, "DIGEST_INVALID", "provided digest did not match uploaded content", digest);
     }
     byte[] bytes = store.blob(route.repo(), digest);
     if (bytes == null) {
       return Reply.error(404, "BLOB_UNKNOWN", "blob unknown to registry", digest);
     }
-    Reply r = new Reply(200)
-        .header("Content-Type", "application/octet-stream")
-        .header("Docker-Content-Digest", digest)
-        .header("Accept-Ranges", "bytes")
-        .header("ETag", "\"" + digest + "\"");
+    Reply r =
+        new Reply(200)
+            .header("Content-Type", "application/octet-stream")
+            .header("Docker-Content-Digest", digest)
+            .header("Accept-Ranges", "bytes")
+            .header("ETag", "\"" + digest + "\"");
     r.body = bytes;
     r.rangeable = true;
     return r;
@@ -102,10 +114,11 @@ final class OciRoutes {
     if (m == null) {
       return Reply.error(404, "MANIFEST_UNKNOWN", "manifest unknown", route.reference());
     }
-    Reply r = new Reply(200)
-        .header("Content-Type", m.mediaType())
-        .header("Docker-Content-Digest", m.digest())
-        .header("ETag", "\"" + m.digest() + "\"");
+    Reply r =
+        new Reply(200)
+            .header("Content-Type", m.mediaType())
+            .header("Docker-Content-Digest", m.digest())
+            .header("ETag", "\"" + m.digest() + "\"");
     r.body = m.bytes();
     return r;
   }
@@ -114,7 +127,8 @@ final class OciRoutes {
   private static Reply tags(RecordedRequest req, String repo, ContentStore store) {
     List<String> all = store.tags(repo);
     String last = req.queryParam("last").orElse(null);
-    List<String> after = last == null ? all : all.stream().filter(t -> t.compareTo(last) > 0).toList();
+    List<String> after =
+        last == null ? all : all.stream().filter(t -> t.compareTo(last) > 0).toList();
     Integer n = null;
     if (req.queryParam("n").isPresent()) {
       try {
@@ -123,7 +137,10 @@ final class OciRoutes {
         n = -1;
       }
       if (n < 0) {
-        return Reply.error(400, "PAGINATION_NUMBER_INVALID", "invalid number of results requested",
+        return Reply.error(
+            400,
+            "PAGINATION_NUMBER_INVALID",
+            "invalid number of results requested",
             req.queryParam("n").get());
       }
     }
@@ -133,8 +150,15 @@ final class OciRoutes {
     body.put("tags", page);
     Reply r = Reply.json(200, OciJson.write(body));
     if (n != null && n > 0 && page.size() < after.size()) {
-      r.header("Link", "</v2/" + repo + "/tags/list?last=" + page.get(page.size() - 1) + "&n=" + n
-          + ">; rel=\"next\"");
+      r.header(
+          "Link",
+          "</v2/"
+              + repo
+              + "/tags/list?last="
+              + page.get(page.size() - 1)
+              + "&n="
+              + n
+              + ">; rel=\"next\"");
     }
     return r;
   }

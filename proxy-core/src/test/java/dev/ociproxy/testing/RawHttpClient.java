@@ -18,8 +18,8 @@ import java.util.Optional;
 import java.util.TreeMap;
 
 /**
- * A minimal HTTP/1.1 client over one plain socket that reports framing exactly as received:
- * whether a body was complete, chunked, or cut short, and whether the server then closed.
+ * A minimal HTTP/1.1 client over one plain socket that reports framing exactly as received: whether
+ * a body was complete, chunked, or cut short, and whether the server then closed.
  *
  * <p>For asserting wire behaviour (of {@link HostileRegistry}, or of the proxy facing one) that
  * {@code java.net.http.HttpClient} would hide behind an exception or a silent retry.
@@ -31,8 +31,13 @@ public final class RawHttpClient implements AutoCloseable {
   private final String host;
 
   /** A response as framed on the wire; {@code problem} says why it is incomplete, else "". */
-  public record Response(int status, Map<String, List<String>> headers, byte[] body,
-      boolean chunked, boolean complete, String problem) {
+  public record Response(
+      int status,
+      Map<String, List<String>> headers,
+      byte[] body,
+      boolean chunked,
+      boolean complete,
+      String problem) {
     /** The first value of a header (case-insensitive). */
     public Optional<String> header(String name) {
       List<String> v = headers.get(name);
@@ -100,8 +105,9 @@ public final class RawHttpClient implements AutoCloseable {
     var headers = new TreeMap<String, List<String>>(String.CASE_INSENSITIVE_ORDER);
     headers.putAll(HttpWire.readHeaders(in));
     var body = new ByteArrayOutputStream();
-    boolean chunked = headers.getOrDefault("Transfer-Encoding", List.of()).stream()
-        .anyMatch(v -> v.equalsIgnoreCase("chunked"));
+    boolean chunked =
+        headers.getOrDefault("Transfer-Encoding", List.of()).stream()
+            .anyMatch(v -> v.equalsIgnoreCase("chunked"));
     if (method.equals("HEAD") || status / 100 == 1 || status == 204 || status == 304) {
       return new Response(status, headers, new byte[0], chunked, true, "");
     }
@@ -138,7 +144,9 @@ public final class RawHttpClient implements AutoCloseable {
         return "bad chunk size line: " + line;
       }
       if (size == 0) {
-        for (String t = HttpWire.readLine(in); t != null && !t.isEmpty(); t = HttpWire.readLine(in)) {
+        for (String t = HttpWire.readLine(in);
+            t != null && !t.isEmpty();
+            t = HttpWire.readLine(in)) {
           // trailers are ignored
         }
         return "";

@@ -32,7 +32,11 @@ public final class RecordedRequest {
   private final CountDownLatch done = new CountDownLatch(1);
 
   RecordedRequest(
-      int connectionId, String method, String path, String query, String version,
+      int connectionId,
+      String method,
+      String path,
+      String query,
+      String version,
       Map<String, List<String>> headers) {
     this.connectionId = connectionId;
     this.method = method;
@@ -44,7 +48,10 @@ public final class RecordedRequest {
     this.headers = Collections.unmodifiableMap(copy);
   }
 
-  /** The TCP connection this request came on (1, 2, … per registry); equal ids mean keep-alive reuse. */
+  /**
+   * The TCP connection this request came on (1, 2, … per registry); equal ids mean keep-alive
+   * reuse.
+   */
   public int connectionId() {
     return connectionId;
   }
@@ -105,7 +112,9 @@ public final class RecordedRequest {
     return v.isEmpty() ? Optional.empty() : Optional.of(v.get(0));
   }
 
-  /** The status sent, or -1 if the registry closed before sending headers (or has not answered yet). */
+  /**
+   * The status sent, or -1 if the registry closed before sending headers (or has not answered yet).
+   */
   public int status() {
     return status;
   }
@@ -123,7 +132,9 @@ public final class RecordedRequest {
     return bodyComplete;
   }
 
-  /** Waits until the registry has finished (or abandoned) its response; returns false on timeout. */
+  /**
+   * Waits until the registry has finished (or abandoned) its response; returns false on timeout.
+   */
   public boolean awaitDone(Duration timeout) {
     try {
       return done.await(timeout.toMillis(), TimeUnit.MILLISECONDS);

@@ -64,7 +64,8 @@ public final class ReferrerLists {
         d.put("mediaType", m.mediaType());
         d.put("digest", m.digest());
         d.put("size", m.bytes().length);
-        String type = root.path("artifactType").asText(root.path("config").path("mediaType").asText(null));
+        String type =
+            root.path("artifactType").asText(root.path("config").path("mediaType").asText(null));
         if (type != null) {
           d.put("artifactType", type);
         }

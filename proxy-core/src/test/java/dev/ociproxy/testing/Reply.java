@@ -17,8 +17,10 @@ final class Reply {
   int status;
   final Map<String, String> headers = new LinkedHashMap<>();
   byte[] body = new byte[0];
+
   /** When set, replaces {@link #body}: a body too large to keep in memory. */
   Streamed streamed;
+
   /** Whether a {@code Range} request header is honoured (blob GETs only, as distribution does). */
   boolean rangeable;
 

@@ -14,8 +14,8 @@ import java.util.Set;
  * Frames a {@link Reply} onto the socket, honouring {@code Range} and applying the framing lies
  * ({@code CHUNKED*}, {@code TRUNCATE}, {@code TRICKLE}).
  *
- * <p>Writes go straight to the socket stream (no buffering) so that
- * {@link RecordedRequest#bodyBytesWritten()} counts bytes the kernel accepted.
+ * <p>Writes go straight to the socket stream (no buffering) so that {@link
+ * RecordedRequest#bodyBytesWritten()} counts bytes the kernel accepted.
  */
 final class ReplyWriter {
   private static final int BUFFER = 16 * 1024;
@@ -29,8 +29,14 @@ final class ReplyWriter {
    * @param keepAlive whether the request allows reuse of the connection
    * @param trickleMillis milliseconds between body bytes, or a negative value for full speed
    */
-  static boolean write(Reply r, RecordedRequest req, Set<Kind> kinds, long trickleMillis,
-      boolean keepAlive, OutputStream out) throws IOException {
+  static boolean write(
+      Reply r,
+      RecordedRequest req,
+      Set<Kind> kinds,
+      long trickleMillis,
+      boolean keepAlive,
+      OutputStream out)
+      throws IOException {
     boolean get = req.method().equals("GET");
     long start = 0;
     long len = r.length();
@@ -51,14 +57,21 @@ final class ReplyWriter {
       }
     }
     boolean bothLengths = kinds.contains(Kind.BOTH_LENGTHS);
-    boolean chunked = kinds.contains(Kind.CHUNKED) || kinds.contains(Kind.CHUNKED_WRONG)
-        || kinds.contains(Kind.CHUNKED_BAD_FRAMING) || bothLengths;
+    boolean chunked =
+        kinds.contains(Kind.CHUNKED)
+            || kinds.contains(Kind.CHUNKED_WRONG)
+            || kinds.contains(Kind.CHUNKED_BAD_FRAMING)
+            || bothLengths;
     boolean truncate = kinds.contains(Kind.TRUNCATE);
     boolean badFraming = kinds.contains(Kind.CHUNKED_BAD_FRAMING);
     boolean close = !keepAlive || truncate || badFraming;
 
-    var head = new StringBuilder("HTTP/1.1 ").append(r.status).append(' ')
-        .append(Reply.reason(r.status)).append("\r\n");
+    var head =
+        new StringBuilder("HTTP/1.1 ")
+            .append(r.status)
+            .append(' ')
+            .append(Reply.reason(r.status))
+            .append("\r\n");
     r.headers.putIfAbsent("Docker-Distribution-API-Version", "registry/2.0");
     for (Map.Entry<String, String> h : r.headers.entrySet()) {
       head.append(h.getKey()).append(": ").append(h.getValue()).append("\r\n");
@@ -111,9 +124,14 @@ final class ReplyWriter {
     }
     sleep(100);
     byte[] forged = ContentLies.substituteManifest();
-    String head = "HTTP/1.1 200 OK\r\nContent-Type: " + OciJson.IMAGE_MANIFEST
-        + "\r\nDocker-Content-Digest: " + OciJson.sha256(forged)
-        + "\r\nDocker-Distribution-API-Version: registry/2.0\r\nContent-Length: " + forged.length + "\r\n\r\n";
+    String head =
+        "HTTP/1.1 200 OK\r\nContent-Type: "
+            + OciJson.IMAGE_MANIFEST
+            + "\r\nDocker-Content-Digest: "
+            + OciJson.sha256(forged)
+            + "\r\nDocker-Distribution-API-Version: registry/2.0\r\nContent-Length: "
+            + forged.length
+            + "\r\n\r\n";
     out.write(head.getBytes(StandardCharsets.ISO_8859_1));
     out.write(forged);
     out.flush();
@@ -123,8 +141,14 @@ final class ReplyWriter {
    * Copies {@code limit} bytes. Chunked bodies start with a 1-byte chunk carrying a chunk extension
    * and a 7-byte chunk: legal framing that a careless parser gets wrong.
    */
-  private static void copy(InputStream in, long limit, boolean chunked, long trickleMillis,
-      OutputStream out, RecordedRequest req) throws IOException {
+  private static void copy(
+      InputStream in,
+      long limit,
+      boolean chunked,
+      long trickleMillis,
+      OutputStream out,
+      RecordedRequest req)
+      throws IOException {
     byte[] buf = new byte[BUFFER];
     long sent = 0;
     for (int chunk = 0; sent < limit; chunk++) {
@@ -138,7 +162,8 @@ final class ReplyWriter {
       }
       if (chunked) {
         var frame = new ByteArrayOutputStream(n + 32);
-        String size = Integer.toHexString(n) + (chunk == 0 ? ";hostile=chunk-extension" : "") + "\r\n";
+        String size =
+            Integer.toHexString(n) + (chunk == 0 ? ";hostile=chunk-extension" : "") + "\r\n";
         frame.write(size.getBytes(StandardCharsets.ISO_8859_1));
         frame.write(buf, 0, n);
         frame.write('\r');
@@ -159,8 +184,8 @@ final class ReplyWriter {
 
   /**
    * Parses a single {@code bytes=a-b}, {@code bytes=a-} or {@code bytes=-n} range. Returns null
-   * when the header is to be ignored (multiple ranges or bad syntax, as RFC 9110 allows), or
-   * {@link #UNSATISFIABLE}.
+   * when the header is to be ignored (multiple ranges or bad syntax, as RFC 9110 allows), or {@link
+   * #UNSATISFIABLE}.
    */
   static long[] parseRange(String header, long total) {
     String h = header.trim();

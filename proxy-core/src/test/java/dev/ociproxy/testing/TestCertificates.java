@@ -16,9 +16,9 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
 /**
- * Self-signed server certificates for {@code 127.0.0.1} and {@code localhost}, made with the
- * {@code openssl} command in the key encodings operators really have: PKCS#8, PKCS#1 RSA and SEC1
- * EC. Also builds an {@link SSLContext} that trusts exactly one such certificate.
+ * Self-signed server certificates for {@code 127.0.0.1} and {@code localhost}, made with the {@code
+ * openssl} command in the key encodings operators really have: PKCS#8, PKCS#1 RSA and SEC1 EC. Also
+ * builds an {@link SSLContext} that trusts exactly one such certificate.
  */
 public final class TestCertificates {
   /** A certificate file and its key file. */
@@ -41,7 +41,8 @@ public final class TestCertificates {
   /** True when the openssl command can be run. */
   public static boolean opensslAvailable() {
     try {
-      return new ProcessBuilder("openssl", "version").redirectErrorStream(true).start().waitFor() == 0;
+      return new ProcessBuilder("openssl", "version").redirectErrorStream(true).start().waitFor()
+          == 0;
     } catch (IOException e) {
       return false;
     } catch (InterruptedException e) {
@@ -56,14 +57,42 @@ public final class TestCertificates {
     Path key = dir.resolve(name + ".key");
     Path raw = dir.resolve(name + ".raw.key");
     switch (format) {
-      case PKCS8_RSA, PKCS1_RSA -> openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", raw.toString());
-      case SEC1_EC, PKCS8_EC -> openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", raw.toString());
+      case PKCS8_RSA, PKCS1_RSA ->
+          openssl(
+              "genpkey",
+              "-algorithm",
+              "RSA",
+              "-pkeyopt",
+              "rsa_keygen_bits:2048",
+              "-out",
+              raw.toString());
+      case SEC1_EC, PKCS8_EC ->
+          openssl(
+              "genpkey",
+              "-algorithm",
+              "EC",
+              "-pkeyopt",
+              "ec_paramgen_curve:P-256",
+              "-out",
+              raw.toString());
     }
-    openssl("req", "-x509", "-key", raw.toString(), "-out", cert.toString(), "-days", "2",
-        "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost");
+    openssl(
+        "req",
+        "-x509",
+        "-key",
+        raw.toString(),
+        "-out",
+        cert.toString(),
+        "-days",
+        "2",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1,DNS:localhost");
     switch (format) {
       case PKCS8_RSA, PKCS8_EC -> copy(raw, key);
-      case PKCS1_RSA -> openssl("rsa", "-in", raw.toString(), "-traditional", "-out", key.toString());
+      case PKCS1_RSA ->
+          openssl("rsa", "-in", raw.toString(), "-traditional", "-out", key.toString());
       case SEC1_EC -> openssl("ec", "-in", raw.toString(), "-out", key.toString());
     }
     try {
@@ -83,7 +112,8 @@ public final class TestCertificates {
       for (var c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
         ks.setCertificateEntry("c" + i++, (X509Certificate) c);
       }
-      TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      TrustManagerFactory tmf =
+          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
       tmf.init(ks);
       SSLContext ctx = SSLContext.getInstance("TLS");
       ctx.init(null, tmf.getTrustManagers(), null);
@@ -115,8 +145,12 @@ public final class TestCertificates {
         throw new IllegalStateException("timed out: " + String.join(" ", cmd));
       }
       if (p.exitValue() != 0) {
-        throw new IllegalStateException(String.join(" ", cmd) + " exited " + p.exitValue() + ":\n"
-            + new String(out, StandardCharsets.UTF_8));
+        throw new IllegalStateException(
+            String.join(" ", cmd)
+                + " exited "
+                + p.exitValue()
+                + ":\n"
+                + new String(out, StandardCharsets.UTF_8));
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);

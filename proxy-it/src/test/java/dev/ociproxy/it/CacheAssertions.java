@@ -22,7 +22,9 @@ final class CacheAssertions {
   /** A client must never see a complete 200 for content that was a lie. */
   static void assertNoWholeSuccess(RawHttpClient.Response r) {
     assertThat(r.status() == 200 && r.complete())
-        .as("whole successful response (status %d, complete %s, %d bytes)", r.status(), r.complete(), r.body().length)
+        .as(
+            "whole successful response (status %d, complete %s, %d bytes)",
+            r.status(), r.complete(), r.body().length)
         .isFalse();
   }
 
@@ -30,8 +32,10 @@ final class CacheAssertions {
   static void assertNotCached(Path cache, String digest) {
     String hex = digest.substring(digest.indexOf(':') + 1);
     awaitEmptyTmp(cache);
-    assertThat(files(cache.resolve("blobs"))).noneMatch(p -> p.getFileName().toString().equals(hex));
-    assertThat(files(cache.resolve("manifests"))).noneMatch(p -> p.getFileName().toString().equals(hex));
+    assertThat(files(cache.resolve("blobs")))
+        .noneMatch(p -> p.getFileName().toString().equals(hex));
+    assertThat(files(cache.resolve("manifests")))
+        .noneMatch(p -> p.getFileName().toString().equals(hex));
   }
 
   /** No cached file at all has exactly these bytes. */
@@ -49,13 +53,17 @@ final class CacheAssertions {
   static void assertCached(Path cache, String kind, String digest) {
     String alg = digest.substring(0, digest.indexOf(':'));
     String hex = digest.substring(digest.indexOf(':') + 1);
-    assertThat(cache.resolve(kind).resolve(alg).resolve(hex.substring(0, 2)).resolve(hex)).isRegularFile();
+    assertThat(cache.resolve(kind).resolve(alg).resolve(hex.substring(0, 2)).resolve(hex))
+        .isRegularFile();
   }
 
   /** The temp dir is cleaned up asynchronously after an abort; allow it a few seconds. */
   static void awaitEmptyTmp(Path cache) {
-    await("an empty tmp/").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50)).untilAsserted(() ->
-        assertThat(files(cache.resolve("tmp"))).as("leftover temporary files").isEmpty());
+    await("an empty tmp/")
+        .atMost(Duration.ofSeconds(10))
+        .pollInterval(Duration.ofMillis(50))
+        .untilAsserted(
+            () -> assertThat(files(cache.resolve("tmp"))).as("leftover temporary files").isEmpty());
   }
 
   static List<Path> files(Path dir) {

@@ -50,18 +50,28 @@ class ClientAuthIT {
     privImage = priv.putImage("team/secret", "v1", random(2_000, 2));
     Path htpasswd = Htpasswd.write(dir.resolve("htpasswd"), List.of(ALICE, BOB));
     Path tokens = Files.writeString(dir.resolve("tokens"), "carol " + CAROL_TOKEN + "\n");
-    proxy = ProxyProcess.builder()
-        .upstream(PUB, pub.url())
-        .upstream(PRIV, priv.url())
-        .extraYaml("auth:\n"
-            + "  realm: \"test-proxy\"\n"
-            + "  htpasswd: \"" + htpasswd + "\"\n"
-            + "  tokens: \"" + tokens + "\"\n"
-            + "  groups:\n    team: [\"carol\"]\n"
-            + "access:\n"
-            + "  - upstream: \"" + PUB + "\"\n    anonymous: true\n"
-            + "  - upstream: \"" + PRIV + "\"\n    users: [\"alice\"]\n    groups: [\"team\"]\n")
-        .start();
+    proxy =
+        ProxyProcess.builder()
+            .upstream(PUB, pub.url())
+            .upstream(PRIV, priv.url())
+            .extraYaml(
+                "auth:\n"
+                    + "  realm: \"test-proxy\"\n"
+                    + "  htpasswd: \""
+                    + htpasswd
+                    + "\"\n"
+                    + "  tokens: \""
+                    + tokens
+                    + "\"\n"
+                    + "  groups:\n    team: [\"carol\"]\n"
+                    + "access:\n"
+                    + "  - upstream: \""
+                    + PUB
+                    + "\"\n    anonymous: true\n"
+                    + "  - upstream: \""
+                    + PRIV
+                    + "\"\n    users: [\"alice\"]\n    groups: [\"team\"]\n")
+            .start();
   }
 
   @AfterAll
@@ -89,8 +99,11 @@ class ClientAuthIT {
 
   private static List<String> privatePaths() {
     String base = "/v2/" + PRIV + "/team/secret";
-    return List.of(base + "/manifests/v1", base + "/manifests/" + privImage.manifestDigest(),
-        base + "/blobs/" + privImage.layerDigests().get(0), base + "/tags/list");
+    return List.of(
+        base + "/manifests/v1",
+        base + "/manifests/" + privImage.manifestDigest(),
+        base + "/blobs/" + privImage.layerDigests().get(0),
+        base + "/tags/list");
   }
 
   @Test
@@ -114,20 +127,26 @@ class ClientAuthIT {
   }
 
   @Test
-  void anonymousAndWrongPasswordAreChallengedForThePrivateUpstreamAndNothingIsFetched() throws IOException {
+  void anonymousAndWrongPasswordAreChallengedForThePrivateUpstreamAndNothingIsFetched()
+      throws IOException {
     int before = priv.requests().size();
     for (String path : privatePaths()) {
       RawHttpClient.Response anon = get(path);
       assertThat(anon.status()).as(path).isEqualTo(401);
       assertThat(anon.header("WWW-Authenticate")).isPresent();
-      assertThat(get(path, basic(new Credentials("alice", "nope"))).status()).as(path).isEqualTo(401);
-      assertThat(get(path, "Authorization: Bearer not-a-token-at-all-xx").status()).as(path).isEqualTo(401);
+      assertThat(get(path, basic(new Credentials("alice", "nope"))).status())
+          .as(path)
+          .isEqualTo(401);
+      assertThat(get(path, "Authorization: Bearer not-a-token-at-all-xx").status())
+          .as(path)
+          .isEqualTo(401);
     }
     assertThat(priv.requests().size()).isEqualTo(before);
   }
 
   @Test
-  void authenticatedUserWithoutARuleForThePrivateUpstreamIsDeniedWithoutAFetch() throws IOException {
+  void authenticatedUserWithoutARuleForThePrivateUpstreamIsDeniedWithoutAFetch()
+      throws IOException {
     int before = priv.requests().size();
     for (String path : privatePaths()) {
       RawHttpClient.Response r = get(path, basic(BOB));
@@ -141,29 +160,38 @@ class ClientAuthIT {
   void allowedUserAndGroupMemberWithTokenPullPrivateContent() throws IOException {
     for (String path : privatePaths()) {
       assertThat(get(path, basic(ALICE)).status()).as(path).isEqualTo(200);
-      assertThat(get(path, "Authorization: Bearer " + CAROL_TOKEN).status()).as(path).isEqualTo(200);
+      assertThat(get(path, "Authorization: Bearer " + CAROL_TOKEN).status())
+          .as(path)
+          .isEqualTo(200);
     }
   }
 
   @Test
-  void privateContentCachedByAnAuthorisedUserIsRefusedToOthersEvenThroughThePublicUpstream() throws IOException {
+  void privateContentCachedByAnAuthorisedUserIsRefusedToOthersEvenThroughThePublicUpstream()
+      throws IOException {
     String blob = privImage.layerDigests().get(0);
-    assertThat(get("/v2/" + PRIV + "/team/secret/blobs/" + blob, basic(ALICE)).status()).isEqualTo(200);
+    assertThat(get("/v2/" + PRIV + "/team/secret/blobs/" + blob, basic(ALICE)).status())
+        .isEqualTo(200);
     assertThat(get("/v2/" + PRIV + "/team/secret/blobs/" + blob).status()).isEqualTo(401);
-    assertThat(get("/v2/" + PRIV + "/team/secret/manifests/" + privImage.manifestDigest()).status()).isEqualTo(401);
+    assertThat(get("/v2/" + PRIV + "/team/secret/manifests/" + privImage.manifestDigest()).status())
+        .isEqualTo(401);
     // The public upstream never had it: the shared store must not hand it out there.
     RawHttpClient.Response viaPublic = get("/v2/" + PUB + "/lib/app/blobs/" + blob);
     assertThat(viaPublic.status()).isEqualTo(404);
     assertThat(viaPublic.bodyText()).contains("BLOB_UNKNOWN");
-    RawHttpClient.Response manifestViaPublic = get("/v2/" + PUB + "/lib/app/manifests/" + privImage.manifestDigest());
+    RawHttpClient.Response manifestViaPublic =
+        get("/v2/" + PUB + "/lib/app/manifests/" + privImage.manifestDigest());
     assertThat(manifestViaPublic.status()).isEqualTo(404);
   }
 
   @Test
   void secretsNeverAppearInTheLog() throws IOException {
-    get("/v2/" + PRIV + "/team/secret/manifests/v1", basic(new Credentials("alice", "leaky-wrong-password")));
+    get(
+        "/v2/" + PRIV + "/team/secret/manifests/v1",
+        basic(new Credentials("alice", "leaky-wrong-password")));
     get("/v2/" + PRIV + "/team/secret/manifests/v1", "Authorization: Bearer " + CAROL_TOKEN);
-    assertThat(proxy.log()).contains("authentication failed")
+    assertThat(proxy.log())
+        .contains("authentication failed")
         .doesNotContain("leaky-wrong-password")
         .doesNotContain(ALICE.password())
         .doesNotContain(CAROL_TOKEN);

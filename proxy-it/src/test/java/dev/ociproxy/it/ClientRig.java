@@ -21,14 +21,15 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * What every real-client test class shares: the real proxy jar in front of three upstreams — an open
- * docker-registry, a docker-registry that hands out bearer tokens only to {@link #READER} (whose
- * credentials only the proxy holds), and a {@link HostileRegistry} that lies on request.
+ * What every real-client test class shares: the real proxy jar in front of three upstreams — an
+ * open docker-registry, a docker-registry that hands out bearer tokens only to {@link #READER}
+ * (whose credentials only the proxy holds), and a {@link HostileRegistry} that lies on request.
  *
  * <p>The proxy, the token server and the liar live as long as the class. The two docker-registry
- * upstreams are started per test ({@link #startOpen()}, {@link #startPrivate()}) on ports fixed for the
- * class, so a test may switch its upstream off for good and the next test starts a fresh one where the
- * proxy expects it; {@link #push} waits until the proxy reaches it (any back-off has passed).
+ * upstreams are started per test ({@link #startOpen()}, {@link #startPrivate()}) on ports fixed for
+ * the class, so a test may switch its upstream off for good and the next test starts a fresh one
+ * where the proxy expects it; {@link #push} waits until the proxy reaches it (any back-off has
+ * passed).
  */
 final class ClientRig implements AutoCloseable {
   static final String OPEN = "registry.example.com";
@@ -62,8 +63,15 @@ final class ClientRig implements AutoCloseable {
     }
   }
 
-  private ClientRig(String openName, Path work, int openPort, int privatePort, TokenServer tokens,
-      HostileRegistry hostile, ProxyProcess proxy, List<AutoCloseable> owned) {
+  private ClientRig(
+      String openName,
+      Path work,
+      int openPort,
+      int privatePort,
+      TokenServer tokens,
+      HostileRegistry hostile,
+      ProxyProcess proxy,
+      List<AutoCloseable> owned) {
     this.openName = openName;
     this.work = work;
     this.openPort = openPort;
@@ -76,13 +84,15 @@ final class ClientRig implements AutoCloseable {
 
   /** What a rig needs besides the client under test. */
   static Availability availability() {
-    return UpstreamRegistry.availability().and(Skopeo.availability()).and(TokenServer.availability())
+    return UpstreamRegistry.availability()
+        .and(Skopeo.availability())
+        .and(TokenServer.availability())
         .and(ProxyProcess.availability());
   }
 
   /**
-   * Starts the token server, the liar and a proxy that names the open registry {@code openName} (its
-   * default upstream), the token registry {@link #PRIVATE} and the liar {@link #HOSTILE}.
+   * Starts the token server, the liar and a proxy that names the open registry {@code openName}
+   * (its default upstream), the token registry {@link #PRIVATE} and the liar {@link #HOSTILE}.
    */
   static ClientRig start(String openName) {
     List<AutoCloseable> owned = new ArrayList<>();
@@ -93,12 +103,17 @@ final class ClientRig implements AutoCloseable {
       int privatePort = Ports.free();
       TokenServer tokens = add(owned, TokenServer.start().grant(READER, "pull"));
       HostileRegistry hostile = add(owned, HostileRegistry.start());
-      ProxyProcess proxy = add(owned, ProxyProcess.builder()
-          .upstream(openName, "http://127.0.0.1:" + openPort)
-          .upstream(PRIVATE, "http://127.0.0.1:" + privatePort, READER)
-          .upstream(HOSTILE, hostile.url())
-          .upstreamYaml("trustedRealmHosts: [\"127.0.0.1\"]\n") // the token server: same host, another port
-          .start());
+      ProxyProcess proxy =
+          add(
+              owned,
+              ProxyProcess.builder()
+                  .upstream(openName, "http://127.0.0.1:" + openPort)
+                  .upstream(PRIVATE, "http://127.0.0.1:" + privatePort, READER)
+                  .upstream(HOSTILE, hostile.url())
+                  .upstreamYaml(
+                      "trustedRealmHosts: [\"127.0.0.1\"]\n") // the token server: same host,
+                  // another port
+                  .start());
       return new ClientRig(openName, work, openPort, privatePort, tokens, hostile, proxy, owned);
     } catch (RuntimeException e) {
       closeAll(owned);
@@ -111,7 +126,9 @@ final class ClientRig implements AutoCloseable {
     return UpstreamRegistry.builder().port(openPort).start();
   }
 
-  /** Starts the token-auth upstream (fresh data) where the proxy expects it; the caller closes it. */
+  /**
+   * Starts the token-auth upstream (fresh data) where the proxy expects it; the caller closes it.
+   */
   UpstreamRegistry startPrivate() {
     return UpstreamRegistry.builder().tokenAuth(tokens).port(privatePort).start();
   }
@@ -122,9 +139,9 @@ final class ClientRig implements AutoCloseable {
   }
 
   /**
-   * Pushes {@code image} to {@code upstream} as {@code repo:tag} (digests preserved), then waits until
-   * the proxy lists that repository's tags through the upstream: a back-off left over from an earlier
-   * test's switched-off upstream has passed.
+   * Pushes {@code image} to {@code upstream} as {@code repo:tag} (digests preserved), then waits
+   * until the proxy lists that repository's tags through the upstream: a back-off left over from an
+   * earlier test's switched-off upstream has passed.
    */
   void push(OciImage image, UpstreamRegistry upstream, String repo) {
     Skopeo.push(image, upstream, repo + ":" + image.tag());
@@ -142,26 +159,35 @@ final class ClientRig implements AutoCloseable {
     for (String line : p.log().split("\n")) {
       Matcher m = ACCESS.matcher(line);
       if (m.find()) {
-        out.add(new Access(m.group(1), m.group(2), Integer.parseInt(m.group(3)), Long.parseLong(m.group(4)),
-            m.group(5), m.group(6)));
+        out.add(
+            new Access(
+                m.group(1),
+                m.group(2),
+                Integer.parseInt(m.group(3)),
+                Long.parseLong(m.group(4)),
+                m.group(5),
+                m.group(6)));
       }
     }
     return out;
   }
 
   /**
-   * Access-log entries of {@code p} whose path contains {@code fragment}, once there is one (waiting up
-   * to 10 s): the proxy logs a request once its response has ended, so a client that quits on an error
-   * can finish first.
+   * Access-log entries of {@code p} whose path contains {@code fragment}, once there is one
+   * (waiting up to 10 s): the proxy logs a request once its response has ended, so a client that
+   * quits on an error can finish first.
    */
   static List<Access> awaitAccessLog(ProxyProcess p, String fragment) {
-    ItFixtures.await("an access-log line for " + fragment, Duration.ofSeconds(10),
+    ItFixtures.await(
+        "an access-log line for " + fragment,
+        Duration.ofSeconds(10),
         () -> accessLog(p).stream().anyMatch(a -> a.path().contains(fragment)));
     return accessLog(p).stream().filter(a -> a.path().contains(fragment)).toList();
   }
 
   /** Switches {@code upstream} off (it stays off: the test closes it) and runs {@code action}. */
-  static void withUpstreamDown(UpstreamRegistry upstream, ThrowingRunnable action) throws Exception {
+  static void withUpstreamDown(UpstreamRegistry upstream, ThrowingRunnable action)
+      throws Exception {
     upstream.stop();
     assertThat(Http.status(upstream.url() + "/v2/")).as("upstream is down").isEqualTo(-1);
     action.run();
@@ -174,7 +200,8 @@ final class ClientRig implements AutoCloseable {
     int status;
     while ((status = Http.status(url)) != 200) {
       if (System.nanoTime() > deadline) {
-        throw new AssertionError("proxy does not reach " + upstreamName + ": " + url + " -> " + status);
+        throw new AssertionError(
+            "proxy does not reach " + upstreamName + ": " + url + " -> " + status);
       }
       try {
         Thread.sleep(250);

@@ -33,11 +33,11 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * What every real client must get through the proxy, written once over {@link PullingClient}; each
- * client IT extends this with its client. A pull stores exactly the upstream's digests (single-arch by
- * tag and by digest, a multi-arch index, forty small layers, a token-auth upstream whose credentials
- * only the proxy holds), the proxy serves the same pull into an empty store with the upstream switched
- * off, and a lying upstream fails the pull and leaves the lie neither in the client nor in the proxy's
- * cache.
+ * client IT extends this with its client. A pull stores exactly the upstream's digests (single-arch
+ * by tag and by digest, a multi-arch index, forty small layers, a token-auth upstream whose
+ * credentials only the proxy holds), the proxy serves the same pull into an empty store with the
+ * upstream switched off, and a lying upstream fails the pull and leaves the lie neither in the
+ * client nor in the proxy's cache.
  */
 @ExtendWith(ProcessGuard.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -88,7 +88,10 @@ abstract class ClientScenarios {
     clientProxies.clear();
   }
 
-  /** The proxy the client reaches {@code upstream} through: the rig's, or its own (closed after the test). */
+  /**
+   * The proxy the client reaches {@code upstream} through: the rig's, or its own (closed after the
+   * test).
+   */
   ProxyProcess proxyFor(String upstream) {
     Optional<ProxyProcess> own = client.ownProxyFor(upstream);
     own.ifPresent(clientProxies::add);
@@ -99,8 +102,8 @@ abstract class ClientScenarios {
    * Pulls {@code ref} into the empty store and checks what the client stored, then switches the
    * upstream off and does the same into a newly emptied store: the proxy serves it from its cache.
    */
-  private void assertStoredOnlineAndWithUpstreamDown(UpstreamRegistry up, String ref, OciImage image, Platforms which)
-      throws Exception {
+  private void assertStoredOnlineAndWithUpstreamDown(
+      UpstreamRegistry up, String ref, OciImage image, Platforms which) throws Exception {
     client.pull(ref, which);
 
     client.assertStored(ref, image, which);
@@ -112,8 +115,9 @@ abstract class ClientScenarios {
   }
 
   @Test
-  void singleArchByTag_isStoredWithTheUpstreamDigests_cachedByTheProxy_andPulledAgainWithUpstreamDown()
-      throws Exception {
+  void
+      singleArchByTag_isStoredWithTheUpstreamDigests_cachedByTheProxy_andPulledAgainWithUpstreamDown()
+          throws Exception {
     OciImage image = OciImages.singleArch(rig.layout("tag"), "v1", 300_000, 20_000);
     String ref = client.ref(openUpstream(), "it/tag:v1");
     try (UpstreamRegistry up = rig.startOpen()) {
@@ -122,16 +126,19 @@ abstract class ClientScenarios {
 
       assertStoredOnlineAndWithUpstreamDown(up, ref, image, Platforms.DEFAULT);
 
-      assertThat(ClientRig.accessLog(proxy)).filteredOn(a -> a.path().contains("/it/tag/manifests/"))
+      assertThat(ClientRig.accessLog(proxy))
+          .filteredOn(a -> a.path().contains("/it/tag/manifests/"))
           .extracting(ClientRig.Access::line)
-          .containsAll(client.tagPullRequests(openUpstream(), "it/tag", "v1", image.manifestDigest()));
+          .containsAll(
+              client.tagPullRequests(openUpstream(), "it/tag", "v1", image.manifestDigest()));
       assertCached(proxy.cacheDir(), "manifests", image.manifestDigest());
       image.image().blobDigests().forEach(d -> assertCached(proxy.cacheDir(), "blobs", d));
     }
   }
 
   @Test
-  void singleArchByDigest_isStoredWithTheUpstreamDigests_andPulledAgainWithUpstreamDown() throws Exception {
+  void singleArchByDigest_isStoredWithTheUpstreamDigests_andPulledAgainWithUpstreamDown()
+      throws Exception {
     OciImage image = OciImages.singleArch(rig.layout("digest"), "v1", 200_000);
     String ref = client.ref(openUpstream(), "it/digest@" + image.manifestDigest());
     try (UpstreamRegistry up = rig.startOpen()) {
@@ -143,7 +150,8 @@ abstract class ClientScenarios {
   }
 
   @Test
-  void multiArchIndex_eachPullStoresItsPlatformsWithTheirDigests_andPullsAgainWithUpstreamDown() throws Exception {
+  void multiArchIndex_eachPullStoresItsPlatformsWithTheirDigests_andPullsAgainWithUpstreamDown()
+      throws Exception {
     OciImage image = OciImages.multiArch(rig.layout("multi"), "multi", 150_000, 10_000);
     String ref = client.ref(openUpstream(), "it/multi:multi");
     List<Platforms> pulls = client.multiArchPulls();
@@ -174,7 +182,8 @@ abstract class ClientScenarios {
   }
 
   @Test
-  void privateTokenUpstream_isPulledWithoutClientCredentials_becauseTheProxyDoesTheBearerFlow() throws Exception {
+  void privateTokenUpstream_isPulledWithoutClientCredentials_becauseTheProxyDoesTheBearerFlow()
+      throws Exception {
     OciImage image = OciImages.singleArch(rig.layout("private"), "v1", 250_000);
     String ref = client.ref(PRIVATE, "it/private:v1");
     try (UpstreamRegistry up = rig.startPrivate()) {
@@ -184,11 +193,13 @@ abstract class ClientScenarios {
       assertStoredOnlineAndWithUpstreamDown(up, ref, image, Platforms.DEFAULT);
 
       // Only the proxy knows the reader's password.
-      assertThat(rig.tokens.requests()).anySatisfy(r -> {
-        assertThat(r.user()).isEqualTo(READER.username());
-        assertThat(r.scopes()).contains("repository:it/private:pull");
-        assertThat(r.status()).isEqualTo(200);
-      });
+      assertThat(rig.tokens.requests())
+          .anySatisfy(
+              r -> {
+                assertThat(r.user()).isEqualTo(READER.username());
+                assertThat(r.scopes()).contains("repository:it/private:pull");
+                assertThat(r.status()).isEqualTo(200);
+              });
     }
   }
 
@@ -210,7 +221,8 @@ abstract class ClientScenarios {
   }
 
   @Test
-  void platformManifestSubstitutedByTheUpstream_failsThePull_andNeitherTheClientNorTheCacheKeepsIt() {
+  void
+      platformManifestSubstitutedByTheUpstream_failsThePull_andNeitherTheClientNorTheCacheKeepsIt() {
     OciImage image = OciImages.multiArch(rig.layout("subst"), "multi", 20_000);
     HostileImages.put(rig.hostile, image, "it/subst");
     Platforms which = client.multiArchPulls().get(0);
@@ -223,9 +235,11 @@ abstract class ClientScenarios {
     CommandResult pull = client.tryPull(ref, which);
 
     assertThat(pull.succeeded()).as(pull.describe()).isFalse();
-    client.assertKeptNothing(ref, Set.of(child, CacheAssertions.sha256(HostileRegistry.substituteManifest())));
+    client.assertKeptNothing(
+        ref, Set.of(child, CacheAssertions.sha256(HostileRegistry.substituteManifest())));
     assertThat(ClientRig.awaitAccessLog(proxy, "/it/subst/manifests/" + child))
-        .isNotEmpty().allSatisfy(a -> assertThat(a.status()).isEqualTo(502));
+        .isNotEmpty()
+        .allSatisfy(a -> assertThat(a.status()).isEqualTo(502));
     assertNotCached(proxy.cacheDir(), child);
     assertNoFileWithContent(proxy.cacheDir(), HostileRegistry.substituteManifest());
   }

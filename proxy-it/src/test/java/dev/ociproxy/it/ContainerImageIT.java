@@ -25,10 +25,12 @@ class ContainerImageIT {
 
   @Test
   void proxyImage_onLocalBase_servesSkopeoPullsFromItsCacheVolume() throws Exception {
-    Path jar = Path.of(System.getProperty("proxy.jar", "../proxy-server/target/registry-proxy.jar"));
+    Path jar =
+        Path.of(System.getProperty("proxy.jar", "../proxy-server/target/registry-proxy.jar"));
     assertThat(jar).as("proxy.jar (mvn package first)").isRegularFile();
 
-    ImageTestScript.Result result = ImageTestScript.locate().run(jar, tmp.resolve("test-image.log"));
+    ImageTestScript.Result result =
+        ImageTestScript.locate().run(jar, tmp.resolve("test-image.log"));
 
     if (result.skipped()) {
       Assumptions.abort("docker/test-image.sh cannot run here: " + result.skipReason());

@@ -40,8 +40,10 @@ class ContainerdMirrorIT extends ClientScenarios {
   private record ContainerdClient(Containerd containerd) implements PullingClient {
 
     @Override
-    public List<String> tagPullRequests(String upstream, String repo, String tag, String manifestDigest) {
-      return List.of("HEAD /v2/" + repo + "/manifests/" + tag + "?ns=" + upstream + " 200",
+    public List<String> tagPullRequests(
+        String upstream, String repo, String tag, String manifestDigest) {
+      return List.of(
+          "HEAD /v2/" + repo + "/manifests/" + tag + "?ns=" + upstream + " 200",
           "GET /v2/" + repo + "/manifests/" + manifestDigest + "?ns=" + upstream + " 200");
     }
 
@@ -55,10 +57,15 @@ class ContainerdMirrorIT extends ClientScenarios {
       if (which.all()) {
         return containerd.tryPull(ref, "--all-platforms");
       }
-      return which.only() == null ? containerd.tryPull(ref) : containerd.tryPull(ref, "--platform", which.only().toString());
+      return which.only() == null
+          ? containerd.tryPull(ref)
+          : containerd.tryPull(ref, "--platform", which.only().toString());
     }
 
-    /** The digest the reference points at (the index for a multi-arch image) and every blob in the content store. */
+    /**
+     * The digest the reference points at (the index for a multi-arch image) and every blob in the
+     * content store.
+     */
     @Override
     public void assertStored(String ref, OciImage image, Platforms which) {
       Set<String> expected = new LinkedHashSet<>();
@@ -75,8 +82,8 @@ class ContainerdMirrorIT extends ClientScenarios {
     }
 
     /**
-     * Removes every image and every blob (a failed pull leaves unreferenced content that the garbage
-     * collector keeps until its lease expires).
+     * Removes every image and every blob (a failed pull leaves unreferenced content that the
+     * garbage collector keeps until its lease expires).
      */
     @Override
     public void emptyStore() {
@@ -87,7 +94,9 @@ class ContainerdMirrorIT extends ClientScenarios {
         args.addAll(left);
         containerd.ctr(args.toArray(String[]::new)).orThrow();
       }
-      assertThat(containerd.contentDigests()).as("containerd content after emptying the store").isEmpty();
+      assertThat(containerd.contentDigests())
+          .as("containerd content after emptying the store")
+          .isEmpty();
     }
 
     @Override

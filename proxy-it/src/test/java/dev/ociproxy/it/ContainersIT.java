@@ -33,8 +33,8 @@ import org.testcontainers.images.builder.Transferable;
 
 /**
  * Testcontainers against the harness's own dockerd: the upstream registry and the proxy run as
- * containers built here ({@link LocalImages}: {@code FROM scratch} plus the host's binaries), in the
- * host's network namespace, since the private daemon has no bridge.
+ * containers built here ({@link LocalImages}: {@code FROM scratch} plus the host's binaries), in
+ * the host's network namespace, since the private daemon has no bridge.
  *
  * <p>Skips with the reason when no Docker engine is reachable. The mirror test needs the harness's
  * daemon itself (dockerd pulls through a proxy that runs in that same dockerd).
@@ -52,15 +52,20 @@ class ContainersIT {
 
   @BeforeAll
   static void start() {
-    UpstreamRegistry.availability().and(Skopeo.availability()).and(ProxyProcess.availability())
-        .and(LocalImages.availability()).assumeAvailable();
+    UpstreamRegistry.availability()
+        .and(Skopeo.availability())
+        .and(ProxyProcess.availability())
+        .and(LocalImages.availability())
+        .assumeAvailable();
     Availability harness = Dockerd.availability();
     if (harness.available()) {
       dockerd = Dockerd.start(List.of(), List.of());
       HarnessDockerStrategy.use(dockerd);
     }
-    assumeTrue(DockerClientFactory.instance().isDockerAvailable(),
-        "no Docker engine reachable: the harness's dockerd is unavailable (" + harness.reason()
+    assumeTrue(
+        DockerClientFactory.instance().isDockerAvailable(),
+        "no Docker engine reachable: the harness's dockerd is unavailable ("
+            + harness.reason()
             + ") and Testcontainers found no other engine");
     registryImage = LocalImages.registry().get();
     proxyImage = LocalImages.proxy(Path.of(System.getProperty("proxy.jar"))).get();
@@ -78,45 +83,63 @@ class ContainersIT {
         .withNetworkMode("host")
         .withEnv("REGISTRY_HTTP_ADDR", "127.0.0.1:" + port)
         .withTmpFs(Map.of("/var/lib/registry", "rw"))
-        .waitingFor(Wait.forLogMessage(".*listening on 127\\.0\\.0\\.1:" + port + ".*", 1)
-            .withStartupTimeout(STARTUP));
+        .waitingFor(
+            Wait.forLogMessage(".*listening on 127\\.0\\.0\\.1:" + port + ".*", 1)
+                .withStartupTimeout(STARTUP));
   }
 
   @Test
-  void registryContainer_asTheUpstream_isCopiedThroughTheProxyJar_andFromItsCacheWhenStopped() throws Exception {
+  void registryContainer_asTheUpstream_isCopiedThroughTheProxyJar_andFromItsCacheWhenStopped()
+      throws Exception {
     int port = Ports.free();
     OciImage image = OciImages.singleArch(tmp.resolve("layout"), "v1", 200_000, 10_000);
     try (GenericContainer<?> registry = registryContainer(port)) {
       registry.start();
       Skopeo.push(image, "127.0.0.1:" + port, "tc/hello:v1", null);
-      try (ProxyProcess proxy = ProxyProcess.builder().upstream("registry.example.com", "http://127.0.0.1:" + port)
-          .start()) {
+      try (ProxyProcess proxy =
+          ProxyProcess.builder()
+              .upstream("registry.example.com", "http://127.0.0.1:" + port)
+              .start()) {
         String ref = proxy.hostPort() + "/registry.example.com/tc/hello:v1";
 
         Skopeo.DirImage online = Skopeo.copyToDir(ref, tmp.resolve("online"), null, false);
         registry.stop();
         Skopeo.DirImage offline = Skopeo.copyToDir(ref, tmp.resolve("offline"), null, false);
 
-        assertThat(online.storedDigests()).containsExactlyInAnyOrderElementsOf(image.image().allDigests());
-        assertThat(offline.storedDigests()).containsExactlyInAnyOrderElementsOf(image.image().allDigests());
+        assertThat(online.storedDigests())
+            .containsExactlyInAnyOrderElementsOf(image.image().allDigests());
+        assertThat(offline.storedDigests())
+            .containsExactlyInAnyOrderElementsOf(image.image().allDigests());
       }
     }
   }
 
   @Test
-  void proxyContainer_isTheRegistryMirrorOfTheDockerdItRunsIn_andServesWithTheUpstreamDown() throws Exception {
-    assumeTrue(dockerd != null, "needs the harness's dockerd, whose registry-mirrors name the proxy container");
+  void proxyContainer_isTheRegistryMirrorOfTheDockerdItRunsIn_andServesWithTheUpstreamDown()
+      throws Exception {
+    assumeTrue(
+        dockerd != null,
+        "needs the harness's dockerd, whose registry-mirrors name the proxy container");
     OciImage image = OciImages.singleArch(tmp.resolve("layout"), "v1", 200_000, 10_000);
     int mirrorPort = Ports.free();
     try (UpstreamRegistry upstream = UpstreamRegistry.startOpen();
-        GenericContainer<?> proxy = new GenericContainer<>(proxyImage)
-            .withNetworkMode("host")
-            .withTmpFs(Map.of("/tmp", "rw", "/var/cache/registry-proxy", "rw"))
-            .withCopyToContainer(Transferable.of("listen: \"127.0.0.1:" + mirrorPort + "\"\n"
-                + "cache:\n  dir: \"/var/cache/registry-proxy\"\n"
-                + "upstreams:\n  - name: \"docker.io\"\n    url: \"" + upstream.url() + "\"\n    default: true\n"),
-                LocalImages.PROXY_CONFIG)
-            .waitingFor(Wait.forLogMessage(".*registry proxy listening on.*", 1).withStartupTimeout(STARTUP))) {
+        GenericContainer<?> proxy =
+            new GenericContainer<>(proxyImage)
+                .withNetworkMode("host")
+                .withTmpFs(Map.of("/tmp", "rw", "/var/cache/registry-proxy", "rw"))
+                .withCopyToContainer(
+                    Transferable.of(
+                        "listen: \"127.0.0.1:"
+                            + mirrorPort
+                            + "\"\n"
+                            + "cache:\n  dir: \"/var/cache/registry-proxy\"\n"
+                            + "upstreams:\n  - name: \"docker.io\"\n    url: \""
+                            + upstream.url()
+                            + "\"\n    default: true\n"),
+                    LocalImages.PROXY_CONFIG)
+                .waitingFor(
+                    Wait.forLogMessage(".*registry proxy listening on.*", 1)
+                        .withStartupTimeout(STARTUP))) {
       Skopeo.push(image, upstream, "test/hello:v1");
       proxy.start();
       dockerd.registryMirrors(List.of("http://127.0.0.1:" + mirrorPort));
@@ -130,12 +153,14 @@ class ContainersIT {
 
       for (JsonNode stored : List.of(online, offline)) {
         assertThat(stored.path("Id").asText()).isEqualTo(image.image().config().digest());
-        assertThat(stored.path("RepoDigests").path(0).asText()).isEqualTo("test/hello@" + image.manifestDigest());
+        assertThat(stored.path("RepoDigests").path(0).asText())
+            .isEqualTo("test/hello@" + image.manifestDigest());
         List<String> diffIds = new ArrayList<>();
         stored.path("RootFS").path("Layers").forEach(n -> diffIds.add(n.asText()));
         assertThat(diffIds).containsExactlyElementsOf(image.image().diffIds());
       }
-      assertThat(proxy.getLogs()).contains("GET /v2/test/hello/manifests/" + image.manifestDigest() + " 200");
+      assertThat(proxy.getLogs())
+          .contains("GET /v2/test/hello/manifests/" + image.manifestDigest() + " 200");
     }
   }
 }

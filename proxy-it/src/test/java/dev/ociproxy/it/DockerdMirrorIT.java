@@ -19,13 +19,14 @@ import java.util.Set;
 import org.junit.jupiter.api.Tag;
 
 /**
- * Docker Engine 20.10 pulls Docker Hub names ({@code docker pull it/tag:v1}) through the proxy as its
- * {@code registry-mirrors} entry, which reaches the proxy's default upstream, here called
- * {@code docker.io}, without any upstream in the path; a tag is resolved with HEAD, then the manifest is
- * fetched by digest: the {@link ClientScenarios}.
+ * Docker Engine 20.10 pulls Docker Hub names ({@code docker pull it/tag:v1}) through the proxy as
+ * its {@code registry-mirrors} entry, which reaches the proxy's default upstream, here called
+ * {@code docker.io}, without any upstream in the path; a tag is resolved with HEAD, then the
+ * manifest is fetched by digest: the {@link ClientScenarios}.
  *
- * <p>A mirror serves only one upstream for dockerd, so the token-auth and lying upstreams sit behind
- * proxies of their own, and the client switches dockerd's mirror with a configuration reload.
+ * <p>A mirror serves only one upstream for dockerd, so the token-auth and lying upstreams sit
+ * behind proxies of their own, and the client switches dockerd's mirror with a configuration
+ * reload.
  */
 @Tag("container-runtime")
 class DockerdMirrorIT extends ClientScenarios {
@@ -43,9 +44,12 @@ class DockerdMirrorIT extends ClientScenarios {
 
   @Override
   PullingClient startClient(ClientRig rig) {
-    // One attempt per layer: a lying upstream fails the pull at once, not after 5 retries and 75 s of back-off.
-    return new DockerdClient(rig,
-        Dockerd.start(List.of(rig.proxy.url()), List.of(), cfg -> cfg.put("max-download-attempts", 1)));
+    // One attempt per layer: a lying upstream fails the pull at once, not after 5 retries and 75 s
+    // of back-off.
+    return new DockerdClient(
+        rig,
+        Dockerd.start(
+            List.of(rig.proxy.url()), List.of(), cfg -> cfg.put("max-download-attempts", 1)));
   }
 
   private record DockerdClient(ClientRig rig, Dockerd dockerd) implements PullingClient {
@@ -57,12 +61,13 @@ class DockerdMirrorIT extends ClientScenarios {
 
     @Override
     public Optional<ProxyProcess> ownProxyFor(String upstream) {
-      Optional<ProxyProcess> own = switch (upstream) {
-        case HUB -> Optional.empty();
-        case PRIVATE -> Optional.of(hubProxy("http://127.0.0.1:" + rig.privatePort, true));
-        case HOSTILE -> Optional.of(hubProxy(rig.hostile.url(), false));
-        default -> throw new IllegalArgumentException("upstream: " + upstream);
-      };
+      Optional<ProxyProcess> own =
+          switch (upstream) {
+            case HUB -> Optional.empty();
+            case PRIVATE -> Optional.of(hubProxy("http://127.0.0.1:" + rig.privatePort, true));
+            case HOSTILE -> Optional.of(hubProxy(rig.hostile.url(), false));
+            default -> throw new IllegalArgumentException("upstream: " + upstream);
+          };
       dockerd.registryMirrors(List.of(own.orElse(rig.proxy).url()));
       return own;
     }
@@ -74,8 +79,10 @@ class DockerdMirrorIT extends ClientScenarios {
     }
 
     @Override
-    public List<String> tagPullRequests(String upstream, String repo, String tag, String manifestDigest) {
-      return List.of("HEAD /v2/" + repo + "/manifests/" + tag + " 200",
+    public List<String> tagPullRequests(
+        String upstream, String repo, String tag, String manifestDigest) {
+      return List.of(
+          "HEAD /v2/" + repo + "/manifests/" + tag + " 200",
           "GET /v2/" + repo + "/manifests/" + manifestDigest + " 200");
     }
 
@@ -89,7 +96,8 @@ class DockerdMirrorIT extends ClientScenarios {
       if (which.all()) {
         throw new IllegalArgumentException("dockerd pulls one platform");
       }
-      return which.only() == null ? dockerd.docker("pull", ref)
+      return which.only() == null
+          ? dockerd.docker("pull", ref)
           : dockerd.docker("pull", "--platform", which.only().toString(), ref);
     }
 
@@ -123,7 +131,9 @@ class DockerdMirrorIT extends ClientScenarios {
         args.addAll(List.of(ids.split("\\s+")));
         dockerd.docker(args.toArray(String[]::new)).orThrow();
       }
-      assertThat(dockerd.docker("image", "ls", "-a", "-q").orThrow().stdout()).as("dockerd images").isBlank();
+      assertThat(dockerd.docker("image", "ls", "-a", "-q").orThrow().stdout())
+          .as("dockerd images")
+          .isBlank();
     }
 
     @Override

@@ -25,21 +25,41 @@ import org.junit.jupiter.api.Test;
  */
 class GrafanaDashboardIT extends PerTestHostileUpstream {
   private static final String UP = "up.test";
-  private static final Path GRAFANA = Path.of(System.getProperty("basedir", "")).toAbsolutePath()
-      .getParent().resolve("docker/grafana");
+  private static final Path GRAFANA =
+      Path.of(System.getProperty("basedir", ""))
+          .toAbsolutePath()
+          .getParent()
+          .resolve("docker/grafana");
   private static final Pattern IDENTIFIER = Pattern.compile("[a-zA-Z_:][a-zA-Z0-9_:]*");
-  private static final Set<String> KEYWORDS = Set.of("by", "without", "on", "ignoring", "group_left", "group_right",
-      "bool", "offset", "and", "or", "unless", "vector", "le", "inf", "nan");
+  private static final Set<String> KEYWORDS =
+      Set.of(
+          "by",
+          "without",
+          "on",
+          "ignoring",
+          "group_left",
+          "group_right",
+          "bool",
+          "offset",
+          "and",
+          "or",
+          "unless",
+          "vector",
+          "le",
+          "inf",
+          "nan");
 
   /**
    * The metric names in a PromQL expression: what is left once label matchers, ranges, grouping
    * clauses, strings and function names are taken out.
    */
   static Set<String> metricNames(String promql) {
-    String s = promql.replaceAll("\"(?:[^\"\\\\]|\\\\.)*\"", "")
-        .replaceAll("\\{[^}]*}", " ")
-        .replaceAll("\\[[^]]*]", " ")
-        .replaceAll("\\b(by|without|on|ignoring|group_left|group_right)\\s*\\([^)]*\\)", " ");
+    String s =
+        promql
+            .replaceAll("\"(?:[^\"\\\\]|\\\\.)*\"", "")
+            .replaceAll("\\{[^}]*}", " ")
+            .replaceAll("\\[[^]]*]", " ")
+            .replaceAll("\\b(by|without|on|ignoring|group_left|group_right)\\s*\\([^)]*\\)", " ");
     Set<String> out = new TreeSet<>();
     Matcher m = IDENTIFIER.matcher(s);
     while (m.find()) {
@@ -53,7 +73,8 @@ class GrafanaDashboardIT extends PerTestHostileUpstream {
 
   private static Set<String> dashboardNames() throws Exception {
     Set<String> names = new TreeSet<>();
-    JsonNode dashboard = new ObjectMapper().readTree(GRAFANA.resolve("registry-proxy-dashboard.json").toFile());
+    JsonNode dashboard =
+        new ObjectMapper().readTree(GRAFANA.resolve("registry-proxy-dashboard.json").toFile());
     for (JsonNode expr : dashboard.findValues("expr")) {
       names.addAll(metricNames(expr.asText()));
     }
@@ -67,8 +88,10 @@ class GrafanaDashboardIT extends PerTestHostileUpstream {
 
   @Test
   void metricNamesAreFoundInPromQl_notLabelsFunctionsOrRanges() {
-    assertThat(metricNames("sum by (route, status) (rate(a_total{kind=\"blob\",x=~\"y\"}[$__rate_interval]))"
-        + " / on (kind) histogram_quantile(0.99, b_bucket) or vector(0) > 0"))
+    assertThat(
+            metricNames(
+                "sum by (route, status) (rate(a_total{kind=\"blob\",x=~\"y\"}[$__rate_interval]))"
+                    + " / on (kind) histogram_quantile(0.99, b_bucket) or vector(0) > 0"))
         .containsExactly("a_total", "b_bucket");
   }
 
@@ -86,20 +109,30 @@ class GrafanaDashboardIT extends PerTestHostileUpstream {
     Http.status(base + lie);
     Http.status(base + down);
     Set<String> names = dashboardNames();
-    assertThat(names).hasSizeGreaterThan(15).contains("registry_proxy_verification_failures_total",
-        "registry_proxy_upstream_backoff_seconds", "jvm_memory_used_bytes", "netty_allocator_memory_used");
+    assertThat(names)
+        .hasSizeGreaterThan(15)
+        .contains(
+            "registry_proxy_verification_failures_total",
+            "registry_proxy_upstream_backoff_seconds",
+            "jvm_memory_used_bytes",
+            "netty_allocator_memory_used");
 
     PrometheusText metrics = awaitMetrics(names);
 
     assertThat(names).allSatisfy(n -> assertThat(metrics.has(n)).as("%s in /metrics", n).isTrue());
   }
 
-  /** Scrapes until every name is there or 20 s pass: a refusal is counted a moment after the answer. */
+  /**
+   * Scrapes until every name is there or 20 s pass: a refusal is counted a moment after the answer.
+   */
   private PrometheusText awaitMetrics(Set<String> names) throws InterruptedException {
     long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
     while (true) {
-      PrometheusText m = PrometheusText.parse(new String(Http.tryGet(proxy.url() + "/metrics").orElseThrow().body(),
-          StandardCharsets.UTF_8));
+      PrometheusText m =
+          PrometheusText.parse(
+              new String(
+                  Http.tryGet(proxy.url() + "/metrics").orElseThrow().body(),
+                  StandardCharsets.UTF_8));
       if (names.stream().allMatch(m::has) || System.nanoTime() > deadline) {
         return m;
       }

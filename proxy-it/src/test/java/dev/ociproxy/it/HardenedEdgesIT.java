@@ -35,6 +35,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class HardenedEdgesIT {
   private static final String UP = "up.test";
   private static final Pattern STATUS_LINE = Pattern.compile("HTTP/1\\.[01] (\\d{3}) .*");
+
   /** Bounded so the suite stays fast on 2 cores; the seed is printed for reproduction. */
   private static final int FUZZ_ITERATIONS = 1500;
 
@@ -47,10 +48,11 @@ class HardenedEdgesIT {
     assumeTrue(ProxyProcess.availability().available(), ProxyProcess.availability().reason());
     up = HostileRegistry.start();
     img = up.putImage("fuzz/app", "v1", random(20_000, 1));
-    proxy = ProxyProcess.builder()
-        .upstream(UP, up.url())
-        .extraYaml("limits:\n  idleTimeout: \"3s\"\n  maxHeaders: 50\n")
-        .start();
+    proxy =
+        ProxyProcess.builder()
+            .upstream(UP, up.url())
+            .extraYaml("limits:\n  idleTimeout: \"3s\"\n  maxHeaders: 50\n")
+            .start();
   }
 
   @AfterAll
@@ -63,7 +65,9 @@ class HardenedEdgesIT {
     }
   }
 
-  /** Sends raw bytes on a fresh connection; returns the status, or -1 if closed without an answer. */
+  /**
+   * Sends raw bytes on a fresh connection; returns the status, or -1 if closed without an answer.
+   */
   private static int rawStatus(byte[] request) throws IOException {
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress("127.0.0.1", proxy.port()), 5_000);
@@ -94,38 +98,45 @@ class HardenedEdgesIT {
   }
 
   private static final List<String> METHODS =
-      List.of("GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT", "G3T", "get");
+      List.of(
+          "GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT", "G3T",
+          "get");
 
   private static String mutatedPath(Random r) {
     String digest = img.layerDigests().get(0);
-    List<String> bases = List.of(
-        "/v2/", "/v2", "/", "/v2/_catalog",
-        "/v2/" + UP + "/fuzz/app/manifests/v1",
-        "/v2/" + UP + "/fuzz/app/manifests/" + img.manifestDigest(),
-        "/v2/" + UP + "/fuzz/app/blobs/" + digest,
-        "/v2/" + UP + "/fuzz/app/tags/list",
-        "/v2/fuzz/app/manifests/v1?ns=" + UP,
-        "/v2/" + UP + "/fuzz/app/blobs/uploads/");
+    List<String> bases =
+        List.of(
+            "/v2/",
+            "/v2",
+            "/",
+            "/v2/_catalog",
+            "/v2/" + UP + "/fuzz/app/manifests/v1",
+            "/v2/" + UP + "/fuzz/app/manifests/" + img.manifestDigest(),
+            "/v2/" + UP + "/fuzz/app/blobs/" + digest,
+            "/v2/" + UP + "/fuzz/app/tags/list",
+            "/v2/fuzz/app/manifests/v1?ns=" + UP,
+            "/v2/" + UP + "/fuzz/app/blobs/uploads/");
     String p = bases.get(r.nextInt(bases.size()));
     int mutations = r.nextInt(4);
     for (int i = 0; i < mutations; i++) {
       int at = p.isEmpty() ? 0 : r.nextInt(p.length());
-      String insert = switch (r.nextInt(14)) {
-        case 0 -> "..";
-        case 1 -> "%2f";
-        case 2 -> "//";
-        case 3 -> "%00";
-        case 4 -> "A";
-        case 5 -> "/" + "x".repeat(r.nextInt(600));
-        case 6 -> "?n=" + r.nextInt() + "&last=" + Long.toHexString(r.nextLong());
-        case 7 -> "?ns=" + (r.nextBoolean() ? UP : "nope.example");
-        case 8 -> "sha256:" + Long.toHexString(r.nextLong());
-        case 9 -> "é";
-        case 10 -> "\\";
-        case 11 -> ":";
-        case 12 -> "@";
-        default -> String.valueOf((char) (33 + r.nextInt(94)));
-      };
+      String insert =
+          switch (r.nextInt(14)) {
+            case 0 -> "..";
+            case 1 -> "%2f";
+            case 2 -> "//";
+            case 3 -> "%00";
+            case 4 -> "A";
+            case 5 -> "/" + "x".repeat(r.nextInt(600));
+            case 6 -> "?n=" + r.nextInt() + "&last=" + Long.toHexString(r.nextLong());
+            case 7 -> "?ns=" + (r.nextBoolean() ? UP : "nope.example");
+            case 8 -> "sha256:" + Long.toHexString(r.nextLong());
+            case 9 -> "é";
+            case 10 -> "\\";
+            case 11 -> ":";
+            case 12 -> "@";
+            default -> String.valueOf((char) (33 + r.nextInt(94)));
+          };
       p = p.substring(0, at) + insert + p.substring(at);
     }
     return p;
@@ -133,12 +144,23 @@ class HardenedEdgesIT {
 
   private static String header(Random r) {
     return switch (r.nextInt(12)) {
-      case 0 -> "Range: bytes=" + (r.nextInt(50_000) - 100) + "-" + (r.nextBoolean() ? r.nextInt(50_000) : "");
+      case 0 ->
+          "Range: bytes="
+              + (r.nextInt(50_000) - 100)
+              + "-"
+              + (r.nextBoolean() ? r.nextInt(50_000) : "");
       case 1 -> "Range: bytes=-" + r.nextInt(30_000);
       case 2 -> "Range: bytes=0-1,5-9";
       case 3 -> "Range: lines=" + r.nextInt();
-      case 4 -> "Accept: " + (r.nextBoolean() ? "application/vnd.oci.image.index.v1+json" : "*/*;q=" + r.nextInt());
-      case 5 -> "Authorization: " + (r.nextBoolean() ? "Basic " : "Bearer ") + Long.toHexString(r.nextLong());
+      case 4 ->
+          "Accept: "
+              + (r.nextBoolean()
+                  ? "application/vnd.oci.image.index.v1+json"
+                  : "*/*;q=" + r.nextInt());
+      case 5 ->
+          "Authorization: "
+              + (r.nextBoolean() ? "Basic " : "Bearer ")
+              + Long.toHexString(r.nextLong());
       case 6 -> "Content-Length: " + (r.nextBoolean() ? "0" : "-1");
       case 7 -> "Transfer-Encoding: chunked";
       case 8 -> "X-" + r.nextInt(1000) + ": " + "v".repeat(r.nextInt(200));
@@ -179,7 +201,8 @@ class HardenedEdgesIT {
       RawHttpClient.Response m = c.get("/v2/" + UP + "/fuzz/app/manifests/v1");
       assertThat(m.status()).isEqualTo(200);
       assertThat(m.body()).isEqualTo(img.manifest());
-      RawHttpClient.Response b = c.get("/v2/" + UP + "/fuzz/app/blobs/" + img.layerDigests().get(0));
+      RawHttpClient.Response b =
+          c.get("/v2/" + UP + "/fuzz/app/blobs/" + img.layerDigests().get(0));
       assertThat(b.status()).isEqualTo(200);
       assertThat(CacheAssertions.sha256(b.body())).isEqualTo(img.layerDigests().get(0));
     }
@@ -187,7 +210,8 @@ class HardenedEdgesIT {
 
   @Test
   void oversizedRequestLineHeadersAndHeaderCountAreRefusedWith4xx() throws IOException {
-    String longLine = "GET /v2/" + UP + "/" + "a/".repeat(6000) + "b/manifests/v1 HTTP/1.1\r\nHost: x\r\n\r\n";
+    String longLine =
+        "GET /v2/" + UP + "/" + "a/".repeat(6000) + "b/manifests/v1 HTTP/1.1\r\nHost: x\r\n\r\n";
     assertThat(rawStatus(longLine.getBytes(StandardCharsets.US_ASCII))).isIn(414, 400, -1);
     String bigHeader = "GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Big: " + "y".repeat(40_000) + "\r\n\r\n";
     assertThat(rawStatus(bigHeader.getBytes(StandardCharsets.US_ASCII))).isIn(431, 400, -1);
@@ -237,8 +261,11 @@ class HardenedEdgesIT {
     try (Socket stalled = new Socket()) {
       stalled.setReceiveBufferSize(4096);
       stalled.connect(new InetSocketAddress("127.0.0.1", proxy.port()), 5_000);
-      stalled.getOutputStream().write(("GET /v2/" + UP + "/fuzz/big/blobs/" + digest
-          + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      stalled
+          .getOutputStream()
+          .write(
+              ("GET /v2/" + UP + "/fuzz/big/blobs/" + digest + " HTTP/1.1\r\nHost: x\r\n\r\n")
+                  .getBytes(StandardCharsets.US_ASCII));
       // Never read. Another client gets the same blob whole, and quickly.
       long t0 = System.nanoTime();
       try (RawHttpClient c = new RawHttpClient("127.0.0.1", proxy.port(), Duration.ofSeconds(60))) {

@@ -1,10 +1,10 @@
 package dev.ociproxy.it;
 
-import static dev.ociproxy.it.ItFixtures.random;
 import static dev.ociproxy.it.CacheAssertions.assertCached;
 import static dev.ociproxy.it.CacheAssertions.assertNoFileWithContent;
 import static dev.ociproxy.it.CacheAssertions.assertNoWholeSuccess;
 import static dev.ociproxy.it.CacheAssertions.assertNotCached;
+import static dev.ociproxy.it.ItFixtures.random;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -25,8 +25,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The real proxy jar in front of an upstream that lies in every way the verification rules
- * forbid: each lie must reach no client as a whole success and leave nothing in the cache.
+ * The real proxy jar in front of an upstream that lies in every way the verification rules forbid:
+ * each lie must reach no client as a whole success and leave nothing in the cache.
  */
 @ExtendWith(ProcessGuard.class)
 class HostileUpstreamIT {
@@ -46,10 +46,11 @@ class HostileUpstreamIT {
     privateUp = HostileRegistry.start();
     privateUp.requireBasic(CREDS.username(), CREDS.password());
     cdn = HostileRegistry.start();
-    proxy = ProxyProcess.builder()
-        .upstream(UP, up.url())
-        .upstream(PRIVATE, privateUp.url(), CREDS)
-        .start();
+    proxy =
+        ProxyProcess.builder()
+            .upstream(UP, up.url())
+            .upstream(PRIVATE, privateUp.url(), CREDS)
+            .start();
   }
 
   @AfterAll
@@ -74,7 +75,10 @@ class HostileUpstreamIT {
     return proxy.cacheDir();
   }
 
-  /** Puts {@code size} random bytes as a blob of {@code repo} and makes the upstream serve it with {@code lies}. */
+  /**
+   * Puts {@code size} random bytes as a blob of {@code repo} and makes the upstream serve it with
+   * {@code lies}.
+   */
   private static String lyingBlob(String repo, long seed, int size, Lie... lies) {
     String digest = up.putBlob(repo, random(size, seed));
     up.lie(digest, lies);
@@ -96,7 +100,8 @@ class HostileUpstreamIT {
   }
 
   @Test
-  void bigBlobFedFromMemoryWithFlippedLastByteIsCutBeforeItsLastByteOrRefused_andNeverCached() throws IOException {
+  void bigBlobFedFromMemoryWithFlippedLastByteIsCutBeforeItsLastByteOrRefused_andNeverCached()
+      throws IOException {
     // 3 MB: a blob the store may write past the page cache, served from the received buffers.
     String digest = lyingBlob("lies/flip-last-big", 21, 3_000_000, Lie.FLIP_LAST_BYTE);
 
@@ -107,8 +112,9 @@ class HostileUpstreamIT {
   }
 
   /**
-   * The lie shows only at the last byte: either the proxy had started streaming and breaks off before
-   * that byte (a failed transfer), or it refused before the first byte with a registry error.
+   * The lie shows only at the last byte: either the proxy had started streaming and breaks off
+   * before that byte (a failed transfer), or it refused before the first byte with a registry
+   * error.
    */
   private static void assertCutBeforeTheLastByteOrRefused(RawHttpClient.Response r, int size) {
     if (r.status() == 200) {
@@ -172,7 +178,8 @@ class HostileUpstreamIT {
 
   @Test
   void blobWithFalseDigestHeaderIsRefusedBeforeAnyByte() throws IOException {
-    String digest = lyingBlob("lies/false-header", 7, 50_000, Lie.FALSE_DIGEST_HEADER, Lie.WRONG_BODY);
+    String digest =
+        lyingBlob("lies/false-header", 7, 50_000, Lie.FALSE_DIGEST_HEADER, Lie.WRONG_BODY);
 
     RawHttpClient.Response r = getBlob("lies/false-header", digest);
 
@@ -211,13 +218,17 @@ class HostileUpstreamIT {
     RawHttpClient.Response second = getBlob("honest/plain", digest);
 
     assertThat(second.body()).isEqualTo(honest);
-    assertThat(up.count("GET", "/v2/honest/plain/blobs/")).as("upstream GETs after a cached read").isEqualTo(before);
+    assertThat(up.count("GET", "/v2/honest/plain/blobs/"))
+        .as("upstream GETs after a cached read")
+        .isEqualTo(before);
 
-    RawHttpClient.Response range = get("/v2/" + UP + "/honest/plain/blobs/" + digest, "Range: bytes=100-199");
+    RawHttpClient.Response range =
+        get("/v2/" + UP + "/honest/plain/blobs/" + digest, "Range: bytes=100-199");
 
     assertThat(range.status()).isEqualTo(206);
     assertThat(range.body()).isEqualTo(java.util.Arrays.copyOfRange(honest, 100, 200));
-    assertThat(get("/v2/" + UP + "/honest/plain/blobs/" + digest, "Range: bytes=999999-").status()).isEqualTo(416);
+    assertThat(get("/v2/" + UP + "/honest/plain/blobs/" + digest, "Range: bytes=999999-").status())
+        .isEqualTo(416);
   }
 
   @Test
@@ -259,8 +270,10 @@ class HostileUpstreamIT {
     HostileRegistry.Image img = up.putImage("lies/substituted", "v1", random(1000, 12));
     up.lie(img.manifestDigest(), Lie.MANIFEST_BY_DIGEST_SUBSTITUTED);
 
-    RawHttpClient.Response r = get("/v2/" + UP + "/lies/substituted/manifests/" + img.manifestDigest(),
-        "Accept: " + OciJson.IMAGE_MANIFEST);
+    RawHttpClient.Response r =
+        get(
+            "/v2/" + UP + "/lies/substituted/manifests/" + img.manifestDigest(),
+            "Accept: " + OciJson.IMAGE_MANIFEST);
 
     assertThat(r.status()).isEqualTo(502);
     assertThat(r.bodyText()).contains("\"code\":\"DIGEST_INVALID\"");
@@ -273,7 +286,8 @@ class HostileUpstreamIT {
     HostileRegistry.Image img = up.putImage("lies/manifest-flip", "v1", random(1000, 13));
     up.lie(img.manifestDigest(), Lie.FLIP_LAST_BYTE);
 
-    RawHttpClient.Response r = get("/v2/" + UP + "/lies/manifest-flip/manifests/" + img.manifestDigest());
+    RawHttpClient.Response r =
+        get("/v2/" + UP + "/lies/manifest-flip/manifests/" + img.manifestDigest());
 
     assertThat(r.status()).isEqualTo(502);
     assertNotCached(cache(), img.manifestDigest());
@@ -292,7 +306,8 @@ class HostileUpstreamIT {
   }
 
   @Test
-  void manifestByTagWithHeaderInAnotherAlgorithmForOtherBytesIsNeverCachedUnderTheTagsDigest() throws IOException {
+  void manifestByTagWithHeaderInAnotherAlgorithmForOtherBytesIsNeverCachedUnderTheTagsDigest()
+      throws IOException {
     HostileRegistry.Image img = up.putImage("lies/tag-sha512", "v1", random(1000, 15));
     up.lie("lies/tag-sha512/manifests/v1", Lie.OTHER_ALGORITHM_HEADER);
 
@@ -301,7 +316,8 @@ class HostileUpstreamIT {
     // Whatever body arrived, it is not what the tag named upstream; nothing of it may be cached
     // under the requested tag's digest.
     if (r.status() == 200) {
-      assertThat(r.header("Docker-Content-Digest").orElseThrow()).isEqualTo(CacheAssertions.sha256(r.body()));
+      assertThat(r.header("Docker-Content-Digest").orElseThrow())
+          .isEqualTo(CacheAssertions.sha256(r.body()));
     }
     assertNotCached(cache(), img.manifestDigest());
   }
@@ -340,7 +356,8 @@ class HostileUpstreamIT {
 
     assertThat(r.status()).isEqualTo(502);
     assertThat(r.bodyText()).contains("MANIFEST_INVALID");
-    assertThat(CacheAssertions.files(cache().resolve("tags").resolve(UP).resolve("lies/not-json"))).isEmpty();
+    assertThat(CacheAssertions.files(cache().resolve("tags").resolve(UP).resolve("lies/not-json")))
+        .isEmpty();
   }
 
   @Test
@@ -361,7 +378,8 @@ class HostileUpstreamIT {
   // ---- framing: one response read as another's answer ----
 
   @Test
-  void aForgedResponseTrailingAnAnswerIsNeverServedOrCachedAsAnotherRepositorysTag() throws Exception {
+  void aForgedResponseTrailingAnAnswerIsNeverServedOrCachedAsAnotherRepositorysTag()
+      throws Exception {
     HostileRegistry.Image first = up.putImage("smuggle/first", "v1", random(1000, 22));
     HostileRegistry.Image victim = up.putImage("smuggle/victim", "v1", random(1000, 23));
     up.lie("smuggle/first/manifests/v1", Lie.TRAILING_RESPONSE);
@@ -370,13 +388,15 @@ class HostileUpstreamIT {
     RawHttpClient.Response r = get("/v2/" + UP + "/smuggle/victim/manifests/v1");
     assertThat(r.status()).isEqualTo(200);
     assertThat(r.body()).isEqualTo(victim.manifest());
-    assertThat(get("/v2/" + UP + "/smuggle/victim/manifests/v1").body()).isEqualTo(victim.manifest());
+    assertThat(get("/v2/" + UP + "/smuggle/victim/manifests/v1").body())
+        .isEqualTo(victim.manifest());
     assertNoFileWithContent(cache(), HostileRegistry.substituteManifest());
     assertThat(proxy.log()).contains("refused upstream connection reuse: upstream=" + UP);
   }
 
   @Test
-  void aManifestFramedWithBothLengthsIsReadByItsChunksAndItsConnectionIsNotReused() throws Exception {
+  void aManifestFramedWithBothLengthsIsReadByItsChunksAndItsConnectionIsNotReused()
+      throws Exception {
     HostileRegistry.Image img = up.putImage("smuggle/both-lengths", "v1", random(1000, 24));
     up.lie("smuggle/both-lengths/manifests/v1", Lie.BOTH_LENGTHS, Lie.TRAILING_RESPONSE);
     RawHttpClient.Response r = get("/v2/" + UP + "/smuggle/both-lengths/manifests/v1");
@@ -386,19 +406,22 @@ class HostileUpstreamIT {
     up.unlie("smuggle/both-lengths/manifests/v1");
     Thread.sleep(400);
     HostileRegistry.Image next = up.putImage("smuggle/after-both", "v1", random(1000, 25));
-    assertThat(get("/v2/" + UP + "/smuggle/after-both/manifests/v1").body()).isEqualTo(next.manifest());
+    assertThat(get("/v2/" + UP + "/smuggle/after-both/manifests/v1").body())
+        .isEqualTo(next.manifest());
     assertNoFileWithContent(cache(), HostileRegistry.substituteManifest());
   }
 
   @Test
-  void tagListLinkCarriesOnlyTheValidatedLastAndNNeverTheUpstreamsOtherParameters() throws IOException {
+  void tagListLinkCarriesOnlyTheValidatedLastAndNNeverTheUpstreamsOtherParameters()
+      throws IOException {
     for (String tag : new String[] {"a", "b", "c"}) {
       up.putImage("paged/app", tag, random(100, 26));
     }
     up.lie("paged/app/tags/list", Lie.linkQuery("ns=" + PRIVATE));
     RawHttpClient.Response r = get("/v2/" + UP + "/paged/app/tags/list?n=1");
     assertThat(r.status()).isEqualTo(200);
-    assertThat(r.header("Link")).contains("</v2/" + UP + "/paged/app/tags/list?n=1&last=a>; rel=\"next\"");
+    assertThat(r.header("Link"))
+        .contains("</v2/" + UP + "/paged/app/tags/list?n=1&last=a>; rel=\"next\"");
   }
 
   @Test
@@ -422,7 +445,9 @@ class HostileUpstreamIT {
     assertThat(get("/v2/" + UP + "/a%2fb/manifests/v1").status()).isEqualTo(400);
     assertThat(get("/v2/unknown.example/a/manifests/v1").bodyText()).contains("NAME_UNKNOWN");
     assertThat(get("/v2/x/manifests/v1?ns=nope.example").status()).isEqualTo(404);
-    assertThat(new String(get("/v2/" + "a/".repeat(200) + "b/manifests/v1").body(), StandardCharsets.UTF_8))
+    assertThat(
+            new String(
+                get("/v2/" + "a/".repeat(200) + "b/manifests/v1").body(), StandardCharsets.UTF_8))
         .contains("NAME_INVALID");
     try (RawHttpClient c = new RawHttpClient("127.0.0.1", proxy.port(), Duration.ofSeconds(10))) {
       assertThat(c.exchange("PUT", "/v2/" + UP + "/x/manifests/v1").status()).isEqualTo(405);

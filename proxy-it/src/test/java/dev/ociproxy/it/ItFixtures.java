@@ -5,7 +5,10 @@ import java.util.Random;
 import java.util.function.BooleanSupplier;
 import org.awaitility.Awaitility;
 
-/** Small helpers the end-to-end tests share: reproducible content and polling without sleeps as synchronisation. */
+/**
+ * Small helpers the end-to-end tests share: reproducible content and polling without sleeps as
+ * synchronisation.
+ */
 final class ItFixtures {
   private ItFixtures() {}
 
@@ -18,6 +21,9 @@ final class ItFixtures {
 
   /** Waits for {@code cond}, polling every 20 ms; fails after {@code timeout}. */
   static void await(String what, Duration timeout, BooleanSupplier cond) {
-    Awaitility.await(what).atMost(timeout).pollInterval(Duration.ofMillis(20)).until(cond::getAsBoolean);
+    Awaitility.await(what)
+        .atMost(timeout)
+        .pollInterval(Duration.ofMillis(20))
+        .until(cond::getAsBoolean);
   }
 }

@@ -1,10 +1,10 @@
 package dev.ociproxy.it;
 
-import static dev.ociproxy.it.ItFixtures.random;
-import static dev.ociproxy.it.ItFixtures.await;
 import static dev.ociproxy.it.CacheAssertions.assertCached;
 import static dev.ociproxy.it.CacheAssertions.assertNoWholeSuccess;
 import static dev.ociproxy.it.CacheAssertions.assertNotCached;
+import static dev.ociproxy.it.ItFixtures.await;
+import static dev.ociproxy.it.ItFixtures.random;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ociproxy.it.support.ProxyProcess;
@@ -22,8 +22,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Many clients, slow and dead upstreams: one upstream fetch per cold blob, readers that tail it,
- * offline serving, back-off, the disk budget and crash recovery — all against the real jar.
- * Timing bounds are generous: this runs on a shared 2-core machine.
+ * offline serving, back-off, the disk budget and crash recovery — all against the real jar. Timing
+ * bounds are generous: this runs on a shared 2-core machine.
  */
 class ManyClientsIT extends PerTestHostileUpstream {
   private static final String UP = "up.test";
@@ -55,7 +55,8 @@ class ManyClientsIT extends PerTestHostileUpstream {
     List<Future<RawHttpClient.Response>> all = new ArrayList<>();
     for (int i = 0; i < 8; i++) {
       // Half ask through another repository of the same upstream: still the same blob.
-      all.add(getAsync("/v2/" + UP + "/" + (i % 2 == 0 ? "shared/repo" : other) + "/blobs/" + digest));
+      all.add(
+          getAsync("/v2/" + UP + "/" + (i % 2 == 0 ? "shared/repo" : other) + "/blobs/" + digest));
     }
     for (Future<RawHttpClient.Response> f : all) {
       RawHttpClient.Response r = f.get(120, TimeUnit.SECONDS);
@@ -63,8 +64,12 @@ class ManyClientsIT extends PerTestHostileUpstream {
       assertThat(r.complete()).isTrue();
       assertThat(r.body()).isEqualTo(blob);
     }
-    assertThat(up.requests("GET", "/v2/").stream().filter(q -> q.path().endsWith("/blobs/" + digest)).count())
-        .as("upstream downloads of the blob").isEqualTo(1);
+    assertThat(
+            up.requests("GET", "/v2/").stream()
+                .filter(q -> q.path().endsWith("/blobs/" + digest))
+                .count())
+        .as("upstream downloads of the blob")
+        .isEqualTo(1);
     // The other repository is confirmed once (a HEAD), never downloaded again.
     assertThat(up.count(null, "/v2/" + other + "/blobs/" + digest)).isLessThanOrEqualTo(1);
     assertThat(up.count(null, "/v2/shared/repo/blobs/" + digest)).isLessThanOrEqualTo(1);
@@ -79,8 +84,12 @@ class ManyClientsIT extends PerTestHostileUpstream {
     up.lie(digest, Lie.trickle(Duration.ofMillis(1)));
     String path = "/v2/" + UP + "/late/repo/blobs/" + digest;
     Future<RawHttpClient.Response> first = getAsync(path);
-    await("the download to start", Duration.ofSeconds(30),
-        () -> up.requests("GET", "/v2/late/repo/blobs/").stream().anyMatch(q -> q.bodyBytesWritten() > 500));
+    await(
+        "the download to start",
+        Duration.ofSeconds(30),
+        () ->
+            up.requests("GET", "/v2/late/repo/blobs/").stream()
+                .anyMatch(q -> q.bodyBytesWritten() > 500));
     Future<RawHttpClient.Response> late = getAsync(path);
     RawHttpClient.Response a = first.get(120, TimeUnit.SECONDS);
     RawHttpClient.Response b = late.get(120, TimeUnit.SECONDS);
@@ -119,7 +128,9 @@ class ManyClientsIT extends PerTestHostileUpstream {
     up.lie(slowDigest, Lie.trickle(Duration.ofSeconds(1)));
     HostileRegistry.Image img = up.putImage("fast/repo", "v1", random(500, 5));
     Future<RawHttpClient.Response> slow = getAsync("/v2/" + UP + "/slow/repo/blobs/" + slowDigest);
-    await("the slow download to start", Duration.ofSeconds(30),
+    await(
+        "the slow download to start",
+        Duration.ofSeconds(30),
         () -> up.count("GET", "/v2/slow/repo/blobs/") == 1);
     for (int i = 0; i < 5; i++) {
       long t0 = System.nanoTime();
@@ -165,28 +176,41 @@ class ManyClientsIT extends PerTestHostileUpstream {
       // Within the TTL: answered from memory, no upstream round-trip.
       assertThat(fresh.header("Docker-Content-Digest")).contains(first.manifestDigest());
     }
-    await("the tag to be revalidated", Duration.ofSeconds(30),
+    await(
+        "the tag to be revalidated",
+        Duration.ofSeconds(30),
         () -> {
           try {
-            return get(path).header("Docker-Content-Digest").orElse("").equals(moved.manifestDigest());
+            return get(path)
+                .header("Docker-Content-Digest")
+                .orElse("")
+                .equals(moved.manifestDigest());
           } catch (IOException e) {
             return false;
           }
         });
     assertThat(up.count("GET", "/v2/ttl/repo/manifests/v1")).isGreaterThan(asked);
     up.removeTag("ttl/repo", "v1");
-    await("an honest 404 to be passed on", Duration.ofSeconds(30), () -> {
-      try {
-        return get(path).status() == 404;
-      } catch (IOException e) {
-        return false;
-      }
-    });
+    await(
+        "an honest 404 to be passed on",
+        Duration.ofSeconds(30),
+        () -> {
+          try {
+            return get(path).status() == 404;
+          } catch (IOException e) {
+            return false;
+          }
+        });
   }
 
   @Test
-  void silentUpstreamGets504AfterTheFirstByteTimeoutAndStalledBodyAfterTheReadTimeout() throws Exception {
-    proxy = proxyBuilder().upstreamOption("firstByteTimeout", "2s").upstreamOption("readTimeout", "2s").start();
+  void silentUpstreamGets504AfterTheFirstByteTimeoutAndStalledBodyAfterTheReadTimeout()
+      throws Exception {
+    proxy =
+        proxyBuilder()
+            .upstreamOption("firstByteTimeout", "2s")
+            .upstreamOption("readTimeout", "2s")
+            .start();
     HostileRegistry.Image img = up.putImage("silent/repo", "v1", random(1_000, 12));
     up.lie("silent/repo/manifests/v1", Lie.delayHeaders(Duration.ofSeconds(30)));
     long t0 = System.nanoTime();
@@ -216,7 +240,8 @@ class ManyClientsIT extends PerTestHostileUpstream {
     var attempts = up.requests("GET", "/v2/reuse/repo/manifests/v2");
     assertThat(attempts).hasSize(2);
     var firstFetch = up.requests("GET", "/v2/reuse/repo/manifests/v1").get(0);
-    assertThat(attempts.get(0).connectionId()).as("the first attempt reused the kept-alive connection")
+    assertThat(attempts.get(0).connectionId())
+        .as("the first attempt reused the kept-alive connection")
         .isEqualTo(firstFetch.connectionId());
     assertThat(attempts.get(1).connectionId()).isNotEqualTo(attempts.get(0).connectionId());
     assertThat(first.manifestDigest()).isNotEqualTo(second.manifestDigest());
@@ -248,8 +273,14 @@ class ManyClientsIT extends PerTestHostileUpstream {
       digests.add(d);
       assertThat(get("/v2/" + UP + "/evict/repo/blobs/" + d).status()).isEqualTo(200);
     }
-    await("eviction under 1 MiB", Duration.ofSeconds(30), () -> CacheAssertions.files(proxy.cacheDir().resolve("blobs"))
-        .stream().mapToLong(p -> p.toFile().length()).sum() <= 1024 * 1024);
+    await(
+        "eviction under 1 MiB",
+        Duration.ofSeconds(30),
+        () ->
+            CacheAssertions.files(proxy.cacheDir().resolve("blobs")).stream()
+                    .mapToLong(p -> p.toFile().length())
+                    .sum()
+                <= 1024 * 1024);
     // The most recent blob survives; the oldest went first.
     assertCached(proxy.cacheDir(), "blobs", digests.get(7));
     assertNotCached(proxy.cacheDir(), digests.get(0));
@@ -279,12 +310,16 @@ class ManyClientsIT extends PerTestHostileUpstream {
     assertThat(get(path).body()).isEqualTo(blob);
     proxy.stop();
     String hex = digest.substring(7);
-    java.nio.file.Path file = proxy.cacheDir().resolve("blobs/sha256").resolve(hex.substring(0, 2)).resolve(hex);
+    java.nio.file.Path file =
+        proxy.cacheDir().resolve("blobs/sha256").resolve(hex.substring(0, 2)).resolve(hex);
     byte[] rotten = java.nio.file.Files.readAllBytes(file);
     rotten[rotten.length / 2] ^= 0x01;
     java.nio.file.Files.write(file, rotten);
     proxy.start();
-    await("the corrupted file to be quarantined", Duration.ofSeconds(60), () -> !java.nio.file.Files.exists(file));
+    await(
+        "the corrupted file to be quarantined",
+        Duration.ofSeconds(60),
+        () -> !java.nio.file.Files.exists(file));
     assertThat(CacheAssertions.files(proxy.cacheDir().resolve("quarantine"))).hasSize(1);
     RawHttpClient.Response again = get(path);
     assertThat(again.body()).isEqualTo(blob);
@@ -299,8 +334,12 @@ class ManyClientsIT extends PerTestHostileUpstream {
     up.lie(digest, Lie.trickle(Duration.ofMillis(20)));
     String path = "/v2/" + UP + "/crash/repo/blobs/" + digest;
     Future<RawHttpClient.Response> inFlight = getAsync(path);
-    await("bytes in the temporary file", Duration.ofSeconds(30),
-        () -> CacheAssertions.files(proxy.cacheDir().resolve("tmp")).stream().anyMatch(p -> p.toFile().length() > 50));
+    await(
+        "bytes in the temporary file",
+        Duration.ofSeconds(30),
+        () ->
+            CacheAssertions.files(proxy.cacheDir().resolve("tmp")).stream()
+                .anyMatch(p -> p.toFile().length() > 50));
     proxy.kill9();
     assertNoWholeSuccess(inFlight.get(60, TimeUnit.SECONDS));
     String hex = digest.substring(digest.indexOf(':') + 1);

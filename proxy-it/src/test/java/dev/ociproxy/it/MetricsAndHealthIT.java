@@ -1,7 +1,7 @@
 package dev.ociproxy.it;
 
-import static dev.ociproxy.it.ItFixtures.random;
 import static dev.ociproxy.it.CacheAssertions.assertNoWholeSuccess;
+import static dev.ociproxy.it.ItFixtures.random;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -28,8 +28,8 @@ import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.Test;
 
 /**
- * What an operator sees of the real jar: Prometheus metrics that move with hits, misses and
- * refused lies, health and readiness endpoints, the separate admin listener and JSON access logs.
+ * What an operator sees of the real jar: Prometheus metrics that move with hits, misses and refused
+ * lies, health and readiness endpoints, the separate admin listener and JSON access logs.
  */
 class MetricsAndHealthIT extends PerTestHostileUpstream {
   private static final String UP = "up.test";
@@ -42,14 +42,19 @@ class MetricsAndHealthIT extends PerTestHostileUpstream {
   }
 
   private static PrometheusText scrape(String baseUrl) {
-    HttpResponse<byte[]> r = Http.tryGet(baseUrl + "/metrics").orElseThrow(() -> new AssertionError("no answer from /metrics"));
+    HttpResponse<byte[]> r =
+        Http.tryGet(baseUrl + "/metrics")
+            .orElseThrow(() -> new AssertionError("no answer from /metrics"));
     assertThat(r.statusCode()).isEqualTo(200);
-    assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("text/plain"));
+    assertThat(r.headers().firstValue("Content-Type"))
+        .hasValueSatisfying(t -> assertThat(t).startsWith("text/plain"));
     return PrometheusText.parse(new String(r.body(), StandardCharsets.UTF_8));
   }
 
   private static String body(String url) {
-    return Http.tryGet(url).map(r -> r.statusCode() + " " + new String(r.body(), StandardCharsets.UTF_8)).orElse("no answer");
+    return Http.tryGet(url)
+        .map(r -> r.statusCode() + " " + new String(r.body(), StandardCharsets.UTF_8))
+        .orElse("no answer");
   }
 
   @Test
@@ -67,7 +72,11 @@ class MetricsAndHealthIT extends PerTestHostileUpstream {
 
     PrometheusText before = scrape(proxy.url());
     assertThat(before.has("jvm_memory_used_bytes")).as("JVM memory").isTrue();
-    assertThat(before.has("jvm_gc_pause_seconds_count") || before.has("jvm_gc_memory_allocated_bytes_total")).as("GC").isTrue();
+    assertThat(
+            before.has("jvm_gc_pause_seconds_count")
+                || before.has("jvm_gc_memory_allocated_bytes_total"))
+        .as("GC")
+        .isTrue();
     assertThat(before.has("jvm_threads_live_threads")).as("threads").isTrue();
     assertThat(before.has("netty_allocator_memory_used")).as("Netty pooled allocator").isTrue();
     assertThat(before.has("registry_proxy_cache_size_bytes")).isTrue();
@@ -80,43 +89,104 @@ class MetricsAndHealthIT extends PerTestHostileUpstream {
     // the upstream bytes once the download's completion callbacks have run on the disk writer.
     // (The request's counters are separate meters, the first of each registered on first use: a
     // scrape can fall between two of them, so the wait covers each one asserted on below.)
-    PrometheusText afterMiss = awaitScrape(m -> m.sum("registry_proxy_cache_requests_total", blobMiss) >= 1
-        && m.sum("registry_proxy_served_bytes_total", "kind", "blob", "source", "upstream") >= blob.length
-        && m.sum("registry_proxy_upstream_received_bytes_total", "kind", "blob", "upstream", UP) >= blob.length);
+    PrometheusText afterMiss =
+        awaitScrape(
+            m ->
+                m.sum("registry_proxy_cache_requests_total", blobMiss) >= 1
+                    && m.sum(
+                            "registry_proxy_served_bytes_total",
+                            "kind",
+                            "blob",
+                            "source",
+                            "upstream")
+                        >= blob.length
+                    && m.sum(
+                            "registry_proxy_upstream_received_bytes_total",
+                            "kind",
+                            "blob",
+                            "upstream",
+                            UP)
+                        >= blob.length);
     assertThat(afterMiss.sum("registry_proxy_cache_requests_total", blobMiss)).isEqualTo(1);
     assertThat(afterMiss.sum("registry_proxy_cache_requests_total", blobHit)).isZero();
-    assertThat(afterMiss.sum("registry_proxy_served_bytes_total", "kind", "blob", "source", "upstream")).isEqualTo(blob.length);
-    assertThat(afterMiss.sum("registry_proxy_upstream_received_bytes_total", "kind", "blob", "upstream", UP)).isEqualTo(blob.length);
-    assertThat(afterMiss.sum("registry_proxy_upstream_requests_seconds_count", "upstream", UP, "method", "GET", "outcome", "2xx"))
+    assertThat(
+            afterMiss.sum(
+                "registry_proxy_served_bytes_total", "kind", "blob", "source", "upstream"))
+        .isEqualTo(blob.length);
+    assertThat(
+            afterMiss.sum(
+                "registry_proxy_upstream_received_bytes_total", "kind", "blob", "upstream", UP))
+        .isEqualTo(blob.length);
+    assertThat(
+            afterMiss.sum(
+                "registry_proxy_upstream_requests_seconds_count",
+                "upstream",
+                UP,
+                "method",
+                "GET",
+                "outcome",
+                "2xx"))
         .isEqualTo(1);
     assertThat(afterMiss.sum("registry_proxy_cache_entries")).isGreaterThanOrEqualTo(1);
-    assertThat(afterMiss.sum("registry_proxy_cache_size_bytes")).isGreaterThanOrEqualTo(blob.length);
-    assertThat(afterMiss.sum("registry_proxy_disk_queue_bytes")).as("every received byte is on disk").isZero();
+    assertThat(afterMiss.sum("registry_proxy_cache_size_bytes"))
+        .isGreaterThanOrEqualTo(blob.length);
+    assertThat(afterMiss.sum("registry_proxy_disk_queue_bytes"))
+        .as("every received byte is on disk")
+        .isZero();
 
     assertThat(get(base + digest).body()).isEqualTo(blob);
-    PrometheusText afterHit = awaitScrape(m -> m.sum("registry_proxy_cache_requests_total", blobHit) >= 1
-        && m.sum("registry_proxy_served_bytes_total", "kind", "blob", "source", "cache") >= blob.length);
+    PrometheusText afterHit =
+        awaitScrape(
+            m ->
+                m.sum("registry_proxy_cache_requests_total", blobHit) >= 1
+                    && m.sum("registry_proxy_served_bytes_total", "kind", "blob", "source", "cache")
+                        >= blob.length);
     assertThat(afterHit.sum("registry_proxy_cache_requests_total", blobHit)).isEqualTo(1);
     assertThat(afterHit.sum("registry_proxy_cache_requests_total", blobMiss)).isEqualTo(1);
-    assertThat(afterHit.sum("registry_proxy_served_bytes_total", "kind", "blob", "source", "cache")).isEqualTo(blob.length);
-    assertThat(afterHit.sum("registry_proxy_requests_seconds_count", "route", "blob", "status", "2xx", "outcome", "complete", "upstream", UP))
+    assertThat(afterHit.sum("registry_proxy_served_bytes_total", "kind", "blob", "source", "cache"))
+        .isEqualTo(blob.length);
+    assertThat(
+            afterHit.sum(
+                "registry_proxy_requests_seconds_count",
+                "route",
+                "blob",
+                "status",
+                "2xx",
+                "outcome",
+                "complete",
+                "upstream",
+                UP))
         .isEqualTo(2);
-    assertThat(afterHit.sum("registry_proxy_requests_seconds_bucket", "route", "blob", "le", "+Inf")).isEqualTo(2);
+    assertThat(
+            afterHit.sum("registry_proxy_requests_seconds_bucket", "route", "blob", "le", "+Inf"))
+        .isEqualTo(2);
 
     assertNoWholeSuccess(get(base + lieDigest));
-    PrometheusText afterLie = awaitScrape(m -> m.sum("registry_proxy_verification_failures_total", refused) >= 1
-        && m.sum("registry_proxy_cache_requests_total", blobMiss) >= 2);
+    PrometheusText afterLie =
+        awaitScrape(
+            m ->
+                m.sum("registry_proxy_verification_failures_total", refused) >= 1
+                    && m.sum("registry_proxy_cache_requests_total", blobMiss) >= 2);
     assertThat(afterLie.sum("registry_proxy_verification_failures_total", refused)).isEqualTo(1);
     assertThat(afterLie.sum("registry_proxy_cache_requests_total", blobMiss)).isEqualTo(2);
 
-    assertThat(afterLie.text()).as("no repository names or digests as labels")
-        .doesNotContain("metrics/repo").doesNotContain(digest.substring(7, 20)).doesNotContain(lieDigest.substring(7, 20));
+    assertThat(afterLie.text())
+        .as("no repository names or digests as labels")
+        .doesNotContain("metrics/repo")
+        .doesNotContain(digest.substring(7, 20))
+        .doesNotContain(lieDigest.substring(7, 20));
   }
 
-  /** Scrapes until {@code done} holds (or 10 s pass): meters move a moment after the client is answered. */
+  /**
+   * Scrapes until {@code done} holds (or 10 s pass): meters move a moment after the client is
+   * answered.
+   */
   private PrometheusText awaitScrape(java.util.function.Predicate<PrometheusText> done) {
     try {
-      return await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50)).until(() -> scrape(proxy.url()), done);
+      return await()
+          .atMost(Duration.ofSeconds(10))
+          .pollInterval(Duration.ofMillis(50))
+          .until(() -> scrape(proxy.url()), done);
     } catch (ConditionTimeoutException e) {
       return scrape(proxy.url()); // the caller's assertions say what is missing
     }
@@ -134,14 +204,20 @@ class MetricsAndHealthIT extends PerTestHostileUpstream {
       Callable<RawHttpClient.Response> c = () -> get(path);
       all.add(pool.submit(c));
     }
-    PrometheusText during = awaitScrape(m -> m.sum("registry_proxy_coalesced_requests_total", "kind", "blob") >= 2);
-    assertThat(during.sum("registry_proxy_downloads_in_flight", "kind", "blob", "upstream", UP)).isEqualTo(1);
-    assertThat(during.sum("registry_proxy_coalesced_requests_total", "kind", "blob", "upstream", UP)).isEqualTo(2);
+    PrometheusText during =
+        awaitScrape(m -> m.sum("registry_proxy_coalesced_requests_total", "kind", "blob") >= 2);
+    assertThat(during.sum("registry_proxy_downloads_in_flight", "kind", "blob", "upstream", UP))
+        .isEqualTo(1);
+    assertThat(
+            during.sum("registry_proxy_coalesced_requests_total", "kind", "blob", "upstream", UP))
+        .isEqualTo(2);
     for (Future<RawHttpClient.Response> f : all) {
       assertThat(f.get(60, TimeUnit.SECONDS).body()).isEqualTo(blob);
     }
-    PrometheusText after = awaitScrape(m -> m.sum("registry_proxy_downloads_in_flight", "kind", "blob") == 0);
-    assertThat(after.sum("registry_proxy_downloads_in_flight", "kind", "blob", "upstream", UP)).isZero();
+    PrometheusText after =
+        awaitScrape(m -> m.sum("registry_proxy_downloads_in_flight", "kind", "blob") == 0);
+    assertThat(after.sum("registry_proxy_downloads_in_flight", "kind", "blob", "upstream", UP))
+        .isZero();
   }
 
   @Test
@@ -154,7 +230,9 @@ class MetricsAndHealthIT extends PerTestHostileUpstream {
     CacheAssertions.awaitEmptyTmp(proxy.cacheDir());
     Files.delete(tmp);
     Files.writeString(tmp, "a file where the directory was");
-    assertThat(body(proxy.url() + "/readyz")).startsWith("503 not ready: cache dir not writable").contains(tmp.toString());
+    assertThat(body(proxy.url() + "/readyz"))
+        .startsWith("503 not ready: cache dir not writable")
+        .contains(tmp.toString());
     assertThat(body(proxy.url() + "/healthz")).as("alive though not ready").isEqualTo("200 ok\n");
     Files.delete(tmp);
     Files.createDirectory(tmp);
@@ -164,8 +242,11 @@ class MetricsAndHealthIT extends PerTestHostileUpstream {
   @Test
   void adminListenerServesMetricsAndHealth_andTheMainListenerLeavesThemToTheRegistryApi() {
     int adminPort = Ports.free();
-    proxy = ProxyProcess.builder().upstream(UP, up.url())
-        .extraYaml("admin:\n  listen: \"127.0.0.1:" + adminPort + "\"\n").start();
+    proxy =
+        ProxyProcess.builder()
+            .upstream(UP, up.url())
+            .extraYaml("admin:\n  listen: \"127.0.0.1:" + adminPort + "\"\n")
+            .start();
     String admin = "http://127.0.0.1:" + adminPort;
     assertThat(scrape(admin).has("jvm_memory_used_bytes")).isTrue();
     assertThat(body(admin + "/healthz")).isEqualTo("200 ok\n");
@@ -183,15 +264,23 @@ class MetricsAndHealthIT extends PerTestHostileUpstream {
     assertThat(get("/v2/" + UP + "/json/repo/manifests/v1").status()).isEqualTo(200);
     JsonNode access = null;
     try {
-      access = await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50)).until(() -> {
-        JsonNode found = null;
-        for (String line : proxy.log().split("\n")) {
-          if (line.startsWith("{") && line.contains("\"access\"") && line.contains("/manifests/v1")) {
-            found = JSON.readTree(line);
-          }
-        }
-        return found;
-      }, java.util.Objects::nonNull);
+      access =
+          await()
+              .atMost(Duration.ofSeconds(10))
+              .pollInterval(Duration.ofMillis(50))
+              .until(
+                  () -> {
+                    JsonNode found = null;
+                    for (String line : proxy.log().split("\n")) {
+                      if (line.startsWith("{")
+                          && line.contains("\"access\"")
+                          && line.contains("/manifests/v1")) {
+                        found = JSON.readTree(line);
+                      }
+                    }
+                    return found;
+                  },
+                  java.util.Objects::nonNull);
     } catch (ConditionTimeoutException e) {
       // the assertion below shows the log
     }

@@ -19,23 +19,26 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * The proxy answers the exact requests the real clients send (their Accept lists, HEAD before GET,
  * {@code ?ns=}) with the headers they rely on: {@code Docker-Content-Digest} and the manifest's own
- * {@code Content-Type} and {@code Content-Length} on HEAD as on GET, and {@code OCI-Namespace} echoing
- * the {@code ns} that chose the upstream.
+ * {@code Content-Type} and {@code Content-Length} on HEAD as on GET, and {@code OCI-Namespace}
+ * echoing the {@code ns} that chose the upstream.
  */
 @ExtendWith(ProcessGuard.class)
 class MirrorProtocolIT {
   /** What containerd 1.6 sends when it resolves a reference (HEAD, then GET by digest). */
-  private static final String CONTAINERD_ACCEPT = "Accept: application/vnd.docker.distribution.manifest.v2+json, "
-      + "application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, "
-      + "application/vnd.oci.image.index.v1+json, */*";
+  private static final String CONTAINERD_ACCEPT =
+      "Accept: application/vnd.docker.distribution.manifest.v2+json, "
+          + "application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, "
+          + "application/vnd.oci.image.index.v1+json, */*";
+
   /** What Docker Engine 20.10 sends for a pull (one header per type). */
   private static final String[] DOCKER_ACCEPT = {
-      "Accept: application/vnd.docker.distribution.manifest.v2+json",
-      "Accept: application/vnd.docker.distribution.manifest.list.v2+json",
-      "Accept: application/vnd.oci.image.index.v1+json",
-      "Accept: application/vnd.oci.image.manifest.v1+json",
-      "Accept: application/vnd.docker.distribution.manifest.v1+prettyjws",
-      "Accept: application/json"};
+    "Accept: application/vnd.docker.distribution.manifest.v2+json",
+    "Accept: application/vnd.docker.distribution.manifest.list.v2+json",
+    "Accept: application/vnd.oci.image.index.v1+json",
+    "Accept: application/vnd.oci.image.manifest.v1+json",
+    "Accept: application/vnd.docker.distribution.manifest.v1+prettyjws",
+    "Accept: application/json"
+  };
 
   static ClientRig rig;
   static UpstreamRegistry upstream;
@@ -48,8 +51,13 @@ class MirrorProtocolIT {
     rig = ClientRig.start(OPEN);
     upstream = rig.startOpen();
     oci = OciImages.multiArch(rig.layout("oci"), "multi", 30_000);
-    docker = OciImages.builder().tag("docker").layers(30_000).dockerMediaTypes()
-        .platforms(Platform.LINUX_AMD64, Platform.LINUX_ARM64).build(rig.layout("docker"));
+    docker =
+        OciImages.builder()
+            .tag("docker")
+            .layers(30_000)
+            .dockerMediaTypes()
+            .platforms(Platform.LINUX_AMD64, Platform.LINUX_ARM64)
+            .build(rig.layout("docker"));
     rig.push(oci, upstream, "proto/oci");
     rig.push(docker, upstream, "proto/docker");
   }
@@ -69,18 +77,22 @@ class MirrorProtocolIT {
 
   private static RawHttpClient.Response request(String method, String target, String... headers)
       throws IOException {
-    try (RawHttpClient c = new RawHttpClient("127.0.0.1", rig.proxy.port(), Duration.ofSeconds(30))) {
+    try (RawHttpClient c =
+        new RawHttpClient("127.0.0.1", rig.proxy.port(), Duration.ofSeconds(30))) {
       return c.exchange(method, target, headers);
     }
   }
 
   @Test
-  void containerdHeadOfATag_carriesDigestTypeLengthAndNamespace_andTheGetByDigestMatchesIt() throws IOException {
+  void containerdHeadOfATag_carriesDigestTypeLengthAndNamespace_andTheGetByDigestMatchesIt()
+      throws IOException {
     OciImage.Blob index = oci.index().orElseThrow();
 
-    RawHttpClient.Response head = request("HEAD", "/v2/proto/oci/manifests/multi?ns=" + OPEN, CONTAINERD_ACCEPT);
+    RawHttpClient.Response head =
+        request("HEAD", "/v2/proto/oci/manifests/multi?ns=" + OPEN, CONTAINERD_ACCEPT);
     RawHttpClient.Response get =
-        request("GET", "/v2/proto/oci/manifests/" + index.digest() + "?ns=" + OPEN, CONTAINERD_ACCEPT);
+        request(
+            "GET", "/v2/proto/oci/manifests/" + index.digest() + "?ns=" + OPEN, CONTAINERD_ACCEPT);
 
     assertThat(head.status()).isEqualTo(200);
     assertThat(head.body()).isEmpty();
@@ -114,12 +126,15 @@ class MirrorProtocolIT {
   }
 
   @Test
-  void dockerHeadOfATagOnTheDefaultUpstream_getsTheDockerListType_andNoNamespace() throws IOException {
+  void dockerHeadOfATagOnTheDefaultUpstream_getsTheDockerListType_andNoNamespace()
+      throws IOException {
     OciImage.Blob list = docker.index().orElseThrow();
     OciImage.Blob amd64 = docker.image(Platform.LINUX_AMD64).manifest();
 
-    RawHttpClient.Response head = request("HEAD", "/v2/proto/docker/manifests/docker", DOCKER_ACCEPT);
-    RawHttpClient.Response child = request("GET", "/v2/proto/docker/manifests/" + amd64.digest(), DOCKER_ACCEPT);
+    RawHttpClient.Response head =
+        request("HEAD", "/v2/proto/docker/manifests/docker", DOCKER_ACCEPT);
+    RawHttpClient.Response child =
+        request("GET", "/v2/proto/docker/manifests/" + amd64.digest(), DOCKER_ACCEPT);
 
     assertThat(head.status()).isEqualTo(200);
     assertThat(head.header("Content-Type")).contains(OciImages.DOCKER_LIST);

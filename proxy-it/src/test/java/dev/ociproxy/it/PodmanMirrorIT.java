@@ -17,9 +17,9 @@ import java.util.Set;
 import org.junit.jupiter.api.Tag;
 
 /**
- * podman 4.3 (the containers/image library CRI-O uses too) pulls through the proxy as a
- * {@code registries.conf} mirror of each upstream, {@code location = "<proxy>/<upstream>"}: the
- * {@link ClientScenarios}, each pull into a podman with fresh private storage.
+ * podman 4.3 (the containers/image library CRI-O uses too) pulls through the proxy as a {@code
+ * registries.conf} mirror of each upstream, {@code location = "<proxy>/<upstream>"}: the {@link
+ * ClientScenarios}, each pull into a podman with fresh private storage.
  */
 @Tag("container-runtime")
 class PodmanMirrorIT extends ClientScenarios {
@@ -34,7 +34,10 @@ class PodmanMirrorIT extends ClientScenarios {
     return new PodmanClient(rig.proxy.hostPort());
   }
 
-  /** An empty store is a new podman with empty private storage whose registries.conf mirrors every upstream. */
+  /**
+   * An empty store is a new podman with empty private storage whose registries.conf mirrors every
+   * upstream.
+   */
   private static final class PodmanClient implements PullingClient {
     private final String proxyHostPort;
     private Podman podman;
@@ -44,7 +47,8 @@ class PodmanMirrorIT extends ClientScenarios {
     }
 
     @Override
-    public List<String> tagPullRequests(String upstream, String repo, String tag, String manifestDigest) {
+    public List<String> tagPullRequests(
+        String upstream, String repo, String tag, String manifestDigest) {
       return List.of("GET /v2/" + upstream + "/" + repo + "/manifests/" + tag + " 200");
     }
 
@@ -58,12 +62,14 @@ class PodmanMirrorIT extends ClientScenarios {
       if (which.all()) {
         throw new IllegalArgumentException("podman pulls one platform");
       }
-      return which.only() == null ? podman.tryPull(ref) : podman.tryPull(ref, "--arch", which.only().architecture());
+      return which.only() == null
+          ? podman.tryPull(ref)
+          : podman.tryPull(ref, "--arch", which.only().architecture());
     }
 
     /**
-     * The digest the reference resolved to (the index for a multi-arch image), the platform manifest
-     * among its repo digests, the config digest as image ID and the layers' diff IDs.
+     * The digest the reference resolved to (the index for a multi-arch image), the platform
+     * manifest among its repo digests, the config digest as image ID and the layers' diff IDs.
      */
     @Override
     public void assertStored(String ref, OciImage image, Platforms which) {

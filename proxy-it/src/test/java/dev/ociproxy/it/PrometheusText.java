@@ -7,12 +7,14 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A parsed Prometheus text exposition: series (name plus labels) to value, so a test can ask for
- * a counter by name and a subset of its labels.
+ * A parsed Prometheus text exposition: series (name plus labels) to value, so a test can ask for a
+ * counter by name and a subset of its labels.
  */
 record PrometheusText(String text, Map<String, Series> series) {
-  private static final Pattern LINE = Pattern.compile("([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{(.*)\\})?\\s+(\\S+)");
-  private static final Pattern LABEL = Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)=\"((?:[^\"\\\\]|\\\\.)*)\"");
+  private static final Pattern LINE =
+      Pattern.compile("([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{(.*)\\})?\\s+(\\S+)");
+  private static final Pattern LABEL =
+      Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)=\"((?:[^\"\\\\]|\\\\.)*)\"");
 
   /** One sample line. */
   record Series(String name, Map<String, String> labels, double value) {}
@@ -39,7 +41,9 @@ record PrometheusText(String text, Map<String, Series> series) {
     return new PrometheusText(text, out);
   }
 
-  /** The sum over every series of {@code name} whose labels include all of {@code labels} (pairs). */
+  /**
+   * The sum over every series of {@code name} whose labels include all of {@code labels} (pairs).
+   */
   double sum(String name, String... labels) {
     double total = 0;
     for (Series s : series.values()) {

@@ -9,9 +9,9 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * A real client (skopeo, podman, containerd, Docker Engine) as {@link ClientScenarios} drives it: it
- * pulls through the proxy into a store of its own, shows what it stored and starts again from an empty
- * store. One implementation per client IT; the scenarios are written once against this.
+ * A real client (skopeo, podman, containerd, Docker Engine) as {@link ClientScenarios} drives it:
+ * it pulls through the proxy into a store of its own, shows what it stored and starts again from an
+ * empty store. One implementation per client IT; the scenarios are written once against this.
  */
 interface PullingClient extends AutoCloseable {
 
@@ -19,6 +19,7 @@ interface PullingClient extends AutoCloseable {
   record Platforms(boolean all, Platform only) {
     /** The client's default: its own platform, linux/amd64 on these machines. */
     static final Platforms DEFAULT = new Platforms(false, null);
+
     /** Every platform of the index (skopeo {@code --all}, ctr {@code --all-platforms}). */
     static final Platforms ALL = new Platforms(true, null);
 
@@ -48,18 +49,23 @@ interface PullingClient extends AutoCloseable {
   }
 
   /**
-   * Points the client at a proxy of its own for {@code upstream} and returns it (the caller closes it),
-   * or returns empty when the client reaches every upstream through the rig's proxy. Docker Engine's
-   * mirror reaches only a proxy's default upstream, so it needs one per upstream.
+   * Points the client at a proxy of its own for {@code upstream} and returns it (the caller closes
+   * it), or returns empty when the client reaches every upstream through the rig's proxy. Docker
+   * Engine's mirror reaches only a proxy's default upstream, so it needs one per upstream.
    */
   default Optional<ProxyProcess> ownProxyFor(String upstream) {
     return Optional.empty();
   }
 
-  /** The access-log lines ({@code "METHOD uri status"}) of this client's pull of {@code repo:tag}. */
+  /**
+   * The access-log lines ({@code "METHOD uri status"}) of this client's pull of {@code repo:tag}.
+   */
   List<String> tagPullRequests(String upstream, String repo, String tag, String manifestDigest);
 
-  /** The pulls the multi-arch scenario makes, one per fresh store; the first is repeated with the upstream down. */
+  /**
+   * The pulls the multi-arch scenario makes, one per fresh store; the first is repeated with the
+   * upstream down.
+   */
   List<Platforms> multiArchPulls();
 
   /** Pulls {@code ref}; fails with the client's output if the pull fails. */
@@ -70,10 +76,15 @@ interface PullingClient extends AutoCloseable {
   /** Pulls {@code ref} and returns the result whether or not the pull succeeded. */
   CommandResult tryPull(String ref, Platforms which);
 
-  /** Asserts that the client stored exactly {@code which} of {@code image} under {@code ref}, with the upstream's digests. */
+  /**
+   * Asserts that the client stored exactly {@code which} of {@code image} under {@code ref}, with
+   * the upstream's digests.
+   */
   void assertStored(String ref, OciImage image, Platforms which);
 
-  /** Asserts that a failed pull of {@code ref} left no image under it and none of {@code digests}. */
+  /**
+   * Asserts that a failed pull of {@code ref} left no image under it and none of {@code digests}.
+   */
   void assertKeptNothing(String ref, Set<String> digests);
 
   /** Forgets every image: the next pull starts from an empty store. */

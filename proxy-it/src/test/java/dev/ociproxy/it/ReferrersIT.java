@@ -23,10 +23,11 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The referrers API of the real jar in front of Debian's docker-registry 2.8.2, which has no
- * referrers API (404) but keeps manifests with a {@code subject} and the {@code sha256-<hex>} tag of
- * the referrers tag schema: an image pushed with skopeo, an SBOM and a signature-like artifact about
- * it, and one about another digest listed in the tag's index anyway. Only the honest two come back,
- * by path prefix and by {@code ns=}, with their artifact types; the filter works; the lie is logged.
+ * referrers API (404) but keeps manifests with a {@code subject} and the {@code sha256-<hex>} tag
+ * of the referrers tag schema: an image pushed with skopeo, an SBOM and a signature-like artifact
+ * about it, and one about another digest listed in the tag's index anyway. Only the honest two come
+ * back, by path prefix and by {@code ns=}, with their artifact types; the filter works; the lie is
+ * logged.
  */
 @ExtendWith(ProcessGuard.class)
 class ReferrersIT {
@@ -50,7 +51,8 @@ class ReferrersIT {
   }
 
   @Test
-  void onlyReferrersWhoseSubjectIsTheImageAreListed_withTheirArtifactTypes_andTheFilterWorks() throws Exception {
+  void onlyReferrersWhoseSubjectIsTheImageAreListed_withTheirArtifactTypes_andTheFilterWorks()
+      throws Exception {
     OciImage image = OciImages.singleArch(rig.layout("referred"), "v1", 20_000);
     try (UpstreamRegistry up = rig.startOpen()) {
       rig.push(image, up, "ref/app");
@@ -58,26 +60,49 @@ class ReferrersIT {
       uploadBlob(up, "ref/app", "{}".getBytes());
       byte[] sbom = OciJson.artifact(SBOM, EMPTY, subject, "sbom");
       byte[] signature = OciJson.artifact(null, SIGNATURE, subject, "signature");
-      byte[] elsewhere = OciJson.artifact(SBOM, EMPTY, OciJson.sha256("another image".getBytes()), "elsewhere");
+      byte[] elsewhere =
+          OciJson.artifact(SBOM, EMPTY, OciJson.sha256("another image".getBytes()), "elsewhere");
       List<OciJson.Descriptor> listed = new ArrayList<>();
       for (byte[] m : List.of(sbom, signature, elsewhere)) {
         listed.add(OciJson.descriptor(OciJson.IMAGE_MANIFEST, m));
         putManifest(up, "ref/app", OciJson.sha256(m), OciJson.IMAGE_MANIFEST, m);
       }
-      putManifest(up, "ref/app", "sha256-" + subject.substring("sha256:".length()), OciJson.IMAGE_INDEX,
+      putManifest(
+          up,
+          "ref/app",
+          "sha256-" + subject.substring("sha256:".length()),
+          OciJson.IMAGE_INDEX,
           OciJson.index(listed.toArray(OciJson.Descriptor[]::new)));
-      assertThat(Http.client().send(HttpRequest.newBuilder(URI.create(up.url() + "/v2/ref/app/referrers/" + subject)).build(),
-          HttpResponse.BodyHandlers.discarding()).statusCode()).as("the upstream has no referrers API").isEqualTo(404);
+      assertThat(
+              Http.client()
+                  .send(
+                      HttpRequest.newBuilder(
+                              URI.create(up.url() + "/v2/ref/app/referrers/" + subject))
+                          .build(),
+                      HttpResponse.BodyHandlers.discarding())
+                  .statusCode())
+          .as("the upstream has no referrers API")
+          .isEqualTo(404);
 
-      List<String> honest = List.of(OciJson.sha256(sbom) + " " + SBOM, OciJson.sha256(signature) + " " + SIGNATURE);
-      for (String uri : List.of("/v2/" + OPEN + "/ref/app/referrers/" + subject, "/v2/ref/app/referrers/" + subject + "?ns=" + OPEN)) {
+      List<String> honest =
+          List.of(OciJson.sha256(sbom) + " " + SBOM, OciJson.sha256(signature) + " " + SIGNATURE);
+      for (String uri :
+          List.of(
+              "/v2/" + OPEN + "/ref/app/referrers/" + subject,
+              "/v2/ref/app/referrers/" + subject + "?ns=" + OPEN)) {
         HttpResponse<byte[]> r = get(uri);
         assertThat(r.statusCode()).as(uri).isEqualTo(200);
         assertThat(r.headers().firstValue("Content-Type")).hasValue(OciJson.IMAGE_INDEX);
         assertThat(listed(r)).as(uri).containsExactlyInAnyOrderElementsOf(honest);
       }
 
-      HttpResponse<byte[]> filtered = get("/v2/" + OPEN + "/ref/app/referrers/" + subject + "?artifactType=application/spdx%2Bjson");
+      HttpResponse<byte[]> filtered =
+          get(
+              "/v2/"
+                  + OPEN
+                  + "/ref/app/referrers/"
+                  + subject
+                  + "?artifactType=application/spdx%2Bjson");
       assertThat(filtered.headers().firstValue("OCI-Filters-Applied")).hasValue("artifactType");
       assertThat(listed(filtered)).containsExactly(honest.get(0));
       assertThat(rig.proxy.log()).contains("reason=subject_mismatch");
@@ -89,37 +114,58 @@ class ReferrersIT {
   }
 
   private static HttpResponse<byte[]> get(String uri) throws Exception {
-    return Http.client().send(HttpRequest.newBuilder(URI.create(rig.proxy.url() + uri)).build(),
-        HttpResponse.BodyHandlers.ofByteArray());
+    return Http.client()
+        .send(
+            HttpRequest.newBuilder(URI.create(rig.proxy.url() + uri)).build(),
+            HttpResponse.BodyHandlers.ofByteArray());
   }
 
   private static List<String> listed(HttpResponse<byte[]> r) throws Exception {
     List<String> out = new ArrayList<>();
     JsonNode index = JSON.readTree(r.body());
-    index.path("manifests").forEach(m -> out.add(m.path("digest").asText() + " " + m.path("artifactType").asText()));
+    index
+        .path("manifests")
+        .forEach(m -> out.add(m.path("digest").asText() + " " + m.path("artifactType").asText()));
     return out;
   }
 
-  /** distribution's two-step upload: POST opens it, PUT with the digest closes it with the bytes. */
+  /**
+   * distribution's two-step upload: POST opens it, PUT with the digest closes it with the bytes.
+   */
   private static void uploadBlob(UpstreamRegistry up, String repo, byte[] bytes) throws Exception {
-    HttpResponse<Void> opened = Http.client().send(HttpRequest.newBuilder(
-            URI.create(up.url() + "/v2/" + repo + "/blobs/uploads/"))
-        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.discarding());
+    HttpResponse<Void> opened =
+        Http.client()
+            .send(
+                HttpRequest.newBuilder(URI.create(up.url() + "/v2/" + repo + "/blobs/uploads/"))
+                    .POST(HttpRequest.BodyPublishers.noBody())
+                    .build(),
+                HttpResponse.BodyHandlers.discarding());
     assertThat(opened.statusCode()).as("upload opened").isEqualTo(202);
-    URI location = URI.create(up.url()).resolve(opened.headers().firstValue("Location").orElseThrow());
+    URI location =
+        URI.create(up.url()).resolve(opened.headers().firstValue("Location").orElseThrow());
     String sep = location.getRawQuery() == null ? "?" : "&";
-    HttpResponse<Void> r = Http.client().send(HttpRequest.newBuilder(
-            URI.create(location + sep + "digest=" + OciJson.sha256(bytes)))
-        .header("Content-Type", "application/octet-stream")
-        .PUT(HttpRequest.BodyPublishers.ofByteArray(bytes)).build(), HttpResponse.BodyHandlers.discarding());
+    HttpResponse<Void> r =
+        Http.client()
+            .send(
+                HttpRequest.newBuilder(
+                        URI.create(location + sep + "digest=" + OciJson.sha256(bytes)))
+                    .header("Content-Type", "application/octet-stream")
+                    .PUT(HttpRequest.BodyPublishers.ofByteArray(bytes))
+                    .build(),
+                HttpResponse.BodyHandlers.discarding());
     assertThat(r.statusCode()).as("blob upload").isEqualTo(201);
   }
 
-  private static void putManifest(UpstreamRegistry up, String repo, String ref, String type, byte[] m) throws Exception {
-    HttpResponse<String> r = Http.client().send(HttpRequest.newBuilder(
-            URI.create(up.url() + "/v2/" + repo + "/manifests/" + ref))
-        .header("Content-Type", type)
-        .PUT(HttpRequest.BodyPublishers.ofByteArray(m)).build(), HttpResponse.BodyHandlers.ofString());
+  private static void putManifest(
+      UpstreamRegistry up, String repo, String ref, String type, byte[] m) throws Exception {
+    HttpResponse<String> r =
+        Http.client()
+            .send(
+                HttpRequest.newBuilder(URI.create(up.url() + "/v2/" + repo + "/manifests/" + ref))
+                    .header("Content-Type", type)
+                    .PUT(HttpRequest.BodyPublishers.ofByteArray(m))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).as("PUT %s: %s", ref, r.body()).isEqualTo(201);
   }
 }

@@ -21,9 +21,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * skopeo 1.9 copies through the proxy by naming the upstream in the path
- * ({@code docker://<proxy>/<upstream>/<repo>:<tag>}) into {@code dir:} directories: the
- * {@link ClientScenarios}, and {@code --src-creds} against a proxy that requires client authentication.
+ * skopeo 1.9 copies through the proxy by naming the upstream in the path ({@code
+ * docker://<proxy>/<upstream>/<repo>:<tag>}) into {@code dir:} directories: the {@link
+ * ClientScenarios}, and {@code --src-creds} against a proxy that requires client authentication.
  */
 class SkopeoThroughProxyIT extends ClientScenarios {
 
@@ -46,27 +46,31 @@ class SkopeoThroughProxyIT extends ClientScenarios {
     Path htpasswd = Htpasswd.write(tmp.resolve("htpasswd"), List.of(alice));
     OciImage image = OciImages.singleArch(rig.layout("auth"), "v1", 100_000);
     try (UpstreamRegistry up = rig.startOpen();
-        ProxyProcess authProxy = ProxyProcess.builder()
-            .upstream(OPEN, up.url())
-            .extraYaml("auth:\n  realm: \"registry-proxy\"\n  htpasswd: \"" + htpasswd + "\"\n")
-            .start()) {
+        ProxyProcess authProxy =
+            ProxyProcess.builder()
+                .upstream(OPEN, up.url())
+                .extraYaml("auth:\n  realm: \"registry-proxy\"\n  htpasswd: \"" + htpasswd + "\"\n")
+                .start()) {
       rig.push(image, up, "sk/auth");
       String ref = authProxy.hostPort() + "/" + OPEN + "/sk/auth:v1";
 
       CommandResult anonymous = copy(ref, tmp.resolve("anonymous"), null, false);
-      CommandResult wrong = copy(ref, tmp.resolve("wrong"), new Credentials("alice", "not-her-password"), false);
+      CommandResult wrong =
+          copy(ref, tmp.resolve("wrong"), new Credentials("alice", "not-her-password"), false);
       Skopeo.DirImage copied = Skopeo.copyToDir(ref, tmp.resolve("alice"), alice, false);
 
       assertThat(anonymous.succeeded()).as(anonymous.describe()).isFalse();
       assertThat(anonymous.stderr()).containsIgnoringCase("unauthorized");
       assertThat(wrong.succeeded()).as(wrong.describe()).isFalse();
-      assertThat(copied.storedDigests()).containsExactlyInAnyOrderElementsOf(image.image().allDigests());
+      assertThat(copied.storedDigests())
+          .containsExactlyInAnyOrderElementsOf(image.image().allDigests());
       assertThat(Files.readString(authProxy.logFile())).doesNotContain(alice.password());
     }
   }
 
   private static CommandResult copy(String ref, Path out, Credentials creds, boolean all) {
-    List<String> args = new ArrayList<>(List.of("copy", "--src-tls-verify=false", "--preserve-digests"));
+    List<String> args =
+        new ArrayList<>(List.of("copy", "--src-tls-verify=false", "--preserve-digests"));
     if (all) {
       args.add("--all");
     }
@@ -94,7 +98,8 @@ class SkopeoThroughProxyIT extends ClientScenarios {
     }
 
     @Override
-    public List<String> tagPullRequests(String upstream, String repo, String tag, String manifestDigest) {
+    public List<String> tagPullRequests(
+        String upstream, String repo, String tag, String manifestDigest) {
       return List.of("GET /v2/" + upstream + "/" + repo + "/manifests/" + tag + " 200");
     }
 
@@ -106,7 +111,8 @@ class SkopeoThroughProxyIT extends ClientScenarios {
     @Override
     public CommandResult tryPull(String ref, Platforms which) {
       if (which.only() != null) {
-        throw new IllegalArgumentException("skopeo here copies every platform or its own, not " + which.only());
+        throw new IllegalArgumentException(
+            "skopeo here copies every platform or its own, not " + which.only());
       }
       return copy(ref, dir, null, which.all());
     }

@@ -66,13 +66,36 @@ class TlsListenerIT {
     up = HostileRegistry.start();
     port = Ports.free();
     Path config = dir.resolve("proxy.yaml");
-    Files.writeString(config, "listen: \"127.0.0.1:" + port + "\"\n"
-        + "cache:\n  dir: \"" + dir.resolve("cache") + "\"\n"
-        + "upstreams:\n  - name: " + UP + "\n    url: \"" + up.url() + "\"\n    default: true\n"
-        + "tls:\n  cert: \"" + cert + "\"\n  key: \"" + key + "\"\n  reloadInterval: 1s\n");
-    proxy = ManagedProcess.start("proxy-tls:" + port, List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
-        "-jar", System.getProperty("proxy.jar"), "--config", config.toString()), Map.of(), TempDirs.logFile("proxy-tls"));
+    Files.writeString(
+        config,
+        "listen: \"127.0.0.1:"
+            + port
+            + "\"\n"
+            + "cache:\n  dir: \""
+            + dir.resolve("cache")
+            + "\"\n"
+            + "upstreams:\n  - name: "
+            + UP
+            + "\n    url: \""
+            + up.url()
+            + "\"\n    default: true\n"
+            + "tls:\n  cert: \""
+            + cert
+            + "\"\n  key: \""
+            + key
+            + "\"\n  reloadInterval: 1s\n");
+    proxy =
+        ManagedProcess.start(
+            "proxy-tls:" + port,
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx512m",
+                "-jar",
+                System.getProperty("proxy.jar"),
+                "--config",
+                config.toString()),
+            Map.of(),
+            TempDirs.logFile("proxy-tls"));
     awaitHttps(first.cert(), Duration.ofSeconds(90));
   }
 
@@ -95,12 +118,17 @@ class TlsListenerIT {
 
   private static HttpClient client(Path trusted) {
     SSLContext ssl = TestCertificates.trusting(trusted);
-    return HttpClient.newBuilder().sslContext(ssl).version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(Duration.ofSeconds(5)).build();
+    return HttpClient.newBuilder()
+        .sslContext(ssl)
+        .version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(Duration.ofSeconds(5))
+        .build();
   }
 
-  private HttpResponse<byte[]> get(HttpClient c, String path, String... headers) throws IOException, InterruptedException {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(https(path))).timeout(Duration.ofSeconds(60));
+  private HttpResponse<byte[]> get(HttpClient c, String path, String... headers)
+      throws IOException, InterruptedException {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(https(path))).timeout(Duration.ofSeconds(60));
     if (headers.length > 0) {
       b.headers(headers);
     }
@@ -110,7 +138,9 @@ class TlsListenerIT {
   /** Polls /healthz over https, trusting only {@code trusted}, until it answers 200. */
   private void awaitHttps(Path trusted, Duration timeout) {
     try {
-      await("an https answer trusting " + trusted).atMost(timeout).pollInterval(Duration.ofMillis(200))
+      await("an https answer trusting " + trusted)
+          .atMost(timeout)
+          .pollInterval(Duration.ofMillis(200))
           .ignoreExceptionsInstanceOf(IOException.class)
           .failFast("proxy exited", () -> !proxy.isAlive())
           .until(() -> get(client(trusted), "/healthz").statusCode() == 200);
@@ -131,7 +161,8 @@ class TlsListenerIT {
     String layerDigest = img.layerDigests().get(0);
     HttpClient c = client(first.cert());
 
-    HttpResponse<byte[]> manifest = get(c, "/v2/" + UP + "/tls/repo/manifests/v1", "Accept", Http.ACCEPT_MANIFESTS);
+    HttpResponse<byte[]> manifest =
+        get(c, "/v2/" + UP + "/tls/repo/manifests/v1", "Accept", Http.ACCEPT_MANIFESTS);
     assertThat(manifest.statusCode()).isEqualTo(200);
     assertThat(manifest.body()).isEqualTo(img.manifest());
 
@@ -143,9 +174,12 @@ class TlsListenerIT {
     HttpResponse<byte[]> hit = get(c, "/v2/" + UP + "/tls/repo/blobs/" + layerDigest);
     assertThat(hit.statusCode()).isEqualTo(200);
     assertThat(sha256(hit.body())).isEqualTo(layerDigest);
-    assertThat(up.count("GET", "/v2/tls/repo/blobs/")).as("the second pull came from the cache").isEqualTo(1);
+    assertThat(up.count("GET", "/v2/tls/repo/blobs/"))
+        .as("the second pull came from the cache")
+        .isEqualTo(1);
 
-    HttpResponse<byte[]> range = get(c, "/v2/" + UP + "/tls/repo/blobs/" + layerDigest, "Range", "bytes=1000000-1999999");
+    HttpResponse<byte[]> range =
+        get(c, "/v2/" + UP + "/tls/repo/blobs/" + layerDigest, "Range", "bytes=1000000-1999999");
     assertThat(range.statusCode()).isEqualTo(206);
     assertThat(range.body()).isEqualTo(Arrays.copyOfRange(layer, 1_000_000, 2_000_000));
   }
@@ -158,15 +192,24 @@ class TlsListenerIT {
 
   @Test
   void renewedCertificate_isServedToNewConnections_withoutARestart() throws Exception {
-    TestCertificates.Pair second = TestCertificates.create(dir, "second", TestCertificates.KeyFormat.SEC1_EC);
+    TestCertificates.Pair second =
+        TestCertificates.create(dir, "second", TestCertificates.KeyFormat.SEC1_EC);
     // Write to temporary names and rename over, as certificate tools and Kubernetes secrets do.
     Files.copy(second.key(), dir.resolve("tls.key.new"));
     Files.copy(second.cert(), dir.resolve("tls.crt.new"));
     FileTime later = FileTime.fromMillis(System.currentTimeMillis() + 5_000);
     Files.setLastModifiedTime(dir.resolve("tls.key.new"), later);
     Files.setLastModifiedTime(dir.resolve("tls.crt.new"), later);
-    Files.move(dir.resolve("tls.key.new"), key, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    Files.move(dir.resolve("tls.crt.new"), cert, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    Files.move(
+        dir.resolve("tls.key.new"),
+        key,
+        StandardCopyOption.REPLACE_EXISTING,
+        StandardCopyOption.ATOMIC_MOVE);
+    Files.move(
+        dir.resolve("tls.crt.new"),
+        cert,
+        StandardCopyOption.REPLACE_EXISTING,
+        StandardCopyOption.ATOMIC_MOVE);
 
     awaitHttps(second.cert(), Duration.ofSeconds(30));
     assertThat(get(client(second.cert()), "/v2/").statusCode()).isEqualTo(200);

@@ -41,15 +41,18 @@ class UpstreamBudgetIT {
     Skopeo.availability().assumeAvailable();
     tmp = TempDirs.create("budget");
     registry = UpstreamRegistry.startOpen();
-    proxy = ProxyProcess.builder().upstream(UP, registry.url())
-        .upstreamYaml("""
+    proxy =
+        ProxyProcess.builder()
+            .upstream(UP, registry.url())
+            .upstreamYaml(
+                """
             freshness:
               - pattern: "latest"
                 freshness: always
               - pattern: "v*"
                 freshness: never
             """)
-        .start();
+            .start();
   }
 
   @AfterAll
@@ -71,26 +74,42 @@ class UpstreamBudgetIT {
     return img;
   }
 
-  private static RawHttpClient.Response ask(String method, String repo, String tag) throws IOException {
+  private static RawHttpClient.Response ask(String method, String repo, String tag)
+      throws IOException {
     try (RawHttpClient c = new RawHttpClient("127.0.0.1", proxy.port(), Duration.ofSeconds(30))) {
-      return c.exchange(method, "/v2/" + UP + "/" + repo + "/manifests/" + tag,
+      return c.exchange(
+          method,
+          "/v2/" + UP + "/" + repo + "/manifests/" + tag,
           "Accept: application/vnd.oci.image.manifest.v1+json");
     }
   }
 
-  /** The proxy's requests for this manifest in the registry's access log ("METHOD /v2/... HTTP/1.1" ...). */
+  /**
+   * The proxy's requests for this manifest in the registry's access log ("METHOD /v2/... HTTP/1.1"
+   * ...).
+   */
   private static long upstreamAsked(String method, String repo, String tag) {
-    Pattern line = Pattern.compile("\"" + method + " /v2/" + Pattern.quote(repo) + "/manifests/"
-        + Pattern.quote(tag) + " HTTP/1\\.1\" \\d+ .*\"registry-proxy/");
+    Pattern line =
+        Pattern.compile(
+            "\""
+                + method
+                + " /v2/"
+                + Pattern.quote(repo)
+                + "/manifests/"
+                + Pattern.quote(tag)
+                + " HTTP/1\\.1\" \\d+ .*\"registry-proxy/");
     try {
-      return Files.readAllLines(registry.logFile()).stream().filter(l -> line.matcher(l).find()).count();
+      return Files.readAllLines(registry.logFile()).stream()
+          .filter(l -> line.matcher(l).find())
+          .count();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
   }
 
   /** Waits for the registry to log what it answered (it logs after the response). */
-  private static long settled(String method, String repo, String tag, long atLeast) throws InterruptedException {
+  private static long settled(String method, String repo, String tag, long atLeast)
+      throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
     while (upstreamAsked(method, repo, tag) < atLeast && System.nanoTime() < deadline) {
       Thread.sleep(50);
@@ -99,7 +118,8 @@ class UpstreamBudgetIT {
   }
 
   @Test
-  void nRevalidationsOfAnUnchangedTagCostNHeadsAndNoGet_andAClientHeadNoGetEither() throws Exception {
+  void nRevalidationsOfAnUnchangedTagCostNHeadsAndNoGet_andAClientHeadNoGetEither()
+      throws Exception {
     OciImage img = push("steady/app:latest", "steady", 10_000);
     assertThat(ask("GET", "steady/app", "latest").status()).isEqualTo(200);
     assertThat(settled("GET", "steady/app", "latest", 1)).isEqualTo(1);
@@ -113,7 +133,9 @@ class UpstreamBudgetIT {
 
     assertThat(head.header("Docker-Content-Digest")).contains(img.manifestDigest());
     assertThat(settled("HEAD", "steady/app", "latest", 6)).isEqualTo(6);
-    assertThat(upstreamAsked("GET", "steady/app", "latest")).as("only the first, cold GET").isEqualTo(1);
+    assertThat(upstreamAsked("GET", "steady/app", "latest"))
+        .as("only the first, cold GET")
+        .isEqualTo(1);
   }
 
   @Test
@@ -138,10 +160,15 @@ class UpstreamBudgetIT {
     push("fixed/app:v1.2.3", "fixed-2", 12_000);
 
     for (int i = 0; i < 3; i++) {
-      assertThat(ask("GET", "fixed/app", "v1.2.3").header("Docker-Content-Digest")).contains(first.manifestDigest());
-      assertThat(ask("HEAD", "fixed/app", "v1.2.3").header("Docker-Content-Digest")).contains(first.manifestDigest());
+      assertThat(ask("GET", "fixed/app", "v1.2.3").header("Docker-Content-Digest"))
+          .contains(first.manifestDigest());
+      assertThat(ask("HEAD", "fixed/app", "v1.2.3").header("Docker-Content-Digest"))
+          .contains(first.manifestDigest());
     }
-    ask("GET", "steady-marker/none", "latest"); // a later request, so the log has caught up with ours
+    ask(
+        "GET",
+        "steady-marker/none",
+        "latest"); // a later request, so the log has caught up with ours
 
     settled("GET", "steady-marker/none", "latest", 1);
     assertThat(upstreamAsked("GET", "fixed/app", "v1.2.3")).isEqualTo(1);

@@ -34,12 +34,14 @@ class UpstreamRateLimitIT extends PerTestHostileUpstream {
   }
 
   private PrometheusText scrape() {
-    HttpResponse<byte[]> r = Http.tryGet(proxy.url() + "/metrics").orElseThrow(() -> new AssertionError("no /metrics"));
+    HttpResponse<byte[]> r =
+        Http.tryGet(proxy.url() + "/metrics").orElseThrow(() -> new AssertionError("no /metrics"));
     return PrometheusText.parse(new String(r.body(), StandardCharsets.UTF_8));
   }
 
   @Test
-  void aSpentBudgetStopsRequestsAndServesStaleWithWarnings_andTheGaugesShowTheBudget() throws Exception {
+  void aSpentBudgetStopsRequestsAndServesStaleWithWarnings_andTheGaugesShowTheBudget()
+      throws Exception {
     proxy = ProxyProcess.builder().upstream(UP, up.url()).cacheOption("tagTtl", "0s").start();
     HostileRegistry.Image img = up.putImage("site/app", "latest", random(5_000, 1));
     up.putImage("site/app", "other", random(5_000, 2));
@@ -67,8 +69,13 @@ class UpstreamRateLimitIT extends PerTestHostileUpstream {
   }
 
   @Test
-  void theConcurrencyCapHoldsUnder32ConcurrentColdPulls_whileACachedBlobIsServedAtOnce() throws Exception {
-    proxy = ProxyProcess.builder().upstream(UP, up.url()).upstreamOption("maxConcurrentRequests", "4").start();
+  void theConcurrencyCapHoldsUnder32ConcurrentColdPulls_whileACachedBlobIsServedAtOnce()
+      throws Exception {
+    proxy =
+        ProxyProcess.builder()
+            .upstream(UP, up.url())
+            .upstreamOption("maxConcurrentRequests", "4")
+            .start();
     String cached = up.putBlob("site/app", random(50_000, 99));
     assertThat(get("/v2/" + UP + "/site/app/blobs/" + cached).status()).isEqualTo(200);
     List<String> cold = new ArrayList<>();
@@ -89,7 +96,8 @@ class UpstreamRateLimitIT extends PerTestHostileUpstream {
       queued = scrape().sum("registry_proxy_upstream_queued_requests", "upstream", UP);
     }
     RawHttpClient.Response hit = get("/v2/" + UP + "/site/app/blobs/" + cached);
-    // Not a timing bound (this machine is noisy): the cached blob is answered while cold pulls still
+    // Not a timing bound (this machine is noisy): the cached blob is answered while cold pulls
+    // still
     // wait for the upstream, which a cached read queued behind them could never be.
     long coldDoneWhenHitAnswered = pulls.stream().filter(Future::isDone).count();
     for (Future<RawHttpClient.Response> f : pulls) {
@@ -100,7 +108,9 @@ class UpstreamRateLimitIT extends PerTestHostileUpstream {
 
     assertThat(queued).as("cold pulls waited in line").isGreaterThan(0);
     assertThat(hit.status()).isEqualTo(200);
-    assertThat(coldDoneWhenHitAnswered).as("the cached blob did not wait behind them").isLessThan(cold.size() / 2);
+    assertThat(coldDoneWhenHitAnswered)
+        .as("the cached blob did not wait behind them")
+        .isLessThan(cold.size() / 2);
     assertThat(up.peakConcurrentRequests()).isBetween(2, 4);
     assertThat(up.count("GET", "/v2/site/app/blobs/")).isEqualTo(33);
     assertThat(scrape().sum("registry_proxy_upstream_queued_requests", "upstream", UP)).isZero();

@@ -28,8 +28,10 @@ public final class Main {
         }
         case "--check-config" -> checkOnly = true;
         case "--help", "-h" -> {
-          System.out.println("usage: java -jar registry-proxy.jar [--config proxy.yaml] [--check-config]");
-          System.out.println("       java -jar registry-proxy.jar warm|export|import|audit --config proxy.yaml … (--help)");
+          System.out.println(
+              "usage: java -jar registry-proxy.jar [--config proxy.yaml] [--check-config]");
+          System.out.println(
+              "       java -jar registry-proxy.jar warm|export|import|audit --config proxy.yaml … (--help)");
           return;
         }
         default -> fail("unknown argument: " + args[i] + " (try --help)");
@@ -61,10 +63,16 @@ public final class Main {
   /** One line that tells the operator what the checked file sets up. */
   private static String describe(ProxyConfig config) {
     ProxyConfig.Operations ops = config.operations();
-    return config.upstreams().size() + " upstream(s), listen " + hostPort(config.listen())
+    return config.upstreams().size()
+        + " upstream(s), listen "
+        + hostPort(config.listen())
         + (ops.tls() != null ? " (https, certificate " + ops.tls().cert() + ")" : " (http)")
-        + ", metrics and health on " + (ops.adminListen() != null ? hostPort(ops.adminListen()) : "the main listener")
-        + ", cache " + config.cacheDir() + ", log format " + ops.logFormat().name().toLowerCase(java.util.Locale.ROOT);
+        + ", metrics and health on "
+        + (ops.adminListen() != null ? hostPort(ops.adminListen()) : "the main listener")
+        + ", cache "
+        + config.cacheDir()
+        + ", log format "
+        + ops.logFormat().name().toLowerCase(java.util.Locale.ROOT);
   }
 
   private static String hostPort(java.net.InetSocketAddress a) {

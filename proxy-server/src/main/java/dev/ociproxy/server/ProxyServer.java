@@ -1,6 +1,7 @@
 package dev.ociproxy.server;
 
 import dev.ociproxy.core.airgap.Airgap;
+import dev.ociproxy.core.airgap.WarmJobs;
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.registry.PullThrough;
 import dev.ociproxy.core.wiring.Upstreams;
@@ -10,7 +11,6 @@ import dev.ociproxy.server.admin.AdminHandler;
 import dev.ociproxy.server.admin.page.StatusPage;
 import dev.ociproxy.server.admin.page.StatusPageHandler;
 import dev.ociproxy.server.admin.page.StatusSources;
-import dev.ociproxy.core.airgap.WarmJobs;
 import dev.ociproxy.server.auth.AccessPolicy;
 import dev.ociproxy.server.auth.Authenticator;
 import dev.ociproxy.server.auth.CredentialStore;
@@ -90,71 +90,112 @@ public final class ProxyServer implements AutoCloseable {
     // GC and the JIT need a core too, and a loop more than the cores can run only adds scheduling
     // delay. On two cores, one loop measured the same cold and warm throughput as two and a third
     // lower manifest p99 (benchmark/README.md). -Dio.netty.eventLoopThreads still overrides it.
-    int threads = Integer.getInteger("io.netty.eventLoopThreads", eventLoops(Runtime.getRuntime().availableProcessors()));
+    int threads =
+        Integer.getInteger(
+            "io.netty.eventLoopThreads", eventLoops(Runtime.getRuntime().availableProcessors()));
     workers = epoll ? new EpollEventLoopGroup(threads) : new NioEventLoopGroup(threads);
     Class<? extends ServerSocketChannel> serverType =
         epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
-    store = new ContentStore(config.cacheDir(), config.cacheMaxSize(), meters, config.directWrites()).open();
+    store =
+        new ContentStore(config.cacheDir(), config.cacheMaxSize(), meters, config.directWrites())
+            .open();
     if (config.verifyOnStart()) {
       store.verifyInBackground();
     }
-    upstreams = Upstreams.wire(
-        new Upstreams.Shared(workers, epoll ? EpollSocketChannel.class : NioSocketChannel.class, store, meters,
-            config.limits().maxConcurrentFetches()),
-        config.upstreamSpecs(), config.airgap(), PinFileFormat::parse);
+    upstreams =
+        Upstreams.wire(
+            new Upstreams.Shared(
+                workers,
+                epoll ? EpollSocketChannel.class : NioSocketChannel.class,
+                store,
+                meters,
+                config.limits().maxConcurrentFetches()),
+            config.upstreamSpecs(),
+            config.airgap(),
+            PinFileFormat::parse);
     Airgap airgap = upstreams.airgap();
     Map<String, Upstream> routes = new LinkedHashMap<>();
     for (ProxyConfig.Upstream u : config.upstreams()) {
-      routes.put(u.name(), new Upstream(upstreams.registries().get(u.name()), u.options().isDockerHub()));
+      routes.put(
+          u.name(), new Upstream(upstreams.registries().get(u.name()), u.options().isDockerHub()));
     }
     prepareOperations();
     // The listeners accept on the event loops themselves: no acceptor thread to hand each new
     // connection over from (measured: 10% less CPU and wall time per short-lived connection).
-    ServerBootstrap b = new ServerBootstrap()
-        .group(workers)
-        .channel(serverType)
-        .option(ChannelOption.SO_BACKLOG, 1024)
-        .childOption(ChannelOption.TCP_NODELAY, true)
-        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(256 * 1024, 1024 * 1024))
-        .childHandler(new ProxyChannelInitializer(
-            config.limits(), routes, routes.get(config.defaultUpstream()), authenticator(), new AccessPolicy(config.auth().enabled(), config.access()),
-            extras(admin)));
+    ServerBootstrap b =
+        new ServerBootstrap()
+            .group(workers)
+            .channel(serverType)
+            .option(ChannelOption.SO_BACKLOG, 1024)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childOption(
+                ChannelOption.WRITE_BUFFER_WATER_MARK,
+                new WriteBufferWaterMark(256 * 1024, 1024 * 1024))
+            .childHandler(
+                new ProxyChannelInitializer(
+                    config.limits(),
+                    routes,
+                    routes.get(config.defaultUpstream()),
+                    authenticator(),
+                    new AccessPolicy(config.auth().enabled(), config.access()),
+                    extras(admin)));
     server = bind(b, config.listen(), "listen");
     InetSocketAddress bound = (InetSocketAddress) server.localAddress();
-    log.info("registry proxy listening on {} ({}, {} transport), cache {}, upstreams {}",
-        bound, tls == null ? "http" : "https", epoll ? "epoll" : "nio", store.root(), routes.keySet());
+    log.info(
+        "registry proxy listening on {} ({}, {} transport), cache {}, upstreams {}",
+        bound,
+        tls == null ? "http" : "https",
+        epoll ? "epoll" : "nio",
+        store.root(),
+        routes.keySet());
     ProxyConfig.Operations ops = config.operations();
     if (ops.adminListen() != null) {
       WarmJobs warms = airgap.warmJobs(); // the configured warm list reports here too
       statusPage = new StatusPage(statusSources(warms));
-      ServerBootstrap ab = new ServerBootstrap()
-          .group(workers)
-          .channel(serverType)
-          .childOption(ChannelOption.TCP_NODELAY, true)
-          .childHandler(new AdminChannelInitializer(admin,
-              new AdminActions(airgap.warmer(), airgap.drift(), routes.keySet(), config.defaultUpstream(),
-                  ops.adminToken(), warms),
-              new StatusPageHandler(statusPage, ops.adminToken())));
+      ServerBootstrap ab =
+          new ServerBootstrap()
+              .group(workers)
+              .channel(serverType)
+              .childOption(ChannelOption.TCP_NODELAY, true)
+              .childHandler(
+                  new AdminChannelInitializer(
+                      admin,
+                      new AdminActions(
+                          airgap.warmer(),
+                          airgap.drift(),
+                          routes.keySet(),
+                          config.defaultUpstream(),
+                          ops.adminToken(),
+                          warms),
+                      new StatusPageHandler(statusPage, ops.adminToken())));
       adminServer = bind(ab, ops.adminListen(), "admin.listen");
-      log.info("status page, metrics, health and admin actions on http://{} (/, /metrics, /healthz, /readyz,"
-          + " POST /admin/warm, GET /admin/drift{})", adminServer.localAddress(),
+      log.info(
+          "status page, metrics, health and admin actions on http://{} (/, /metrics, /healthz, /readyz,"
+              + " POST /admin/warm, GET /admin/drift{})",
+          adminServer.localAddress(),
           ops.adminToken() == null ? "" : ": bearer token required");
       java.net.InetAddress adminHost = ops.adminListen().getAddress();
       if (ops.adminToken() == null && (adminHost == null || !adminHost.isLoopbackAddress())) {
-        log.warn("admin.listen {} is reachable from other hosts and admin.token is not set: whoever reaches it can"
-            + " make the proxy fetch from its upstreams (POST /admin/warm); set admin.token or admin.tokenFile",
+        log.warn(
+            "admin.listen {} is reachable from other hosts and admin.token is not set: whoever reaches it can"
+                + " make the proxy fetch from its upstreams (POST /admin/warm); set admin.token or admin.tokenFile",
             ops.adminListen());
       }
     }
     return bound;
   }
 
-  /** What the status page reads: every upstream's health and refusals, the store, meters, pins and warms. */
+  /**
+   * What the status page reads: every upstream's health and refusals, the store, meters, pins and
+   * warms.
+   */
   private StatusSources statusSources(WarmJobs warms) {
     java.util.List<StatusSources.Upstream> ups = new java.util.ArrayList<>();
     for (ProxyConfig.Upstream u : config.upstreams()) {
       PullThrough m = upstreams.pullThrough(u.name());
-      ups.add(new StatusSources.Upstream(u.name(), u.options().url().toString(), m.client()::status, m.refusals()));
+      ups.add(
+          new StatusSources.Upstream(
+              u.name(), u.options().url().toString(), m.client()::status, m.refusals()));
     }
     return new StatusSources(ups, store, config.cacheMaxSize(), meters, upstreams.airgap(), warms);
   }
@@ -167,7 +208,10 @@ public final class ProxyServer implements AutoCloseable {
   /** Builds what the operational handlers need: TLS, readiness, metrics, the admin routes. */
   private ProxyChannelInitializer.Extras extras(AdminHandler adminRoutes) {
     return new ProxyChannelInitializer.Extras(
-        tls, config.operations().adminListen() == null ? adminRoutes : null, connections, new RequestMetrics(meters));
+        tls,
+        config.operations().adminListen() == null ? adminRoutes : null,
+        connections,
+        new RequestMetrics(meters));
   }
 
   private void prepareOperations() {
@@ -181,21 +225,25 @@ public final class ProxyServer implements AutoCloseable {
       }
       tls.startReloading(workers, ops.tls().reloadInterval()); // a stat of two files per interval
     }
-    io.micrometer.core.instrument.Gauge.builder("registry_proxy_client_connections", connections, Connections::size)
-        .description("Open client connections on the main listener").register(meters);
+    io.micrometer.core.instrument.Gauge.builder(
+            "registry_proxy_client_connections", connections, Connections::size)
+        .description("Open client connections on the main listener")
+        .register(meters);
     readiness = new Readiness(store.root(), config.upstreams().size(), stopping::get);
     Supplier<String> scrape = meters instanceof PrometheusMeterRegistry p ? p::scrape : null;
     admin = new AdminHandler(scrape, readiness, true);
   }
 
-  private static Channel bind(ServerBootstrap b, InetSocketAddress address, String key) throws InterruptedException {
+  private static Channel bind(ServerBootstrap b, InetSocketAddress address, String key)
+      throws InterruptedException {
     try {
       return b.bind(address).sync().channel();
     } catch (InterruptedException e) {
       throw e;
     } catch (Exception e) {
       // Netty rethrows the checked BindException undeclared; name the key that chose the address.
-      throw new IllegalStateException(key + ": cannot listen on " + address + ": " + e.getMessage(), e);
+      throw new IllegalStateException(
+          key + ": cannot listen on " + address + ": " + e.getMessage(), e);
     }
   }
 
@@ -214,12 +262,18 @@ public final class ProxyServer implements AutoCloseable {
     }
     int open = connections.size();
     if (open > 0 && grace.toMillis() > 0) {
-      log.info("shutting down: waiting up to {} ms for {} connection(s) to finish their responses", grace.toMillis(), open);
+      log.info(
+          "shutting down: waiting up to {} ms for {} connection(s) to finish their responses",
+          grace.toMillis(),
+          open);
       try {
         connections.drain().get(grace.toMillis(), TimeUnit.MILLISECONDS);
         log.info("shutting down: all responses finished");
       } catch (TimeoutException e) {
-        log.warn("shutting down: {} connection(s) still busy after {} ms; closing them", connections.size(), grace.toMillis());
+        log.warn(
+            "shutting down: {} connection(s) still busy after {} ms; closing them",
+            connections.size(),
+            grace.toMillis());
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       } catch (ExecutionException e) {
@@ -234,7 +288,9 @@ public final class ProxyServer implements AutoCloseable {
     if (!a.enabled()) {
       return null;
     }
-    authenticator = new Authenticator(CredentialStore.load(a.htpasswd(), a.tokens(), a.groups()), a.realm(), meters);
+    authenticator =
+        new Authenticator(
+            CredentialStore.load(a.htpasswd(), a.tokens(), a.groups()), a.realm(), meters);
     return authenticator;
   }
 

@@ -23,13 +23,15 @@ import org.slf4j.LoggerFactory;
  * The air-gap features of a running proxy (or of one command): composes each upstream's {@link
  * Registry} ({@link CachedOnly} when offline, {@link Pinned} when pins or pinned-only apply, the
  * pull-through itself otherwise), re-reads the pin file when it changes, keeps the configured warm
- * list warm, and hands the {@link Warmer} and {@link DriftLog} to whoever serves {@code /admin}. Owns
- * one daemon thread; {@link #close} stops it.
+ * list warm, and hands the {@link Warmer} and {@link DriftLog} to whoever serves {@code /admin}.
+ * Owns one daemon thread; {@link #close} stops it.
  */
 public final class Airgap implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Airgap.class);
+
   /** How often the pin file is looked at for changes. */
   static final Duration PIN_RELOAD_INTERVAL = Duration.ofSeconds(2);
+
   /** The origin of background warms, as the status page names it. */
   public static final String CONFIGURED = "configured warm list";
 
@@ -46,7 +48,8 @@ public final class Airgap implements AutoCloseable {
     this.pinFile = pinFile;
     this.drift = drift;
     this.warmer = new Warmer(registries::get, Warmer.DEFAULT_CONCURRENCY);
-    this.scheduler = Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("airgap", true));
+    this.scheduler =
+        Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("airgap", true));
   }
 
   /**
@@ -57,21 +60,28 @@ public final class Airgap implements AutoCloseable {
    * @param defaultUpstream the upstream that unprefixed references mean, or null
    * @throws IllegalArgumentException when the pin file cannot be read or has a bad entry
    */
-  public static Airgap start(AirgapOptions options, Map<String, PullThrough> upstreams, String defaultUpstream,
-      MeterRegistry meters, PinFile.Parser pinParser) {
+  public static Airgap start(
+      AirgapOptions options,
+      Map<String, PullThrough> upstreams,
+      String defaultUpstream,
+      MeterRegistry meters,
+      PinFile.Parser pinParser) {
     requireNonNull(options, "options");
-    PinFile pinFile = options.pinsFile() == null ? null
-        : PinFile.load(options.pinsFile(), pinParser, upstreams.keySet(), defaultUpstream);
+    PinFile pinFile =
+        options.pinsFile() == null
+            ? null
+            : PinFile.load(options.pinsFile(), pinParser, upstreams.keySet(), defaultUpstream);
     Airgap a = new Airgap(options, pinFile, new DriftLog(meters));
     upstreams.forEach((name, pullThrough) -> a.registries.put(name, a.compose(pullThrough)));
     if (pinFile != null) {
       long every = PIN_RELOAD_INTERVAL.toMillis();
-      a.scheduler.scheduleWithFixedDelay(pinFile::reloadIfChanged, every, every, TimeUnit.MILLISECONDS);
+      a.scheduler.scheduleWithFixedDelay(
+          pinFile::reloadIfChanged, every, every, TimeUnit.MILLISECONDS);
       log.info("pins: {} pinned tag(s) from {}", pinFile.pins().size(), pinFile.path());
     }
     if (!options.warm().isEmpty()) {
-      a.scheduler.scheduleWithFixedDelay(a::warmConfiguredNow, 0,
-          options.warmInterval().toMillis(), TimeUnit.MILLISECONDS);
+      a.scheduler.scheduleWithFixedDelay(
+          a::warmConfiguredNow, 0, options.warmInterval().toMillis(), TimeUnit.MILLISECONDS);
     }
     return a;
   }
@@ -115,11 +125,13 @@ public final class Airgap implements AutoCloseable {
     return options;
   }
 
-  /** Warms the configured list once; each entry with its own platforms, each a job in {@link #warmJobs}. */
+  /**
+   * Warms the configured list once; each entry with its own platforms, each a job in {@link
+   * #warmJobs}.
+   */
   public CompletableFuture<List<WarmReport>> warmConfigured() {
-    List<CompletableFuture<WarmReport>> runs = options.warm().stream()
-        .map(this::warmEntry)
-        .toList();
+    List<CompletableFuture<WarmReport>> runs =
+        options.warm().stream().map(this::warmEntry).toList();
     return CompletableFuture.allOf(runs.toArray(CompletableFuture[]::new))
         .thenApply(v -> runs.stream().map(CompletableFuture::join).toList());
   }
@@ -127,7 +139,8 @@ public final class Airgap implements AutoCloseable {
   private CompletableFuture<WarmReport> warmEntry(AirgapOptions.WarmEntry e) {
     WarmProgress progress = new WarmProgress();
     WarmJobs.Job job = warmJobs.started(CONFIGURED, List.of(e.ref().toString()), progress);
-    return warmer.warm(List.of(e.ref()), e.platforms(), progress)
+    return warmer
+        .warm(List.of(e.ref()), e.platforms(), progress)
         .whenComplete((report, err) -> warmJobs.finished(job, report, err));
   }
 
@@ -136,8 +149,12 @@ public final class Airgap implements AutoCloseable {
       for (WarmReport r : warmConfigured().join()) {
         for (WarmReport.Item i : r.items()) {
           if (i.ok()) {
-            log.info("background warm: {} -> {} ({} blob(s) fetched, {} already cached)",
-                i.ref(), i.digest(), i.blobsFetched(), i.blobsCached());
+            log.info(
+                "background warm: {} -> {} ({} blob(s) fetched, {} already cached)",
+                i.ref(),
+                i.digest(),
+                i.blobsFetched(),
+                i.blobsCached());
           } else {
             log.warn("background warm: {} failed: {}", i.ref(), String.join("; ", i.problems()));
           }

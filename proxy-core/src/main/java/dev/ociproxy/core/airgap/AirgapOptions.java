@@ -17,8 +17,11 @@ import java.util.Set;
  * @param warmInterval how often the background warm runs again
  */
 public record AirgapOptions(
-    Set<String> offlineUpstreams, Set<String> pinnedOnlyUpstreams, Path pinsFile,
-    List<WarmEntry> warm, Duration warmInterval) {
+    Set<String> offlineUpstreams,
+    Set<String> pinnedOnlyUpstreams,
+    Path pinsFile,
+    List<WarmEntry> warm,
+    Duration warmInterval) {
 
   /** The interval of the background warm when none is configured. */
   public static final Duration DEFAULT_WARM_INTERVAL = Duration.ofHours(1);
@@ -56,6 +59,7 @@ public record AirgapOptions(
 
   /** The same settings without the background warm list (for one-shot commands). */
   public AirgapOptions withoutWarm() {
-    return new AirgapOptions(offlineUpstreams, pinnedOnlyUpstreams, pinsFile, List.of(), warmInterval);
+    return new AirgapOptions(
+        offlineUpstreams, pinnedOnlyUpstreams, pinsFile, List.of(), warmInterval);
   }
 }

@@ -24,22 +24,24 @@ final class AsyncLimiter {
   /** Starts {@code task} when a slot is free; the result completes with the task's future. */
   <T> CompletableFuture<T> submit(Supplier<CompletableFuture<T>> task) {
     CompletableFuture<T> result = new CompletableFuture<>();
-    Runnable start = () -> {
-      CompletableFuture<T> f;
-      try {
-        f = task.get();
-      } catch (RuntimeException e) {
-        f = CompletableFuture.failedFuture(e);
-      }
-      f.whenComplete((v, err) -> {
-        release();
-        if (err != null) {
-          result.completeExceptionally(err);
-        } else {
-          result.complete(v);
-        }
-      });
-    };
+    Runnable start =
+        () -> {
+          CompletableFuture<T> f;
+          try {
+            f = task.get();
+          } catch (RuntimeException e) {
+            f = CompletableFuture.failedFuture(e);
+          }
+          f.whenComplete(
+              (v, err) -> {
+                release();
+                if (err != null) {
+                  result.completeExceptionally(err);
+                } else {
+                  result.complete(v);
+                }
+              });
+        };
     boolean now;
     synchronized (this) {
       now = running < limit;

@@ -35,7 +35,8 @@ public final class CachedOnly implements Registry {
   }
 
   @Override
-  public CompletableFuture<Manifest> manifest(RepositoryName repo, Reference ref, List<String> accept) {
+  public CompletableFuture<Manifest> manifest(
+      RepositoryName repo, Reference ref, List<String> accept) {
     if (ref instanceof Tag tag) {
       TagIndex.Entry known = held.cachedTag(repo, tag);
       Manifest cached = known == null ? null : held.cachedManifest(known.digest());
@@ -66,7 +67,8 @@ public final class CachedOnly implements Registry {
   @Override
   public CompletableFuture<Referrers> referrers(RepositoryName repo, Digest subject) {
     Referrers held = this.held.cachedReferrers(repo, subject);
-    return orOffline(held, OciErrorCode.MANIFEST_UNKNOWN, "the referrers of " + repo + "@" + subject);
+    return orOffline(
+        held, OciErrorCode.MANIFEST_UNKNOWN, "the referrers of " + repo + "@" + subject);
   }
 
   /** The tags verified before, in name order. */
@@ -77,7 +79,13 @@ public final class CachedOnly implements Registry {
   private <T> CompletableFuture<T> orOffline(T cached, OciErrorCode code, String what) {
     return cached != null
         ? CompletableFuture.completedFuture(cached)
-        : CompletableFuture.failedFuture(new RegistryException(code, 404,
-            what + " is not in the cache, and upstream " + name() + " is offline (never contacted)"));
+        : CompletableFuture.failedFuture(
+            new RegistryException(
+                code,
+                404,
+                what
+                    + " is not in the cache, and upstream "
+                    + name()
+                    + " is offline (never contacted)"));
   }
 }

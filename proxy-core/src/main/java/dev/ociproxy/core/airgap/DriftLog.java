@@ -23,13 +23,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Pinned tags whose upstream tag now points elsewhere. The proxy keeps serving the pin; this only
- * reports: a WARN line when a tag starts drifting (or drifts somewhere new), an INFO line when it is
- * back in line, the counter {@code registry_proxy_pin_drift} per observation and the gauge {@code
- * registry_proxy_pins_drifted}. {@link #current()} is what {@code GET /admin/drift} shows.
+ * reports: a WARN line when a tag starts drifting (or drifts somewhere new), an INFO line when it
+ * is back in line, the counter {@code registry_proxy_pin_drift} per observation and the gauge
+ * {@code registry_proxy_pins_drifted}. {@link #current()} is what {@code GET /admin/drift} shows.
  * Thread-safe.
  */
 public final class DriftLog {
   private static final Logger log = LoggerFactory.getLogger(DriftLog.class);
+
   /** Pinned tags are looked at upstream at most this often even when the tag TTL is shorter. */
   private static final Duration MIN_CHECK_INTERVAL = Duration.ofSeconds(1);
 
@@ -67,15 +68,17 @@ public final class DriftLog {
       return;
     }
     lastCheck.put(key, now);
-    mirror.upstreamDigest(repo, tag, acceptFor(mirror.store(), pin))
-        .whenComplete((upstream, err) -> {
-          checking.remove(key);
-          if (err != null) {
-            log.debug("could not check pinned {} upstream: {}", key, Warmer.describe(err));
-          } else {
-            observe(key, pin, upstream);
-          }
-        });
+    mirror
+        .upstreamDigest(repo, tag, acceptFor(mirror.store(), pin))
+        .whenComplete(
+            (upstream, err) -> {
+              checking.remove(key);
+              if (err != null) {
+                log.debug("could not check pinned {} upstream: {}", key, Warmer.describe(err));
+              } else {
+                observe(key, pin, upstream);
+              }
+            });
   }
 
   /** Records what the upstream's tag points at now; public for the audit command. */
@@ -96,8 +99,11 @@ public final class DriftLog {
     Instant since = before != null && before.upstream().equals(upstream) ? before.since() : now;
     drifts.put(key, new Drift(key, pinned, upstream, since, now));
     if (before == null || !before.upstream().equals(upstream)) {
-      log.warn("pin drift: {} is pinned to {} but the upstream now points it at {}; serving the pin",
-          key, pinned, upstream);
+      log.warn(
+          "pin drift: {} is pinned to {} but the upstream now points it at {}; serving the pin",
+          key,
+          pinned,
+          upstream);
     }
   }
 

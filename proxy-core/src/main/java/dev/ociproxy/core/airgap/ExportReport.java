@@ -16,8 +16,15 @@ public record ExportReport(java.nio.file.Path output, List<Item> items) {
    * @param name the {@code org.opencontainers.image.ref.name} it was written under
    * @param notes what was left out on purpose (platforms not asked for or not cached)
    */
-  public record Item(ImageRef ref, String name, Digest digest, int manifests, int blobs, long bytes,
-      List<String> problems, List<String> notes) {
+  public record Item(
+      ImageRef ref,
+      String name,
+      Digest digest,
+      int manifests,
+      int blobs,
+      long bytes,
+      List<String> problems,
+      List<String> notes) {
     public Item {
       problems = List.copyOf(problems);
       notes = List.copyOf(notes);
@@ -37,16 +44,32 @@ public record ExportReport(java.nio.file.Path output, List<Item> items) {
     long failed = items.stream().filter(i -> !i.ok()).count();
     for (Item i : items) {
       if (i.ok()) {
-        out.add("ok    " + i.name() + " -> " + i.digest() + " (" + i.manifests() + " manifest(s), "
-            + i.blobs() + " blob(s), " + WarmProgress.size(i.bytes()) + ")");
+        out.add(
+            "ok    "
+                + i.name()
+                + " -> "
+                + i.digest()
+                + " ("
+                + i.manifests()
+                + " manifest(s), "
+                + i.blobs()
+                + " blob(s), "
+                + WarmProgress.size(i.bytes())
+                + ")");
       } else {
         out.add("FAIL  " + i.ref());
         i.problems().forEach(p -> out.add("        " + p));
       }
       i.notes().forEach(n -> out.add("        note: " + n));
     }
-    out.add("export: " + (items.size() - failed) + " of " + items.size() + " reference(s) written to " + output
-        + (failed > 0 ? ", " + failed + " failed" : ""));
+    out.add(
+        "export: "
+            + (items.size() - failed)
+            + " of "
+            + items.size()
+            + " reference(s) written to "
+            + output
+            + (failed > 0 ? ", " + failed + " failed" : ""));
     return out;
   }
 }

@@ -38,27 +38,38 @@ import java.util.Set;
  * serves from it.
  */
 public final class Exporter {
-  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   private final ContentStore store;
   private final Pins pins;
 
-  /** @param pins pinned tags export their pin, whatever the tag index says */
+  /**
+   * @param pins pinned tags export their pin, whatever the tag index says
+   */
   public Exporter(ContentStore store, Pins pins) {
     this.store = requireNonNull(store, "store");
     this.pins = requireNonNull(pins, "pins");
   }
 
   /** What one reference needs: the top descriptor, its manifests and blobs, in writing order. */
-  private record Plan(ImageRef ref, String name, Descriptor top, Map<Digest, byte[]> manifests,
-      Map<Digest, Descriptor> blobs, List<String> problems, List<String> notes) {}
+  private record Plan(
+      ImageRef ref,
+      String name,
+      Descriptor top,
+      Map<Digest, byte[]> manifests,
+      Map<Digest, Descriptor> blobs,
+      List<String> problems,
+      List<String> notes) {}
 
   /**
-   * Exports {@code refs} to {@code output}: a tar archive when its name ends in {@code .tar}, else a
-   * layout directory (created, or added to when it already holds a layout; same names are replaced).
-   * For an index only the manifests of {@code platforms} (every cached platform when empty).
+   * Exports {@code refs} to {@code output}: a tar archive when its name ends in {@code .tar}, else
+   * a layout directory (created, or added to when it already holds a layout; same names are
+   * replaced). For an index only the manifests of {@code platforms} (every cached platform when
+   * empty).
    */
-  public ExportReport export(List<ImageRef> refs, Set<Platform> platforms, Path output) throws IOException {
+  public ExportReport export(List<ImageRef> refs, Set<Platform> platforms, Path output)
+      throws IOException {
     List<Plan> plans = new ArrayList<>();
     for (ImageRef ref : refs) {
       plans.add(plan(ref, platforms));
@@ -74,10 +85,19 @@ public final class Exporter {
         if (p.problems().isEmpty()) {
           entries.add(indexEntry(p));
         }
-        long bytes = p.blobs().values().stream().mapToLong(Descriptor::size).sum()
-            + p.manifests().values().stream().mapToLong(b -> b.length).sum();
-        items.add(new ExportReport.Item(p.ref(), p.name(), p.top() == null ? null : p.top().digest(),
-            p.manifests().size(), p.blobs().size(), bytes, p.problems(), p.notes()));
+        long bytes =
+            p.blobs().values().stream().mapToLong(Descriptor::size).sum()
+                + p.manifests().values().stream().mapToLong(b -> b.length).sum();
+        items.add(
+            new ExportReport.Item(
+                p.ref(),
+                p.name(),
+                p.top() == null ? null : p.top().digest(),
+                p.manifests().size(),
+                p.blobs().size(),
+                bytes,
+                p.problems(),
+                p.notes()));
       }
       sink.finish(entries);
     }
@@ -85,13 +105,22 @@ public final class Exporter {
   }
 
   private Plan plan(ImageRef ref, Set<Platform> platforms) {
-    Plan p = new Plan(ref, name(ref), null, new LinkedHashMap<>(), new LinkedHashMap<>(), new ArrayList<>(), new ArrayList<>());
+    Plan p =
+        new Plan(
+            ref,
+            name(ref),
+            null,
+            new LinkedHashMap<>(),
+            new LinkedHashMap<>(),
+            new ArrayList<>(),
+            new ArrayList<>());
     Digest top = ref.digest();
     if (top == null) {
       top = pins.get(ref.upstream(), ref.repository(), ref.tag());
     }
     if (top == null) {
-      TagIndex.Entry e = new TagIndex(store.root(), ref.upstream()).get(ref.repository(), ref.tag());
+      TagIndex.Entry e =
+          new TagIndex(store.root(), ref.upstream()).get(ref.repository(), ref.tag());
       top = e == null ? null : e.digest();
     }
     if (top == null) {
@@ -111,15 +140,23 @@ public final class Exporter {
       return p;
     }
     Descriptor topDescriptor = new Descriptor(doc.mediaType(), top, body.length, null);
-    Plan planned = new Plan(ref, p.name(), topDescriptor, p.manifests(), p.blobs(), p.problems(), p.notes());
+    Plan planned =
+        new Plan(ref, p.name(), topDescriptor, p.manifests(), p.blobs(), p.problems(), p.notes());
     collect(planned, topDescriptor, body, doc, platforms, 0);
     return planned;
   }
 
-  private void collect(Plan p, Descriptor d, byte[] body, ManifestDocument doc, Set<Platform> platforms, int depth) {
+  private void collect(
+      Plan p, Descriptor d, byte[] body, ManifestDocument doc, Set<Platform> platforms, int depth) {
     if (doc.isIndex()) {
       if (depth >= ImageGraph.MAX_INDEX_DEPTH) {
-        p.problems().add("index " + d.digest() + ": nested deeper than " + ImageGraph.MAX_INDEX_DEPTH + " levels");
+        p.problems()
+            .add(
+                "index "
+                    + d.digest()
+                    + ": nested deeper than "
+                    + ImageGraph.MAX_INDEX_DEPTH
+                    + " levels");
         return;
       }
       int included = 0;
@@ -132,15 +169,31 @@ public final class Exporter {
         byte[] child = store.readManifest(c.digest());
         if (child == null) {
           if (platforms.isEmpty() || depth > 0) {
-            p.notes().add("left out " + (c.platform() == null ? c.digest().toString() : c.platform().toString())
-                + ": its manifest is not in the cache");
+            p.notes()
+                .add(
+                    "left out "
+                        + (c.platform() == null ? c.digest().toString() : c.platform().toString())
+                        + ": its manifest is not in the cache");
           } else {
-            p.problems().add("manifest " + c.digest() + " (" + c.platform() + ") is not in the cache (warm it first)");
+            p.problems()
+                .add(
+                    "manifest "
+                        + c.digest()
+                        + " ("
+                        + c.platform()
+                        + ") is not in the cache (warm it first)");
           }
           continue;
         }
         if (child.length != c.size()) {
-          p.problems().add("manifest " + c.digest() + ": the index says " + c.size() + " bytes, it has " + child.length);
+          p.problems()
+              .add(
+                  "manifest "
+                      + c.digest()
+                      + ": the index says "
+                      + c.size()
+                      + " bytes, it has "
+                      + child.length);
           continue;
         }
         try {
@@ -151,7 +204,9 @@ public final class Exporter {
         }
       }
       if (included == 0 && p.problems().isEmpty()) {
-        p.problems().add("index " + d.digest() + ": none of its manifests is in the cache for " + platforms);
+        p.problems()
+            .add(
+                "index " + d.digest() + ": none of its manifests is in the cache for " + platforms);
       }
     } else {
       for (Descriptor b : doc.blobs()) {
@@ -160,9 +215,22 @@ public final class Exporter {
         }
         long size = store.blobSize(b.digest());
         if (size < 0) {
-          p.problems().add("blob " + b.digest() + " (of manifest " + d.digest() + ") is not in the cache (warm it first)");
+          p.problems()
+              .add(
+                  "blob "
+                      + b.digest()
+                      + " (of manifest "
+                      + d.digest()
+                      + ") is not in the cache (warm it first)");
         } else if (size != b.size()) {
-          p.problems().add("blob " + b.digest() + ": the manifest says " + b.size() + " bytes, the cache has " + size);
+          p.problems()
+              .add(
+                  "blob "
+                      + b.digest()
+                      + ": the manifest says "
+                      + b.size()
+                      + " bytes, the cache has "
+                      + size);
         } else {
           p.blobs().putIfAbsent(b.digest(), b);
         }
@@ -185,10 +253,11 @@ public final class Exporter {
   }
 
   private static ObjectNode indexEntry(Plan p) {
-    ObjectNode e = JSON.createObjectNode()
-        .put("mediaType", p.top().mediaType())
-        .put("digest", p.top().digest().toString())
-        .put("size", p.top().size());
+    ObjectNode e =
+        JSON.createObjectNode()
+            .put("mediaType", p.top().mediaType())
+            .put("digest", p.top().digest().toString())
+            .put("size", p.top().size());
     e.putObject("annotations").put(OciLayout.REF_NAME, p.name());
     return e;
   }
@@ -199,7 +268,8 @@ public final class Exporter {
   }
 
   private static byte[] indexJson(List<JsonNode> manifests) throws IOException {
-    ObjectNode root = JSON.createObjectNode().put("schemaVersion", 2).put("mediaType", MediaTypes.OCI_INDEX);
+    ObjectNode root =
+        JSON.createObjectNode().put("schemaVersion", 2).put("mediaType", MediaTypes.OCI_INDEX);
     ArrayNode arr = root.putArray("manifests");
     manifests.forEach(arr::add);
     return JSON.writeValueAsBytes(root);
@@ -216,8 +286,18 @@ public final class Exporter {
 
   private static void verified(OciLayout.Copied c, Digest d, long size) throws VerifyException {
     if (!c.actual().equals(d) || c.size() != size) {
-      throw new VerifyException("blob " + d + " in the cache hashes to " + c.actual() + " (" + c.size()
-          + " bytes), want " + d + " (" + size + " bytes); run the proxy with cache.verifyOnStart");
+      throw new VerifyException(
+          "blob "
+              + d
+              + " in the cache hashes to "
+              + c.actual()
+              + " ("
+              + c.size()
+              + " bytes), want "
+              + d
+              + " ("
+              + size
+              + " bytes); run the proxy with cache.verifyOnStart");
     }
   }
 
@@ -240,12 +320,18 @@ public final class Exporter {
     DirSink(Path root) throws IOException {
       this.root = root;
       if (Files.exists(root) && !Files.isDirectory(root)) {
-        throw new IOException("--output " + root + " exists and is not a directory (use a name ending in .tar for an archive)");
+        throw new IOException(
+            "--output "
+                + root
+                + " exists and is not a directory (use a name ending in .tar for an archive)");
       }
       if (Files.isDirectory(root) && !Files.exists(root.resolve(OciLayout.LAYOUT_FILE))) {
         try (var s = Files.list(root)) {
           if (s.findAny().isPresent()) {
-            throw new IOException("--output " + root + " is a non-empty directory without an OCI layout; refusing to write into it");
+            throw new IOException(
+                "--output "
+                    + root
+                    + " is a non-empty directory without an OCI layout; refusing to write into it");
           }
         }
       }
@@ -261,7 +347,8 @@ public final class Exporter {
       }
       Files.createDirectories(target.getParent());
       Path tmp = target.resolveSibling("." + d.hex() + ".part");
-      try (InputStream in = Files.newInputStream(from); OutputStream out = Files.newOutputStream(tmp)) {
+      try (InputStream in = Files.newInputStream(from);
+          OutputStream out = Files.newOutputStream(tmp)) {
         verified(OciLayout.copy(in, out, d), d, size);
       } catch (IOException e) {
         Files.deleteIfExists(tmp);
@@ -303,9 +390,9 @@ public final class Exporter {
   }
 
   /**
-   * A tar archive, written to {@code NAME.part} and renamed when complete, so a failed export leaves
-   * no half archive under the real name. {@code index.json} comes last and lists only images whose
-   * every blob was written.
+   * A tar archive, written to {@code NAME.part} and renamed when complete, so a failed export
+   * leaves no half archive under the real name. {@code index.json} comes last and lists only images
+   * whose every blob was written.
    */
   private static final class TarSink implements Sink {
     private final Path target;
@@ -338,10 +425,12 @@ public final class Exporter {
         return;
       }
       dirFor(d);
-      try (InputStream in = Files.newInputStream(from); OutputStream entry = tar.file(OciLayout.blobPath(d), size)) {
+      try (InputStream in = Files.newInputStream(from);
+          OutputStream entry = tar.file(OciLayout.blobPath(d), size)) {
         verified(OciLayout.copy(in, entry, d), d, size);
       } catch (VerifyException e) {
-        // The bad bytes are already in the .part file: drop the whole archive rather than ship them.
+        // The bad bytes are already in the .part file: drop the whole archive rather than ship
+        // them.
         throw new IOException(e.getMessage() + "; no archive written", e);
       }
     }
@@ -365,7 +454,8 @@ public final class Exporter {
     public void close() throws IOException {
       tar.close();
       if (finished) {
-        Files.move(part, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(
+            part, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       } else {
         Files.deleteIfExists(part);
       }

@@ -20,6 +20,8 @@ final class ImageGraph {
    * filter picks among the top index's entries (empty: all); below that everything is kept.
    */
   static boolean wanted(Descriptor child, int depth, Set<Platform> platforms) {
-    return depth > 0 || platforms.isEmpty() || platforms.stream().anyMatch(p -> p.matches(child.platform()));
+    return depth > 0
+        || platforms.isEmpty()
+        || platforms.stream().anyMatch(p -> p.matches(child.platform()));
   }
 }

@@ -67,15 +67,23 @@ public record ImageRef(String upstream, RepositoryName repository, Tag tag, Dige
           text = text.substring(slash + 1);
         } else if (first.contains(".") || first.contains(":") || first.equals("localhost")) {
           throw new IllegalArgumentException(
-              "reference '" + s + "': unknown upstream '" + first + "' (configured: "
-                  + String.join(", ", upstreams) + ")");
+              "reference '"
+                  + s
+                  + "': unknown upstream '"
+                  + first
+                  + "' (configured: "
+                  + String.join(", ", upstreams)
+                  + ")");
         }
       }
       if (upstream == null) {
         if (defaultUpstream == null) {
           throw new IllegalArgumentException(
-              "reference '" + s + "' names no upstream and no upstream is the default (configured: "
-                  + String.join(", ", upstreams) + ")");
+              "reference '"
+                  + s
+                  + "' names no upstream and no upstream is the default (configured: "
+                  + String.join(", ", upstreams)
+                  + ")");
         }
         upstream = defaultUpstream;
       }

@@ -21,8 +21,16 @@ public record ImportReport(java.nio.file.Path input, List<String> problems, List
    * @param name its ref name annotation (may be null)
    * @param tagged the tag recorded for it, or null (refused, or a name without a tag)
    */
-  public record Item(String name, Digest digest, ImageRef tagged, boolean imported, int manifests,
-      int blobs, long bytes, List<String> problems, List<String> notes) {
+  public record Item(
+      String name,
+      Digest digest,
+      ImageRef tagged,
+      boolean imported,
+      int manifests,
+      int blobs,
+      long bytes,
+      List<String> problems,
+      List<String> notes) {
     public Item {
       problems = List.copyOf(problems);
       notes = List.copyOf(notes);
@@ -43,16 +51,32 @@ public record ImportReport(java.nio.file.Path input, List<String> problems, List
     for (Item i : items) {
       String what = (i.name() == null ? "(unnamed)" : i.name()) + " -> " + i.digest();
       if (i.imported()) {
-        out.add("ok      " + what + (i.tagged() == null ? " (by digest only)" : " as " + i.tagged())
-            + " (" + i.manifests() + " manifest(s), " + i.blobs() + " blob(s), " + WarmProgress.size(i.bytes()) + ")");
+        out.add(
+            "ok      "
+                + what
+                + (i.tagged() == null ? " (by digest only)" : " as " + i.tagged())
+                + " ("
+                + i.manifests()
+                + " manifest(s), "
+                + i.blobs()
+                + " blob(s), "
+                + WarmProgress.size(i.bytes())
+                + ")");
       } else {
         out.add("REFUSED " + what);
         i.problems().forEach(p -> out.add("        " + p));
       }
       i.notes().forEach(n -> out.add("        note: " + n));
     }
-    out.add("import: " + (items.size() - refused()) + " of " + items.size() + " image(s) imported"
-        + (refused() > 0 || !problems.isEmpty() ? ", " + (problems.isEmpty() ? refused() + " refused" : "archive refused") : ""));
+    out.add(
+        "import: "
+            + (items.size() - refused())
+            + " of "
+            + items.size()
+            + " image(s) imported"
+            + (refused() > 0 || !problems.isEmpty()
+                ? ", " + (problems.isEmpty() ? refused() + " refused" : "archive refused")
+                : ""));
     return out;
   }
 }

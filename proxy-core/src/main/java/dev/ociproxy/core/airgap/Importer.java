@@ -29,9 +29,9 @@ import java.util.Map;
  * they had been pulled. Every manifest and blob is checked against its descriptor's digest and
  * size; an image lands only when everything it needs verified, and then blobs first, manifests
  * next, the tag last, so no reader ever sees a manifest whose content is missing. Every refused
- * entry is reported on its own. The image's content is linked to the repository it is tagged in,
- * as if that upstream repository had served it. Run it against a stopped proxy's cache (or restart
- * the proxy after).
+ * entry is reported on its own. The image's content is linked to the repository it is tagged in, as
+ * if that upstream repository had served it. Run it against a stopped proxy's cache (or restart the
+ * proxy after).
  */
 public final class Importer {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -47,13 +47,18 @@ public final class Importer {
   /**
    * @param upstreams the configured upstream names (a ref name prefixed with one of them is theirs)
    * @param defaultUpstream where unprefixed ref names go (may be null)
-   * @param explicitUpstream when not null, every tag goes to this upstream (a host prefix in the ref
-   *     name is dropped)
+   * @param explicitUpstream when not null, every tag goes to this upstream (a host prefix in the
+   *     ref name is dropped)
    * @param repository the repository of ref names that are a bare tag (skopeo's {@code
    *     oci-archive:FILE:v1}); null to import those by digest only
    */
-  public Importer(ContentStore store, Collection<String> upstreams, String defaultUpstream,
-      String explicitUpstream, RepositoryName repository, long manifestMaxBytes) {
+  public Importer(
+      ContentStore store,
+      Collection<String> upstreams,
+      String defaultUpstream,
+      String explicitUpstream,
+      RepositoryName repository,
+      long manifestMaxBytes) {
     this.store = requireNonNull(store, "store");
     this.upstreams = List.copyOf(upstreams);
     this.defaultUpstream = defaultUpstream;
@@ -61,7 +66,8 @@ public final class Importer {
     this.repository = repository;
     this.manifestMaxBytes = manifestMaxBytes;
     if (explicitUpstream != null && !this.upstreams.contains(explicitUpstream)) {
-      throw new IllegalArgumentException("upstream: " + explicitUpstream + " (expected one of " + this.upstreams + ")");
+      throw new IllegalArgumentException(
+          "upstream: " + explicitUpstream + " (expected one of " + this.upstreams + ")");
     }
   }
 
@@ -114,8 +120,12 @@ public final class Importer {
     Check c = new Check(src);
     Descriptor top;
     try {
-      top = new Descriptor(entry.path("mediaType").asText("application/octet-stream"),
-          Digest.parse(entry.path("digest").asText("")), entry.path("size").asLong(-1), null);
+      top =
+          new Descriptor(
+              entry.path("mediaType").asText("application/octet-stream"),
+              Digest.parse(entry.path("digest").asText("")),
+              entry.path("size").asLong(-1),
+              null);
     } catch (RegistryException | IllegalArgumentException e) {
       c.problems.add(where + ": bad descriptor: " + e.getMessage());
       return c.item(refName, null, null, false);
@@ -130,8 +140,15 @@ public final class Importer {
       RepositoryLinks links = new RepositoryLinks(store.root(), target.upstream());
       c.manifests.keySet().forEach(d -> links.add(target.repository(), d));
       c.blobs.keySet().forEach(d -> links.add(target.repository(), d));
-      tagIndex(target.upstream()).put(target.repository(), target.tag(), new TagIndex.Entry(
-          top.digest(), c.manifests.get(top.digest()).mediaType(), System.currentTimeMillis(), true));
+      tagIndex(target.upstream())
+          .put(
+              target.repository(),
+              target.tag(),
+              new TagIndex.Entry(
+                  top.digest(),
+                  c.manifests.get(top.digest()).mediaType(),
+                  System.currentTimeMillis(),
+                  true));
     }
     return c.item(refName, top.digest(), target, true);
   }
@@ -143,7 +160,8 @@ public final class Importer {
   /** The tag a ref name asks for, or null to import by digest only (said in a note). */
   private ImageRef target(String refName, String containerdName, Digest digest, Check c) {
     String name = null;
-    if (refName != null && (refName.contains("/") || refName.contains(":") || refName.contains("@"))) {
+    if (refName != null
+        && (refName.contains("/") || refName.contains(":") || refName.contains("@"))) {
       name = refName;
     } else if (containerdName != null) {
       name = containerdName;
@@ -151,25 +169,37 @@ public final class Importer {
       name = repository + ":" + refName;
     }
     if (name == null) {
-      c.notes.add(refName == null ? "no ref name: imported by digest only"
-          : "ref name '" + refName + "' names no repository (give --repository): imported by digest only");
+      c.notes.add(
+          refName == null
+              ? "no ref name: imported by digest only"
+              : "ref name '"
+                  + refName
+                  + "' names no repository (give --repository): imported by digest only");
       return null;
     }
     ImageRef ref;
     try {
-      ref = explicitUpstream == null
-          ? ImageRef.parse(name, upstreams, defaultUpstream)
-          : ImageRef.parse(withoutHost(name), List.of(), explicitUpstream);
+      ref =
+          explicitUpstream == null
+              ? ImageRef.parse(name, upstreams, defaultUpstream)
+              : ImageRef.parse(withoutHost(name), List.of(), explicitUpstream);
     } catch (IllegalArgumentException e) {
-      c.problems.add("ref name: " + e.getMessage() + (explicitUpstream == null ? " (use --upstream to import it under a configured upstream)" : ""));
+      c.problems.add(
+          "ref name: "
+              + e.getMessage()
+              + (explicitUpstream == null
+                  ? " (use --upstream to import it under a configured upstream)"
+                  : ""));
       return null;
     }
     if (ref.digest() != null && !ref.digest().equals(digest)) {
-      c.problems.add("ref name " + name + " names " + ref.digest() + " but its descriptor is " + digest);
+      c.problems.add(
+          "ref name " + name + " names " + ref.digest() + " but its descriptor is " + digest);
       return null;
     }
     String beforeDigest = name.indexOf('@') < 0 ? name : name.substring(0, name.indexOf('@'));
-    if (beforeDigest.lastIndexOf(':') < beforeDigest.lastIndexOf('/') || beforeDigest.indexOf(':') < 0) {
+    if (beforeDigest.lastIndexOf(':') < beforeDigest.lastIndexOf('/')
+        || beforeDigest.indexOf(':') < 0) {
       c.notes.add("ref name " + name + " has no tag: imported by digest only");
       return null;
     }
@@ -183,8 +213,11 @@ public final class Importer {
       return name;
     }
     String first = name.substring(0, slash);
-    boolean host = upstreams.contains(first.toLowerCase(Locale.ROOT)) || first.contains(".")
-        || first.contains(":") || first.equals("localhost");
+    boolean host =
+        upstreams.contains(first.toLowerCase(Locale.ROOT))
+            || first.contains(".")
+            || first.contains(":")
+            || first.equals("localhost");
     return host ? name.substring(slash + 1) : name;
   }
 
@@ -208,17 +241,32 @@ public final class Importer {
         return;
       }
       if (d.size() > manifestMaxBytes || size > manifestMaxBytes) {
-        problems.add(what + ": " + Math.max(size, d.size()) + " bytes, over the manifest limit of " + manifestMaxBytes);
+        problems.add(
+            what
+                + ": "
+                + Math.max(size, d.size())
+                + " bytes, over the manifest limit of "
+                + manifestMaxBytes);
         return;
       }
       if (size != d.size()) {
-        problems.add(what + ": the descriptor says " + d.size() + " bytes, the archive has " + size);
+        problems.add(
+            what + ": the descriptor says " + d.size() + " bytes, the archive has " + size);
         return;
       }
       LayoutSource.Staged s = src.stage(d.digest());
       if (!s.actual().equals(d.digest()) || s.size() != d.size()) {
-        problems.add(what + ": content hashes to " + s.actual() + " (" + s.size() + " bytes), want "
-            + d.digest() + " (" + d.size() + " bytes): tampered or corrupt");
+        problems.add(
+            what
+                + ": content hashes to "
+                + s.actual()
+                + " ("
+                + s.size()
+                + " bytes), want "
+                + d.digest()
+                + " ("
+                + d.size()
+                + " bytes): tampered or corrupt");
         return;
       }
       byte[] body = Files.readAllBytes(s.file());
@@ -236,21 +284,30 @@ public final class Importer {
       }
       if (doc.isIndex()) {
         if (depth >= ImageGraph.MAX_INDEX_DEPTH) {
-          problems.add(what + ": indexes nested deeper than " + ImageGraph.MAX_INDEX_DEPTH + " levels");
+          problems.add(
+              what + ": indexes nested deeper than " + ImageGraph.MAX_INDEX_DEPTH + " levels");
           return;
         }
         int present = 0;
         for (Descriptor child : doc.manifests()) {
           if (src.size(child.digest()) < 0) {
-            notes.add("platform " + (child.platform() == null ? child.digest().toString() : child.platform().toString())
-                + " is not in the archive (left out at export)");
+            notes.add(
+                "platform "
+                    + (child.platform() == null
+                        ? child.digest().toString()
+                        : child.platform().toString())
+                    + " is not in the archive (left out at export)");
             continue;
           }
           present++;
           manifest(child, where, depth + 1);
         }
         if (present == 0) {
-          problems.add(what + ": none of the index's " + doc.manifests().size() + " manifests is in the archive");
+          problems.add(
+              what
+                  + ": none of the index's "
+                  + doc.manifests().size()
+                  + " manifests is in the archive");
         }
       } else {
         int layer = 0;
@@ -281,8 +338,15 @@ public final class Importer {
       }
       LayoutSource.Staged s = src.stage(b.digest());
       if (!s.actual().equals(b.digest()) || s.size() != b.size()) {
-        problems.add(what + ": content hashes to " + s.actual() + " (" + s.size() + " bytes), want "
-            + b.digest() + ": tampered or corrupt");
+        problems.add(
+            what
+                + ": content hashes to "
+                + s.actual()
+                + " ("
+                + s.size()
+                + " bytes), want "
+                + b.digest()
+                + ": tampered or corrupt");
         return;
       }
       blobs.put(b.digest(), b);
@@ -303,9 +367,11 @@ public final class Importer {
     }
 
     ImportReport.Item item(String name, Digest digest, ImageRef tagged, boolean imported) {
-      long bytes = blobs.values().stream().mapToLong(Descriptor::size).sum()
-          + manifests.values().stream().mapToLong(m -> m.body().length).sum();
-      return new ImportReport.Item(name, digest, tagged, imported, manifests.size(), blobs.size(), bytes, problems, notes);
+      long bytes =
+          blobs.values().stream().mapToLong(Descriptor::size).sum()
+              + manifests.values().stream().mapToLong(m -> m.body().length).sum();
+      return new ImportReport.Item(
+          name, digest, tagged, imported, manifests.size(), blobs.size(), bytes, problems, notes);
     }
   }
 

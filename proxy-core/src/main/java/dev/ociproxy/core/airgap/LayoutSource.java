@@ -76,7 +76,9 @@ abstract class LayoutSource implements AutoCloseable {
     staged.clear();
   }
 
-  /** Copies {@code in} into a temporary file in the store (or only hashes it, if already stored). */
+  /**
+   * Copies {@code in} into a temporary file in the store (or only hashes it, if already stored).
+   */
   Staged stageFrom(InputStream in, Digest name) throws IOException {
     if (store.blobSize(name) >= 0) {
       OciLayout.Copied c = OciLayout.copy(in, null, name);
@@ -158,7 +160,8 @@ abstract class LayoutSource implements AutoCloseable {
         for (TarReader.Entry e; (e = tar.next()) != null; ) {
           if (e.name().equals(OciLayout.LAYOUT_FILE) || e.name().equals(OciLayout.INDEX_FILE)) {
             if (e.size() > OciLayout.MAX_METADATA_BYTES) {
-              throw new IOException(e.name() + " is larger than " + OciLayout.MAX_METADATA_BYTES + " bytes");
+              throw new IOException(
+                  e.name() + " is larger than " + OciLayout.MAX_METADATA_BYTES + " bytes");
             }
             metadata.put(e.name(), tar.content().readAllBytes());
             continue;

@@ -11,10 +11,13 @@ final class OciLayout {
   static final String LAYOUT_FILE = "oci-layout";
   static final String INDEX_FILE = "index.json";
   static final String LAYOUT_CONTENT = "{\"imageLayoutVersion\":\"1.0.0\"}";
+
   /** The annotation that names an image in {@code index.json}; skopeo's {@code oci:DIR:NAME}. */
   static final String REF_NAME = "org.opencontainers.image.ref.name";
+
   /** containerd's full image name annotation, read as a fallback on import. */
   static final String CONTAINERD_NAME = "io.containerd.image.name";
+
   /** Largest index.json or oci-layout file read. */
   static final long MAX_METADATA_BYTES = 16L * 1024 * 1024;
 

@@ -14,17 +14,20 @@ import java.util.HashSet;
 import java.util.Set;
 
 /**
- * Everything reachable from a repository's pins: the pinned manifests, their index children, and the
- * blobs those name. Computed from verified manifests in the store, so it grows as a client (or a
- * warm) fetches the pinned manifests first, which is the order every pull takes. Thread-safe.
+ * Everything reachable from a repository's pins: the pinned manifests, their index children, and
+ * the blobs those name. Computed from verified manifests in the store, so it grows as a client (or
+ * a warm) fetches the pinned manifests first, which is the order every pull takes. Thread-safe.
  */
 final class PinClosure {
   private record Key(String upstream, RepositoryName repo) {}
 
-  /** What was reachable when last computed; {@code complete} is false while a manifest was missing. */
+  /**
+   * What was reachable when last computed; {@code complete} is false while a manifest was missing.
+   */
   private record Reach(Pins pins, Set<Digest> digests, boolean complete) {}
 
   private final ContentStore store;
+
   /** Bounded: clients choose the repositories they ask a pinned-only upstream for. */
   private final Cache<Key, Reach> memo =
       Caffeine.newBuilder().maximumSize(10_000).executor(Runnable::run).build();

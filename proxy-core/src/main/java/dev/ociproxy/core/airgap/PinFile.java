@@ -15,13 +15,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The pin file on disk and the {@link Pins} last read from it. {@link #reloadIfChanged} re-reads it
- * when its bytes changed; a file that no longer parses is logged and the previous pins stay in force,
- * so a typo never unpins a site. Thread-safe.
+ * when its bytes changed; a file that no longer parses is logged and the previous pins stay in
+ * force, so a typo never unpins a site. Thread-safe.
  */
 public final class PinFile {
   private static final Logger log = LoggerFactory.getLogger(PinFile.class);
 
-  /** Turns the file's bytes into {@code reference → digest} entries (YAML or JSON; the server's). */
+  /**
+   * Turns the file's bytes into {@code reference → digest} entries (YAML or JSON; the server's).
+   */
   @FunctionalInterface
   public interface Parser {
     Map<String, String> parse(byte[] content) throws IOException;
@@ -47,7 +49,8 @@ public final class PinFile {
    * @throws IllegalArgumentException when it cannot be read or has a bad entry; the message names
    *     the file and the entry
    */
-  public static PinFile load(Path file, Parser parser, Collection<String> upstreams, String defaultUpstream) {
+  public static PinFile load(
+      Path file, Parser parser, Collection<String> upstreams, String defaultUpstream) {
     PinFile f = new PinFile(file, parser, upstreams, defaultUpstream);
     byte[] bytes = f.read();
     f.current.set(f.parse(bytes));
@@ -99,7 +102,8 @@ public final class PinFile {
     try {
       return Pins.of(parser.parse(bytes), upstreams, defaultUpstream);
     } catch (IOException e) {
-      throw new IllegalArgumentException("pins: " + file + " is not a valid pin file: " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "pins: " + file + " is not a valid pin file: " + e.getMessage(), e);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("pins: " + file + ": " + e.getMessage(), e);
     }

@@ -20,8 +20,8 @@ import java.util.function.Supplier;
 
 /**
  * An upstream with pins: a pinned tag is answered with its pinned digest whatever the upstream's
- * tag says now, and under {@code pinned-only} whatever no pin reaches is refused with {@code DENIED}
- * before the wrapped registry sees it, so a refused request never causes a fetch. Wraps the
+ * tag says now, and under {@code pinned-only} whatever no pin reaches is refused with {@code
+ * DENIED} before the wrapped registry sees it, so a refused request never causes a fetch. Wraps the
  * pull-through (online: drift from the pins is watched) or the offline view.
  */
 public final class Pinned implements Registry {
@@ -43,8 +43,13 @@ public final class Pinned implements Registry {
   private final PinWatch watch;
   private final TagLister tags;
 
-  private Pinned(Registry inner, Supplier<Pins> pins, PinClosure closure, boolean pinnedOnly,
-      PinWatch watch, TagLister tags) {
+  private Pinned(
+      Registry inner,
+      Supplier<Pins> pins,
+      PinClosure closure,
+      boolean pinnedOnly,
+      PinWatch watch,
+      TagLister tags) {
     this.inner = inner;
     this.upstream = inner.name();
     this.pins = pins;
@@ -55,22 +60,37 @@ public final class Pinned implements Registry {
   }
 
   /** Pins over an online upstream: drift is watched; pinned-only lists the pinned tags alone. */
-  static Pinned online(PullThrough upstream, Supplier<Pins> pins, boolean pinnedOnly, DriftLog drift) {
-    TagLister tags = pinnedOnly
-        ? (repo, query) -> listed(repo, pins.get().tags(upstream.name(), repo), List.of())
-        : upstream::tagList;
-    return new Pinned(upstream, pins, new PinClosure(upstream.store()), pinnedOnly,
-        (repo, tag, pin) -> drift.check(upstream, repo, tag, pin), tags);
+  static Pinned online(
+      PullThrough upstream, Supplier<Pins> pins, boolean pinnedOnly, DriftLog drift) {
+    TagLister tags =
+        pinnedOnly
+            ? (repo, query) -> listed(repo, pins.get().tags(upstream.name(), repo), List.of())
+            : upstream::tagList;
+    return new Pinned(
+        upstream,
+        pins,
+        new PinClosure(upstream.store()),
+        pinnedOnly,
+        (repo, tag, pin) -> drift.check(upstream, repo, tag, pin),
+        tags);
   }
 
-  /** Pins over an offline upstream: nothing to watch; tag lists are the pinned and the held tags. */
-  static Pinned offline(CachedOnly held, PullThrough upstream, Supplier<Pins> pins, boolean pinnedOnly) {
-    return new Pinned(held, pins, new PinClosure(upstream.store()), pinnedOnly,
+  /**
+   * Pins over an offline upstream: nothing to watch; tag lists are the pinned and the held tags.
+   */
+  static Pinned offline(
+      CachedOnly held, PullThrough upstream, Supplier<Pins> pins, boolean pinnedOnly) {
+    return new Pinned(
+        held,
+        pins,
+        new PinClosure(upstream.store()),
+        pinnedOnly,
         (repo, tag, pin) -> {},
         (repo, query) -> listed(repo, pins.get().tags(upstream.name(), repo), held.tags(repo)));
   }
 
-  private static CompletableFuture<TagList> listed(RepositoryName repo, List<String> pinned, List<String> held) {
+  private static CompletableFuture<TagList> listed(
+      RepositoryName repo, List<String> pinned, List<String> held) {
     TreeSet<String> all = new TreeSet<>(pinned);
     all.addAll(held);
     return CompletableFuture.completedFuture(TagList.of(repo, all));
@@ -82,7 +102,8 @@ public final class Pinned implements Registry {
   }
 
   @Override
-  public CompletableFuture<Manifest> manifest(RepositoryName repo, Reference ref, List<String> accept) {
+  public CompletableFuture<Manifest> manifest(
+      RepositoryName repo, Reference ref, List<String> accept) {
     RegistryException denied = denial(repo, ref);
     if (denied != null) {
       return CompletableFuture.failedFuture(denied);
@@ -136,14 +157,33 @@ public final class Pinned implements Registry {
     }
     Pins p = pins.get();
     if (ref instanceof Tag t) {
-      return p.get(upstream, repo, t) != null ? null
-          : new RegistryException(OciErrorCode.DENIED, 403, upstream + "/" + repo + ":" + t
-              + " is not pinned, and upstream " + upstream + " serves pinned images only (policy: pinned-only)");
+      return p.get(upstream, repo, t) != null
+          ? null
+          : new RegistryException(
+              OciErrorCode.DENIED,
+              403,
+              upstream
+                  + "/"
+                  + repo
+                  + ":"
+                  + t
+                  + " is not pinned, and upstream "
+                  + upstream
+                  + " serves pinned images only (policy: pinned-only)");
     }
     Digest d = (Digest) ref;
-    return closure.reachable(p, upstream, repo, d) ? null
-        : new RegistryException(OciErrorCode.DENIED, 403, upstream + "/" + repo + "@" + d
-            + " is not reachable from any pin, and upstream " + upstream
-            + " serves pinned images only (policy: pinned-only)");
+    return closure.reachable(p, upstream, repo, d)
+        ? null
+        : new RegistryException(
+            OciErrorCode.DENIED,
+            403,
+            upstream
+                + "/"
+                + repo
+                + "@"
+                + d
+                + " is not reachable from any pin, and upstream "
+                + upstream
+                + " serves pinned images only (policy: pinned-only)");
   }
 }

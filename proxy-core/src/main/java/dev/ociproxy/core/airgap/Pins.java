@@ -51,26 +51,31 @@ public final class Pins {
    *
    * @throws IllegalArgumentException naming the first bad entry and what is wrong with it
    */
-  public static Pins of(Map<String, String> entries, Collection<String> upstreams, String defaultUpstream) {
+  public static Pins of(
+      Map<String, String> entries, Collection<String> upstreams, String defaultUpstream) {
     Map<Key, Digest> out = new LinkedHashMap<>();
     for (Map.Entry<String, String> e : entries.entrySet()) {
       ImageRef ref = ImageRef.parse(e.getKey(), upstreams, defaultUpstream);
-      if (ref.digest() != null || !e.getKey().contains(":") || e.getKey().lastIndexOf(':') < e.getKey().lastIndexOf('/')) {
+      if (ref.digest() != null
+          || !e.getKey().contains(":")
+          || e.getKey().lastIndexOf(':') < e.getKey().lastIndexOf('/')) {
         throw new IllegalArgumentException(
-            "pin '" + e.getKey() + "': expected upstream/repo:tag (a tag, not a digest) as the key");
+            "pin '"
+                + e.getKey()
+                + "': expected upstream/repo:tag (a tag, not a digest) as the key");
       }
       Digest d;
       try {
         d = Digest.parse(String.valueOf(e.getValue()).trim());
       } catch (RegistryException ex) {
-        throw new IllegalArgumentException("pin '" + e.getKey() + "': " + ex.getMessage()
-            + " (expected sha256:<64 hex>)", ex);
+        throw new IllegalArgumentException(
+            "pin '" + e.getKey() + "': " + ex.getMessage() + " (expected sha256:<64 hex>)", ex);
       }
       Key k = new Key(ref.upstream(), ref.repository(), ref.tag());
       Digest before = out.put(k, d);
       if (before != null && !before.equals(d)) {
-        throw new IllegalArgumentException("pin '" + e.getKey() + "': " + k + " is pinned twice ("
-            + before + " and " + d + ")");
+        throw new IllegalArgumentException(
+            "pin '" + e.getKey() + "': " + k + " is pinned twice (" + before + " and " + d + ")");
       }
     }
     return new Pins(out);
@@ -104,11 +109,12 @@ public final class Pins {
   /** The pinned digests of one repository: the roots of what pinned-only may serve there. */
   public Set<Digest> digests(String upstream, RepositoryName repo) {
     Set<Digest> out = new LinkedHashSet<>();
-    pins.forEach((k, d) -> {
-      if (k.upstream().equals(upstream) && k.repository().equals(repo)) {
-        out.add(d);
-      }
-    });
+    pins.forEach(
+        (k, d) -> {
+          if (k.upstream().equals(upstream) && k.repository().equals(repo)) {
+            out.add(d);
+          }
+        });
     return out;
   }
 }

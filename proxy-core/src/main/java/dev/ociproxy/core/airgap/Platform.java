@@ -23,7 +23,9 @@ public record Platform(String os, String architecture, String variant) {
    */
   public static Platform parse(String s) {
     String[] parts = requireNonNull(s, "s").trim().split("/", -1);
-    if (parts.length < 2 || parts.length > 3 || java.util.Arrays.stream(parts).anyMatch(String::isEmpty)) {
+    if (parts.length < 2
+        || parts.length > 3
+        || java.util.Arrays.stream(parts).anyMatch(String::isEmpty)) {
       throw new IllegalArgumentException(
           "platform: '" + s + "' (expected os/architecture[/variant], e.g. linux/amd64)");
     }

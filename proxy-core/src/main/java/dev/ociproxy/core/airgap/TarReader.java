@@ -19,7 +19,9 @@ import org.apache.commons.compress.archivers.tar.TarUtils;
 final class TarReader {
   private static final int MAX_EXTENDED_HEADER = 1 << 20;
 
-  /** A regular file of the archive; its bytes are {@link #content()} until the next call to next. */
+  /**
+   * A regular file of the archive; its bytes are {@link #content()} until the next call to next.
+   */
   record Entry(String name, long size) {}
 
   private final Checked in;
@@ -39,11 +41,16 @@ final class TarReader {
         throw refused(e, "its .. leaves the archive");
       } else if (e.isSymbolicLink() || e.isLink()) {
         String target = e.getLinkName();
-        String base = e.isSymbolicLink() && name.contains("/") ? name.substring(0, name.lastIndexOf('/') + 1) : "";
+        String base =
+            e.isSymbolicLink() && name.contains("/")
+                ? name.substring(0, name.lastIndexOf('/') + 1)
+                : "";
         if (target.startsWith("/") || climbsOut(base + target)) {
           throw refused(e, "a link to " + target + ", outside the archive");
         }
-      } else if (type == TarConstants.LF_NORMAL || type == TarConstants.LF_OLDNORM || type == TarConstants.LF_CONTIG) {
+      } else if (type == TarConstants.LF_NORMAL
+          || type == TarConstants.LF_OLDNORM
+          || type == TarConstants.LF_CONTIG) {
         if (!name.isEmpty() && !name.endsWith("/")) {
           return new Entry(name, e.getSize());
         }
@@ -88,7 +95,8 @@ final class TarReader {
   }
 
   private IOException refused(TarArchiveEntry e, String why) {
-    return new IOException("tar entry " + e.getName() + " (header at byte " + in.headerAt + ") refused: " + why);
+    return new IOException(
+        "tar entry " + e.getName() + " (header at byte " + in.headerAt + ") refused: " + why);
   }
 
   /** Checks each header block as commons-compress reads it, before it acts on it. */
@@ -107,14 +115,20 @@ final class TarReader {
         return h;
       }
       if (!checksumOk(h)) {
-        throw new IOException("tar header at byte " + headerAt + " has a bad checksum (not a tar archive, or corrupt)");
+        throw new IOException(
+            "tar header at byte "
+                + headerAt
+                + " has a bad checksum (not a tar archive, or corrupt)");
       }
       byte type = h[156]; // ustar: the type flag, after name, mode, uid, gid, size, mtime, checksum
-      if (type == TarConstants.LF_PAX_EXTENDED_HEADER_LC || type == TarConstants.LF_PAX_GLOBAL_EXTENDED_HEADER
-          || type == TarConstants.LF_GNUTYPE_LONGNAME || type == TarConstants.LF_GNUTYPE_LONGLINK) {
+      if (type == TarConstants.LF_PAX_EXTENDED_HEADER_LC
+          || type == TarConstants.LF_PAX_GLOBAL_EXTENDED_HEADER
+          || type == TarConstants.LF_GNUTYPE_LONGNAME
+          || type == TarConstants.LF_GNUTYPE_LONGLINK) {
         long size = TarUtils.parseOctalOrBinary(h, 124, 12);
         if (size > MAX_EXTENDED_HEADER) {
-          throw new IOException("tar header at byte " + headerAt + ": extended header of " + size + " bytes");
+          throw new IOException(
+              "tar header at byte " + headerAt + ": extended header of " + size + " bytes");
         }
       }
       return h;

@@ -81,7 +81,10 @@ public final class WarmJobs {
     return j;
   }
 
-  /** Records that {@code job} is over: {@code report} when it ran, {@code failure} when it could not. */
+  /**
+   * Records that {@code job} is over: {@code report} when it ran, {@code failure} when it could
+   * not.
+   */
   public synchronized void finished(Job job, WarmReport report, Throwable failure) {
     job.report = report;
     job.failure = failure == null ? null : failure.toString();

@@ -23,10 +23,17 @@ public final class WarmProgress {
   private final Consumer<Snapshot> listener;
 
   /** A point-in-time view for progress lines. */
-  public record Snapshot(int blobsDone, int blobsTotal, int blobsFailed, long bytesDone, long bytesTotal) {
+  public record Snapshot(
+      int blobsDone, int blobsTotal, int blobsFailed, long bytesDone, long bytesTotal) {
     /** {@code 3/8 blobs, 12.5 MiB / 40.1 MiB} (plus failures, when any). */
     public String line() {
-      return blobsDone + "/" + blobsTotal + " blobs, " + size(bytesDone) + " / " + size(bytesTotal)
+      return blobsDone
+          + "/"
+          + blobsTotal
+          + " blobs, "
+          + size(bytesDone)
+          + " / "
+          + size(bytesTotal)
           + (blobsFailed > 0 ? ", " + blobsFailed + " failed" : "");
     }
   }
@@ -35,7 +42,9 @@ public final class WarmProgress {
     this(s -> {});
   }
 
-  /** @param listener told after every blob that finished, failed or was found cached */
+  /**
+   * @param listener told after every blob that finished, failed or was found cached
+   */
   public WarmProgress(Consumer<Snapshot> listener) {
     this.listener = listener;
   }
@@ -45,8 +54,12 @@ public final class WarmProgress {
     for (BlobDownload d : running) {
       inFlight += d.written();
     }
-    return new Snapshot(blobsDone.get(), blobsTotal.get(), blobsFailed.get(),
-        bytesDone.get() + inFlight, bytesTotal.get());
+    return new Snapshot(
+        blobsDone.get(),
+        blobsTotal.get(),
+        blobsFailed.get(),
+        bytesDone.get() + inFlight,
+        bytesTotal.get());
   }
 
   void expect(long size) {

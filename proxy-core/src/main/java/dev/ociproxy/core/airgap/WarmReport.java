@@ -17,8 +17,15 @@ public record WarmReport(List<Item> items) {
    * @param manifests manifests resolved (the index and each chosen platform's manifest)
    */
   public record Item(
-      ImageRef ref, Digest digest, String mediaType, int manifests, int blobsFetched,
-      int blobsCached, long bytesFetched, long bytesCached, List<String> problems) {
+      ImageRef ref,
+      Digest digest,
+      String mediaType,
+      int manifests,
+      int blobsFetched,
+      int blobsCached,
+      long bytesFetched,
+      long bytesCached,
+      List<String> problems) {
     public Item {
       problems = List.copyOf(problems);
     }
@@ -41,16 +48,34 @@ public record WarmReport(List<Item> items) {
     List<String> out = new ArrayList<>();
     for (Item i : items) {
       if (i.ok()) {
-        out.add("ok    " + i.ref() + " -> " + i.digest() + " (" + i.manifests() + " manifest(s), "
-            + i.blobsFetched() + " blob(s) fetched = " + WarmProgress.size(i.bytesFetched()) + ", "
-            + i.blobsCached() + " already cached = " + WarmProgress.size(i.bytesCached()) + ")");
+        out.add(
+            "ok    "
+                + i.ref()
+                + " -> "
+                + i.digest()
+                + " ("
+                + i.manifests()
+                + " manifest(s), "
+                + i.blobsFetched()
+                + " blob(s) fetched = "
+                + WarmProgress.size(i.bytesFetched())
+                + ", "
+                + i.blobsCached()
+                + " already cached = "
+                + WarmProgress.size(i.bytesCached())
+                + ")");
       } else {
         out.add("FAIL  " + i.ref() + (i.digest() == null ? "" : " -> " + i.digest()));
         i.problems().forEach(p -> out.add("        " + p));
       }
     }
-    out.add("warm: " + (items.size() - failed()) + " of " + items.size() + " reference(s) complete"
-        + (failed() > 0 ? ", " + failed() + " failed" : ""));
+    out.add(
+        "warm: "
+            + (items.size() - failed())
+            + " of "
+            + items.size()
+            + " reference(s) complete"
+            + (failed() > 0 ? ", " + failed() + " failed" : ""));
     return out;
   }
 }

@@ -24,8 +24,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
 /**
- * Fetches everything a pull of an image needs into the cache, through the same {@link Registry} that
- * serves clients: so every manifest and blob is verified exactly as for a client, shared with
+ * Fetches everything a pull of an image needs into the cache, through the same {@link Registry}
+ * that serves clients: so every manifest and blob is verified exactly as for a client, shared with
  * concurrent client pulls, and subject to the same offline and pin rules. Content already cached is
  * not fetched again. Thread-safe; one instance may run several warms at once.
  */
@@ -94,18 +94,21 @@ public final class Warmer {
         problems.add("no upstream named " + ref.upstream());
         return CompletableFuture.completedFuture(item());
       }
-      return limiter.submit(() -> m.manifest(ref.repository(), ref.reference(), MediaTypes.ALL_MANIFESTS))
-          .thenCompose(t -> {
-            top = t;
-            return expand(m, t, null, 0);
-          })
+      return limiter
+          .submit(() -> m.manifest(ref.repository(), ref.reference(), MediaTypes.ALL_MANIFESTS))
+          .thenCompose(
+              t -> {
+                top = t;
+                return expand(m, t, null, 0);
+              })
           .thenCompose(images -> fetchBlobs(m, images))
-          .handle((v, err) -> {
-            if (err != null) {
-              problems.add("manifest " + ref.repositoryReference() + ": " + describe(err));
-            }
-            return item();
-          });
+          .handle(
+              (v, err) -> {
+                if (err != null) {
+                  problems.add("manifest " + ref.repositoryReference() + ": " + describe(err));
+                }
+                return item();
+              });
     }
 
     /** The image manifests under {@code m}: itself, or the chosen children of an index. */
@@ -113,15 +116,25 @@ public final class Warmer {
         Registry registry, Manifest m, Descriptor via, int depth) {
       manifests.incrementAndGet();
       if (via != null && via.size() != m.body().length) {
-        problems.add("manifest " + m.digest() + ": the index says " + via.size() + " bytes, it has "
-            + m.body().length);
+        problems.add(
+            "manifest "
+                + m.digest()
+                + ": the index says "
+                + via.size()
+                + " bytes, it has "
+                + m.body().length);
       }
       ManifestDocument doc = ManifestDocument.parse(m.body(), m.mediaType());
       if (!doc.isIndex()) {
         return CompletableFuture.completedFuture(List.of(doc));
       }
       if (depth >= ImageGraph.MAX_INDEX_DEPTH) {
-        problems.add("index " + m.digest() + ": nested deeper than " + ImageGraph.MAX_INDEX_DEPTH + " levels");
+        problems.add(
+            "index "
+                + m.digest()
+                + ": nested deeper than "
+                + ImageGraph.MAX_INDEX_DEPTH
+                + " levels");
         return CompletableFuture.completedFuture(List.of());
       }
       List<Descriptor> children = new ArrayList<>();
@@ -131,20 +144,33 @@ public final class Warmer {
         }
       }
       if (children.isEmpty()) {
-        problems.add("index " + m.digest() + " has no manifest for " + platforms + " (it has: "
-            + doc.manifests().stream().map(c -> String.valueOf(c.platform())).toList() + ")");
+        problems.add(
+            "index "
+                + m.digest()
+                + " has no manifest for "
+                + platforms
+                + " (it has: "
+                + doc.manifests().stream().map(c -> String.valueOf(c.platform())).toList()
+                + ")");
         return CompletableFuture.completedFuture(List.of());
       }
       List<CompletableFuture<List<ManifestDocument>>> parts = new ArrayList<>();
       for (Descriptor c : children) {
-        parts.add(limiter
-            .submit(() -> registry.manifest(ref.repository(), c.digest(), MediaTypes.ALL_MANIFESTS))
-            .thenCompose(child -> expand(registry, child, c, depth + 1))
-            .exceptionally(err -> {
-              problems.add("manifest " + c.digest() + (c.platform() == null ? "" : " (" + c.platform() + ")")
-                  + ": " + describe(err));
-              return List.of();
-            }));
+        parts.add(
+            limiter
+                .submit(
+                    () -> registry.manifest(ref.repository(), c.digest(), MediaTypes.ALL_MANIFESTS))
+                .thenCompose(child -> expand(registry, child, c, depth + 1))
+                .exceptionally(
+                    err -> {
+                      problems.add(
+                          "manifest "
+                              + c.digest()
+                              + (c.platform() == null ? "" : " (" + c.platform() + ")")
+                              + ": "
+                              + describe(err));
+                      return List.of();
+                    }));
       }
       return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
           .thenApply(v -> parts.stream().flatMap(p -> p.join().stream()).toList());
@@ -162,18 +188,22 @@ public final class Warmer {
       List<CompletableFuture<Void>> all = new ArrayList<>();
       for (Descriptor d : blobs.values()) {
         progress.expect(d.size());
-        all.add(limiter.submit(() -> fetchBlob(m, d)).handle((got, err) -> {
-          if (err != null) {
-            problems.add("blob " + d.digest() + ": " + describe(err));
-            progress.failed();
-            return null;
-          }
-          checkSize(d, got.size());
-          (got.downloaded() ? fetched : cached).incrementAndGet();
-          (got.downloaded() ? bytesFetched : bytesCached).addAndGet(got.size());
-          progress.done(got.size());
-          return null;
-        }));
+        all.add(
+            limiter
+                .submit(() -> fetchBlob(m, d))
+                .handle(
+                    (got, err) -> {
+                      if (err != null) {
+                        problems.add("blob " + d.digest() + ": " + describe(err));
+                        progress.failed();
+                        return null;
+                      }
+                      checkSize(d, got.size());
+                      (got.downloaded() ? fetched : cached).incrementAndGet();
+                      (got.downloaded() ? bytesFetched : bytesCached).addAndGet(got.size());
+                      progress.done(got.size());
+                      return null;
+                    }));
       }
       return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
     }
@@ -183,29 +213,40 @@ public final class Warmer {
      * blob cached for another repository before linking it here; completes once it is published.
      */
     private CompletableFuture<Fetched> fetchBlob(Registry m, Descriptor d) {
-      return m.blob(ref.repository(), d.digest()).thenCompose(src -> {
-        if (src instanceof BlobSource.Cached c) {
-          c.lease().close();
-          return CompletableFuture.completedFuture(new Fetched(c.size(), false));
-        }
-        BlobDownload download = ((BlobSource.Downloading) src).download();
-        progress.started(download);
-        return download.finished()
-            .whenComplete((p, err) -> progress.stopped(download))
-            .thenApply(p -> new Fetched(download.written(), true));
-      });
+      return m.blob(ref.repository(), d.digest())
+          .thenCompose(
+              src -> {
+                if (src instanceof BlobSource.Cached c) {
+                  c.lease().close();
+                  return CompletableFuture.completedFuture(new Fetched(c.size(), false));
+                }
+                BlobDownload download = ((BlobSource.Downloading) src).download();
+                progress.started(download);
+                return download
+                    .finished()
+                    .whenComplete((p, err) -> progress.stopped(download))
+                    .thenApply(p -> new Fetched(download.written(), true));
+              });
     }
 
     private void checkSize(Descriptor d, long actual) {
       if (actual != d.size()) {
-        problems.add("blob " + d.digest() + ": the manifest says " + d.size() + " bytes, it has " + actual);
+        problems.add(
+            "blob " + d.digest() + ": the manifest says " + d.size() + " bytes, it has " + actual);
       }
     }
 
     private WarmReport.Item item() {
       Manifest t = top;
-      return new WarmReport.Item(ref, t == null ? null : t.digest(), t == null ? null : t.mediaType(),
-          manifests.get(), fetched.get(), cached.get(), bytesFetched.get(), bytesCached.get(),
+      return new WarmReport.Item(
+          ref,
+          t == null ? null : t.digest(),
+          t == null ? null : t.mediaType(),
+          manifests.get(),
+          fetched.get(),
+          cached.get(),
+          bytesFetched.get(),
+          bytesCached.get(),
           List.copyOf(problems));
     }
   }
@@ -213,7 +254,9 @@ public final class Warmer {
   /** A blob in the store: its size, and whether this warm downloaded it (or found it cached). */
   private record Fetched(long size, boolean downloaded) {}
 
-  /** The message of the failure behind {@code err}, with its registry error code when it has one. */
+  /**
+   * The message of the failure behind {@code err}, with its registry error code when it has one.
+   */
   static String describe(Throwable err) {
     Throwable t = Futures.cause(err);
     if (t instanceof RegistryException r) {

@@ -7,8 +7,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A blob file written through the page cache until the page cache cannot keep up with the
- * upstream, then with {@code O_DIRECT} for the rest ({@code cache.directWrites: auto}). Where fresh
+ * A blob file written through the page cache until the page cache cannot keep up with the upstream,
+ * then with {@code O_DIRECT} for the rest ({@code cache.directWrites: auto}). Where fresh
  * page-cache pages are cheap, a blob stays in memory for its next pull; where they are not (this
  * project's VMs under DAMON page-out: several times the CPU of hashing the same bytes), the
  * download stops paying for them once its queue is full. The switch happens on the writer thread,
@@ -20,12 +20,16 @@ final class AdaptiveBlobFile implements BlobFile {
   private final Path path;
   private final StagingBuffers buffers;
   private final Runnable onSwitch;
+
   /** Read by any thread (durable); replaced only by the writer, under the lock close() takes. */
   private volatile BlobFile current;
+
   private boolean direct;
   private boolean closed;
+
   /** Set when the switch failed: this blob goes on through the page cache. */
   private boolean stayBuffered;
+
   private volatile boolean switchRequested;
 
   /** A file alone (tests): nobody counts its switch. */
@@ -33,7 +37,9 @@ final class AdaptiveBlobFile implements BlobFile {
     this(path, buffers, () -> {});
   }
 
-  /** @param onSwitch run once the file has gone over to {@code O_DIRECT} (a metric) */
+  /**
+   * @param onSwitch run once the file has gone over to {@code O_DIRECT} (a metric)
+   */
   AdaptiveBlobFile(Path path, StagingBuffers buffers, Runnable onSwitch) throws IOException {
     this.onSwitch = onSwitch;
     this.path = path;

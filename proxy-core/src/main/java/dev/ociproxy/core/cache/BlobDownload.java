@@ -44,11 +44,13 @@ public final class BlobDownload implements BodySink {
   private final CompletableFuture<Path> finished = new CompletableFuture<>();
   private final AtomicInteger readers = new AtomicInteger();
   private volatile @Nullable Runnable onAbandoned;
+
   /** Set by whichever of publication and failure comes first; the other then does nothing. */
   private final AtomicBoolean ended = new AtomicBoolean();
 
   /** A download that writes on the calling thread (tests, tools). */
-  public BlobDownload(Digest digest, ContentStore store, long expectedLength, Consumer<BlobDownload> onDone)
+  public BlobDownload(
+      Digest digest, ContentStore store, long expectedLength, Consumer<BlobDownload> onDone)
       throws IOException {
     this(digest, store, expectedLength, onDone, Runnable::run);
   }
@@ -60,8 +62,13 @@ public final class BlobDownload implements BodySink {
    *     any client can see the end of the body
    * @param writer runs the file writes, in order (see {@link ContentStore#writerFor})
    */
-  public BlobDownload(Digest digest, ContentStore store, long expectedLength, Consumer<BlobDownload> onDone,
-      Executor writer) throws IOException {
+  public BlobDownload(
+      Digest digest,
+      ContentStore store,
+      long expectedLength,
+      Consumer<BlobDownload> onDone,
+      Executor writer)
+      throws IOException {
     this.digest = requireNonNull(digest, "digest");
     this.store = store;
     this.temp = store.newTempFile();

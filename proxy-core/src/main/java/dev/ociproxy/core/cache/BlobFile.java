@@ -23,8 +23,8 @@ interface BlobFile extends Closeable {
   long durable();
 
   /**
-   * Told, from any thread, that bytes arrive faster than this file takes them (the download's
-   * queue is full); a file that can write another way may switch to it.
+   * Told, from any thread, that bytes arrive faster than this file takes them (the download's queue
+   * is full); a file that can write another way may switch to it.
    */
   default void fallingBehind() {}
 }

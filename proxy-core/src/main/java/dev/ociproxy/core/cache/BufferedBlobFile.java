@@ -6,12 +6,14 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
-/** A blob file written through the page cache, so the next reader of the blob finds it in memory. */
+/**
+ * A blob file written through the page cache, so the next reader of the blob finds it in memory.
+ */
 final class BufferedBlobFile implements BlobFile {
   /**
    * Largest single write. Measured with dd into fresh page-cache pages on this project's VMs: 1 MiB
-   * writes cost about four times the system time of 64–256 KiB ones (the kernel allocates folios
-   * as large as the write), 16 KiB ones pay per-call overhead. (Inside the proxy the difference was
+   * writes cost about four times the system time of 64–256 KiB ones (the kernel allocates folios as
+   * large as the write), 16 KiB ones pay per-call overhead. (Inside the proxy the difference was
    * within noise.)
    */
   static final int WRITE_PIECE = 128 << 10;
@@ -25,7 +27,8 @@ final class BufferedBlobFile implements BlobFile {
 
   /** Creates {@code path} (it must not exist) and writes it through the page cache. */
   static BufferedBlobFile create(Path path) throws IOException {
-    return new BufferedBlobFile(FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
+    return new BufferedBlobFile(
+        FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
   }
 
   @Override

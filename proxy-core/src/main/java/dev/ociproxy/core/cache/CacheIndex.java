@@ -30,8 +30,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class CacheIndex implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CacheIndex.class);
+
   /** Last-use times are written to the file's mtime at most this often, to survive restarts. */
   private static final long PERSIST_TOUCH_MILLIS = 60_000;
+
   /** Eviction frees down to this fraction of the budget, so it does not run on every publish. */
   private static final double LOW_WATER = 0.9;
 
@@ -76,16 +78,22 @@ public final class CacheIndex implements AutoCloseable {
     }
   }
 
-  /** @param maxSize the budget in bytes; 0 for unlimited */
+  /**
+   * @param maxSize the budget in bytes; 0 for unlimited
+   */
   public CacheIndex(Path root, long maxSize, MeterRegistry meters) {
     this.root = root;
     this.maxSize = maxSize;
     Gauge.builder("registry_proxy_cache_size_bytes", total, AtomicLong::get)
-        .description("Bytes of verified content in the cache").register(meters);
+        .description("Bytes of verified content in the cache")
+        .register(meters);
     Gauge.builder("registry_proxy_cache_entries", entries, Map::size)
-        .description("Files of verified content in the cache").register(meters);
-    this.evictions = io.micrometer.core.instrument.Counter.builder("registry_proxy_cache_evictions")
-        .description("Files evicted to stay within cache.maxSize").register(meters);
+        .description("Files of verified content in the cache")
+        .register(meters);
+    this.evictions =
+        io.micrometer.core.instrument.Counter.builder("registry_proxy_cache_evictions")
+            .description("Files evicted to stay within cache.maxSize")
+            .register(meters);
   }
 
   /** Scans {@code blobs/} and {@code manifests/} in the background; returns at once. */
@@ -102,20 +110,26 @@ public final class CacheIndex implements AutoCloseable {
         continue;
       }
       try (Stream<Path> files = Files.walk(base)) {
-        files.filter(Files::isRegularFile).forEach(p -> {
-          try {
-            add(p, Files.size(p), Files.getLastModifiedTime(p).toMillis());
-          } catch (IOException e) {
-            log.debug("skipping {}: {}", p, e.toString());
-          }
-        });
+        files
+            .filter(Files::isRegularFile)
+            .forEach(
+                p -> {
+                  try {
+                    add(p, Files.size(p), Files.getLastModifiedTime(p).toMillis());
+                  } catch (IOException e) {
+                    log.debug("skipping {}: {}", p, e.toString());
+                  }
+                });
       } catch (IOException e) {
         log.warn("could not scan {}: {}", base, e.toString());
       }
     }
     scanned = true;
-    log.info("cache index: {} files, {} bytes (scanned in {} ms)",
-        entries.size(), total.get(), (System.nanoTime() - started) / 1_000_000);
+    log.info(
+        "cache index: {} files, {} bytes (scanned in {} ms)",
+        entries.size(),
+        total.get(),
+        (System.nanoTime() - started) / 1_000_000);
     evictIfNeeded();
   }
 
@@ -134,8 +148,8 @@ public final class CacheIndex implements AutoCloseable {
   }
 
   /**
-   * Marks a file as used now and holds it against eviction until the lease is closed; returns
-   * null when the file has just been evicted (treat it as not cached).
+   * Marks a file as used now and holds it against eviction until the lease is closed; returns null
+   * when the file has just been evicted (treat it as not cached).
    */
   public @Nullable Lease use(Path p) {
     Entry e = entries.get(p);
@@ -179,7 +193,10 @@ public final class CacheIndex implements AutoCloseable {
 
   /** Evicts least recently used, unused files until under the low-water mark. */
   void evictIfNeeded() {
-    if (maxSize <= 0 || !scanned || total.get() <= maxSize || !evicting.compareAndSet(false, true)) {
+    if (maxSize <= 0
+        || !scanned
+        || total.get() <= maxSize
+        || !evicting.compareAndSet(false, true)) {
       return;
     }
     try {

@@ -33,10 +33,13 @@ import org.slf4j.LoggerFactory;
  */
 public final class ContentStore {
   private static final Logger log = LoggerFactory.getLogger(ContentStore.class);
+
   /** Limit on what downloads together keep in memory behind their files. */
   private static final long KEPT_BEHIND_LIMIT = 32 << 20;
+
   /** Blobs at least this big are written with direct I/O when it is on (smaller ones stay hot). */
   static final long DIRECT_MIN_LENGTH = 1 << 20;
+
   /** Blobs up to this size are written on the event loop that receives them (see writerFor). */
   static final long INLINE_WRITE_MAX = 256 << 10;
 
@@ -44,20 +47,32 @@ public final class ContentStore {
   private final Path tmp;
   private final CacheIndex index;
   private final TagCatalog catalog;
+
   /** Writes downloads to disk off the event loops; idle threads end after a minute. */
   private final ThreadPoolExecutor writers = newWriterPool();
-  /** Received bytes waiting for the disk, all downloads together: 64 MiB of direct buffers at most. */
+
+  /**
+   * Received bytes waiting for the disk, all downloads together: 64 MiB of direct buffers at most.
+   */
   private final WriteBudget writeBudget = new WriteBudget(64 << 20, 32 << 20);
-  /** Received bytes kept in memory behind the files, all downloads together (see ReceivedWindow). */
+
+  /**
+   * Received bytes kept in memory behind the files, all downloads together (see ReceivedWindow).
+   */
   private final AtomicLong keptBehind = new AtomicLong();
+
   private final DirectWrites directWrites;
   private final Counter directSwitches;
-  /** The staging buffers of direct writes, or null when they are off or unsupported; set by open(). */
+
+  /**
+   * The staging buffers of direct writes, or null when they are off or unsupported; set by open().
+   */
   private volatile @Nullable StagingBuffers staging;
 
   /** A store without a size budget (tests, tools). */
   public ContentStore(Path root) {
-    this(root, 0, new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), DirectWrites.AUTO);
+    this(
+        root, 0, new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), DirectWrites.AUTO);
   }
 
   /**
@@ -65,7 +80,10 @@ public final class ContentStore {
    * @param directWrites when big blobs are written with {@code O_DIRECT}, where the file system
    *     allows it ({@code cache.directWrites})
    */
-  public ContentStore(Path root, long maxSize, io.micrometer.core.instrument.MeterRegistry meters,
+  public ContentStore(
+      Path root,
+      long maxSize,
+      io.micrometer.core.instrument.MeterRegistry meters,
       DirectWrites directWrites) {
     this.directWrites = requireNonNull(directWrites, "directWrites");
     this.root = requireNonNull(root, "root").toAbsolutePath();
@@ -75,16 +93,20 @@ public final class ContentStore {
     Gauge.builder("registry_proxy_disk_queue_bytes", writeBudget, WriteBudget::queued)
         .description("Received blob bytes waiting to be written to the cache")
         .register(meters);
-    this.directSwitches = Counter.builder("registry_proxy_direct_write_switches_total")
-        .description("Blob downloads that switched to O_DIRECT because the page cache fell behind")
-        .register(meters);
+    this.directSwitches =
+        Counter.builder("registry_proxy_direct_write_switches_total")
+            .description(
+                "Blob downloads that switched to O_DIRECT because the page cache fell behind")
+            .register(meters);
   }
 
   WriteBudget writeBudget() {
     return writeBudget;
   }
 
-  /** The received-bytes window of a new download, sharing this store's limit on what is kept behind. */
+  /**
+   * The received-bytes window of a new download, sharing this store's limit on what is kept behind.
+   */
   ReceivedWindow newReceivedWindow() {
     return new ReceivedWindow(keptBehind, KEPT_BEHIND_LIMIT);
   }
@@ -94,7 +116,8 @@ public final class ContentStore {
    * download's in order, one thread at a time. A small blob is written on the calling event loop:
    * its few page-cache writes cost less than the two thread hand-offs to a writer and back, which
    * on a busy machine are most of a small cold pull's time. Bigger ones go to the writer threads
-   * (daemons: a download cut short by exit leaves only a file under tmp/, removed on the next start).
+   * (daemons: a download cut short by exit leaves only a file under tmp/, removed on the next
+   * start).
    */
   public Executor writerFor(long expectedLength) {
     return expectedLength >= 0 && expectedLength <= INLINE_WRITE_MAX ? Runnable::run : writers;
@@ -129,8 +152,14 @@ public final class ContentStore {
 
   private static ThreadPoolExecutor newWriterPool() {
     int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
-    ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
-        new LinkedBlockingQueue<>(), new DefaultThreadFactory("blob-writer", true));
+    ThreadPoolExecutor pool =
+        new ThreadPoolExecutor(
+            threads,
+            threads,
+            60,
+            TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(),
+            new DefaultThreadFactory("blob-writer", true));
     pool.allowCoreThreadTimeOut(true);
     return pool;
   }
@@ -163,10 +192,14 @@ public final class ContentStore {
       int directBlock = directWrites != DirectWrites.NEVER ? DirectIoProbe.blockSize(tmp) : 0;
       staging = directBlock > 0 ? new StagingBuffers(directBlock) : null;
       if (directBlock > 0) {
-        log.info("cache.dir {}: blobs of 1 MiB and more are written with O_DIRECT {} ({}-byte blocks)", root,
-            directWrites == DirectWrites.ALWAYS ? "always" : "once the page cache falls behind", directBlock);
+        log.info(
+            "cache.dir {}: blobs of 1 MiB and more are written with O_DIRECT {} ({}-byte blocks)",
+            root,
+            directWrites == DirectWrites.ALWAYS ? "always" : "once the page cache falls behind",
+            directBlock);
       } else if (directWrites != DirectWrites.NEVER) {
-        log.info("cache.dir {}: the file system refuses direct I/O; blobs are written through the page cache",
+        log.info(
+            "cache.dir {}: the file system refuses direct I/O; blobs are written through the page cache",
             root);
       }
       index.start();
@@ -198,7 +231,8 @@ public final class ContentStore {
     try {
       Files.createDirectories(tmp);
     } catch (IOException e) {
-      throw new UncheckedIOException("cache.dir " + root + ": cannot create tmp/: " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          "cache.dir " + root + ": cannot create tmp/: " + e.getMessage(), e);
     }
     return tmp.resolve(UUID.randomUUID() + ".part");
   }
@@ -219,7 +253,9 @@ public final class ContentStore {
     return BufferedBlobFile.create(temp);
   }
 
-  /** Whether big blobs may be written with direct I/O (configured so, and the file system takes it). */
+  /**
+   * Whether big blobs may be written with direct I/O (configured so, and the file system takes it).
+   */
   public boolean writesDirect() {
     return staging != null;
   }
@@ -264,7 +300,10 @@ public final class ContentStore {
     long size = Files.size(verifiedTemp);
     try {
       Files.move(
-          verifiedTemp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+          verifiedTemp,
+          target,
+          StandardCopyOption.ATOMIC_MOVE,
+          StandardCopyOption.REPLACE_EXISTING);
     } catch (AtomicMoveNotSupportedException e) {
       throw new IOException("cache.dir must be a single file system: " + e.getMessage(), e);
     }
@@ -272,8 +311,8 @@ public final class ContentStore {
   }
 
   /**
-   * Re-hashes every stored file in the background and moves any whose content no longer matches
-   * its name to {@code quarantine/}, where no reader looks.
+   * Re-hashes every stored file in the background and moves any whose content no longer matches its
+   * name to {@code quarantine/}, where no reader looks.
    */
   public void verifyInBackground() {
     index.background(() -> new StoreVerifier(root, index).run());

@@ -14,8 +14,9 @@ import org.jspecify.annotations.Nullable;
  * {@link StagingBuffers}) to the device without passing through the page cache. Buffered writes
  * allocate a fresh page-cache page for every 4 KiB received, and on machines under memory
  * management pressure (this project's VMs run DAMON page-out) that costs several times the CPU of
- * hashing the same bytes; a direct write costs a memory copy. Clients being served the download read its received buffers, not this file
- * (see {@link BlobDownload}), so only later pulls read it back.
+ * hashing the same bytes; a direct write costs a memory copy. Clients being served the download
+ * read its received buffers, not this file (see {@link BlobDownload}), so only later pulls read it
+ * back.
  *
  * <p>Everything but the last partial block is written as it fills; {@link #finish} pads that block
  * and truncates the file to the appended length.
@@ -24,16 +25,26 @@ final class DirectBlobFile implements BlobFile {
   private final FileChannel out;
   private final StagingBuffers buffers;
   private final int block;
+
   /** Taken from {@link #buffers} at open and given back by {@link #close}; null once closed. */
   private @Nullable ByteBuffer staging;
+
   /** Bytes in the file; a multiple of the block size until {@link #finish}. */
   private long filled;
+
   private volatile long durable;
 
-  /** Creates {@code path} (it must not exist), staging its writes in a buffer from {@code buffers}. */
+  /**
+   * Creates {@code path} (it must not exist), staging its writes in a buffer from {@code buffers}.
+   */
   DirectBlobFile(Path path, StagingBuffers buffers) throws IOException {
-    this(FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-        ExtendedOpenOption.DIRECT), buffers);
+    this(
+        FileChannel.open(
+            path,
+            StandardOpenOption.CREATE_NEW,
+            StandardOpenOption.WRITE,
+            ExtendedOpenOption.DIRECT),
+        buffers);
   }
 
   private DirectBlobFile(FileChannel out, StagingBuffers buffers) {
@@ -48,8 +59,9 @@ final class DirectBlobFile implements BlobFile {
    * cache): its last partial block is read back into the staging buffer and rewritten in place.
    */
   static DirectBlobFile resume(Path path, StagingBuffers buffers, long length) throws IOException {
-    DirectBlobFile f = new DirectBlobFile(
-        FileChannel.open(path, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT), buffers);
+    DirectBlobFile f =
+        new DirectBlobFile(
+            FileChannel.open(path, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT), buffers);
     try {
       f.filled = length / f.block * f.block;
       int tail = (int) (length - f.filled);

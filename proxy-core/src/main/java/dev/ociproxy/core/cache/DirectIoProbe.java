@@ -17,7 +17,10 @@ final class DirectIoProbe {
 
   private DirectIoProbe() {}
 
-  /** The block size to align direct writes in {@code dir} to, or 0 when direct I/O does not work there. */
+  /**
+   * The block size to align direct writes in {@code dir} to, or 0 when direct I/O does not work
+   * there.
+   */
   static int blockSize(Path dir) {
     Path probe = dir.resolve("direct-io-probe.part");
     try {
@@ -28,8 +31,13 @@ final class DirectIoProbe {
       int block = (int) size;
       ByteBuffer one = ByteBuffer.allocateDirect(2 * block).alignedSlice(block);
       one.limit(block);
-      try (FileChannel ch = FileChannel.open(probe, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-          StandardOpenOption.TRUNCATE_EXISTING, ExtendedOpenOption.DIRECT)) {
+      try (FileChannel ch =
+          FileChannel.open(
+              probe,
+              StandardOpenOption.CREATE,
+              StandardOpenOption.WRITE,
+              StandardOpenOption.TRUNCATE_EXISTING,
+              ExtendedOpenOption.DIRECT)) {
         while (one.hasRemaining()) {
           ch.write(one, one.position());
         }

@@ -16,8 +16,8 @@ import org.jspecify.annotations.Nullable;
  * that receives and hashes them never waits for the disk (and, on two cores, hashing and writing
  * overlap). It holds the received buffers themselves, no copy, and at most about {@link
  * #HIGH_WATER} bytes of them: above that, or while the {@link WriteBudget} shared by all downloads
- * is spent, it pauses the upstream; once both are back under their low marks it resumes it. At
- * most one writer thread works on one appender at a time.
+ * is spent, it pauses the upstream; once both are back under their low marks it resumes it. At most
+ * one writer thread works on one appender at a time.
  *
  * <p>Thread-safe: {@link #append} and {@link #then} are called from the event loop, the rest from
  * anywhere.
@@ -31,8 +31,10 @@ final class DiskAppender {
   private final WriteBudget budget;
   private final Runnable onProgress;
   private final Consumer<IOException> onError;
+
   /** Chunks ({@link ByteBuf}) and final actions ({@link Runnable}), in the order they came. */
   private final ConcurrentLinkedQueue<Object> queue = new ConcurrentLinkedQueue<>();
+
   private final AtomicLong queued = new AtomicLong();
   private final AtomicBoolean draining = new AtomicBoolean();
   private final AtomicBoolean paused = new AtomicBoolean();
@@ -44,7 +46,11 @@ final class DiskAppender {
    * @param onProgress run on the writer after every write
    * @param onError run on the writer when a write fails; nothing more is written after it
    */
-  DiskAppender(BlobFile out, Executor executor, WriteBudget budget, Runnable onProgress,
+  DiskAppender(
+      BlobFile out,
+      Executor executor,
+      WriteBudget budget,
+      Runnable onProgress,
       Consumer<IOException> onError) {
     this.out = out;
     this.executor = executor;
@@ -84,7 +90,10 @@ final class DiskAppender {
     kick();
   }
 
-  /** Runs {@code action} on the writer once everything appended so far is on disk (not if discarded). */
+  /**
+   * Runs {@code action} on the writer once everything appended so far is on disk (not if
+   * discarded).
+   */
   void then(Runnable action) {
     queue.add(action); // behind every chunk appended before it: the queue is the order
     kick();
@@ -157,10 +166,11 @@ final class DiskAppender {
     if (!budget.belowLow()) {
       // Nothing of ours may be left to write: the budget calls back when other downloads drain.
       if (waitingForBudget.compareAndSet(false, true)) {
-        budget.whenBelowLow(() -> {
-          waitingForBudget.set(false);
-          resumeIfDrained();
-        });
+        budget.whenBelowLow(
+            () -> {
+              waitingForBudget.set(false);
+              resumeIfDrained();
+            });
       }
       return;
     }

@@ -21,15 +21,21 @@ final class ReceivedWindow {
   static final long KEEP_BEHIND = 2 << 20;
 
   private final ArrayDeque<ByteBuf> chunks = new ArrayDeque<>();
+
   /** Bytes kept behind the file by all downloads together, and their limit. */
   private final AtomicLong sharedBehind;
+
   private final long sharedLimit;
+
   /** This window's part of {@link #sharedBehind}. */
   private long behind;
+
   /** Offset of the first byte of the first chunk. */
   private long start;
+
   /** Offset just past the last byte added: how much of the body has been received. */
   private volatile long end;
+
   private boolean closed;
 
   /** A window alone (tests): no other download shares its limit. */
@@ -92,7 +98,8 @@ final class ReceivedWindow {
     long nowBehind = Math.max(0, Math.min(inFile, end) - start);
     if (sharedBehind.addAndGet(nowBehind - behind) > sharedLimit) {
       releaseBefore(inFile);
-      long least = Math.max(0, Math.min(inFile, end) - start); // part of a chunk still being written
+      long least =
+          Math.max(0, Math.min(inFile, end) - start); // part of a chunk still being written
       sharedBehind.addAndGet(least - nowBehind);
       nowBehind = least;
     }

@@ -13,17 +13,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Which repositories of one upstream are known to hold a digest. The content store is shared by
- * all upstreams (one copy per digest), so this is what keeps a blob cached through one upstream or
+ * Which repositories of one upstream are known to hold a digest. The content store is shared by all
+ * upstreams (one copy per digest), so this is what keeps a blob cached through one upstream or
  * repository from being handed out under another one the upstream never confirmed — the way a
  * private upstream's layers would otherwise leak through a public one. Persisted as empty files
- * {@code links/<upstream>/<repo>/_links/<alg>/<hex>} ({@code _links} cannot clash with a
- * repository component). Thread-safe.
+ * {@code links/<upstream>/<repo>/_links/<alg>/<hex>} ({@code _links} cannot clash with a repository
+ * component). Thread-safe.
  */
 public final class RepositoryLinks {
   private static final Logger log = LoggerFactory.getLogger(RepositoryLinks.class);
 
   private final Path dir;
+
   /** In-memory key: cheaper to build and hash per request than the file's path. */
   private record Key(RepositoryName repo, Digest digest) {}
 

@@ -12,13 +12,16 @@ import java.util.ArrayDeque;
 final class StagingBuffers {
   /** Staging buffer size: writes of this size keep the device busy at a few syscalls per MiB. */
   static final int SIZE = 256 << 10;
+
   /** Idle buffers kept (4 MiB): enough for the big downloads a mirror runs at once. */
   static final int MAX_IDLE = 16;
 
   private final int block;
   private final ArrayDeque<ByteBuffer> idle = new ArrayDeque<>();
 
-  /** @param block the file system's block size: buffer addresses and lengths are aligned to it */
+  /**
+   * @param block the file system's block size: buffer addresses and lengths are aligned to it
+   */
   StagingBuffers(int block) {
     if (block <= 0 || SIZE % block != 0) {
       throw new IllegalArgumentException("block size " + block + " does not divide " + SIZE);

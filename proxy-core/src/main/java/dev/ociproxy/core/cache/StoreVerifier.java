@@ -82,7 +82,8 @@ final class StoreVerifier implements Runnable {
   }
 
   private void quarantine(String kind, Path f) {
-    Path dest = root.resolve("quarantine").resolve(kind + "-" + f.getFileName() + "-" + System.nanoTime());
+    Path dest =
+        root.resolve("quarantine").resolve(kind + "-" + f.getFileName() + "-" + System.nanoTime());
     try {
       Files.createDirectories(dest.getParent());
       Files.move(f, dest, StandardCopyOption.ATOMIC_MOVE);

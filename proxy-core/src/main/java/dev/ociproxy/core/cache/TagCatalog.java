@@ -59,12 +59,16 @@ public final class TagCatalog {
   private volatile boolean tracking;
   private volatile Name fillCursor = Name.first("", null);
 
-  /** @param cacheRoot the store's root; tag records live under {@code tags/} */
+  /**
+   * @param cacheRoot the store's root; tag records live under {@code tags/}
+   */
   public TagCatalog(Path cacheRoot) {
     this.tagsDir = cacheRoot.resolve("tags");
   }
 
-  /** Every tag's name, listed from disk on the first call (blocking: call it off the event loops). */
+  /**
+   * Every tag's name, listed from disk on the first call (blocking: call it off the event loops).
+   */
   public NavigableSet<Name> names() {
     if (!tracking) {
       seed();
@@ -143,7 +147,10 @@ public final class TagCatalog {
     } catch (IOException e) {
       log.debug("no tag records under {}: {}", tagsDir, e.toString());
     }
-    log.info("tag catalog: {} tag(s) listed in {} ms", names.size(), (System.nanoTime() - started) / 1_000_000);
+    log.info(
+        "tag catalog: {} tag(s) listed in {} ms",
+        names.size(),
+        (System.nanoTime() - started) / 1_000_000);
   }
 
   /**
@@ -175,7 +182,8 @@ public final class TagCatalog {
     try (DirectoryStream<Path> tags = Files.newDirectoryStream(tagsOfRepo)) {
       for (Path t : tags) {
         String tag = t.getFileName().toString();
-        if (Tag.isValid(tag)) { // temporary files of a write in progress start with '.', which no tag may
+        if (Tag.isValid(
+            tag)) { // temporary files of a write in progress start with '.', which no tag may
           names.putIfAbsent(new Name(upstream, repo, tag), new Slot(null));
         }
       }

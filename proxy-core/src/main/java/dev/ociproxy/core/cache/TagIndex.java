@@ -22,9 +22,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The last verified tag → digest mapping per repository of one upstream: in memory (Caffeine) and
- * persisted as one small file per tag, {@code tags/<upstream>/<repo>/_tags/<tag>}, so it survives
- * a restart. ({@code _tags} cannot clash with a repository component, which cannot start with
- * '_'.) Thread-safe.
+ * persisted as one small file per tag, {@code tags/<upstream>/<repo>/_tags/<tag>}, so it survives a
+ * restart. ({@code _tags} cannot clash with a repository component, which cannot start with '_'.)
+ * Thread-safe.
  */
 public final class TagIndex {
   private static final Logger log = LoggerFactory.getLogger(TagIndex.class);
@@ -36,7 +36,8 @@ public final class TagIndex {
    * @param askedForIndex whether that request accepted index media types; a client that accepts
    *     them must not be served a single-platform manifest another client negotiated
    */
-  public record Entry(Digest digest, String mediaType, long verifiedAtMillis, boolean askedForIndex) {}
+  public record Entry(
+      Digest digest, String mediaType, long verifiedAtMillis, boolean askedForIndex) {}
 
   /** In-memory key: cheaper to build and hash per request than the file's path. */
   private record Key(RepositoryName repo, Tag tag) {}
@@ -117,7 +118,8 @@ public final class TagIndex {
     Path f = file(repo, tag);
     try {
       Files.createDirectories(f.getParent());
-      Path tmp = f.resolveSibling("." + tag.value() + "." + Thread.currentThread().getId() + ".tmp");
+      Path tmp =
+          f.resolveSibling("." + tag.value() + "." + Thread.currentThread().getId() + ".tmp");
       Files.write(
           tmp,
           JSON.writeValueAsBytes(
@@ -126,7 +128,10 @@ public final class TagIndex {
                   "mediaType", e.mediaType(),
                   "verifiedAt", e.verifiedAtMillis(),
                   "askedForIndex", e.askedForIndex())));
-      Files.move(tmp, f, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+      Files.move(
+          tmp,
+          f,
+          java.nio.file.StandardCopyOption.ATOMIC_MOVE,
           java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException ex) {
       log.warn("could not persist tag {}:{}: {}", repo, tag, ex.toString());
@@ -142,8 +147,8 @@ public final class TagIndex {
   }
 
   /**
-   * The tags of {@code repo} with a record on disk, in name order. A tag verified moments ago may be
-   * missing until its file is written; temporary files (starting with '.') are skipped.
+   * The tags of {@code repo} with a record on disk, in name order. A tag verified moments ago may
+   * be missing until its file is written; temporary files (starting with '.') are skipped.
    */
   public List<String> tags(RepositoryName repo) {
     Path tagsDir = dir.resolve(repo.value()).resolve("_tags");

@@ -17,7 +17,8 @@ final class WriteBudget {
 
   WriteBudget(long high, long low) {
     if (low < 0 || high < low) {
-      throw new IllegalArgumentException("high: " + high + ", low: " + low + " (expected: 0 <= low <= high)");
+      throw new IllegalArgumentException(
+          "high: " + high + ", low: " + low + " (expected: 0 <= low <= high)");
     }
     this.high = high;
     this.low = low;

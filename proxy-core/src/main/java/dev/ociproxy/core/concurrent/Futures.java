@@ -7,9 +7,13 @@ import java.util.concurrent.ExecutionException;
 public final class Futures {
   private Futures() {}
 
-  /** The failure inside a future's wrapping ({@code CompletionException}, {@code ExecutionException}). */
+  /**
+   * The failure inside a future's wrapping ({@code CompletionException}, {@code
+   * ExecutionException}).
+   */
   public static Throwable cause(Throwable t) {
-    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+    while ((t instanceof CompletionException || t instanceof ExecutionException)
+        && t.getCause() != null) {
       t = t.getCause();
     }
     return t;

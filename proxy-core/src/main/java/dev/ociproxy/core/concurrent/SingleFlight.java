@@ -13,8 +13,8 @@ import org.jspecify.annotations.Nullable;
  * instead of starting another. A flight ends when its future completes or, for a value that goes on
  * working after it is handed out (a download that readers tail), when the computation says so. A
  * failed flight is never joined, and neither is a value {@code joinable} refuses (a download that
- * broke after it started): the next caller starts afresh. The key is free again before the
- * flight's callers see its end, so their next request starts a new flight. Thread-safe.
+ * broke after it started): the next caller starts afresh. The key is free again before the flight's
+ * callers see its end, so their next request starts a new flight. Thread-safe.
  *
  * @param <K> what identifies a computation
  * @param <V> its result
@@ -48,7 +48,9 @@ public final class SingleFlight<K, V> {
     return flights.get(key);
   }
 
-  /** Joins the flight for {@code key}, or starts one with {@code start}; it ends with its future. */
+  /**
+   * Joins the flight for {@code key}, or starts one with {@code start}; it ends with its future.
+   */
   public CompletableFuture<V> run(K key, Supplier<CompletableFuture<V>> start) {
     return run(key, end -> start.get(), true);
   }
@@ -61,7 +63,8 @@ public final class SingleFlight<K, V> {
     return run(key, start, false);
   }
 
-  private CompletableFuture<V> run(K key, Function<Runnable, CompletableFuture<V>> start, boolean endOnSuccess) {
+  private CompletableFuture<V> run(
+      K key, Function<Runnable, CompletableFuture<V>> start, boolean endOnSuccess) {
     while (true) {
       CompletableFuture<V> mine = new CompletableFuture<>();
       CompletableFuture<V> existing = flights.putIfAbsent(key, mine);
@@ -69,7 +72,8 @@ public final class SingleFlight<K, V> {
         launch(key, mine, start, endOnSuccess);
         return mine;
       }
-      if (existing.isCompletedExceptionally() || (existing.isDone() && !joinable.test(existing.join()))) {
+      if (existing.isCompletedExceptionally()
+          || (existing.isDone() && !joinable.test(existing.join()))) {
         flights.remove(key, existing); // never joined: start afresh
         continue;
       }
@@ -78,7 +82,10 @@ public final class SingleFlight<K, V> {
     }
   }
 
-  private void launch(K key, CompletableFuture<V> mine, Function<Runnable, CompletableFuture<V>> start,
+  private void launch(
+      K key,
+      CompletableFuture<V> mine,
+      Function<Runnable, CompletableFuture<V>> start,
       boolean endOnSuccess) {
     Runnable end = () -> flights.remove(key, mine);
     CompletableFuture<V> f;
@@ -87,15 +94,16 @@ public final class SingleFlight<K, V> {
     } catch (RuntimeException e) {
       f = CompletableFuture.failedFuture(e);
     }
-    f.whenComplete((v, err) -> {
-      if (err != null || endOnSuccess) {
-        end.run();
-      }
-      if (err != null) {
-        mine.completeExceptionally(Futures.cause(err));
-      } else {
-        mine.complete(v);
-      }
-    });
+    f.whenComplete(
+        (v, err) -> {
+          if (err != null || endOnSuccess) {
+            end.run();
+          }
+          if (err != null) {
+            mine.completeExceptionally(Futures.cause(err));
+          } else {
+            mine.complete(v);
+          }
+        });
   }
 }

@@ -41,7 +41,10 @@ public enum Algorithm {
     return true;
   }
 
-  /** A fresh hasher; {@link MessageDigest} instances are not thread-safe, so each stream gets its own. */
+  /**
+   * A fresh hasher; {@link MessageDigest} instances are not thread-safe, so each stream gets its
+   * own.
+   */
   public MessageDigest newMessageDigest() {
     try {
       return MessageDigest.getInstance(jcaName);

@@ -15,15 +15,16 @@ public record Descriptor(String mediaType, Digest digest, long size, @Nullable P
   }
 
   /**
-   * True for layers that registries need not hold (Windows base layers, "non-distributable"): a pull
-   * fetches them from elsewhere, so warm, export and import pass them by.
+   * True for layers that registries need not hold (Windows base layers, "non-distributable"): a
+   * pull fetches them from elsewhere, so warm, export and import pass them by.
    */
   public boolean isForeign() {
     return mediaType.contains("nondistributable") || mediaType.contains("foreign");
   }
 
   /** The {@code platform} of an index entry; null fields are absent. */
-  public record Platform(@Nullable String os, @Nullable String architecture, @Nullable String variant) {
+  public record Platform(
+      @Nullable String os, @Nullable String architecture, @Nullable String variant) {
     @Override
     public String toString() {
       return os + "/" + architecture + (variant == null ? "" : "/" + variant);

@@ -10,13 +10,15 @@ public final class MediaTypes {
       "application/vnd.docker.distribution.manifest.v2+json";
   public static final String DOCKER_MANIFEST_LIST =
       "application/vnd.docker.distribution.manifest.list.v2+json";
-  public static final String DOCKER_SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+json";
+  public static final String DOCKER_SCHEMA1 =
+      "application/vnd.docker.distribution.manifest.v1+json";
   public static final String DOCKER_SCHEMA1_SIGNED =
       "application/vnd.docker.distribution.manifest.v1+prettyjws";
 
   /** What we ask upstream for when the client named nothing: every manifest kind we know. */
   public static final List<String> ALL_MANIFESTS =
-      List.of(OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST, DOCKER_SCHEMA1_SIGNED);
+      List.of(
+          OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST, DOCKER_SCHEMA1_SIGNED);
 
   private MediaTypes() {}
 

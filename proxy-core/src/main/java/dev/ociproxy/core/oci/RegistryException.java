@@ -22,7 +22,8 @@ public class RegistryException extends RuntimeException {
     this(code, status, message, null);
   }
 
-  public RegistryException(OciErrorCode code, int status, String message, @Nullable Throwable cause) {
+  public RegistryException(
+      OciErrorCode code, int status, String message, @Nullable Throwable cause) {
     super(message, cause);
     this.code = requireNonNull(code, "code");
     this.status = status;

@@ -12,7 +12,9 @@ public record Tag(String value) implements Reference {
     }
   }
 
-  /** The spec's {@code [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}}, checked by hand (it runs per request). */
+  /**
+   * The spec's {@code [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}}, checked by hand (it runs per request).
+   */
   public static boolean isValid(String s) {
     int n = s.length();
     if (n == 0 || n > 128 || s.charAt(0) == '.' || s.charAt(0) == '-') {
@@ -20,8 +22,13 @@ public record Tag(String value) implements Reference {
     }
     for (int i = 0; i < n; i++) {
       char c = s.charAt(i);
-      boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-          || c == '_' || c == '.' || c == '-';
+      boolean ok =
+          (c >= 'a' && c <= 'z')
+              || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9')
+              || c == '_'
+              || c == '.'
+              || c == '-';
       if (!ok) {
         return false;
       }

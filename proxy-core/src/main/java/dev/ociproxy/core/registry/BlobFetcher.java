@@ -24,9 +24,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The blob half of a {@link PullThrough}: serves verified blobs from the store, runs one shared upstream
- * download per digest that every reader tails, and asks the upstream (one {@code HEAD}) before a
- * blob held for another repository is served under this one. Thread-safe.
+ * The blob half of a {@link PullThrough}: serves verified blobs from the store, runs one shared
+ * upstream download per digest that every reader tails, and asks the upstream (one {@code HEAD})
+ * before a blob held for another repository is served under this one. Thread-safe.
  */
 final class BlobFetcher {
   private static final Logger log = LoggerFactory.getLogger(BlobFetcher.class);
@@ -37,15 +37,23 @@ final class BlobFetcher {
   private final RepositoryLinks links;
   private final FetchLimiter limiter;
   private final MirrorOptions options;
+
   /** One download per digest; a broken one is never joined. */
   private final SingleFlight<Digest, BlobDownload> downloads;
+
   /** One HEAD per repository and digest, however many clients ask. */
   private final SingleFlight<String, Long> heads = SingleFlight.create();
+
   /** The repository each running download was started for; its own clients join without a HEAD. */
   private final ConcurrentMap<Digest, RepositoryName> downloadRepos = new ConcurrentHashMap<>();
 
-  BlobFetcher(RegistryMeters meters, UpstreamClient client, ContentStore store, RepositoryLinks links,
-      FetchLimiter limiter, MirrorOptions options) {
+  BlobFetcher(
+      RegistryMeters meters,
+      UpstreamClient client,
+      ContentStore store,
+      RepositoryLinks links,
+      FetchLimiter limiter,
+      MirrorOptions options) {
     this.meters = meters;
     this.client = client;
     this.store = store;
@@ -71,12 +79,14 @@ final class BlobFetcher {
     if (cached != null) {
       return CompletableFuture.completedFuture(cached);
     }
-    return downloads.runUntilEnded(digest, end -> startDownload(repo, digest, end))
+    return downloads
+        .runUntilEnded(digest, end -> startDownload(repo, digest, end))
         .thenApply(d -> new BlobSource.Downloading(d, store));
   }
 
   /** Starts the download; {@code end} frees the digest for the next download once this one ends. */
-  private CompletableFuture<BlobDownload> startDownload(RepositoryName repo, Digest digest, Runnable end) {
+  private CompletableFuture<BlobDownload> startDownload(
+      RepositoryName repo, Digest digest, Runnable end) {
     downloadRepos.put(digest, repo);
     try {
       limiter.acquire();
@@ -86,59 +96,85 @@ final class BlobFetcher {
       return CompletableFuture.failedFuture(e);
     }
     return client
-        .request(HttpMethod.GET, PullThrough.v2(repo, "blobs", digest.toString()), repo.value(), List.of())
+        .request(
+            HttpMethod.GET,
+            PullThrough.v2(repo, "blobs", digest.toString()),
+            repo.value(),
+            List.of())
         .thenApply(resp -> download(repo, digest, resp, end))
-        .whenComplete((d, err) -> {
-          if (err != null) {
-            limiter.release();
-            end.run();
-            downloadRepos.remove(digest, repo);
-          } else {
-            d.finished().whenComplete((p, e) -> downloadRepos.remove(digest, repo));
-          }
-        });
+        .whenComplete(
+            (d, err) -> {
+              if (err != null) {
+                limiter.release();
+                end.run();
+                downloadRepos.remove(digest, repo);
+              } else {
+                d.finished().whenComplete((p, e) -> downloadRepos.remove(digest, repo));
+              }
+            });
   }
 
   /** Checks the upstream's answer and streams its body into a new download. */
-  private BlobDownload download(RepositoryName repo, Digest digest, UpstreamResponse resp, Runnable end) {
+  private BlobDownload download(
+      RepositoryName repo, Digest digest, UpstreamResponse resp, Runnable end) {
     if (resp.status() != 200) {
       resp.drain();
       throw UpstreamErrors.of(resp, OciErrorCode.BLOB_UNKNOWN, "blob " + digest);
     }
     String header = resp.headers().get("Docker-Content-Digest");
-    if (header != null && header.trim().startsWith(digest.algorithm().id() + ":")
+    if (header != null
+        && header.trim().startsWith(digest.algorithm().id() + ":")
         && !header.trim().equals(digest.toString())) {
       resp.discard();
-      throw meters.refuse(repo, digest.toString(), digest, Reason.DIGEST_HEADER_MISMATCH,
+      throw meters.refuse(
+          repo,
+          digest.toString(),
+          digest,
+          Reason.DIGEST_HEADER_MISMATCH,
           "Docker-Content-Digest " + header.trim());
     }
     links.add(repo, digest); // the upstream answered 200 for this repository
     BlobDownload d;
     try {
-      d = new BlobDownload(digest, store, resp.contentLength(), done -> {
-        end.run(); // before any client sees the end: a client's next request starts afresh
-        limiter.release();
-        meters.received("blob", done.written());
-      }, store.writerFor(resp.contentLength()));
+      d =
+          new BlobDownload(
+              digest,
+              store,
+              resp.contentLength(),
+              done -> {
+                end.run(); // before any client sees the end: a client's next request starts afresh
+                limiter.release();
+                meters.received("blob", done.written());
+              },
+              store.writerFor(resp.contentLength()));
     } catch (IOException e) {
       resp.discard();
       throw new UncheckedIOException(e);
     }
     if (!options.finishAbandonedDownloads()) {
       BlobDownload abandoned = d;
-      d.onAbandoned(() -> {
-        resp.discard();
-        abandoned.fail(new UpstreamUnavailableException(
-            "every client left; download stopped (cache.finishAbandonedDownloads: false)", null));
-      });
+      d.onAbandoned(
+          () -> {
+            resp.discard();
+            abandoned.fail(
+                new UpstreamUnavailableException(
+                    "every client left; download stopped (cache.finishAbandonedDownloads: false)",
+                    null));
+          });
     }
-    d.finished().whenComplete((path, err) -> {
-      if (err instanceof VerificationException v) {
-        meters.refused(repo, digest.toString(), v.reason(), v.getMessage());
-      } else if (err != null) {
-        log.warn("blob download {} from {} failed: {}", digest, meters.upstream(), err.toString());
-      }
-    });
+    d.finished()
+        .whenComplete(
+            (path, err) -> {
+              if (err instanceof VerificationException v) {
+                meters.refused(repo, digest.toString(), v.reason(), v.getMessage());
+              } else if (err != null) {
+                log.warn(
+                    "blob download {} from {} failed: {}",
+                    digest,
+                    meters.upstream(),
+                    err.toString());
+              }
+            });
     resp.stream(d);
     return d;
   }
@@ -151,22 +187,32 @@ final class BlobFetcher {
         return CompletableFuture.completedFuture(size);
       }
       CompletableFuture<BlobDownload> running = downloads.running(digest);
-      BlobDownload d = running == null || running.isCompletedExceptionally() ? null : running.getNow(null);
+      BlobDownload d =
+          running == null || running.isCompletedExceptionally() ? null : running.getNow(null);
       if (d != null && !d.failed() && d.knownLength() >= 0) {
         return CompletableFuture.completedFuture(d.knownLength());
       }
     }
-    return heads.run(repo + "@" + digest, () -> limiter.run(() -> client
-        .request(HttpMethod.HEAD, PullThrough.v2(repo, "blobs", digest.toString()), repo.value(), List.of()))
-        .thenApply(
-            resp -> {
-              resp.drain();
-              if (resp.status() != 200) {
-                throw UpstreamErrors.of(resp, OciErrorCode.BLOB_UNKNOWN, "blob " + digest);
-              }
-              links.add(repo, digest);
-              return resp.contentLength();
-            }));
+    return heads.run(
+        repo + "@" + digest,
+        () ->
+            limiter
+                .run(
+                    () ->
+                        client.request(
+                            HttpMethod.HEAD,
+                            PullThrough.v2(repo, "blobs", digest.toString()),
+                            repo.value(),
+                            List.of()))
+                .thenApply(
+                    resp -> {
+                      resp.drain();
+                      if (resp.status() != 200) {
+                        throw UpstreamErrors.of(resp, OciErrorCode.BLOB_UNKNOWN, "blob " + digest);
+                      }
+                      links.add(repo, digest);
+                      return resp.contentLength();
+                    }));
   }
 
   /** Asks the upstream (HEAD) whether {@code repo} holds {@code digest}; links it if so. */

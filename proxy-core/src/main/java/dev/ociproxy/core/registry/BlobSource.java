@@ -11,7 +11,10 @@ import org.jspecify.annotations.Nullable;
 public sealed interface BlobSource {
   /** A verified file in the content store, held against eviction until {@code lease} is closed. */
   record Cached(Path path, long size, CacheIndex.Lease lease) implements BlobSource {
-    /** The verified blob {@code digest} from {@code store}, leased against eviction; null when not cached. */
+    /**
+     * The verified blob {@code digest} from {@code store}, leased against eviction; null when not
+     * cached.
+     */
     public static @Nullable Cached lease(ContentStore store, Digest digest) {
       long size = store.blobSize(digest);
       if (size < 0) {

@@ -8,8 +8,8 @@ import java.util.function.Supplier;
 
 /**
  * Caps the upstream fetches in progress across all upstreams ({@code limits.maxConcurrentFetches});
- * beyond it a request that needs the upstream gets a 503 at once instead of queueing without
- * bound. Cached content is never limited. Thread-safe.
+ * beyond it a request that needs the upstream gets a 503 at once instead of queueing without bound.
+ * Cached content is never limited. Thread-safe.
  */
 public final class FetchLimiter {
   private final int max;
@@ -30,7 +30,9 @@ public final class FetchLimiter {
   void acquire() {
     if (inFlight.incrementAndGet() > max) {
       inFlight.decrementAndGet();
-      throw new RegistryException(OciErrorCode.UNAVAILABLE, 503,
+      throw new RegistryException(
+          OciErrorCode.UNAVAILABLE,
+          503,
           "too many upstream fetches in progress (limits.maxConcurrentFetches=" + max + ")");
     }
   }

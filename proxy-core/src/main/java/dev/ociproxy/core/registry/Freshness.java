@@ -17,6 +17,7 @@ import java.util.regex.PatternSyntaxException;
 public final class Freshness {
   /** Never revalidated once verified: tags treated as immutable. */
   public static final Duration NEVER = Duration.ofMillis(Long.MAX_VALUE);
+
   /** Revalidated (with an upstream HEAD) on every request. */
   public static final Duration ALWAYS = Duration.ZERO;
 
@@ -26,9 +27,10 @@ public final class Freshness {
    * meant to be immutable but Docker's official images rebuild them for base-image fixes, so they
    * are asked about once a day rather than never (a HEAD, which Docker Hub does not count).
    */
-  public static final List<Rule> DEFAULT_RULES = List.of(
-      Rule.of("sha256-*", Duration.ofMinutes(1)),
-      Rule.of("/v?[0-9]+\\.[0-9]+\\.[0-9]+/", Duration.ofHours(24)));
+  public static final List<Rule> DEFAULT_RULES =
+      List.of(
+          Rule.of("sha256-*", Duration.ofMinutes(1)),
+          Rule.of("/v?[0-9]+\\.[0-9]+\\.[0-9]+/", Duration.ofHours(24)));
 
   private final List<Rule> rules;
   private final Duration fallback;
@@ -53,7 +55,8 @@ public final class Freshness {
   /** True while a mapping of {@code tag} verified at {@code verifiedAtMillis} needs no upstream. */
   boolean isFresh(Tag tag, long verifiedAtMillis) {
     Duration d = of(tag);
-    return d.equals(NEVER) || (!d.isZero() && System.currentTimeMillis() - verifiedAtMillis < d.toMillis());
+    return d.equals(NEVER)
+        || (!d.isZero() && System.currentTimeMillis() - verifiedAtMillis < d.toMillis());
   }
 
   /**
@@ -87,7 +90,8 @@ public final class Freshness {
       }
       boolean regex = pattern.length() > 1 && pattern.startsWith("/") && pattern.endsWith("/");
       try {
-        return new Rule(pattern,
+        return new Rule(
+            pattern,
             Pattern.compile(regex ? pattern.substring(1, pattern.length() - 1) : glob(pattern)),
             freshness);
       } catch (PatternSyntaxException e) {
@@ -119,7 +123,8 @@ public final class Freshness {
 
     @Override
     public String toString() {
-      return pattern + " -> "
+      return pattern
+          + " -> "
           + (freshness.equals(NEVER) ? "never" : freshness.isZero() ? "always" : freshness);
     }
   }

@@ -9,4 +9,5 @@ import dev.ociproxy.core.oci.Digest;
  */
 // The body is bytes to serve: a Manifest is never compared or hashed, only read.
 @SuppressWarnings("ArrayRecordComponent")
-public record Manifest(Digest digest, String mediaType, byte[] body, boolean fromCache, boolean stale) {}
+public record Manifest(
+    Digest digest, String mediaType, byte[] body, boolean fromCache, boolean stale) {}

@@ -34,8 +34,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The manifest half of a {@link PullThrough}: answers hot tags and digests from memory, fetches and
  * verifies the rest (a digest must hash to itself, a tag's body to any digest header), shares one
- * upstream fetch between concurrent requests, and serves the last verified tag when the upstream
- * is in trouble. Thread-safe.
+ * upstream fetch between concurrent requests, and serves the last verified tag when the upstream is
+ * in trouble. Thread-safe.
  */
 final class ManifestFetcher {
   private static final Logger log = LoggerFactory.getLogger(ManifestFetcher.class);
@@ -50,15 +50,23 @@ final class ManifestFetcher {
   private final MirrorOptions options;
   private final Freshness freshness;
   private final SingleFlight<String, Manifest> fetches;
-  /** Verified manifests kept parsed in memory, so hot tags and digests cost no disk read. */
-  private final Cache<Digest, HotManifest> hot = Caffeine.newBuilder()
-      .maximumWeight(HOT_MANIFEST_BYTES)
-      .weigher((Digest d, HotManifest h) -> h.manifest().body().length + 256)
-      .executor(Runnable::run) // maintenance inline: no common-pool wake-ups per few requests
-      .build();
 
-  ManifestFetcher(RegistryMeters meters, UpstreamClient client, ContentStore store, TagIndex tags,
-      RepositoryLinks links, FetchLimiter limiter, MirrorOptions options) {
+  /** Verified manifests kept parsed in memory, so hot tags and digests cost no disk read. */
+  private final Cache<Digest, HotManifest> hot =
+      Caffeine.newBuilder()
+          .maximumWeight(HOT_MANIFEST_BYTES)
+          .weigher((Digest d, HotManifest h) -> h.manifest().body().length + 256)
+          .executor(Runnable::run) // maintenance inline: no common-pool wake-ups per few requests
+          .build();
+
+  ManifestFetcher(
+      RegistryMeters meters,
+      UpstreamClient client,
+      ContentStore store,
+      TagIndex tags,
+      RepositoryLinks links,
+      FetchLimiter limiter,
+      MirrorOptions options) {
     this.meters = meters;
     this.client = client;
     this.store = store;
@@ -74,8 +82,14 @@ final class ManifestFetcher {
   /** The digest the upstream's tag points at now, from the body; nothing is stored. */
   CompletableFuture<Digest> upstreamDigest(RepositoryName repo, Tag tag, List<String> accept) {
     String asked = repo + ":" + tag;
-    return limiter.run(() -> client
-        .request(HttpMethod.GET, PullThrough.v2(repo, "manifests", tag.value()), repo.value(), accept))
+    return limiter
+        .run(
+            () ->
+                client.request(
+                    HttpMethod.GET,
+                    PullThrough.v2(repo, "manifests", tag.value()),
+                    repo.value(),
+                    accept))
         .thenCompose(
             resp -> {
               if (resp.status() != 200) {
@@ -87,8 +101,7 @@ final class ManifestFetcher {
   }
 
   /** Resolves a manifest by tag or digest. */
-  CompletableFuture<Manifest> manifest(
-      RepositoryName repo, Reference ref, List<String> accept) {
+  CompletableFuture<Manifest> manifest(RepositoryName repo, Reference ref, List<String> accept) {
     if (ref instanceof Digest d) {
       Manifest cached = links.has(repo, d) ? cachedManifest(d, false) : null;
       if (cached != null) {
@@ -102,14 +115,18 @@ final class ManifestFetcher {
     if (known != null && cached != null && isFresh(tag, known)) {
       return CompletableFuture.completedFuture(cached);
     }
-    return singleFlight("t " + repo + ":" + tag + " " + accept,
-        () -> known != null && cached != null
-            ? revalidate(repo, tag, accept, known, cached)
-            : fetchByTag(repo, tag, accept))
+    return singleFlight(
+            "t " + repo + ":" + tag + " " + accept,
+            () ->
+                known != null && cached != null
+                    ? revalidate(repo, tag, accept, known, cached)
+                    : fetchByTag(repo, tag, accept))
         .exceptionallyCompose(err -> staleOr(err, repo, tag, known));
   }
 
-  /** The verified manifest of a known tag mapping if it suits the client's Accept list, else null. */
+  /**
+   * The verified manifest of a known tag mapping if it suits the client's Accept list, else null.
+   */
   @Nullable Manifest verifiedFor(TagIndex.@Nullable Entry known, List<String> accept) {
     return known != null && suits(known, accept) ? cachedManifest(known.digest(), false) : null;
   }
@@ -132,7 +149,9 @@ final class ManifestFetcher {
             });
   }
 
-  /** The last verified manifest of the tag when {@code err} is upstream trouble, else {@code err}. */
+  /**
+   * The last verified manifest of the tag when {@code err} is upstream trouble, else {@code err}.
+   */
   CompletableFuture<Manifest> staleOr(
       Throwable err, RepositoryName repo, Tag tag, TagIndex.@Nullable Entry known) {
     Throwable cause = Futures.cause(err);
@@ -141,7 +160,11 @@ final class ManifestFetcher {
       if (stale != null) {
         log.warn(
             "upstream {} failed ({}); serving last verified {}:{} -> {}",
-            meters.upstream(), cause.getMessage(), repo, tag, known.digest());
+            meters.upstream(),
+            cause.getMessage(),
+            repo,
+            tag,
+            known.digest());
         meters.staleServed();
         return CompletableFuture.completedFuture(stale);
       }
@@ -180,9 +203,10 @@ final class ManifestFetcher {
       if (body == null) {
         return null;
       }
-      h = new HotManifest(
-          new Manifest(d, ManifestDocument.parse(body, null).mediaType(), body, true, false),
-          store.manifestPath(d));
+      h =
+          new HotManifest(
+              new Manifest(d, ManifestDocument.parse(body, null).mediaType(), body, true, false),
+              store.manifestPath(d));
       hot.put(d, h);
     }
     store.index().touch(h.path()); // for the disk budget's LRU order
@@ -193,18 +217,29 @@ final class ManifestFetcher {
   /** One fetch per key at a time, under the fetch limit and the manifest timeout. */
   private CompletableFuture<Manifest> singleFlight(
       String key, Supplier<CompletableFuture<Manifest>> fetch) {
-    return fetches.run(key, () -> limiter.run(fetch)
-        .orTimeout(options.manifestTimeout().toMillis(), TimeUnit.MILLISECONDS)
-        .exceptionallyCompose(err -> CompletableFuture.failedFuture(
-            Futures.cause(err) instanceof TimeoutException
-                ? new UpstreamTimeoutException(
-                    "upstream manifest fetch took longer than " + options.manifestTimeout())
-                : err)));
+    return fetches.run(
+        key,
+        () ->
+            limiter
+                .run(fetch)
+                .orTimeout(options.manifestTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .exceptionallyCompose(
+                    err ->
+                        CompletableFuture.failedFuture(
+                            Futures.cause(err) instanceof TimeoutException
+                                ? new UpstreamTimeoutException(
+                                    "upstream manifest fetch took longer than "
+                                        + options.manifestTimeout())
+                                : err)));
   }
 
   private CompletableFuture<Manifest> fetchByDigest(RepositoryName repo, Digest digest) {
     return client
-        .request(HttpMethod.GET, PullThrough.v2(repo, "manifests", digest.toString()), repo.value(), MediaTypes.ALL_MANIFESTS)
+        .request(
+            HttpMethod.GET,
+            PullThrough.v2(repo, "manifests", digest.toString()),
+            repo.value(),
+            MediaTypes.ALL_MANIFESTS)
         .thenCompose(
             resp -> {
               if (resp.status() != 200) {
@@ -217,11 +252,21 @@ final class ManifestFetcher {
                         Digest actual = Digest.of(digest.algorithm(), body);
                         if (!actual.equals(digest)) {
                           throw meters.refuse(
-                              repo, digest.toString(), digest, Reason.DIGEST_MISMATCH,
-                              "got " + actual + " (" + body.length + " bytes, Docker-Content-Digest: "
-                                  + resp.headers().get("Docker-Content-Digest") + "), want " + digest);
+                              repo,
+                              digest.toString(),
+                              digest,
+                              Reason.DIGEST_MISMATCH,
+                              "got "
+                                  + actual
+                                  + " ("
+                                  + body.length
+                                  + " bytes, Docker-Content-Digest: "
+                                  + resp.headers().get("Docker-Content-Digest")
+                                  + "), want "
+                                  + digest);
                         }
-                        ManifestDocument doc = checkDocument(repo, digest.toString(), digest, body, resp);
+                        ManifestDocument doc =
+                            checkDocument(repo, digest.toString(), digest, body, resp);
                         store.putManifest(digest, body);
                         linkManifest(repo, digest, doc);
                         return new Manifest(digest, doc.mediaType(), body, false, false);
@@ -255,13 +300,24 @@ final class ManifestFetcher {
                           try {
                             claimed = Digest.parse(header.trim());
                           } catch (RegistryException e) {
-                            throw meters.refuse(repo, asked, null, Reason.DIGEST_HEADER_MISMATCH,
+                            throw meters.refuse(
+                                repo,
+                                asked,
+                                null,
+                                Reason.DIGEST_HEADER_MISMATCH,
                                 "unusable Docker-Content-Digest " + header);
                           }
                           Digest actual = Digest.of(claimed.algorithm(), body);
                           if (!actual.equals(claimed)) {
-                            throw meters.refuse(repo, asked, null, Reason.DIGEST_HEADER_MISMATCH,
-                                "Docker-Content-Digest " + claimed + " but body hashes to " + actual);
+                            throw meters.refuse(
+                                repo,
+                                asked,
+                                null,
+                                Reason.DIGEST_HEADER_MISMATCH,
+                                "Docker-Content-Digest "
+                                    + claimed
+                                    + " but body hashes to "
+                                    + actual);
                           }
                         }
                         ManifestDocument doc = checkDocument(repo, asked, null, body, resp);
@@ -272,20 +328,25 @@ final class ManifestFetcher {
                           store.putManifest(claimed, body);
                           links.add(repo, claimed);
                         }
-                        tags.put(repo, tag, new TagIndex.Entry(
-                            computed, mediaType, System.currentTimeMillis(), askedForIndex));
+                        tags.put(
+                            repo,
+                            tag,
+                            new TagIndex.Entry(
+                                computed, mediaType, System.currentTimeMillis(), askedForIndex));
                         return new Manifest(computed, mediaType, body, false, false);
                       });
             });
   }
 
-  private CompletableFuture<byte[]> readManifest(UpstreamResponse resp, RepositoryName repo, String asked) {
+  private CompletableFuture<byte[]> readManifest(
+      UpstreamResponse resp, RepositoryName repo, String asked) {
     return resp.aggregate(options.manifestMaxBytes())
-        .whenComplete((body, err) -> {
-          if (body != null) {
-            meters.received("manifest", body.length);
-          }
-        })
+        .whenComplete(
+            (body, err) -> {
+              if (body != null) {
+                meters.received("manifest", body.length);
+              }
+            })
         .exceptionally(
             err -> {
               Throwable cause = Futures.cause(err);
@@ -312,12 +373,20 @@ final class ManifestFetcher {
   }
 
   private ManifestDocument checkDocument(
-      RepositoryName repo, String asked, @Nullable Digest requested, byte[] body, UpstreamResponse resp) {
+      RepositoryName repo,
+      String asked,
+      @Nullable Digest requested,
+      byte[] body,
+      UpstreamResponse resp) {
     String contentType = resp.headers().get(HttpHeaderNames.CONTENT_TYPE);
     try {
       return ManifestDocument.parse(body, contentType);
     } catch (RegistryException e) {
-      throw meters.refuse(repo, asked, requested, Reason.MEDIA_TYPE_MISMATCH,
+      throw meters.refuse(
+          repo,
+          asked,
+          requested,
+          Reason.MEDIA_TYPE_MISMATCH,
           e.getMessage() + " (Content-Type: " + contentType + ")");
     }
   }

@@ -19,7 +19,8 @@ final class ManifestHeads {
   private final TagIndex tags;
   private final FetchLimiter limiter;
 
-  ManifestHeads(ManifestFetcher manifests, UpstreamClient client, TagIndex tags, FetchLimiter limiter) {
+  ManifestHeads(
+      ManifestFetcher manifests, UpstreamClient client, TagIndex tags, FetchLimiter limiter) {
     this.manifests = manifests;
     this.client = client;
     this.tags = tags;
@@ -38,7 +39,8 @@ final class ManifestHeads {
   /** Asks the upstream what a stale tag names now, with a HEAD, instead of fetching it again. */
   private CompletableFuture<ManifestHead> revalidate(
       RepositoryName repo, Tag tag, List<String> accept, TagIndex.Entry known, Manifest cached) {
-    return limiter.run(() -> TagHead.ask(client, tags, repo, tag, ManifestFetcher.ask(accept)))
+    return limiter
+        .run(() -> TagHead.ask(client, tags, repo, tag, ManifestFetcher.ask(accept)))
         .thenApply(
             claim -> {
               if (known.digest().equals(claim.digest())) {

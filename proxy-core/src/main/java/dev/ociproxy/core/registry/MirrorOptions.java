@@ -15,7 +15,10 @@ import java.util.List;
  * @param freshness the operator's freshness rules, checked before {@link Freshness#DEFAULT_RULES}
  */
 public record MirrorOptions(
-    long manifestMaxBytes, Duration tagTtl, Duration manifestTimeout, boolean finishAbandonedDownloads,
+    long manifestMaxBytes,
+    Duration tagTtl,
+    Duration manifestTimeout,
+    boolean finishAbandonedDownloads,
     List<Freshness.Rule> freshness) {
   public static final long DEFAULT_MANIFEST_MAX_BYTES = 4L * 1024 * 1024;
 
@@ -24,7 +27,10 @@ public record MirrorOptions(
   }
 
   public MirrorOptions(
-      long manifestMaxBytes, Duration tagTtl, Duration manifestTimeout, boolean finishAbandonedDownloads) {
+      long manifestMaxBytes,
+      Duration tagTtl,
+      Duration manifestTimeout,
+      boolean finishAbandonedDownloads) {
     this(manifestMaxBytes, tagTtl, manifestTimeout, finishAbandonedDownloads, List.of());
   }
 
@@ -33,6 +39,7 @@ public record MirrorOptions(
   }
 
   public static MirrorOptions defaults() {
-    return new MirrorOptions(DEFAULT_MANIFEST_MAX_BYTES, Duration.ofSeconds(30), Duration.ofSeconds(60));
+    return new MirrorOptions(
+        DEFAULT_MANIFEST_MAX_BYTES, Duration.ofSeconds(30), Duration.ofSeconds(60));
   }
 }

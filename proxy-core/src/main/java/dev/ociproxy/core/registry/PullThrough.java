@@ -45,9 +45,14 @@ public final class PullThrough implements Registry {
   private final ManifestHeads heads;
   private final ReferrersFetcher referrers;
 
-  /** @param limiter the fetch limit all upstreams share */
+  /**
+   * @param limiter the fetch limit all upstreams share
+   */
   public PullThrough(
-      UpstreamClient client, ContentStore store, MirrorOptions options, MeterRegistry meters,
+      UpstreamClient client,
+      ContentStore store,
+      MirrorOptions options,
+      MeterRegistry meters,
       FetchLimiter limiter) {
     this.limiter = requireNonNull(limiter, "limiter");
     this.client = requireNonNull(client, "client");
@@ -109,7 +114,8 @@ public final class PullThrough implements Registry {
    * The digest the upstream's tag points at now, computed from the manifest bytes (never taken from
    * a header). Neither the store nor the tag index is touched: used to report drift from a pin.
    */
-  public CompletableFuture<Digest> upstreamDigest(RepositoryName repo, Tag tag, List<String> accept) {
+  public CompletableFuture<Digest> upstreamDigest(
+      RepositoryName repo, Tag tag, List<String> accept) {
     return manifests.upstreamDigest(repo, tag, accept);
   }
 
@@ -163,8 +169,8 @@ public final class PullThrough implements Registry {
   @Override
   public CompletableFuture<TagList> tagList(RepositoryName repo, String query) {
     String path = v2(repo, "tags", "list") + (query == null || query.isEmpty() ? "" : "?" + query);
-    return limiter.run(() -> client
-        .request(HttpMethod.GET, path, repo.value(), List.of("application/json")))
+    return limiter
+        .run(() -> client.request(HttpMethod.GET, path, repo.value(), List.of("application/json")))
         .thenCompose(
             resp -> {
               if (resp.status() != 200) {

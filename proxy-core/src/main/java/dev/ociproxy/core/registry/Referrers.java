@@ -12,9 +12,9 @@ import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The verified referrers of one digest: every entry was fetched by digest, hashed, and names
- * {@code subject} as its subject. Its {@link #indexJson} is the OCI image index the referrers API
- * answers with.
+ * The verified referrers of one digest: every entry was fetched by digest, hashed, and names {@code
+ * subject} as its subject. Its {@link #indexJson} is the OCI image index the referrers API answers
+ * with.
  *
  * @param stale true when served from an earlier verified list because the upstream failed
  */
@@ -23,7 +23,10 @@ public record Referrers(Digest subject, List<Referrer> manifests, boolean stale)
 
   /** One listed referrer, every field recomputed from the manifest's own bytes. */
   public record Referrer(
-      String mediaType, Digest digest, long size, @Nullable String artifactType,
+      String mediaType,
+      Digest digest,
+      long size,
+      @Nullable String artifactType,
       Map<String, String> annotations) {}
 
   public Referrers {
@@ -32,8 +35,10 @@ public record Referrers(Digest subject, List<Referrer> manifests, boolean stale)
 
   /** Only the referrers of {@code artifactType}. */
   public Referrers filtered(String artifactType) {
-    return new Referrers(subject,
-        manifests.stream().filter(r -> artifactType.equals(r.artifactType())).toList(), stale);
+    return new Referrers(
+        subject,
+        manifests.stream().filter(r -> artifactType.equals(r.artifactType())).toList(),
+        stale);
   }
 
   public Referrers asStale() {
@@ -41,11 +46,15 @@ public record Referrers(Digest subject, List<Referrer> manifests, boolean stale)
   }
 
   public byte[] indexJson() {
-    ObjectNode root = JSON.createObjectNode().put("schemaVersion", 2).put("mediaType", MediaTypes.OCI_INDEX);
+    ObjectNode root =
+        JSON.createObjectNode().put("schemaVersion", 2).put("mediaType", MediaTypes.OCI_INDEX);
     ArrayNode list = root.putArray("manifests");
     for (Referrer r : manifests) {
-      ObjectNode d = list.addObject()
-          .put("mediaType", r.mediaType()).put("digest", r.digest().toString()).put("size", r.size());
+      ObjectNode d =
+          list.addObject()
+              .put("mediaType", r.mediaType())
+              .put("digest", r.digest().toString())
+              .put("size", r.size());
       if (r.artifactType() != null) {
         d.put("artifactType", r.artifactType());
       }

@@ -41,14 +41,20 @@ public final class RegistryMeters {
   void inFlight(String kind, IntSupplier running) {
     Gauge.builder("registry_proxy_downloads_in_flight", running::getAsInt)
         .description("Upstream fetches running now; each may feed several clients")
-        .tag("upstream", upstream).tag("kind", kind).register(meters);
+        .tag("upstream", upstream)
+        .tag("kind", kind)
+        .register(meters);
   }
 
   /** A request that joined a fetch already running instead of starting its own. */
   void coalesced(String kind) {
     Counter.builder("registry_proxy_coalesced_requests")
-        .description("Requests that joined an upstream fetch already in flight instead of starting another")
-        .tag("upstream", upstream).tag("kind", kind).register(meters).increment();
+        .description(
+            "Requests that joined an upstream fetch already in flight instead of starting another")
+        .tag("upstream", upstream)
+        .tag("kind", kind)
+        .register(meters)
+        .increment();
   }
 
   /** A tag answered from its last verified manifest because the upstream is in trouble. */
@@ -61,12 +67,19 @@ public final class RegistryMeters {
     Counter.builder("registry_proxy_upstream_received_bytes")
         .description("Body bytes read from upstreams for manifests and blobs (verified or not)")
         .baseUnit("bytes")
-        .tag("upstream", upstream).tag("kind", kind).register(meters).increment((double) bytes); // exact up to 2^53 bytes
+        .tag("upstream", upstream)
+        .tag("kind", kind)
+        .register(meters)
+        .increment((double) bytes); // exact up to 2^53 bytes
   }
 
   /** Logs and counts a refusal; returns the exception to fail the request with. */
   VerificationException refuse(
-      RepositoryName repo, String asked, @Nullable Digest requested, Reason reason, @Nullable String arrived) {
+      RepositoryName repo,
+      String asked,
+      @Nullable Digest requested,
+      Reason reason,
+      @Nullable String arrived) {
     refused(repo, asked, reason, arrived);
     return new VerificationException(reason, requested, arrived);
   }

@@ -26,21 +26,24 @@ final class TagHead {
     @Nullable ManifestHead asHead() {
       Digest d = digest;
       String type = mediaType;
-      return d != null && type != null && length >= 0 ? new ManifestHead(d, type, length, false, false) : null;
+      return d != null && type != null && length >= 0
+          ? new ManifestHead(d, type, length, false, false)
+          : null;
     }
   }
 
   private TagHead() {}
 
   /**
-   * The upstream's claim for {@code repo:tag}. A 404 forgets the tag and fails as a GET would; a 429
-   * or 5xx fails as upstream trouble (the caller may serve stale); any other answer is a claim
+   * The upstream's claim for {@code repo:tag}. A 404 forgets the tag and fails as a GET would; a
+   * 429 or 5xx fails as upstream trouble (the caller may serve stale); any other answer is a claim
    * without a digest, so the caller falls back to a GET.
    */
   static CompletableFuture<Claim> ask(
       UpstreamClient client, TagIndex tags, RepositoryName repo, Tag tag, List<String> accept) {
     return client
-        .request(HttpMethod.HEAD, PullThrough.v2(repo, "manifests", tag.value()), repo.value(), accept)
+        .request(
+            HttpMethod.HEAD, PullThrough.v2(repo, "manifests", tag.value()), repo.value(), accept)
         .thenApply(
             resp -> {
               resp.drain();
@@ -49,13 +52,16 @@ final class TagHead {
                 tags.remove(repo, tag);
               }
               if (s == 404 || s == 429 || s >= 500) {
-                throw UpstreamErrors.of(resp, OciErrorCode.MANIFEST_UNKNOWN, "manifest " + repo + ":" + tag);
+                throw UpstreamErrors.of(
+                    resp, OciErrorCode.MANIFEST_UNKNOWN, "manifest " + repo + ":" + tag);
               }
               if (s != 200) {
                 return new Claim(null, null, -1);
               }
-              return new Claim(digest(resp.headers().get("Docker-Content-Digest")),
-                  resp.headers().get(HttpHeaderNames.CONTENT_TYPE), resp.contentLength());
+              return new Claim(
+                  digest(resp.headers().get("Docker-Content-Digest")),
+                  resp.headers().get(HttpHeaderNames.CONTENT_TYPE),
+                  resp.contentLength());
             });
   }
 

@@ -23,7 +23,8 @@ final class UpstreamErrors {
             "upstream rate limit" + (retry == null ? "" : ", retry after " + retry));
       }
       default ->
-          new RegistryException(OciErrorCode.UNAVAILABLE, 502, "upstream answered " + s + " for " + what);
+          new RegistryException(
+              OciErrorCode.UNAVAILABLE, 502, "upstream answered " + s + " for " + what);
     };
   }
 

@@ -19,7 +19,8 @@ public record AuthChallenge(String scheme, Map<String, String> params) {
     String s = header.trim();
     int sp = s.indexOf(' ');
     String scheme = (sp < 0 ? s : s.substring(0, sp)).toLowerCase(Locale.ROOT);
-    if (scheme.isEmpty() || !scheme.chars().allMatch(c -> Character.isLetterOrDigit(c) || c == '-')) {
+    if (scheme.isEmpty()
+        || !scheme.chars().allMatch(c -> Character.isLetterOrDigit(c) || c == '-')) {
       return null;
     }
     Map<String, String> params = new LinkedHashMap<>();

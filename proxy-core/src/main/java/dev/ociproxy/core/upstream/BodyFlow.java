@@ -1,8 +1,8 @@
 package dev.ociproxy.core.upstream;
 
 /**
- * Lets a sink that consumes chunks asynchronously (a disk writer) stop the upstream body from
- * being read while it catches up, so what it holds stays bounded. Thread-safe.
+ * Lets a sink that consumes chunks asynchronously (a disk writer) stop the upstream body from being
+ * read while it catches up, so what it holds stays bounded. Thread-safe.
  */
 public interface BodyFlow {
   /** Stops reading more of the body (on the connection's event loop). */

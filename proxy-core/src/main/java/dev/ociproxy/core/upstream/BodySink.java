@@ -9,7 +9,9 @@ import io.netty.buffer.ByteBuf;
  * sink does not own the chunk: it is released after {@code onChunk} returns.
  */
 public interface BodySink {
-  /** Called once, before the first chunk, with a way to pause reading; synchronous sinks ignore it. */
+  /**
+   * Called once, before the first chunk, with a way to pause reading; synchronous sinks ignore it.
+   */
   default void onStart(BodyFlow flow) {}
 
   void onChunk(ByteBuf chunk);

@@ -13,8 +13,15 @@ import java.time.Duration;
  * per origin, so that one upstream's connection never carries another's request.
  */
 record Endpoint(
-    String scheme, String host, int port, SslContext ssl, Duration connectTimeout,
-    Duration readTimeout, Duration firstByteTimeout, UpstreamMetrics metrics, Reach reach,
+    String scheme,
+    String host,
+    int port,
+    SslContext ssl,
+    Duration connectTimeout,
+    Duration readTimeout,
+    Duration firstByteTimeout,
+    UpstreamMetrics metrics,
+    Reach reach,
     AddressGuard guard) {
   /** What the origin is to the upstream. */
   enum Reach {
@@ -34,13 +41,28 @@ record Endpoint(
     requireNonNull(guard, "guard");
   }
 
-  static Endpoint of(URI uri, SslContext ssl, Duration connectTimeout, Duration readTimeout,
-      Duration firstByteTimeout, UpstreamMetrics metrics, Reach reach, AddressGuard guard) {
+  static Endpoint of(
+      URI uri,
+      SslContext ssl,
+      Duration connectTimeout,
+      Duration readTimeout,
+      Duration firstByteTimeout,
+      UpstreamMetrics metrics,
+      Reach reach,
+      AddressGuard guard) {
     boolean https = "https".equalsIgnoreCase(uri.getScheme());
     int port = uri.getPort() != -1 ? uri.getPort() : https ? 443 : 80;
     return new Endpoint(
-        https ? "https" : "http", uri.getHost(), port, https ? ssl : null, connectTimeout,
-        readTimeout, firstByteTimeout, metrics, reach, guard);
+        https ? "https" : "http",
+        uri.getHost(),
+        port,
+        https ? ssl : null,
+        connectTimeout,
+        readTimeout,
+        firstByteTimeout,
+        metrics,
+        reach,
+        guard);
   }
 
   /** Whether a new connection that reached {@code peer} may be used (see {@link AddressGuard}). */
@@ -57,12 +79,21 @@ record Endpoint(
 
   /** The Host header value: the port is left out when it is the scheme's default. */
   String hostHeader() {
-    boolean defaultPort = ("https".equals(scheme) && port == 443) || ("http".equals(scheme) && port == 80);
+    boolean defaultPort =
+        ("https".equals(scheme) && port == 443) || ("http".equals(scheme) && port == 80);
     String h = host.contains(":") ? "[" + host + "]" : host;
     return defaultPort ? h : h + ":" + port;
   }
 
   String poolKey() {
-    return metrics.upstream() + " " + scheme + "://" + host + ":" + port + "#" + System.identityHashCode(ssl);
+    return metrics.upstream()
+        + " "
+        + scheme
+        + "://"
+        + host
+        + ":"
+        + port
+        + "#"
+        + System.identityHashCode(ssl);
   }
 }

@@ -29,42 +29,50 @@ final class Exchange {
   private Throwable failure;
   private boolean ended;
   private Runnable onEnd;
+
   /** Set while the sink has asked us to stop reading. */
   private boolean paused;
-  private long pausedSince;
-  private final BodyFlow flow = new BodyFlow() {
-    @Override
-    public void pause() {
-      onLoop(() -> {
-        if (!done && !lastReceived) {
-          paused = true;
-          pausedSince = System.nanoTime();
-          channel.config().setAutoRead(false);
-        }
-      });
-    }
 
-    @Override
-    public void resume() {
-      onLoop(() -> {
-        if (paused) {
-          paused = false;
-          if (!done && !lastReceived) {
-            // The upstream's silence is counted from now: the pause was ours, not its.
-            IdleStateHandler idle = channel.pipeline().get(IdleStateHandler.class);
-            if (idle != null) {
-              idle.resetReadTimeout();
-            }
-            channel.config().setAutoRead(true);
-          }
+  private long pausedSince;
+  private final BodyFlow flow =
+      new BodyFlow() {
+        @Override
+        public void pause() {
+          onLoop(
+              () -> {
+                if (!done && !lastReceived) {
+                  paused = true;
+                  pausedSince = System.nanoTime();
+                  channel.config().setAutoRead(false);
+                }
+              });
         }
-      });
-    }
-  };
+
+        @Override
+        public void resume() {
+          onLoop(
+              () -> {
+                if (paused) {
+                  paused = false;
+                  if (!done && !lastReceived) {
+                    // The upstream's silence is counted from now: the pause was ours, not its.
+                    IdleStateHandler idle = channel.pipeline().get(IdleStateHandler.class);
+                    if (idle != null) {
+                      idle.resetReadTimeout();
+                    }
+                    channel.config().setAutoRead(true);
+                  }
+                }
+              });
+        }
+      };
 
   Exchange(
-      Endpoint endpoint, HttpMethod method, String path,
-      CompletableFuture<UpstreamResponse> headers, HttpTransport transport) {
+      Endpoint endpoint,
+      HttpMethod method,
+      String path,
+      CompletableFuture<UpstreamResponse> headers,
+      HttpTransport transport) {
     this.endpoint = endpoint;
     this.method = method;
     this.path = path;

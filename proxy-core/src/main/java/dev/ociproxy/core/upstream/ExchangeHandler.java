@@ -37,8 +37,10 @@ final class ExchangeHandler extends ChannelInboundHandlerAdapter {
   private ChannelHandlerContext ctx;
   private Exchange current;
   private boolean keepAlive;
+
   /** Set once this connection was refused: it is closed, or closes after its response. */
   private boolean refused;
+
   /** The last request sent on this connection ("GET /v2/..."), for the log. */
   private String lastAsked = "nothing yet";
 
@@ -109,8 +111,9 @@ final class ExchangeHandler extends ChannelInboundHandlerAdapter {
         // We never send Expect or Upgrade: a 1xx is not an answer to anything we asked.
         ReferenceCountUtil.release(msg);
         refuse(ctx, "unsolicited_1xx", "status " + response.status().code());
-        fail(new UpstreamUnavailableException(
-            "upstream sent an unsolicited " + response.status().code() + " response", null));
+        fail(
+            new UpstreamUnavailableException(
+                "upstream sent an unsolicited " + response.status().code() + " response", null));
         return;
       }
       e.attach(ctx.channel());
@@ -130,16 +133,20 @@ final class ExchangeHandler extends ChannelInboundHandlerAdapter {
    * and its connection closed after it.
    */
   private boolean reusableFraming(ChannelHandlerContext ctx, HttpResponse response) {
-    boolean both = decoder.tookBothLengths()
-        || response.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)
-            && response.headers().contains(HttpHeaderNames.CONTENT_LENGTH);
+    boolean both =
+        decoder.tookBothLengths()
+            || response.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)
+                && response.headers().contains(HttpHeaderNames.CONTENT_LENGTH);
     int lengths = response.headers().getAll(HttpHeaderNames.CONTENT_LENGTH).size();
     if (both || lengths > 1) {
-      refuse(ctx, "ambiguous_framing", both
-          ? "both Content-Length and Transfer-Encoding" : lengths + " Content-Length headers");
+      refuse(
+          ctx,
+          "ambiguous_framing",
+          both ? "both Content-Length and Transfer-Encoding" : lengths + " Content-Length headers");
       return false;
     }
-    return response.protocolVersion().equals(HttpVersion.HTTP_1_1) && HttpUtil.isKeepAlive(response);
+    return response.protocolVersion().equals(HttpVersion.HTTP_1_1)
+        && HttpUtil.isKeepAlive(response);
   }
 
   /** Logs and counts a framing refusal; the connection is closed now, or after its response. */
@@ -158,7 +165,9 @@ final class ExchangeHandler extends ChannelInboundHandlerAdapter {
     if (msg instanceof HttpResponse r) {
       return "status " + r.status().code();
     }
-    return msg instanceof HttpContent c ? c.content().readableBytes() + " body bytes" : msg.getClass().getSimpleName();
+    return msg instanceof HttpContent c
+        ? c.content().readableBytes() + " body bytes"
+        : msg.getClass().getSimpleName();
   }
 
   @Override
@@ -181,8 +190,13 @@ final class ExchangeHandler extends ChannelInboundHandlerAdapter {
         if (paused.compareTo(limit) < 0) {
           return;
         }
-        fail(new IOException("the cache disk took none of this download's bytes for " + paused.toSeconds()
-            + " s (" + STALLED_DISK_TIMEOUTS + " read timeouts); download stopped"));
+        fail(
+            new IOException(
+                "the cache disk took none of this download's bytes for "
+                    + paused.toSeconds()
+                    + " s ("
+                    + STALLED_DISK_TIMEOUTS
+                    + " read timeouts); download stopped"));
         ctx.close();
         return;
       }
@@ -207,7 +221,9 @@ final class ExchangeHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    fail(new UpstreamUnavailableException("upstream connection failed: " + cause.getMessage(), cause));
+    fail(
+        new UpstreamUnavailableException(
+            "upstream connection failed: " + cause.getMessage(), cause));
     ctx.close();
   }
 }

@@ -1,5 +1,7 @@
 package dev.ociproxy.core.upstream;
 
+import dev.ociproxy.core.oci.OciErrorCode;
+import dev.ociproxy.core.oci.RegistryException;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -17,8 +19,6 @@ import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateHandler;
-import dev.ociproxy.core.oci.OciErrorCode;
-import dev.ociproxy.core.oci.RegistryException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -71,17 +71,18 @@ public final class HttpTransport {
     // more try on a fresh connection.
     CompletableFuture<UpstreamResponse> first = new CompletableFuture<>();
     dispatch(pooled, endpoint, request.retainedDuplicate(), first);
-    first.whenComplete((resp, err) -> {
-      if (err == null) {
-        request.release();
-        result.complete(resp);
-      } else if (err instanceof UpstreamUnavailableException) {
-        connectAndDispatch(endpoint, request, result);
-      } else {
-        request.release();
-        result.completeExceptionally(err);
-      }
-    });
+    first.whenComplete(
+        (resp, err) -> {
+          if (err == null) {
+            request.release();
+            result.complete(resp);
+          } else if (err instanceof UpstreamUnavailableException) {
+            connectAndDispatch(endpoint, request, result);
+          } else {
+            request.release();
+            result.completeExceptionally(err);
+          }
+        });
     return result;
   }
 
@@ -93,9 +94,13 @@ public final class HttpTransport {
               if (f.isSuccess() && !admitted(endpoint, f.channel())) {
                 f.channel().close();
                 request.release();
-                result.completeExceptionally(new RegistryException(OciErrorCode.UNAVAILABLE, 502,
-                    "refused to follow the upstream to " + endpoint.hostHeader()
-                        + ": an internal address, and the upstream is not on one"));
+                result.completeExceptionally(
+                    new RegistryException(
+                        OciErrorCode.UNAVAILABLE,
+                        502,
+                        "refused to follow the upstream to "
+                            + endpoint.hostHeader()
+                            + ": an internal address, and the upstream is not on one"));
               } else if (f.isSuccess()) {
                 dispatch(f.channel(), endpoint, request, result);
               } else {
@@ -114,7 +119,8 @@ public final class HttpTransport {
 
   /** Whether the address a new connection reached may be used; logs and counts a refusal. */
   private static boolean admitted(Endpoint endpoint, Channel ch) {
-    if (!(ch.remoteAddress() instanceof InetSocketAddress peer) || peer.getAddress() == null
+    if (!(ch.remoteAddress() instanceof InetSocketAddress peer)
+        || peer.getAddress() == null
         || endpoint.admits(peer.getAddress())) {
       return true;
     }
@@ -129,7 +135,9 @@ public final class HttpTransport {
   }
 
   private void dispatch(
-      Channel ch, Endpoint endpoint, FullHttpRequest request,
+      Channel ch,
+      Endpoint endpoint,
+      FullHttpRequest request,
       CompletableFuture<UpstreamResponse> result) {
     ExchangeHandler handler = ch.pipeline().get(ExchangeHandler.class);
     ch.eventLoop()
@@ -142,17 +150,25 @@ public final class HttpTransport {
                 connectAndDispatch(endpoint, request, result);
                 return;
               }
-              Exchange exchange = new Exchange(endpoint, request.method(), request.uri(), result, this);
+              Exchange exchange =
+                  new Exchange(endpoint, request.method(), request.uri(), result, this);
               // Reading stays off until the request is out; an idle connection read until now.
               ch.config().setAutoRead(false);
               handler.begin(exchange);
-              ch.eventLoop().schedule(() -> {
-                if (!exchange.headersReceived()) {
-                  handler.fail(new UpstreamTimeoutException(
-                      "upstream sent no response headers within " + endpoint.firstByteTimeout().toMillis() + " ms"));
-                  ch.close();
-                }
-              }, endpoint.firstByteTimeout().toMillis(), TimeUnit.MILLISECONDS);
+              ch.eventLoop()
+                  .schedule(
+                      () -> {
+                        if (!exchange.headersReceived()) {
+                          handler.fail(
+                              new UpstreamTimeoutException(
+                                  "upstream sent no response headers within "
+                                      + endpoint.firstByteTimeout().toMillis()
+                                      + " ms"));
+                          ch.close();
+                        }
+                      },
+                      endpoint.firstByteTimeout().toMillis(),
+                      TimeUnit.MILLISECONDS);
               ch.writeAndFlush(request)
                   .addListener(
                       (ChannelFuture w) -> {
@@ -168,7 +184,8 @@ public final class HttpTransport {
             });
   }
 
-  // q is concurrent: its iterator tolerates the removal, and remove() tells whether we won the race.
+  // q is concurrent: its iterator tolerates the removal, and remove() tells whether we won the
+  // race.
   @SuppressWarnings("ModifyCollectionInEnhancedForLoop")
   private @Nullable Channel pollIdle(Endpoint endpoint) {
     Deque<Channel> q = idle.get(endpoint.poolKey());
@@ -204,8 +221,8 @@ public final class HttpTransport {
   /**
    * Returns a connection whose last response was framed unambiguously and read to its end to the
    * idle pool, unless bytes beyond that response are already here. Called on its event loop. An
-   * idle connection keeps reading, so that whatever arrives while it waits closes it (see
-   * {@link ExchangeHandler}) instead of being read later as the answer to another request.
+   * idle connection keeps reading, so that whatever arrives while it waits closes it (see {@link
+   * ExchangeHandler}) instead of being read later as the answer to another request.
    */
   void release(Endpoint endpoint, Channel ch, ExchangeHandler handler) {
     Deque<Channel> q = idle.computeIfAbsent(endpoint.poolKey(), k -> new ConcurrentLinkedDeque<>());
@@ -225,7 +242,9 @@ public final class HttpTransport {
             .option(ChannelOption.AUTO_READ, false)
             .option(ChannelOption.TCP_NODELAY, true)
             .option(ChannelOption.SO_RCVBUF, 1 << 20)
-            .option(ChannelOption.RCVBUF_ALLOCATOR, new io.netty.channel.AdaptiveRecvByteBufAllocator(512, 16 * 1024, 1024 * 1024))
+            .option(
+                ChannelOption.RCVBUF_ALLOCATOR,
+                new io.netty.channel.AdaptiveRecvByteBufAllocator(512, 16 * 1024, 1024 * 1024))
             .option(
                 ChannelOption.CONNECT_TIMEOUT_MILLIS,
                 (int) Math.min(Integer.MAX_VALUE, endpoint.connectTimeout().toMillis()))

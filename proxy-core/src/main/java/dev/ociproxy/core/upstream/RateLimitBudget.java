@@ -16,8 +16,10 @@ import org.slf4j.LoggerFactory;
  */
 final class RateLimitBudget {
   private static final Logger log = LoggerFactory.getLogger(RateLimitBudget.class);
+
   /** Without a window to go by, a spent budget is asked about again after this long. */
   static final long DEFAULT_PAUSE_MILLIS = 60_000;
+
   static final long MIN_PAUSE_MILLIS = 1_000;
 
   private final String upstream;
@@ -32,8 +34,8 @@ final class RateLimitBudget {
   }
 
   /**
-   * Reads the headers of one response; returns how long to stop asking (milliseconds) when they
-   * say the budget is spent, else 0.
+   * Reads the headers of one response; returns how long to stop asking (milliseconds) when they say
+   * the budget is spent, else 0.
    */
   long observe(HttpHeaders headers) {
     long[] lim = parse(headers.get("ratelimit-limit"));
@@ -52,11 +54,15 @@ final class RateLimitBudget {
     if (rem[0] > 0) {
       return 0;
     }
-    long pause = pauseMillis(UpstreamHealth.retryAfterMillis(headers.get("Retry-After")),
-        lim != null ? lim : rem);
-    log.warn("upstream {} says its rate limit is spent (ratelimit-limit: {}, source: {}); "
+    long pause =
+        pauseMillis(
+            UpstreamHealth.retryAfterMillis(headers.get("Retry-After")), lim != null ? lim : rem);
+    log.warn(
+        "upstream {} says its rate limit is spent (ratelimit-limit: {}, source: {}); "
             + "serving only what is cached for {} s",
-        upstream, headers.get("ratelimit-limit"), headers.get("docker-ratelimit-source"),
+        upstream,
+        headers.get("ratelimit-limit"),
+        headers.get("docker-ratelimit-source"),
         (pause + 999) / 1000);
     return pause;
   }
@@ -75,7 +81,8 @@ final class RateLimitBudget {
     if (n <= 0 || w <= 0) {
       return DEFAULT_PAUSE_MILLIS;
     }
-    return Math.max(MIN_PAUSE_MILLIS, Math.min(UpstreamHealth.MAX_RETRY_AFTER_MILLIS, w * 1000 / n));
+    return Math.max(
+        MIN_PAUSE_MILLIS, Math.min(UpstreamHealth.MAX_RETRY_AFTER_MILLIS, w * 1000 / n));
   }
 
   /** {@code "100;w=21600"} as {count, window seconds (-1 when absent)}; null when unreadable. */
@@ -111,9 +118,12 @@ final class RateLimitBudget {
     registered = true; // Micrometer returns the existing gauge if two threads race here
     Gauge.builder("registry_proxy_upstream_ratelimit_limit", limit, RateLimitBudget::known)
         .description("The upstream's request budget per window, from its ratelimit-limit header")
-        .tag("upstream", upstream).register(meters);
+        .tag("upstream", upstream)
+        .register(meters);
     Gauge.builder("registry_proxy_upstream_ratelimit_remaining", remaining, RateLimitBudget::known)
-        .description("What is left of the upstream's budget, from its last ratelimit-remaining header")
-        .tag("upstream", upstream).register(meters);
+        .description(
+            "What is left of the upstream's budget, from its last ratelimit-remaining header")
+        .tag("upstream", upstream)
+        .register(meters);
   }
 }

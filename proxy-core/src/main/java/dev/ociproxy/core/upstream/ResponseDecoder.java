@@ -5,11 +5,11 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseDecoder;
 
 /**
- * Decodes upstream responses (in place of {@code HttpClientCodec}'s decoder) and tells its
- * {@link ExchangeHandler} what it needs to decide whether the connection may be reused: whether
- * bytes beyond the last response are held, and whether a response carried both
- * {@code Content-Length} and {@code Transfer-Encoding}. Netty drops the {@code Content-Length} of
- * such a response before anyone sees it, so only the decoder can tell. Event-loop confined.
+ * Decodes upstream responses (in place of {@code HttpClientCodec}'s decoder) and tells its {@link
+ * ExchangeHandler} what it needs to decide whether the connection may be reused: whether bytes
+ * beyond the last response are held, and whether a response carried both {@code Content-Length} and
+ * {@code Transfer-Encoding}. Netty drops the {@code Content-Length} of such a response before
+ * anyone sees it, so only the decoder can tell. Event-loop confined.
  */
 final class ResponseDecoder extends HttpResponseDecoder {
   private HttpMethod method = HttpMethod.GET;

@@ -2,11 +2,11 @@ package dev.ociproxy.core.upstream;
 
 import static java.util.Objects.requireNonNull;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ociproxy.core.oci.OciErrorCode;
 import dev.ociproxy.core.oci.RegistryException;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -42,8 +42,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class UpstreamClient {
   private static final Logger log = LoggerFactory.getLogger(UpstreamClient.class);
+
   /** Redirect hops followed before giving up (blob storage normally needs one). */
   static final int MAX_REDIRECTS = 5;
+
   private static final int MAX_SMALL_BODY = 64 * 1024;
   private static final String USER_AGENT = "registry-proxy/0.1";
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -68,11 +70,18 @@ public final class UpstreamClient {
   }
 
   public UpstreamClient(
-      UpstreamOptions options, HttpTransport transport, MeterRegistry meters, RequestLimits limits) {
+      UpstreamOptions options,
+      HttpTransport transport,
+      MeterRegistry meters,
+      RequestLimits limits) {
     this(options, transport, meters, limits, new AddressGuard());
   }
 
-  UpstreamClient(UpstreamOptions options, HttpTransport transport, MeterRegistry meters, RequestLimits limits,
+  UpstreamClient(
+      UpstreamOptions options,
+      HttpTransport transport,
+      MeterRegistry meters,
+      RequestLimits limits,
       AddressGuard guard) {
     this.guard = requireNonNull(guard, "guard");
     this.options = requireNonNull(options, "options");
@@ -122,18 +131,19 @@ public final class UpstreamClient {
       HttpMethod method, String path, String repository, List<String> accept) {
     URI uri = URI.create(base() + path);
     String scope = repository == null ? null : "repository:" + repository + ":pull";
-    return throttle.run(() -> {
-      // Checked at our turn: the budget may have run out while we waited in line.
-      RegistryException backingOff = health.blocked();
-      if (backingOff != null) {
-        metrics.backingOff();
-        return CompletableFuture.failedFuture(backingOff);
-      }
-      long started = System.nanoTime();
-      return attempt(method, uri, scope, accept, false, 0)
-          .whenComplete(health::record)
-          .whenComplete((resp, err) -> metrics.finished(method, started, resp, err));
-    });
+    return throttle.run(
+        () -> {
+          // Checked at our turn: the budget may have run out while we waited in line.
+          RegistryException backingOff = health.blocked();
+          if (backingOff != null) {
+            metrics.backingOff();
+            return CompletableFuture.failedFuture(backingOff);
+          }
+          long started = System.nanoTime();
+          return attempt(method, uri, scope, accept, false, 0)
+              .whenComplete(health::record)
+              .whenComplete((resp, err) -> metrics.finished(method, started, resp, err));
+        });
   }
 
   private String base() {
@@ -142,7 +152,12 @@ public final class UpstreamClient {
   }
 
   private CompletableFuture<UpstreamResponse> attempt(
-      HttpMethod method, URI uri, @Nullable String scope, List<String> accept, boolean authTried, int hops) {
+      HttpMethod method,
+      URI uri,
+      @Nullable String scope,
+      List<String> accept,
+      boolean authTried,
+      int hops) {
     HttpHeaders headers = new DefaultHttpHeaders();
     headers.set(HttpHeaderNames.USER_AGENT, USER_AGENT);
     if (accept != null && !accept.isEmpty()) {
@@ -246,17 +261,30 @@ public final class UpstreamClient {
     try {
       realm = URI.create(challenge.param("realm"));
     } catch (IllegalArgumentException e) {
-      throw new RegistryException(OciErrorCode.UNAVAILABLE, 502, "upstream sent an invalid token realm");
+      throw new RegistryException(
+          OciErrorCode.UNAVAILABLE, 502, "upstream sent an invalid token realm");
     }
     String rs = realm.getScheme() == null ? "" : realm.getScheme().toLowerCase(Locale.ROOT);
     if ((!rs.equals("https") && !rs.equals("http")) || realm.getHost() == null) {
-      throw new RegistryException(OciErrorCode.UNAVAILABLE, 502, "refused token realm scheme: " + rs);
+      throw new RegistryException(
+          OciErrorCode.UNAVAILABLE, 502, "refused token realm scheme: " + rs);
     }
     if (!trustedRealm(realm)) {
-      log.warn("refused token realm {}://{}:{} of upstream {}: not the upstream's origin; list the host in"
-          + " trustedRealmHosts to use it", rs, realm.getHost(), port(realm), options.name());
-      throw new RegistryException(OciErrorCode.UNAVAILABLE, 502, "refused token realm " + realm.getHost()
-          + ": not the upstream's origin (upstreams[" + options.name() + "].trustedRealmHosts lists the others)");
+      log.warn(
+          "refused token realm {}://{}:{} of upstream {}: not the upstream's origin; list the host in"
+              + " trustedRealmHosts to use it",
+          rs,
+          realm.getHost(),
+          port(realm),
+          options.name());
+      throw new RegistryException(
+          OciErrorCode.UNAVAILABLE,
+          502,
+          "refused token realm "
+              + realm.getHost()
+              + ": not the upstream's origin (upstreams["
+              + options.name()
+              + "].trustedRealmHosts lists the others)");
     }
     StringBuilder q = new StringBuilder(realm.toString());
     char sep = realm.getRawQuery() == null ? '?' : '&';
@@ -303,8 +331,8 @@ public final class UpstreamClient {
 
   /**
    * A token realm must be the upstream's own origin (scheme, host and port), a host the operator
-   * listed in {@code trustedRealmHosts} (any port), or {@code auth.docker.io} for Docker Hub: a realm
-   * elsewhere, even on the upstream's host at another port, is refused (distribution's
+   * listed in {@code trustedRealmHosts} (any port), or {@code auth.docker.io} for Docker Hub: a
+   * realm elsewhere, even on the upstream's host at another port, is refused (distribution's
    * CVE-2026-33540 was a realm left unbound).
    */
   boolean trustedRealm(URI realm) {
@@ -354,11 +382,19 @@ public final class UpstreamClient {
   }
 
   private Endpoint endpoint(URI uri) {
-    Endpoint.Reach reach = sameOrigin(uri, options.url()) ? Endpoint.Reach.UPSTREAM
-        : trustedRealm(uri) ? Endpoint.Reach.TRUSTED
-        : Endpoint.Reach.ELSEWHERE;
-    return Endpoint.of(uri, ssl, options.connectTimeout(), options.readTimeout(), options.firstByteTimeout(),
-        metrics, reach, guard);
+    Endpoint.Reach reach =
+        sameOrigin(uri, options.url())
+            ? Endpoint.Reach.UPSTREAM
+            : trustedRealm(uri) ? Endpoint.Reach.TRUSTED : Endpoint.Reach.ELSEWHERE;
+    return Endpoint.of(
+        uri,
+        ssl,
+        options.connectTimeout(),
+        options.readTimeout(),
+        options.firstByteTimeout(),
+        metrics,
+        reach,
+        guard);
   }
 
   private static SslContext sslContext(UpstreamOptions options) {
@@ -379,7 +415,8 @@ public final class UpstreamClient {
       throws IOException, java.security.GeneralSecurityException {
     KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
     ks.load(null, null);
-    TrustManagerFactory jdk = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    TrustManagerFactory jdk =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     jdk.init((KeyStore) null);
     int i = 0;
     for (var tm : jdk.getTrustManagers()) {
@@ -394,7 +431,8 @@ public final class UpstreamClient {
         ks.setCertificateEntry("ca-" + i++, c);
       }
     }
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    TrustManagerFactory tmf =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     tmf.init(ks);
     return tmf;
   }

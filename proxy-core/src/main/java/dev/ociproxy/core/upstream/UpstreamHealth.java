@@ -39,7 +39,8 @@ final class UpstreamHealth {
       return null;
     }
     long seconds = Math.max(1, (wait + 999) / 1000);
-    String msg = "upstream " + upstream + " is backing off after " + reason + "; retry in " + seconds + "s";
+    String msg =
+        "upstream " + upstream + " is backing off after " + reason + "; retry in " + seconds + "s";
     return blockStatus == 429
         ? new RegistryException(OciErrorCode.TOOMANYREQUESTS, 429, msg)
         : new RegistryException(OciErrorCode.UNAVAILABLE, 503, msg);
@@ -72,7 +73,10 @@ final class UpstreamHealth {
 
   private void recordStatus(UpstreamResponse resp, Throwable err) {
     if (err != null) {
-      Throwable t = err.getCause() != null && err instanceof java.util.concurrent.CompletionException ? err.getCause() : err;
+      Throwable t =
+          err.getCause() != null && err instanceof java.util.concurrent.CompletionException
+              ? err.getCause()
+              : err;
       if (t instanceof UpstreamUnavailableException || t instanceof UpstreamTimeoutException) {
         fail(503, t.getMessage(), null);
       }
@@ -119,7 +123,8 @@ final class UpstreamHealth {
       return Math.min(MAX_RETRY_AFTER_MILLIS, Duration.ofSeconds(Long.parseLong(s)).toMillis());
     } catch (NumberFormatException | ArithmeticException e) {
       try {
-        long at = ZonedDateTime.parse(s, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant().toEpochMilli();
+        long at =
+            ZonedDateTime.parse(s, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant().toEpochMilli();
         return Math.max(0, Math.min(MAX_RETRY_AFTER_MILLIS, at - System.currentTimeMillis()));
       } catch (DateTimeParseException e2) {
         return -1;

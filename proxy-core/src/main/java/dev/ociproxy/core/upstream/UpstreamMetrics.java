@@ -13,8 +13,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Meters for requests to one upstream: time until the final response's headers (token flow and
- * redirects included) by status class, and errors by reason. Tags are the configured upstream
- * name, the method and fixed outcome words only. Thread-safe.
+ * redirects included) by status class, and errors by reason. Tags are the configured upstream name,
+ * the method and fixed outcome words only. Thread-safe.
  */
 final class UpstreamMetrics {
   private static final Logger log = LoggerFactory.getLogger(UpstreamMetrics.class);
@@ -33,10 +33,14 @@ final class UpstreamMetrics {
     this.meters = meters;
   }
 
-  /** Registers {@code registry_proxy_upstream_backoff_seconds}: back-off left, 0 when requests go out. */
+  /**
+   * Registers {@code registry_proxy_upstream_backoff_seconds}: back-off left, 0 when requests go
+   * out.
+   */
   <T> void backoffGauge(T health, java.util.function.ToDoubleFunction<T> secondsLeft) {
     Gauge.builder("registry_proxy_upstream_backoff_seconds", health, secondsLeft)
-        .description("Seconds until requests go to the upstream again after failures (0: not backing off)")
+        .description(
+            "Seconds until requests go to the upstream again after failures (0: not backing off)")
         .tag("upstream", upstream)
         .register(meters);
   }
@@ -56,11 +60,16 @@ final class UpstreamMetrics {
         .addKeyValue("asked", asked)
         .addKeyValue("reason", reason)
         .addKeyValue("arrived", arrived)
-        .log("refused upstream connection reuse: upstream={} asked={} reason={} arrived={}; connection closed",
-            upstream, asked, reason, arrived);
+        .log(
+            "refused upstream connection reuse: upstream={} asked={} reason={} arrived={}; connection closed",
+            upstream,
+            asked,
+            reason,
+            arrived);
     Counter.builder("registry_proxy_upstream_framing_refusals")
-        .description("Upstream connections closed because a response was framed ambiguously, malformed,"
-            + " an unsolicited 1xx, or followed by bytes nobody asked for")
+        .description(
+            "Upstream connections closed because a response was framed ambiguously, malformed,"
+                + " an unsolicited 1xx, or followed by bytes nobody asked for")
         .tag("upstream", upstream)
         .tag("reason", reason)
         .register(meters)
@@ -72,10 +81,15 @@ final class UpstreamMetrics {
    * line and {@code registry_proxy_upstream_address_refusals_total{upstream}}.
    */
   void addressRefused(String target, String address) {
-    log.warn("refused upstream redirect or realm: upstream={} target={} address={} (internal, and the"
-        + " upstream is not; list the host in trustedRealmHosts if it is meant)", upstream, target, address);
+    log.warn(
+        "refused upstream redirect or realm: upstream={} target={} address={} (internal, and the"
+            + " upstream is not; list the host in trustedRealmHosts if it is meant)",
+        upstream,
+        target,
+        address);
     Counter.builder("registry_proxy_upstream_address_refusals")
-        .description("Redirects and token realms of an upstream refused because they led to an internal address")
+        .description(
+            "Redirects and token realms of an upstream refused because they led to an internal address")
         .tag("upstream", upstream)
         .register(meters)
         .increment();
@@ -97,14 +111,17 @@ final class UpstreamMetrics {
         error("http_5xx");
       }
     } else {
-      Throwable t = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
-      outcome = t instanceof UpstreamTimeoutException ? "timeout"
-          : t instanceof UpstreamUnavailableException ? "unavailable"
-          : "error";
+      Throwable t =
+          err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+      outcome =
+          t instanceof UpstreamTimeoutException
+              ? "timeout"
+              : t instanceof UpstreamUnavailableException ? "unavailable" : "error";
       error(outcome);
     }
     Timer.builder("registry_proxy_upstream_requests")
-        .description("Requests to upstreams: time until the final response headers, by status class")
+        .description(
+            "Requests to upstreams: time until the final response headers, by status class")
         .tag("upstream", upstream)
         .tag("method", method.name())
         .tag("outcome", outcome)
@@ -115,7 +132,8 @@ final class UpstreamMetrics {
 
   private void error(String reason) {
     Counter.builder("registry_proxy_upstream_errors")
-        .description("Upstream requests that failed: timeout, unavailable, http_429, http_5xx, backoff (refused locally), error")
+        .description(
+            "Upstream requests that failed: timeout, unavailable, http_429, http_5xx, backoff (refused locally), error")
         .tag("upstream", upstream)
         .tag("reason", reason)
         .register(meters)

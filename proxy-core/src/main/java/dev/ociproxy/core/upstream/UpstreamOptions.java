@@ -40,9 +40,25 @@ public record UpstreamOptions(
     requireNonNull(firstByteTimeout, "firstByteTimeout");
   }
 
-  public UpstreamOptions(String name, URI url, @Nullable String username, @Nullable String password, @Nullable Path caFile,
-      Duration connectTimeout, Duration readTimeout, Set<String> trustedRealmHosts) {
-    this(name, url, username, password, caFile, connectTimeout, readTimeout, trustedRealmHosts, readTimeout);
+  public UpstreamOptions(
+      String name,
+      URI url,
+      @Nullable String username,
+      @Nullable String password,
+      @Nullable Path caFile,
+      Duration connectTimeout,
+      Duration readTimeout,
+      Set<String> trustedRealmHosts) {
+    this(
+        name,
+        url,
+        username,
+        password,
+        caFile,
+        connectTimeout,
+        readTimeout,
+        trustedRealmHosts,
+        readTimeout);
   }
 
   public static UpstreamOptions anonymous(String name, URI url) {

@@ -14,7 +14,9 @@ import org.jspecify.annotations.Nullable;
  * @param failures failures in a row; 0 once the upstream answered again
  */
 public record UpstreamStatus(
-    @Nullable Instant backingOffUntil, @Nullable String lastError, @Nullable Instant lastErrorAt,
+    @Nullable Instant backingOffUntil,
+    @Nullable String lastError,
+    @Nullable Instant lastErrorAt,
     int failures) {
 
   public boolean backingOff() {

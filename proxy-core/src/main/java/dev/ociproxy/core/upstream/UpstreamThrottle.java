@@ -17,7 +17,8 @@ import java.util.function.Supplier;
  * blocking a thread. Thread-safe.
  */
 final class UpstreamThrottle {
-  private static final CompletableFuture<Runnable> NO_LIMITS = CompletableFuture.completedFuture(() -> {});
+  private static final CompletableFuture<Runnable> NO_LIMITS =
+      CompletableFuture.completedFuture(() -> {});
 
   private final int maxConcurrent;
   private final long intervalNanos;
@@ -29,34 +30,41 @@ final class UpstreamThrottle {
   UpstreamThrottle(String upstream, RequestLimits limits, MeterRegistry meters) {
     this.maxConcurrent =
         limits.maxConcurrentRequests() == 0 ? Integer.MAX_VALUE : limits.maxConcurrentRequests();
-    this.intervalNanos = limits.requestsPerSecond() == 0
-        ? 0 : (long) (TimeUnit.SECONDS.toNanos(1) / limits.requestsPerSecond());
+    this.intervalNanos =
+        limits.requestsPerSecond() == 0
+            ? 0
+            : (long) (TimeUnit.SECONDS.toNanos(1) / limits.requestsPerSecond());
     Gauge.builder("registry_proxy_upstream_queued_requests", queued, AtomicInteger::get)
-        .description("Requests waiting for their turn under the upstream's maxConcurrentRequests and requestsPerSecond")
-        .tag("upstream", upstream).register(meters);
+        .description(
+            "Requests waiting for their turn under the upstream's maxConcurrentRequests and requestsPerSecond")
+        .tag("upstream", upstream)
+        .register(meters);
   }
 
   /**
-   * Sends a request when its turn comes; it keeps its place until its response body has been
-   * read, failed or been dropped, since the upstream is busy with it until then.
+   * Sends a request when its turn comes; it keeps its place until its response body has been read,
+   * failed or been dropped, since the upstream is busy with it until then.
    */
   CompletableFuture<UpstreamResponse> run(Supplier<CompletableFuture<UpstreamResponse>> send) {
-    return admit().thenCompose(release -> {
-      CompletableFuture<UpstreamResponse> f;
-      try {
-        f = send.get();
-      } catch (RuntimeException e) {
-        release.run();
-        return CompletableFuture.failedFuture(e);
-      }
-      return f.whenComplete((resp, err) -> {
-        if (err != null) {
-          release.run();
-        } else {
-          resp.whenEnded(release);
-        }
-      });
-    });
+    return admit()
+        .thenCompose(
+            release -> {
+              CompletableFuture<UpstreamResponse> f;
+              try {
+                f = send.get();
+              } catch (RuntimeException e) {
+                release.run();
+                return CompletableFuture.failedFuture(e);
+              }
+              return f.whenComplete(
+                  (resp, err) -> {
+                    if (err != null) {
+                      release.run();
+                    } else {
+                      resp.whenEnded(release);
+                    }
+                  });
+            });
   }
 
   /** Completes when a request may start, with the action that gives its place back (idempotent). */
@@ -75,11 +83,12 @@ final class UpstreamThrottle {
       }
     }
     AtomicBoolean released = new AtomicBoolean();
-    Runnable release = () -> {
-      if (released.compareAndSet(false, true)) {
-        release();
-      }
-    };
+    Runnable release =
+        () -> {
+          if (released.compareAndSet(false, true)) {
+            release();
+          }
+        };
     return turn.thenCompose(v -> paced()).thenApply(v -> release);
   }
 

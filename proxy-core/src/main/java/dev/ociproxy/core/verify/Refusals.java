@@ -16,14 +16,20 @@ import org.slf4j.LoggerFactory;
  */
 public final class Refusals {
   private static final Logger log = LoggerFactory.getLogger(Refusals.class);
+
   /** Refusals kept for {@link #recent()}; older ones live on in the log and the counter only. */
   public static final int KEPT = 100;
+
   /** Longest detail kept: what arrived is the upstream's to choose, so its size is ours to cap. */
   static final int MAX_DETAIL_CHARS = 512;
 
   /** One refusal as the status page shows it. */
   public record Refusal(
-      Instant at, String upstream, String repository, String asked, String reason,
+      Instant at,
+      String upstream,
+      String repository,
+      String asked,
+      String reason,
       @Nullable String arrived) {}
 
   private final MeterRegistry meters;
@@ -38,7 +44,10 @@ public final class Refusals {
    * says what the upstream sent instead.
    */
   public void record(
-      String upstream, String repository, String asked, VerificationException.Reason reason,
+      String upstream,
+      String repository,
+      String asked,
+      VerificationException.Reason reason,
       @Nullable String arrived) {
     // The key-value pairs become fields in JSON logs; the text line carries the same facts.
     log.atWarn()
@@ -47,16 +56,27 @@ public final class Refusals {
         .addKeyValue("asked", asked)
         .addKeyValue("reason", reason.tag())
         .addKeyValue("arrived", arrived)
-        .log("refused upstream content: upstream={} repository={} asked={} reason={} arrived={}",
-            upstream, repository, asked, reason.tag(), arrived);
+        .log(
+            "refused upstream content: upstream={} repository={} asked={} reason={} arrived={}",
+            upstream,
+            repository,
+            asked,
+            reason.tag(),
+            arrived);
     Counter.builder("registry_proxy_verification_failures")
         .description("Upstream responses refused because they were not what was asked for")
         .tag("upstream", upstream)
         .tag("reason", reason.tag())
         .register(meters)
         .increment();
-    Refusal r = new Refusal(Instant.now(), upstream, capped(repository), capped(asked), reason.tag(),
-        arrived == null ? null : capped(arrived));
+    Refusal r =
+        new Refusal(
+            Instant.now(),
+            upstream,
+            capped(repository),
+            capped(asked),
+            reason.tag(),
+            arrived == null ? null : capped(arrived));
     synchronized (recent) {
       if (recent.size() == KEPT) {
         recent.removeFirst();

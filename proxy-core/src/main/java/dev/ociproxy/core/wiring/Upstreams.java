@@ -35,7 +35,11 @@ public final class Upstreams implements AutoCloseable {
    * One upstream: how to reach it, how to cache it, whether unprefixed names mean it, and how many
    * requests it may be sent.
    */
-  public record Spec(UpstreamOptions options, MirrorOptions caching, boolean isDefault, RequestLimits requestLimits) {
+  public record Spec(
+      UpstreamOptions options,
+      MirrorOptions caching,
+      boolean isDefault,
+      RequestLimits requestLimits) {
     public String name() {
       return options.name();
     }
@@ -48,8 +52,12 @@ public final class Upstreams implements AutoCloseable {
    * @param channelType the socket channel for {@code loops} (epoll or NIO)
    * @param maxConcurrentFetches upstream fetches at once across all upstreams; beyond it a 503
    */
-  public record Shared(EventLoopGroup loops, Class<? extends Channel> channelType, ContentStore store,
-      MeterRegistry meters, int maxConcurrentFetches) {}
+  public record Shared(
+      EventLoopGroup loops,
+      Class<? extends Channel> channelType,
+      ContentStore store,
+      MeterRegistry meters,
+      int maxConcurrentFetches) {}
 
   private final HttpTransport transport;
   private final Map<String, PullThrough> pullThroughs;
@@ -71,21 +79,25 @@ public final class Upstreams implements AutoCloseable {
    *
    * @throws IllegalArgumentException when the pin file cannot be read or has a bad entry
    */
-  public static Upstreams wire(Shared shared, List<Spec> specs, AirgapOptions airgap, PinFile.Parser pinParser) {
+  public static Upstreams wire(
+      Shared shared, List<Spec> specs, AirgapOptions airgap, PinFile.Parser pinParser) {
     requireNonNull(shared, "shared");
     HttpTransport transport = new HttpTransport(shared.loops(), shared.channelType());
     FetchLimiter limiter = new FetchLimiter(shared.maxConcurrentFetches());
     Map<String, PullThrough> pullThroughs = new LinkedHashMap<>();
     String defaultUpstream = null;
     for (Spec s : specs) {
-      UpstreamClient client = new UpstreamClient(s.options(), transport, shared.meters(), s.requestLimits());
-      pullThroughs.put(s.name(), new PullThrough(client, shared.store(), s.caching(), shared.meters(), limiter));
+      UpstreamClient client =
+          new UpstreamClient(s.options(), transport, shared.meters(), s.requestLimits());
+      pullThroughs.put(
+          s.name(), new PullThrough(client, shared.store(), s.caching(), shared.meters(), limiter));
       if (defaultUpstream == null && s.isDefault()) {
         defaultUpstream = s.name();
       }
     }
     try {
-      Airgap started = Airgap.start(airgap, pullThroughs, defaultUpstream, shared.meters(), pinParser);
+      Airgap started =
+          Airgap.start(airgap, pullThroughs, defaultUpstream, shared.meters(), pinParser);
       return new Upstreams(transport, Collections.unmodifiableMap(pullThroughs), started);
     } catch (RuntimeException e) {
       transport.closeIdle();
@@ -98,7 +110,9 @@ public final class Upstreams implements AutoCloseable {
     return airgap.registries();
   }
 
-  /** The pull-through of upstream {@code name}, for what only the upstream can answer; null if none. */
+  /**
+   * The pull-through of upstream {@code name}, for what only the upstream can answer; null if none.
+   */
   public PullThrough pullThrough(String name) {
     return pullThroughs.get(name);
   }

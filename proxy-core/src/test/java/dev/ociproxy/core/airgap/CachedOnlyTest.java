@@ -20,7 +20,10 @@ import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** An offline upstream ({@link CachedOnly}) over a real pull-through and a stub upstream it never contacts. */
+/**
+ * An offline upstream ({@link CachedOnly}) over a real pull-through and a stub upstream it never
+ * contacts.
+ */
 class CachedOnlyTest {
   private static final String UP = MirrorFixture.UP;
   private static final RepositoryName APP = new RepositoryName("test/app");
@@ -49,7 +52,8 @@ class CachedOnlyTest {
     Images.push(f.up, Images.multiArch("test/app", "v1", 1));
     f.gate(options(Set.of(UP), Set.of(), null));
 
-    RegistryException m = failure(f.registry().manifest(APP, new Tag("v1"), MediaTypes.ALL_MANIFESTS));
+    RegistryException m =
+        failure(f.registry().manifest(APP, new Tag("v1"), MediaTypes.ALL_MANIFESTS));
     assertThat(m.code()).isEqualTo(OciErrorCode.MANIFEST_UNKNOWN);
     assertThat(m.status()).isEqualTo(404);
     assertThat(m.getMessage()).contains("upstream up.test is offline");
@@ -65,12 +69,15 @@ class CachedOnlyTest {
     Images.Image other = Images.cache(f.store, UP, Images.multiArch("test/private", "v1", 1));
     f.gate(options(Set.of(UP), Set.of(), null));
 
-    RegistryException m = failure(f.registry().manifest(APP, other.index(), MediaTypes.ALL_MANIFESTS));
+    RegistryException m =
+        failure(f.registry().manifest(APP, other.index(), MediaTypes.ALL_MANIFESTS));
     RegistryException b = failure(f.registry().blob(APP, other.firstLayer(Images.AMD64)));
 
     assertThat(m.status()).isEqualTo(404);
     assertThat(b.status()).isEqualTo(404);
-    assertThat(get(f.registry().manifest(new RepositoryName("test/private"), other.index(), List.of())).digest())
+    assertThat(
+            get(f.registry().manifest(new RepositoryName("test/private"), other.index(), List.of()))
+                .digest())
         .isEqualTo(other.index());
     assertThat(f.up.requests()).isEmpty();
   }

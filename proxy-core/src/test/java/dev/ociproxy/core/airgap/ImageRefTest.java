@@ -73,7 +73,8 @@ class ImageRefTest {
 
   @Test
   void invalidRepositoryOrDigest_isRefusedNamingTheReference() {
-    assertThatThrownBy(() -> parse("Test/Hello:v1")).hasMessageContaining("reference 'Test/Hello:v1'");
+    assertThatThrownBy(() -> parse("Test/Hello:v1"))
+        .hasMessageContaining("reference 'Test/Hello:v1'");
     assertThatThrownBy(() -> parse("test/hello@sha256:abc")).hasMessageContaining("invalid digest");
   }
 
@@ -95,7 +96,9 @@ class ImageRefTest {
 
   @Test
   void malformedPlatform_isRefused() {
-    assertThatThrownBy(() -> Platform.parse("linux")).hasMessageContaining("expected os/architecture");
-    assertThatThrownBy(() -> Platform.parse("linux//v7")).hasMessageContaining("expected os/architecture");
+    assertThatThrownBy(() -> Platform.parse("linux"))
+        .hasMessageContaining("expected os/architecture");
+    assertThatThrownBy(() -> Platform.parse("linux//v7"))
+        .hasMessageContaining("expected os/architecture");
   }
 }

@@ -24,18 +24,20 @@ import java.util.stream.Stream;
 
 /**
  * Test images: an OCI index over linux/amd64 and linux/arm64, each with a config and two layers,
- * put into a {@link HostileRegistry} (as an upstream) or straight into a {@link ContentStore} (as if
- * pulled).
+ * put into a {@link HostileRegistry} (as an upstream) or straight into a {@link ContentStore} (as
+ * if pulled).
  */
 final class Images {
   static final String AMD64 = "amd64";
   static final String ARM64 = "arm64";
 
   /** One platform's manifest and the blobs it names. */
-  record PlatformImage(String arch, Digest manifest, byte[] manifestBytes, Map<Digest, byte[]> blobs) {}
+  record PlatformImage(
+      String arch, Digest manifest, byte[] manifestBytes, Map<Digest, byte[]> blobs) {}
 
   /** A whole image: the index, its bytes and the platforms. */
-  record Image(String repo, String tag, Digest index, byte[] indexBytes, List<PlatformImage> platforms) {
+  record Image(
+      String repo, String tag, Digest index, byte[] indexBytes, List<PlatformImage> platforms) {
     PlatformImage platform(String arch) {
       return platforms.stream().filter(p -> p.arch().equals(arch)).findFirst().orElseThrow();
     }
@@ -75,7 +77,11 @@ final class Images {
       byte[] config = OciJson.config(repo + ":" + tag + " " + arch + " " + seed);
       byte[] l1 = random(3000 + (int) (seed % 100), seed * 31 + arch.hashCode());
       byte[] l2 = random(70_000, seed * 17 + arch.hashCode());
-      byte[] manifest = OciJson.manifest(OciJson.descriptor(OciJson.IMAGE_CONFIG, config), OciJson.layer(l1), OciJson.layer(l2));
+      byte[] manifest =
+          OciJson.manifest(
+              OciJson.descriptor(OciJson.IMAGE_CONFIG, config),
+              OciJson.layer(l1),
+              OciJson.layer(l2));
       Map<Digest, byte[]> blobs = new LinkedHashMap<>();
       blobs.put(Digest.sha256(config), config);
       blobs.put(Digest.sha256(l1), l1);
@@ -113,8 +119,12 @@ final class Images {
         store.putManifest(p.manifest(), p.manifestBytes());
       }
       store.putManifest(img.index(), img.indexBytes());
-      new TagIndex(store.root(), upstream).put(new RepositoryName(img.repo()), new Tag(img.tag()),
-          new TagIndex.Entry(img.index(), MediaTypes.OCI_INDEX, System.currentTimeMillis(), true));
+      new TagIndex(store.root(), upstream)
+          .put(
+              new RepositoryName(img.repo()),
+              new Tag(img.tag()),
+              new TagIndex.Entry(
+                  img.index(), MediaTypes.OCI_INDEX, System.currentTimeMillis(), true));
       return img;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -127,7 +137,10 @@ final class Images {
       return List.of();
     }
     try (Stream<Path> s = Files.walk(dir)) {
-      return s.filter(Files::isRegularFile).map(p -> dir.relativize(p).toString()).sorted().toList();
+      return s.filter(Files::isRegularFile)
+          .map(p -> dir.relativize(p).toString())
+          .sorted()
+          .toList();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -136,7 +149,9 @@ final class Images {
   /** A pin file parser for core tests (the server's reads YAML too). */
   static Map<String, String> parseJsonPins(byte[] content) throws IOException {
     Map<String, String> out = new LinkedHashMap<>();
-    new com.fasterxml.jackson.databind.ObjectMapper().readTree(content).fields()
+    new com.fasterxml.jackson.databind.ObjectMapper()
+        .readTree(content)
+        .fields()
         .forEachRemaining(e -> out.put(e.getKey(), e.getValue().asText()));
     return out;
   }

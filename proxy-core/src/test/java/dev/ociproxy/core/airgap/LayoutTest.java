@@ -46,13 +46,16 @@ class LayoutTest {
     return ImageRef.parse(s, List.of(UP), UP);
   }
 
-  private ExportReport export(Path out, Set<Platform> platforms, String... refs) throws IOException {
+  private ExportReport export(Path out, Set<Platform> platforms, String... refs)
+      throws IOException {
     List<ImageRef> list = java.util.Arrays.stream(refs).map(this::ref).toList();
     return new Exporter(source, Pins.empty()).export(list, platforms, out);
   }
 
   private ImportReport importInto(Path in) {
-    return new Importer(target, List.of(UP), UP, null, null, MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES).importFrom(in);
+    return new Importer(
+            target, List.of(UP), UP, null, null, MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES)
+        .importFrom(in);
   }
 
   private TagIndex.Entry targetTag(String repo, String tag) {
@@ -60,7 +63,8 @@ class LayoutTest {
   }
 
   private void assertHoldsWholeImage(ContentStore store, Images.Image img) {
-    img.manifests().forEach(d -> assertThat(store.readManifest(d)).as("manifest %s", d).isNotNull());
+    img.manifests()
+        .forEach(d -> assertThat(store.readManifest(d)).as("manifest %s", d).isNotNull());
     img.blobs().forEach(d -> assertThat(store.blobSize(d)).as("blob %s", d).isPositive());
   }
 
@@ -77,16 +81,20 @@ class LayoutTest {
     ExportReport r = export(out, Set.of(), "up.test/test/app:v1");
 
     assertThat(r.ok()).as(String.join("\n", r.lines())).isTrue();
-    assertThat(JSON.readTree(out.resolve("oci-layout").toFile()).path("imageLayoutVersion").asText()).isEqualTo("1.0.0");
+    assertThat(
+            JSON.readTree(out.resolve("oci-layout").toFile()).path("imageLayoutVersion").asText())
+        .isEqualTo("1.0.0");
     JsonNode entry = JSON.readTree(out.resolve("index.json").toFile()).path("manifests").get(0);
     assertThat(entry.path("digest").asText()).isEqualTo(app.index().toString());
     assertThat(entry.path("mediaType").asText()).isEqualTo(MediaTypes.OCI_INDEX);
     assertThat(entry.path("size").asLong()).isEqualTo(app.indexBytes().length);
-    assertThat(entry.path("annotations").path("org.opencontainers.image.ref.name").asText()).isEqualTo("up.test/test/app:v1");
+    assertThat(entry.path("annotations").path("org.opencontainers.image.ref.name").asText())
+        .isEqualTo("up.test/test/app:v1");
     for (Digest d : app.blobs()) {
       assertThat(Files.size(out.resolve("blobs/sha256/" + d.hex()))).isPositive();
     }
-    assertThat(Files.readAllBytes(out.resolve("blobs/sha256/" + app.index().hex()))).isEqualTo(app.indexBytes());
+    assertThat(Files.readAllBytes(out.resolve("blobs/sha256/" + app.index().hex())))
+        .isEqualTo(app.indexBytes());
   }
 
   @Test
@@ -100,8 +108,18 @@ class LayoutTest {
     assertHoldsWholeImage(target, app);
     assertThat(targetTag("test/app", "v1").digest()).isEqualTo(app.index());
     RepositoryLinks links = new RepositoryLinks(target.root(), UP);
-    app.manifests().forEach(d -> assertThat(links.has(new RepositoryName("test/app"), d)).as("linked %s", d).isTrue());
-    app.blobs().forEach(d -> assertThat(links.has(new RepositoryName("test/app"), d)).as("linked %s", d).isTrue());
+    app.manifests()
+        .forEach(
+            d ->
+                assertThat(links.has(new RepositoryName("test/app"), d))
+                    .as("linked %s", d)
+                    .isTrue());
+    app.blobs()
+        .forEach(
+            d ->
+                assertThat(links.has(new RepositoryName("test/app"), d))
+                    .as("linked %s", d)
+                    .isTrue());
     assertThat(Images.files(target.root().resolve("tmp"))).isEmpty();
   }
 
@@ -120,18 +138,21 @@ class LayoutTest {
   }
 
   @Test
-  void exportOfOnePlatform_writesTheIndexButOnlyThatPlatformsContent_andImportAcceptsIt() throws Exception {
+  void exportOfOnePlatform_writesTheIndexButOnlyThatPlatformsContent_andImportAcceptsIt()
+      throws Exception {
     Path out = tmp.resolve("layout");
     ExportReport e = export(out, Set.of(Platform.parse("linux/arm64")), "test/app:v1");
     assertThat(e.ok()).isTrue();
     assertThat(out.resolve("blobs/sha256/" + app.platform(Images.ARM64).manifest().hex())).exists();
-    assertThat(out.resolve("blobs/sha256/" + app.platform(Images.AMD64).manifest().hex())).doesNotExist();
+    assertThat(out.resolve("blobs/sha256/" + app.platform(Images.AMD64).manifest().hex()))
+        .doesNotExist();
     assertThat(out.resolve("blobs/sha256/" + app.firstLayer(Images.AMD64).hex())).doesNotExist();
 
     ImportReport r = importInto(out);
 
     assertThat(r.ok()).as(String.join("\n", r.lines())).isTrue();
-    assertThat(r.items().get(0).notes()).anyMatch(n -> n.contains("linux/amd64") && n.contains("not in the archive"));
+    assertThat(r.items().get(0).notes())
+        .anyMatch(n -> n.contains("linux/amd64") && n.contains("not in the archive"));
     assertThat(target.blobSize(app.firstLayer(Images.ARM64))).isPositive();
     assertThat(target.blobSize(app.firstLayer(Images.AMD64))).isEqualTo(-1);
   }
@@ -143,12 +164,14 @@ class LayoutTest {
 
     assertThat(r.ok()).isFalse();
     assertThat(r.items().get(0).ok()).isTrue();
-    assertThat(r.items().get(1).problems()).anyMatch(p -> p.contains("no record of tag up.test/test/app:nope"));
+    assertThat(r.items().get(1).problems())
+        .anyMatch(p -> p.contains("no record of tag up.test/test/app:nope"));
     assertThat(JSON.readTree(out.resolve("index.json").toFile()).path("manifests")).hasSize(1);
   }
 
   @Test
-  void flippedByteInOneLayer_refusesTheImage_namesTheLayer_andLeavesTheCacheClean() throws Exception {
+  void flippedByteInOneLayer_refusesTheImage_namesTheLayer_andLeavesTheCacheClean()
+      throws Exception {
     Path out = tmp.resolve("layout");
     export(out, Set.of(), "test/app:v1");
     Digest layer = app.firstLayer(Images.ARM64);
@@ -158,9 +181,15 @@ class LayoutTest {
 
     assertThat(r.ok()).isFalse();
     assertThat(r.items().get(0).imported()).isFalse();
-    assertThat(r.items().get(0).problems()).singleElement().satisfies(p -> {
-      assertThat(p).contains("layer 0 " + layer).contains("content hashes to").contains("tampered");
-    });
+    assertThat(r.items().get(0).problems())
+        .singleElement()
+        .satisfies(
+            p -> {
+              assertThat(p)
+                  .contains("layer 0 " + layer)
+                  .contains("content hashes to")
+                  .contains("tampered");
+            });
     assertTargetCacheIsClean();
   }
 
@@ -177,12 +206,14 @@ class LayoutTest {
     ImportReport r = importInto(out);
 
     assertThat(r.items().get(0).imported()).isFalse();
-    assertThat(r.items().get(0).problems()).anyMatch(p -> p.contains(app.firstLayer(Images.AMD64).toString()));
+    assertThat(r.items().get(0).problems())
+        .anyMatch(p -> p.contains(app.firstLayer(Images.AMD64).toString()));
     assertTargetCacheIsClean();
   }
 
   @Test
-  void manifestWhoseSizeDisagreesWithItsDescriptor_isRefused_andLeavesTheCacheClean() throws Exception {
+  void manifestWhoseSizeDisagreesWithItsDescriptor_isRefused_andLeavesTheCacheClean()
+      throws Exception {
     Path out = tmp.resolve("layout");
     export(out, Set.of(), "test/app:v1");
     ObjectNode index = (ObjectNode) JSON.readTree(out.resolve("index.json").toFile());
@@ -192,9 +223,17 @@ class LayoutTest {
     ImportReport r = importInto(out);
 
     assertThat(r.items().get(0).imported()).isFalse();
-    assertThat(r.items().get(0).problems()).singleElement().satisfies(p -> assertThat(p)
-        .contains("manifest " + app.index())
-        .contains("the descriptor says " + (app.indexBytes().length + 1) + " bytes, the archive has " + app.indexBytes().length));
+    assertThat(r.items().get(0).problems())
+        .singleElement()
+        .satisfies(
+            p ->
+                assertThat(p)
+                    .contains("manifest " + app.index())
+                    .contains(
+                        "the descriptor says "
+                            + (app.indexBytes().length + 1)
+                            + " bytes, the archive has "
+                            + app.indexBytes().length));
     assertTargetCacheIsClean();
   }
 
@@ -213,12 +252,15 @@ class LayoutTest {
     assertThat(r.ok()).isFalse();
     assertThat(r.refused()).isEqualTo(2);
     assertThat(r.items().get(0).problems()).hasSize(2);
-    assertThat(r.items().get(1).problems()).singleElement().satisfies(p -> assertThat(p).contains("missing from the archive"));
+    assertThat(r.items().get(1).problems())
+        .singleElement()
+        .satisfies(p -> assertThat(p).contains("missing from the archive"));
     assertThat(r.items().get(2).imported()).isTrue();
     assertHoldsWholeImage(target, third);
     assertThat(target.readManifest(app.index())).isNull();
     assertThat(target.blobSize(app.firstLayer(Images.ARM64))).isEqualTo(-1);
-    assertThat(target.blobSize(second.platform(Images.AMD64).blobs().keySet().iterator().next())).isEqualTo(-1);
+    assertThat(target.blobSize(second.platform(Images.AMD64).blobs().keySet().iterator().next()))
+        .isEqualTo(-1);
     assertThat(targetTag("test/app", "v1")).isNull();
     assertThat(targetTag("test/third", "v3").digest()).isEqualTo(third.index());
     assertThat(Images.files(target.root().resolve("tmp"))).isEmpty();
@@ -229,7 +271,8 @@ class LayoutTest {
     Path out = tmp.resolve("layout");
     export(out, Set.of(), "test/app:v1");
     ObjectNode index = (ObjectNode) JSON.readTree(out.resolve("index.json").toFile());
-    ((ObjectNode) index.path("manifests").get(0).path("annotations")).put("org.opencontainers.image.ref.name", "v9");
+    ((ObjectNode) index.path("manifests").get(0).path("annotations"))
+        .put("org.opencontainers.image.ref.name", "v9");
     JSON.writeValue(out.resolve("index.json").toFile(), index);
 
     ImportReport byDigest = importInto(out);
@@ -237,10 +280,20 @@ class LayoutTest {
     assertThat(byDigest.items().get(0).notes()).anyMatch(n -> n.contains("give --repository"));
     assertThat(targetTag("test/app", "v9")).isNull();
 
-    ImportReport tagged = new Importer(target, List.of(UP), UP, null, new RepositoryName("site/app"),
-        MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES).importFrom(out);
+    ImportReport tagged =
+        new Importer(
+                target,
+                List.of(UP),
+                UP,
+                null,
+                new RepositoryName("site/app"),
+                MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES)
+            .importFrom(out);
     assertThat(tagged.items().get(0).tagged()).hasToString("up.test/site/app:v9");
-    assertThat(new TagIndex(target.root(), UP).get(new RepositoryName("site/app"), new Tag("v9")).digest())
+    assertThat(
+            new TagIndex(target.root(), UP)
+                .get(new RepositoryName("site/app"), new Tag("v9"))
+                .digest())
         .isEqualTo(app.index());
   }
 
@@ -248,15 +301,19 @@ class LayoutTest {
   void refNameOfAnUnconfiguredUpstream_isRefused_unlessAnUpstreamIsGiven() throws Exception {
     Path out = tmp.resolve("layout");
     export(out, Set.of(), "test/app:v1");
-    String text = Files.readString(out.resolve("index.json")).replace("up.test/test/app:v1", "far.away.io/test/app:v1");
+    String text =
+        Files.readString(out.resolve("index.json"))
+            .replace("up.test/test/app:v1", "far.away.io/test/app:v1");
     Files.writeString(out.resolve("index.json"), text);
 
     ImportReport refused = importInto(out);
-    assertThat(refused.items().get(0).problems()).anyMatch(p -> p.contains("unknown upstream 'far.away.io'"));
+    assertThat(refused.items().get(0).problems())
+        .anyMatch(p -> p.contains("unknown upstream 'far.away.io'"));
     assertTargetCacheIsClean();
 
-    ImportReport mapped = new Importer(target, List.of(UP), UP, UP, null,
-        MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES).importFrom(out);
+    ImportReport mapped =
+        new Importer(target, List.of(UP), UP, UP, null, MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES)
+            .importFrom(out);
     assertThat(mapped.ok()).isTrue();
     assertThat(targetTag("test/app", "v1").digest()).isEqualTo(app.index());
   }
@@ -270,7 +327,9 @@ class LayoutTest {
     ImportReport r = importInto(out);
 
     assertThat(r.ok()).isFalse();
-    assertThat(r.problems()).singleElement().satisfies(p -> assertThat(p).contains("not an OCI image layout"));
+    assertThat(r.problems())
+        .singleElement()
+        .satisfies(p -> assertThat(p).contains("not an OCI image layout"));
     assertTargetCacheIsClean();
   }
 

@@ -43,9 +43,13 @@ final class MirrorFixture implements AutoCloseable {
 
   MirrorFixture(Path cache, Duration tagTtl) {
     store = new ContentStore(cache).open();
-    spec = new Upstreams.Spec(UpstreamOptions.anonymous(UP, URI.create(up.url())),
-        new MirrorOptions(MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES, tagTtl, Duration.ofSeconds(30)), true,
-        RequestLimits.unlimited());
+    spec =
+        new Upstreams.Spec(
+            UpstreamOptions.anonymous(UP, URI.create(up.url())),
+            new MirrorOptions(
+                MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES, tagTtl, Duration.ofSeconds(30)),
+            true,
+            RequestLimits.unlimited());
   }
 
   /** Wires the upstream with these air-gap options; at most once, before the first request. */
@@ -53,8 +57,12 @@ final class MirrorFixture implements AutoCloseable {
     if (upstreams != null) {
       throw new IllegalStateException("already wired: gate before the first request");
     }
-    upstreams = Upstreams.wire(new Upstreams.Shared(group, NioSocketChannel.class, store, meters, Integer.MAX_VALUE),
-        List.of(spec), options, Images::parseJsonPins);
+    upstreams =
+        Upstreams.wire(
+            new Upstreams.Shared(group, NioSocketChannel.class, store, meters, Integer.MAX_VALUE),
+            List.of(spec),
+            options,
+            Images::parseJsonPins);
     airgap = upstreams.airgap();
     return airgap;
   }
@@ -89,7 +97,8 @@ final class MirrorFixture implements AutoCloseable {
 
   /** Air-gap options with no warm list. */
   static AirgapOptions options(Set<String> offline, Set<String> pinnedOnly, Path pins) {
-    return new AirgapOptions(offline, pinnedOnly, pins, List.of(), AirgapOptions.DEFAULT_WARM_INTERVAL);
+    return new AirgapOptions(
+        offline, pinnedOnly, pins, List.of(), AirgapOptions.DEFAULT_WARM_INTERVAL);
   }
 
   /** A JSON pin file in {@code dir}. */

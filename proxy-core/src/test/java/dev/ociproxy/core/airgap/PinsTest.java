@@ -26,8 +26,10 @@ class PinsTest {
   @Test
   void entriesWithoutUpstream_belongToTheDefaultUpstream() {
     Pins p = pins(Map.of("test/app:v1", A, "other.test/test/app:v1", B));
-    assertThat(p.get("up.test", new RepositoryName("test/app"), new Tag("v1"))).isEqualTo(Digest.parse(A));
-    assertThat(p.get("other.test", new RepositoryName("test/app"), new Tag("v1"))).isEqualTo(Digest.parse(B));
+    assertThat(p.get("up.test", new RepositoryName("test/app"), new Tag("v1")))
+        .isEqualTo(Digest.parse(A));
+    assertThat(p.get("other.test", new RepositoryName("test/app"), new Tag("v1")))
+        .isEqualTo(Digest.parse(B));
     assertThat(p.get("up.test", new RepositoryName("test/app"), new Tag("v2"))).isNull();
   }
 
@@ -39,13 +41,16 @@ class PinsTest {
     m.put("up.test/test/other:v1", B);
     Pins p = pins(m);
     assertThat(p.tags("up.test", new RepositoryName("test/app"))).containsExactly("v1", "v2");
-    assertThat(p.digests("up.test", new RepositoryName("test/app"))).containsExactly(Digest.parse(A), Digest.parse(B));
+    assertThat(p.digests("up.test", new RepositoryName("test/app")))
+        .containsExactly(Digest.parse(A), Digest.parse(B));
   }
 
   @Test
   void keyWithoutTag_orWithDigest_isRefused() {
-    assertThatThrownBy(() -> pins(Map.of("up.test/test/app", A))).hasMessageContaining("expected upstream/repo:tag");
-    assertThatThrownBy(() -> pins(Map.of("up.test/test/app@" + A, A))).hasMessageContaining("expected upstream/repo:tag");
+    assertThatThrownBy(() -> pins(Map.of("up.test/test/app", A)))
+        .hasMessageContaining("expected upstream/repo:tag");
+    assertThatThrownBy(() -> pins(Map.of("up.test/test/app@" + A, A)))
+        .hasMessageContaining("expected upstream/repo:tag");
   }
 
   @Test
@@ -64,7 +69,8 @@ class PinsTest {
   }
 
   @Test
-  void pinFile_reloadsChangedContent_andKeepsTheOldPinsWhenTheNewFileIsBroken(@TempDir Path dir) throws Exception {
+  void pinFile_reloadsChangedContent_andKeepsTheOldPinsWhenTheNewFileIsBroken(@TempDir Path dir)
+      throws Exception {
     Path f = dir.resolve("pins.json");
     Files.writeString(f, "{\"test/app:v1\": \"" + A + "\"}");
     PinFile file = PinFile.load(f, Images::parseJsonPins, UPSTREAMS, "up.test");

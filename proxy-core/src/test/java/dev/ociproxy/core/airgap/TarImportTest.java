@@ -22,8 +22,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Tar archives that try to reach outside themselves: each is refused as a whole on import, and
- * the cache is left as it was. The archive is a real export with one entry swapped in.
+ * Tar archives that try to reach outside themselves: each is refused as a whole on import, and the
+ * cache is left as it was. The archive is a real export with one entry swapped in.
  */
 class TarImportTest {
   private static final String UP = "up.test";
@@ -39,8 +39,9 @@ class TarImportTest {
     target = new ContentStore(tmp.resolve("target")).open();
     Images.Image app = Images.cache(source, UP, Images.multiArch("test/app", "v1", 1));
     exported = tmp.resolve("app.tar");
-    ExportReport r = new Exporter(source, Pins.empty())
-        .export(List.of(ImageRef.parse("test/app:v1", List.of(UP), UP)), Set.of(), exported);
+    ExportReport r =
+        new Exporter(source, Pins.empty())
+            .export(List.of(ImageRef.parse("test/app:v1", List.of(UP), UP)), Set.of(), exported);
     assertThat(r.ok()).as(String.join("\n", r.lines())).isTrue();
     Digest d = app.blobs().iterator().next();
     layer = OciLayout.blobPath(d);
@@ -98,19 +99,26 @@ class TarImportTest {
     ImportReport r = importInto(withExtraEntry(extra));
 
     assertThat(r.ok()).isFalse();
-    assertThat(r.problems()).singleElement().satisfies(p -> assertThat(p).contains("refused").contains(named));
+    assertThat(r.problems())
+        .singleElement()
+        .satisfies(p -> assertThat(p).contains("refused").contains(named));
     for (String dir : List.of("blobs", "manifests", "tags", "tmp")) {
-      assertThat(Images.files(target.root().resolve(dir))).as("nothing reached the cache's %s", dir).isEmpty();
+      assertThat(Images.files(target.root().resolve(dir)))
+          .as("nothing reached the cache's %s", dir)
+          .isEmpty();
     }
     assertThat(tmp.resolve("outside")).doesNotExist();
   }
 
   private ImportReport importInto(Path tar) {
-    return new Importer(target, List.of(UP), UP, null, null, MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES)
+    return new Importer(
+            target, List.of(UP), UP, null, null, MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES)
         .importFrom(tar);
   }
 
-  /** The export with {@code extra} in place of the layer's own entry, when it has the layer's name. */
+  /**
+   * The export with {@code extra} in place of the layer's own entry, when it has the layer's name.
+   */
   private Path withExtraEntry(TarArchiveEntry extra) throws IOException {
     Path out = tmp.resolve("tampered.tar");
     try (InputStream in = Files.newInputStream(exported);

@@ -39,7 +39,8 @@ class WarmerTest {
     return ImageRef.parse(s, List.of(UP), UP);
   }
 
-  private WarmReport warm(Set<Platform> platforms, WarmProgress progress, String... refs) throws Exception {
+  private WarmReport warm(Set<Platform> platforms, WarmProgress progress, String... refs)
+      throws Exception {
     List<ImageRef> list = new ArrayList<>();
     for (String r : refs) {
       list.add(ref(r));
@@ -51,11 +52,13 @@ class WarmerTest {
   void warmingAnIndex_fetchesEveryPlatformsManifestConfigAndLayers() throws Exception {
     Images.Image app = Images.push(f.up, Images.multiArch("test/app", "v1", 1));
     List<WarmProgress.Snapshot> seen = new ArrayList<>();
-    WarmProgress progress = new WarmProgress(s -> {
-      synchronized (seen) {
-        seen.add(s);
-      }
-    });
+    WarmProgress progress =
+        new WarmProgress(
+            s -> {
+              synchronized (seen) {
+                seen.add(s);
+              }
+            });
 
     WarmReport r = warm(Set.of(), progress, "up.test/test/app:v1");
 
@@ -81,8 +84,14 @@ class WarmerTest {
     assertThat(r.ok()).isTrue();
     assertThat(f.store.readManifest(app.platform(Images.ARM64).manifest())).isNotNull();
     assertThat(f.store.readManifest(app.platform(Images.AMD64).manifest())).isNull();
-    app.platform(Images.ARM64).blobs().keySet().forEach(d -> assertThat(f.store.blobSize(d)).isPositive());
-    app.platform(Images.AMD64).blobs().keySet().forEach(d -> assertThat(f.store.blobSize(d)).isEqualTo(-1));
+    app.platform(Images.ARM64)
+        .blobs()
+        .keySet()
+        .forEach(d -> assertThat(f.store.blobSize(d)).isPositive());
+    app.platform(Images.AMD64)
+        .blobs()
+        .keySet()
+        .forEach(d -> assertThat(f.store.blobSize(d)).isEqualTo(-1));
   }
 
   @Test
@@ -100,28 +109,38 @@ class WarmerTest {
   }
 
   @Test
-  void aBlobTheUpstreamLiesAbout_failsThatReference_isNamedInTheReport_andIsNotCached() throws Exception {
+  void aBlobTheUpstreamLiesAbout_failsThatReference_isNamedInTheReport_andIsNotCached()
+      throws Exception {
     Images.Image app = Images.push(f.up, Images.multiArch("test/app", "v1", 1));
     Images.Image fine = Images.push(f.up, Images.multiArch("test/fine", "v1", 2));
     Digest lied = app.firstLayer(Images.AMD64);
     f.up.lie(lied.toString(), Lie.FLIP_LAST_BYTE);
 
-    WarmReport r = warm(Set.of(), new WarmProgress(), "test/app:v1", "test/fine:v1", "test/app:nope");
+    WarmReport r =
+        warm(Set.of(), new WarmProgress(), "test/app:v1", "test/fine:v1", "test/app:nope");
 
     assertThat(r.ok()).isFalse();
     assertThat(r.failed()).isEqualTo(2);
-    assertThat(r.items().get(0).problems()).singleElement().satisfies(p -> assertThat(p).contains("blob " + lied));
+    assertThat(r.items().get(0).problems())
+        .singleElement()
+        .satisfies(p -> assertThat(p).contains("blob " + lied));
     assertThat(r.items().get(1).ok()).isTrue();
-    assertThat(r.items().get(2).problems()).singleElement().satisfies(p -> assertThat(p).contains("MANIFEST_UNKNOWN"));
+    assertThat(r.items().get(2).problems())
+        .singleElement()
+        .satisfies(p -> assertThat(p).contains("MANIFEST_UNKNOWN"));
     assertThat(f.store.blobSize(lied)).isEqualTo(-1);
     fine.blobs().forEach(d -> assertThat(f.store.blobSize(d)).isPositive());
-    assertThat(String.join("\n", r.lines())).contains("FAIL  up.test/test/app:v1").contains("2 failed");
+    assertThat(String.join("\n", r.lines()))
+        .contains("FAIL  up.test/test/app:v1")
+        .contains("2 failed");
   }
 
   @Test
   void warmingThroughAnOfflineMirror_failsWithoutContactingTheUpstream() throws Exception {
     Images.push(f.up, Images.multiArch("test/app", "v1", 1));
-    f.gate(new AirgapOptions(Set.of(UP), Set.of(), null, List.of(), AirgapOptions.DEFAULT_WARM_INTERVAL));
+    f.gate(
+        new AirgapOptions(
+            Set.of(UP), Set.of(), null, List.of(), AirgapOptions.DEFAULT_WARM_INTERVAL));
 
     WarmReport r = warm(Set.of(), new WarmProgress(), "test/app:v1");
 
@@ -131,23 +150,33 @@ class WarmerTest {
   }
 
   @Test
-  void theConfiguredWarmListRunsAsJobsTheStatusPageSees_withTheirOriginAndReport() throws Exception {
+  void theConfiguredWarmListRunsAsJobsTheStatusPageSees_withTheirOriginAndReport()
+      throws Exception {
     Images.Image app = Images.push(f.up, Images.multiArch("test/listed", "v1", 7));
-    AirgapOptions options = new AirgapOptions(Set.of(), Set.of(), null,
-        List.of(new AirgapOptions.WarmEntry(ref("up.test/test/listed:v1"), Set.of())), Duration.ofHours(1));
+    AirgapOptions options =
+        new AirgapOptions(
+            Set.of(),
+            Set.of(),
+            null,
+            List.of(new AirgapOptions.WarmEntry(ref("up.test/test/listed:v1"), Set.of())),
+            Duration.ofHours(1));
 
     Airgap airgap = f.gate(options); // starts the background warm at once
 
-    await().atMost(Duration.ofSeconds(60)).until(
-        () -> airgap.warmJobs().all().stream().anyMatch(j -> j.finished() != null));
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> airgap.warmJobs().all().stream().anyMatch(j -> j.finished() != null));
     WarmJobs.Job job = airgap.warmJobs().all().get(0);
     assertThat(job.origin()).isEqualTo(Airgap.CONFIGURED);
     assertThat(job.refs()).containsExactly("up.test/test/listed:v1");
     assertThat(job.report().ok()).isTrue();
-    assertThat(job.progress().snapshot().blobsDone()).isEqualTo(job.progress().snapshot().blobsTotal())
+    assertThat(job.progress().snapshot().blobsDone())
+        .isEqualTo(job.progress().snapshot().blobsTotal())
         .isGreaterThan(0);
     for (Images.PlatformImage p : app.platforms()) {
-      p.blobs().keySet().forEach(d -> assertThat(f.store.blobSize(d)).as("%s cached", d).isPositive());
+      p.blobs()
+          .keySet()
+          .forEach(d -> assertThat(f.store.blobSize(d)).as("%s cached", d).isPositive());
     }
   }
 }

@@ -38,7 +38,8 @@ class AdaptiveBlobFileTest {
     byte[] content = bytes(3 * StagingBuffers.SIZE + 4_321);
     int before = 100_003; // not a whole number of blocks: the partial block is rewritten in place
     Path p = dir.resolve("blob.part");
-    java.util.concurrent.atomic.AtomicInteger switches = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger switches =
+        new java.util.concurrent.atomic.AtomicInteger();
     try (AdaptiveBlobFile f = new AdaptiveBlobFile(p, buffers, switches::incrementAndGet)) {
       f.append(ByteBuffer.wrap(content, 0, before));
       long durableBefore = f.durable();

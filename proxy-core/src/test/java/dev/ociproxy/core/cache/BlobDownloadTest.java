@@ -241,13 +241,17 @@ class BlobDownloadTest {
   void onDoneRunsBeforeAnyClientCanSeeTheEndOfAVerifiedDownload() throws IOException {
     List<Boolean> finishedWhenDone = new ArrayList<>();
     BlobDownload[] d = new BlobDownload[1];
-    d[0] = new BlobDownload(DIGEST, store, CONTENT.length, x -> finishedWhenDone.add(d[0].finished().isDone()));
+    d[0] =
+        new BlobDownload(
+            DIGEST, store, CONTENT.length, x -> finishedWhenDone.add(d[0].finished().isDone()));
 
     feed(d[0], CONTENT, 4096);
     d[0].onComplete();
 
     assertThat(d[0].finished().join()).hasBinaryContent(CONTENT);
-    assertThat(finishedWhenDone).as("onDone ran once, before finished() completed").containsExactly(false);
+    assertThat(finishedWhenDone)
+        .as("onDone ran once, before finished() completed")
+        .containsExactly(false);
   }
 
   @Test
@@ -292,7 +296,8 @@ class BlobDownloadTest {
 
     assertThat(d.written()).isZero();
     assertThat(d.received()).isEqualTo(20_000);
-    assertThat(readReceived(d, 5_000, 20_000)).isEqualTo(java.util.Arrays.copyOfRange(CONTENT, 5_000, 20_000));
+    assertThat(readReceived(d, 5_000, 20_000))
+        .isEqualTo(java.util.Arrays.copyOfRange(CONTENT, 5_000, 20_000));
     assertThat(d.receivedSlice(20_000, 1)).as("not received yet").isNull();
     disk.runAll();
   }
@@ -321,14 +326,21 @@ class BlobDownloadTest {
     Digest digest = Digest.sha256(big);
     for (DirectWrites direct : DirectWrites.values()) {
       for (long declared : new long[] {big.length, -1}) {
-        ContentStore s = new ContentStore(root.resolve("store-" + direct + declared), 0,
-            new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), direct).open();
+        ContentStore s =
+            new ContentStore(
+                    root.resolve("store-" + direct + declared),
+                    0,
+                    new io.micrometer.core.instrument.simple.SimpleMeterRegistry(),
+                    direct)
+                .open();
         BlobDownload d = new BlobDownload(digest, s, declared, x -> {});
 
         feed(d, big, 65_536 + 17);
         d.onComplete();
 
-        assertThat(d.finished().join()).as("direct " + direct + ", declared " + declared).hasBinaryContent(big);
+        assertThat(d.finished().join())
+            .as("direct " + direct + ", declared " + declared)
+            .hasBinaryContent(big);
         assertThat(d.written()).isEqualTo(big.length);
       }
     }
@@ -363,7 +375,9 @@ class BlobDownloadTest {
     for (int off = 0; off < bytes.length; off += size) {
       int n = Math.min(size, bytes.length - off);
       ByteBuf chunk =
-          direct ? Unpooled.directBuffer(n).writeBytes(bytes, off, n) : Unpooled.copiedBuffer(bytes, off, n);
+          direct
+              ? Unpooled.directBuffer(n).writeBytes(bytes, off, n)
+              : Unpooled.copiedBuffer(bytes, off, n);
       direct = !direct;
       try {
         d.onChunk(chunk);

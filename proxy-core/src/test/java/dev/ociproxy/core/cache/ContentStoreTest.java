@@ -23,16 +23,21 @@ class ContentStoreTest {
     ContentStore store = new ContentStore(root).open();
     try {
       assertThat(threadRunning(store.writerFor(0))).isSameAs(Thread.currentThread());
-      assertThat(threadRunning(store.writerFor(ContentStore.INLINE_WRITE_MAX))).isSameAs(Thread.currentThread());
-      assertThat(threadRunning(store.writerFor(ContentStore.INLINE_WRITE_MAX + 1)).getName()).startsWith("blob-writer-");
-      assertThat(threadRunning(store.writerFor(-1)).getName()).as("unknown length").startsWith("blob-writer-");
+      assertThat(threadRunning(store.writerFor(ContentStore.INLINE_WRITE_MAX)))
+          .isSameAs(Thread.currentThread());
+      assertThat(threadRunning(store.writerFor(ContentStore.INLINE_WRITE_MAX + 1)).getName())
+          .startsWith("blob-writer-");
+      assertThat(threadRunning(store.writerFor(-1)).getName())
+          .as("unknown length")
+          .startsWith("blob-writer-");
     } finally {
       store.close();
     }
   }
 
   private static Thread threadRunning(java.util.concurrent.Executor executor) throws Exception {
-    java.util.concurrent.CompletableFuture<Thread> ran = new java.util.concurrent.CompletableFuture<>();
+    java.util.concurrent.CompletableFuture<Thread> ran =
+        new java.util.concurrent.CompletableFuture<>();
     executor.execute(() -> ran.complete(Thread.currentThread()));
     return ran.get(10, java.util.concurrent.TimeUnit.SECONDS);
   }
@@ -68,20 +73,29 @@ class ContentStoreTest {
   }
 
   @Test
-  void bigBlobsMayBypassThePageCacheWhereTheFileSystemAllowsItAndSmallOnesNever() throws IOException {
+  void bigBlobsMayBypassThePageCacheWhereTheFileSystemAllowsItAndSmallOnesNever()
+      throws IOException {
     ContentStore auto = new ContentStore(root.resolve("auto")).open();
-    ContentStore always = new ContentStore(root.resolve("always"), 0,
-        new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), DirectWrites.ALWAYS).open();
+    ContentStore always =
+        new ContentStore(
+                root.resolve("always"),
+                0,
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry(),
+                DirectWrites.ALWAYS)
+            .open();
     assumeTrue(auto.writesDirect(), "the file system of " + root + " refuses O_DIRECT");
 
     try (BlobFile big = auto.newBlobFile(auto.newTempFile(), ContentStore.DIRECT_MIN_LENGTH);
         BlobFile unannounced = auto.newBlobFile(auto.newTempFile(), -1);
         BlobFile small = auto.newBlobFile(auto.newTempFile(), ContentStore.DIRECT_MIN_LENGTH - 1);
-        BlobFile bigAlways = always.newBlobFile(always.newTempFile(), ContentStore.DIRECT_MIN_LENGTH);
+        BlobFile bigAlways =
+            always.newBlobFile(always.newTempFile(), ContentStore.DIRECT_MIN_LENGTH);
         BlobFile smallAlways = always.newBlobFile(always.newTempFile(), 1000)) {
       assertThat(big).as("page cache until it falls behind").isInstanceOf(AdaptiveBlobFile.class);
       assertThat(unannounced).isInstanceOf(AdaptiveBlobFile.class);
-      assertThat(small).as("kept in the page cache for the next pull").isInstanceOf(BufferedBlobFile.class);
+      assertThat(small)
+          .as("kept in the page cache for the next pull")
+          .isInstanceOf(BufferedBlobFile.class);
       assertThat(bigAlways).isInstanceOf(DirectBlobFile.class);
       assertThat(smallAlways).isInstanceOf(BufferedBlobFile.class);
     }
@@ -89,8 +103,13 @@ class ContentStoreTest {
 
   @Test
   void directWritesNeverWritesEveryBlobThroughThePageCache() throws IOException {
-    ContentStore store = new ContentStore(root, 0,
-        new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), DirectWrites.NEVER).open();
+    ContentStore store =
+        new ContentStore(
+                root,
+                0,
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry(),
+                DirectWrites.NEVER)
+            .open();
 
     assertThat(store.writesDirect()).isFalse();
     try (BlobFile big = store.newBlobFile(store.newTempFile(), 1L << 30)) {
@@ -107,18 +126,23 @@ class ContentStoreTest {
   void closeLetsQueuedBackgroundWritesFinishAndLaterOnesRunInline() throws Exception {
     ContentStore store = new ContentStore(root).open();
     java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
-    java.util.concurrent.atomic.AtomicBoolean finished = new java.util.concurrent.atomic.AtomicBoolean();
-    store.background().execute(() -> {
-      started.countDown();
-      sleep(200);
-      finished.set(true);
-    });
+    java.util.concurrent.atomic.AtomicBoolean finished =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    store
+        .background()
+        .execute(
+            () -> {
+              started.countDown();
+              sleep(200);
+              finished.set(true);
+            });
     started.await();
 
     store.close();
 
     assertThat(finished).isTrue();
-    java.util.concurrent.atomic.AtomicReference<Thread> ranOn = new java.util.concurrent.atomic.AtomicReference<>();
+    java.util.concurrent.atomic.AtomicReference<Thread> ranOn =
+        new java.util.concurrent.atomic.AtomicReference<>();
     store.background().execute(() -> ranOn.set(Thread.currentThread()));
     assertThat(ranOn.get()).isSameAs(Thread.currentThread());
   }

@@ -30,8 +30,18 @@ class DirectBlobFileTest {
   }
 
   @ParameterizedTest
-  @ValueSource(ints = {0, 1, 511, 4095, 4096, 4097, StagingBuffers.SIZE - 1, StagingBuffers.SIZE,
-      3 * StagingBuffers.SIZE + 12_345})
+  @ValueSource(
+      ints = {
+        0,
+        1,
+        511,
+        4095,
+        4096,
+        4097,
+        StagingBuffers.SIZE - 1,
+        StagingBuffers.SIZE,
+        3 * StagingBuffers.SIZE + 12_345
+      })
   void fileHoldsExactlyTheAppendedBytesWhateverTheirLength(int length) throws IOException {
     byte[] content = bytes(length);
     Path p = dir.resolve("blob.part");
@@ -85,7 +95,9 @@ class DirectBlobFileTest {
       appendInOddPieces(second, content);
       second.finish();
     }
-    assertThat(Files.readAllBytes(p)).as("nothing of the first file's staged bytes").isEqualTo(content);
+    assertThat(Files.readAllBytes(p))
+        .as("nothing of the first file's staged bytes")
+        .isEqualTo(content);
   }
 
   @Test

@@ -8,10 +8,15 @@ import java.nio.file.Path;
 final class DirectIoSupport {
   private DirectIoSupport() {}
 
-  /** Buffers aligned for {@code dir}'s file system; skips the test where it refuses O_DIRECT (tmpfs). */
+  /**
+   * Buffers aligned for {@code dir}'s file system; skips the test where it refuses O_DIRECT
+   * (tmpfs).
+   */
   static StagingBuffers buffersOrSkip(Path dir) {
     int block = DirectIoProbe.blockSize(dir);
-    assumeTrue(block > 0, "the file system of " + dir + " refuses O_DIRECT (tmpfs?): nothing to test here");
+    assumeTrue(
+        block > 0,
+        "the file system of " + dir + " refuses O_DIRECT (tmpfs?): nothing to test here");
     return new StagingBuffers(block);
   }
 }

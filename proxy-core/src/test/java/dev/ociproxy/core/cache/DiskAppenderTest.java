@@ -39,7 +39,9 @@ class DiskAppenderTest {
   @BeforeEach
   void open() throws IOException {
     file = dir.resolve("blob.part");
-    out = new BufferedBlobFile(FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
+    out =
+        new BufferedBlobFile(
+            FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
   }
 
   @AfterEach
@@ -52,8 +54,13 @@ class DiskAppenderTest {
     ExecutorService pool = Executors.newSingleThreadExecutor(r -> new Thread(r, "test-writer"));
     try {
       List<String> writerThreads = new ArrayList<>();
-      DiskAppender disk = new DiskAppender(out, pool, UNLIMITED, () -> writerThreads.add(Thread.currentThread().getName()),
-          errors::add);
+      DiskAppender disk =
+          new DiskAppender(
+              out,
+              pool,
+              UNLIMITED,
+              () -> writerThreads.add(Thread.currentThread().getName()),
+              errors::add);
       byte[] content = bytes(300_000);
       CompletableFuture<Long> end = new CompletableFuture<>();
 
@@ -73,7 +80,8 @@ class DiskAppenderTest {
 
   @Test
   void producerIsPausedAboveTheHighWaterMarkAndResumedOnceTheDiskCatchesUp() throws IOException {
-    DiskAppender disk = new DiskAppender(out, writer, UNLIMITED, progress::incrementAndGet, errors::add);
+    DiskAppender disk =
+        new DiskAppender(out, writer, UNLIMITED, progress::incrementAndGet, errors::add);
     RecordingFlow flow = new RecordingFlow();
     disk.flow(flow);
     int piece = 1 << 20;
@@ -98,8 +106,9 @@ class DiskAppenderTest {
   @Test
   void fileIsToldWhenTheQueueOutgrowsItsHighWaterMark() {
     AtomicInteger told = new AtomicInteger();
-    DiskAppender disk = new DiskAppender(new TellingFile(out, told), writer, UNLIMITED, progress::incrementAndGet,
-        errors::add);
+    DiskAppender disk =
+        new DiskAppender(
+            new TellingFile(out, told), writer, UNLIMITED, progress::incrementAndGet, errors::add);
     int piece = 1 << 20;
 
     for (long queued = 0; queued < DiskAppender.HIGH_WATER; queued += piece) {
@@ -115,10 +124,18 @@ class DiskAppenderTest {
   @Test
   void downloadsPauseWhileTheSharedBudgetIsSpentAndResumeOnceItDrains() throws IOException {
     WriteBudget budget = new WriteBudget(3 << 20, 1 << 20);
-    try (FileChannel otherOut = FileChannel.open(dir.resolve("other.part"), StandardOpenOption.CREATE_NEW,
-        StandardOpenOption.WRITE)) {
-      DiskAppender big = new DiskAppender(out, writer, budget, progress::incrementAndGet, errors::add);
-      DiskAppender small = new DiskAppender(new BufferedBlobFile(otherOut), writer, budget, progress::incrementAndGet, errors::add);
+    try (FileChannel otherOut =
+        FileChannel.open(
+            dir.resolve("other.part"), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      DiskAppender big =
+          new DiskAppender(out, writer, budget, progress::incrementAndGet, errors::add);
+      DiskAppender small =
+          new DiskAppender(
+              new BufferedBlobFile(otherOut),
+              writer,
+              budget,
+              progress::incrementAndGet,
+              errors::add);
       RecordingFlow bigFlow = new RecordingFlow();
       RecordingFlow smallFlow = new RecordingFlow();
       big.flow(bigFlow);
@@ -136,7 +153,8 @@ class DiskAppenderTest {
       writer.runNext(); // only the big download's writes: they bring the budget under its low mark
 
       assertThat(bigFlow.events).containsExactly("pause", "resume");
-      assertThat(smallFlow.events).as("resumed by the budget, with its own byte still queued")
+      assertThat(smallFlow.events)
+          .as("resumed by the budget, with its own byte still queued")
           .containsExactly("pause", "resume");
       assertThat(Files.size(dir.resolve("other.part"))).isZero();
 
@@ -150,7 +168,8 @@ class DiskAppenderTest {
   @Test
   void discardedBuffersGiveTheirBytesBackToTheSharedBudget() throws IOException {
     WriteBudget budget = new WriteBudget(Long.MAX_VALUE, Long.MAX_VALUE);
-    DiskAppender disk = new DiskAppender(out, writer, budget, progress::incrementAndGet, errors::add);
+    DiskAppender disk =
+        new DiskAppender(out, writer, budget, progress::incrementAndGet, errors::add);
     append(disk, new byte[1000]);
     append(disk, new byte[1000]);
     assertThat(budget.queued()).isEqualTo(2000);
@@ -163,7 +182,8 @@ class DiskAppenderTest {
 
   @Test
   void discardReleasesQueuedBuffersAndSkipsTheFinalAction() throws IOException {
-    DiskAppender disk = new DiskAppender(out, writer, UNLIMITED, progress::incrementAndGet, errors::add);
+    DiskAppender disk =
+        new DiskAppender(out, writer, UNLIMITED, progress::incrementAndGet, errors::add);
     List<ByteBuf> chunks = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       ByteBuf chunk = Unpooled.directBuffer().writeBytes(new byte[1000]);
@@ -190,7 +210,8 @@ class DiskAppenderTest {
 
   @Test
   void failedWriteIsReportedOnceAndNothingMoreIsWritten() throws IOException {
-    DiskAppender disk = new DiskAppender(out, writer, UNLIMITED, progress::incrementAndGet, errors::add);
+    DiskAppender disk =
+        new DiskAppender(out, writer, UNLIMITED, progress::incrementAndGet, errors::add);
     out.close(); // every write now fails
     List<ByteBuf> chunks = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
@@ -212,7 +233,8 @@ class DiskAppenderTest {
 
   @Test
   void appendLeavesTheCallersBufferUntouched() {
-    DiskAppender disk = new DiskAppender(out, writer, UNLIMITED, progress::incrementAndGet, errors::add);
+    DiskAppender disk =
+        new DiskAppender(out, writer, UNLIMITED, progress::incrementAndGet, errors::add);
     ByteBuf chunk = Unpooled.directBuffer().writeBytes(new byte[100]);
 
     disk.append(chunk);

@@ -27,16 +27,24 @@ class TagCatalogTest {
   }
 
   @Test
-  void firstListingFindsTheRecordsAPreviousRunLeft_inUpstreamRepositoryTagOrder_andReadsEachWhenAsked() {
+  void
+      firstListingFindsTheRecordsAPreviousRunLeft_inUpstreamRepositoryTagOrder_andReadsEachWhenAsked() {
     new TagIndex(root, "b.example").put(new RepositoryName("lib/app"), new Tag("v1"), entry(D1, 1));
-    new TagIndex(root, "a.example").put(new RepositoryName("lib/app/sub"), new Tag("x"), entry(D1, 2));
+    new TagIndex(root, "a.example")
+        .put(new RepositoryName("lib/app/sub"), new Tag("x"), entry(D1, 2));
     new TagIndex(root, "a.example").put(new RepositoryName("lib/app"), new Tag("v2"), entry(D2, 3));
-    new TagIndex(root, "a.example").put(new RepositoryName("lib/app-x"), new Tag("v0"), entry(D2, 4));
+    new TagIndex(root, "a.example")
+        .put(new RepositoryName("lib/app-x"), new Tag("v0"), entry(D2, 4));
 
     TagCatalog catalog = new TagCatalog(root);
 
-    assertThat(catalog.names()).extracting(TagCatalogTest::show)
-        .containsExactly("a.example/lib/app:v2", "a.example/lib/app-x:v0", "a.example/lib/app/sub:x", "b.example/lib/app:v1");
+    assertThat(catalog.names())
+        .extracting(TagCatalogTest::show)
+        .containsExactly(
+            "a.example/lib/app:v2",
+            "a.example/lib/app-x:v0",
+            "a.example/lib/app/sub:x",
+            "b.example/lib/app:v1");
     TagCatalog.Name v2 = new TagCatalog.Name("a.example", "lib/app", "v2");
     assertThat(catalog.entryIfRead(v2)).as("listing reads no record").isNull();
     assertThat(catalog.entry(v2)).isEqualTo(entry(D2, 3));
@@ -53,9 +61,11 @@ class TagCatalogTest {
     index.put(new RepositoryName("lib/app2"), new Tag("v1"), entry(D1, 1));
     index.put(new RepositoryName("lib/app/sub"), new Tag("v1"), entry(D1, 1));
 
-    assertThat(catalog.names().tailSet(TagCatalog.Name.first("up", "lib/app")).stream()
-            .takeWhile(n -> n.repository().equals("lib/app")))
-        .extracting(TagCatalog.Name::tag).containsExactly("v1", "v2");
+    assertThat(
+            catalog.names().tailSet(TagCatalog.Name.first("up", "lib/app")).stream()
+                .takeWhile(n -> n.repository().equals("lib/app")))
+        .extracting(TagCatalog.Name::tag)
+        .containsExactly("v1", "v2");
   }
 
   @Test
@@ -71,7 +81,8 @@ class TagCatalogTest {
     index.remove(repo, new Tag("v2"));
 
     assertThat(catalog.names()).extracting(TagCatalogTest::show).containsExactly("up/lib/app:v1");
-    assertThat(catalog.entryIfRead(new TagCatalog.Name("up", "lib/app", "v1"))).isEqualTo(entry(D2, 2));
+    assertThat(catalog.entryIfRead(new TagCatalog.Name("up", "lib/app", "v1")))
+        .isEqualTo(entry(D2, 2));
   }
 
   @Test
@@ -90,7 +101,8 @@ class TagCatalogTest {
   }
 
   @Test
-  void aRecordGoneOrUnreadableSinceTheListingIsDropped_andTempFilesAreNeverListed() throws Exception {
+  void aRecordGoneOrUnreadableSinceTheListingIsDropped_andTempFilesAreNeverListed()
+      throws Exception {
     new TagIndex(root, "up").put(new RepositoryName("lib/app"), new Tag("v1"), entry(D1, 1));
     Files.writeString(root.resolve("tags/up/lib/app/_tags/broken"), "not json");
     Files.writeString(root.resolve("tags/up/lib/app/_tags/.v1.7.tmp"), "{}");

@@ -38,7 +38,8 @@ class TagIndexTest {
 
   @Test
   void entrySurvivesANewIndexOnTheSameDirectory() {
-    TagIndex.Entry e = new TagIndex.Entry(D1, MediaTypes.DOCKER_MANIFEST, 1_700_000_000_000L, false);
+    TagIndex.Entry e =
+        new TagIndex.Entry(D1, MediaTypes.DOCKER_MANIFEST, 1_700_000_000_000L, false);
     new TagIndex(root, "docker.io").put(REPO, TAG, e);
 
     TagIndex restarted = new TagIndex(root, "docker.io");

@@ -44,7 +44,8 @@ class WriteBudgetTest {
 
   @Test
   void marksOutOfOrderAreRefused() {
-    assertThatThrownBy(() -> new WriteBudget(10, 20)).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(() -> new WriteBudget(10, 20))
+        .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("high: 10, low: 20");
   }
 }

@@ -66,9 +66,12 @@ class SingleFlightTest {
   void aStartThatThrows_failsTheFlight_andFreesTheKey() {
     SingleFlight<String, String> flights = SingleFlight.create();
 
-    CompletableFuture<String> f = flights.run("k", () -> {
-      throw new IllegalArgumentException("no");
-    });
+    CompletableFuture<String> f =
+        flights.run(
+            "k",
+            () -> {
+              throw new IllegalArgumentException("no");
+            });
 
     assertThat(f).isCompletedExceptionally();
     assertThat(flights.running("k")).isNull();
@@ -77,12 +80,16 @@ class SingleFlightTest {
   @Test
   void aFlightRunUntilEnded_outlastsItsFuture_untilItEnds_andAValueNoLongerJoinableStartsAfresh() {
     AtomicBoolean broken = new AtomicBoolean();
-    SingleFlight<String, String> flights = new SingleFlight<>(v -> !broken.get(), joins::incrementAndGet);
+    SingleFlight<String, String> flights =
+        new SingleFlight<>(v -> !broken.get(), joins::incrementAndGet);
     AtomicReference<Runnable> end = new AtomicReference<>();
-    CompletableFuture<String> first = flights.runUntilEnded("k", e -> {
-      end.set(e);
-      return start();
-    });
+    CompletableFuture<String> first =
+        flights.runUntilEnded(
+            "k",
+            e -> {
+              end.set(e);
+              return start();
+            });
     started.get(0).complete("download");
 
     assertThat(flights.runUntilEnded("k", e -> start())).isSameAs(first);

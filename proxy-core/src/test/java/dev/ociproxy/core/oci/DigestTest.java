@@ -129,6 +129,7 @@ class DigestTest {
   private static AbstractThrowableAssert<?, ? extends Throwable> assertInvalid(String s) {
     return assertThatThrownBy(() -> Digest.parse(s))
         .isInstanceOfSatisfying(
-            RegistryException.class, e -> assertThat(e.code()).isEqualTo(OciErrorCode.DIGEST_INVALID));
+            RegistryException.class,
+            e -> assertThat(e.code()).isEqualTo(OciErrorCode.DIGEST_INVALID));
   }
 }

@@ -55,7 +55,8 @@ class GrammarAgreementTest {
     for (int i = 0; i < 50_000; i++) {
       int len = random.nextBoolean() ? 64 : 62 + random.nextInt(5);
       String s = generate("0123456789abcdefABCDEFg", len);
-      assertThat(Algorithm.SHA256.isValidHex(s)).as("'%s'", s)
+      assertThat(Algorithm.SHA256.isValidHex(s))
+          .as("'%s'", s)
           .isEqualTo(SPEC_SHA256_HEX.matcher(s).matches());
     }
   }

@@ -17,19 +17,28 @@ class ManifestDocumentTest {
   private static final String CHILD_ARM = "sha256:" + "b".repeat(64);
 
   private static final String LAYERS_AND_CONFIG =
-      "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" + CONFIG
+      "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\""
+          + CONFIG
           + "\",\"size\":7},"
           + "\"layers\":["
-          + "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"" + LAYER1
+          + "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\""
+          + LAYER1
           + "\",\"size\":100},"
-          + "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"" + LAYER2
+          + "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\""
+          + LAYER2
           + "\",\"size\":200}]";
 
   private static final String MANIFESTS =
       "\"manifests\":["
-          + "{\"mediaType\":\"" + MediaTypes.OCI_MANIFEST + "\",\"digest\":\"" + CHILD_AMD64
+          + "{\"mediaType\":\""
+          + MediaTypes.OCI_MANIFEST
+          + "\",\"digest\":\""
+          + CHILD_AMD64
           + "\",\"size\":500,\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}},"
-          + "{\"mediaType\":\"" + MediaTypes.OCI_MANIFEST + "\",\"digest\":\"" + CHILD_ARM
+          + "{\"mediaType\":\""
+          + MediaTypes.OCI_MANIFEST
+          + "\",\"digest\":\""
+          + CHILD_ARM
           + "\",\"size\":501,\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":\"v7\"}}]";
 
   @Test
@@ -62,8 +71,7 @@ class ManifestDocumentTest {
     assertThat(doc.manifests())
         .extracting(d -> d.digest().toString(), Descriptor::size, d -> d.platform().toString())
         .containsExactly(
-            tuple(CHILD_AMD64, 500L, "linux/amd64"),
-            tuple(CHILD_ARM, 501L, "linux/arm/v7"));
+            tuple(CHILD_AMD64, 500L, "linux/amd64"), tuple(CHILD_ARM, 501L, "linux/arm/v7"));
     assertThat(doc.blobs()).isEmpty();
   }
 
@@ -125,8 +133,13 @@ class ManifestDocumentTest {
   @Test
   void indexWithAConfigAloneIsAmbiguousAndRefused() {
     String body =
-        "{\"schemaVersion\":2,\"mediaType\":\"" + MediaTypes.OCI_INDEX + "\"," + MANIFESTS
-            + ",\"config\":{\"digest\":\"" + CONFIG + "\",\"size\":1}}";
+        "{\"schemaVersion\":2,\"mediaType\":\""
+            + MediaTypes.OCI_INDEX
+            + "\","
+            + MANIFESTS
+            + ",\"config\":{\"digest\":\""
+            + CONFIG
+            + "\",\"size\":1}}";
 
     assertManifestInvalid(() -> parse(body, null));
   }
@@ -150,8 +163,7 @@ class ManifestDocumentTest {
   void contentTypeWithParametersAndOtherCaseStillAgrees() {
     String body = manifest(MediaTypes.OCI_MANIFEST, LAYERS_AND_CONFIG);
 
-    ManifestDocument doc =
-        parse(body, "Application/VND.oci.image.manifest.v1+json; charset=utf-8");
+    ManifestDocument doc = parse(body, "Application/VND.oci.image.manifest.v1+json; charset=utf-8");
 
     assertThat(doc.mediaType()).isEqualTo(MediaTypes.OCI_MANIFEST);
   }
@@ -161,7 +173,8 @@ class ManifestDocumentTest {
     String body = manifest(MediaTypes.OCI_INDEX, MANIFESTS);
 
     assertThat(parse(body, "application/json").mediaType()).isEqualTo(MediaTypes.OCI_INDEX);
-    assertThat(parse(body, "text/plain; charset=utf-8").mediaType()).isEqualTo(MediaTypes.OCI_INDEX);
+    assertThat(parse(body, "text/plain; charset=utf-8").mediaType())
+        .isEqualTo(MediaTypes.OCI_INDEX);
   }
 
   @Test
@@ -227,7 +240,9 @@ class ManifestDocumentTest {
 
   private static String schema1() {
     return "{\"schemaVersion\":1,\"name\":\"library/hello\",\"tag\":\"v1\",\"architecture\":\"amd64\","
-        + "\"fsLayers\":[{\"blobSum\":\"" + LAYER1 + "\"}],\"history\":[]}";
+        + "\"fsLayers\":[{\"blobSum\":\""
+        + LAYER1
+        + "\"}],\"history\":[]}";
   }
 
   private static ManifestDocument parse(String body, String contentType) {

@@ -15,21 +15,22 @@ class ReferenceTest {
 
   @Test
   void referenceWithColonIsADigest() {
-    assertThat(Reference.parse("sha256:" + HEX64))
-        .isEqualTo(new Digest(Algorithm.SHA256, HEX64));
+    assertThat(Reference.parse("sha256:" + HEX64)).isEqualTo(new Digest(Algorithm.SHA256, HEX64));
   }
 
   @Test
   void referenceWithColonThatIsNotADigestIsDigestInvalidRatherThanATag() {
     assertThatThrownBy(() -> Reference.parse("v1:latest"))
         .isInstanceOfSatisfying(
-            RegistryException.class, e -> assertThat(e.code()).isEqualTo(OciErrorCode.DIGEST_INVALID));
+            RegistryException.class,
+            e -> assertThat(e.code()).isEqualTo(OciErrorCode.DIGEST_INVALID));
   }
 
   @Test
   void referenceThatIsNeitherTagNorDigestIsRefused() {
     assertThatThrownBy(() -> Reference.parse("-v1"))
         .isInstanceOfSatisfying(
-            RegistryException.class, e -> assertThat(e.code()).isEqualTo(OciErrorCode.MANIFEST_INVALID));
+            RegistryException.class,
+            e -> assertThat(e.code()).isEqualTo(OciErrorCode.MANIFEST_INVALID));
   }
 }

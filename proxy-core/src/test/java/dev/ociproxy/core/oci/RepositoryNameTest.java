@@ -14,7 +14,16 @@ class RepositoryNameTest {
   @ParameterizedTest
   @ValueSource(
       strings = {
-        "alpine", "library/alpine", "a/b/c/d", "a.b", "a_b", "a__b", "a-b", "a---b", "0", "my-org/my.app_v2"
+        "alpine",
+        "library/alpine",
+        "a/b/c/d",
+        "a.b",
+        "a_b",
+        "a__b",
+        "a-b",
+        "a---b",
+        "0",
+        "my-org/my.app_v2"
       })
   void namesFromTheSpecGrammarAreAccepted(String s) {
     assertThat(new RepositoryName(s).value()).isEqualTo(s);

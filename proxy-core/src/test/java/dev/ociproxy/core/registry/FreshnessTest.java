@@ -13,9 +13,12 @@ class FreshnessTest {
 
   @Test
   void theOperatorsFirstMatchingRuleWinsOverTheDefaultsAndTheTagTtlIsTheFallback() {
-    Freshness f = new Freshness(List.of(
-        Freshness.Rule.of("v*", Freshness.NEVER),
-        Freshness.Rule.of("v1.*", Freshness.ALWAYS)), TTL);
+    Freshness f =
+        new Freshness(
+            List.of(
+                Freshness.Rule.of("v*", Freshness.NEVER),
+                Freshness.Rule.of("v1.*", Freshness.ALWAYS)),
+            TTL);
 
     assertThat(f.of(new Tag("v1.2.3"))).isEqualTo(Freshness.NEVER);
     assertThat(f.of(new Tag("latest"))).isEqualTo(TTL);
@@ -29,13 +32,16 @@ class FreshnessTest {
     assertThat(f.of(new Tag("1.25.3"))).isEqualTo(Duration.ofHours(24));
     assertThat(f.of(new Tag("v1.25.3"))).isEqualTo(Duration.ofHours(24));
     assertThat(f.of(new Tag("1.25"))).as("not a full version").isEqualTo(TTL);
-    assertThat(f.of(new Tag("1.25.3-alpine"))).as("a variant, rebuilt with its base").isEqualTo(TTL);
+    assertThat(f.of(new Tag("1.25.3-alpine")))
+        .as("a variant, rebuilt with its base")
+        .isEqualTo(TTL);
     assertThat(f.of(new Tag("latest"))).isEqualTo(TTL);
   }
 
   @Test
   void aPatternBetweenSlashesIsARegularExpressionThatMustMatchTheWholeTag() {
-    Freshness f = new Freshness(List.of(Freshness.Rule.of("/[0-9]+-stable/", Duration.ofMinutes(5))), TTL);
+    Freshness f =
+        new Freshness(List.of(Freshness.Rule.of("/[0-9]+-stable/", Duration.ofMinutes(5))), TTL);
 
     assertThat(f.of(new Tag("12-stable"))).isEqualTo(Duration.ofMinutes(5));
     assertThat(f.of(new Tag("12-stable-rc"))).isEqualTo(TTL);
@@ -51,8 +57,12 @@ class FreshnessTest {
 
   @Test
   void neverIsFreshForeverAndAlwaysIsNeverFresh() {
-    Freshness f = new Freshness(List.of(
-        Freshness.Rule.of("pinned", Freshness.NEVER), Freshness.Rule.of("moving", Freshness.ALWAYS)), TTL);
+    Freshness f =
+        new Freshness(
+            List.of(
+                Freshness.Rule.of("pinned", Freshness.NEVER),
+                Freshness.Rule.of("moving", Freshness.ALWAYS)),
+            TTL);
     long now = System.currentTimeMillis();
 
     assertThat(f.isFresh(new Tag("pinned"), 0)).isTrue();

@@ -31,9 +31,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * What a pull-through costs its upstream (a hostile registry that counts every request and can
- * keep Docker Hub's budget): stale tags are revalidated with HEADs, immutable ones never, a spent
- * budget stops requests and serves stale, and the concurrency cap queues cold fetches.
+ * What a pull-through costs its upstream (a hostile registry that counts every request and can keep
+ * Docker Hub's budget): stale tags are revalidated with HEADs, immutable ones never, a spent budget
+ * stops requests and serves stale, and the concurrency cap queues cold fetches.
  */
 class PullThroughBudgetTest {
   private static final RepositoryName REPO = new RepositoryName("team/app");
@@ -62,10 +62,17 @@ class PullThroughBudgetTest {
 
   private PullThrough pullThrough(RequestLimits limits, Freshness.Rule... rules) {
     UpstreamOptions options = UpstreamOptions.anonymous("up.test", URI.create(up.url()));
-    MirrorOptions caching = new MirrorOptions(MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES, Duration.ofHours(1),
-        Duration.ofSeconds(30), true, List.of(rules));
-    Upstreams u = Upstreams.wire(new Upstreams.Shared(group, NioSocketChannel.class, store, meters, Integer.MAX_VALUE),
-        List.of(new Upstreams.Spec(options, caching, true, limits)));
+    MirrorOptions caching =
+        new MirrorOptions(
+            MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES,
+            Duration.ofHours(1),
+            Duration.ofSeconds(30),
+            true,
+            List.of(rules));
+    Upstreams u =
+        Upstreams.wire(
+            new Upstreams.Shared(group, NioSocketChannel.class, store, meters, Integer.MAX_VALUE),
+            List.of(new Upstreams.Spec(options, caching, true, limits)));
     wired.add(u);
     return u.pullThrough("up.test");
   }
@@ -87,7 +94,8 @@ class PullThroughBudgetTest {
   @Test
   void revalidatingAnUnchangedTagNTimesCostsNHeadsAndNoGet() throws Exception {
     HostileRegistry.Image img = up.putImage("team/app", "latest", bytes(100, 1));
-    PullThrough p = pullThrough(RequestLimits.unlimited(), Freshness.Rule.of("latest", Freshness.ALWAYS));
+    PullThrough p =
+        pullThrough(RequestLimits.unlimited(), Freshness.Rule.of("latest", Freshness.ALWAYS));
     assertThat(manifest(p, "latest").digest()).hasToString(img.manifestDigest());
     up.clearRequests();
 
@@ -104,7 +112,8 @@ class PullThroughBudgetTest {
   @Test
   void aMovedTagCostsOneHeadAndOneGetAndServesTheNewManifestVerified() throws Exception {
     up.putImage("team/app", "latest", bytes(100, 1));
-    PullThrough p = pullThrough(RequestLimits.unlimited(), Freshness.Rule.of("latest", Freshness.ALWAYS));
+    PullThrough p =
+        pullThrough(RequestLimits.unlimited(), Freshness.Rule.of("latest", Freshness.ALWAYS));
     manifest(p, "latest");
     HostileRegistry.Image moved = up.putImage("team/app", "latest", bytes(100, 2));
     up.clearRequests();
@@ -121,20 +130,25 @@ class PullThroughBudgetTest {
   @Test
   void aMovedTagWhoseNewBodyLiesIsRefusedAfterTheHead() throws Exception {
     up.putImage("team/app", "latest", bytes(100, 1));
-    PullThrough p = pullThrough(RequestLimits.unlimited(), Freshness.Rule.of("latest", Freshness.ALWAYS));
+    PullThrough p =
+        pullThrough(RequestLimits.unlimited(), Freshness.Rule.of("latest", Freshness.ALWAYS));
     manifest(p, "latest");
     up.putImage("team/app", "latest", bytes(100, 2));
     up.lie("team/app/manifests/latest", Lie.FALSE_DIGEST_HEADER);
 
-    assertThatThrownBy(() -> manifest(p, "latest")).isInstanceOf(ExecutionException.class)
+    assertThatThrownBy(() -> manifest(p, "latest"))
+        .isInstanceOf(ExecutionException.class)
         .hasCauseInstanceOf(RegistryException.class);
   }
 
   @Test
   void aTagMatchingANeverRuleIsNotAskedAboutAgain() throws Exception {
     HostileRegistry.Image img = up.putImage("team/app", "v1.2.3", bytes(100, 1));
-    PullThrough p = pullThrough(RequestLimits.unlimited(), Freshness.Rule.of("v*", Freshness.NEVER),
-        Freshness.Rule.of("*", Freshness.ALWAYS));
+    PullThrough p =
+        pullThrough(
+            RequestLimits.unlimited(),
+            Freshness.Rule.of("v*", Freshness.NEVER),
+            Freshness.Rule.of("*", Freshness.ALWAYS));
     manifest(p, "v1.2.3");
     up.putImage("team/app", "v1.2.3", bytes(100, 2));
     up.clearRequests();
@@ -149,10 +163,12 @@ class PullThroughBudgetTest {
   }
 
   @Test
-  void aClientHeadOfAFreshTagIsAnsweredFromMemory_ofAStaleOneWithOneUpstreamHeadAndNoGet() throws Exception {
+  void aClientHeadOfAFreshTagIsAnsweredFromMemory_ofAStaleOneWithOneUpstreamHeadAndNoGet()
+      throws Exception {
     HostileRegistry.Image img = up.putImage("team/app", "latest", bytes(100, 1));
     up.putImage("team/app", "v2", bytes(100, 3));
-    PullThrough p = pullThrough(RequestLimits.unlimited(), Freshness.Rule.of("latest", Freshness.ALWAYS));
+    PullThrough p =
+        pullThrough(RequestLimits.unlimited(), Freshness.Rule.of("latest", Freshness.ALWAYS));
     manifest(p, "latest");
     manifest(p, "v2");
     up.clearRequests();
@@ -180,12 +196,23 @@ class PullThroughBudgetTest {
     up.putImage("team/app", "other", bytes(100, 4));
     up.rateLimit(100, 1, 3600);
     up.rateLimitRetryAfter(1);
-    PullThrough p = pullThrough(RequestLimits.unlimited(), Freshness.Rule.of("latest", Freshness.ALWAYS));
+    PullThrough p =
+        pullThrough(RequestLimits.unlimited(), Freshness.Rule.of("latest", Freshness.ALWAYS));
 
     manifest(p, "latest"); // the last pull of the budget: ratelimit-remaining: 0 comes back
-    assertThat(meters.get("registry_proxy_upstream_ratelimit_limit").tag("upstream", "up.test").gauge().value())
+    assertThat(
+            meters
+                .get("registry_proxy_upstream_ratelimit_limit")
+                .tag("upstream", "up.test")
+                .gauge()
+                .value())
         .isEqualTo(100);
-    assertThat(meters.get("registry_proxy_upstream_ratelimit_remaining").tag("upstream", "up.test").gauge().value())
+    assertThat(
+            meters
+                .get("registry_proxy_upstream_ratelimit_remaining")
+                .tag("upstream", "up.test")
+                .gauge()
+                .value())
         .isZero();
     up.clearRequests();
 
@@ -193,15 +220,18 @@ class PullThroughBudgetTest {
     assertThat(stale.stale()).isTrue();
     assertThat(stale.digest()).hasToString(img.manifestDigest());
     assertThat(get(p.manifestHead(REPO, new Tag("latest"), List.of())).stale()).isTrue();
-    assertThatThrownBy(() -> manifest(p, "other")).hasCauseInstanceOf(RegistryException.class)
-        .cause().hasMessageContaining("rate limit");
+    assertThatThrownBy(() -> manifest(p, "other"))
+        .hasCauseInstanceOf(RegistryException.class)
+        .cause()
+        .hasMessageContaining("rate limit");
     assertThat(up.requests()).as("nothing is asked while the budget is spent").isEmpty();
   }
 
   @Test
   void a429WithRetryAfterServesStaleAndTheUpstreamIsNotAskedUntilItPasses() throws Exception {
     HostileRegistry.Image img = up.putImage("team/app", "latest", bytes(100, 1));
-    PullThrough p = pullThrough(RequestLimits.unlimited(), Freshness.Rule.of("latest", Freshness.ALWAYS));
+    PullThrough p =
+        pullThrough(RequestLimits.unlimited(), Freshness.Rule.of("latest", Freshness.ALWAYS));
     manifest(p, "latest");
     up.lie("*", Lie.status(429, 1));
     up.clearRequests();
@@ -218,7 +248,8 @@ class PullThroughBudgetTest {
   }
 
   @Test
-  void theConcurrencyCapHoldsUnder32ColdBlobFetchesWhileACachedBlobIsServedAtOnce() throws Exception {
+  void theConcurrencyCapHoldsUnder32ColdBlobFetchesWhileACachedBlobIsServedAtOnce()
+      throws Exception {
     String cachedDigest = up.putBlob("team/app", bytes(1_000, 99));
     PullThrough p = pullThrough(new RequestLimits(4, 0));
     BlobSource first = get(p.blob(REPO, Digest.parse(cachedDigest)));
@@ -234,8 +265,12 @@ class PullThroughBudgetTest {
     long t0 = System.nanoTime();
     BlobSource cached = get(p.blob(REPO, Digest.parse(cachedDigest)));
     long cachedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-    double queued = meters.get("registry_proxy_upstream_queued_requests").tag("upstream", "up.test")
-        .gauge().value();
+    double queued =
+        meters
+            .get("registry_proxy_upstream_queued_requests")
+            .tag("upstream", "up.test")
+            .gauge()
+            .value();
     for (var f : fetches) {
       ((BlobSource.Downloading) get(f)).download().finished().get(30, TimeUnit.SECONDS);
     }

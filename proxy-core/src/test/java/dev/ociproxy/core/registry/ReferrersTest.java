@@ -56,15 +56,29 @@ class ReferrersTest {
   /** A pull-through whose referrers lists (and sha256-* tags) stay fresh for {@code tagTtl}. */
   private PullThrough pullThrough(Duration tagTtl) {
     store = new ContentStore(cache).open();
-    MirrorOptions caching = new MirrorOptions(MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES, tagTtl,
-        Duration.ofSeconds(30), true, List.of(Freshness.Rule.of("sha256-*", tagTtl)));
-    upstreams = Upstreams.wire(new Upstreams.Shared(group, NioSocketChannel.class, store, meters, Integer.MAX_VALUE),
-        List.of(new Upstreams.Spec(UpstreamOptions.anonymous("up.test", URI.create(up.url())), caching, true,
-            RequestLimits.unlimited())));
+    MirrorOptions caching =
+        new MirrorOptions(
+            MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES,
+            tagTtl,
+            Duration.ofSeconds(30),
+            true,
+            List.of(Freshness.Rule.of("sha256-*", tagTtl)));
+    upstreams =
+        Upstreams.wire(
+            new Upstreams.Shared(group, NioSocketChannel.class, store, meters, Integer.MAX_VALUE),
+            List.of(
+                new Upstreams.Spec(
+                    UpstreamOptions.anonymous("up.test", URI.create(up.url())),
+                    caching,
+                    true,
+                    RequestLimits.unlimited())));
     return upstreams.pullThrough("up.test");
   }
 
-  /** An image and two honest referrers: an SBOM typed by artifactType, a signature typed by its config. */
+  /**
+   * An image and two honest referrers: an SBOM typed by artifactType, a signature typed by its
+   * config.
+   */
   private List<String> imageWithTwoReferrers() {
     image = up.putImage(REPO.value(), "v1", "layer".getBytes()).manifestDigest();
     String sbom = put(OciJson.artifact(SBOM, "application/vnd.oci.empty.v1+json", image, "sbom"));
@@ -100,23 +114,30 @@ class ReferrersTest {
     Referrers r = referrers(pullThrough(Duration.ofSeconds(30)));
 
     assertThat(digests(r)).containsExactlyInAnyOrderElementsOf(honest);
-    assertThat(r.manifests()).extracting(Referrers.Referrer::artifactType)
+    assertThat(r.manifests())
+        .extracting(Referrers.Referrer::artifactType)
         .containsExactlyInAnyOrder(SBOM, SIGNATURE);
-    assertThat(r.manifests()).allSatisfy(m -> {
-      assertThat(m.mediaType()).isEqualTo(MediaTypes.OCI_MANIFEST);
-      assertThat(m.annotations()).containsKey("org.example.label");
-    });
+    assertThat(r.manifests())
+        .allSatisfy(
+            m -> {
+              assertThat(m.mediaType()).isEqualTo(MediaTypes.OCI_MANIFEST);
+              assertThat(m.annotations()).containsKey("org.example.label");
+            });
     assertThat(r.filtered(SBOM).manifests()).hasSize(1);
     assertThat(r.stale()).isFalse();
   }
 
   @Test
-  void aListedReferrerAboutAnotherSubjectWithWrongBytesOrAWrongSizeIsDroppedAndCounted() throws Exception {
+  void aListedReferrerAboutAnotherSubjectWithWrongBytesOrAWrongSizeIsDroppedAndCounted()
+      throws Exception {
     List<String> honest = imageWithTwoReferrers();
     String other = up.putImage("test/app", "v2", "other".getBytes()).manifestDigest();
-    byte[] elsewhere = OciJson.artifact(SBOM, "application/vnd.oci.empty.v1+json", other, "elsewhere");
-    up.referrers().list(REPO.value(), image, MediaTypes.OCI_MANIFEST, put(elsewhere), elsewhere.length);
-    byte[] substituted = OciJson.artifact(SBOM, "application/vnd.oci.empty.v1+json", image, "substituted");
+    byte[] elsewhere =
+        OciJson.artifact(SBOM, "application/vnd.oci.empty.v1+json", other, "elsewhere");
+    up.referrers()
+        .list(REPO.value(), image, MediaTypes.OCI_MANIFEST, put(elsewhere), elsewhere.length);
+    byte[] substituted =
+        OciJson.artifact(SBOM, "application/vnd.oci.empty.v1+json", image, "substituted");
     String substitutedDigest = put(substituted);
     up.lie(substitutedDigest, Lie.MANIFEST_BY_DIGEST_SUBSTITUTED);
     byte[] sized = OciJson.artifact(SBOM, "application/vnd.oci.empty.v1+json", image, "sized");
@@ -130,8 +151,7 @@ class ReferrersTest {
     assertThat(refused("digest_mismatch")).isEqualTo(1);
     assertThat(refused("size_mismatch")).isEqualTo(1);
     assertThat(store.readManifest(Digest.parse(substitutedDigest))).isNull();
-    assertThat(p.refusals().recent()).extracting(x -> x.asked())
-        .contains("referrers of " + image);
+    assertThat(p.refusals().recent()).extracting(x -> x.asked()).contains("referrers of " + image);
   }
 
   @Test
@@ -166,7 +186,8 @@ class ReferrersTest {
 
     Referrers r = referrers(pullThrough(Duration.ofSeconds(30)));
 
-    assertThat(up.requests("GET", "/v2/" + REPO + "/referrers/")).hasSize(ReferrersFetcher.MAX_PAGES);
+    assertThat(up.requests("GET", "/v2/" + REPO + "/referrers/"))
+        .hasSize(ReferrersFetcher.MAX_PAGES);
     assertThat(refused("too_many")).isEqualTo(1);
     assertThat(digests(r)).containsExactlyInAnyOrderElementsOf(honest);
   }
@@ -179,17 +200,23 @@ class ReferrersTest {
   }
 
   @Test
-  void withoutTheApiTheTagSchemaIndexIsVerifiedTheSameAndTheApiIsNotAskedAgainAtOnce() throws Exception {
+  void withoutTheApiTheTagSchemaIndexIsVerifiedTheSameAndTheApiIsNotAskedAgainAtOnce()
+      throws Exception {
     List<String> honest = imageWithTwoReferrers();
     String other = up.putImage("test/app", "v2", "other".getBytes()).manifestDigest();
-    byte[] elsewhere = OciJson.artifact(SBOM, "application/vnd.oci.empty.v1+json", other, "elsewhere");
+    byte[] elsewhere =
+        OciJson.artifact(SBOM, "application/vnd.oci.empty.v1+json", other, "elsewhere");
     String elsewhereDigest = put(elsewhere);
     up.referrers().withoutApi();
-    byte[] index = OciJson.index(
-        new OciJson.Descriptor(MediaTypes.OCI_MANIFEST, honest.get(0), sizes.get(honest.get(0))),
-        new OciJson.Descriptor(MediaTypes.OCI_MANIFEST, honest.get(1), sizes.get(honest.get(1))),
-        new OciJson.Descriptor(MediaTypes.OCI_MANIFEST, elsewhereDigest, elsewhere.length));
-    up.putManifest(REPO.value(), "sha256-" + image.substring("sha256:".length()), MediaTypes.OCI_INDEX, index);
+    byte[] index =
+        OciJson.index(
+            new OciJson.Descriptor(
+                MediaTypes.OCI_MANIFEST, honest.get(0), sizes.get(honest.get(0))),
+            new OciJson.Descriptor(
+                MediaTypes.OCI_MANIFEST, honest.get(1), sizes.get(honest.get(1))),
+            new OciJson.Descriptor(MediaTypes.OCI_MANIFEST, elsewhereDigest, elsewhere.length));
+    up.putManifest(
+        REPO.value(), "sha256-" + image.substring("sha256:".length()), MediaTypes.OCI_INDEX, index);
 
     PullThrough p = pullThrough(Duration.ZERO);
     Referrers first = referrers(p);
@@ -197,7 +224,8 @@ class ReferrersTest {
 
     assertThat(digests(first)).containsExactlyInAnyOrderElementsOf(honest);
     assertThat(digests(second)).containsExactlyInAnyOrderElementsOf(honest);
-    assertThat(first.manifests()).extracting(Referrers.Referrer::artifactType)
+    assertThat(first.manifests())
+        .extracting(Referrers.Referrer::artifactType)
         .containsExactlyInAnyOrder(SBOM, SIGNATURE);
     assertThat(refused("subject_mismatch")).isEqualTo(2);
     assertThat(up.requests("GET", "/v2/" + REPO + "/referrers/")).hasSize(1);

@@ -86,7 +86,8 @@ class AuthChallengeTest {
 
   @ParameterizedTest
   @NullAndEmptySource
-  @ValueSource(strings = {"   ", "realm=\"x\"", "Bea\"rer realm=x", "{\"json\":1}", "Bearer/1 realm=x"})
+  @ValueSource(
+      strings = {"   ", "realm=\"x\"", "Bea\"rer realm=x", "{\"json\":1}", "Bearer/1 realm=x"})
   void garbageIsNotAChallenge(String header) {
     assertThat(AuthChallenge.parse(header)).isNull();
   }

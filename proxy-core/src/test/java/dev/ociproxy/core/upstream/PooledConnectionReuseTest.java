@@ -25,13 +25,16 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A pooled upstream connection carries another request only after a response framed one way and
- * read to its end, with nothing after it: bytes an upstream sends besides its answer are never
- * read as the answer to a later request (response smuggling).
+ * read to its end, with nothing after it: bytes an upstream sends besides its answer are never read
+ * as the answer to a later request (response smuggling).
  */
 class PooledConnectionReuseTest {
   private static final String FORGED = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged";
 
-  /** What the upstream writes for the n-th request (from 1) and, after a pause, on the same connection. */
+  /**
+   * What the upstream writes for the n-th request (from 1) and, after a pause, on the same
+   * connection.
+   */
   private record Answer(String now, String later) {}
 
   private interface Script {
@@ -54,9 +57,12 @@ class PooledConnectionReuseTest {
     t.start();
     group = new NioEventLoopGroup(1);
     meters = new SimpleMeterRegistry();
-    client = new UpstreamClient(
-        UpstreamOptions.anonymous("up.test", URI.create("http://127.0.0.1:" + server.getLocalPort())),
-        new HttpTransport(group, NioSocketChannel.class), meters);
+    client =
+        new UpstreamClient(
+            UpstreamOptions.anonymous(
+                "up.test", URI.create("http://127.0.0.1:" + server.getLocalPort())),
+            new HttpTransport(group, NioSocketChannel.class),
+            meters);
   }
 
   @AfterEach
@@ -81,7 +87,9 @@ class PooledConnectionReuseTest {
 
   private void answer(Socket s) {
     try (s) {
-      BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
+      BufferedReader in =
+          new BufferedReader(
+              new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
       OutputStream out = s.getOutputStream();
       String requestLine;
       while ((requestLine = in.readLine()) != null) {
@@ -112,7 +120,8 @@ class PooledConnectionReuseTest {
   }
 
   private String fetch(HttpMethod method, String path) {
-    UpstreamResponse r = client.request(method, path, "a/b", List.of()).orTimeout(10, TimeUnit.SECONDS).join();
+    UpstreamResponse r =
+        client.request(method, path, "a/b", List.of()).orTimeout(10, TimeUnit.SECONDS).join();
     byte[] body = r.aggregate(1 << 20).orTimeout(10, TimeUnit.SECONDS).join();
     return r.status() + " " + new String(body, StandardCharsets.ISO_8859_1);
   }
@@ -123,11 +132,13 @@ class PooledConnectionReuseTest {
   }
 
   /** The first request's answer is followed by {@code after} (in the same write, or later). */
-  private void assertSecondRequestGetsItsOwnAnswer(HttpMethod first, String firstHead, String after,
-      boolean later) throws InterruptedException {
-    script = (n, line) -> n == 1
-        ? new Answer(firstHead + (later ? "" : after), later ? after : null)
-        : new Answer(ok("answer-" + n), null);
+  private void assertSecondRequestGetsItsOwnAnswer(
+      HttpMethod first, String firstHead, String after, boolean later) throws InterruptedException {
+    script =
+        (n, line) ->
+            n == 1
+                ? new Answer(firstHead + (later ? "" : after), later ? after : null)
+                : new Answer(ok("answer-" + n), null);
     fetch(first, "/v2/a/b/manifests/v1");
     Thread.sleep(400); // the smuggled bytes are on their way, or here, while the connection idles
     assertThat(get("/v2/other/repo/manifests/v2")).isEqualTo("200 answer-2");
@@ -143,8 +154,8 @@ class PooledConnectionReuseTest {
   @Test
   void aPartialForgedResponseBufferedBehindTheAnswerClosesTheConnection() throws Exception {
     // Half a response head arrives with the answer (the decoder holds it), the rest later.
-    assertSecondRequestGetsItsOwnAnswer(HttpMethod.GET, ok("honest") + FORGED.substring(0, 20),
-        FORGED.substring(20), true);
+    assertSecondRequestGetsItsOwnAnswer(
+        HttpMethod.GET, ok("honest") + FORGED.substring(0, 20), FORGED.substring(20), true);
   }
 
   @Test
@@ -154,20 +165,26 @@ class PooledConnectionReuseTest {
 
   @Test
   void aBodyAfterAHeadResponseIsNeverReadAsTheNextAnswer() throws Exception {
-    assertSecondRequestGetsItsOwnAnswer(HttpMethod.HEAD, "HTTP/1.1 200 OK\r\nContent-Length: 79\r\n\r\n", FORGED, true);
+    assertSecondRequestGetsItsOwnAnswer(
+        HttpMethod.HEAD, "HTTP/1.1 200 OK\r\nContent-Length: 79\r\n\r\n", FORGED, true);
   }
 
   @Test
   void aBodyOnA204IsNeverReadAsTheNextAnswer() throws Exception {
-    assertSecondRequestGetsItsOwnAnswer(HttpMethod.GET, "HTTP/1.1 204 No Content\r\n\r\n", FORGED, true);
+    assertSecondRequestGetsItsOwnAnswer(
+        HttpMethod.GET, "HTTP/1.1 204 No Content\r\n\r\n", FORGED, true);
   }
 
   @Test
   void aResponseWithContentLengthAndChunkedIsReadByItsChunksAndItsConnectionClosed() {
-    script = (n, line) -> n == 1
-        ? new Answer("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
-            + "6\r\nhonest\r\n0\r\n\r\n", null)
-        : new Answer(ok("answer-" + n), null);
+    script =
+        (n, line) ->
+            n == 1
+                ? new Answer(
+                    "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        + "6\r\nhonest\r\n0\r\n\r\n",
+                    null)
+                : new Answer(ok("answer-" + n), null);
     assertThat(get("/v2/a/b/manifests/v1")).isEqualTo("200 honest");
     assertThat(get("/v2/a/b/manifests/v2")).isEqualTo("200 answer-2");
     assertThat(connections.get()).isEqualTo(2);
@@ -176,10 +193,14 @@ class PooledConnectionReuseTest {
 
   @Test
   void anHttp10ResponseWithTwoContentLengthsIsNeverFollowedOnItsConnection() throws Exception {
-    script = (n, line) -> n == 1
-        ? new Answer("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 6\r\nContent-Length: 85\r\n\r\n"
-            + "honest", FORGED)
-        : new Answer(ok("answer-" + n), null);
+    script =
+        (n, line) ->
+            n == 1
+                ? new Answer(
+                    "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 6\r\nContent-Length: 85\r\n\r\n"
+                        + "honest",
+                    FORGED)
+                : new Answer(ok("answer-" + n), null);
     get("/v2/a/b/manifests/v1");
     Thread.sleep(400);
     // Netty reads such a response by its first length; only HTTP/1.1 connections are ever reused.
@@ -189,8 +210,11 @@ class PooledConnectionReuseTest {
 
   @Test
   void twoDifferentContentLengthsFailTheRequestInsteadOfAnsweringIt() {
-    script = (n, line) -> new Answer(
-        "HTTP/1.1 200 OK\r\nContent-Length: 6\r\nContent-Length: 85\r\n\r\nhonest" + FORGED, null);
+    script =
+        (n, line) ->
+            new Answer(
+                "HTTP/1.1 200 OK\r\nContent-Length: 6\r\nContent-Length: 85\r\n\r\nhonest" + FORGED,
+                null);
     assertThatThrownBy(() -> get("/v2/a/b/manifests/v1"))
         .hasRootCauseInstanceOf(UpstreamUnavailableException.class)
         .hasMessageContaining("malformed");
@@ -208,8 +232,13 @@ class PooledConnectionReuseTest {
 
   @Test
   void anHonestKeepAliveConnectionIsReused() throws Exception {
-    script = (n, line) -> new Answer(line.startsWith("HEAD")
-        ? "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n" : ok("answer-" + n), null);
+    script =
+        (n, line) ->
+            new Answer(
+                line.startsWith("HEAD")
+                    ? "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n"
+                    : ok("answer-" + n),
+                null);
     assertThat(get("/v2/a/b/manifests/v1")).isEqualTo("200 answer-1");
     Thread.sleep(200);
     assertThat(fetch(HttpMethod.HEAD, "/v2/a/b/manifests/v1")).isEqualTo("200 ");

@@ -25,8 +25,15 @@ class RateLimitBudgetTest {
 
   @Test
   void dockerHubsHeadersBecomeTheGaugesAndABudgetLeftAsksForNoPause() {
-    long pause = budget.observe(headers("ratelimit-limit", "100;w=21600", "ratelimit-remaining", "76;w=21600",
-        "docker-ratelimit-source", "192.0.2.1"));
+    long pause =
+        budget.observe(
+            headers(
+                "ratelimit-limit",
+                "100;w=21600",
+                "ratelimit-remaining",
+                "76;w=21600",
+                "docker-ratelimit-source",
+                "192.0.2.1"));
 
     assertThat(pause).isZero();
     assertThat(gauge("registry_proxy_upstream_ratelimit_limit")).isEqualTo(100);
@@ -42,13 +49,28 @@ class RateLimitBudgetTest {
 
   @Test
   void aSpentBudgetPausesForRetryAfterWhenGiven_elseForTheTimeTheWindowTakesToGiveOneBack() {
-    assertThat(budget.observe(headers("ratelimit-limit", "100;w=21600", "ratelimit-remaining", "0;w=21600",
-        "Retry-After", "30"))).isEqualTo(30_000);
-    assertThat(budget.observe(headers("ratelimit-limit", "100;w=21600", "ratelimit-remaining", "0;w=21600")))
-        .as("21600 s / 100").isEqualTo(216_000);
-    assertThat(budget.observe(headers("ratelimit-limit", "10;w=3600", "ratelimit-remaining", "0;w=3600")))
-        .as("3600 s / 10 is 360 s, capped at 5 min").isEqualTo(300_000);
-    assertThat(budget.observe(headers("ratelimit-remaining", "0"))).isEqualTo(RateLimitBudget.DEFAULT_PAUSE_MILLIS);
+    assertThat(
+            budget.observe(
+                headers(
+                    "ratelimit-limit",
+                    "100;w=21600",
+                    "ratelimit-remaining",
+                    "0;w=21600",
+                    "Retry-After",
+                    "30")))
+        .isEqualTo(30_000);
+    assertThat(
+            budget.observe(
+                headers("ratelimit-limit", "100;w=21600", "ratelimit-remaining", "0;w=21600")))
+        .as("21600 s / 100")
+        .isEqualTo(216_000);
+    assertThat(
+            budget.observe(
+                headers("ratelimit-limit", "10;w=3600", "ratelimit-remaining", "0;w=3600")))
+        .as("3600 s / 10 is 360 s, capped at 5 min")
+        .isEqualTo(300_000);
+    assertThat(budget.observe(headers("ratelimit-remaining", "0")))
+        .isEqualTo(RateLimitBudget.DEFAULT_PAUSE_MILLIS);
     assertThat(gauge("registry_proxy_upstream_ratelimit_remaining")).isZero();
   }
 

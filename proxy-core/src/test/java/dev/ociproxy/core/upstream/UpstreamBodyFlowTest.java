@@ -33,8 +33,10 @@ class UpstreamBodyFlowTest {
 
   private ServerSocket server;
   private final AtomicLong served = new AtomicLong();
+
   /** The upstream goes silent (without closing) once it has sent this much of the body. */
   private volatile long stallAfter = Long.MAX_VALUE;
+
   private NioEventLoopGroup group;
   private UpstreamClient client;
 
@@ -45,11 +47,20 @@ class UpstreamBodyFlowTest {
     t.setDaemon(true);
     t.start();
     group = new NioEventLoopGroup(1);
-    // A read timeout far shorter than the pauses below: a pause is ours, never the upstream's silence.
-    client = new UpstreamClient(
-        new UpstreamOptions("up.test", URI.create("http://127.0.0.1:" + server.getLocalPort()), null, null, null,
-            Duration.ofSeconds(5), READ_TIMEOUT, Set.of()),
-        new HttpTransport(group, NioSocketChannel.class));
+    // A read timeout far shorter than the pauses below: a pause is ours, never the upstream's
+    // silence.
+    client =
+        new UpstreamClient(
+            new UpstreamOptions(
+                "up.test",
+                URI.create("http://127.0.0.1:" + server.getLocalPort()),
+                null,
+                null,
+                null,
+                Duration.ofSeconds(5),
+                READ_TIMEOUT,
+                Set.of()),
+            new HttpTransport(group, NioSocketChannel.class));
   }
 
   @AfterEach
@@ -61,13 +72,17 @@ class UpstreamBodyFlowTest {
   /** Answers one request with a {@link #BODY}-byte body, counting what the socket accepted. */
   private void serveOne() {
     try (Socket s = server.accept()) {
-      BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
+      BufferedReader in =
+          new BufferedReader(
+              new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
       String line;
       while ((line = in.readLine()) != null && !line.isEmpty()) {
         // request line and headers
       }
       OutputStream out = s.getOutputStream();
-      out.write(("HTTP/1.1 200 OK\r\nContent-Length: " + BODY + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+      out.write(
+          ("HTTP/1.1 200 OK\r\nContent-Length: " + BODY + "\r\n\r\n")
+              .getBytes(StandardCharsets.ISO_8859_1));
       byte[] piece = new byte[64 * 1024];
       for (int sent = 0; sent < BODY; sent += piece.length) {
         if (sent >= stallAfter) {
@@ -85,21 +100,25 @@ class UpstreamBodyFlowTest {
   }
 
   @Test
-  void pausedBodyIsNotReadUntilTheSinkResumes_howeverLongerThanTheReadTimeoutThePause() throws Exception {
+  void pausedBodyIsNotReadUntilTheSinkResumes_howeverLongerThanTheReadTimeoutThePause()
+      throws Exception {
     CountingSink sink = streamBody(true);
     BodyFlow flow = sink.paused.get(10, TimeUnit.SECONDS);
     AtomicLong received = sink.received;
     CompletableFuture<Long> complete = sink.complete;
 
-    Thread.sleep(500); // whatever one read had already decoded arrives; then nothing more (and no timeout)
+    Thread.sleep(
+        500); // whatever one read had already decoded arrives; then nothing more (and no timeout)
     long whilePaused = received.get();
     long servedWhilePaused = served.get();
     Thread.sleep(500);
 
     assertThat(received.get()).isEqualTo(whilePaused);
     assertThat(whilePaused).isLessThan(BODY / 8);
-    assertThat(served.get()).as("the upstream is held back by full socket buffers")
-        .isEqualTo(servedWhilePaused).isLessThan(BODY);
+    assertThat(served.get())
+        .as("the upstream is held back by full socket buffers")
+        .isEqualTo(servedWhilePaused)
+        .isLessThan(BODY);
     assertThat(complete).isNotDone();
 
     flow.resume(); // from this (non-event-loop) thread
@@ -127,19 +146,24 @@ class UpstreamBodyFlowTest {
         .hasCauseInstanceOf(java.io.IOException.class)
         .hasMessageContaining("the cache disk took none of this download's bytes");
     assertThat(Duration.ofNanos(System.nanoTime() - start))
-        .isGreaterThanOrEqualTo(READ_TIMEOUT.multipliedBy(ExchangeHandler.STALLED_DISK_TIMEOUTS - 1));
+        .isGreaterThanOrEqualTo(
+            READ_TIMEOUT.multipliedBy(ExchangeHandler.STALLED_DISK_TIMEOUTS - 1));
   }
 
   /** Asks the upstream for its blob and streams the body into a new {@link CountingSink}. */
   private CountingSink streamBody(boolean pauseAtFirstChunk) {
     UpstreamResponse resp =
-        client.request(HttpMethod.GET, "/v2/x/y/blobs/sha256:" + "a".repeat(64), "x/y", List.of()).join();
+        client
+            .request(HttpMethod.GET, "/v2/x/y/blobs/sha256:" + "a".repeat(64), "x/y", List.of())
+            .join();
     CountingSink sink = new CountingSink(pauseAtFirstChunk);
     resp.stream(sink);
     return sink;
   }
 
-  /** Counts the body; completes with its length, or with the failure; may pause at the first chunk. */
+  /**
+   * Counts the body; completes with its length, or with the failure; may pause at the first chunk.
+   */
   private static final class CountingSink implements BodySink {
     final AtomicLong received = new AtomicLong();
     final CompletableFuture<BodyFlow> paused = new CompletableFuture<>();

@@ -37,39 +37,53 @@ class UpstreamClientCredentialsTest {
 
   @Test
   void sameSchemeHostAndPortIsTheSameOrigin() {
-    assertThat(UpstreamClient.sameOrigin(uri("https://r.example.com/v2/x"), uri("https://r.example.com")))
+    assertThat(
+            UpstreamClient.sameOrigin(
+                uri("https://r.example.com/v2/x"), uri("https://r.example.com")))
         .isTrue();
   }
 
   @Test
   void defaultPortAndExplicitDefaultPortAreTheSameOrigin() {
-    assertThat(UpstreamClient.sameOrigin(uri("https://r.example.com:443/v2/"), uri("https://r.example.com")))
+    assertThat(
+            UpstreamClient.sameOrigin(
+                uri("https://r.example.com:443/v2/"), uri("https://r.example.com")))
         .isTrue();
-    assertThat(UpstreamClient.sameOrigin(uri("http://r.example.com/v2/"), uri("http://r.example.com:80")))
+    assertThat(
+            UpstreamClient.sameOrigin(
+                uri("http://r.example.com/v2/"), uri("http://r.example.com:80")))
         .isTrue();
   }
 
   @Test
   void hostAndSchemeCompareCaseInsensitively() {
-    assertThat(UpstreamClient.sameOrigin(uri("HTTPS://R.Example.COM/v2/"), uri("https://r.example.com")))
+    assertThat(
+            UpstreamClient.sameOrigin(
+                uri("HTTPS://R.Example.COM/v2/"), uri("https://r.example.com")))
         .isTrue();
   }
 
   @Test
   void otherPortIsAnotherOrigin() {
-    assertThat(UpstreamClient.sameOrigin(uri("https://r.example.com:8443/v2/"), uri("https://r.example.com")))
+    assertThat(
+            UpstreamClient.sameOrigin(
+                uri("https://r.example.com:8443/v2/"), uri("https://r.example.com")))
         .isFalse();
   }
 
   @Test
   void otherSchemeIsAnotherOriginEvenOnTheSameHost() {
-    assertThat(UpstreamClient.sameOrigin(uri("http://r.example.com:443/v2/"), uri("https://r.example.com")))
+    assertThat(
+            UpstreamClient.sameOrigin(
+                uri("http://r.example.com:443/v2/"), uri("https://r.example.com")))
         .isFalse();
   }
 
   @Test
   void otherHostIsAnotherOrigin() {
-    assertThat(UpstreamClient.sameOrigin(uri("https://storage.example.net/blob"), uri("https://r.example.com")))
+    assertThat(
+            UpstreamClient.sameOrigin(
+                uri("https://storage.example.net/blob"), uri("https://r.example.com")))
         .isFalse();
     assertThat(
             UpstreamClient.sameOrigin(
@@ -104,17 +118,22 @@ class UpstreamClientCredentialsTest {
   void aTokenRealmElsewhereIsRefusedWithoutARequest() throws Exception {
     try (ServerSocket realm = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
         ServerSocket up = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      Thread t = new Thread(() -> {
-        try (Socket s = up.accept()) {
-          s.getInputStream().read(new byte[4096]);
-          s.getOutputStream().write(("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"http://127.0.0.1:"
-              + realm.getLocalPort() + "/token\",service=\"x\"\r\nContent-Length: 0\r\n\r\n")
-              .getBytes(StandardCharsets.ISO_8859_1));
-          s.getInputStream().read();
-        } catch (IOException e) {
-          // closed
-        }
-      });
+      Thread t =
+          new Thread(
+              () -> {
+                try (Socket s = up.accept()) {
+                  s.getInputStream().read(new byte[4096]);
+                  s.getOutputStream()
+                      .write(
+                          ("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"http://127.0.0.1:"
+                                  + realm.getLocalPort()
+                                  + "/token\",service=\"x\"\r\nContent-Length: 0\r\n\r\n")
+                              .getBytes(StandardCharsets.ISO_8859_1));
+                  s.getInputStream().read();
+                } catch (IOException e) {
+                  // closed
+                }
+              });
       t.setDaemon(true);
       t.start();
       UpstreamClient c = client("http://127.0.0.1:" + up.getLocalPort(), Set.of());
@@ -122,8 +141,7 @@ class UpstreamClientCredentialsTest {
               () -> c.request(HttpMethod.GET, "/v2/a/manifests/v1", "a", List.of()).join())
           .hasMessageContaining("refused token realm 127.0.0.1");
       realm.setSoTimeout(200);
-      assertThatThrownBy(realm::accept)
-          .isInstanceOf(SocketTimeoutException.class);
+      assertThatThrownBy(realm::accept).isInstanceOf(SocketTimeoutException.class);
     }
   }
 
@@ -185,7 +203,13 @@ class UpstreamClientCredentialsTest {
   private static UpstreamClient client(String url, Set<String> trustedRealmHosts) {
     UpstreamOptions options =
         new UpstreamOptions(
-            "test", uri(url), "user", "secret", null, Duration.ofSeconds(1), Duration.ofSeconds(1),
+            "test",
+            uri(url),
+            "user",
+            "secret",
+            null,
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(1),
             trustedRealmHosts);
     return new UpstreamClient(options, new HttpTransport(group, NioSocketChannel.class));
   }

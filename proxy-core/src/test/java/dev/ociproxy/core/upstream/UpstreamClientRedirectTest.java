@@ -41,9 +41,11 @@ class UpstreamClientRedirectTest {
     acceptor.setDaemon(true);
     acceptor.start();
     group = new NioEventLoopGroup(1);
-    client = new UpstreamClient(
-        UpstreamOptions.anonymous("up.test", URI.create("http://127.0.0.1:" + server.getLocalPort())),
-        new HttpTransport(group, NioSocketChannel.class));
+    client =
+        new UpstreamClient(
+            UpstreamOptions.anonymous(
+                "up.test", URI.create("http://127.0.0.1:" + server.getLocalPort())),
+            new HttpTransport(group, NioSocketChannel.class));
   }
 
   @AfterEach
@@ -52,7 +54,9 @@ class UpstreamClientRedirectTest {
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
   }
 
-  /** Answers every request on every connection (one thread each) with a 307 to {@link #location}. */
+  /**
+   * Answers every request on every connection (one thread each) with a 307 to {@link #location}.
+   */
   private void serve() {
     while (!server.isClosed()) {
       try {
@@ -68,7 +72,9 @@ class UpstreamClientRedirectTest {
 
   private void answer(Socket s) {
     try (s) {
-      BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
+      BufferedReader in =
+          new BufferedReader(
+              new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
       OutputStream out = s.getOutputStream();
       String line;
       while ((line = in.readLine()) != null) {
@@ -76,8 +82,11 @@ class UpstreamClientRedirectTest {
           continue; // request line and headers
         }
         requests.incrementAndGet();
-        out.write(("HTTP/1.1 307 Temporary Redirect\r\nLocation: " + location
-            + "\r\nContent-Length: 0\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+        out.write(
+            ("HTTP/1.1 307 Temporary Redirect\r\nLocation: "
+                    + location
+                    + "\r\nContent-Length: 0\r\n\r\n")
+                .getBytes(StandardCharsets.ISO_8859_1));
         out.flush();
       }
     } catch (IOException e) {
@@ -111,35 +120,52 @@ class UpstreamClientRedirectTest {
     assertThat(requests.get()).isEqualTo(UpstreamClient.MAX_REDIRECTS + 1);
   }
 
-  /** A client for which 127.0.0.2 is an internal address and 127.0.0.1 (the upstream) is {@code upstreamInternal}. */
+  /**
+   * A client for which 127.0.0.2 is an internal address and 127.0.0.1 (the upstream) is {@code
+   * upstreamInternal}.
+   */
   private UpstreamClient clientSeeing(boolean upstreamInternal) {
-    AddressGuard guard = new AddressGuard(a -> a.getHostAddress().equals("127.0.0.2")
-        || upstreamInternal && a.getHostAddress().equals("127.0.0.1"));
+    AddressGuard guard =
+        new AddressGuard(
+            a ->
+                a.getHostAddress().equals("127.0.0.2")
+                    || upstreamInternal && a.getHostAddress().equals("127.0.0.1"));
     return new UpstreamClient(
-        UpstreamOptions.anonymous("up.test", URI.create("http://127.0.0.1:" + server.getLocalPort())),
-        new HttpTransport(group, NioSocketChannel.class), new SimpleMeterRegistry(),
-        RequestLimits.unlimited(), guard);
+        UpstreamOptions.anonymous(
+            "up.test", URI.create("http://127.0.0.1:" + server.getLocalPort())),
+        new HttpTransport(group, NioSocketChannel.class),
+        new SimpleMeterRegistry(),
+        RequestLimits.unlimited(),
+        guard);
   }
 
   /** A server on 127.0.0.2 that counts the request heads it receives and answers 200. */
   private ServerSocket internalServer(AtomicInteger heads) throws IOException {
     ServerSocket internal = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.2"));
-    Thread t = new Thread(() -> {
-      while (!internal.isClosed()) {
-        try (Socket s = internal.accept()) {
-          BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
-          String line;
-          while ((line = in.readLine()) != null) {
-            if (line.isEmpty()) {
-              heads.incrementAndGet();
-              s.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(StandardCharsets.ISO_8859_1));
-            }
-          }
-        } catch (IOException e) {
-          // closed
-        }
-      }
-    }, "internal-server");
+    Thread t =
+        new Thread(
+            () -> {
+              while (!internal.isClosed()) {
+                try (Socket s = internal.accept()) {
+                  BufferedReader in =
+                      new BufferedReader(
+                          new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
+                  String line;
+                  while ((line = in.readLine()) != null) {
+                    if (line.isEmpty()) {
+                      heads.incrementAndGet();
+                      s.getOutputStream()
+                          .write(
+                              "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+                                  .getBytes(StandardCharsets.ISO_8859_1));
+                    }
+                  }
+                } catch (IOException e) {
+                  // closed
+                }
+              }
+            },
+            "internal-server");
     t.setDaemon(true);
     t.start();
     return internal;
@@ -151,7 +177,14 @@ class UpstreamClientRedirectTest {
     try (ServerSocket internal = internalServer(heads)) {
       location = "http://127.0.0.2:" + internal.getLocalPort() + "/latest/meta-data/";
       UpstreamClient c = clientSeeing(false);
-      assertThatThrownBy(() -> c.request(HttpMethod.GET, "/v2/x/y/blobs/sha256:" + "c".repeat(64), "x/y", List.of()).join())
+      assertThatThrownBy(
+              () ->
+                  c.request(
+                          HttpMethod.GET,
+                          "/v2/x/y/blobs/sha256:" + "c".repeat(64),
+                          "x/y",
+                          List.of())
+                      .join())
           .hasRootCauseInstanceOf(RegistryException.class)
           .hasMessageContaining("internal address");
       assertThat(heads.get()).isZero();
@@ -164,7 +197,10 @@ class UpstreamClientRedirectTest {
     try (ServerSocket internal = internalServer(heads)) {
       location = "http://127.0.0.2:" + internal.getLocalPort() + "/storage/blob";
       UpstreamClient c = clientSeeing(true);
-      assertThat(c.request(HttpMethod.GET, "/v2/x/y/blobs/sha256:" + "c".repeat(64), "x/y", List.of()).join().status())
+      assertThat(
+              c.request(HttpMethod.GET, "/v2/x/y/blobs/sha256:" + "c".repeat(64), "x/y", List.of())
+                  .join()
+                  .status())
           .isEqualTo(200);
       assertThat(heads.get()).isEqualTo(1);
     }
@@ -173,7 +209,8 @@ class UpstreamClientRedirectTest {
   @Test
   void redirectWithoutAHostIsRefused() {
     location = "http:///nohost";
-    assertThatThrownBy(() -> client.request(HttpMethod.GET, "/v2/x/y/manifests/v1", "x/y", List.of()).join())
+    assertThatThrownBy(
+            () -> client.request(HttpMethod.GET, "/v2/x/y/manifests/v1", "x/y", List.of()).join())
         .hasCauseInstanceOf(RegistryException.class);
   }
 }

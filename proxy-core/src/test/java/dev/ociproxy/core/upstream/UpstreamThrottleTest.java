@@ -14,7 +14,11 @@ class UpstreamThrottleTest {
   private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
 
   private double queued() {
-    return meters.get("registry_proxy_upstream_queued_requests").tag("upstream", "up").gauge().value();
+    return meters
+        .get("registry_proxy_upstream_queued_requests")
+        .tag("upstream", "up")
+        .gauge()
+        .value();
   }
 
   @Test
@@ -25,12 +29,14 @@ class UpstreamThrottleTest {
     List<CompletableFuture<UpstreamResponse>> results = new ArrayList<>();
     for (int i = 0; i < 5; i++) {
       int n = i;
-      results.add(throttle.run(() -> {
-        order.add(n);
-        CompletableFuture<UpstreamResponse> f = new CompletableFuture<>();
-        sent.add(f);
-        return f;
-      }));
+      results.add(
+          throttle.run(
+              () -> {
+                order.add(n);
+                CompletableFuture<UpstreamResponse> f = new CompletableFuture<>();
+                sent.add(f);
+                return f;
+              }));
     }
 
     assertThat(order).containsExactly(0, 1);
@@ -51,10 +57,13 @@ class UpstreamThrottleTest {
     List<Long> starts = new CopyOnWriteArrayList<>();
     List<CompletableFuture<UpstreamResponse>> results = new ArrayList<>();
     for (int i = 0; i < 5; i++) {
-      results.add(throttle.run(() -> {
-        starts.add(System.nanoTime());
-        return CompletableFuture.failedFuture(new UpstreamUnavailableException("refused", null));
-      }));
+      results.add(
+          throttle.run(
+              () -> {
+                starts.add(System.nanoTime());
+                return CompletableFuture.failedFuture(
+                    new UpstreamUnavailableException("refused", null));
+              }));
     }
     assertThat(queued()).isGreaterThan(0);
     for (var r : results) {
@@ -63,7 +72,9 @@ class UpstreamThrottleTest {
 
     assertThat(starts).hasSize(5);
     long spanMillis = TimeUnit.NANOSECONDS.toMillis(starts.get(4) - starts.get(0));
-    assertThat(spanMillis).as("five starts at 20/s take at least 4 x 50 ms").isGreaterThanOrEqualTo(190);
+    assertThat(spanMillis)
+        .as("five starts at 20/s take at least 4 x 50 ms")
+        .isGreaterThanOrEqualTo(190);
     assertThat(queued()).isZero();
   }
 }

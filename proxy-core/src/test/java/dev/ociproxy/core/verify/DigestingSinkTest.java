@@ -75,8 +75,7 @@ class DigestingSinkTest {
     CompositeByteBuf composite = Unpooled.compositeBuffer();
     try {
       composite.addComponent(true, Unpooled.wrappedBuffer(CONTENT, 0, 3000));
-      composite.addComponent(
-          true, Unpooled.directBuffer(4000).writeBytes(CONTENT, 3000, 4000));
+      composite.addComponent(true, Unpooled.directBuffer(4000).writeBytes(CONTENT, 3000, 4000));
       composite.addComponent(true, Unpooled.wrappedBuffer(CONTENT, 7000, CONTENT.length - 7000));
       composite.readerIndex(0);
       DigestingSink sink = new DigestingSink(SHA256);

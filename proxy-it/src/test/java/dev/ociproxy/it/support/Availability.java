@@ -7,8 +7,8 @@ import org.junit.jupiter.api.Assumptions;
 /**
  * Whether a real external program (daemon, client) can run in this environment, and if not why.
  *
- * <p>Tests call {@link #assumeAvailable()} so a missing binary or an environment that cannot start a
- * daemon shows up as a skipped test with the reason, not as a failure.
+ * <p>Tests call {@link #assumeAvailable()} so a missing binary or an environment that cannot start
+ * a daemon shows up as a skipped test with the reason, not as a failure.
  */
 public record Availability(boolean available, String reason) {
 

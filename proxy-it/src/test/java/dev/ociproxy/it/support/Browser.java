@@ -28,8 +28,16 @@ public final class Browser {
   private static Path installed; // guarded by Browser.class
 
   /** What the page showed and did while the plan ran. */
-  public record Seen(List<String> results, List<String> requests, List<String> console, List<String> pageErrors,
-      List<String> dialogs, String url, List<String> cookies, String storage, boolean pwned) {
+  public record Seen(
+      List<String> results,
+      List<String> requests,
+      List<String> console,
+      List<String> pageErrors,
+      List<String> dialogs,
+      String url,
+      List<String> cookies,
+      String storage,
+      boolean pwned) {
     public String result(int i) {
       return results.get(i);
     }
@@ -39,7 +47,8 @@ public final class Browser {
 
   public static Availability availability() {
     if (!Files.isExecutable(CHROMIUM)) {
-      return Availability.unavailable("no " + CHROMIUM + " (apt-get install chromium; proxy-it/scripts/install-it-deps.sh)");
+      return Availability.unavailable(
+          "no " + CHROMIUM + " (apt-get install chromium; proxy-it/scripts/install-it-deps.sh)");
     }
     return Commands.requireBinaries("nodejs npm", "node", "npm");
   }
@@ -54,18 +63,28 @@ public final class Browser {
     return s;
   }
 
-  /** Runs {@code steps} in a fresh 1280-pixel-wide context (JavaScript on or off); fails with the driver's error. */
+  /**
+   * Runs {@code steps} in a fresh 1280-pixel-wide context (JavaScript on or off); fails with the
+   * driver's error.
+   */
   public static Seen run(boolean javaScript, List<Map<String, Object>> steps) {
     return run(javaScript, 1280, steps);
   }
 
-  /** Runs {@code steps} in a fresh context {@code width} CSS pixels wide (640: a 1280 screen at 200% zoom). */
+  /**
+   * Runs {@code steps} in a fresh context {@code width} CSS pixels wide (640: a 1280 screen at 200%
+   * zoom).
+   */
   public static Seen run(boolean javaScript, int width, List<Map<String, Object>> steps) {
     Path dir = installed();
     try {
-      byte[] plan = JSON.writeValueAsBytes(Map.of("javaScript", javaScript, "width", width, "steps", steps));
-      Process p = new ProcessBuilder("node", "drive.mjs").directory(dir.toFile())
-          .redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve("drive.log").toFile())).start();
+      byte[] plan =
+          JSON.writeValueAsBytes(Map.of("javaScript", javaScript, "width", width, "steps", steps));
+      Process p =
+          new ProcessBuilder("node", "drive.mjs")
+              .directory(dir.toFile())
+              .redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve("drive.log").toFile()))
+              .start();
       p.getOutputStream().write(plan);
       p.getOutputStream().close();
       byte[] out = p.getInputStream().readAllBytes();
@@ -75,12 +94,24 @@ public final class Browser {
       }
       JsonNode n = JSON.readTree(out);
       if (n == null || n.hasNonNull("error")) {
-        throw new AssertionError("browser: " + (n == null ? new String(out, StandardCharsets.UTF_8) : n.get("error").asText())
-            + "\nrequests: " + (n == null ? "" : n.path("requests")) + "\npage: " + (n == null ? "" : n.path("lastText").asText()));
+        throw new AssertionError(
+            "browser: "
+                + (n == null ? new String(out, StandardCharsets.UTF_8) : n.get("error").asText())
+                + "\nrequests: "
+                + (n == null ? "" : n.path("requests"))
+                + "\npage: "
+                + (n == null ? "" : n.path("lastText").asText()));
       }
-      return new Seen(strings(n.path("results")), strings(n.path("requests")), strings(n.path("console")),
-          strings(n.path("pageErrors")), strings(n.path("dialogs")), n.path("url").asText(), strings(n.path("cookies")),
-          n.path("storage").asText(), n.path("pwned").asBoolean());
+      return new Seen(
+          strings(n.path("results")),
+          strings(n.path("requests")),
+          strings(n.path("console")),
+          strings(n.path("pageErrors")),
+          strings(n.path("dialogs")),
+          n.path("url").asText(),
+          strings(n.path("cookies")),
+          n.path("storage").asText(),
+          n.path("pwned").asBoolean());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (InterruptedException e) {
@@ -108,8 +139,11 @@ public final class Browser {
         Files.copy(src.resolve(f), dir.resolve(f), StandardCopyOption.REPLACE_EXISTING);
       }
       if (!Files.exists(dir.resolve("node_modules/playwright-core/package.json"))) {
-        CommandResult r = Commands.run(List.of("npm", "ci", "--no-audit", "--no-fund", "--prefix", dir.toString()),
-            Map.of(), Duration.ofMinutes(5));
+        CommandResult r =
+            Commands.run(
+                List.of("npm", "ci", "--no-audit", "--no-fund", "--prefix", dir.toString()),
+                Map.of(),
+                Duration.ofMinutes(5));
         if (!r.succeeded()) {
           throw new AssertionError("npm ci in " + dir + " failed: " + r.describe());
         }

@@ -15,19 +15,24 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Runs short-lived external commands (skopeo, ctr, docker, podman, htpasswd, keytool) with a timeout
- * and captured output.
+ * Runs short-lived external commands (skopeo, ctr, docker, podman, htpasswd, keytool) with a
+ * timeout and captured output.
  *
- * <p>Output goes to temp files rather than pipes so a chatty command can never block on a full pipe.
- * A command that outlives its timeout is killed by pid, together with every process it started.
+ * <p>Output goes to temp files rather than pipes so a chatty command can never block on a full
+ * pipe. A command that outlives its timeout is killed by pid, together with every process it
+ * started.
  */
 public final class Commands {
 
   /** Generous default: the machine is shared by several agents and may be slow. */
   public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(5);
 
-  /** Commands in flight, killed by {@link ManagedProcess}'s shutdown hook if the JVM exits meanwhile. */
-  static final java.util.Set<ProcessHandle> RUNNING = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  /**
+   * Commands in flight, killed by {@link ManagedProcess}'s shutdown hook if the JVM exits
+   * meanwhile.
+   */
+  static final java.util.Set<ProcessHandle> RUNNING =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   private Commands() {}
 
@@ -36,8 +41,8 @@ public final class Commands {
   }
 
   /**
-   * Runs {@code command} with {@code env} added to this JVM's environment and waits at most
-   * {@code timeout}; a value of {@code null} in {@code env} removes that variable.
+   * Runs {@code command} with {@code env} added to this JVM's environment and waits at most {@code
+   * timeout}; a value of {@code null} in {@code env} removes that variable.
    */
   public static CommandResult run(List<String> command, Map<String, String> env, Duration timeout) {
     requireNonNull(command, "command");
@@ -48,10 +53,11 @@ public final class Commands {
     try {
       out = Files.createTempFile("cmd-", ".out");
       err = Files.createTempFile("cmd-", ".err");
-      ProcessBuilder pb = new ProcessBuilder(command)
-          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-          .redirectOutput(out.toFile())
-          .redirectError(err.toFile());
+      ProcessBuilder pb =
+          new ProcessBuilder(command)
+              .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+              .redirectOutput(out.toFile())
+              .redirectError(err.toFile());
       applyEnv(pb, env);
       long start = System.nanoTime();
       Process process = pb.start();
@@ -67,11 +73,19 @@ public final class Commands {
       }
       if (!exited) {
         ManagedProcess.killTree(process.toHandle());
-        throw new IllegalStateException("command timed out after " + timeout + ": " + String.join(" ", command)
-            + "\n--- stdout ---\n" + tail(read(out), 4_000) + "\n--- stderr ---\n" + tail(read(err), 4_000));
+        throw new IllegalStateException(
+            "command timed out after "
+                + timeout
+                + ": "
+                + String.join(" ", command)
+                + "\n--- stdout ---\n"
+                + tail(read(out), 4_000)
+                + "\n--- stderr ---\n"
+                + tail(read(err), 4_000));
       }
       Duration took = Duration.ofNanos(System.nanoTime() - start);
-      return new CommandResult(List.copyOf(command), process.exitValue(), read(out), read(err), took);
+      return new CommandResult(
+          List.copyOf(command), process.exitValue(), read(out), read(err), took);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot run " + String.join(" ", command), e);
     } finally {
@@ -81,13 +95,14 @@ public final class Commands {
   }
 
   static void applyEnv(ProcessBuilder pb, Map<String, String> env) {
-    env.forEach((k, v) -> {
-      if (v == null) {
-        pb.environment().remove(k);
-      } else {
-        pb.environment().put(k, v);
-      }
-    });
+    env.forEach(
+        (k, v) -> {
+          if (v == null) {
+            pb.environment().remove(k);
+          } else {
+            pb.environment().put(k, v);
+          }
+        });
   }
 
   /** Returns the absolute path of {@code name} on PATH, if it is there and executable. */
@@ -105,17 +120,24 @@ public final class Commands {
     return Optional.empty();
   }
 
-  /** Returns {@link Availability#ok()} if every named binary is on PATH, else names the first missing one. */
+  /**
+   * Returns {@link Availability#ok()} if every named binary is on PATH, else names the first
+   * missing one.
+   */
   public static Availability requireBinaries(String packageHint, String... names) {
     for (String name : names) {
       if (which(name).isEmpty()) {
-        return Availability.unavailable(name + " not found on PATH (install: apt-get install -y " + packageHint + ")");
+        return Availability.unavailable(
+            name + " not found on PATH (install: apt-get install -y " + packageHint + ")");
       }
     }
     return Availability.ok();
   }
 
-  /** Returns whether this JVM runs as root; the daemons (containerd, dockerd) and podman's overlay need it. */
+  /**
+   * Returns whether this JVM runs as root; the daemons (containerd, dockerd) and podman's overlay
+   * need it.
+   */
   public static boolean isRoot() {
     try {
       Object uid = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
@@ -135,7 +157,9 @@ public final class Commands {
 
   /** Returns at most the last {@code max} characters of {@code s}. */
   public static String tail(String s, int max) {
-    return s.length() <= max ? s : "...(" + (s.length() - max) + " chars cut)...\n" + s.substring(s.length() - max);
+    return s.length() <= max
+        ? s
+        : "...(" + (s.length() - max) + " chars cut)...\n" + s.substring(s.length() - max);
   }
 
   private static void deleteQuietly(Path p) {

@@ -14,12 +14,13 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A private containerd 1.6 daemon (own root, state, socket; CRI plugin off) driven with {@code ctr}.
+ * A private containerd 1.6 daemon (own root, state, socket; CRI plugin off) driven with {@code
+ * ctr}.
  *
  * <p>Registry hosts are configured the containerd way, with {@code hosts.toml} files in a private
- * hosts directory passed as {@code ctr image pull --hosts-dir}; {@link #mirror} writes one that sends
- * a registry name to a plain-HTTP mirror, which containerd then asks for
- * {@code /v2/<repo>/manifests/<ref>?ns=<registry>}.
+ * hosts directory passed as {@code ctr image pull --hosts-dir}; {@link #mirror} writes one that
+ * sends a registry name to a plain-HTTP mirror, which containerd then asks for {@code
+ * /v2/<repo>/manifests/<ref>?ns=<registry>}.
  */
 public final class Containerd implements AutoCloseable {
 
@@ -38,7 +39,10 @@ public final class Containerd implements AutoCloseable {
     this.process = process;
   }
 
-  /** Whether containerd and ctr exist, we are root, and a private daemon actually starts here (checked once). */
+  /**
+   * Whether containerd and ctr exist, we are root, and a private daemon actually starts here
+   * (checked once).
+   */
   public static Availability availability() {
     Availability a = availability;
     if (a == null) {
@@ -58,12 +62,14 @@ public final class Containerd implements AutoCloseable {
       return bins;
     }
     if (!Commands.isRoot()) {
-      return Availability.unavailable("containerd needs root (this JVM runs as " + System.getProperty("user.name") + ")");
+      return Availability.unavailable(
+          "containerd needs root (this JVM runs as " + System.getProperty("user.name") + ")");
     }
     try (Containerd c = start()) {
       return Availability.ok();
     } catch (RuntimeException e) {
-      return Availability.unavailable("a private containerd does not start here: " + Commands.tail(e.getMessage(), 2_000));
+      return Availability.unavailable(
+          "a private containerd does not start here: " + Commands.tail(e.getMessage(), 2_000));
     }
   }
 
@@ -76,17 +82,31 @@ public final class Containerd implements AutoCloseable {
       Path config = dir.resolve("config.toml");
       // A minimal version-2 config equals `containerd config default` with root, state and
       // grpc.address moved; CRI is off so no stream server or CNI is set up, opt is private too.
-      Files.writeString(config, "version = 2\n"
-          + "root = " + toml(dir.resolve("root")) + "\n"
-          + "state = " + toml(dir.resolve("state")) + "\n"
-          + "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n"
-          + "[grpc]\n  address = " + toml(dir.resolve("containerd.sock")) + "\n"
-          + "[ttrpc]\n  address = \"\"\n"
-          + "[debug]\n  address = \"\"\n"
-          + "[metrics]\n  address = \"\"\n"
-          + "[plugins.\"io.containerd.internal.v1.opt\"]\n  path = " + toml(dir.resolve("opt")) + "\n");
-      process = ManagedProcess.start("containerd", List.of("containerd", "--config", config.toString()),
-          Map.of(), TempDirs.logFile("containerd"));
+      Files.writeString(
+          config,
+          "version = 2\n"
+              + "root = "
+              + toml(dir.resolve("root"))
+              + "\n"
+              + "state = "
+              + toml(dir.resolve("state"))
+              + "\n"
+              + "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n"
+              + "[grpc]\n  address = "
+              + toml(dir.resolve("containerd.sock"))
+              + "\n"
+              + "[ttrpc]\n  address = \"\"\n"
+              + "[debug]\n  address = \"\"\n"
+              + "[metrics]\n  address = \"\"\n"
+              + "[plugins.\"io.containerd.internal.v1.opt\"]\n  path = "
+              + toml(dir.resolve("opt"))
+              + "\n");
+      process =
+          ManagedProcess.start(
+              "containerd",
+              List.of("containerd", "--config", config.toString()),
+              Map.of(),
+              TempDirs.logFile("containerd"));
       Containerd c = new Containerd(dir, process);
       c.awaitReady();
       return c;
@@ -107,29 +127,46 @@ public final class Containerd implements AutoCloseable {
         throw new IllegalStateException("containerd exited during startup\n" + process.describe());
       }
       if (Files.exists(socket)) {
-        last = Commands.run(List.of("ctr", "-a", socket.toString(), "version"), Map.of(), Duration.ofSeconds(20));
+        last =
+            Commands.run(
+                List.of("ctr", "-a", socket.toString(), "version"),
+                Map.of(),
+                Duration.ofSeconds(20));
         if (last.succeeded()) {
           return;
         }
       }
       Http.sleep(Duration.ofMillis(200));
     }
-    throw new IllegalStateException("containerd not ready after " + STARTUP_TIMEOUT
-        + (last == null ? "" : "\n" + last.describe()) + "\n" + process.describe());
+    throw new IllegalStateException(
+        "containerd not ready after "
+            + STARTUP_TIMEOUT
+            + (last == null ? "" : "\n" + last.describe())
+            + "\n"
+            + process.describe());
   }
 
   /**
-   * Writes {@code <hostsDir>/<registryHost>/hosts.toml} sending pulls of {@code registryHost} to the
-   * plain-HTTP {@code mirrorHostPort} (pull and resolve capabilities); the real host is the fallback.
+   * Writes {@code <hostsDir>/<registryHost>/hosts.toml} sending pulls of {@code registryHost} to
+   * the plain-HTTP {@code mirrorHostPort} (pull and resolve capabilities); the real host is the
+   * fallback.
    */
   public Containerd mirror(String registryHost, String mirrorHostPort) {
-    return hostsToml(registryHost, "server = \"https://" + registryHost + "\"\n\n"
-        + "[host.\"http://" + mirrorHostPort + "\"]\n"
-        + "  capabilities = [\"pull\", \"resolve\"]\n"
-        + "  skip_verify = true\n");
+    return hostsToml(
+        registryHost,
+        "server = \"https://"
+            + registryHost
+            + "\"\n\n"
+            + "[host.\"http://"
+            + mirrorHostPort
+            + "\"]\n"
+            + "  capabilities = [\"pull\", \"resolve\"]\n"
+            + "  skip_verify = true\n");
   }
 
-  /** Writes {@code content} as the hosts.toml of {@code registryHost} (replacing any earlier one). */
+  /**
+   * Writes {@code content} as the hosts.toml of {@code registryHost} (replacing any earlier one).
+   */
   public Containerd hostsToml(String registryHost, String content) {
     requireNonNull(registryHost, "registryHost");
     try {
@@ -150,19 +187,23 @@ public final class Containerd implements AutoCloseable {
   }
 
   /**
-   * Pulls {@code ref} with the private hosts directory and the given extra flags (e.g.
-   * {@code --all-platforms}, {@code --user u:p}); throws with ctr's output if it fails.
+   * Pulls {@code ref} with the private hosts directory and the given extra flags (e.g. {@code
+   * --all-platforms}, {@code --user u:p}); throws with ctr's output if it fails.
    */
   public CommandResult pull(String ref, String... flags) {
-    List<String> args = new ArrayList<>(List.of("image", "pull", "--hosts-dir", hostsDir.toString()));
+    List<String> args =
+        new ArrayList<>(List.of("image", "pull", "--hosts-dir", hostsDir.toString()));
     args.addAll(List.of(flags));
     args.add(ref);
     return ctr(args.toArray(String[]::new)).orThrow();
   }
 
-  /** As {@link #pull} but returns the result even when ctr fails (for tests that expect a failure). */
+  /**
+   * As {@link #pull} but returns the result even when ctr fails (for tests that expect a failure).
+   */
   public CommandResult tryPull(String ref, String... flags) {
-    List<String> args = new ArrayList<>(List.of("image", "pull", "--hosts-dir", hostsDir.toString()));
+    List<String> args =
+        new ArrayList<>(List.of("image", "pull", "--hosts-dir", hostsDir.toString()));
     args.addAll(List.of(flags));
     args.add(ref);
     return ctr(args.toArray(String[]::new));

@@ -36,7 +36,10 @@ public final class Dockerd implements AutoCloseable {
     this.process = process;
   }
 
-  /** Whether dockerd and docker exist, we are root, and a private daemon actually starts here (checked once). */
+  /**
+   * Whether dockerd and docker exist, we are root, and a private daemon actually starts here
+   * (checked once).
+   */
   public static Availability availability() {
     Availability a = availability;
     if (a == null) {
@@ -56,51 +59,62 @@ public final class Dockerd implements AutoCloseable {
       return bins;
     }
     if (!Commands.isRoot()) {
-      return Availability.unavailable("dockerd needs root (this JVM runs as " + System.getProperty("user.name") + ")");
+      return Availability.unavailable(
+          "dockerd needs root (this JVM runs as " + System.getProperty("user.name") + ")");
     }
     try (Dockerd d = start(List.of(), List.of())) {
       return Availability.ok();
     } catch (RuntimeException e) {
-      return Availability.unavailable("a private dockerd does not start here: " + Commands.tail(e.getMessage(), 2_000));
+      return Availability.unavailable(
+          "a private dockerd does not start here: " + Commands.tail(e.getMessage(), 2_000));
     }
   }
 
   /**
-   * Starts a private daemon with these {@code registry-mirrors} (URLs such as
-   * {@code http://127.0.0.1:5001}) and {@code insecure-registries} ({@code host:port}).
+   * Starts a private daemon with these {@code registry-mirrors} (URLs such as {@code
+   * http://127.0.0.1:5001}) and {@code insecure-registries} ({@code host:port}).
    */
   public static Dockerd start(List<String> registryMirrors, List<String> insecureRegistries) {
-    return start(registryMirrors, insecureRegistries, cfg -> { });
+    return start(registryMirrors, insecureRegistries, cfg -> {});
   }
 
   /**
-   * As {@link #start(List, List)}, with {@code extra} applied to daemon.json before the daemon starts
-   * (for keys a reload does not change, such as {@code max-download-attempts} in 20.10).
+   * As {@link #start(List, List)}, with {@code extra} applied to daemon.json before the daemon
+   * starts (for keys a reload does not change, such as {@code max-download-attempts} in 20.10).
    */
-  public static Dockerd start(List<String> registryMirrors, List<String> insecureRegistries,
-      Consumer<ObjectNode> extra) {
+  public static Dockerd start(
+      List<String> registryMirrors, List<String> insecureRegistries, Consumer<ObjectNode> extra) {
     Path dir = TempDirs.create("dockerd");
     ManagedProcess process = null;
     try {
-      ObjectNode cfg = JSON.createObjectNode()
-          .put("storage-driver", "overlay2")
-          .put("iptables", false)
-          .put("ip-masq", false)
-          .put("bridge", "none")
-          .put("data-root", dir.resolve("root").toString())
-          .put("exec-root", dir.resolve("exec").toString())
-          .put("pidfile", dir.resolve("docker.pid").toString());
+      ObjectNode cfg =
+          JSON.createObjectNode()
+              .put("storage-driver", "overlay2")
+              .put("iptables", false)
+              .put("ip-masq", false)
+              .put("bridge", "none")
+              .put("data-root", dir.resolve("root").toString())
+              .put("exec-root", dir.resolve("exec").toString())
+              .put("pidfile", dir.resolve("docker.pid").toString());
       cfg.putArray("hosts").add("unix://" + dir.resolve("docker.sock"));
       registryMirrors.forEach(cfg.putArray("registry-mirrors")::add);
       insecureRegistries.forEach(cfg.putArray("insecure-registries")::add);
       // The hard open-files limit here is 20000; dockerd's default ulimit would exceed it.
-      cfg.putObject("default-ulimits").putObject("nofile").put("Name", "nofile").put("Hard", 20000).put("Soft", 20000);
+      cfg.putObject("default-ulimits")
+          .putObject("nofile")
+          .put("Name", "nofile")
+          .put("Hard", 20000)
+          .put("Soft", 20000);
       extra.accept(cfg);
       Path config = dir.resolve("daemon.json");
       Files.write(config, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(cfg));
       Files.createDirectories(dir.resolve("client"));
-      process = ManagedProcess.start("dockerd", List.of("dockerd", "--config-file", config.toString()),
-          new java.util.HashMap<>(), TempDirs.logFile("dockerd"));
+      process =
+          ManagedProcess.start(
+              "dockerd",
+              List.of("dockerd", "--config-file", config.toString()),
+              new java.util.HashMap<>(),
+              TempDirs.logFile("dockerd"));
       Dockerd d = new Dockerd(dir, process);
       d.awaitReady();
       return d;
@@ -121,15 +135,23 @@ public final class Dockerd implements AutoCloseable {
         throw new IllegalStateException("dockerd exited during startup\n" + process.describe());
       }
       if (Files.exists(dir.resolve("docker.sock"))) {
-        last = Commands.run(cli("version", "--format", "{{.Server.Version}}"), cliEnv(), Duration.ofSeconds(30));
+        last =
+            Commands.run(
+                cli("version", "--format", "{{.Server.Version}}"),
+                cliEnv(),
+                Duration.ofSeconds(30));
         if (last.succeeded()) {
           return;
         }
       }
       Http.sleep(Duration.ofMillis(300));
     }
-    throw new IllegalStateException("dockerd not ready after " + STARTUP_TIMEOUT
-        + (last == null ? "" : "\n" + last.describe()) + "\n" + process.describe());
+    throw new IllegalStateException(
+        "dockerd not ready after "
+            + STARTUP_TIMEOUT
+            + (last == null ? "" : "\n" + last.describe())
+            + "\n"
+            + process.describe());
   }
 
   /** {@code unix://<dir>/docker.sock}, for {@code DOCKER_HOST} or {@code -H}. */
@@ -154,8 +176,8 @@ public final class Dockerd implements AutoCloseable {
 
   /**
    * Applies {@code edit} to daemon.json and makes dockerd reload it (SIGHUP), waiting until its log
-   * says it did. Reloadable keys include {@code registry-mirrors} and {@code insecure-registries}; a
-   * daemon restart would cost seconds.
+   * says it did. Reloadable keys include {@code registry-mirrors} and {@code insecure-registries};
+   * a daemon restart would cost seconds.
    */
   public void reload(Consumer<ObjectNode> edit) {
     Path config = dir.resolve("daemon.json");
@@ -171,7 +193,8 @@ public final class Dockerd implements AutoCloseable {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     while (reloads() <= before) {
       if (System.nanoTime() > deadline || !process.isAlive()) {
-        throw new IllegalStateException("dockerd did not reload " + config + "\n" + process.describe());
+        throw new IllegalStateException(
+            "dockerd did not reload " + config + "\n" + process.describe());
       }
       Http.sleep(Duration.ofMillis(100));
     }
@@ -191,7 +214,10 @@ public final class Dockerd implements AutoCloseable {
     return n;
   }
 
-  /** {@code RepoDigests} of a local image: {@code name@sha256:...} of the manifest (or index) pulled. */
+  /**
+   * {@code RepoDigests} of a local image: {@code name@sha256:...} of the manifest (or index)
+   * pulled.
+   */
   public List<String> repoDigests(String ref) {
     List<String> out = new ArrayList<>();
     inspect(ref).path("RepoDigests").forEach(n -> out.add(n.asText()));
@@ -244,8 +270,8 @@ public final class Dockerd implements AutoCloseable {
   }
 
   /**
-   * Lazily unmounts whatever dockerd left mounted below {@code dir}: once it has run a container, its
-   * {@code exec/netns/default} bind mount outlives it and would make the directory undeletable.
+   * Lazily unmounts whatever dockerd left mounted below {@code dir}: once it has run a container,
+   * its {@code exec/netns/default} bind mount outlives it and would make the directory undeletable.
    */
   private static void unmountUnder(Path dir) {
     String prefix = dir.toAbsolutePath() + "/";

@@ -33,7 +33,9 @@ public final class HostileImages {
       }
     }
     OciImage.Blob top = image.top();
-    check(top.digest(), registry.putManifest(repo, image.tag(), top.mediaType(), read(image, top.digest())));
+    check(
+        top.digest(),
+        registry.putManifest(repo, image.tag(), top.mediaType(), read(image, top.digest())));
   }
 
   private static byte[] read(OciImage image, String digest) {

@@ -9,7 +9,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Writes bcrypt htpasswd files for distribution's {@code auth: htpasswd}, which only accepts bcrypt.
+ * Writes bcrypt htpasswd files for distribution's {@code auth: htpasswd}, which only accepts
+ * bcrypt.
  *
  * <p>Uses {@code htpasswd -B} from apache2-utils rather than a Java bcrypt library, so the test
  * classpath needs no extra dependency.
@@ -26,9 +27,14 @@ public final class Htpasswd {
   public static Path write(Path file, List<Credentials> users) {
     StringBuilder lines = new StringBuilder();
     for (Credentials c : users) {
-      // -B bcrypt, -b password from argv, -n print instead of editing a file; cost 5 keeps the registry fast.
-      CommandResult r = Commands.run(List.of("htpasswd", "-Bbn", "-C", "5", c.username(), c.password()),
-          Map.of(), Duration.ofMinutes(1)).orThrow();
+      // -B bcrypt, -b password from argv, -n print instead of editing a file; cost 5 keeps the
+      // registry fast.
+      CommandResult r =
+          Commands.run(
+                  List.of("htpasswd", "-Bbn", "-C", "5", c.username(), c.password()),
+                  Map.of(),
+                  Duration.ofMinutes(1))
+              .orThrow();
       lines.append(r.stdout().strip()).append('\n');
     }
     try {

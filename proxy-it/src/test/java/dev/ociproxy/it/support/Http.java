@@ -12,11 +12,12 @@ import java.util.function.IntPredicate;
 /** Small blocking HTTP/1.1 helpers for readiness checks and direct registry requests in tests. */
 public final class Http {
 
-  private static final HttpClient CLIENT = HttpClient.newBuilder()
-      .version(HttpClient.Version.HTTP_1_1) // no h2c upgrade attempts against the registries
-      .connectTimeout(Duration.ofSeconds(5))
-      .followRedirects(HttpClient.Redirect.NEVER)
-      .build();
+  private static final HttpClient CLIENT =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1) // no h2c upgrade attempts against the registries
+          .connectTimeout(Duration.ofSeconds(5))
+          .followRedirects(HttpClient.Redirect.NEVER)
+          .build();
 
   private Http() {}
 
@@ -25,18 +26,21 @@ public final class Http {
   }
 
   /** Accept header value that lets a registry serve every manifest and index media type. */
-  public static final String ACCEPT_MANIFESTS = String.join(",",
-      "application/vnd.oci.image.index.v1+json",
-      "application/vnd.oci.image.manifest.v1+json",
-      "application/vnd.docker.distribution.manifest.list.v2+json",
-      "application/vnd.docker.distribution.manifest.v2+json");
+  public static final String ACCEPT_MANIFESTS =
+      String.join(
+          ",",
+          "application/vnd.oci.image.index.v1+json",
+          "application/vnd.oci.image.manifest.v1+json",
+          "application/vnd.docker.distribution.manifest.list.v2+json",
+          "application/vnd.docker.distribution.manifest.v2+json");
 
   /**
-   * GETs {@code url} with {@code headers} (name, value, name, value...) and returns the response, or
-   * empty if no HTTP answer came (refused, reset, timeout).
+   * GETs {@code url} with {@code headers} (name, value, name, value...) and returns the response,
+   * or empty if no HTTP answer came (refused, reset, timeout).
    */
   public static Optional<HttpResponse<byte[]>> tryGet(String url, String... headers) {
-    HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).GET();
+    HttpRequest.Builder builder =
+        HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).GET();
     if (headers.length > 0) {
       builder.headers(headers);
     }
@@ -51,26 +55,32 @@ public final class Http {
     }
   }
 
-  /** Returns the HTTP status of GET {@code url} (with optional header pairs), or -1 if nothing answered. */
+  /**
+   * Returns the HTTP status of GET {@code url} (with optional header pairs), or -1 if nothing
+   * answered.
+   */
   public static int status(String url, String... headers) {
     return tryGet(url, headers).map(HttpResponse::statusCode).orElse(-1);
   }
 
   /** GETs a manifest accepting every manifest media type; throws if nothing answered. */
   public static HttpResponse<byte[]> getManifest(String url) {
-    return tryGet(url, "Accept", ACCEPT_MANIFESTS).orElseThrow(() -> new IllegalStateException("no answer from " + url));
+    return tryGet(url, "Accept", ACCEPT_MANIFESTS)
+        .orElseThrow(() -> new IllegalStateException("no answer from " + url));
   }
 
   /**
-   * Polls GET {@code url} until its status satisfies {@code ready}; fails early with the process's log
-   * when {@code process} dies, and with the log after {@code timeout}.
+   * Polls GET {@code url} until its status satisfies {@code ready}; fails early with the process's
+   * log when {@code process} dies, and with the log after {@code timeout}.
    */
-  public static void await(String url, IntPredicate ready, ManagedProcess process, Duration timeout) {
+  public static void await(
+      String url, IntPredicate ready, ManagedProcess process, Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     int last = -1;
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
-        throw new IllegalStateException(process.name() + " exited before " + url + " answered\n" + process.describe());
+        throw new IllegalStateException(
+            process.name() + " exited before " + url + " answered\n" + process.describe());
       }
       last = status(url);
       // Alive after the answer too: otherwise a stranger that took our port could have answered.
@@ -79,8 +89,16 @@ public final class Http {
       }
       sleep(Duration.ofMillis(100));
     }
-    throw new IllegalStateException(process.name() + ": " + url + " not ready after " + timeout
-        + " (last status " + last + ")\n" + process.describe());
+    throw new IllegalStateException(
+        process.name()
+            + ": "
+            + url
+            + " not ready after "
+            + timeout
+            + " (last status "
+            + last
+            + ")\n"
+            + process.describe());
   }
 
   /** Polls until nothing answers at {@code url} any more, up to {@code timeout}. */

@@ -20,10 +20,11 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A long-running external process (registry, proxy, daemon) that is always stopped by pid.
  *
- * <p>Output (stdout and stderr) is appended to a log file that outlives the process, so a failing test
- * can print it. Every started process is tracked: {@link ProcessGuard} stops those a test leaves behind
- * and a JVM shutdown hook kills whatever is still alive as a last resort. Stopping also reaches the
- * process's descendants (dockerd starts its own containerd), which would otherwise be orphaned.
+ * <p>Output (stdout and stderr) is appended to a log file that outlives the process, so a failing
+ * test can print it. Every started process is tracked: {@link ProcessGuard} stops those a test
+ * leaves behind and a JVM shutdown hook kills whatever is still alive as a last resort. Stopping
+ * also reaches the process's descendants (dockerd starts its own containerd), which would otherwise
+ * be orphaned.
  */
 public final class ManagedProcess implements AutoCloseable {
 
@@ -35,7 +36,8 @@ public final class ManagedProcess implements AutoCloseable {
   private static final AtomicLong SEQUENCE = new AtomicLong();
 
   static {
-    Runtime.getRuntime().addShutdownHook(new Thread(ManagedProcess::killAllLive, "harness-process-reaper"));
+    Runtime.getRuntime()
+        .addShutdownHook(new Thread(ManagedProcess::killAllLive, "harness-process-reaper"));
   }
 
   private final String name;
@@ -44,7 +46,8 @@ public final class ManagedProcess implements AutoCloseable {
   private final Path logFile;
   private final long sequence;
 
-  private ManagedProcess(String name, List<String> command, Process process, Path logFile, long sequence) {
+  private ManagedProcess(
+      String name, List<String> command, Process process, Path logFile, long sequence) {
     this.name = name;
     this.command = command;
     this.process = process;
@@ -56,23 +59,29 @@ public final class ManagedProcess implements AutoCloseable {
    * Starts {@code command} with {@code env} added to this JVM's environment (a {@code null} value
    * removes a variable), appending its output to {@code logFile}.
    */
-  public static ManagedProcess start(String name, List<String> command, Map<String, String> env, Path logFile) {
+  public static ManagedProcess start(
+      String name, List<String> command, Map<String, String> env, Path logFile) {
     requireNonNull(name, "name");
     requireNonNull(command, "command");
     requireNonNull(env, "env");
     requireNonNull(logFile, "logFile");
     try {
       Files.createDirectories(logFile.toAbsolutePath().getParent());
-      Files.writeString(logFile, "### " + name + ": " + String.join(" ", command) + "\n",
-          java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
-      ProcessBuilder pb = new ProcessBuilder(command)
-          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-          .redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
+      Files.writeString(
+          logFile,
+          "### " + name + ": " + String.join(" ", command) + "\n",
+          java.nio.file.StandardOpenOption.CREATE,
+          java.nio.file.StandardOpenOption.APPEND);
+      ProcessBuilder pb =
+          new ProcessBuilder(command)
+              .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
       Commands.applyEnv(pb, env);
       Process process = pb.start();
       ManagedProcess managed =
-          new ManagedProcess(name, List.copyOf(command), process, logFile, SEQUENCE.incrementAndGet());
+          new ManagedProcess(
+              name, List.copyOf(command), process, logFile, SEQUENCE.incrementAndGet());
       LIVE.add(managed);
       STARTED.add(managed);
       return managed;
@@ -108,11 +117,21 @@ public final class ManagedProcess implements AutoCloseable {
 
   /** Returns a block for failure messages: name, pid, liveness, command and the log's tail. */
   public String describe() {
-    return "=== " + name + " (pid " + pid() + (isAlive() ? ", alive" : ", exited " + process.exitValue()) + ") log "
-        + logFile + "\n" + logTail(12_000);
+    return "=== "
+        + name
+        + " (pid "
+        + pid()
+        + (isAlive() ? ", alive" : ", exited " + process.exitValue())
+        + ") log "
+        + logFile
+        + "\n"
+        + logTail(12_000);
   }
 
-  /** Sends SIGTERM, waits up to {@code grace}, then SIGKILL; then does the same to leftover descendants. */
+  /**
+   * Sends SIGTERM, waits up to {@code grace}, then SIGKILL; then does the same to leftover
+   * descendants.
+   */
   public void stop(Duration grace) {
     List<ProcessHandle> descendants = process.descendants().toList();
     if (process.isAlive()) {
@@ -145,7 +164,9 @@ public final class ManagedProcess implements AutoCloseable {
     process.destroy();
   }
 
-  /** Waits up to {@code timeout} for the process to exit; its exit code, or empty if still running. */
+  /**
+   * Waits up to {@code timeout} for the process to exit; its exit code, or empty if still running.
+   */
   public java.util.OptionalInt awaitExit(Duration timeout) {
     try {
       if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
@@ -159,7 +180,10 @@ public final class ManagedProcess implements AutoCloseable {
     return java.util.OptionalInt.of(process.exitValue());
   }
 
-  /** Kills the process and its descendants with SIGKILL, as a crash would, and waits for them to exit. */
+  /**
+   * Kills the process and its descendants with SIGKILL, as a crash would, and waits for them to
+   * exit.
+   */
   public void kill9() {
     killTree(process.toHandle());
     LIVE.remove(this);

@@ -9,8 +9,8 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * An image that {@link OciImages} wrote into an OCI image layout: every digest a client that pulls it
- * must end up storing.
+ * An image that {@link OciImages} wrote into an OCI image layout: every digest a client that pulls
+ * it must end up storing.
  *
  * @param layout the OCI layout directory ({@code oci:<layout>:<tag>} for skopeo)
  * @param tag the {@code org.opencontainers.image.ref.name} of the image in the layout
@@ -22,8 +22,11 @@ public record OciImage(Path layout, String tag, Optional<Blob> index, List<Platf
   /** A content descriptor: media type, digest ({@code sha256:...}) and size in bytes. */
   public record Blob(String mediaType, String digest, long size) {}
 
-  /** One platform's manifest, config and layers; {@code diffIds} are the uncompressed layer digests. */
-  public record PlatformImage(Platform platform, Blob manifest, Blob config, List<Blob> layers, List<String> diffIds) {
+  /**
+   * One platform's manifest, config and layers; {@code diffIds} are the uncompressed layer digests.
+   */
+  public record PlatformImage(
+      Platform platform, Blob manifest, Blob config, List<Blob> layers, List<String> diffIds) {
 
     /** Config and layer digests: the blobs of this image. */
     public Set<String> blobDigests() {
@@ -48,7 +51,8 @@ public record OciImage(Path layout, String tag, Optional<Blob> index, List<Platf
     requireNonNull(index, "index");
     images = List.copyOf(images);
     if (images.isEmpty() || index.isEmpty() && images.size() != 1) {
-      throw new IllegalArgumentException("images: " + images.size() + " (expected: 1 without an index, >= 1 with)");
+      throw new IllegalArgumentException(
+          "images: " + images.size() + " (expected: 1 without an index, >= 1 with)");
     }
   }
 
@@ -69,7 +73,8 @@ public record OciImage(Path layout, String tag, Optional<Blob> index, List<Platf
   /** The only image of a single-arch image. */
   public PlatformImage image() {
     if (images.size() != 1) {
-      throw new IllegalStateException("multi-arch image: name a platform (have " + platforms() + ")");
+      throw new IllegalStateException(
+          "multi-arch image: name a platform (have " + platforms() + ")");
     }
     return images.get(0);
   }
@@ -80,8 +85,13 @@ public record OciImage(Path layout, String tag, Optional<Blob> index, List<Platf
   }
 
   public PlatformImage image(Platform platform) {
-    return images.stream().filter(i -> i.platform().equals(platform)).findFirst()
-        .orElseThrow(() -> new IllegalArgumentException("platform: " + platform + " (expected one of " + platforms() + ")"));
+    return images.stream()
+        .filter(i -> i.platform().equals(platform))
+        .findFirst()
+        .orElseThrow(
+            () ->
+                new IllegalArgumentException(
+                    "platform: " + platform + " (expected one of " + platforms() + ")"));
   }
 
   public List<Platform> platforms() {
@@ -110,7 +120,10 @@ public record OciImage(Path layout, String tag, Optional<Blob> index, List<Platf
     return s;
   }
 
-  /** What a client that pulls only {@code platform} stores: the index (if any) and that platform's image. */
+  /**
+   * What a client that pulls only {@code platform} stores: the index (if any) and that platform's
+   * image.
+   */
   public Set<String> digestsFor(Platform platform) {
     Set<String> s = new LinkedHashSet<>();
     index.ifPresent(i -> s.add(i.digest()));
@@ -120,7 +133,9 @@ public record OciImage(Path layout, String tag, Optional<Blob> index, List<Platf
 
   /** Sum of all config and layer sizes. */
   public long blobBytes() {
-    return images.stream().mapToLong(i -> i.config().size() + i.layers().stream().mapToLong(Blob::size).sum()).sum();
+    return images.stream()
+        .mapToLong(i -> i.config().size() + i.layers().stream().mapToLong(Blob::size).sum())
+        .sum();
   }
 
   /** The file holding {@code digest} in the layout (to read or to tamper with). */

@@ -29,13 +29,13 @@ import java.util.zip.Deflater;
 import java.util.zip.GZIPOutputStream;
 
 /**
- * Writes OCI image layouts to disk without a container engine: random, incompressible layers (tars of
- * generated files, gzip by default), a config, a manifest per platform, an optional image index,
+ * Writes OCI image layouts to disk without a container engine: random, incompressible layers (tars
+ * of generated files, gzip by default), a config, a manifest per platform, an optional image index,
  * {@code index.json} and {@code oci-layout}.
  *
- * <p>Every image is unique unless a {@link Builder#seed(long) seed} is given, so a cache can never be
- * warm by accident. Push the result with {@link Skopeo#push}. Several images (tags) may share one
- * layout; {@code index.json} is merged.
+ * <p>Every image is unique unless a {@link Builder#seed(long) seed} is given, so a cache can never
+ * be warm by accident. Push the result with {@link Skopeo#push}. Several images (tags) may share
+ * one layout; {@code index.json} is merged.
  */
 public final class OciImages {
 
@@ -44,29 +44,47 @@ public final class OciImages {
   public static final String OCI_CONFIG = "application/vnd.oci.image.config.v1+json";
   public static final String OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip";
   public static final String OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar";
-  public static final String DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
-  public static final String DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json";
+  public static final String DOCKER_MANIFEST =
+      "application/vnd.docker.distribution.manifest.v2+json";
+  public static final String DOCKER_LIST =
+      "application/vnd.docker.distribution.manifest.list.v2+json";
   public static final String DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json";
-  public static final String DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+  public static final String DOCKER_LAYER_GZIP =
+      "application/vnd.docker.image.rootfs.diff.tar.gzip";
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String REF_NAME = "org.opencontainers.image.ref.name";
 
   private OciImages() {}
 
-  /** A single-arch (linux/amd64) image whose gzip layers carry {@code layerSizes} random bytes each. */
+  /**
+   * A single-arch (linux/amd64) image whose gzip layers carry {@code layerSizes} random bytes each.
+   */
   public static OciImage singleArch(Path layout, String tag, long... layerSizes) {
     return builder().tag(tag).layers(layerSizes).build(layout);
   }
 
-  /** A multi-arch image: an OCI index over linux/amd64 and linux/arm64, each with its own random layers. */
+  /**
+   * A multi-arch image: an OCI index over linux/amd64 and linux/arm64, each with its own random
+   * layers.
+   */
   public static OciImage multiArch(Path layout, String tag, long... layerSizes) {
-    return builder().tag(tag).layers(layerSizes).platforms(Platform.LINUX_AMD64, Platform.LINUX_ARM64).build(layout);
+    return builder()
+        .tag(tag)
+        .layers(layerSizes)
+        .platforms(Platform.LINUX_AMD64, Platform.LINUX_ARM64)
+        .build(layout);
   }
 
-  /** A single-arch image with {@code count} small layers of {@code size} bytes (Docker caps images at ~125 layers). */
+  /**
+   * A single-arch image with {@code count} small layers of {@code size} bytes (Docker caps images
+   * at ~125 layers).
+   */
   public static OciImage manySmallLayers(Path layout, String tag, int count, long size) {
-    return builder().tag(tag).layers(LongStream.generate(() -> size).limit(count).toArray()).build(layout);
+    return builder()
+        .tag(tag)
+        .layers(LongStream.generate(() -> size).limit(count).toArray())
+        .build(layout);
   }
 
   public static Builder builder() {
@@ -90,7 +108,10 @@ public final class OciImages {
       return this;
     }
 
-    /** Random payload bytes per layer, one entry per layer (the blob is a little larger: tar headers). */
+    /**
+     * Random payload bytes per layer, one entry per layer (the blob is a little larger: tar
+     * headers).
+     */
     public Builder layers(long... sizes) {
       this.layerSizes = sizes.clone();
       return this;
@@ -118,13 +139,18 @@ public final class OciImages {
       return this;
     }
 
-    /** Docker schema 2 media types (manifest list, v2 manifest, rootfs.diff.tar.gzip) instead of OCI ones. */
+    /**
+     * Docker schema 2 media types (manifest list, v2 manifest, rootfs.diff.tar.gzip) instead of OCI
+     * ones.
+     */
     public Builder dockerMediaTypes() {
       this.dockerMediaTypes = true;
       return this;
     }
 
-    /** Makes the content reproducible (same seed, same digests); by default every image is unique. */
+    /**
+     * Makes the content reproducible (same seed, same digests); by default every image is unique.
+     */
     public Builder seed(long s) {
       this.seed = s;
       return this;
@@ -165,14 +191,17 @@ public final class OciImages {
       }
       Optional<Blob> index = Optional.empty();
       if (spec.index) {
-        ObjectNode idx = JSON.createObjectNode().put("schemaVersion", 2)
-            .put("mediaType", spec.dockerMediaTypes ? DOCKER_LIST : OCI_INDEX);
+        ObjectNode idx =
+            JSON.createObjectNode()
+                .put("schemaVersion", 2)
+                .put("mediaType", spec.dockerMediaTypes ? DOCKER_LIST : OCI_INDEX);
         ArrayNode manifests = idx.putArray("manifests");
         for (PlatformImage image : images) {
           ObjectNode d = descriptor(manifests.addObject(), image.manifest());
-          ObjectNode platform = d.putObject("platform")
-              .put("architecture", image.platform().architecture())
-              .put("os", image.platform().os());
+          ObjectNode platform =
+              d.putObject("platform")
+                  .put("architecture", image.platform().architecture())
+                  .put("os", image.platform().os());
           if (!image.platform().variant().isEmpty()) {
             platform.put("variant", image.platform().variant());
           }
@@ -191,28 +220,35 @@ public final class OciImages {
         String[] blobAndDiff = writeLayer(platform, i, spec.layerSizes[i], layers);
         diffIds.add(blobAndDiff[1]);
       }
-      ObjectNode config = JSON.createObjectNode()
-          .put("created", "2024-01-01T00:00:00Z")
-          .put("architecture", platform.architecture())
-          .put("os", platform.os());
+      ObjectNode config =
+          JSON.createObjectNode()
+              .put("created", "2024-01-01T00:00:00Z")
+              .put("architecture", platform.architecture())
+              .put("os", platform.os());
       if (!platform.variant().isEmpty()) {
         config.put("variant", platform.variant());
       }
       ObjectNode cfg = config.putObject("config");
       cfg.putArray("Env").add("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
       cfg.putArray("Cmd").add("/layer-0/data.bin");
-      cfg.putObject("Labels").put("dev.ociproxy.it.nonce", nonce).put("dev.ociproxy.it.platform", platform.toString());
+      cfg.putObject("Labels")
+          .put("dev.ociproxy.it.nonce", nonce)
+          .put("dev.ociproxy.it.platform", platform.toString());
       ObjectNode rootfs = config.putObject("rootfs").put("type", "layers");
       ArrayNode ids = rootfs.putArray("diff_ids");
       diffIds.forEach(ids::add);
       ArrayNode history = config.putArray("history");
       for (int i = 0; i < diffIds.size(); i++) {
-        history.addObject().put("created", "2024-01-01T00:00:00Z").put("created_by", "harness layer " + i);
+        history
+            .addObject()
+            .put("created", "2024-01-01T00:00:00Z")
+            .put("created_by", "harness layer " + i);
       }
       Blob configBlob = writeJson(config, spec.dockerMediaTypes ? DOCKER_CONFIG : OCI_CONFIG);
 
       String manifestType = spec.dockerMediaTypes ? DOCKER_MANIFEST : OCI_MANIFEST;
-      ObjectNode manifest = JSON.createObjectNode().put("schemaVersion", 2).put("mediaType", manifestType);
+      ObjectNode manifest =
+          JSON.createObjectNode().put("schemaVersion", 2).put("mediaType", manifestType);
       descriptor(manifest.putObject("config"), configBlob);
       ArrayNode layerArray = manifest.putArray("layers");
       layers.forEach(l -> descriptor(layerArray.addObject(), l));
@@ -220,14 +256,19 @@ public final class OciImages {
       return new PlatformImage(platform, manifestBlob, configBlob, layers, diffIds);
     }
 
-    /** Writes one layer blob; returns {blob digest, diff id} and appends the descriptor to {@code layers}. */
-    private String[] writeLayer(Platform platform, int n, long size, List<Blob> layers) throws IOException {
+    /**
+     * Writes one layer blob; returns {blob digest, diff id} and appends the descriptor to {@code
+     * layers}.
+     */
+    private String[] writeLayer(Platform platform, int n, long size, List<Blob> layers)
+        throws IOException {
       Path tmp = Files.createTempFile(layout.resolve("blobs"), "layer-", ".tmp");
       MessageDigest blobDigest = sha256();
       MessageDigest diffDigest = sha256();
       long blobSize;
-      try (CountingOutputStream counted = new CountingOutputStream(
-              new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16));
+      try (CountingOutputStream counted =
+              new CountingOutputStream(
+                  new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16));
           DigestOutputStream blobOut = new DigestOutputStream(counted, blobDigest)) {
         OutputStream compressed = spec.gzip ? new FastGzip(blobOut) : blobOut;
         DigestOutputStream tarOut = new DigestOutputStream(compressed, diffDigest);
@@ -246,8 +287,13 @@ public final class OciImages {
       }
       String digest = "sha256:" + HexFormat.of().formatHex(blobDigest.digest());
       String diffId = "sha256:" + HexFormat.of().formatHex(diffDigest.digest());
-      Files.move(tmp, blobPathOf(digest), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-      String type = spec.dockerMediaTypes ? DOCKER_LAYER_GZIP : spec.gzip ? OCI_LAYER_GZIP : OCI_LAYER_TAR;
+      Files.move(
+          tmp,
+          blobPathOf(digest),
+          StandardCopyOption.REPLACE_EXISTING,
+          StandardCopyOption.ATOMIC_MOVE);
+      String type =
+          spec.dockerMediaTypes ? DOCKER_LAYER_GZIP : spec.gzip ? OCI_LAYER_GZIP : OCI_LAYER_TAR;
       layers.add(new Blob(type, digest, blobSize));
       return new String[] {digest, diffId};
     }
@@ -270,11 +316,12 @@ public final class OciImages {
       }
       ArrayNode old = (ArrayNode) root.get("manifests");
       ArrayNode manifests = JSON.createArrayNode();
-      old.forEach(m -> {
-        if (!spec.tag.equals(m.path("annotations").path(REF_NAME).asText())) {
-          manifests.add(m);
-        }
-      });
+      old.forEach(
+          m -> {
+            if (!spec.tag.equals(m.path("annotations").path(REF_NAME).asText())) {
+              manifests.add(m);
+            }
+          });
       descriptor(manifests.addObject(), top).putObject("annotations").put(REF_NAME, spec.tag);
       root.set("manifests", manifests);
       Files.write(indexJson, JSON.writeValueAsBytes(root));
@@ -286,7 +333,9 @@ public final class OciImages {
   }
 
   private static ObjectNode descriptor(ObjectNode node, Blob blob) {
-    return node.put("mediaType", blob.mediaType()).put("digest", blob.digest()).put("size", blob.size());
+    return node.put("mediaType", blob.mediaType())
+        .put("digest", blob.digest())
+        .put("size", blob.size());
   }
 
   static MessageDigest sha256() {

@@ -14,8 +14,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Podman 4.3 with private storage ({@code --root}, {@code --runroot}, overlay), tmp dirs, auth file,
- * signature policy and {@code registries.conf}; no daemon, each call is a short-lived process.
+ * Podman 4.3 with private storage ({@code --root}, {@code --runroot}, overlay), tmp dirs, auth
+ * file, signature policy and {@code registries.conf}; no daemon, each call is a short-lived
+ * process.
  *
  * <p>{@link #mirror} adds a {@code [[registry.mirror]]} entry the way the shared note describes;
  * {@link #insecure} lets podman speak plain HTTP to a {@code host:port}.
@@ -26,6 +27,7 @@ public final class Podman implements AutoCloseable {
   private static volatile Availability availability;
 
   private final Path dir;
+
   /** registry location → mirror locations (empty: just insecure). */
   private final Map<String, List<String>> registries = new LinkedHashMap<>();
 
@@ -33,7 +35,10 @@ public final class Podman implements AutoCloseable {
     this.dir = dir;
   }
 
-  /** Whether podman exists, we are root, and {@code podman info} works with private storage (checked once). */
+  /**
+   * Whether podman exists, we are root, and {@code podman info} works with private storage (checked
+   * once).
+   */
   public static Availability availability() {
     Availability a = availability;
     if (a == null) {
@@ -53,16 +58,20 @@ public final class Podman implements AutoCloseable {
       return bins;
     }
     if (!Commands.isRoot()) {
-      return Availability.unavailable("the harness runs podman as root only (this JVM runs as "
-          + System.getProperty("user.name") + ")");
+      return Availability.unavailable(
+          "the harness runs podman as root only (this JVM runs as "
+              + System.getProperty("user.name")
+              + ")");
     }
     try (Podman p = create()) {
       CommandResult info = p.podman("info", "--format", "{{.Store.GraphDriverName}}");
       return info.succeeded()
           ? Availability.ok()
-          : Availability.unavailable("podman info fails with private storage here:\n" + info.describe());
+          : Availability.unavailable(
+              "podman info fails with private storage here:\n" + info.describe());
     } catch (RuntimeException e) {
-      return Availability.unavailable("podman does not work here: " + Commands.tail(String.valueOf(e.getMessage()), 2_000));
+      return Availability.unavailable(
+          "podman does not work here: " + Commands.tail(String.valueOf(e.getMessage()), 2_000));
     }
   }
 
@@ -75,11 +84,18 @@ public final class Podman implements AutoCloseable {
       Files.createDirectories(dir.resolve("libpod-tmp"));
       Files.createDirectories(dir.resolve("networks"));
       Files.writeString(dir.resolve("auth.json"), "{}");
-      Files.writeString(dir.resolve("policy.json"), "{\"default\":[{\"type\":\"insecureAcceptAnything\"}]}");
+      Files.writeString(
+          dir.resolve("policy.json"), "{\"default\":[{\"type\":\"insecureAcceptAnything\"}]}");
       Files.writeString(dir.resolve("containers.conf"), "");
-      Files.writeString(dir.resolve("storage.conf"), "[storage]\ndriver = \"overlay\"\n"
-          + "graphroot = " + Yaml.quote(dir.resolve("root").toString()) + "\n"
-          + "runroot = " + Yaml.quote(dir.resolve("run").toString()) + "\n");
+      Files.writeString(
+          dir.resolve("storage.conf"),
+          "[storage]\ndriver = \"overlay\"\n"
+              + "graphroot = "
+              + Yaml.quote(dir.resolve("root").toString())
+              + "\n"
+              + "runroot = "
+              + Yaml.quote(dir.resolve("run").toString())
+              + "\n");
       p.writeRegistriesConf();
       return p;
     } catch (IOException e) {
@@ -88,9 +104,14 @@ public final class Podman implements AutoCloseable {
     }
   }
 
-  /** Sends pulls of {@code registryLocation} (e.g. registry.example.com) to the plain-HTTP mirror first. */
+  /**
+   * Sends pulls of {@code registryLocation} (e.g. registry.example.com) to the plain-HTTP mirror
+   * first.
+   */
   public Podman mirror(String registryLocation, String mirrorHostPort) {
-    registries.computeIfAbsent(requireNonNull(registryLocation, "registryLocation"), k -> new ArrayList<>())
+    registries
+        .computeIfAbsent(
+            requireNonNull(registryLocation, "registryLocation"), k -> new ArrayList<>())
         .add(requireNonNull(mirrorHostPort, "mirrorHostPort"));
     writeRegistriesConf();
     return this;
@@ -105,31 +126,49 @@ public final class Podman implements AutoCloseable {
 
   /** Runs {@code podman <global private flags> <args>}; does not check the exit code. */
   public CommandResult podman(String... args) {
-    List<String> cmd = new ArrayList<>(List.of("podman",
-        "--root", dir.resolve("root").toString(),
-        "--runroot", dir.resolve("run").toString(),
-        "--storage-driver", "overlay",
-        "--tmpdir", dir.resolve("libpod-tmp").toString(),
-        "--network-config-dir", dir.resolve("networks").toString(),
-        "--events-backend", "none",
-        "--cgroup-manager", "cgroupfs"));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                "podman",
+                "--root",
+                dir.resolve("root").toString(),
+                "--runroot",
+                dir.resolve("run").toString(),
+                "--storage-driver",
+                "overlay",
+                "--tmpdir",
+                dir.resolve("libpod-tmp").toString(),
+                "--network-config-dir",
+                dir.resolve("networks").toString(),
+                "--events-backend",
+                "none",
+                "--cgroup-manager",
+                "cgroupfs"));
     cmd.addAll(List.of(args));
-    return Commands.run(cmd, Map.of(
-        "CONTAINERS_REGISTRIES_CONF", dir.resolve("registries.conf").toString(),
-        "CONTAINERS_CONF", dir.resolve("containers.conf").toString(),
-        "CONTAINERS_STORAGE_CONF", dir.resolve("storage.conf").toString(),
-        "REGISTRY_AUTH_FILE", dir.resolve("auth.json").toString(),
-        "TMPDIR", dir.resolve("tmp").toString()), Skopeo.TIMEOUT);
+    return Commands.run(
+        cmd,
+        Map.of(
+            "CONTAINERS_REGISTRIES_CONF", dir.resolve("registries.conf").toString(),
+            "CONTAINERS_CONF", dir.resolve("containers.conf").toString(),
+            "CONTAINERS_STORAGE_CONF", dir.resolve("storage.conf").toString(),
+            "REGISTRY_AUTH_FILE", dir.resolve("auth.json").toString(),
+            "TMPDIR", dir.resolve("tmp").toString()),
+        Skopeo.TIMEOUT);
   }
 
-  /** Pulls {@code ref} (extra flags such as {@code --tls-verify=false}, {@code --creds u:p}); throws on failure. */
+  /**
+   * Pulls {@code ref} (extra flags such as {@code --tls-verify=false}, {@code --creds u:p}); throws
+   * on failure.
+   */
   public CommandResult pull(String ref, String... flags) {
     return tryPull(ref, flags).orThrow();
   }
 
   /** As {@link #pull} but returns the result even when podman fails. */
   public CommandResult tryPull(String ref, String... flags) {
-    List<String> args = new ArrayList<>(List.of("pull", "--signature-policy", dir.resolve("policy.json").toString()));
+    List<String> args =
+        new ArrayList<>(
+            List.of("pull", "--signature-policy", dir.resolve("policy.json").toString()));
     args.addAll(List.of(flags));
     args.add(ref);
     return podman(args.toArray(String[]::new));
@@ -150,7 +189,10 @@ public final class Podman implements AutoCloseable {
     return inspect(ref).path("Digest").asText();
   }
 
-  /** {@code .RepoDigests}: {@code name@digest} entries (manifest and, for an index, the index digest). */
+  /**
+   * {@code .RepoDigests}: {@code name@digest} entries (manifest and, for an index, the index
+   * digest).
+   */
   public List<String> repoDigests(String ref) {
     List<String> out = new ArrayList<>();
     inspect(ref).path("RepoDigests").forEach(n -> out.add(n.asText()));
@@ -170,12 +212,17 @@ public final class Podman implements AutoCloseable {
 
   private void writeRegistriesConf() {
     StringBuilder t = new StringBuilder("unqualified-search-registries = []\n");
-    registries.forEach((location, mirrors) -> {
-      t.append("\n[[registry]]\nlocation = ").append(Yaml.quote(location)).append("\ninsecure = true\n");
-      for (String m : mirrors) {
-        t.append("[[registry.mirror]]\nlocation = ").append(Yaml.quote(m)).append("\ninsecure = true\n");
-      }
-    });
+    registries.forEach(
+        (location, mirrors) -> {
+          t.append("\n[[registry]]\nlocation = ")
+              .append(Yaml.quote(location))
+              .append("\ninsecure = true\n");
+          for (String m : mirrors) {
+            t.append("[[registry.mirror]]\nlocation = ")
+                .append(Yaml.quote(m))
+                .append("\ninsecure = true\n");
+          }
+        });
     try {
       Files.writeString(dir.resolve("registries.conf"), t.toString());
     } catch (IOException e) {

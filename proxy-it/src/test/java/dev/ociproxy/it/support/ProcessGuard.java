@@ -9,16 +9,18 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 import org.opentest4j.TestAbortedException;
 
 /**
- * JUnit 5 extension that prints the logs of the harness's processes when a test fails and stops by pid
- * every process a test (or the class) started and left running.
+ * JUnit 5 extension that prints the logs of the harness's processes when a test fails and stops by
+ * pid every process a test (or the class) started and left running.
  *
  * <p>Use with {@code @ExtendWith(ProcessGuard.class)} on every IT class. Resources should still be
- * closed with try-with-resources or {@code @AfterAll}; this is the safety net for the failure paths,
- * and the JVM shutdown hook in {@link ManagedProcess} is the last resort behind it.
+ * closed with try-with-resources or {@code @AfterAll}; this is the safety net for the failure
+ * paths, and the JVM shutdown hook in {@link ManagedProcess} is the last resort behind it.
  */
-public final class ProcessGuard implements BeforeAllCallback, BeforeEachCallback, AfterEachCallback, AfterAllCallback {
+public final class ProcessGuard
+    implements BeforeAllCallback, BeforeEachCallback, AfterEachCallback, AfterAllCallback {
 
-  private static final ExtensionContext.Namespace NS = ExtensionContext.Namespace.create(ProcessGuard.class);
+  private static final ExtensionContext.Namespace NS =
+      ExtensionContext.Namespace.create(ProcessGuard.class);
 
   @Override
   public void beforeAll(ExtensionContext context) {
@@ -35,7 +37,9 @@ public final class ProcessGuard implements BeforeAllCallback, BeforeEachCallback
     Long classStart = context.getStore(NS).get("class", Long.class);
     Long methodStart = context.getStore(NS).get("method", Long.class);
     if (failed(context)) {
-      printLogs(context.getDisplayName(), ManagedProcess.startedAfter(classStart == null ? 0 : classStart));
+      printLogs(
+          context.getDisplayName(),
+          ManagedProcess.startedAfter(classStart == null ? 0 : classStart));
     }
     stopLeftovers(ManagedProcess.startedAfter(methodStart == null ? 0 : methodStart));
   }
@@ -52,7 +56,10 @@ public final class ProcessGuard implements BeforeAllCallback, BeforeEachCallback
 
   /** Failed, not skipped: a failed assumption also arrives as an execution exception. */
   private static boolean failed(ExtensionContext context) {
-    return context.getExecutionException().filter(e -> !(e instanceof TestAbortedException)).isPresent();
+    return context
+        .getExecutionException()
+        .filter(e -> !(e instanceof TestAbortedException))
+        .isPresent();
   }
 
   private static void stopLeftovers(List<ManagedProcess> started) {
@@ -68,7 +75,8 @@ public final class ProcessGuard implements BeforeAllCallback, BeforeEachCallback
     if (started.isEmpty()) {
       return;
     }
-    StringBuilder sb = new StringBuilder("[ProcessGuard] " + test + " failed; logs of the processes it used:\n");
+    StringBuilder sb =
+        new StringBuilder("[ProcessGuard] " + test + " failed; logs of the processes it used:\n");
     for (ManagedProcess p : started) {
       sb.append(p.describe()).append('\n');
     }

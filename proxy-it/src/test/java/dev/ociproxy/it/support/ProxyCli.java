@@ -8,7 +8,8 @@ import java.util.Map;
 
 /**
  * Runs one of the proxy jar's subcommands ({@code warm}, {@code export}, {@code import}, {@code
- * audit}) as its own short-lived process: {@code java -jar $proxy.jar <args>}, with captured output.
+ * audit}) as its own short-lived process: {@code java -jar $proxy.jar <args>}, with captured
+ * output.
  */
 public final class ProxyCli {
   /** Generous: several agents share two cores. */
@@ -22,8 +23,13 @@ public final class ProxyCli {
     if (jar == null) {
       throw new IllegalStateException("system property proxy.jar is not set");
     }
-    List<String> cmd = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m", "-jar", jar));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx256m",
+                "-jar",
+                jar));
     cmd.addAll(List.of(args));
     return Commands.run(cmd, Map.of(), TIMEOUT);
   }

@@ -13,13 +13,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Our proxy as a real separate process: {@code java -jar $proxy.jar --config FILE} on a free loopback
- * port with a private cache directory.
+ * Our proxy as a real separate process: {@code java -jar $proxy.jar --config FILE} on a free
+ * loopback port with a private cache directory.
  *
- * <p>The builder writes the config YAML of the public contract (listen, cache.dir, upstreams). Output
- * goes to {@link #logFile()}, printed by {@link ProcessGuard} when a test fails. {@link #stop()} is a
- * graceful SIGTERM, {@link #kill9()} a crash; {@link #start()} brings it back on the same port, config
- * and cache directory.
+ * <p>The builder writes the config YAML of the public contract (listen, cache.dir, upstreams).
+ * Output goes to {@link #logFile()}, printed by {@link ProcessGuard} when a test fails. {@link
+ * #stop()} is a graceful SIGTERM, {@link #kill9()} a crash; {@link #start()} brings it back on the
+ * same port, config and cache directory.
  */
 public final class ProxyProcess implements AutoCloseable {
 
@@ -57,14 +57,16 @@ public final class ProxyProcess implements AutoCloseable {
       return Availability.unavailable("system property proxy.jar is not set (failsafe sets it)");
     }
     if (!Files.isRegularFile(Path.of(jar))) {
-      return Availability.unavailable("proxy.jar " + jar + " does not exist (run: mvn -q package -DskipTests)");
+      return Availability.unavailable(
+          "proxy.jar " + jar + " does not exist (run: mvn -q package -DskipTests)");
     }
     // The shade plugin writes a jar even before the server has a Main; such a jar cannot run.
     try (java.util.jar.JarFile jf = new java.util.jar.JarFile(jar)) {
       java.util.jar.Manifest m = jf.getManifest();
       String main = m == null ? null : m.getMainAttributes().getValue("Main-Class");
       if (main == null || jf.getEntry(main.replace('.', '/') + ".class") == null) {
-        return Availability.unavailable("proxy.jar " + jar + " has no runnable Main-Class (" + main + ") yet");
+        return Availability.unavailable(
+            "proxy.jar " + jar + " has no runnable Main-Class (" + main + ") yet");
       }
       return Availability.ok();
     } catch (IOException e) {
@@ -97,7 +99,9 @@ public final class ProxyProcess implements AutoCloseable {
       return this;
     }
 
-    /** Appends raw YAML to every upstream entry (indented under it), e.g. a {@code freshness:} list. */
+    /**
+     * Appends raw YAML to every upstream entry (indented under it), e.g. a {@code freshness:} list.
+     */
     public Builder upstreamYaml(String yaml) {
       upstreamYaml.append(requireNonNull(yaml, "yaml"));
       return this;
@@ -116,7 +120,8 @@ public final class ProxyProcess implements AutoCloseable {
 
     /** Adds an upstream with credentials; the first one added is the default. */
     public Builder upstream(String name, String url, Credentials credentials) {
-      return upstream(new Upstream(name, url, upstreams.isEmpty(), requireNonNull(credentials, "credentials")));
+      return upstream(
+          new Upstream(name, url, upstreams.isEmpty(), requireNonNull(credentials, "credentials")));
     }
 
     public Builder upstream(Upstream u) {
@@ -191,7 +196,9 @@ public final class ProxyProcess implements AutoCloseable {
         start();
         return;
       } catch (IllegalStateException e) {
-        boolean portTaken = process != null && process.logTail(8_000).toLowerCase().contains("address already in use");
+        boolean portTaken =
+            process != null
+                && process.logTail(8_000).toLowerCase().contains("address already in use");
         if (fixedPort || !portTaken || attempt == 3) {
           throw e;
         }
@@ -281,20 +288,37 @@ public final class ProxyProcess implements AutoCloseable {
   }
 
   private void writeConfig() {
-    StringBuilder y = new StringBuilder()
-        .append("listen: ").append(Yaml.quote(hostPort())).append('\n')
-        .append("cache:\n  dir: ").append(Yaml.quote(cacheDir.toString())).append('\n');
-    spec.cacheOptions.forEach((k, v) -> y.append("  ").append(k).append(": ").append(Yaml.quote(v)).append('\n'));
+    StringBuilder y =
+        new StringBuilder()
+            .append("listen: ")
+            .append(Yaml.quote(hostPort()))
+            .append('\n')
+            .append("cache:\n  dir: ")
+            .append(Yaml.quote(cacheDir.toString()))
+            .append('\n');
+    spec.cacheOptions.forEach(
+        (k, v) -> y.append("  ").append(k).append(": ").append(Yaml.quote(v)).append('\n'));
     y.append("upstreams:\n");
     for (Upstream u : spec.upstreams) {
-      y.append("  - name: ").append(Yaml.quote(u.name())).append('\n')
-          .append("    url: ").append(Yaml.quote(u.url())).append('\n')
-          .append("    default: ").append(u.isDefault()).append('\n');
-      spec.upstreamOptions.forEach((k, v) -> y.append("    ").append(k).append(": ").append(Yaml.quote(v)).append('\n'));
+      y.append("  - name: ")
+          .append(Yaml.quote(u.name()))
+          .append('\n')
+          .append("    url: ")
+          .append(Yaml.quote(u.url()))
+          .append('\n')
+          .append("    default: ")
+          .append(u.isDefault())
+          .append('\n');
+      spec.upstreamOptions.forEach(
+          (k, v) -> y.append("    ").append(k).append(": ").append(Yaml.quote(v)).append('\n'));
       spec.upstreamYaml.toString().lines().forEach(l -> y.append("    ").append(l).append('\n'));
       if (u.credentials() != null) {
-        y.append("    username: ").append(Yaml.quote(u.credentials().username())).append('\n')
-            .append("    password: ").append(Yaml.quote(u.credentials().password())).append('\n');
+        y.append("    username: ")
+            .append(Yaml.quote(u.credentials().username()))
+            .append('\n')
+            .append("    password: ")
+            .append(Yaml.quote(u.credentials().password()))
+            .append('\n');
       }
     }
     if (!spec.extraYaml.contains("shutdownGracePeriod:")) {

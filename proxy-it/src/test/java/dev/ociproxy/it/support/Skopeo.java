@@ -38,15 +38,22 @@ public final class Skopeo {
   /** Runs {@code skopeo <args>} with the private configuration; does not check the exit code. */
   public static CommandResult run(List<String> args) {
     Path conf = configDir();
-    List<String> cmd = new ArrayList<>(List.of("skopeo", "--policy", conf.resolve("policy.json").toString()));
+    List<String> cmd =
+        new ArrayList<>(List.of("skopeo", "--policy", conf.resolve("policy.json").toString()));
     cmd.addAll(args);
-    return Commands.run(cmd, Map.of(
-        "CONTAINERS_REGISTRIES_CONF", conf.resolve("registries.conf").toString(),
-        "REGISTRY_AUTH_FILE", conf.resolve("auth.json").toString(),
-        "CONTAINERS_CONF", conf.resolve("containers.conf").toString()), TIMEOUT);
+    return Commands.run(
+        cmd,
+        Map.of(
+            "CONTAINERS_REGISTRIES_CONF", conf.resolve("registries.conf").toString(),
+            "REGISTRY_AUTH_FILE", conf.resolve("auth.json").toString(),
+            "CONTAINERS_CONF", conf.resolve("containers.conf").toString()),
+        TIMEOUT);
   }
 
-  /** Pushes {@code image} (with {@code --all} for an index) to {@code registry} as {@code repoAndTag}, digests preserved. */
+  /**
+   * Pushes {@code image} (with {@code --all} for an index) to {@code registry} as {@code
+   * repoAndTag}, digests preserved.
+   */
   public static void push(OciImage image, UpstreamRegistry registry, String repoAndTag) {
     push(image, registry.hostPort(), repoAndTag, registry.pushCredentials().orElse(null));
   }
@@ -54,18 +61,21 @@ public final class Skopeo {
   /**
    * Pushes {@code image} to {@code docker://hostPort/repoAndTag}; {@code credentials} may be null.
    *
-   * <p>skopeo's {@code oci:} transport only finds OCI media types in {@code index.json}, so an image
-   * with Docker media types is pushed from a {@code dir:} view of the same files instead.
+   * <p>skopeo's {@code oci:} transport only finds OCI media types in {@code index.json}, so an
+   * image with Docker media types is pushed from a {@code dir:} view of the same files instead.
    */
-  public static void push(OciImage image, String hostPort, String repoAndTag, Credentials credentials) {
-    List<String> args = new ArrayList<>(List.of("copy", "--dest-tls-verify=false", "--preserve-digests"));
+  public static void push(
+      OciImage image, String hostPort, String repoAndTag, Credentials credentials) {
+    List<String> args =
+        new ArrayList<>(List.of("copy", "--dest-tls-verify=false", "--preserve-digests"));
     if (image.isIndex()) {
       args.add("--all");
     }
     if (credentials != null) {
       args.add("--dest-creds=" + credentials.colonForm());
     }
-    Path dirView = image.top().mediaType().startsWith("application/vnd.docker.") ? dirView(image) : null;
+    Path dirView =
+        image.top().mediaType().startsWith("application/vnd.docker.") ? dirView(image) : null;
     try {
       args.add(dirView == null ? image.ociReference() : "dir:" + dirView);
       args.add("docker://" + hostPort + "/" + repoAndTag);
@@ -75,7 +85,10 @@ public final class Skopeo {
     }
   }
 
-  /** Lays the image out as skopeo's {@code dir:} transport expects, with symlinks to the layout's blobs. */
+  /**
+   * Lays the image out as skopeo's {@code dir:} transport expects, with symlinks to the layout's
+   * blobs.
+   */
   private static Path dirView(OciImage image) {
     Path dir = TempDirs.create("skopeo-src");
     try {
@@ -83,7 +96,8 @@ public final class Skopeo {
       Files.createSymbolicLink(dir.resolve("manifest.json"), image.blobPath(image.digest()));
       for (OciImage.PlatformImage p : image.images()) {
         if (image.isIndex()) {
-          Files.createSymbolicLink(dir.resolve(hex(p.manifest().digest()) + ".manifest.json"),
+          Files.createSymbolicLink(
+              dir.resolve(hex(p.manifest().digest()) + ".manifest.json"),
               image.blobPath(p.manifest().digest()));
         }
         for (String blob : p.blobDigests()) {
@@ -109,7 +123,8 @@ public final class Skopeo {
    * {@code all} every platform of an index is copied. {@code credentials} may be null.
    */
   public static DirImage copyToDir(String ref, Path dir, Credentials credentials, boolean all) {
-    List<String> args = new ArrayList<>(List.of("copy", "--src-tls-verify=false", "--preserve-digests"));
+    List<String> args =
+        new ArrayList<>(List.of("copy", "--src-tls-verify=false", "--preserve-digests"));
     if (all) {
       args.add("--all");
     }
@@ -122,7 +137,10 @@ public final class Skopeo {
     return DirImage.read(dir, result);
   }
 
-  /** Deletes {@code docker://ref} (normally {@code repo@digest}) from its registry; {@code credentials} may be null. */
+  /**
+   * Deletes {@code docker://ref} (normally {@code repo@digest}) from its registry; {@code
+   * credentials} may be null.
+   */
   public static void delete(String ref, Credentials credentials) {
     List<String> args = new ArrayList<>(List.of("delete", "--tls-verify=false"));
     if (credentials != null) {
@@ -146,7 +164,8 @@ public final class Skopeo {
    * What {@code skopeo copy ... dir:DIR} stored: the top manifest's digest and the digests of every
    * stored file, each computed from the bytes on disk (not taken from the file names).
    */
-  public record DirImage(Path dir, String manifestDigest, Set<String> storedDigests, CommandResult copy) {
+  public record DirImage(
+      Path dir, String manifestDigest, Set<String> storedDigests, CommandResult copy) {
 
     public static DirImage read(Path dir, CommandResult copy) {
       Set<String> stored = new TreeSet<>();
@@ -188,14 +207,17 @@ public final class Skopeo {
       if (configDir == null) {
         Path d = TempDirs.create("skopeo-conf");
         try {
-          Files.writeString(d.resolve("policy.json"), "{\"default\":[{\"type\":\"insecureAcceptAnything\"}]}");
+          Files.writeString(
+              d.resolve("policy.json"), "{\"default\":[{\"type\":\"insecureAcceptAnything\"}]}");
           Files.writeString(d.resolve("registries.conf"), "unqualified-search-registries = []\n");
           Files.writeString(d.resolve("auth.json"), "{}");
           Files.writeString(d.resolve("containers.conf"), "");
         } catch (IOException e) {
           throw new UncheckedIOException(e);
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> TempDirs.deleteRecursively(d), "skopeo-conf-cleanup"));
+        Runtime.getRuntime()
+            .addShutdownHook(
+                new Thread(() -> TempDirs.deleteRecursively(d), "skopeo-conf-cleanup"));
         configDir = d;
       }
       return requireNonNull(configDir);

@@ -9,7 +9,8 @@ import java.util.SplittableRandom;
 final class Tar {
 
   private static final int BLOCK = 512;
-  private static final long MTIME = 1_704_067_200L; // 2024-01-01, fixed so a seed reproduces digests
+  private static final long MTIME =
+      1_704_067_200L; // 2024-01-01, fixed so a seed reproduces digests
 
   private final OutputStream out;
 
@@ -89,7 +90,8 @@ final class Tar {
   private static void octal(byte[] h, int off, int len, long value) {
     String s = Long.toOctalString(value);
     if (s.length() > len - 1) {
-      throw new IllegalArgumentException("value " + value + " does not fit " + len + " octal bytes");
+      throw new IllegalArgumentException(
+          "value " + value + " does not fit " + len + " octal bytes");
     }
     s = "0".repeat(len - 1 - s.length()) + s;
     ascii(h, off, s);

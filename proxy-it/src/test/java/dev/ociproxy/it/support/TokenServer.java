@@ -35,14 +35,16 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 
 /**
- * A minimal Docker registry token server (bearer-token flow) for distribution's {@code auth: token}.
+ * A minimal Docker registry token server (bearer-token flow) for distribution's {@code auth:
+ * token}.
  *
- * <p>It issues RS256 JWTs signed with a self-generated RSA key; the self-signed certificate travels in
- * the JWT's {@code x5c} header and is also the registry's {@code rootcertbundle}. Users are granted
- * actions (e.g. {@code pull}) on every repository; a scope's granted actions are the requested ones
- * that the user holds. Requests without credentials get a token with no access (as Docker Hub does for
- * private repositories); wrong credentials get 401. Both the GET flow and the OAuth2 POST flow
- * (containerd uses it when it has a password) are served. Every request is recorded for assertions.
+ * <p>It issues RS256 JWTs signed with a self-generated RSA key; the self-signed certificate travels
+ * in the JWT's {@code x5c} header and is also the registry's {@code rootcertbundle}. Users are
+ * granted actions (e.g. {@code pull}) on every repository; a scope's granted actions are the
+ * requested ones that the user holds. Requests without credentials get a token with no access (as
+ * Docker Hub does for private repositories); wrong credentials get 401. Both the GET flow and the
+ * OAuth2 POST flow (containerd uses it when it has a password) are served. Every request is
+ * recorded for assertions.
  */
 public final class TokenServer implements AutoCloseable {
 
@@ -63,11 +65,13 @@ public final class TokenServer implements AutoCloseable {
   private volatile Duration tokenLifetime = Duration.ofMinutes(5);
 
   /** One recorded token request; {@code user} is null for anonymous requests. */
-  public record TokenRequest(String method, String user, List<String> scopes, String service, int status) {}
+  public record TokenRequest(
+      String method, String user, List<String> scopes, String service, int status) {}
 
   private record Grant(String password, Set<String> actions) {}
 
-  private TokenServer(HttpServer server, Path dir, Path certBundle, PrivateKey key, String x5c, Credentials admin) {
+  private TokenServer(
+      HttpServer server, Path dir, Path certBundle, PrivateKey key, String x5c, Credentials admin) {
     this.server = server;
     this.dir = dir;
     this.certBundle = certBundle;
@@ -79,18 +83,45 @@ public final class TokenServer implements AutoCloseable {
   public static Availability availability() {
     return Files.isExecutable(keytool())
         ? Availability.ok()
-        : Availability.unavailable("keytool not found at " + keytool() + " (it ships with the JDK)");
+        : Availability.unavailable(
+            "keytool not found at " + keytool() + " (it ships with the JDK)");
   }
 
-  /** Starts a token server on a free loopback port with an {@link #admin()} user that may pull and push. */
+  /**
+   * Starts a token server on a free loopback port with an {@link #admin()} user that may pull and
+   * push.
+   */
   public static TokenServer start() {
     Path dir = TempDirs.create("token");
     try {
       Path keystore = dir.resolve("token.p12");
-      Commands.run(List.of(keytool().toString(), "-genkeypair", "-alias", "token", "-keyalg", "RSA", "-keysize",
-          "2048", "-sigalg", "SHA256withRSA", "-dname", "CN=" + ISSUER, "-validity", "30", "-storetype",
-          "PKCS12", "-keystore", keystore.toString(), "-storepass", STORE_PASSWORD, "-keypass", STORE_PASSWORD),
-          Map.of(), Duration.ofMinutes(2)).orThrow();
+      Commands.run(
+              List.of(
+                  keytool().toString(),
+                  "-genkeypair",
+                  "-alias",
+                  "token",
+                  "-keyalg",
+                  "RSA",
+                  "-keysize",
+                  "2048",
+                  "-sigalg",
+                  "SHA256withRSA",
+                  "-dname",
+                  "CN=" + ISSUER,
+                  "-validity",
+                  "30",
+                  "-storetype",
+                  "PKCS12",
+                  "-keystore",
+                  keystore.toString(),
+                  "-storepass",
+                  STORE_PASSWORD,
+                  "-keypass",
+                  STORE_PASSWORD),
+              Map.of(),
+              Duration.ofMinutes(2))
+          .orThrow();
       KeyStore ks = KeyStore.getInstance("PKCS12");
       try (InputStream in = Files.newInputStream(keystore)) {
         ks.load(in, STORE_PASSWORD.toCharArray());
@@ -98,17 +129,25 @@ public final class TokenServer implements AutoCloseable {
       PrivateKey key = (PrivateKey) ks.getKey("token", STORE_PASSWORD.toCharArray());
       X509Certificate cert = (X509Certificate) ks.getCertificate("token");
       byte[] der = cert.getEncoded();
-      Path bundle = Files.writeString(dir.resolve("root.pem"), "-----BEGIN CERTIFICATE-----\n"
-          + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)
-          + "\n-----END CERTIFICATE-----\n");
+      Path bundle =
+          Files.writeString(
+              dir.resolve("root.pem"),
+              "-----BEGIN CERTIFICATE-----\n"
+                  + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+                      .encodeToString(der)
+                  + "\n-----END CERTIFICATE-----\n");
       HttpServer http = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50);
-      http.setExecutor(Executors.newFixedThreadPool(4, r -> {
-        Thread t = new Thread(r, "token-server");
-        t.setDaemon(true);
-        return t;
-      }));
+      http.setExecutor(
+          Executors.newFixedThreadPool(
+              4,
+              r -> {
+                Thread t = new Thread(r, "token-server");
+                t.setDaemon(true);
+                return t;
+              }));
       Credentials admin = new Credentials("admin", randomSecret());
-      TokenServer ts = new TokenServer(http, dir, bundle, key, Base64.getEncoder().encodeToString(der), admin);
+      TokenServer ts =
+          new TokenServer(http, dir, bundle, key, Base64.getEncoder().encodeToString(der), admin);
       ts.grant(admin, "pull", "push", "delete", "*");
       http.createContext("/token", ts::handle);
       http.start();
@@ -122,7 +161,10 @@ public final class TokenServer implements AutoCloseable {
     }
   }
 
-  /** Lets {@code user} obtain tokens with {@code actions} (e.g. "pull") on any repository; replaces earlier grants. */
+  /**
+   * Lets {@code user} obtain tokens with {@code actions} (e.g. "pull") on any repository; replaces
+   * earlier grants.
+   */
   public TokenServer grant(Credentials user, String... actions) {
     users.put(user.username(), new Grant(user.password(), Set.of(actions)));
     return this;
@@ -183,9 +225,11 @@ public final class TokenServer implements AutoCloseable {
       String method = exchange.getRequestMethod();
       Map<String, List<String>> params = new java.util.HashMap<>();
       parseForm(exchange.getRequestURI().getRawQuery(), params);
-      Credentials presented = basicCredentials(exchange.getRequestHeaders().getFirst("Authorization"));
+      Credentials presented =
+          basicCredentials(exchange.getRequestHeaders().getFirst("Authorization"));
       if ("POST".equals(method)) {
-        parseForm(new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8), params);
+        parseForm(
+            new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8), params);
         if (params.containsKey("username")) {
           presented = new Credentials(first(params, "username"), first(params, "password"));
         }
@@ -200,26 +244,33 @@ public final class TokenServer implements AutoCloseable {
         Grant grant = users.get(presented.username());
         if (grant == null || !grant.password().equals(presented.password())) {
           requests.add(new TokenRequest(method, presented.username(), scopes, service, 401));
-          respond(exchange, 401, "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"bad credentials\"}]}");
+          respond(
+              exchange,
+              401,
+              "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"bad credentials\"}]}");
           return;
         }
         allowed = grant.actions();
       }
       String token = sign(presented == null ? "" : presented.username(), scopes, allowed);
       long seconds = tokenLifetime.toSeconds();
-      ObjectNode body = JSON.createObjectNode()
-          .put("token", token)
-          .put("access_token", token)
-          .put("expires_in", seconds)
-          .put("issued_at", Instant.now().toString());
-      requests.add(new TokenRequest(method, presented == null ? null : presented.username(), scopes, service, 200));
+      ObjectNode body =
+          JSON.createObjectNode()
+              .put("token", token)
+              .put("access_token", token)
+              .put("expires_in", seconds)
+              .put("issued_at", Instant.now().toString());
+      requests.add(
+          new TokenRequest(
+              method, presented == null ? null : presented.username(), scopes, service, 200));
       respond(exchange, 200, JSON.writeValueAsString(body));
     } catch (RuntimeException | GeneralSecurityException e) {
       respond(exchange, 500, "{\"error\":\"" + e.getClass().getSimpleName() + "\"}");
     }
   }
 
-  private String sign(String subject, List<String> scopes, Set<String> allowed) throws GeneralSecurityException {
+  private String sign(String subject, List<String> scopes, Set<String> allowed)
+      throws GeneralSecurityException {
     ArrayNode access = JSON.createArrayNode();
     for (String scope : scopes) {
       int first = scope.indexOf(':');
@@ -233,25 +284,29 @@ public final class TokenServer implements AutoCloseable {
           granted.add(action);
         }
       }
-      ObjectNode entry = access.addObject()
-          .put("type", scope.substring(0, first))
-          .put("name", scope.substring(first + 1, last));
+      ObjectNode entry =
+          access
+              .addObject()
+              .put("type", scope.substring(0, first))
+              .put("name", scope.substring(first + 1, last));
       granted.forEach(entry.putArray("actions")::add);
     }
     long now = Instant.now().getEpochSecond();
     ObjectNode header = JSON.createObjectNode().put("typ", "JWT").put("alg", "RS256");
     header.putArray("x5c").add(x5c);
-    ObjectNode claims = JSON.createObjectNode()
-        .put("iss", ISSUER)
-        .put("sub", subject)
-        .put("aud", SERVICE)
-        .put("exp", now + tokenLifetime.toSeconds())
-        .put("nbf", now - 10)
-        .put("iat", now)
-        .put("jti", randomSecret());
+    ObjectNode claims =
+        JSON.createObjectNode()
+            .put("iss", ISSUER)
+            .put("sub", subject)
+            .put("aud", SERVICE)
+            .put("exp", now + tokenLifetime.toSeconds())
+            .put("nbf", now - 10)
+            .put("iat", now)
+            .put("jti", randomSecret());
     claims.set("access", access);
     Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
-    String signingInput = b64.encodeToString(bytes(header)) + "." + b64.encodeToString(bytes(claims));
+    String signingInput =
+        b64.encodeToString(bytes(header)) + "." + b64.encodeToString(bytes(claims));
     Signature rs256 = Signature.getInstance("SHA256withRSA");
     rs256.initSign(key);
     rs256.update(signingInput.getBytes(StandardCharsets.US_ASCII));
@@ -270,9 +325,13 @@ public final class TokenServer implements AutoCloseable {
     if (authorization == null || !authorization.regionMatches(true, 0, "Basic ", 0, 6)) {
       return null;
     }
-    String decoded = new String(Base64.getDecoder().decode(authorization.substring(6).trim()), StandardCharsets.UTF_8);
+    String decoded =
+        new String(
+            Base64.getDecoder().decode(authorization.substring(6).trim()), StandardCharsets.UTF_8);
     int colon = decoded.indexOf(':');
-    return colon <= 0 ? null : new Credentials(decoded.substring(0, colon), decoded.substring(colon + 1));
+    return colon <= 0
+        ? null
+        : new Credentials(decoded.substring(0, colon), decoded.substring(colon + 1));
   }
 
   private static void parseForm(String raw, Map<String, List<String>> into) {

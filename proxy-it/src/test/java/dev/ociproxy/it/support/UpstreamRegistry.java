@@ -14,13 +14,13 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * A real CNCF distribution registry ({@code docker-registry serve}, Debian's 2.8.2) on a free loopback
- * port with filesystem storage in a private directory; deletes are enabled.
+ * A real CNCF distribution registry ({@code docker-registry serve}, Debian's 2.8.2) on a free
+ * loopback port with filesystem storage in a private directory; deletes are enabled.
  *
  * <p>Variants: open, htpasswd Basic auth, bearer-token auth against a {@link TokenServer}, and a
- * pull-through cache of another registry ({@link #proxyOf}). {@link #stop()} and {@link #start()} switch
- * it off and on again on the same port and data directory, so tests can take the upstream away.
- * {@link #close()} stops it by pid and deletes its data.
+ * pull-through cache of another registry ({@link #proxyOf}). {@link #stop()} and {@link #start()}
+ * switch it off and on again on the same port and data directory, so tests can take the upstream
+ * away. {@link #close()} stops it by pid and deletes its data.
  */
 public final class UpstreamRegistry implements AutoCloseable {
 
@@ -61,19 +61,27 @@ public final class UpstreamRegistry implements AutoCloseable {
     return builder().htpasswd(user).start();
   }
 
-  /** Starts a registry that requires bearer tokens from {@code tokens}; push with {@code tokens.admin()}. */
+  /**
+   * Starts a registry that requires bearer tokens from {@code tokens}; push with {@code
+   * tokens.admin()}.
+   */
   public static UpstreamRegistry startWithTokenAuth(TokenServer tokens) {
     return builder().tokenAuth(tokens).start();
   }
 
-  /** Starts distribution as a pull-through cache of {@code remoteUrl} (the baseline the proxy must beat). */
+  /**
+   * Starts distribution as a pull-through cache of {@code remoteUrl} (the baseline the proxy must
+   * beat).
+   */
   public static UpstreamRegistry proxyOf(String remoteUrl) {
     return builder().proxyOf(remoteUrl, null).start();
   }
 
   /** As {@link #proxyOf(String)}, logging in to the remote with {@code remoteCredentials}. */
   public static UpstreamRegistry proxyOf(String remoteUrl, Credentials remoteCredentials) {
-    return builder().proxyOf(remoteUrl, requireNonNull(remoteCredentials, "remoteCredentials")).start();
+    return builder()
+        .proxyOf(remoteUrl, requireNonNull(remoteCredentials, "remoteCredentials"))
+        .start();
   }
 
   /** Configures and starts an {@link UpstreamRegistry}. */
@@ -106,7 +114,10 @@ public final class UpstreamRegistry implements AutoCloseable {
       return this;
     }
 
-    /** Uses this data directory (e.g. one shared with another registry) instead of a private one; it is not deleted. */
+    /**
+     * Uses this data directory (e.g. one shared with another registry) instead of a private one; it
+     * is not deleted.
+     */
     public Builder dataDir(Path dir) {
       this.dataDir = requireNonNull(dir, "dir");
       return this;
@@ -118,7 +129,10 @@ public final class UpstreamRegistry implements AutoCloseable {
       return this;
     }
 
-    /** Appends top-level YAML (e.g. {@code "notifications: ..."}); must not repeat keys the harness writes. */
+    /**
+     * Appends top-level YAML (e.g. {@code "notifications: ..."}); must not repeat keys the harness
+     * writes.
+     */
     public Builder extraYaml(String yaml) {
       this.extraYaml = requireNonNull(yaml, "yaml");
       return this;
@@ -158,7 +172,8 @@ public final class UpstreamRegistry implements AutoCloseable {
         return;
       } catch (IllegalStateException e) {
         // Another agent may have taken the port between our probe and the registry's bind.
-        boolean portTaken = process != null && process.logTail(4_000).contains("address already in use");
+        boolean portTaken =
+            process != null && process.logTail(4_000).contains("address already in use");
         if (fixedPort || !portTaken || attempt == 3) {
           throw e;
         }
@@ -166,21 +181,32 @@ public final class UpstreamRegistry implements AutoCloseable {
     }
   }
 
-  /** Starts (or restarts after {@link #stop()}) the registry on the same port and data; waits for /v2/. */
+  /**
+   * Starts (or restarts after {@link #stop()}) the registry on the same port and data; waits for
+   * /v2/.
+   */
   public synchronized void start() {
     if (isRunning()) {
       return;
     }
     writeConfig();
     Map<String, String> env = new HashMap<>();
-    System.getenv().keySet().stream().filter(k -> k.startsWith("REGISTRY_")).forEach(k -> env.put(k, null));
-    process = ManagedProcess.start("docker-registry:" + port,
-        List.of("docker-registry", "serve", configFile.toString()), env, logFile);
+    System.getenv().keySet().stream()
+        .filter(k -> k.startsWith("REGISTRY_"))
+        .forEach(k -> env.put(k, null));
+    process =
+        ManagedProcess.start(
+            "docker-registry:" + port,
+            List.of("docker-registry", "serve", configFile.toString()),
+            env,
+            logFile);
     int expected = authMode() == AuthMode.NONE ? 200 : 401;
     Http.await(url() + "/v2/", status -> status == expected, process, STARTUP_TIMEOUT);
   }
 
-  /** Stops the registry (SIGTERM, then SIGKILL) but keeps its port and data for {@link #start()}. */
+  /**
+   * Stops the registry (SIGTERM, then SIGKILL) but keeps its port and data for {@link #start()}.
+   */
   public synchronized void stop() {
     if (process != null) {
       process.stop(Duration.ofSeconds(10));
@@ -203,7 +229,10 @@ public final class UpstreamRegistry implements AutoCloseable {
     return process != null && process.isAlive();
   }
 
-  /** Stops the registry by pid and deletes its private directory (and the data, unless it was given). */
+  /**
+   * Stops the registry by pid and deletes its private directory (and the data, unless it was
+   * given).
+   */
   @Override
   public synchronized void close() {
     try {
@@ -214,7 +243,11 @@ public final class UpstreamRegistry implements AutoCloseable {
   }
 
   /** How clients must authenticate to this registry. */
-  public enum AuthMode { NONE, HTPASSWD, TOKEN }
+  public enum AuthMode {
+    NONE,
+    HTPASSWD,
+    TOKEN
+  }
 
   public AuthMode authMode() {
     if (!spec.htpasswdUsers.isEmpty()) {
@@ -263,44 +296,74 @@ public final class UpstreamRegistry implements AutoCloseable {
     return process;
   }
 
-  /** Deletes the manifest {@code repo@digest} (and so every tag on it) through the registry API, with skopeo. */
+  /**
+   * Deletes the manifest {@code repo@digest} (and so every tag on it) through the registry API,
+   * with skopeo.
+   */
   public void deleteManifest(String repo, String digest) {
     Skopeo.delete(hostPort() + "/" + repo + "@" + digest, pushCredentials().orElse(null));
   }
 
-  /** Where distribution's filesystem driver keeps the bytes of {@code digest}; tests may corrupt them. */
+  /**
+   * Where distribution's filesystem driver keeps the bytes of {@code digest}; tests may corrupt
+   * them.
+   */
   public Path blobDataPath(String digest) {
     String[] parts = digest.split(":", 2);
-    return dataDir.resolve("docker/registry/v2/blobs").resolve(parts[0]).resolve(parts[1].substring(0, 2))
-        .resolve(parts[1]).resolve("data");
+    return dataDir
+        .resolve("docker/registry/v2/blobs")
+        .resolve(parts[0])
+        .resolve(parts[1].substring(0, 2))
+        .resolve(parts[1])
+        .resolve("data");
   }
 
   private void writeConfig() {
-    StringBuilder y = new StringBuilder()
-        .append("version: 0.1\n")
-        .append("log:\n  level: info\n  formatter: text\n")
-        .append("storage:\n")
-        .append("  filesystem:\n    rootdirectory: ").append(Yaml.quote(dataDir.toString())).append('\n')
-        .append("  delete:\n    enabled: true\n")
-        .append("  maintenance:\n    uploadpurging:\n      enabled: false\n")
-        .append("http:\n  addr: ").append(Yaml.quote(hostPort())).append('\n')
-        .append("  secret: harness-fixed-secret\n")
-        .append("health:\n  storagedriver:\n    enabled: false\n");
+    StringBuilder y =
+        new StringBuilder()
+            .append("version: 0.1\n")
+            .append("log:\n  level: info\n  formatter: text\n")
+            .append("storage:\n")
+            .append("  filesystem:\n    rootdirectory: ")
+            .append(Yaml.quote(dataDir.toString()))
+            .append('\n')
+            .append("  delete:\n    enabled: true\n")
+            .append("  maintenance:\n    uploadpurging:\n      enabled: false\n")
+            .append("http:\n  addr: ")
+            .append(Yaml.quote(hostPort()))
+            .append('\n')
+            .append("  secret: harness-fixed-secret\n")
+            .append("health:\n  storagedriver:\n    enabled: false\n");
     switch (authMode()) {
-      case HTPASSWD -> y.append("auth:\n  htpasswd:\n    realm: harness\n    path: ")
-          .append(Yaml.quote(dir.resolve("htpasswd").toString())).append('\n');
-      case TOKEN -> y.append("auth:\n  token:\n")
-          .append("    realm: ").append(Yaml.quote(spec.tokens.realm())).append('\n')
-          .append("    service: ").append(Yaml.quote(spec.tokens.service())).append('\n')
-          .append("    issuer: ").append(Yaml.quote(spec.tokens.issuer())).append('\n')
-          .append("    rootcertbundle: ").append(Yaml.quote(spec.tokens.rootCertBundle().toString())).append('\n');
-      case NONE -> { }
+      case HTPASSWD ->
+          y.append("auth:\n  htpasswd:\n    realm: harness\n    path: ")
+              .append(Yaml.quote(dir.resolve("htpasswd").toString()))
+              .append('\n');
+      case TOKEN ->
+          y.append("auth:\n  token:\n")
+              .append("    realm: ")
+              .append(Yaml.quote(spec.tokens.realm()))
+              .append('\n')
+              .append("    service: ")
+              .append(Yaml.quote(spec.tokens.service()))
+              .append('\n')
+              .append("    issuer: ")
+              .append(Yaml.quote(spec.tokens.issuer()))
+              .append('\n')
+              .append("    rootcertbundle: ")
+              .append(Yaml.quote(spec.tokens.rootCertBundle().toString()))
+              .append('\n');
+      case NONE -> {}
     }
     if (spec.remoteUrl != null) {
       y.append("proxy:\n  remoteurl: ").append(Yaml.quote(spec.remoteUrl)).append('\n');
       if (spec.remoteCredentials != null) {
-        y.append("  username: ").append(Yaml.quote(spec.remoteCredentials.username())).append('\n')
-            .append("  password: ").append(Yaml.quote(spec.remoteCredentials.password())).append('\n');
+        y.append("  username: ")
+            .append(Yaml.quote(spec.remoteCredentials.username()))
+            .append('\n')
+            .append("  password: ")
+            .append(Yaml.quote(spec.remoteCredentials.password()))
+            .append('\n');
       }
     }
     y.append(spec.extraYaml);

@@ -7,7 +7,10 @@ final class Yaml {
 
   private Yaml() {}
 
-  /** Returns {@code s} as a double-quoted scalar; JSON string escapes are valid in YAML double quotes. */
+  /**
+   * Returns {@code s} as a double-quoted scalar; JSON string escapes are valid in YAML double
+   * quotes.
+   */
   static String quote(String s) {
     return "\"" + new String(JsonStringEncoder.getInstance().quoteAsString(s)) + "\"";
   }

@@ -1,6 +1,6 @@
 /**
- * End-to-end test support: real registries, real clients and our proxy as separate processes on free
- * loopback ports, in private temp dirs, always stopped by pid.
+ * End-to-end test support: real registries, real clients and our proxy as separate processes on
+ * free loopback ports, in private temp dirs, always stopped by pid.
  *
  * <p>Typical use in an {@code *IT} class:
  *
@@ -26,8 +26,9 @@
  * }
  * }</pre>
  *
- * <p>Processes: {@link dev.ociproxy.it.support.ManagedProcess} (stop = SIGTERM then SIGKILL, including
- * descendants; a JVM shutdown hook kills whatever is left). Logs go to {@code target/it-logs}
- * ({@code -Dharness.logDir}); temp dirs are deleted on close unless {@code -Dharness.keep=true}.
+ * <p>Processes: {@link dev.ociproxy.it.support.ManagedProcess} (stop = SIGTERM then SIGKILL,
+ * including descendants; a JVM shutdown hook kills whatever is left). Logs go to {@code
+ * target/it-logs} ({@code -Dharness.logDir}); temp dirs are deleted on close unless {@code
+ * -Dharness.keep=true}.
  */
 package dev.ociproxy.it.support;

@@ -35,11 +35,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Answers the admin actions: {@code POST /admin/warm} runs the {@link Warmer} and answers its report,
- * {@code GET /admin/drift} lists the pinned tags the upstream has moved ({@link DriftLog#current()}).
- * It is only ever in the admin listener's pipeline, after the body aggregator and before {@link
- * AdminHandler}, never in the client-facing one: whoever reaches it can make the proxy fetch from
- * its upstreams. Requests outside {@code /admin/} are passed on. Stateless, so shared by all channels.
+ * Answers the admin actions: {@code POST /admin/warm} runs the {@link Warmer} and answers its
+ * report, {@code GET /admin/drift} lists the pinned tags the upstream has moved ({@link
+ * DriftLog#current()}). It is only ever in the admin listener's pipeline, after the body aggregator
+ * and before {@link AdminHandler}, never in the client-facing one: whoever reaches it can make the
+ * proxy fetch from its upstreams. Requests outside {@code /admin/} are passed on. Stateless, so
+ * shared by all channels.
  *
  * <p>With an {@link AdminToken}, every request under {@code /admin/} must carry it ({@code
  * Authorization: Bearer}); without, it gets 401 and nothing runs. The probes and {@code /metrics}
@@ -51,13 +52,19 @@ import org.slf4j.LoggerFactory;
 @ChannelHandler.Sharable
 public final class AdminActions extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(AdminActions.class);
+
   /** The origin of the warms started here, as the status page names it. */
   static final String ORIGIN = "POST /admin/warm";
+
   static final String WARM = "/admin/warm";
   static final String DRIFT = "/admin/drift";
+
   /** Largest request body accepted (the aggregator answers 413 beyond it). */
   public static final int MAX_BODY_BYTES = 64 * 1024;
-  /** Set on a channel while its warm runs, so the admin idle timeout does not close it meanwhile. */
+
+  /**
+   * Set on a channel while its warm runs, so the admin idle timeout does not close it meanwhile.
+   */
   static final AttributeKey<Boolean> BUSY = AttributeKey.valueOf(AdminActions.class, "busy");
 
   private final Warmer warmer;
@@ -72,10 +79,16 @@ public final class AdminActions extends ChannelInboundHandlerAdapter {
    * @param defaultUpstream what references without an upstream mean, or null when none is default
    * @param token what every action request must carry as {@code Authorization: Bearer}, or null for
    *     none (whoever reaches the admin listener may call them)
-   * @param jobs where each warm is recorded while it runs and once over (the status page shows them)
+   * @param jobs where each warm is recorded while it runs and once over (the status page shows
+   *     them)
    */
-  public AdminActions(Warmer warmer, DriftLog drift, Collection<String> upstreams, String defaultUpstream,
-      AdminToken token, WarmJobs jobs) {
+  public AdminActions(
+      Warmer warmer,
+      DriftLog drift,
+      Collection<String> upstreams,
+      String defaultUpstream,
+      AdminToken token,
+      WarmJobs jobs) {
     this.warmer = requireNonNull(warmer, "warmer");
     this.drift = requireNonNull(drift, "drift");
     this.upstreams = List.copyOf(upstreams);
@@ -95,7 +108,8 @@ public final class AdminActions extends ChannelInboundHandlerAdapter {
       ctx.fireChannelRead(msg);
       return;
     }
-    String path = new QueryStringDecoder(req.uri()).rawPath(); // nothing to decode; %zz must not throw
+    String path =
+        new QueryStringDecoder(req.uri()).rawPath(); // nothing to decode; %zz must not throw
     if (!path.equals("/admin") && !path.startsWith("/admin/")) {
       ctx.fireChannelRead(msg);
       return;
@@ -103,10 +117,18 @@ public final class AdminActions extends ChannelInboundHandlerAdapter {
     try {
       boolean head = req.method().equals(HttpMethod.HEAD);
       if (req.decoderResult().isFailure()) {
-        send(ctx, HttpResponseStatus.BAD_REQUEST, "malformed request: " + req.decoderResult().cause(), false)
+        send(
+                ctx,
+                HttpResponseStatus.BAD_REQUEST,
+                "malformed request: " + req.decoderResult().cause(),
+                false)
             .addListener(ChannelFutureListener.CLOSE);
       } else if (token != null && !token.admits(req.headers().get(HttpHeaderNames.AUTHORIZATION))) {
-        log.warn("admin {} {} from {} refused: {}", req.method(), path, ctx.channel().remoteAddress(),
+        log.warn(
+            "admin {} {} from {} refused: {}",
+            req.method(),
+            path,
+            ctx.channel().remoteAddress(),
             req.headers().contains(HttpHeaderNames.AUTHORIZATION) ? "wrong token" : "no token");
         unauthorized(ctx, head);
       } else if (path.equals(DRIFT)) {
@@ -122,8 +144,11 @@ public final class AdminActions extends ChannelInboundHandlerAdapter {
           notAllowed(ctx, "POST");
         }
       } else {
-        send(ctx, HttpResponseStatus.NOT_FOUND,
-            "not found: " + path + " (admin actions: POST " + WARM + ", GET " + DRIFT + ")", head);
+        send(
+            ctx,
+            HttpResponseStatus.NOT_FOUND,
+            "not found: " + path + " (admin actions: POST " + WARM + ", GET " + DRIFT + ")",
+            head);
       }
     } finally {
       ReferenceCountUtil.release(msg);
@@ -135,49 +160,75 @@ public final class AdminActions extends ChannelInboundHandlerAdapter {
     try {
       request = WarmRequest.parse(body, upstreams, defaultUpstream);
     } catch (IllegalArgumentException | RegistryException e) {
-      send(ctx, HttpResponseStatus.BAD_REQUEST, Objects.requireNonNullElse(e.getMessage(), "bad request"), false);
+      send(
+          ctx,
+          HttpResponseStatus.BAD_REQUEST,
+          Objects.requireNonNullElse(e.getMessage(), "bad request"),
+          false);
       return;
     }
-    log.info("admin warm from {}: {} {}", ctx.channel().remoteAddress(), request.refs(),
+    log.info(
+        "admin warm from {}: {} {}",
+        ctx.channel().remoteAddress(),
+        request.refs(),
         request.platforms().isEmpty() ? "(all platforms)" : request.platforms());
     WarmProgress progress = new WarmProgress();
-    WarmJobs.Job job = jobs.started(ORIGIN, request.refs().stream().map(Object::toString).toList(), progress);
+    WarmJobs.Job job =
+        jobs.started(ORIGIN, request.refs().stream().map(Object::toString).toList(), progress);
     Channel ch = ctx.channel();
     ch.attr(BUSY).set(Boolean.TRUE);
-    // One answer at a time: a pipelined request waits in the flow control handler until this is sent.
+    // One answer at a time: a pipelined request waits in the flow control handler until this is
+    // sent.
     ch.config().setAutoRead(false);
-    warmer.warm(request.refs(), request.platforms(), progress).whenCompleteAsync((report, err) -> {
-      ch.attr(BUSY).set(null);
-      jobs.finished(job, report, err);
-      if (err != null) {
-        log.warn("admin warm failed: {}", err.toString());
-        send(ctx, HttpResponseStatus.INTERNAL_SERVER_ERROR, "warm failed: " + err, false);
-      } else {
-        for (WarmReport.Item i : report.items()) {
-          if (i.ok()) {
-            log.info("admin warm: {} -> {} ({} blob(s) fetched, {} already cached)",
-                i.ref(), i.digest(), i.blobsFetched(), i.blobsCached());
-          } else {
-            log.warn("admin warm: {} failed: {}", i.ref(), String.join("; ", i.problems()));
-          }
-        }
-        sendJson(ctx, report.ok() ? HttpResponseStatus.OK : HttpResponseStatus.BAD_GATEWAY,
-            AdminJson.warm(report, progress.snapshot()), false);
-      }
-      ch.config().setAutoRead(true);
-    }, ctx.executor());
+    warmer
+        .warm(request.refs(), request.platforms(), progress)
+        .whenCompleteAsync(
+            (report, err) -> {
+              ch.attr(BUSY).set(null);
+              jobs.finished(job, report, err);
+              if (err != null) {
+                log.warn("admin warm failed: {}", err.toString());
+                send(ctx, HttpResponseStatus.INTERNAL_SERVER_ERROR, "warm failed: " + err, false);
+              } else {
+                for (WarmReport.Item i : report.items()) {
+                  if (i.ok()) {
+                    log.info(
+                        "admin warm: {} -> {} ({} blob(s) fetched, {} already cached)",
+                        i.ref(),
+                        i.digest(),
+                        i.blobsFetched(),
+                        i.blobsCached());
+                  } else {
+                    log.warn("admin warm: {} failed: {}", i.ref(), String.join("; ", i.problems()));
+                  }
+                }
+                sendJson(
+                    ctx,
+                    report.ok() ? HttpResponseStatus.OK : HttpResponseStatus.BAD_GATEWAY,
+                    AdminJson.warm(report, progress.snapshot()),
+                    false);
+              }
+              ch.config().setAutoRead(true);
+            },
+            ctx.executor());
   }
 
   private static void notAllowed(ChannelHandlerContext ctx, String allow) {
-    FullHttpResponse r = response(HttpResponseStatus.METHOD_NOT_ALLOWED,
-        AdminJson.error("method not allowed (allowed: " + allow + ")"), false);
+    FullHttpResponse r =
+        response(
+            HttpResponseStatus.METHOD_NOT_ALLOWED,
+            AdminJson.error("method not allowed (allowed: " + allow + ")"),
+            false);
     r.headers().set(HttpHeaderNames.ALLOW, allow);
     ctx.writeAndFlush(r);
   }
 
   private static void unauthorized(ChannelHandlerContext ctx, boolean head) {
-    FullHttpResponse r = response(HttpResponseStatus.UNAUTHORIZED,
-        AdminJson.error("admin actions need 'Authorization: Bearer <admin.token>'"), head);
+    FullHttpResponse r =
+        response(
+            HttpResponseStatus.UNAUTHORIZED,
+            AdminJson.error("admin actions need 'Authorization: Bearer <admin.token>'"),
+            head);
     r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"registry-proxy admin\"");
     ctx.writeAndFlush(r);
   }
@@ -193,8 +244,11 @@ public final class AdminActions extends ChannelInboundHandlerAdapter {
   }
 
   private static FullHttpResponse response(HttpResponseStatus status, byte[] body, boolean head) {
-    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
-        head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
+    FullHttpResponse r =
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1,
+            status,
+            head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
     r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
     r.headers().set(HttpHeaderNames.CONTENT_LENGTH, body.length);
     r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");

@@ -17,9 +17,9 @@ import org.jspecify.annotations.Nullable;
 /**
  * Builds the pipeline of the optional admin listener ({@code admin.listen}): plain HTTP with {@code
  * /metrics}, {@code /healthz} and {@code /readyz}, and — when given {@link AdminActions} — {@code
- * POST /admin/warm} and {@code GET /admin/drift}, and — when given a {@link StatusPageHandler} — the
- * operator's status page at {@code /}. Kept apart from {@link ProxyChannelInitializer} so
- * the registry pipeline stays exactly as it is and the admin actions can never reach it.
+ * POST /admin/warm} and {@code GET /admin/drift}, and — when given a {@link StatusPageHandler} —
+ * the operator's status page at {@code /}. Kept apart from {@link ProxyChannelInitializer} so the
+ * registry pipeline stays exactly as it is and the admin actions can never reach it.
  */
 public final class AdminChannelInitializer extends ChannelInitializer<SocketChannel> {
   private final AdminHandler admin;
@@ -48,14 +48,18 @@ public final class AdminChannelInitializer extends ChannelInitializer<SocketChan
 
   /** Adds the admin handlers to {@code p}; separate from {@link #initChannel} for tests. */
   void addHandlers(ChannelPipeline p) {
-    p.addLast("idle", new IdleStateHandler(0, 0, 120, TimeUnit.SECONDS) {
-      @Override
-      protected void channelIdle(io.netty.channel.ChannelHandlerContext ctx, io.netty.handler.timeout.IdleStateEvent evt) {
-        if (!AdminActions.busy(ctx.channel())) { // a long warm is silent until it answers
-          ctx.close();
-        }
-      }
-    });
+    p.addLast(
+        "idle",
+        new IdleStateHandler(0, 0, 120, TimeUnit.SECONDS) {
+          @Override
+          protected void channelIdle(
+              io.netty.channel.ChannelHandlerContext ctx,
+              io.netty.handler.timeout.IdleStateEvent evt) {
+            if (!AdminActions.busy(ctx.channel())) { // a long warm is silent until it answers
+              ctx.close();
+            }
+          }
+        });
     p.addLast("codec", new HttpServerCodec(4096, 8192, 8192));
     p.addLast("keepAlive", new HttpServerKeepAliveHandler());
     if (actions != null) {

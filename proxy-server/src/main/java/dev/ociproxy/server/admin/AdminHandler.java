@@ -22,12 +22,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Answers {@code GET /metrics} (Prometheus text exposition), {@code /healthz} (the process is
- * alive and its event loop answers) and {@code /readyz} (see {@link Readiness}). On the main
- * listener it sits just before {@link RegistryHandler} — and before any client authentication, so
- * probes and scrapers need no credentials — and passes every other request on; none of its paths
- * can collide with {@code /v2/}. On a separate admin listener it is the last handler and answers
- * 404 to everything else. Stateless, so one instance is shared by all channels.
+ * Answers {@code GET /metrics} (Prometheus text exposition), {@code /healthz} (the process is alive
+ * and its event loop answers) and {@code /readyz} (see {@link Readiness}). On the main listener it
+ * sits just before {@link RegistryHandler} — and before any client authentication, so probes and
+ * scrapers need no credentials — and passes every other request on; none of its paths can collide
+ * with {@code /v2/}. On a separate admin listener it is the last handler and answers 404 to
+ * everything else. Stateless, so one instance is shared by all channels.
  */
 @ChannelHandler.Sharable
 public final class AdminHandler extends ChannelInboundHandlerAdapter {
@@ -67,11 +67,13 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
       }
       return;
     }
-    // Raw: our paths have nothing to decode, and a broken escape must not throw. A request the codec
+    // Raw: our paths have nothing to decode, and a broken escape must not throw. A request the
+    // codec
     // could not decode is never ours: the client pipeline's rejector answers it.
     String path = new QueryStringDecoder(req.uri()).rawPath();
-    boolean ours = !req.decoderResult().isFailure()
-        && (path.equals(METRICS) || path.equals(HEALTHZ) || path.equals(READYZ));
+    boolean ours =
+        !req.decoderResult().isFailure()
+            && (path.equals(METRICS) || path.equals(HEALTHZ) || path.equals(READYZ));
     if (!ours && passOthers) {
       ctx.fireChannelRead(msg);
       return;
@@ -79,22 +81,41 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
     try {
       boolean head = req.method().equals(HttpMethod.HEAD);
       if (!ours) {
-        send(ctx, HttpResponseStatus.NOT_FOUND, TEXT, "not found (try /metrics, /healthz, /readyz)\n", head);
+        send(
+            ctx,
+            HttpResponseStatus.NOT_FOUND,
+            TEXT,
+            "not found (try /metrics, /healthz, /readyz)\n",
+            head);
       } else if (!head && !req.method().equals(HttpMethod.GET)) {
         send(ctx, HttpResponseStatus.METHOD_NOT_ALLOWED, TEXT, "only GET and HEAD\n", head);
       } else if (path.equals(HEALTHZ)) {
         send(ctx, HttpResponseStatus.OK, TEXT, "ok\n", head);
       } else if (path.equals(READYZ)) {
-        readiness.check().whenCompleteAsync((r, err) -> {
-          if (err != null) {
-            send(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, TEXT, "not ready: " + err + "\n", head);
-          } else if (r.ready()) {
-            send(ctx, HttpResponseStatus.OK, TEXT, "ready\n", head);
-          } else {
-            log.debug("readyz: {}", r.reason());
-            send(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, TEXT, "not ready: " + r.reason() + "\n", head);
-          }
-        }, ctx.executor());
+        readiness
+            .check()
+            .whenCompleteAsync(
+                (r, err) -> {
+                  if (err != null) {
+                    send(
+                        ctx,
+                        HttpResponseStatus.SERVICE_UNAVAILABLE,
+                        TEXT,
+                        "not ready: " + err + "\n",
+                        head);
+                  } else if (r.ready()) {
+                    send(ctx, HttpResponseStatus.OK, TEXT, "ready\n", head);
+                  } else {
+                    log.debug("readyz: {}", r.reason());
+                    send(
+                        ctx,
+                        HttpResponseStatus.SERVICE_UNAVAILABLE,
+                        TEXT,
+                        "not ready: " + r.reason() + "\n",
+                        head);
+                  }
+                },
+                ctx.executor());
       } else if (scrape == null) {
         send(ctx, HttpResponseStatus.NOT_FOUND, TEXT, "metrics are not enabled\n", head);
       } else {
@@ -105,10 +126,18 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
     }
   }
 
-  private static void send(ChannelHandlerContext ctx, HttpResponseStatus status, String type, String body, boolean head) {
+  private static void send(
+      ChannelHandlerContext ctx,
+      HttpResponseStatus status,
+      String type,
+      String body,
+      boolean head) {
     byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
-        head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes));
+    FullHttpResponse r =
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1,
+            status,
+            head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes));
     r.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
     r.headers().set(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
     r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");

@@ -15,7 +15,8 @@ import java.util.List;
  * bound with annotations) so the core stays free of Jackson and the wire shape is visible here.
  */
 final class AdminJson {
-  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   private AdminJson() {}
 

@@ -30,10 +30,11 @@ import org.jspecify.annotations.Nullable;
 record WarmRequest(List<ImageRef> refs, Set<Platform> platforms) {
   static final String EXPECTED =
       "expected: {\"refs\": [\"upstream/repo:tag\", ...], \"platforms\": [\"linux/amd64\", ...]}";
-  private static final ObjectMapper JSON = JsonMapper.builder()
-      .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-      .build();
+  private static final ObjectMapper JSON =
+      JsonMapper.builder()
+          .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+          .build();
 
   WarmRequest {
     refs = List.copyOf(refs);
@@ -53,9 +54,14 @@ record WarmRequest(List<ImageRef> refs, Set<Platform> platforms) {
     } catch (JsonProcessingException e) {
       JsonLocation at = e.getLocation();
       String m = e.getOriginalMessage();
-      int marker = m.indexOf(" (start marker at");  // Jackson's own location text names a redacted source
-      throw new IllegalArgumentException("malformed JSON: " + (marker < 0 ? m : m.substring(0, marker))
-          + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"));
+      int marker =
+          m.indexOf(" (start marker at"); // Jackson's own location text names a redacted source
+      throw new IllegalArgumentException(
+          "malformed JSON: "
+              + (marker < 0 ? m : m.substring(0, marker))
+              + (at == null
+                  ? ""
+                  : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"));
     } catch (IOException e) {
       throw new IllegalArgumentException("malformed JSON: " + e.getMessage());
     }
@@ -63,8 +69,12 @@ record WarmRequest(List<ImageRef> refs, Set<Platform> platforms) {
       throw new IllegalArgumentException("empty body (" + EXPECTED + ")");
     }
     if (!root.isObject()) {
-      throw new IllegalArgumentException("body: a JSON " + root.getNodeType().name().toLowerCase(Locale.ROOT)
-          + " (" + EXPECTED + ")");
+      throw new IllegalArgumentException(
+          "body: a JSON "
+              + root.getNodeType().name().toLowerCase(Locale.ROOT)
+              + " ("
+              + EXPECTED
+              + ")");
     }
     for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
       String f = it.next();
@@ -78,7 +88,8 @@ record WarmRequest(List<ImageRef> refs, Set<Platform> platforms) {
     }
     Set<ImageRef> refs = new LinkedHashSet<>();
     for (String s : refTexts) {
-      refs.add(ImageRef.parse(s, upstreams, defaultUpstream)); // its message names s and the problem
+      refs.add(
+          ImageRef.parse(s, upstreams, defaultUpstream)); // its message names s and the problem
     }
     Set<Platform> platforms = new LinkedHashSet<>();
     List<String> platformTexts = strings(root, "platforms");
@@ -97,8 +108,11 @@ record WarmRequest(List<ImageRef> refs, Set<Platform> platforms) {
       return null;
     }
     if (!n.isArray()) {
-      throw new IllegalArgumentException(field + ": a JSON " + n.getNodeType().name().toLowerCase(Locale.ROOT)
-          + " (expected: an array of strings)");
+      throw new IllegalArgumentException(
+          field
+              + ": a JSON "
+              + n.getNodeType().name().toLowerCase(Locale.ROOT)
+              + " (expected: an array of strings)");
     }
     List<String> out = new ArrayList<>();
     for (int i = 0; i < n.size(); i++) {

@@ -7,8 +7,8 @@ import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Decides whether a client may pull a repository of an upstream, before anything is fetched or
- * read from the cache. The most specific matching rule decides; with no matching rule, anyone
+ * Decides whether a client may pull a repository of an upstream, before anything is fetched or read
+ * from the cache. The most specific matching rule decides; with no matching rule, anyone
  * authenticated may pull when authentication is on, and everyone when it is off.
  */
 public final class AccessPolicy {
@@ -17,7 +17,8 @@ public final class AccessPolicy {
 
   public AccessPolicy(boolean authEnabled, List<AccessRule> rules) {
     this.authEnabled = authEnabled;
-    this.rules = rules.stream().sorted(Comparator.comparingInt(AccessRule::specificity).reversed()).toList();
+    this.rules =
+        rules.stream().sorted(Comparator.comparingInt(AccessRule::specificity).reversed()).toList();
   }
 
   public static AccessPolicy open() {
@@ -46,11 +47,14 @@ public final class AccessPolicy {
     }
   }
 
-  private static RegistryException refusal(@Nullable Principal p, String upstream, String repository) {
+  private static RegistryException refusal(
+      @Nullable Principal p, String upstream, String repository) {
     if (p == null) {
       return new RegistryException(OciErrorCode.UNAUTHORIZED, 401, "authentication required");
     }
-    return new RegistryException(OciErrorCode.DENIED, 403,
+    return new RegistryException(
+        OciErrorCode.DENIED,
+        403,
         "user " + p.user() + " may not pull " + upstream + "/" + repository);
   }
 }

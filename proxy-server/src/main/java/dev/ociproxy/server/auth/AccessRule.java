@@ -12,7 +12,8 @@ import org.jspecify.annotations.Nullable;
  * @param anonymous whether clients without credentials may pull
  * @param users users who may pull; with {@code groups}, empty both means any authenticated user
  */
-public record AccessRule(String upstream, String prefix, boolean anonymous, Set<String> users, Set<String> groups) {
+public record AccessRule(
+    String upstream, String prefix, boolean anonymous, Set<String> users, Set<String> groups) {
   public AccessRule {
     users = Set.copyOf(users);
     groups = Set.copyOf(groups);
@@ -31,7 +32,9 @@ public record AccessRule(String upstream, String prefix, boolean anonymous, Set<
     return repository.equals(prefix) || repository.startsWith(prefix + "/");
   }
 
-  /** Higher is more specific: an exact upstream beats {@code *}, a longer prefix beats a shorter. */
+  /**
+   * Higher is more specific: an exact upstream beats {@code *}, a longer prefix beats a shorter.
+   */
   int specificity() {
     return (upstream.equals("*") ? 0 : 100_000) + prefix.length();
   }

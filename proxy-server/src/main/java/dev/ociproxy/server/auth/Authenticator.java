@@ -55,17 +55,21 @@ public final class Authenticator implements AutoCloseable {
    * Completes with the principal, with null when the request carries no credentials, or
    * exceptionally with a 401 when it carries wrong ones.
    */
-  public CompletableFuture<Principal> authenticate(@Nullable String authorization, SocketAddress remote) {
+  public CompletableFuture<Principal> authenticate(
+      @Nullable String authorization, SocketAddress remote) {
     if (authorization == null || authorization.isBlank()) {
       return CompletableFuture.completedFuture(null);
     }
     String h = authorization.strip();
     int sp = h.indexOf(' ');
-    String scheme = sp < 0 ? h.toLowerCase(Locale.ROOT) : h.substring(0, sp).toLowerCase(Locale.ROOT);
+    String scheme =
+        sp < 0 ? h.toLowerCase(Locale.ROOT) : h.substring(0, sp).toLowerCase(Locale.ROOT);
     String value = sp < 0 ? "" : h.substring(sp + 1).strip();
     if (scheme.equals("bearer")) {
       Principal p = store.checkToken(value);
-      return p != null ? CompletableFuture.completedFuture(p) : fail(remote, "unknown bearer token", null);
+      return p != null
+          ? CompletableFuture.completedFuture(p)
+          : fail(remote, "unknown bearer token", null);
     }
     if (!scheme.equals("basic")) {
       return fail(remote, "unsupported authorization scheme " + abbreviate(scheme), null);
@@ -88,20 +92,29 @@ public final class Authenticator implements AutoCloseable {
       return CompletableFuture.completedFuture(remembered);
     }
     return CompletableFuture.supplyAsync(() -> store.checkPassword(user, password), bcryptPool)
-        .thenCompose(p -> {
-          if (p == null) {
-            return fail(remote, "wrong password or unknown user", user);
-          }
-          verified.put(key, p);
-          return CompletableFuture.completedFuture(p);
-        });
+        .thenCompose(
+            p -> {
+              if (p == null) {
+                return fail(remote, "wrong password or unknown user", user);
+              }
+              verified.put(key, p);
+              return CompletableFuture.completedFuture(p);
+            });
   }
 
-  private CompletableFuture<Principal> fail(SocketAddress remote, String why, @Nullable String user) {
-    String addr = remote instanceof InetSocketAddress i ? i.getAddress().getHostAddress() : String.valueOf(remote);
+  private CompletableFuture<Principal> fail(
+      SocketAddress remote, String why, @Nullable String user) {
+    String addr =
+        remote instanceof InetSocketAddress i
+            ? i.getAddress().getHostAddress()
+            : String.valueOf(remote);
     int n = failuresByAddress.get(addr, a -> new AtomicInteger()).incrementAndGet();
-    log.warn("authentication failed from {}{}: {} ({} failure(s) from this address in the last hour)",
-        addr, user == null ? "" : " user=" + abbreviate(user), why, n);
+    log.warn(
+        "authentication failed from {}{}: {} ({} failure(s) from this address in the last hour)",
+        addr,
+        user == null ? "" : " user=" + abbreviate(user),
+        why,
+        n);
     meters.counter("registry_proxy_auth_failures").increment();
     return CompletableFuture.failedFuture(
         new RegistryException(OciErrorCode.UNAUTHORIZED, 401, "authentication failed"));

@@ -13,8 +13,8 @@ import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The users and static tokens clients may present: an htpasswd file with bcrypt entries (as
- * {@code htpasswd -B} writes them) and a token file with lines {@code <user> <token>}. Secrets are
+ * The users and static tokens clients may present: an htpasswd file with bcrypt entries (as {@code
+ * htpasswd -B} writes them) and a token file with lines {@code <user> <token>}. Secrets are
  * compared in constant time. Immutable; reload by building a new one.
  */
 public final class CredentialStore {
@@ -23,11 +23,15 @@ public final class CredentialStore {
       BCrypt.withDefaults().hash(5, "not-a-real-password".toCharArray());
 
   private final Map<String, byte[]> bcryptByUser;
+
   /** sha256(token) → user; hashing first makes the comparison length-independent. */
   private final Map<String, String> userByTokenHash;
+
   private final Map<String, Set<String>> groupsByUser;
 
-  CredentialStore(Map<String, byte[]> bcryptByUser, Map<String, String> userByTokenHash,
+  CredentialStore(
+      Map<String, byte[]> bcryptByUser,
+      Map<String, String> userByTokenHash,
       Map<String, Set<String>> groupsByUser) {
     this.bcryptByUser = Map.copyOf(bcryptByUser);
     this.userByTokenHash = Map.copyOf(userByTokenHash);
@@ -39,7 +43,8 @@ public final class CredentialStore {
    *
    * @throws IllegalArgumentException naming the file and line that is wrong
    */
-  public static CredentialStore load(Path htpasswd, Path tokens, Map<String, Set<String>> groupsByUser) {
+  public static CredentialStore load(
+      Path htpasswd, Path tokens, Map<String, Set<String>> groupsByUser) {
     Map<String, byte[]> users = new HashMap<>();
     Map<String, String> byToken = new HashMap<>();
     if (htpasswd != null) {
@@ -52,8 +57,11 @@ public final class CredentialStore {
         int colon = line.indexOf(':');
         String hash = colon < 0 ? "" : line.substring(colon + 1);
         if (colon <= 0 || !hash.matches("\\$2[aby]?\\$\\d\\d\\$[./A-Za-z0-9]{53}")) {
-          throw new IllegalArgumentException(htpasswd + " line " + (i + 1)
-              + ": expected user:bcrypt-hash (create entries with htpasswd -B)");
+          throw new IllegalArgumentException(
+              htpasswd
+                  + " line "
+                  + (i + 1)
+                  + ": expected user:bcrypt-hash (create entries with htpasswd -B)");
         }
         users.put(line.substring(0, colon), hash.getBytes(StandardCharsets.US_ASCII));
       }
@@ -67,8 +75,11 @@ public final class CredentialStore {
         }
         String[] parts = line.split("\\s+", -1); // stripped: no empty ends
         if (parts.length != 2 || parts[1].length() < 16) {
-          throw new IllegalArgumentException(tokens + " line " + (i + 1)
-              + ": expected '<user> <token>' with a token of at least 16 characters");
+          throw new IllegalArgumentException(
+              tokens
+                  + " line "
+                  + (i + 1)
+                  + ": expected '<user> <token>' with a token of at least 16 characters");
         }
         byToken.put(sha256Hex(parts[1]), parts[0]);
       }
@@ -87,7 +98,8 @@ public final class CredentialStore {
   /** Checks a password (slow: bcrypt); returns the principal or null. */
   public @Nullable Principal checkPassword(String user, String password) {
     byte[] hash = bcryptByUser.get(user);
-    boolean ok = BCrypt.verifyer().verify(password.toCharArray(), hash != null ? hash : DUMMY_HASH).verified;
+    boolean ok =
+        BCrypt.verifyer().verify(password.toCharArray(), hash != null ? hash : DUMMY_HASH).verified;
     return ok && hash != null ? principal(user) : null;
   }
 
@@ -97,7 +109,9 @@ public final class CredentialStore {
     String found = null;
     for (Map.Entry<String, String> e : userByTokenHash.entrySet()) {
       // Compare against every entry so the time does not depend on which one matched.
-      if (MessageDigest.isEqual(e.getKey().getBytes(StandardCharsets.US_ASCII), want.getBytes(StandardCharsets.US_ASCII))) {
+      if (MessageDigest.isEqual(
+          e.getKey().getBytes(StandardCharsets.US_ASCII),
+          want.getBytes(StandardCharsets.US_ASCII))) {
         found = e.getValue();
       }
     }
@@ -110,8 +124,9 @@ public final class CredentialStore {
 
   static String sha256Hex(String s) {
     try {
-      return java.util.HexFormat.of().formatHex(
-          MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+      return java.util.HexFormat.of()
+          .formatHex(
+              MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
     } catch (java.security.NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }

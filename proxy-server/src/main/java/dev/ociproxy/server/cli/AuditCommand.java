@@ -17,7 +17,8 @@ import java.util.concurrent.TimeoutException;
  * (offline upstreams are reported, not counted).
  */
 final class AuditCommand {
-  static final String USAGE = """
+  static final String USAGE =
+      """
       usage: java -jar registry-proxy.jar audit --config FILE
         For every pin: the pinned tag, the pinned digest, and where the upstream's tag points now.
         Exit code 1 when any tag drifted from its pin or could not be checked.""";
@@ -41,12 +42,16 @@ final class AuditCommand {
         Pins.Key k = pin.getKey();
         String head = k + " -> pinned " + pin.getValue() + " -> upstream ";
         if (ctx.config().airgap().isOffline(k.upstream())) {
-          out.println("OFFLINE " + head + "(not checked: upstream " + k.upstream() + " is offline)");
+          out.println(
+              "OFFLINE " + head + "(not checked: upstream " + k.upstream() + " is offline)");
           continue;
         }
         try {
-          Digest now = ctx.pullThrough(k.upstream()).upstreamDigest(k.repository(), k.tag(), DriftLog.acceptFor(ctx.store(), pin.getValue()))
-              .get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+          Digest now =
+              ctx.pullThrough(k.upstream())
+                  .upstreamDigest(
+                      k.repository(), k.tag(), DriftLog.acceptFor(ctx.store(), pin.getValue()))
+                  .get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
           boolean same = now.equals(pin.getValue());
           if (!same) {
             drifted++;
@@ -54,14 +59,16 @@ final class AuditCommand {
           out.println((same ? "OK      " : "DRIFT   ") + head + now);
         } catch (ExecutionException | TimeoutException e) {
           failed++;
-          Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+          Throwable cause =
+              e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
           out.println("ERROR   " + head + "(" + cause.getMessage() + ")");
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           return 1;
         }
       }
-      out.println("audit: " + pins.size() + " pin(s), " + drifted + " drifted, " + failed + " not checked");
+      out.println(
+          "audit: " + pins.size() + " pin(s), " + drifted + " drifted, " + failed + " not checked");
       return drifted == 0 && failed == 0 ? 0 : 1;
     }
   }

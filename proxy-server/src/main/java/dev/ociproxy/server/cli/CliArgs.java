@@ -17,7 +17,8 @@ final class CliArgs {
    * @param valued options that take a value ({@code -c} means {@code --config})
    * @param flags options without a value
    */
-  static CliArgs parse(List<String> args, Set<String> valued, Set<String> flags) throws UsageException {
+  static CliArgs parse(List<String> args, Set<String> valued, Set<String> flags)
+      throws UsageException {
     CliArgs a = new CliArgs();
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);

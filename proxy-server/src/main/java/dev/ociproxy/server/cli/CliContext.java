@@ -52,8 +52,12 @@ final class CliContext implements AutoCloseable {
     } catch (ConfigException e) {
       throw new UsageException("invalid configuration: " + e.getMessage());
     }
-    ContentStore store = new ContentStore(config.cacheDir(), 0,
-        new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), config.directWrites());
+    ContentStore store =
+        new ContentStore(
+            config.cacheDir(),
+            0,
+            new io.micrometer.core.instrument.simple.SimpleMeterRegistry(),
+            config.directWrites());
     try {
       for (String dir : List.of("blobs", "manifests", "tmp")) {
         Files.createDirectories(store.root().resolve(dir));
@@ -91,9 +95,17 @@ final class CliContext implements AutoCloseable {
     if (upstreams == null) {
       group = new NioEventLoopGroup(2);
       try {
-        upstreams = Upstreams.wire(
-            new Upstreams.Shared(group, NioSocketChannel.class, store, meters, config.limits().maxConcurrentFetches()),
-            config.upstreamSpecs(), config.airgap().withoutWarm(), PinFileFormat::parse);
+        upstreams =
+            Upstreams.wire(
+                new Upstreams.Shared(
+                    group,
+                    NioSocketChannel.class,
+                    store,
+                    meters,
+                    config.limits().maxConcurrentFetches()),
+                config.upstreamSpecs(),
+                config.airgap().withoutWarm(),
+                PinFileFormat::parse);
       } catch (IllegalArgumentException e) {
         throw new UsageException(e.getMessage());
       }
@@ -111,7 +123,8 @@ final class CliContext implements AutoCloseable {
       return Pins.empty();
     }
     try {
-      return PinFile.load(file, PinFileFormat::parse, upstreamNames(), config.defaultUpstream()).pins();
+      return PinFile.load(file, PinFileFormat::parse, upstreamNames(), config.defaultUpstream())
+          .pins();
     } catch (IllegalArgumentException | UncheckedIOException e) {
       throw new UsageException(e.getMessage());
     }

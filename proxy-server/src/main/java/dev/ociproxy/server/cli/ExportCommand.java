@@ -11,11 +11,12 @@ import java.util.Set;
 
 /**
  * {@code export --output DIR|FILE.tar [--platform P]... REF...}: writes cached images as an OCI
- * image layout (or a tar of one), readable by {@code skopeo copy oci:DIR:NAME} and by {@code import}.
- * Never contacts an upstream.
+ * image layout (or a tar of one), readable by {@code skopeo copy oci:DIR:NAME} and by {@code
+ * import}. Never contacts an upstream.
  */
 final class ExportCommand {
-  static final String USAGE = """
+  static final String USAGE =
+      """
       usage: java -jar registry-proxy.jar export --config FILE --output DIR|FILE.tar
                  [--platform os/arch[/variant]]... REF...
         Writes the cached images as an OCI image layout directory (or, for a name ending in .tar,
@@ -36,8 +37,12 @@ final class ExportCommand {
       List<ImageRef> refs = ctx.refs(a.positional());
       ExportReport report;
       try {
-        report = new Exporter(ctx.store(), ctx.pins())
-            .export(refs, CliContext.platforms(a.values("--platform")), Path.of(a.value("--output")));
+        report =
+            new Exporter(ctx.store(), ctx.pins())
+                .export(
+                    refs,
+                    CliContext.platforms(a.values("--platform")),
+                    Path.of(a.value("--output")));
       } catch (IOException e) {
         out.println("export failed: " + e.getMessage());
         return 1;

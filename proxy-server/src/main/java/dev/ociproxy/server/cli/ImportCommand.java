@@ -11,12 +11,13 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * {@code import [--upstream NAME] [--repository REPO] DIR|FILE.tar...}: verifies an OCI image layout
- * or archive entry by entry and puts what verified into the cache with its tags. Exit code 1 when
- * anything was refused. Never contacts an upstream.
+ * {@code import [--upstream NAME] [--repository REPO] DIR|FILE.tar...}: verifies an OCI image
+ * layout or archive entry by entry and puts what verified into the cache with its tags. Exit code 1
+ * when anything was refused. Never contacts an upstream.
  */
 final class ImportCommand {
-  static final String USAGE = """
+  static final String USAGE =
+      """
       usage: java -jar registry-proxy.jar import --config FILE [--upstream NAME] [--repository REPO]
                  DIR|FILE.tar...
         Verifies every manifest and blob of an OCI image layout (or a tar of one, e.g. from
@@ -43,12 +44,22 @@ final class ImportCommand {
     try (CliContext ctx = CliContext.load(a.value("--config"))) {
       String upstream = a.value("--upstream");
       if (upstream != null && !ctx.upstreamNames().contains(upstream)) {
-        throw new UsageException("--upstream " + upstream + " is not configured (have " + ctx.upstreamNames() + ")");
+        throw new UsageException(
+            "--upstream " + upstream + " is not configured (have " + ctx.upstreamNames() + ")");
       }
-      long cap = ctx.config().upstreams().stream().mapToLong(u -> u.mirror().manifestMaxBytes()).max()
-          .orElse(MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES);
-      Importer importer = new Importer(ctx.store(), ctx.upstreamNames(), ctx.config().defaultUpstream(),
-          upstream, repo, cap);
+      long cap =
+          ctx.config().upstreams().stream()
+              .mapToLong(u -> u.mirror().manifestMaxBytes())
+              .max()
+              .orElse(MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES);
+      Importer importer =
+          new Importer(
+              ctx.store(),
+              ctx.upstreamNames(),
+              ctx.config().defaultUpstream(),
+              upstream,
+              repo,
+              cap);
       boolean ok = true;
       for (String input : a.positional()) {
         out.println("import: " + input + " into " + ctx.store().root());
@@ -59,5 +70,4 @@ final class ImportCommand {
       return ok ? 0 : 1;
     }
   }
-
 }

@@ -19,7 +19,10 @@ public final class Subcommands {
     return NAMES.contains(arg);
   }
 
-  /** Runs {@code args[0]} with the rest; returns the exit code. Output goes to stdout, logs to stderr. */
+  /**
+   * Runs {@code args[0]} with the rest; returns the exit code. Output goes to stdout, logs to
+   * stderr.
+   */
   public static int run(String[] args) {
     return run(args, System.out, System.err);
   }

@@ -29,7 +29,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * Without REF it warms the configuration's {@code warm:} list.
  */
 final class WarmCommand {
-  static final String USAGE = """
+  static final String USAGE =
+      """
       usage: java -jar registry-proxy.jar warm --config FILE [--platform os/arch[/variant]]...
                  [--concurrency N] [--write-pins PINFILE] [REF...]
         REF: upstream/repo:tag, upstream/repo@sha256:..., or repo:tag for the default upstream.
@@ -40,7 +41,9 @@ final class WarmCommand {
   private WarmCommand() {}
 
   static int run(List<String> argv, PrintStream out) throws UsageException {
-    CliArgs a = CliArgs.parse(argv, Set.of("--config", "--platform", "--concurrency", "--write-pins"), Set.of());
+    CliArgs a =
+        CliArgs.parse(
+            argv, Set.of("--config", "--platform", "--concurrency", "--write-pins"), Set.of());
     int concurrency = Warmer.DEFAULT_CONCURRENCY;
     if (a.value("--concurrency") != null) {
       try {
@@ -58,7 +61,8 @@ final class WarmCommand {
       if (a.positional().isEmpty()) {
         entries.addAll(ctx.config().airgap().warm());
         if (entries.isEmpty()) {
-          throw new UsageException("nothing to warm: give image references, or a warm: list in the config");
+          throw new UsageException(
+              "nothing to warm: give image references, or a warm: list in the config");
         }
       } else {
         for (ImageRef r : ctx.refs(a.positional())) {
@@ -67,21 +71,28 @@ final class WarmCommand {
       }
       Warmer warmer = new Warmer(ctx.registries()::get, concurrency);
       AtomicLong lastLine = new AtomicLong();
-      WarmProgress progress = new WarmProgress(s -> {
-        long now = System.currentTimeMillis();
-        long before = lastLine.get();
-        if (now - before >= 500 && lastLine.compareAndSet(before, now)) {
-          out.println("progress: " + s.line());
-        }
-      });
+      WarmProgress progress =
+          new WarmProgress(
+              s -> {
+                long now = System.currentTimeMillis();
+                long before = lastLine.get();
+                if (now - before >= 500 && lastLine.compareAndSet(before, now)) {
+                  out.println("progress: " + s.line());
+                }
+              });
       ScheduledExecutorService ticker =
-          Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("warm-progress", true));
-      ticker.scheduleAtFixedRate(() -> {
-        if (System.currentTimeMillis() - lastLine.get() >= PROGRESS_EVERY_MILLIS) {
-          lastLine.set(System.currentTimeMillis());
-          out.println("progress: " + progress.snapshot().line());
-        }
-      }, PROGRESS_EVERY_MILLIS, PROGRESS_EVERY_MILLIS, TimeUnit.MILLISECONDS);
+          Executors.newSingleThreadScheduledExecutor(
+              new DefaultThreadFactory("warm-progress", true));
+      ticker.scheduleAtFixedRate(
+          () -> {
+            if (System.currentTimeMillis() - lastLine.get() >= PROGRESS_EVERY_MILLIS) {
+              lastLine.set(System.currentTimeMillis());
+              out.println("progress: " + progress.snapshot().line());
+            }
+          },
+          PROGRESS_EVERY_MILLIS,
+          PROGRESS_EVERY_MILLIS,
+          TimeUnit.MILLISECONDS);
       List<WarmReport.Item> items = new ArrayList<>();
       try {
         out.println("warm: " + entries.size() + " reference(s) into " + ctx.store().root());
@@ -102,7 +113,8 @@ final class WarmCommand {
     }
   }
 
-  private static void writePins(Path file, WarmReport report, PrintStream out) throws UsageException {
+  private static void writePins(Path file, WarmReport report, PrintStream out)
+      throws UsageException {
     Map<Pins.Key, Digest> pins = new LinkedHashMap<>();
     for (WarmReport.Item i : report.items()) {
       if (i.ok() && i.ref().tag() != null && i.digest() != null) {

@@ -24,22 +24,28 @@ final class AccessSettings {
     Path htpasswd = readableFile("auth.htpasswd", a.htpasswd());
     Path tokens = readableFile("auth.tokens", a.tokens());
     if (htpasswd == null && tokens == null) {
-      throw new ConfigException("auth.htpasswd", "missing (auth needs an htpasswd file, a tokens file, or both)");
+      throw new ConfigException(
+          "auth.htpasswd", "missing (auth needs an htpasswd file, a tokens file, or both)");
     }
     Map<String, Set<String>> groups = new HashMap<>();
-    orElse(a.groups(), Map.<String, List<String>>of()).forEach((group, users) ->
-        orElse(users, List.<String>of()).forEach(user -> groups.computeIfAbsent(user, x -> new HashSet<>()).add(group)));
+    orElse(a.groups(), Map.<String, List<String>>of())
+        .forEach(
+            (group, users) ->
+                orElse(users, List.<String>of())
+                    .forEach(
+                        user -> groups.computeIfAbsent(user, x -> new HashSet<>()).add(group)));
     try {
       CredentialStore.load(htpasswd, tokens, groups);
     } catch (IllegalArgumentException e) {
       boolean inHtpasswd = htpasswd != null && e.getMessage().startsWith(htpasswd.toString());
       throw new ConfigException(inHtpasswd ? "auth.htpasswd" : "auth.tokens", e.getMessage());
     }
-    return new ProxyConfig.Auth(true, orElse(a.realm(), "registry-proxy"), htpasswd, tokens, groups);
+    return new ProxyConfig.Auth(
+        true, orElse(a.realm(), "registry-proxy"), htpasswd, tokens, groups);
   }
 
-  static List<AccessRule> access(List<ConfigFile.Access> list, List<ProxyConfig.Upstream> upstreams,
-      ProxyConfig.Auth auth) {
+  static List<AccessRule> access(
+      List<ConfigFile.Access> list, List<ProxyConfig.Upstream> upstreams, ProxyConfig.Auth auth) {
     List<AccessRule> rules = new ArrayList<>();
     List<ConfigFile.Access> given = orElse(list, List.of());
     for (int i = 0; i < given.size(); i++) {
@@ -50,16 +56,23 @@ final class AccessSettings {
       }
       String upstream = orElse(r.upstream(), "*");
       if (!upstream.equals("*") && upstreams.stream().noneMatch(u -> u.name().equals(upstream))) {
-        throw new ConfigException(key + ".upstream", "'" + upstream + "' is not a configured upstream");
+        throw new ConfigException(
+            key + ".upstream", "'" + upstream + "' is not a configured upstream");
       }
       String prefix = orElse(r.repositories(), "");
       boolean anonymous = orElse(r.anonymous(), false);
       if (!anonymous && !auth.enabled()) {
-        throw new ConfigException(key + ".anonymous",
+        throw new ConfigException(
+            key + ".anonymous",
             "false, but no auth is configured, so no client could ever pull (add auth.htpasswd or auth.tokens)");
       }
-      rules.add(new AccessRule(upstream, prefix.equals("*") ? "" : prefix, anonymous,
-          Set.copyOf(orElse(r.users(), List.of())), Set.copyOf(orElse(r.groups(), List.of()))));
+      rules.add(
+          new AccessRule(
+              upstream,
+              prefix.equals("*") ? "" : prefix,
+              anonymous,
+              Set.copyOf(orElse(r.users(), List.of())),
+              Set.copyOf(orElse(r.groups(), List.of()))));
     }
     return List.copyOf(rules);
   }

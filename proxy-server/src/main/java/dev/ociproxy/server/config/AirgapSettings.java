@@ -40,8 +40,12 @@ final class AirgapSettings {
 
   static AirgapOptions parse(ConfigFile f, List<ProxyConfig.Upstream> upstreams) {
     List<String> names = upstreams.stream().map(ProxyConfig.Upstream::name).toList();
-    String defaultName = upstreams.stream().filter(ProxyConfig.Upstream::isDefault).map(ProxyConfig.Upstream::name)
-        .findFirst().orElse(null);
+    String defaultName =
+        upstreams.stream()
+            .filter(ProxyConfig.Upstream::isDefault)
+            .map(ProxyConfig.Upstream::name)
+            .findFirst()
+            .orElse(null);
     boolean allOffline = ConfigLoader.orElse(f.offline(), false);
     String globalPolicy = policy("policy", f.policy(), OPEN);
     Set<String> offline = new LinkedHashSet<>();
@@ -66,18 +70,20 @@ final class AirgapSettings {
       }
     }
     if (!pinnedOnly.isEmpty() && pins == null) {
-      throw new ConfigException(f.policy() != null ? "policy" : "upstreams[].policy",
+      throw new ConfigException(
+          f.policy() != null ? "policy" : "upstreams[].policy",
           "pinned-only needs a pin file (set pins: FILE) for " + pinnedOnly);
     }
     Duration interval = ConfigLoader.orElse(f.warmInterval(), AirgapOptions.DEFAULT_WARM_INTERVAL);
     if (interval.isZero()) {
       throw new ConfigException("warmInterval", "'0' (expected: more than 0)");
     }
-    return new AirgapOptions(offline, pinnedOnly, pins, warmList(f.warm(), names, defaultName), interval);
+    return new AirgapOptions(
+        offline, pinnedOnly, pins, warmList(f.warm(), names, defaultName), interval);
   }
 
-  private static List<AirgapOptions.WarmEntry> warmList(List<ConfigFile.Warm> warm, List<String> names,
-      String defaultName) {
+  private static List<AirgapOptions.WarmEntry> warmList(
+      List<ConfigFile.Warm> warm, List<String> names, String defaultName) {
     List<AirgapOptions.WarmEntry> out = new ArrayList<>();
     List<ConfigFile.Warm> given = ConfigLoader.orElse(warm, List.of());
     for (int i = 0; i < given.size(); i++) {
@@ -95,7 +101,8 @@ final class AirgapSettings {
         }
       }
       try {
-        out.add(new AirgapOptions.WarmEntry(ImageRef.parse(e.ref(), names, defaultName), platforms));
+        out.add(
+            new AirgapOptions.WarmEntry(ImageRef.parse(e.ref(), names, defaultName), platforms));
       } catch (IllegalArgumentException ex) {
         throw new ConfigException(key, ex.getMessage());
       }

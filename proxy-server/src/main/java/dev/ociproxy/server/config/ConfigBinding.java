@@ -38,13 +38,19 @@ import java.util.stream.Collectors;
 final class ConfigBinding {
   private static final Pattern ENV_REF = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)\\}");
   private static final String ENV = "env";
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
-      .registerModule(new SimpleModule("proxy.yaml")
-          .addDeserializer(String.class, new Scalar<>(String.class, v -> v))
-          .addDeserializer(Boolean.class, new Scalar<>(Boolean.class, ConfigBinding::bool))
-          .addDeserializer(Integer.class, new Scalar<>(Integer.class, ConfigBinding::positiveInt))
-          .addDeserializer(Duration.class, new Scalar<>(Duration.class, ConfigBinding::duration))
-          .addDeserializer(InetSocketAddress.class, new Scalar<>(InetSocketAddress.class, ConfigBinding::address)));
+  private static final ObjectMapper YAML =
+      new ObjectMapper(new YAMLFactory())
+          .registerModule(
+              new SimpleModule("proxy.yaml")
+                  .addDeserializer(String.class, new Scalar<>(String.class, v -> v))
+                  .addDeserializer(Boolean.class, new Scalar<>(Boolean.class, ConfigBinding::bool))
+                  .addDeserializer(
+                      Integer.class, new Scalar<>(Integer.class, ConfigBinding::positiveInt))
+                  .addDeserializer(
+                      Duration.class, new Scalar<>(Duration.class, ConfigBinding::duration))
+                  .addDeserializer(
+                      InetSocketAddress.class,
+                      new Scalar<>(InetSocketAddress.class, ConfigBinding::address)));
 
   private ConfigBinding() {}
 
@@ -53,7 +59,8 @@ final class ConfigBinding {
     try {
       root = YAML.readTree(yaml);
     } catch (JsonProcessingException e) {
-      throw new ConfigException("(file)", "not valid YAML: " + e.getOriginalMessage().replace('\n', ' '));
+      throw new ConfigException(
+          "(file)", "not valid YAML: " + e.getOriginalMessage().replace('\n', ' '));
     }
     if (root == null || root.isMissingNode() || root.isNull()) {
       root = YAML.createObjectNode();
@@ -72,15 +79,21 @@ final class ConfigBinding {
   private static ConfigException refusal(JsonMappingException e) {
     String key = key(e.getPath());
     if (e instanceof UnrecognizedPropertyException u) {
-      return new ConfigException(key, "unknown key (known here: " + keys(u.getReferringClass()) + ")");
+      return new ConfigException(
+          key, "unknown key (known here: " + keys(u.getReferringClass()) + ")");
     }
     if (e instanceof MismatchedInputException m && !(e instanceof Refused)) {
       Class<?> target = m.getTargetType();
       boolean mapping = target != null && (target.isRecord() || Map.class.isAssignableFrom(target));
-      boolean list = target != null && (Collection.class.isAssignableFrom(target) || target.isArray());
+      boolean list =
+          target != null && (Collection.class.isAssignableFrom(target) || target.isArray());
       String what = description(e.getPath(), target);
-      return new ConfigException(key, "expected " + (what != null ? what
-          : mapping ? "a mapping of keys" : list ? "a list" : "a single value"));
+      return new ConfigException(
+          key,
+          "expected "
+              + (what != null
+                  ? what
+                  : mapping ? "a mapping of keys" : list ? "a list" : "a single value"));
     }
     return new ConfigException(key, e.getOriginalMessage());
   }
@@ -99,7 +112,9 @@ final class ConfigBinding {
 
   /** The keys a section knows, in the order the file's documentation gives them. */
   private static String keys(Class<?> section) {
-    return Arrays.stream(section.getRecordComponents()).map(ConfigBinding::jsonName).collect(Collectors.joining(", "));
+    return Arrays.stream(section.getRecordComponents())
+        .map(ConfigBinding::jsonName)
+        .collect(Collectors.joining(", "));
   }
 
   /** What the key at the end of {@code path} expects, when the file's schema says. */
@@ -111,8 +126,11 @@ final class ConfigBinding {
     RecordComponent component = null;
     for (JsonMappingException.Reference r : path) {
       if (r.getFieldName() != null && at instanceof Class<?> c && c.isRecord()) {
-        component = Arrays.stream(c.getRecordComponents()).filter(rc -> jsonName(rc).equals(r.getFieldName()))
-            .findFirst().orElse(null);
+        component =
+            Arrays.stream(c.getRecordComponents())
+                .filter(rc -> jsonName(rc).equals(r.getFieldName()))
+                .findFirst()
+                .orElse(null);
         at = component == null ? null : component.getGenericType();
       } else if (r.getFieldName() == null && at instanceof ParameterizedType list) {
         component = null;
@@ -121,7 +139,10 @@ final class ConfigBinding {
         return null; // inside a mapping of names (auth.groups)
       }
     }
-    JsonPropertyDescription d = component == null ? null : component.getAccessor().getAnnotation(JsonPropertyDescription.class);
+    JsonPropertyDescription d =
+        component == null
+            ? null
+            : component.getAccessor().getAnnotation(JsonPropertyDescription.class);
     return d == null ? null : d.value();
   }
 
@@ -189,7 +210,8 @@ final class ConfigBinding {
     while (m.find()) {
       String value = env.apply(m.group(1));
       if (value == null) {
-        throw new IllegalArgumentException("refers to ${" + m.group(1) + "}, which is not set in the environment");
+        throw new IllegalArgumentException(
+            "refers to ${" + m.group(1) + "}, which is not set in the environment");
       }
       m.appendReplacement(out, Matcher.quoteReplacement(value));
     }
@@ -241,7 +263,8 @@ final class ConfigBinding {
   static Duration duration(String v) {
     Matcher m = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)?").matcher(v.trim());
     if (!m.matches()) {
-      throw new IllegalArgumentException("'" + v + "' (expected a duration such as 500ms, 30s, 5m, 1h)");
+      throw new IllegalArgumentException(
+          "'" + v + "' (expected a duration such as 500ms, 30s, 5m, 1h)");
     }
     String unit = m.group(2) == null ? "s" : m.group(2);
     try {
@@ -263,17 +286,18 @@ final class ConfigBinding {
     if (!m.matches()) {
       throw new IllegalArgumentException("'" + v + "' (expected a size such as 4MiB or 50GiB)");
     }
-    long mult = switch (m.group(2) == null ? "B" : m.group(2)) {
-      case "KB" -> 1000L;
-      case "KiB" -> 1L << 10;
-      case "MB" -> 1000L * 1000;
-      case "MiB" -> 1L << 20;
-      case "GB" -> 1000L * 1000 * 1000;
-      case "GiB" -> 1L << 30;
-      case "TB" -> 1000L * 1000 * 1000 * 1000;
-      case "TiB" -> 1L << 40;
-      default -> 1L;
-    };
+    long mult =
+        switch (m.group(2) == null ? "B" : m.group(2)) {
+          case "KB" -> 1000L;
+          case "KiB" -> 1L << 10;
+          case "MB" -> 1000L * 1000;
+          case "MiB" -> 1L << 20;
+          case "GB" -> 1000L * 1000 * 1000;
+          case "GiB" -> 1L << 30;
+          case "TB" -> 1000L * 1000 * 1000 * 1000;
+          case "TiB" -> 1L << 40;
+          default -> 1L;
+        };
     try {
       return Math.multiplyExact(Long.parseLong(m.group(1)), mult);
     } catch (NumberFormatException | ArithmeticException e) {

@@ -12,10 +12,10 @@ import java.util.Map;
 
 /**
  * {@code proxy.yaml} as written, bound by {@link ConfigBinding}: unknown keys are refused, {@code
- * ${VAR}} is substituted in every value, and durations, sizes, addresses, booleans and whole numbers
- * are parsed while binding, so each error names its key. Null means "not given"; the defaults and
- * the rules between keys are {@link ConfigLoader}'s. A description is what the key expects, for
- * the message when it gets something of another shape.
+ * ${VAR}} is substituted in every value, and durations, sizes, addresses, booleans and whole
+ * numbers are parsed while binding, so each error names its key. Null means "not given"; the
+ * defaults and the rules between keys are {@link ConfigLoader}'s. A description is what the key
+ * expects, for the message when it gets something of another shape.
  */
 record ConfigFile(
     InetSocketAddress listen,
@@ -31,7 +31,8 @@ record ConfigFile(
     Boolean offline,
     String policy,
     String pins,
-    @JsonPropertyDescription("a list of image references (or {ref, platforms} entries)") List<Warm> warm,
+    @JsonPropertyDescription("a list of image references (or {ref, platforms} entries)")
+        List<Warm> warm,
     Duration warmInterval) {
 
   /** The sections whose absence means "all defaults" are never null. */
@@ -69,7 +70,8 @@ record ConfigFile(
       String policy,
       Integer maxConcurrentRequests,
       String requestsPerSecond,
-      @JsonPropertyDescription("a list of {pattern, freshness} (e.g. - pattern: \"v*\"\\n  freshness: never)")
+      @JsonPropertyDescription(
+              "a list of {pattern, freshness} (e.g. - pattern: \"v*\"\\n  freshness: never)")
           List<FreshnessRule> freshness) {}
 
   /** How long tags matching {@code pattern} stay fresh: a duration, never or always. */
@@ -88,9 +90,15 @@ record ConfigFile(
       String realm,
       String htpasswd,
       String tokens,
-      @JsonPropertyDescription("a mapping of group name to a list of users") Map<String, List<String>> groups) {}
+      @JsonPropertyDescription("a mapping of group name to a list of users")
+          Map<String, List<String>> groups) {}
 
-  record Access(String upstream, String repositories, Boolean anonymous, List<String> users, List<String> groups) {}
+  record Access(
+      String upstream,
+      String repositories,
+      Boolean anonymous,
+      List<String> users,
+      List<String> groups) {}
 
   record Admin(InetSocketAddress listen, String token, String tokenFile) {}
 
@@ -102,7 +110,8 @@ record ConfigFile(
   @JsonClassDescription("an image reference or {ref, platforms}")
   record Warm(
       String ref,
-      @JsonPropertyDescription("a list such as [linux/amd64, linux/arm64]") List<String> platforms) {
+      @JsonPropertyDescription("a list such as [linux/amd64, linux/arm64]")
+          List<String> platforms) {
     @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
     static Warm of(String ref) {
       return new Warm(ref, null);

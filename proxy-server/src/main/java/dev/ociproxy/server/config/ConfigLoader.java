@@ -28,7 +28,8 @@ public final class ConfigLoader {
 
   /** The configuration used when no file is given: Docker Hub as the default upstream. */
   public ProxyConfig defaults() {
-    return parse("upstreams:\n  - name: docker.io\n    url: https://registry-1.docker.io\n    default: true\n");
+    return parse(
+        "upstreams:\n  - name: docker.io\n    url: https://registry-1.docker.io\n    default: true\n");
   }
 
   public ProxyConfig load(Path file) {
@@ -52,9 +53,18 @@ public final class ConfigLoader {
     DirectWrites directWrites = directWrites(orElse(cache.directWrites(), "auto").trim());
     List<ProxyConfig.Upstream> upstreams = UpstreamSettings.parse(f.upstreams(), cache);
     ProxyConfig.Auth auth = AccessSettings.auth(f.auth());
-    return new ProxyConfig(listen, dir, orElse(cache.maxSize(), 0L), orElse(cache.verifyOnStart(), false),
-        directWrites, upstreams, limits(f.limits()), auth, AccessSettings.access(f.access(), upstreams, auth),
-        OperationsSettings.parse(f, listen, env), AirgapSettings.parse(f, upstreams));
+    return new ProxyConfig(
+        listen,
+        dir,
+        orElse(cache.maxSize(), 0L),
+        orElse(cache.verifyOnStart(), false),
+        directWrites,
+        upstreams,
+        limits(f.limits()),
+        auth,
+        AccessSettings.access(f.access(), upstreams, auth),
+        OperationsSettings.parse(f, listen, env),
+        AirgapSettings.parse(f, upstreams));
   }
 
   private static DirectWrites directWrites(String v) {
@@ -62,7 +72,9 @@ public final class ConfigLoader {
       case "auto" -> DirectWrites.AUTO;
       case "true" -> DirectWrites.ALWAYS;
       case "false" -> DirectWrites.NEVER;
-      default -> throw new ConfigException("cache.directWrites", "'" + v + "' (expected auto, true or false)");
+      default ->
+          throw new ConfigException(
+              "cache.directWrites", "'" + v + "' (expected auto, true or false)");
     };
   }
 

@@ -14,32 +14,50 @@ import java.util.function.UnaryOperator;
 
 /** The keys about running the proxy rather than proxying: admin, tls, log, shutdownGracePeriod. */
 final class OperationsSettings {
-  private static final List<String> LOG_LEVELS = List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF");
+  private static final List<String> LOG_LEVELS =
+      List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF");
 
   private OperationsSettings() {}
 
-  static ProxyConfig.Operations parse(ConfigFile f, InetSocketAddress listen, UnaryOperator<String> env) {
+  static ProxyConfig.Operations parse(
+      ConfigFile f, InetSocketAddress listen, UnaryOperator<String> env) {
     ConfigFile.Admin admin = f.admin();
     InetSocketAddress adminListen = admin.listen();
     if (adminListen != null && adminListen.getPort() != 0 && adminListen.equals(listen)) {
-      throw new ConfigException("admin.listen", "'" + adminListen.getHostString() + ":" + adminListen.getPort()
-          + "' is the main listen address (expected another port, or no admin.listen)");
+      throw new ConfigException(
+          "admin.listen",
+          "'"
+              + adminListen.getHostString()
+              + ":"
+              + adminListen.getPort()
+              + "' is the main listen address (expected another port, or no admin.listen)");
     }
     AdminToken adminToken = adminToken(admin);
     if (adminToken != null && adminListen == null) {
-      throw new ConfigException(admin.token() != null ? "admin.token" : "admin.tokenFile",
+      throw new ConfigException(
+          admin.token() != null ? "admin.token" : "admin.tokenFile",
           "guards the admin actions, which are served only on admin.listen (expected admin.listen too)");
     }
     String level = f.log().level();
     if (level != null && !LOG_LEVELS.contains(level.toUpperCase(Locale.ROOT))) {
-      throw new ConfigException("log.level", "'" + level + "' (expected one of " + String.join(", ", LOG_LEVELS) + ")");
+      throw new ConfigException(
+          "log.level", "'" + level + "' (expected one of " + String.join(", ", LOG_LEVELS) + ")");
     }
-    Duration grace = ConfigLoader.orElse(f.shutdownGracePeriod(), ProxyConfig.Operations.DEFAULT_SHUTDOWN_GRACE);
-    return new ProxyConfig.Operations(adminListen, adminToken, tls(f.tls()), logFormat(f.log().format(), env),
-        level == null ? null : level.toUpperCase(Locale.ROOT), grace);
+    Duration grace =
+        ConfigLoader.orElse(f.shutdownGracePeriod(), ProxyConfig.Operations.DEFAULT_SHUTDOWN_GRACE);
+    return new ProxyConfig.Operations(
+        adminListen,
+        adminToken,
+        tls(f.tls()),
+        logFormat(f.log().format(), env),
+        level == null ? null : level.toUpperCase(Locale.ROOT),
+        grace);
   }
 
-  /** {@code admin.token}, or what {@code admin.tokenFile} holds (trimmed), or null when neither is set. */
+  /**
+   * {@code admin.token}, or what {@code admin.tokenFile} holds (trimmed), or null when neither is
+   * set.
+   */
   private static AdminToken adminToken(ConfigFile.Admin admin) {
     String token = admin.token();
     String file = admin.tokenFile();
@@ -91,8 +109,10 @@ final class OperationsSettings {
     try {
       PemKeyPair.read(cert, key);
     } catch (PemKeyPair.InvalidPemException e) {
-      throw new ConfigException(e.which() == PemKeyPair.Which.CERT ? "tls.cert" : "tls.key", e.getMessage());
+      throw new ConfigException(
+          e.which() == PemKeyPair.Which.CERT ? "tls.cert" : "tls.key", e.getMessage());
     }
-    return new ProxyConfig.Tls(cert, key, ConfigLoader.orElse(t.reloadInterval(), Duration.ofSeconds(30)));
+    return new ProxyConfig.Tls(
+        cert, key, ConfigLoader.orElse(t.reloadInterval(), Duration.ofSeconds(30)));
   }
 }

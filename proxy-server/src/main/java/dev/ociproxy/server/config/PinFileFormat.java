@@ -44,7 +44,11 @@ public final class PinFileFormat {
     for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
       if (!e.getValue().isTextual()) {
-        throw new IOException("pin '" + e.getKey() + "': expected a digest string, got " + e.getValue().getNodeType());
+        throw new IOException(
+            "pin '"
+                + e.getKey()
+                + "': expected a digest string, got "
+                + e.getValue().getNodeType());
       }
       out.put(e.getKey(), e.getValue().asText());
     }
@@ -61,9 +65,19 @@ public final class PinFileFormat {
       all.putAll(parse(Files.readAllBytes(file)));
     }
     pins.forEach((k, d) -> all.put(k.toString(), d.toString()));
-    StringBuilder y = new StringBuilder("# registry-proxy pins: upstream/repo:tag -> the only digest it may mean\n")
-        .append("# updated by 'warm --write-pins' at ").append(Instant.now()).append('\n');
-    all.forEach((k, v) -> y.append('"').append(k.replace("\"", "\\\"")).append("\": \"").append(v).append("\"\n"));
+    StringBuilder y =
+        new StringBuilder(
+                "# registry-proxy pins: upstream/repo:tag -> the only digest it may mean\n")
+            .append("# updated by 'warm --write-pins' at ")
+            .append(Instant.now())
+            .append('\n');
+    all.forEach(
+        (k, v) ->
+            y.append('"')
+                .append(k.replace("\"", "\\\""))
+                .append("\": \"")
+                .append(v)
+                .append("\"\n"));
     Path abs = file.toAbsolutePath();
     Files.createDirectories(abs.getParent());
     Path tmp = abs.resolveSibling("." + abs.getFileName() + ".tmp");

@@ -20,23 +20,40 @@ import java.util.Set;
  * option records inside it.
  */
 public record ProxyConfig(
-    InetSocketAddress listen, Path cacheDir, long cacheMaxSize, boolean verifyOnStart, DirectWrites directWrites,
-    List<Upstream> upstreams, Limits limits, Auth auth, List<AccessRule> access, Operations operations,
+    InetSocketAddress listen,
+    Path cacheDir,
+    long cacheMaxSize,
+    boolean verifyOnStart,
+    DirectWrites directWrites,
+    List<Upstream> upstreams,
+    Limits limits,
+    Auth auth,
+    List<AccessRule> access,
+    Operations operations,
     AirgapOptions airgap) {
 
   /** The upstream that references without an upstream prefix mean, or null when none is. */
   public String defaultUpstream() {
-    return upstreams.stream().filter(Upstream::isDefault).map(Upstream::name).findFirst().orElse(null);
+    return upstreams.stream()
+        .filter(Upstream::isDefault)
+        .map(Upstream::name)
+        .findFirst()
+        .orElse(null);
   }
 
   /** What {@link Upstreams} wires: every upstream in configuration order. */
   public List<Upstreams.Spec> upstreamSpecs() {
-    return upstreams.stream().map(u -> new Upstreams.Spec(u.options(), u.mirror(), u.isDefault(), u.requestLimits())).toList();
+    return upstreams.stream()
+        .map(u -> new Upstreams.Spec(u.options(), u.mirror(), u.isDefault(), u.requestLimits()))
+        .toList();
   }
 
   /** One configured upstream: how to reach it and how to cache it. */
   public record Upstream(
-      UpstreamOptions options, MirrorOptions mirror, boolean isDefault, RequestLimits requestLimits) {
+      UpstreamOptions options,
+      MirrorOptions mirror,
+      boolean isDefault,
+      RequestLimits requestLimits) {
     public Upstream(UpstreamOptions options, MirrorOptions mirror, boolean isDefault) {
       this(options, mirror, isDefault, RequestLimits.unlimited());
     }
@@ -48,8 +65,12 @@ public record ProxyConfig(
 
   /** Limits on what clients may send and what the proxy takes on at once. */
   public record Limits(
-      int maxInitialLineLength, int maxHeaderSize, int maxHeaders, int maxConnections,
-      Duration idleTimeout, int maxConcurrentFetches) {
+      int maxInitialLineLength,
+      int maxHeaderSize,
+      int maxHeaders,
+      int maxConnections,
+      Duration idleTimeout,
+      int maxConcurrentFetches) {
     public static Limits defaults() {
       return new Limits(8192, 16384, 100, 4096, Duration.ofSeconds(60), 256);
     }
@@ -60,7 +81,8 @@ public record ProxyConfig(
    *
    * @param enabled false when neither file is configured: anonymous pull, as a public mirror
    */
-  public record Auth(boolean enabled, String realm, Path htpasswd, Path tokens, Map<String, Set<String>> groups) {
+  public record Auth(
+      boolean enabled, String realm, Path htpasswd, Path tokens, Map<String, Set<String>> groups) {
     public static Auth disabled() {
       return new Auth(false, "registry-proxy", null, null, Map.of());
     }
@@ -78,7 +100,11 @@ public record ProxyConfig(
    * @param shutdownGracePeriod how long in-flight responses may run on after SIGTERM
    */
   public record Operations(
-      InetSocketAddress adminListen, AdminToken adminToken, Tls tls, LogFormat logFormat, String logLevel,
+      InetSocketAddress adminListen,
+      AdminToken adminToken,
+      Tls tls,
+      LogFormat logFormat,
+      String logLevel,
       Duration shutdownGracePeriod) {
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(20);
 

@@ -25,7 +25,8 @@ final class UpstreamBudgetSettings {
         perSecond = -1;
       }
       if (!(perSecond > 0) || perSecond > 1_000_000) {
-        throw new ConfigException(key + ".requestsPerSecond",
+        throw new ConfigException(
+            key + ".requestsPerSecond",
             "'" + rps + "' (expected a number > 0 such as 5 or 0.5, at most 1000000)");
       }
     }
@@ -42,7 +43,8 @@ final class UpstreamBudgetSettings {
         throw new ConfigException(at, "expected a mapping of keys");
       }
       String pattern = ConfigLoader.required(at + ".pattern", r.pattern());
-      Duration freshness = duration(at + ".freshness", ConfigLoader.required(at + ".freshness", r.freshness()));
+      Duration freshness =
+          duration(at + ".freshness", ConfigLoader.required(at + ".freshness", r.freshness()));
       try {
         rules.add(Freshness.Rule.of(pattern, freshness));
       } catch (IllegalArgumentException e) {
@@ -60,7 +62,8 @@ final class UpstreamBudgetSettings {
         try {
           yield ConfigBinding.duration(v);
         } catch (IllegalArgumentException e) {
-          throw new ConfigException(key, "'" + v + "' (expected never, always or a duration such as 30s, 5m, 1h)");
+          throw new ConfigException(
+              key, "'" + v + "' (expected never, always or a duration such as 30s, 5m, 1h)");
         }
       }
     };

@@ -21,16 +21,23 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.regex.Pattern;
 
-/** The {@code upstreams} list: names, URLs, credentials and timeouts, and the rules between them. */
+/**
+ * The {@code upstreams} list: names, URLs, credentials and timeouts, and the rules between them.
+ */
 final class UpstreamSettings {
-  private static final Pattern UPSTREAM_NAME = Pattern.compile("[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?");
+  private static final Pattern UPSTREAM_NAME =
+      Pattern.compile("[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?");
 
   private UpstreamSettings() {}
 
-  /** @param cache the cache section, whose tagTtl, manifestMaxBytes and finishAbandonedDownloads apply to each */
+  /**
+   * @param cache the cache section, whose tagTtl, manifestMaxBytes and finishAbandonedDownloads
+   *     apply to each
+   */
   static List<ProxyConfig.Upstream> parse(List<ConfigFile.Upstream> ups, ConfigFile.Cache cache) {
     if (ups == null) {
-      throw new ConfigException("upstreams", "missing (expected: a list with at least one upstream)");
+      throw new ConfigException(
+          "upstreams", "missing (expected: a list with at least one upstream)");
     }
     if (ups.isEmpty()) {
       throw new ConfigException("upstreams", "expected a non-empty list");
@@ -46,8 +53,11 @@ final class UpstreamSettings {
       }
       String name = ConfigLoader.required(key + ".name", u.name());
       if (!UPSTREAM_NAME.matcher(name).matches()) {
-        throw new ConfigException(key + ".name",
-            "'" + name + "' is not a registry host name (expected e.g. registry.example.com or host:5000, lower case)");
+        throw new ConfigException(
+            key + ".name",
+            "'"
+                + name
+                + "' is not a registry host name (expected e.g. registry.example.com or host:5000, lower case)");
       }
       if (!names.add(name)) {
         throw new ConfigException(key + ".name", "'" + name + "' is used by two upstreams");
@@ -55,25 +65,37 @@ final class UpstreamSettings {
       URI url = url(key + ".url", ConfigLoader.required(key + ".url", u.url()));
       boolean isDefault = orElse(u.isDefault(), false);
       if (isDefault && defaultName != null) {
-        throw new ConfigException(key + ".default",
+        throw new ConfigException(
+            key + ".default",
             "two upstreams are marked default ('" + defaultName + "' and '" + name + "')");
       }
       defaultName = isDefault ? name : defaultName;
       Set<String> realms = new LinkedHashSet<>();
-      orElse(u.trustedRealmHosts(), List.<String>of()).forEach(h -> realms.add(h.toLowerCase(Locale.ROOT)));
+      orElse(u.trustedRealmHosts(), List.<String>of())
+          .forEach(h -> realms.add(h.toLowerCase(Locale.ROOT)));
       Duration readTimeout = orElse(u.readTimeout(), Duration.ofSeconds(30));
       String password = password(key, u);
-      UpstreamOptions options = new UpstreamOptions(
-          name, url, u.username(), password, caFile(key + ".caFile", u.caFile()),
-          orElse(u.connectTimeout(), Duration.ofSeconds(10)), readTimeout, realms,
-          orElse(u.firstByteTimeout(), Duration.ofSeconds(30)));
-      MirrorOptions mirror = new MirrorOptions(
-          orElse(cache.manifestMaxBytes(), MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES),
-          orElse(u.tagTtl(), orElse(cache.tagTtl(), Duration.ofSeconds(30))),
-          orElse(u.manifestTimeout(), Duration.ofSeconds(60)),
-          orElse(cache.finishAbandonedDownloads(), true),
-          UpstreamBudgetSettings.freshness(key, u));
-      upstreams.add(new ProxyConfig.Upstream(options, mirror, isDefault, UpstreamBudgetSettings.limits(key, u)));
+      UpstreamOptions options =
+          new UpstreamOptions(
+              name,
+              url,
+              u.username(),
+              password,
+              caFile(key + ".caFile", u.caFile()),
+              orElse(u.connectTimeout(), Duration.ofSeconds(10)),
+              readTimeout,
+              realms,
+              orElse(u.firstByteTimeout(), Duration.ofSeconds(30)));
+      MirrorOptions mirror =
+          new MirrorOptions(
+              orElse(cache.manifestMaxBytes(), MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES),
+              orElse(u.tagTtl(), orElse(cache.tagTtl(), Duration.ofSeconds(30))),
+              orElse(u.manifestTimeout(), Duration.ofSeconds(60)),
+              orElse(cache.finishAbandonedDownloads(), true),
+              UpstreamBudgetSettings.freshness(key, u));
+      upstreams.add(
+          new ProxyConfig.Upstream(
+              options, mirror, isDefault, UpstreamBudgetSettings.limits(key, u)));
     }
     return List.copyOf(upstreams);
   }
@@ -82,18 +104,21 @@ final class UpstreamSettings {
   private static String password(String key, ConfigFile.Upstream u) {
     String password = u.password();
     if (password != null && u.passwordFile() != null) {
-      throw new ConfigException(key + ".passwordFile", "give either password or passwordFile, not both");
+      throw new ConfigException(
+          key + ".passwordFile", "give either password or passwordFile, not both");
     }
     if (u.passwordFile() != null) {
       try {
         password = Files.readString(Path.of(u.passwordFile()), StandardCharsets.UTF_8).strip();
       } catch (IOException e) {
-        throw new ConfigException(key + ".passwordFile", "cannot read " + u.passwordFile() + ": " + e.getMessage());
+        throw new ConfigException(
+            key + ".passwordFile", "cannot read " + u.passwordFile() + ": " + e.getMessage());
       }
     }
     if ((u.username() == null) != (password == null)) {
       throw new ConfigException(
-          key + (u.username() == null ? ".username" : ".password"), "missing (username and password go together)");
+          key + (u.username() == null ? ".username" : ".password"),
+          "missing (username and password go together)");
     }
     return password;
   }
@@ -109,7 +134,8 @@ final class UpstreamSettings {
     }
     try (var in = Files.newInputStream(file)) {
       if (CertificateFactory.getInstance("X.509").generateCertificates(in).isEmpty()) {
-        throw new ConfigException(key, file + " holds no certificate (expected PEM -----BEGIN CERTIFICATE-----)");
+        throw new ConfigException(
+            key, file + " holds no certificate (expected PEM -----BEGIN CERTIFICATE-----)");
       }
     } catch (IOException | CertificateException e) {
       throw new ConfigException(key, file + " is not a PEM certificate file: " + e.getMessage());

@@ -15,11 +15,11 @@ import java.util.function.BooleanSupplier;
 
 /**
  * Answers "can this proxy serve pulls now?": the cache's {@code tmp/} directory takes a new file
- * (really created and deleted, so a full disk, a read-only remount or a vanished volume all
- * count), at least one upstream is configured, and the server is not shutting down.
+ * (really created and deleted, so a full disk, a read-only remount or a vanished volume all count),
+ * at least one upstream is configured, and the server is not shutting down.
  *
- * <p>The file check runs on its own daemon thread with a deadline, so a hung disk makes the
- * proxy unready instead of blocking an event loop.
+ * <p>The file check runs on its own daemon thread with a deadline, so a hung disk makes the proxy
+ * unready instead of blocking an event loop.
  */
 public final class Readiness implements AutoCloseable {
   /** A disk check slower than this counts as a failure. */
@@ -56,8 +56,14 @@ public final class Readiness implements AutoCloseable {
     }
     return CompletableFuture.supplyAsync(this::probeCache, disk)
         .completeOnTimeout(
-            new Result(false, "cache dir check took longer than " + CHECK_TIMEOUT.toMillis() + " ms: " + cacheTmp),
-            CHECK_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            new Result(
+                false,
+                "cache dir check took longer than "
+                    + CHECK_TIMEOUT.toMillis()
+                    + " ms: "
+                    + cacheTmp),
+            CHECK_TIMEOUT.toMillis(),
+            TimeUnit.MILLISECONDS);
   }
 
   private Result probeCache() {
@@ -65,7 +71,8 @@ public final class Readiness implements AutoCloseable {
     try {
       probe = Files.createTempFile(cacheTmp, "readyz-", ".probe");
     } catch (IOException | RuntimeException e) {
-      return new Result(false, "cache dir not writable: cannot create a file in " + cacheTmp + ": " + e);
+      return new Result(
+          false, "cache dir not writable: cannot create a file in " + cacheTmp + ": " + e);
     }
     Result result = Result.READY;
     try {

@@ -1,4 +1,7 @@
-/** Readiness: whether the proxy can serve pulls now (cache writable, upstream configured, not stopping). */
+/**
+ * Readiness: whether the proxy can serve pulls now (cache writable, upstream configured, not
+ * stopping).
+ */
 @NullMarked
 package dev.ociproxy.server.health;
 

@@ -24,8 +24,10 @@ import org.slf4j.event.KeyValuePair;
  */
 public final class JsonLayout extends LayoutBase<ILoggingEvent> {
   private static final JsonFactory JSON = new JsonFactory();
+
   /** Field names the layout writes itself; a key-value pair with one of these names is prefixed. */
-  private static final Set<String> RESERVED = Set.of("time", "level", "logger", "thread", "message", "error", "stack");
+  private static final Set<String> RESERVED =
+      Set.of("time", "level", "logger", "thread", "message", "error", "stack");
 
   @Override
   public String doLayout(ILoggingEvent event) {
@@ -62,7 +64,10 @@ public final class JsonLayout extends LayoutBase<ILoggingEvent> {
       g.writeNull();
     } else if (v instanceof Boolean b) {
       g.writeBoolean(b);
-    } else if (v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte) {
+    } else if (v instanceof Integer
+        || v instanceof Long
+        || v instanceof Short
+        || v instanceof Byte) {
       g.writeNumber(((Number) v).longValue());
     } else if (v instanceof Number n) {
       g.writeNumber(n.doubleValue());

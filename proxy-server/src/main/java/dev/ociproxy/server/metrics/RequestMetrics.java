@@ -10,9 +10,9 @@ import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Meters for finished client requests: count and duration by route and status class, cache
- * outcome by kind, and bytes served from the cache versus passed on from an upstream fetch. Tags
- * are low-cardinality by construction (route names, status classes, configured upstream names);
+ * Meters for finished client requests: count and duration by route and status class, cache outcome
+ * by kind, and bytes served from the cache versus passed on from an upstream fetch. Tags are
+ * low-cardinality by construction (route names, status classes, configured upstream names);
  * repository names and digests never become tags. Thread-safe.
  */
 public final class RequestMetrics {
@@ -21,7 +21,8 @@ public final class RequestMetrics {
   private record CounterKey(String name, String kind, String outcome, String upstream) {}
 
   private final MeterRegistry meters;
-  // Looked up per request: a map hit is far cheaper than a builder, tag sorting and registry lookup.
+  // Looked up per request: a map hit is far cheaper than a builder, tag sorting and registry
+  // lookup.
   private final ConcurrentMap<TimerKey, Timer> timers = new ConcurrentHashMap<>();
   private final ConcurrentMap<CounterKey, Counter> counters = new ConcurrentHashMap<>();
 
@@ -38,19 +39,28 @@ public final class RequestMetrics {
    * @param cache hit, miss, stale or "-" when the request did not look at the cache
    * @param bytes body bytes sent
    */
-  public void record(String route, int status, String upstream, String cache, long bytes,
-      long durationNanos, boolean aborted) {
-    timers.computeIfAbsent(new TimerKey(route, statusClass(status), upstream, aborted), this::timer)
+  public void record(
+      String route,
+      int status,
+      String upstream,
+      String cache,
+      long bytes,
+      long durationNanos,
+      boolean aborted) {
+    timers
+        .computeIfAbsent(new TimerKey(route, statusClass(status), upstream, aborted), this::timer)
         .record(durationNanos, TimeUnit.NANOSECONDS);
     String kind = route.equals("manifest") || route.equals("blob") ? route : null;
     if (kind == null || cache.equals("-")) {
       return;
     }
-    counters.computeIfAbsent(new CounterKey("cache_requests", kind, cache, upstream), this::counter)
+    counters
+        .computeIfAbsent(new CounterKey("cache_requests", kind, cache, upstream), this::counter)
         .increment();
     if (bytes > 0) {
       String source = cache.equals("miss") ? "upstream" : "cache";
-      counters.computeIfAbsent(new CounterKey("served_bytes", kind, source, upstream), this::counter)
+      counters
+          .computeIfAbsent(new CounterKey("served_bytes", kind, source, upstream), this::counter)
           .increment((double) bytes); // exact up to 2^53 bytes
     }
   }
@@ -69,14 +79,16 @@ public final class RequestMetrics {
   private Counter counter(CounterKey k) {
     if (k.name().equals("cache_requests")) {
       return Counter.builder("registry_proxy_cache_requests")
-          .description("Manifest and blob requests by cache outcome: hit, miss (fetched upstream) or stale")
+          .description(
+              "Manifest and blob requests by cache outcome: hit, miss (fetched upstream) or stale")
           .tag("kind", k.kind())
           .tag("outcome", k.outcome())
           .tag("upstream", k.upstream())
           .register(meters);
     }
     return Counter.builder("registry_proxy_served_bytes")
-        .description("Body bytes sent to clients, from the cache or passed on from an upstream fetch")
+        .description(
+            "Body bytes sent to clients, from the cache or passed on from an upstream fetch")
         .baseUnit("bytes")
         .tag("kind", k.kind())
         .tag("source", k.outcome())

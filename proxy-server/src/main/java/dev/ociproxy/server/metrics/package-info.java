@@ -1,4 +1,7 @@
-/** Prometheus registry set-up and the meters for client requests; tags never carry repository names or digests. */
+/**
+ * Prometheus registry set-up and the meters for client requests; tags never carry repository names
+ * or digests.
+ */
 @NullMarked
 package dev.ociproxy.server.metrics;
 

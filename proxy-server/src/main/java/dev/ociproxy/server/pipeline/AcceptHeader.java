@@ -11,6 +11,7 @@ import java.util.concurrent.ConcurrentMap;
 final class AcceptHeader {
   /** Parsed Accept headers: clients send the same few values on every request. */
   private static final ConcurrentMap<String, List<String>> PARSED = new ConcurrentHashMap<>();
+
   private static final int MAX_PARSED = 256;
 
   private AcceptHeader() {}

@@ -24,10 +24,10 @@ import org.slf4j.LoggerFactory;
  * facts travel as SLF4J key-value pairs, which the JSON log layout writes as fields; the text line
  * is unchanged. Each finished request is also recorded in the request metrics.
  *
- * <p>The line is written by observing the pipeline, as Zuul's {@code AccessLogChannelHandler}
- * does: {@link Inbound} opens an {@link Entry} for each request, {@link Outbound} takes the status
- * and counts the body bytes as they are written and ends the entry when the response's last part
- * has been written (aborted if that write failed), and a connection that closes before then ends it
+ * <p>The line is written by observing the pipeline, as Zuul's {@code AccessLogChannelHandler} does:
+ * {@link Inbound} opens an {@link Entry} for each request, {@link Outbound} takes the status and
+ * counts the body bytes as they are written and ends the entry when the response's last part has
+ * been written (aborted if that write failed), and a connection that closes before then ends it
  * aborted. Handlers that know more (route, upstream, user, cache outcome) add it to {@link
  * #current}. Both sit after the admin handler (its requests are not logged) and before the chunked
  * writer (so they see the chunks it makes of a file).
@@ -44,7 +44,9 @@ final class AccessLog {
     this(null);
   }
 
-  /** @param metrics where finished requests are counted, or null for none */
+  /**
+   * @param metrics where finished requests are counted, or null for none
+   */
   AccessLog(RequestMetrics metrics) {
     this.metrics = metrics;
   }
@@ -68,7 +70,10 @@ final class AccessLog {
     return e;
   }
 
-  /** Opens an entry per request; ends it aborted when the connection closes before the response ends. */
+  /**
+   * Opens an entry per request; ends it aborted when the connection closes before the response
+   * ends.
+   */
   @ChannelHandler.Sharable
   final class Inbound extends ChannelInboundHandlerAdapter {
     @Override
@@ -116,12 +121,14 @@ final class AccessLog {
       e.ending = true;
       ChannelPromise p = promise.unvoid();
       // Added before the handlers nearer the socket add theirs: the line is written first.
-      p.addListener((ChannelFutureListener) f -> {
-        if (!f.isSuccess()) {
-          e.aborted();
-        }
-        end(e);
-      });
+      p.addListener(
+          (ChannelFutureListener)
+              f -> {
+                if (!f.isSuccess()) {
+                  e.aborted();
+                }
+                end(e);
+              });
       ctx.write(msg, p);
     }
   }
@@ -150,8 +157,17 @@ final class AccessLog {
           .addKeyValue("route", e.route)
           .addKeyValue("aborted", e.aborted)
           .addKeyValue("remote", e.remote)
-          .log("{} {} {} {}B {}ms cache={} upstream={} user={}{}",
-              e.method, uri, e.status, e.bytes, ms, e.cache, e.upstream, e.user, e.aborted ? " aborted" : "");
+          .log(
+              "{} {} {} {}B {}ms cache={} upstream={} user={}{}",
+              e.method,
+              uri,
+              e.status,
+              e.bytes,
+              ms,
+              e.cache,
+              e.upstream,
+              e.user,
+              e.aborted ? " aborted" : "");
     }
   }
 
@@ -168,8 +184,10 @@ final class AccessLog {
     String route = "other";
     String remote = "-";
     boolean aborted;
+
     /** The response's last part is being written. */
     boolean ending;
+
     boolean ended;
 
     Entry(String method, String uri, long startNanos) {

@@ -14,8 +14,11 @@ final class ApiVersionResponses {
 
   /** An empty JSON object and the API version header; without the body for HEAD. */
   static FullHttpResponse of(boolean head) {
-    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
-        head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(new byte[] {'{', '}'}));
+    FullHttpResponse r =
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1,
+            HttpResponseStatus.OK,
+            head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(new byte[] {'{', '}'}));
     r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
     r.headers().set(HttpHeaderNames.CONTENT_LENGTH, 2);
     r.headers().set("Docker-Distribution-API-Version", "registry/2.0");

@@ -39,7 +39,9 @@ final class BlobResponses {
 
   /** The answer to {@code HEAD} of a blob: its headers, and its length when known. */
   static FullHttpResponse head(Digest digest, long size) {
-    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.EMPTY_BUFFER);
+    FullHttpResponse r =
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.EMPTY_BUFFER);
     blobHeaders(r.headers(), digest);
     if (size >= 0) {
       r.headers().set(HttpHeaderNames.CONTENT_LENGTH, size);
@@ -47,7 +49,9 @@ final class BlobResponses {
     return r;
   }
 
-  /** Headers for a blob still downloading: its length if the upstream declared one, else chunked. */
+  /**
+   * Headers for a blob still downloading: its length if the upstream declared one, else chunked.
+   */
   static HttpResponse streamingHead(Digest digest, long length) {
     HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
     blobHeaders(r.headers(), digest);
@@ -59,18 +63,25 @@ final class BlobResponses {
     return r;
   }
 
-  /** Sends a verified file, or the single range of it the client asked for; returns the last write. */
-  static ChannelFuture sendFile(ChannelHandlerContext ctx, Digest digest, Path path, long size, String rangeHeader) {
+  /**
+   * Sends a verified file, or the single range of it the client asked for; returns the last write.
+   */
+  static ChannelFuture sendFile(
+      ChannelHandlerContext ctx, Digest digest, Path path, long size, String rangeHeader) {
     ByteRange range = ByteRange.parse(rangeHeader, size); // may throw Unsatisfiable (416)
     long offset = range == null ? 0 : range.start();
     long length = range == null ? size : range.length();
-    HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1,
-        range == null ? HttpResponseStatus.OK : HttpResponseStatus.PARTIAL_CONTENT);
+    HttpResponse r =
+        new DefaultHttpResponse(
+            HttpVersion.HTTP_1_1,
+            range == null ? HttpResponseStatus.OK : HttpResponseStatus.PARTIAL_CONTENT);
     blobHeaders(r.headers(), digest);
     HttpUtil.setContentLength(r, length);
     if (range != null) {
-      r.headers().set(HttpHeaderNames.CONTENT_RANGE,
-          "bytes " + range.start() + "-" + range.endInclusive() + "/" + size);
+      r.headers()
+          .set(
+              HttpHeaderNames.CONTENT_RANGE,
+              "bytes " + range.start() + "-" + range.endInclusive() + "/" + size);
     }
     ctx.write(r);
     if (length == 0) {
@@ -82,7 +93,8 @@ final class BlobResponses {
     }
     try {
       FileChannel fc = FileChannel.open(path, StandardOpenOption.READ);
-      return ctx.writeAndFlush(new HttpChunkedInput(new ChunkedNioFile(fc, offset, length, 64 * 1024)));
+      return ctx.writeAndFlush(
+          new HttpChunkedInput(new ChunkedNioFile(fc, offset, length, 64 * 1024)));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -19,7 +19,9 @@ final class ClientAccess {
   private final Authenticator authenticator;
   private final AccessPolicy policy;
 
-  /** @param authenticator null when client authentication is off */
+  /**
+   * @param authenticator null when client authentication is off
+   */
   ClientAccess(Authenticator authenticator, AccessPolicy policy) {
     this.authenticator = authenticator;
     this.policy = policy;
@@ -38,11 +40,13 @@ final class ClientAccess {
         return CompletableFuture.failedFuture(e);
       }
     }
-    return authenticator.authenticate(req.headers().get(HttpHeaderNames.AUTHORIZATION), remote)
-        .thenApply(principal -> {
-          authorize(principal, route);
-          return principal;
-        });
+    return authenticator
+        .authenticate(req.headers().get(HttpHeaderNames.AUTHORIZATION), remote)
+        .thenApply(
+            principal -> {
+              authorize(principal, route);
+              return principal;
+            });
   }
 
   private void authorize(Principal principal, V2Request route) {

@@ -25,8 +25,10 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
     if (open.incrementAndGet() > max) {
-      log.warn("refusing connection from {}: {} connections open (limits.maxConnections)",
-          ctx.channel().remoteAddress(), max);
+      log.warn(
+          "refusing connection from {}: {} connections open (limits.maxConnections)",
+          ctx.channel().remoteAddress(),
+          max);
       ctx.close();
       return;
     }

@@ -22,7 +22,8 @@ import java.util.concurrent.CompletableFuture;
  * they are sending. Thread-safe.
  */
 public final class Connections {
-  private static final AttributeKey<Tracker> TRACKER = AttributeKey.valueOf(Connections.class, "tracker");
+  private static final AttributeKey<Tracker> TRACKER =
+      AttributeKey.valueOf(Connections.class, "tracker");
 
   private final ChannelGroup all = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
   private volatile boolean draining;
@@ -38,8 +39,8 @@ public final class Connections {
   }
 
   /**
-   * Stops keep-alive: idle connections are closed now, busy ones after their current response.
-   * The future completes when every connection open now has closed.
+   * Stops keep-alive: idle connections are closed now, busy ones after their current response. The
+   * future completes when every connection open now has closed.
    */
   public CompletableFuture<Void> drain() {
     draining = true;
@@ -92,14 +93,17 @@ public final class Connections {
         return;
       }
       ChannelPromise p = promise.unvoid();
-      p.addListener((ChannelFutureListener) f -> {
-        busy = false;
-        if (draining) {
-          // After the other listeners of this write (the response's own completion and access
-          // log), so a finished response is not mistaken for an aborted one.
-          ctx.executor().execute(ctx::close);
-        }
-      });
+      p.addListener(
+          (ChannelFutureListener)
+              f -> {
+                busy = false;
+                if (draining) {
+                  // After the other listeners of this write (the response's own completion and
+                  // access
+                  // log), so a finished response is not mistaken for an aborted one.
+                  ctx.executor().execute(ctx::close);
+                }
+              });
       ctx.write(msg, p);
     }
 

@@ -36,7 +36,8 @@ final class ErrorResponses {
   }
 
   /** {@code {"errors":[{"code":…,"message":…,"detail":null}]}}, without a body for HEAD. */
-  static FullHttpResponse of(ByteBufAllocator alloc, int status, OciErrorCode code, String message, boolean head) {
+  static FullHttpResponse of(
+      ByteBufAllocator alloc, int status, OciErrorCode code, String message, boolean head) {
     ObjectNode root = JSON.createObjectNode();
     ArrayNode errors = root.putArray("errors");
     ObjectNode e = errors.addObject();
@@ -49,10 +50,11 @@ final class ErrorResponses {
     } catch (JsonProcessingException ex) {
       throw new IllegalStateException(ex);
     }
-    FullHttpResponse r = new DefaultFullHttpResponse(
-        HttpVersion.HTTP_1_1,
-        HttpResponseStatus.valueOf(status),
-        head ? Unpooled.EMPTY_BUFFER : alloc.buffer(body.length).writeBytes(body));
+    FullHttpResponse r =
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1,
+            HttpResponseStatus.valueOf(status),
+            head ? Unpooled.EMPTY_BUFFER : alloc.buffer(body.length).writeBytes(body));
     r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
     r.headers().set(HttpHeaderNames.CONTENT_LENGTH, body.length);
     r.headers().set("Docker-Distribution-API-Version", "registry/2.0");

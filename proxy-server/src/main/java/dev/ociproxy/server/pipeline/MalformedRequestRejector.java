@@ -48,7 +48,9 @@ final class MalformedRequestRejector extends ChannelInboundHandlerAdapter {
       FullHttpResponse rejection = rejection(ctx, req);
       if (rejection != null) {
         ReferenceCountUtil.release(msg);
-        if (rejection.headers().contains(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE, true)) {
+        if (rejection
+            .headers()
+            .contains(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE, true)) {
           ctx.writeAndFlush(rejection).addListener(ChannelFutureListener.CLOSE);
         } else {
           ctx.writeAndFlush(rejection);
@@ -67,23 +69,40 @@ final class MalformedRequestRejector extends ChannelInboundHandlerAdapter {
   private FullHttpResponse rejection(ChannelHandlerContext ctx, HttpRequest req) {
     if (req.decoderResult().isFailure()) {
       Throwable cause = req.decoderResult().cause();
-      int status = cause instanceof TooLongHttpLineException ? 414
-          : cause instanceof TooLongHttpHeaderException ? 431
-          : cause instanceof TooLongFrameException ? 413 : 400;
+      int status =
+          cause instanceof TooLongHttpLineException
+              ? 414
+              : cause instanceof TooLongHttpHeaderException
+                  ? 431
+                  : cause instanceof TooLongFrameException ? 413 : 400;
       // The method may be part of what failed to decode: never trust it to mean HEAD.
-      return closing(ErrorResponses.of(ctx.alloc(), status, OciErrorCode.UNSUPPORTED, "malformed request", false));
+      return closing(
+          ErrorResponses.of(
+              ctx.alloc(), status, OciErrorCode.UNSUPPORTED, "malformed request", false));
     }
     boolean head = req.method().equals(HttpMethod.HEAD);
     if (req.headers().size() > maxHeaders) {
-      return closing(ErrorResponses.of(ctx.alloc(), 431, OciErrorCode.UNSUPPORTED,
-          "too many headers (limits.maxHeaders=" + maxHeaders + ")", head));
+      return closing(
+          ErrorResponses.of(
+              ctx.alloc(),
+              431,
+              OciErrorCode.UNSUPPORTED,
+              "too many headers (limits.maxHeaders=" + maxHeaders + ")",
+              head));
     }
     int bad = brokenEscape(req.uri());
     if (bad >= 0) {
       int query = req.uri().indexOf('?');
       boolean inPath = query < 0 || bad < query;
-      return ErrorResponses.of(ctx.alloc(), 400, inPath ? OciErrorCode.NAME_INVALID : OciErrorCode.UNSUPPORTED,
-          "malformed percent-encoding at index " + bad + " of the request " + (inPath ? "path" : "query"), head);
+      return ErrorResponses.of(
+          ctx.alloc(),
+          400,
+          inPath ? OciErrorCode.NAME_INVALID : OciErrorCode.UNSUPPORTED,
+          "malformed percent-encoding at index "
+              + bad
+              + " of the request "
+              + (inPath ? "path" : "query"),
+          head);
     }
     return null;
   }

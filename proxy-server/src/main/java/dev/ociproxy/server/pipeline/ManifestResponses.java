@@ -14,9 +14,12 @@ import io.netty.handler.codec.http.HttpVersion;
 final class ManifestResponses {
   private ManifestResponses() {}
 
-  /** The manifest with its type, digest and length; without the body for HEAD; marked when stale. */
+  /**
+   * The manifest with its type, digest and length; without the body for HEAD; marked when stale.
+   */
   static FullHttpResponse of(Manifest m, boolean head) {
-    return response(ManifestHead.of(m), head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(m.body()));
+    return response(
+        ManifestHead.of(m), head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(m.body()));
   }
 
   /** The answer to a HEAD of a manifest (its headers only). */
@@ -25,7 +28,8 @@ final class ManifestResponses {
   }
 
   private static FullHttpResponse response(ManifestHead m, ByteBuf body) {
-    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, body);
+    FullHttpResponse r =
+        new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, body);
     r.headers().set(HttpHeaderNames.CONTENT_TYPE, m.mediaType());
     r.headers().set(HttpHeaderNames.CONTENT_LENGTH, m.length());
     r.headers().set("Docker-Content-Digest", m.digest().toString());

@@ -43,7 +43,9 @@ final class NamespaceEchoHandler extends ChannelDuplexHandler {
       return Optional.empty();
     }
     List<String> ns = new QueryStringDecoder(uri).parameters().get("ns");
-    return ns == null || ns.isEmpty() || !upstreams.contains(ns.get(0)) ? Optional.empty() : Optional.of(ns.get(0));
+    return ns == null || ns.isEmpty() || !upstreams.contains(ns.get(0))
+        ? Optional.empty()
+        : Optional.of(ns.get(0));
   }
 
   @Override

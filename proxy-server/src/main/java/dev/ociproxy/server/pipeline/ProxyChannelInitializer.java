@@ -33,7 +33,8 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
    * @param connections tracks connections for a graceful shutdown
    * @param metrics counts finished requests
    */
-  public record Extras(ServerTls tls, AdminHandler admin, Connections connections, RequestMetrics metrics) {
+  public record Extras(
+      ServerTls tls, AdminHandler admin, Connections connections, RequestMetrics metrics) {
     public static final Extras NONE = new Extras(null, null, null, null);
   }
 
@@ -41,8 +42,12 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
    * @param defaultUpstream what names without an upstream prefix mean; null when there is none
    * @param authenticator null when client authentication is off
    */
-  public ProxyChannelInitializer(ProxyConfig.Limits limits, Map<String, Upstream> upstreams, Upstream defaultUpstream,
-      Authenticator authenticator, AccessPolicy policy) {
+  public ProxyChannelInitializer(
+      ProxyConfig.Limits limits,
+      Map<String, Upstream> upstreams,
+      Upstream defaultUpstream,
+      Authenticator authenticator,
+      AccessPolicy policy) {
     this(limits, upstreams, defaultUpstream, authenticator, policy, Extras.NONE);
   }
 
@@ -50,8 +55,13 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
    * @param defaultUpstream what names without an upstream prefix mean; null when there is none
    * @param authenticator null when client authentication is off
    */
-  public ProxyChannelInitializer(ProxyConfig.Limits limits, Map<String, Upstream> upstreams, Upstream defaultUpstream,
-      Authenticator authenticator, AccessPolicy policy, Extras extras) {
+  public ProxyChannelInitializer(
+      ProxyConfig.Limits limits,
+      Map<String, Upstream> upstreams,
+      Upstream defaultUpstream,
+      Authenticator authenticator,
+      AccessPolicy policy,
+      Extras extras) {
     this.limits = limits;
     this.router = new V2Router(upstreams, defaultUpstream);
     this.connectionLimiter = new ConnectionLimiter(limits.maxConnections());
@@ -83,7 +93,8 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
   }
 
   private void addHttpHandlers(ChannelPipeline p) {
-    p.addLast("codec", new HttpServerCodec(limits.maxInitialLineLength(), limits.maxHeaderSize(), 8192));
+    p.addLast(
+        "codec", new HttpServerCodec(limits.maxInitialLineLength(), limits.maxHeaderSize(), 8192));
     if (extras.connections() != null) {
       p.addLast("inFlight", extras.connections().newTracker());
     }

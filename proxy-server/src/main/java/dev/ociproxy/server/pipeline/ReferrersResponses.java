@@ -18,8 +18,11 @@ final class ReferrersResponses {
 
   static FullHttpResponse of(Referrers referrers, String artifactType, boolean head) {
     byte[] body = (artifactType == null ? referrers : referrers.filtered(artifactType)).indexJson();
-    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
-        head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
+    FullHttpResponse r =
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1,
+            HttpResponseStatus.OK,
+            head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
     r.headers().set(HttpHeaderNames.CONTENT_TYPE, MediaTypes.OCI_INDEX);
     r.headers().set(HttpHeaderNames.CONTENT_LENGTH, body.length);
     r.headers().set("Docker-Distribution-API-Version", "registry/2.0");

@@ -78,7 +78,11 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     }
   }
 
-  private void dispatch(ChannelHandlerContext ctx, HttpRequest req, V2Request route, Principal principal,
+  private void dispatch(
+      ChannelHandlerContext ctx,
+      HttpRequest req,
+      V2Request route,
+      Principal principal,
       boolean head) {
     if (principal != null) {
       entry.user(principal.user());
@@ -86,13 +90,19 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     if (route instanceof V2Request.ApiVersionCheck) {
       send(ctx, ApiVersionResponses.of(head));
     } else if (route instanceof V2Request.GetManifest m && m.head()) {
-      whenComplete(ctx, m.registry().manifestHead(m.repository(), m.reference(), AcceptHeader.mediaTypes(req)),
-          true, h -> {
+      whenComplete(
+          ctx,
+          m.registry().manifestHead(m.repository(), m.reference(), AcceptHeader.mediaTypes(req)),
+          true,
+          h -> {
             entry.cache(ManifestResponses.cacheOutcome(h));
             send(ctx, ManifestResponses.head(h));
           });
     } else if (route instanceof V2Request.GetManifest m) {
-      whenComplete(ctx, m.registry().manifest(m.repository(), m.reference(), AcceptHeader.mediaTypes(req)), head,
+      whenComplete(
+          ctx,
+          m.registry().manifest(m.repository(), m.reference(), AcceptHeader.mediaTypes(req)),
+          head,
           manifest -> {
             entry.cache(ManifestResponses.cacheOutcome(manifest));
             send(ctx, ManifestResponses.of(manifest, m.head()));
@@ -101,48 +111,66 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
       CompletableFuture<Long> size = b.registry().blobSize(b.repository(), b.digest());
       // Only an upstream round trip leaves it pending: one already answered came from the cache.
       String cache = size.isDone() ? "hit" : "miss";
-      whenComplete(ctx, size, true, known -> {
-        entry.cache(cache);
-        send(ctx, BlobResponses.head(b.digest(), known));
-      });
+      whenComplete(
+          ctx,
+          size,
+          true,
+          known -> {
+            entry.cache(cache);
+            send(ctx, BlobResponses.head(b.digest(), known));
+          });
     } else if (route instanceof V2Request.GetBlob b) {
-      whenComplete(ctx, b.registry().blob(b.repository(), b.digest()), false,
+      whenComplete(
+          ctx,
+          b.registry().blob(b.repository(), b.digest()),
+          false,
           source -> sendBlob(ctx, req, b.digest(), source));
     } else if (route instanceof V2Request.GetReferrers r) {
-      whenComplete(ctx, r.registry().referrers(r.repository(), r.subject()), head, referrers -> {
-        if (referrers.stale()) {
-          entry.cache("stale");
-        }
-        send(ctx, ReferrersResponses.of(referrers, r.artifactType(), head));
-      });
+      whenComplete(
+          ctx,
+          r.registry().referrers(r.repository(), r.subject()),
+          head,
+          referrers -> {
+            if (referrers.stale()) {
+              entry.cache("stale");
+            }
+            send(ctx, ReferrersResponses.of(referrers, r.artifactType(), head));
+          });
     } else if (route instanceof V2Request.ListTags t) {
-      whenComplete(ctx, t.registry().tagList(t.repository(), t.query()), head,
+      whenComplete(
+          ctx,
+          t.registry().tagList(t.repository(), t.query()),
+          head,
           list -> send(ctx, TagListResponses.of(ctx.alloc(), list, t, head)));
     }
   }
 
   /** Runs {@code then} on this channel's event loop when {@code f} succeeds; errors become JSON. */
-  private <T> void whenComplete(ChannelHandlerContext ctx, CompletableFuture<T> f, boolean head, Consumer<T> then) {
-    f.whenCompleteAsync((value, err) -> {
-      if (!ctx.channel().isActive()) {
-        if (value instanceof BlobSource.Cached c) {
-          c.lease().close();
-        }
-        return;
-      }
-      if (err != null) {
-        sendError(ctx, Futures.cause(err), head);
-        return;
-      }
-      try {
-        then.accept(value);
-      } catch (RuntimeException e) {
-        sendError(ctx, e, head);
-      }
-    }, ctx.executor());
+  private <T> void whenComplete(
+      ChannelHandlerContext ctx, CompletableFuture<T> f, boolean head, Consumer<T> then) {
+    f.whenCompleteAsync(
+        (value, err) -> {
+          if (!ctx.channel().isActive()) {
+            if (value instanceof BlobSource.Cached c) {
+              c.lease().close();
+            }
+            return;
+          }
+          if (err != null) {
+            sendError(ctx, Futures.cause(err), head);
+            return;
+          }
+          try {
+            then.accept(value);
+          } catch (RuntimeException e) {
+            sendError(ctx, e, head);
+          }
+        },
+        ctx.executor());
   }
 
-  private void sendBlob(ChannelHandlerContext ctx, HttpRequest req, Digest digest, BlobSource source) {
+  private void sendBlob(
+      ChannelHandlerContext ctx, HttpRequest req, Digest digest, BlobSource source) {
     String range = req.headers().get(HttpHeaderNames.RANGE);
     if (source instanceof BlobSource.Cached c) {
       entry.cache("hit");
@@ -154,13 +182,17 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     entry.cache("miss");
     if (range != null) {
       // Ranges are served from verified content only: wait for the download to be published.
-      whenComplete(ctx, download.finished(), false, path -> {
-        BlobSource.Cached c = d.published();
-        if (c == null) {
-          throw new RegistryException(OciErrorCode.BLOB_UNKNOWN, 404, "blob evicted, retry");
-        }
-        sendCached(ctx, digest, c, range);
-      });
+      whenComplete(
+          ctx,
+          download.finished(),
+          false,
+          path -> {
+            BlobSource.Cached c = d.published();
+            if (c == null) {
+              throw new RegistryException(OciErrorCode.BLOB_UNKNOWN, 404, "blob evicted, retry");
+            }
+            sendCached(ctx, digest, c, range);
+          });
       return;
     }
     if (download.failed()) {
@@ -169,8 +201,11 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     try {
-      tail = new TailingBlobWriter(ctx.channel(), download,
-          BlobResponses.streamingHead(digest, download.expectedLength()));
+      tail =
+          new TailingBlobWriter(
+              ctx.channel(),
+              download,
+              BlobResponses.streamingHead(digest, download.expectedLength()));
     } catch (IOException e) {
       if (download.failed()) {
         sendError(ctx, failureOf(download), false);
@@ -181,17 +216,20 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     // The access log sees what the writer sends and how it ends; a cut transfer closes the channel.
-    tail.start().whenComplete((outcome, err) -> {
-      tail = null;
-      if (outcome == TailingBlobWriter.Outcome.COMPLETE) {
-        readNextRequest(ctx);
-      } else if (outcome == TailingBlobWriter.Outcome.REFUSED_BEFORE_START) {
-        sendError(ctx, failureOf(download), false);
-      }
-    });
+    tail.start()
+        .whenComplete(
+            (outcome, err) -> {
+              tail = null;
+              if (outcome == TailingBlobWriter.Outcome.COMPLETE) {
+                readNextRequest(ctx);
+              } else if (outcome == TailingBlobWriter.Outcome.REFUSED_BEFORE_START) {
+                sendError(ctx, failureOf(download), false);
+              }
+            });
   }
 
-  private void sendCached(ChannelHandlerContext ctx, Digest digest, BlobSource.Cached c, String range) {
+  private void sendCached(
+      ChannelHandlerContext ctx, Digest digest, BlobSource.Cached c, String range) {
     ChannelFuture last;
     try {
       last = BlobResponses.sendFile(ctx, digest, c.path(), c.size(), range);
@@ -216,15 +254,19 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     send(ctx, r);
   }
 
-  /** Once the response's last part is written the next request may be read; a failed write closes. */
+  /**
+   * Once the response's last part is written the next request may be read; a failed write closes.
+   */
   private static void whenSent(ChannelHandlerContext ctx, ChannelFuture last) {
-    last.addListener((ChannelFutureListener) f -> {
-      if (f.isSuccess()) {
-        readNextRequest(ctx);
-      } else {
-        ctx.close();
-      }
-    });
+    last.addListener(
+        (ChannelFutureListener)
+            f -> {
+              if (f.isSuccess()) {
+                readNextRequest(ctx);
+              } else {
+                ctx.close();
+              }
+            });
   }
 
   private static void readNextRequest(ChannelHandlerContext ctx) {

@@ -40,11 +40,14 @@ final class RequestDeadlineHandler extends ChannelDuplexHandler {
   @Override
   public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
     if (msg instanceof LastHttpContent) {
-      ctx.write(msg, promise.unvoid()).addListener((ChannelFutureListener) f -> {
-        if (f.isSuccess()) {
-          arm(ctx);
-        }
-      });
+      ctx.write(msg, promise.unvoid())
+          .addListener(
+              (ChannelFutureListener)
+                  f -> {
+                    if (f.isSuccess()) {
+                      arm(ctx);
+                    }
+                  });
       return;
     }
     ctx.write(msg, promise);
@@ -58,9 +61,14 @@ final class RequestDeadlineHandler extends ChannelDuplexHandler {
 
   private void arm(ChannelHandlerContext ctx) {
     disarm();
-    deadline = ctx.executor().schedule(() -> {
-      ctx.close();
-    }, timeoutMillis, TimeUnit.MILLISECONDS);
+    deadline =
+        ctx.executor()
+            .schedule(
+                () -> {
+                  ctx.close();
+                },
+                timeoutMillis,
+                TimeUnit.MILLISECONDS);
   }
 
   private void disarm() {

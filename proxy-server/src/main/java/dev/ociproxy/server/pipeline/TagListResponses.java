@@ -29,20 +29,27 @@ final class TagListResponses {
 
   private TagListResponses() {}
 
-  static FullHttpResponse of(ByteBufAllocator alloc, TagList list, V2Request.ListTags req, boolean head) {
+  static FullHttpResponse of(
+      ByteBufAllocator alloc, TagList list, V2Request.ListTags req, boolean head) {
     byte[] body;
     try {
       JsonNode root = JSON.readTree(list.json());
-      if (!(root instanceof ObjectNode obj) || (!root.path("tags").isArray() && !root.path("tags").isNull())) {
-        throw new RegistryException(OciErrorCode.UNAVAILABLE, 502, "upstream sent a malformed tag list");
+      if (!(root instanceof ObjectNode obj)
+          || (!root.path("tags").isArray() && !root.path("tags").isNull())) {
+        throw new RegistryException(
+            OciErrorCode.UNAVAILABLE, 502, "upstream sent a malformed tag list");
       }
       obj.put("name", req.clientName());
       body = JSON.writeValueAsBytes(obj);
     } catch (IOException e) {
-      throw new RegistryException(OciErrorCode.UNAVAILABLE, 502, "upstream sent a malformed tag list");
+      throw new RegistryException(
+          OciErrorCode.UNAVAILABLE, 502, "upstream sent a malformed tag list");
     }
-    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
-        head ? Unpooled.EMPTY_BUFFER : alloc.buffer(body.length).writeBytes(body));
+    FullHttpResponse r =
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1,
+            HttpResponseStatus.OK,
+            head ? Unpooled.EMPTY_BUFFER : alloc.buffer(body.length).writeBytes(body));
     r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
     r.headers().set(HttpHeaderNames.CONTENT_LENGTH, body.length);
     r.headers().set("Docker-Distribution-API-Version", "registry/2.0");
@@ -55,9 +62,10 @@ final class TagListResponses {
 
   /**
    * {@code </v2/<client's name>/tags/list?n=…&last=…>; rel="next"}, built from the upstream's
-   * {@code n} and {@code last} only, once validated ({@code last} a tag, {@code n} a number): nothing
-   * else of the upstream's link reaches the client, so it cannot send the next page elsewhere (an
-   * {@code ns} naming another upstream, another host or path). A link we cannot read is dropped.
+   * {@code n} and {@code last} only, once validated ({@code last} a tag, {@code n} a number):
+   * nothing else of the upstream's link reaches the client, so it cannot send the next page
+   * elsewhere (an {@code ns} naming another upstream, another host or path). A link we cannot read
+   * is dropped.
    */
   static String rewriteLink(String link, V2Request.ListTags req) {
     if (link == null) {
@@ -69,10 +77,12 @@ final class TagListResponses {
     }
     String target = link.substring(1, end);
     int q = target.indexOf('?');
-    Map<String, List<String>> params = new QueryStringDecoder(q < 0 ? "" : target.substring(q)).parameters();
+    Map<String, List<String>> params =
+        new QueryStringDecoder(q < 0 ? "" : target.substring(q)).parameters();
     List<String> n = params.getOrDefault("n", List.of());
     List<String> last = params.getOrDefault("last", List.of());
-    if (n.size() > 1 || last.size() > 1
+    if (n.size() > 1
+        || last.size() > 1
         || !n.isEmpty() && !n.get(0).matches("[0-9]{1,6}")
         || !last.isEmpty() && !Tag.isValid(last.get(0))) {
       return null;

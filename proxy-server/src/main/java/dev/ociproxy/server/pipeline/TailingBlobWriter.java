@@ -16,11 +16,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Sends a blob to one client while its (possibly shared) download is still running: the bytes the
- * download still holds in memory go out as slices of the received buffers, older ones from the
- * file it is writing. It never sends the last byte before the digest has matched: with a known
- * length it holds back the final byte, without one it holds back the terminating chunk. When the
- * download is refused the connection is closed, so the client sees a broken transfer, never a
- * whole success.
+ * download still holds in memory go out as slices of the received buffers, older ones from the file
+ * it is writing. It never sends the last byte before the digest has matched: with a known length it
+ * holds back the final byte, without one it holds back the terminating chunk. When the download is
+ * refused the connection is closed, so the client sees a broken transfer, never a whole success.
  *
  * <p>Runs on the client channel's event loop; writes at most {@link #MAX_PIECE} bytes at a time and
  * waits for the channel to be writable, so a slow client only slows itself (and reads the file once
@@ -29,12 +28,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class TailingBlobWriter {
   /** Largest piece sent in one write; bounds what a slow client can pin in the outbound buffer. */
   private static final long MAX_PIECE = 1 << 20;
+
   private static final int COPY_PIECE = 64 * 1024;
 
   private final Channel ch;
   private final BlobDownload download;
   private final FileChannel file;
   private final boolean zeroCopy;
+
   /** How a response ended. */
   enum Outcome {
     /** The verified body went out whole. */
@@ -52,12 +53,17 @@ final class TailingBlobWriter {
   private final Runnable onProgress = this::schedule;
   private long sent;
   private boolean writing;
-  /** Set once the end is being written: a close from here on is the keep-alive handler's, not a failure. */
+
+  /**
+   * Set once the end is being written: a close from here on is the keep-alive handler's, not a
+   * failure.
+   */
   private boolean ending;
 
-  /** @param head the response head, sent together with the first bytes of the body */
-  TailingBlobWriter(Channel ch, BlobDownload download, HttpResponse head)
-      throws IOException {
+  /**
+   * @param head the response head, sent together with the first bytes of the body
+   */
+  TailingBlobWriter(Channel ch, BlobDownload download, HttpResponse head) throws IOException {
     this.ch = ch;
     this.head = head;
     this.download = download;
@@ -68,11 +74,13 @@ final class TailingBlobWriter {
   /** Starts pumping; completes when the response has ended, one way or the other. */
   CompletableFuture<Outcome> start() {
     download.addReader();
-    ch.closeFuture().addListener(f -> {
-      if (!ending) {
-        finish(Outcome.ABORTED);
-      }
-    });
+    ch.closeFuture()
+        .addListener(
+            f -> {
+              if (!ending) {
+                finish(Outcome.ABORTED);
+              }
+            });
     download.onProgress(onProgress);
     pump();
     return done;
@@ -84,10 +92,12 @@ final class TailingBlobWriter {
       return;
     }
     if (scheduled.compareAndSet(false, true)) {
-      ch.eventLoop().execute(() -> {
-        scheduled.set(false);
-        pump();
-      });
+      ch.eventLoop()
+          .execute(
+              () -> {
+                scheduled.set(false);
+                pump();
+              });
     }
   }
 
@@ -125,15 +135,17 @@ final class TailingBlobWriter {
         writeEnd();
         return;
       }
-      f.addListener((ChannelFutureListener) w -> {
-        writing = false;
-        if (!w.isSuccess()) {
-          ch.close();
-          finish(Outcome.ABORTED);
-          return;
-        }
-        pump();
-      });
+      f.addListener(
+          (ChannelFutureListener)
+              w -> {
+                writing = false;
+                if (!w.isSuccess()) {
+                  ch.close();
+                  finish(Outcome.ABORTED);
+                  return;
+                }
+                pump();
+              });
       return;
     }
     if (verified && sent == available) {
@@ -146,7 +158,9 @@ final class TailingBlobWriter {
     ending = true;
     sendHead();
     ch.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT)
-        .addListener((ChannelFutureListener) f -> finish(f.isSuccess() ? Outcome.COMPLETE : Outcome.ABORTED));
+        .addListener(
+            (ChannelFutureListener)
+                f -> finish(f.isSuccess() ? Outcome.COMPLETE : Outcome.ABORTED));
   }
 
   /** Bytes sent to the client so far. */
@@ -171,7 +185,10 @@ final class TailingBlobWriter {
     return count > 0 ? writeFromFile(count) : null;
   }
 
-  /** Sends up to {@code max} bytes from the download's received buffers; null when it holds none at {@link #sent}. */
+  /**
+   * Sends up to {@code max} bytes from the download's received buffers; null when it holds none at
+   * {@link #sent}.
+   */
   private ChannelFuture writeReceived(long max) {
     ChannelFuture last = null;
     long left = max;

@@ -11,8 +11,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Closes connections whose TLS handshake or records fail — plain HTTP sent to the https port, an
- * untrusted client, a scanner — with one short DEBUG line instead of a WARN carrying a hex dump
- * of whatever the peer sent. Position: right after the {@code SslHandler}. Stateless.
+ * untrusted client, a scanner — with one short DEBUG line instead of a WARN carrying a hex dump of
+ * whatever the peer sent. Position: right after the {@code SslHandler}. Stateless.
  */
 @ChannelHandler.Sharable
 final class TlsErrorHandler extends ChannelInboundHandlerAdapter {
@@ -23,9 +23,12 @@ final class TlsErrorHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    Throwable t = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+    Throwable t =
+        cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
     if (t instanceof NotSslRecordException) {
-      log.debug("closing {}: not TLS (plain HTTP sent to the TLS listener?)", ctx.channel().remoteAddress());
+      log.debug(
+          "closing {}: not TLS (plain HTTP sent to the TLS listener?)",
+          ctx.channel().remoteAddress());
       ctx.close();
     } else if (t instanceof SSLException) {
       log.debug("closing {}: TLS failed: {}", ctx.channel().remoteAddress(), t.getMessage());

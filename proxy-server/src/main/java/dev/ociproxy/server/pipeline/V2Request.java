@@ -20,20 +20,35 @@ sealed interface V2Request {
     String clientName();
   }
 
-  record GetManifest(Registry registry, RepositoryName repository, String clientName, Reference reference, boolean head)
+  record GetManifest(
+      Registry registry,
+      RepositoryName repository,
+      String clientName,
+      Reference reference,
+      boolean head)
       implements Scoped {}
 
-  record GetBlob(Registry registry, RepositoryName repository, String clientName, Digest digest, boolean head)
+  record GetBlob(
+      Registry registry, RepositoryName repository, String clientName, Digest digest, boolean head)
       implements Scoped {}
 
   record ListTags(Registry registry, RepositoryName repository, String clientName, String query)
       implements Scoped {}
 
   /** {@code GET /v2/<name>/referrers/<digest>}; {@code artifactType} is the filter, or null. */
-  record GetReferrers(Registry registry, RepositoryName repository, String clientName, Digest subject,
-      String artifactType, boolean head) implements Scoped {}
+  record GetReferrers(
+      Registry registry,
+      RepositoryName repository,
+      String clientName,
+      Digest subject,
+      String artifactType,
+      boolean head)
+      implements Scoped {}
 
-  /** A low-cardinality name for the metrics' route tag: base, manifest, blob, referrers, tags (or other). */
+  /**
+   * A low-cardinality name for the metrics' route tag: base, manifest, blob, referrers, tags (or
+   * other).
+   */
   static String routeName(V2Request route) {
     if (route instanceof ApiVersionCheck) {
       return "base";

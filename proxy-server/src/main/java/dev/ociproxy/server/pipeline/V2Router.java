@@ -23,7 +23,8 @@ final class V2Router {
   /** Longest request URI we look at; the codec already caps the request line. */
   static final int MAX_URI_LENGTH = 4096;
 
-  // The path shapes, matched by hand rather than by regular expressions: this runs on every request.
+  // The path shapes, matched by hand rather than by regular expressions: this runs on every
+  // request.
   private static final String PREFIX = "/v2/";
   static final String MANIFESTS = "/manifests";
   static final String BLOBS = "/blobs";
@@ -31,13 +32,16 @@ final class V2Router {
   private static final String TAGS = "/tags/list";
   static final String REFERRERS = "/referrers";
   // RFC 6838's type/subtype, which is what an artifactType is.
-  private static final Pattern MEDIA_TYPE = Pattern.compile(
-      "[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}");
+  private static final Pattern MEDIA_TYPE =
+      Pattern.compile(
+          "[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}");
 
   private final Map<String, Upstream> byName;
   private final Upstream defaultUpstream;
 
-  /** @param defaultUpstream what names without an upstream prefix mean; null when there is none */
+  /**
+   * @param defaultUpstream what names without an upstream prefix mean; null when there is none
+   */
   V2Router(Map<String, Upstream> byName, Upstream defaultUpstream) {
     this.byName = Map.copyOf(byName);
     this.defaultUpstream = defaultUpstream;
@@ -54,8 +58,13 @@ final class V2Router {
     }
     QueryStringDecoder qs = new QueryStringDecoder(uri);
     String path = qs.rawPath();
-    if (path.indexOf('%') >= 0 || path.contains("//") || path.contains("/./") || path.contains("/../")
-        || path.endsWith("/..") || path.endsWith("/.") || path.indexOf('\\') >= 0) {
+    if (path.indexOf('%') >= 0
+        || path.contains("//")
+        || path.contains("/./")
+        || path.contains("/../")
+        || path.endsWith("/..")
+        || path.endsWith("/.")
+        || path.indexOf('\\') >= 0) {
       throw new RegistryException(OciErrorCode.NAME_INVALID, "invalid request path");
     }
     boolean read = method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD);
@@ -87,15 +96,24 @@ final class V2Router {
       }
       Target t = target(name, ns);
       return new V2Request.GetBlob(
-          t.registry, t.repo, name, Digest.parse(lastSegment(path)), method.equals(HttpMethod.HEAD));
+          t.registry,
+          t.repo,
+          name,
+          Digest.parse(lastSegment(path)),
+          method.equals(HttpMethod.HEAD));
     }
     if ((name = nameBefore(path, REFERRERS)) != null) {
       if (!read) {
         throw unsupported();
       }
       Target t = target(name, ns);
-      return new V2Request.GetReferrers(t.registry, t.repo, name, Digest.parse(lastSegment(path)),
-          artifactType(qs), method.equals(HttpMethod.HEAD));
+      return new V2Request.GetReferrers(
+          t.registry,
+          t.repo,
+          name,
+          Digest.parse(lastSegment(path)),
+          artifactType(qs),
+          method.equals(HttpMethod.HEAD));
     }
     if (path.endsWith(TAGS) && path.length() > PREFIX.length() + TAGS.length()) {
       if (!read) {
@@ -118,7 +136,9 @@ final class V2Router {
   static String nameBefore(String path, String kind) {
     int lastSlash = path.lastIndexOf('/');
     int kindStart = lastSlash - kind.length();
-    if (!path.startsWith(PREFIX) || lastSlash == path.length() - 1 || kindStart <= PREFIX.length()
+    if (!path.startsWith(PREFIX)
+        || lastSlash == path.length() - 1
+        || kindStart <= PREFIX.length()
         || !path.startsWith(kind, kindStart)) {
       return null;
     }
@@ -135,8 +155,10 @@ final class V2Router {
       return Digest.parse(s);
     }
     if (!Tag.isValid(s)) {
-      throw new RegistryException(OciErrorCode.MANIFEST_UNKNOWN, 404, "no such tag: " + abbreviate(s)
-          + " (tags match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127})");
+      throw new RegistryException(
+          OciErrorCode.MANIFEST_UNKNOWN,
+          404,
+          "no such tag: " + abbreviate(s) + " (tags match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127})");
     }
     return new Tag(s);
   }
@@ -150,7 +172,9 @@ final class V2Router {
     if (!path.startsWith(PREFIX)) {
       return false;
     }
-    for (int i = path.indexOf(UPLOADS, PREFIX.length() + 1); i >= 0; i = path.indexOf(UPLOADS, i + 1)) {
+    for (int i = path.indexOf(UPLOADS, PREFIX.length() + 1);
+        i >= 0;
+        i = path.indexOf(UPLOADS, i + 1)) {
       int end = i + UPLOADS.length();
       if (end == path.length() || path.charAt(end) == '/') {
         return true;
@@ -173,7 +197,8 @@ final class V2Router {
     if (ns != null) {
       Upstream u = byName.get(ns);
       if (u == null) {
-        throw new RegistryException(OciErrorCode.NAME_UNKNOWN, 404, "unknown upstream: " + abbreviate(ns));
+        throw new RegistryException(
+            OciErrorCode.NAME_UNKNOWN, 404, "unknown upstream: " + abbreviate(ns));
       }
       return new Target(u.registry(), u.repository(name));
     }
@@ -186,23 +211,34 @@ final class V2Router {
       }
       if (looksLikeHost(first)) {
         // Docker's rule: a first component with a dot or port names a registry, never a path.
-        throw new RegistryException(OciErrorCode.NAME_UNKNOWN, 404, "unknown upstream: " + abbreviate(first));
+        throw new RegistryException(
+            OciErrorCode.NAME_UNKNOWN, 404, "unknown upstream: " + abbreviate(first));
       }
     }
     if (slash < 0 && byName.containsKey(name)) {
       // An upstream's name alone: the repository is missing, not a repository of the default.
-      throw new RegistryException(OciErrorCode.NAME_UNKNOWN, 404,
-          "'" + name + "' is an upstream, not a repository (expected /v2/" + name + "/<repository>/...)");
+      throw new RegistryException(
+          OciErrorCode.NAME_UNKNOWN,
+          404,
+          "'"
+              + name
+              + "' is an upstream, not a repository (expected /v2/"
+              + name
+              + "/<repository>/...)");
     }
     if (defaultUpstream == null) {
-      throw new RegistryException(OciErrorCode.NAME_UNKNOWN, 404,
+      throw new RegistryException(
+          OciErrorCode.NAME_UNKNOWN,
+          404,
           "no upstream named in the path and no default upstream configured");
     }
     return new Target(defaultUpstream.registry(), defaultUpstream.repository(name));
   }
 
   private static boolean looksLikeHost(String component) {
-    return component.indexOf('.') >= 0 || component.indexOf(':') >= 0 || component.equals("localhost");
+    return component.indexOf('.') >= 0
+        || component.indexOf(':') >= 0
+        || component.equals("localhost");
   }
 
   /** The {@code artifactType} filter, or null; malformed: 400, as it can match nothing. */
@@ -212,7 +248,8 @@ final class V2Router {
       type = type.replace(' ', '+'); // an unescaped '+' (application/spdx+json) decodes as a space
     }
     if (type != null && !MEDIA_TYPE.matcher(type).matches()) {
-      throw new RegistryException(OciErrorCode.UNSUPPORTED, 400, "invalid artifactType: " + abbreviate(type));
+      throw new RegistryException(
+          OciErrorCode.UNSUPPORTED, 400, "invalid artifactType: " + abbreviate(type));
     }
     return type;
   }
@@ -229,7 +266,8 @@ final class V2Router {
     }
     if (last != null) {
       if (!last.matches("[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}")) {
-        throw new RegistryException(OciErrorCode.UNSUPPORTED, 400, "invalid last: " + abbreviate(last));
+        throw new RegistryException(
+            OciErrorCode.UNSUPPORTED, 400, "invalid last: " + abbreviate(last));
       }
       q.append(q.length() == 0 ? "" : "&").append("last=").append(last);
     }

@@ -26,9 +26,9 @@ import java.util.regex.Pattern;
  * JDK alone (no BouncyCastle) so that a bad file is reported at start-up and by {@code
  * --check-config}, naming which file is wrong, rather than at the first TLS handshake.
  *
- * <p>Keys may be PKCS#8 ({@code BEGIN PRIVATE KEY}), PKCS#1 RSA ({@code BEGIN RSA PRIVATE KEY})
- * or SEC1 EC ({@code BEGIN EC PRIVATE KEY}), the encodings openssl and cert-manager write.
- * Encrypted keys are refused.
+ * <p>Keys may be PKCS#8 ({@code BEGIN PRIVATE KEY}), PKCS#1 RSA ({@code BEGIN RSA PRIVATE KEY}) or
+ * SEC1 EC ({@code BEGIN EC PRIVATE KEY}), the encodings openssl and cert-manager write. Encrypted
+ * keys are refused.
  */
 public record PemKeyPair(List<X509Certificate> chain, PrivateKey key) {
   private static final Pattern BLOCK =
@@ -64,9 +64,14 @@ public record PemKeyPair(List<X509Certificate> chain, PrivateKey key) {
     List<X509Certificate> chain = readChain(certFile);
     PrivateKey key = readKey(keyFile);
     if (!matches(key, chain.get(0).getPublicKey())) {
-      throw new InvalidPemException(Which.KEY,
-          keyFile + " is not the private key of the certificate in " + certFile
-              + " (subject " + chain.get(0).getSubjectX500Principal().getName() + ")");
+      throw new InvalidPemException(
+          Which.KEY,
+          keyFile
+              + " is not the private key of the certificate in "
+              + certFile
+              + " (subject "
+              + chain.get(0).getSubjectX500Principal().getName()
+              + ")");
     }
     return new PemKeyPair(chain, key);
   }
@@ -74,12 +79,15 @@ public record PemKeyPair(List<X509Certificate> chain, PrivateKey key) {
   static List<X509Certificate> readChain(Path file) throws InvalidPemException {
     String text = readText(Which.CERT, file);
     if (!text.contains("-----BEGIN CERTIFICATE-----")) {
-      throw new InvalidPemException(Which.CERT, file + " holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)");
+      throw new InvalidPemException(
+          Which.CERT, file + " holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)");
     }
     try {
       List<X509Certificate> out = new ArrayList<>();
-      for (var c : CertificateFactory.getInstance("X.509")
-          .generateCertificates(new ByteArrayInputStream(text.getBytes(StandardCharsets.US_ASCII)))) {
+      for (var c :
+          CertificateFactory.getInstance("X.509")
+              .generateCertificates(
+                  new ByteArrayInputStream(text.getBytes(StandardCharsets.US_ASCII)))) {
         out.add((X509Certificate) c);
       }
       if (out.isEmpty()) {
@@ -87,7 +95,8 @@ public record PemKeyPair(List<X509Certificate> chain, PrivateKey key) {
       }
       return out;
     } catch (CertificateException e) {
-      throw new InvalidPemException(Which.CERT, file + " is not a valid PEM certificate: " + e.getMessage());
+      throw new InvalidPemException(
+          Which.CERT, file + " is not a valid PEM certificate: " + e.getMessage());
     }
   }
 
@@ -102,26 +111,37 @@ public record PemKeyPair(List<X509Certificate> chain, PrivateKey key) {
       try {
         der = Base64.getMimeDecoder().decode(m.group(2).trim());
       } catch (IllegalArgumentException e) {
-        throw new InvalidPemException(Which.KEY, file + ": the " + type + " block is not valid base64");
+        throw new InvalidPemException(
+            Which.KEY, file + ": the " + type + " block is not valid base64");
       }
       return switch (type) {
         case "PRIVATE KEY" -> pkcs8(file, der);
         case "RSA PRIVATE KEY" -> pkcs8(file, Der.wrapPkcs1Rsa(der));
         case "EC PRIVATE KEY" -> pkcs8(file, sec1(file, der));
-        case "ENCRYPTED PRIVATE KEY" -> throw new InvalidPemException(Which.KEY,
-            file + " is encrypted (expected an unencrypted key; decrypt with: openssl pkcs8 -in KEY -out KEY.plain)");
-        default -> throw new InvalidPemException(Which.KEY,
-            file + " holds a " + type + " block (expected PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY)");
+        case "ENCRYPTED PRIVATE KEY" ->
+            throw new InvalidPemException(
+                Which.KEY,
+                file
+                    + " is encrypted (expected an unencrypted key; decrypt with: openssl pkcs8 -in KEY -out KEY.plain)");
+        default ->
+            throw new InvalidPemException(
+                Which.KEY,
+                file
+                    + " holds a "
+                    + type
+                    + " block (expected PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY)");
       };
     }
-    throw new InvalidPemException(Which.KEY, file + " holds no PEM private key (expected -----BEGIN PRIVATE KEY-----)");
+    throw new InvalidPemException(
+        Which.KEY, file + " holds no PEM private key (expected -----BEGIN PRIVATE KEY-----)");
   }
 
   private static byte[] sec1(Path file, byte[] der) throws InvalidPemException {
     try {
       return Der.wrapSec1Ec(der);
     } catch (IllegalArgumentException e) {
-      throw new InvalidPemException(Which.KEY, file + ": unreadable EC PRIVATE KEY: " + e.getMessage());
+      throw new InvalidPemException(
+          Which.KEY, file + ": unreadable EC PRIVATE KEY: " + e.getMessage());
     }
   }
 
@@ -134,15 +154,18 @@ public record PemKeyPair(List<X509Certificate> chain, PrivateKey key) {
         // try the next algorithm
       }
     }
-    throw new InvalidPemException(Which.KEY, file + " holds a private key of an unsupported type (expected RSA, EC or Ed25519)");
+    throw new InvalidPemException(
+        Which.KEY,
+        file + " holds a private key of an unsupported type (expected RSA, EC or Ed25519)");
   }
 
   private static boolean matches(PrivateKey key, PublicKey pub) {
-    String alg = switch (key.getAlgorithm()) {
-      case "RSA" -> "SHA256withRSA";
-      case "EC" -> "SHA256withECDSA";
-      default -> key.getAlgorithm(); // Ed25519, Ed448
-    };
+    String alg =
+        switch (key.getAlgorithm()) {
+          case "RSA" -> "SHA256withRSA";
+          case "EC" -> "SHA256withECDSA";
+          default -> key.getAlgorithm(); // Ed25519, Ed448
+        };
     byte[] probe = "registry-proxy key check".getBytes(StandardCharsets.US_ASCII);
     try {
       Signature s = Signature.getInstance(alg);

@@ -18,10 +18,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The main listener's TLS context, rebuilt when the PEM files change on disk (certificate
- * renewal by cert-manager, certbot, a mounted secret) so no restart is needed. New connections use
- * the newest good context; open connections keep theirs. A broken or half-written pair is logged
- * and ignored, and the previous context stays in use. Thread-safe.
+ * The main listener's TLS context, rebuilt when the PEM files change on disk (certificate renewal
+ * by cert-manager, certbot, a mounted secret) so no restart is needed. New connections use the
+ * newest good context; open connections keep theirs. A broken or half-written pair is logged and
+ * ignored, and the previous context stays in use. Thread-safe.
  */
 public final class ServerTls implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ServerTls.class);
@@ -58,12 +58,13 @@ public final class ServerTls implements AutoCloseable {
       return;
     }
     long ms = interval.toMillis();
-    reloading = executor.scheduleWithFixedDelay(this::reloadIfChanged, ms, ms, TimeUnit.MILLISECONDS);
+    reloading =
+        executor.scheduleWithFixedDelay(this::reloadIfChanged, ms, ms, TimeUnit.MILLISECONDS);
   }
 
   /**
-   * Rebuilds the context when either file's modification time or size changed; returns true when
-   * a new context is now in use.
+   * Rebuilds the context when either file's modification time or size changed; returns true when a
+   * new context is now in use.
    */
   public boolean reloadIfChanged() {
     String now = stamp(certFile, keyFile);
@@ -75,21 +76,28 @@ public final class ServerTls implements AutoCloseable {
       current = build(pair);
       stamp = now;
       X509Certificate leaf = pair.chain().get(0);
-      log.info("reloaded TLS certificate from {} (subject {}, valid until {})", certFile,
-          leaf.getSubjectX500Principal().getName(), leaf.getNotAfter().toInstant());
+      log.info(
+          "reloaded TLS certificate from {} (subject {}, valid until {})",
+          certFile,
+          leaf.getSubjectX500Principal().getName(),
+          leaf.getNotAfter().toInstant());
       return true;
     } catch (PemKeyPair.InvalidPemException e) {
       // Often a renewal caught between writing the certificate and the key: try again next time.
-      log.warn("TLS files changed but cannot be used yet, keeping the previous certificate: {}", e.getMessage());
+      log.warn(
+          "TLS files changed but cannot be used yet, keeping the previous certificate: {}",
+          e.getMessage());
       return false;
     }
   }
 
   private static SslContext build(PemKeyPair pair) throws PemKeyPair.InvalidPemException {
     try {
-      return SslContextBuilder.forServer(pair.key(), pair.chain().toArray(new X509Certificate[0])).build();
+      return SslContextBuilder.forServer(pair.key(), pair.chain().toArray(new X509Certificate[0]))
+          .build();
     } catch (SSLException | RuntimeException e) {
-      throw new PemKeyPair.InvalidPemException(PemKeyPair.Which.KEY, "cannot build a TLS context: " + e.getMessage());
+      throw new PemKeyPair.InvalidPemException(
+          PemKeyPair.Which.KEY, "cannot build a TLS context: " + e.getMessage());
     }
   }
 
@@ -97,7 +105,10 @@ public final class ServerTls implements AutoCloseable {
     StringBuilder sb = new StringBuilder();
     for (Path f : files) {
       try {
-        sb.append(Files.getLastModifiedTime(f).toMillis()).append('/').append(Files.size(f)).append(';');
+        sb.append(Files.getLastModifiedTime(f).toMillis())
+            .append('/')
+            .append(Files.size(f))
+            .append(';');
       } catch (IOException e) {
         sb.append("missing;");
       }

@@ -7,13 +7,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ociproxy.core.airgap.DriftLog;
 import dev.ociproxy.core.airgap.Pins;
+import dev.ociproxy.core.airgap.WarmJobs;
 import dev.ociproxy.core.airgap.Warmer;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.RepositoryName;
 import dev.ociproxy.core.oci.Tag;
 import dev.ociproxy.core.registry.Registry;
 import dev.ociproxy.server.auth.AccessPolicy;
-import dev.ociproxy.core.airgap.WarmJobs;
 import dev.ociproxy.server.auth.AdminToken;
 import dev.ociproxy.server.config.ProxyConfig;
 import dev.ociproxy.server.health.Readiness;
@@ -88,10 +88,13 @@ class AdminActionsTest {
 
   private AdminActions actions(AdminToken token) {
     Map<String, Registry> byName = Map.of(UP, upstream.registry());
-    Warmer warmer = new Warmer(name -> {
-      warmerLookups.incrementAndGet();
-      return byName.get(name);
-    }, 2);
+    Warmer warmer =
+        new Warmer(
+            name -> {
+              warmerLookups.incrementAndGet();
+              return byName.get(name);
+            },
+            2);
     return new AdminActions(warmer, drift, List.of(UP), UP, token, new WarmJobs());
   }
 
@@ -102,7 +105,8 @@ class AdminActionsTest {
 
   private EmbeddedChannel adminChannel(AdminActions actions) {
     EmbeddedChannel ch = new EmbeddedChannel();
-    new AdminChannelInitializer(new AdminHandler(() -> "", readiness, true), actions, null).addHandlers(ch.pipeline());
+    new AdminChannelInitializer(new AdminHandler(() -> "", readiness, true), actions, null)
+        .addHandlers(ch.pipeline());
     return ch;
   }
 
@@ -114,8 +118,12 @@ class AdminActionsTest {
 
   private static String post(String path, String body) {
     byte[] b = body.getBytes(StandardCharsets.UTF_8);
-    return "POST " + path + " HTTP/1.1\r\nHost: admin\r\nContent-Type: application/json\r\nContent-Length: "
-        + b.length + "\r\n\r\n" + body;
+    return "POST "
+        + path
+        + " HTTP/1.1\r\nHost: admin\r\nContent-Type: application/json\r\nContent-Length: "
+        + b.length
+        + "\r\n\r\n"
+        + body;
   }
 
   private static String get(String path) {
@@ -127,21 +135,26 @@ class AdminActionsTest {
     ch.writeInbound(Unpooled.copiedBuffer(request, StandardCharsets.UTF_8));
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     // The channel is not thread-safe: poll it from the test's own thread.
-    return await("a whole response").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(10))
-        .pollInSameThread().until(() -> {
-          ch.runPendingTasks();
-          for (Object o; (o = ch.readOutbound()) != null; ) {
-            ByteBuf b = (ByteBuf) o;
-            try {
-              byte[] bytes = new byte[b.readableBytes()];
-              b.readBytes(bytes);
-              out.writeBytes(bytes);
-            } finally {
-              b.release();
-            }
-          }
-          return parse(out.toString(StandardCharsets.UTF_8));
-        }, Objects::nonNull);
+    return await("a whole response")
+        .atMost(Duration.ofSeconds(20))
+        .pollInterval(Duration.ofMillis(10))
+        .pollInSameThread()
+        .until(
+            () -> {
+              ch.runPendingTasks();
+              for (Object o; (o = ch.readOutbound()) != null; ) {
+                ByteBuf b = (ByteBuf) o;
+                try {
+                  byte[] bytes = new byte[b.readableBytes()];
+                  b.readBytes(bytes);
+                  out.writeBytes(bytes);
+                } finally {
+                  b.release();
+                }
+              }
+              return parse(out.toString(StandardCharsets.UTF_8));
+            },
+            Objects::nonNull);
   }
 
   private static Response parse(String raw) {
@@ -167,10 +180,16 @@ class AdminActionsTest {
 
   @Test
   void warm_fetchesEveryBlobOfTheImage_andAnswers200WithTheReport() throws Exception {
-    HostileRegistry.Image img = up.putImage("test/hello", "v1", random(100_000, 1), random(50_000, 2));
+    HostileRegistry.Image img =
+        up.putImage("test/hello", "v1", random(100_000, 1), random(50_000, 2));
     EmbeddedChannel ch = adminChannel();
 
-    Response r = exchange(ch, post("/admin/warm", "{\"refs\": [\"" + UP + "/test/hello:v1\"], \"platforms\": [\"linux/amd64\"]}"));
+    Response r =
+        exchange(
+            ch,
+            post(
+                "/admin/warm",
+                "{\"refs\": [\"" + UP + "/test/hello:v1\"], \"platforms\": [\"linux/amd64\"]}"));
 
     assertThat(r.status()).as(r.body()).isEqualTo(200);
     assertThat(r.head()).containsIgnoringCase("content-type: application/json");
@@ -179,7 +198,8 @@ class AdminActionsTest {
     assertThat(report.path("complete").asInt()).isEqualTo(1);
     assertThat(report.path("blobs").path("done").asInt()).isEqualTo(3); // config + 2 layers
     assertThat(report.path("blobs").path("total").asInt()).isEqualTo(3);
-    assertThat(report.path("bytes").path("done").asLong()).isEqualTo(report.path("bytes").path("total").asLong())
+    assertThat(report.path("bytes").path("done").asLong())
+        .isEqualTo(report.path("bytes").path("total").asLong())
         .isGreaterThan(150_000);
     JsonNode item = report.path("results").get(0);
     assertThat(item.path("ref").asText()).isEqualTo(UP + "/test/hello:v1");
@@ -209,7 +229,10 @@ class AdminActionsTest {
   }
 
   @ParameterizedTest(name = "{1}")
-  @CsvSource(delimiter = '|', textBlock = """
+  @CsvSource(
+      delimiter = '|',
+      textBlock =
+          """
       {"refs": [                                                  | malformed JSON
       {"refs": ["test/a:v1"]} trailing                            | malformed JSON
       ''                                                          | empty body
@@ -225,7 +248,8 @@ class AdminActionsTest {
       {"refs": ["test/a@sha256:abc"]}                             | reference 'test/a@sha256:abc'
       {"refs": ["test/a:v1"], "platforms": ["linux"]}             | platform: 'linux' (expected os/architecture[/variant]
       """)
-  void badBody_is400WithAMessageNamingTheProblem_andWarmsNothing(String body, String message) throws Exception {
+  void badBody_is400WithAMessageNamingTheProblem_andWarmsNothing(String body, String message)
+      throws Exception {
     EmbeddedChannel ch = adminChannel();
 
     Response r = exchange(ch, post("/admin/warm", body));
@@ -245,7 +269,12 @@ class AdminActionsTest {
     String warm = post("/admin/warm", "{\"refs\": [\"" + UP + "/test/hello:v1\"]}");
 
     Response none = exchange(ch, warm);
-    Response wrong = exchange(ch, warm.replace("Host: admin\r\n", "Host: admin\r\nAuthorization: Bearer wrong-token-0123456789\r\n"));
+    Response wrong =
+        exchange(
+            ch,
+            warm.replace(
+                "Host: admin\r\n",
+                "Host: admin\r\nAuthorization: Bearer wrong-token-0123456789\r\n"));
     Response drift = exchange(ch, get("/admin/drift"));
 
     for (Response r : List.of(none, wrong, drift)) {
@@ -256,10 +285,15 @@ class AdminActionsTest {
     assertThat(up.requests()).isEmpty();
     assertThat(exchange(ch, get("/healthz")).status()).isEqualTo(200);
 
-    Response right = exchange(ch, warm.replace("Host: admin\r\n", "Host: admin\r\nAuthorization: Bearer " + token + "\r\n"));
+    Response right =
+        exchange(
+            ch,
+            warm.replace(
+                "Host: admin\r\n", "Host: admin\r\nAuthorization: Bearer " + token + "\r\n"));
 
     assertThat(right.status()).as(right.body()).isEqualTo(200);
-    assertThat(right.json().path("results").get(0).path("digest").asText()).isEqualTo(img.manifestDigest());
+    assertThat(right.json().path("results").get(0).path("digest").asText())
+        .isEqualTo(img.manifestDigest());
     assertThat(ch.finishAndReleaseAll()).isFalse();
   }
 
@@ -326,17 +360,31 @@ class AdminActionsTest {
     NioEventLoopGroup group = new NioEventLoopGroup(1);
     try {
       // The client pipeline with metrics and health on it, as when admin.listen is not set.
-      Channel server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
-          .childHandler(new ProxyChannelInitializer(ProxyConfig.Limits.defaults(), Map.of(UP, upstream), upstream, null,
-              AccessPolicy.open(), new ProxyChannelInitializer.Extras(
-                  null, new AdminHandler(() -> "", readiness, true), null, null)))
-          .bind("127.0.0.1", 0).syncUninterruptibly().channel();
+      Channel server =
+          new ServerBootstrap()
+              .group(group)
+              .channel(NioServerSocketChannel.class)
+              .childHandler(
+                  new ProxyChannelInitializer(
+                      ProxyConfig.Limits.defaults(),
+                      Map.of(UP, upstream),
+                      upstream,
+                      null,
+                      AccessPolicy.open(),
+                      new ProxyChannelInitializer.Extras(
+                          null, new AdminHandler(() -> "", readiness, true), null, null)))
+              .bind("127.0.0.1", 0)
+              .syncUninterruptibly()
+              .channel();
       InetSocketAddress a = (InetSocketAddress) server.localAddress();
       String raw;
       try (Socket s = new Socket(a.getAddress(), a.getPort())) {
         s.setSoTimeout(10_000);
-        s.getOutputStream().write((post("/admin/warm", "{\"refs\": [\"test/hello:v1\"]}")
-            .replace("Host: admin\r\n", "Host: admin\r\nConnection: close\r\n")).getBytes(StandardCharsets.UTF_8));
+        s.getOutputStream()
+            .write(
+                (post("/admin/warm", "{\"refs\": [\"test/hello:v1\"]}")
+                        .replace("Host: admin\r\n", "Host: admin\r\nConnection: close\r\n"))
+                    .getBytes(StandardCharsets.UTF_8));
         InputStream in = s.getInputStream();
         raw = new String(in.readAllBytes(), StandardCharsets.UTF_8);
       } finally {

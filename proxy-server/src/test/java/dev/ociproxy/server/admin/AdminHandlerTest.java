@@ -50,11 +50,16 @@ class AdminHandlerTest {
   /** Waits for the (possibly asynchronous) response. */
   private static FullHttpResponse response(EmbeddedChannel ch) {
     // The channel is not thread-safe: poll it from the test's own thread.
-    return await("a response").atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10)).pollInSameThread()
-        .until(() -> {
-          ch.runPendingTasks();
-          return ch.<FullHttpResponse>readOutbound();
-        }, Objects::nonNull);
+    return await("a response")
+        .atMost(Duration.ofSeconds(5))
+        .pollInterval(Duration.ofMillis(10))
+        .pollInSameThread()
+        .until(
+            () -> {
+              ch.runPendingTasks();
+              return ch.<FullHttpResponse>readOutbound();
+            },
+            Objects::nonNull);
   }
 
   private static String body(FullHttpResponse r) {

@@ -21,8 +21,17 @@ class AdminTokenTest {
 
   @ParameterizedTest
   @NullSource
-  @ValueSource(strings = {"", "Bearer", "Bearer ", "Bearer 0123456789abcdef-admi", "Bearer 0123456789abcdef-adminX",
-      "Basic MDEyMzQ1Njc4OWFiY2RlZi1hZG1pbg==", "0123456789abcdef-admin", "Token 0123456789abcdef-admin"})
+  @ValueSource(
+      strings = {
+        "",
+        "Bearer",
+        "Bearer ",
+        "Bearer 0123456789abcdef-admi",
+        "Bearer 0123456789abcdef-adminX",
+        "Basic MDEyMzQ1Njc4OWFiY2RlZi1hZG1pbg==",
+        "0123456789abcdef-admin",
+        "Token 0123456789abcdef-admin"
+      })
   void anythingElseIsRefused(String authorization) {
     assertThat(token.admits(authorization)).isFalse();
   }
@@ -30,7 +39,8 @@ class AdminTokenTest {
   @Test
   void shortOrSpacedTokensAreRefusedAndNoneIsPrinted() {
     assertThatThrownBy(() -> new AdminToken("0123456789abcde")).hasMessageContaining("at least 16");
-    assertThatThrownBy(() -> new AdminToken("0123456789 abcdef")).hasMessageContaining("whitespace");
+    assertThatThrownBy(() -> new AdminToken("0123456789 abcdef"))
+        .hasMessageContaining("whitespace");
     assertThat(token.toString()).doesNotContain(TOKEN);
   }
 }

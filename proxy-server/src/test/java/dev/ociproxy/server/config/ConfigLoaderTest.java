@@ -101,7 +101,8 @@ class ConfigLoaderTest {
   @Test
   void upstreamWithoutDefaultIsAllowed() {
     ProxyConfig c =
-        noEnv().parse("upstreams:\n  - name: registry.example.com\n    url: https://r.example.com\n");
+        noEnv()
+            .parse("upstreams:\n  - name: registry.example.com\n    url: https://r.example.com\n");
 
     assertThat(c.upstreams().get(0).isDefault()).isFalse();
   }
@@ -128,8 +129,10 @@ class ConfigLoaderTest {
 
   @Test
   void unknownTopLevelAndNestedKeysAreNamed() {
-    assertConfigError("lisen: 1.2.3.4:5\n" + ONE_UPSTREAM).hasMessageStartingWith("lisen: unknown key");
-    assertConfigError("cache:\n  dri: /x\n" + ONE_UPSTREAM).hasMessageStartingWith("cache.dri: unknown key");
+    assertConfigError("lisen: 1.2.3.4:5\n" + ONE_UPSTREAM)
+        .hasMessageStartingWith("lisen: unknown key");
+    assertConfigError("cache:\n  dri: /x\n" + ONE_UPSTREAM)
+        .hasMessageStartingWith("cache.dri: unknown key");
     assertConfigError("limits:\n  maxBody: 1\n" + ONE_UPSTREAM)
         .hasMessageStartingWith("limits.maxBody: unknown key");
   }
@@ -146,13 +149,16 @@ class ConfigLoaderTest {
 
   @Test
   void emptyOrScalarUpstreamsIsAnError() {
-    assertConfigError("upstreams: []\n").hasMessageStartingWith("upstreams: expected a non-empty list");
-    assertConfigError("upstreams: docker.io\n").hasMessageStartingWith("upstreams: expected a non-empty list");
+    assertConfigError("upstreams: []\n")
+        .hasMessageStartingWith("upstreams: expected a non-empty list");
+    assertConfigError("upstreams: docker.io\n")
+        .hasMessageStartingWith("upstreams: expected a non-empty list");
   }
 
   @Test
   void upstreamThatIsNotAMappingIsNamed() {
-    assertConfigError("upstreams:\n  - docker.io\n").hasMessageStartingWith("upstreams[0]: expected a mapping");
+    assertConfigError("upstreams:\n  - docker.io\n")
+        .hasMessageStartingWith("upstreams[0]: expected a mapping");
   }
 
   @Test
@@ -205,14 +211,22 @@ class ConfigLoaderTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"Registry.Example.com", "-a.example.com", "a.example.com/", "a b", "a.example.com:http"})
+  @ValueSource(
+      strings = {
+        "Registry.Example.com",
+        "-a.example.com",
+        "a.example.com/",
+        "a b",
+        "a.example.com:http"
+      })
   void upstreamNameThatIsNotALowerCaseHostIsRefused(String name) {
     assertConfigError("upstreams:\n  - name: \"" + name + "\"\n    url: https://a.example.com\n")
         .hasMessageStartingWith("upstreams[0].name:");
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"ftp://r.example.com", "file:///etc/passwd", "r.example.com", "//r.example.com"})
+  @ValueSource(
+      strings = {"ftp://r.example.com", "file:///etc/passwd", "r.example.com", "//r.example.com"})
   void urlWithoutHttpOrHttpsSchemeIsRefused(String url) {
     assertConfigError("upstreams:\n  - name: r.example.com\n    url: \"" + url + "\"\n")
         .hasMessageStartingWith("upstreams[0].url:")
@@ -227,7 +241,8 @@ class ConfigLoaderTest {
 
   @Test
   void urlWithCredentialsIsRefusedWithoutEchoingThem() {
-    assertConfigError("upstreams:\n  - name: r.example.com\n    url: https://alice:hunter2@r.example.com\n")
+    assertConfigError(
+            "upstreams:\n  - name: r.example.com\n    url: https://alice:hunter2@r.example.com\n")
         .hasMessageStartingWith("upstreams[0].url:")
         .hasMessageContaining("credentials")
         .hasMessageNotContaining("hunter2");
@@ -237,21 +252,33 @@ class ConfigLoaderTest {
   void urlWithQueryOrFragmentIsRefused() {
     assertConfigError("upstreams:\n  - name: r.example.com\n    url: https://r.example.com/?x=1\n")
         .hasMessageStartingWith("upstreams[0].url:");
-    assertConfigError("upstreams:\n  - name: r.example.com\n    url: \"https://r.example.com/#x\"\n")
+    assertConfigError(
+            "upstreams:\n  - name: r.example.com\n    url: \"https://r.example.com/#x\"\n")
         .hasMessageStartingWith("upstreams[0].url:");
   }
 
   @Test
   void unparsableUrlIsRefused() {
-    assertConfigError("upstreams:\n  - name: r.example.com\n    url: \"https://r.example.com/a b\"\n")
+    assertConfigError(
+            "upstreams:\n  - name: r.example.com\n    url: \"https://r.example.com/a b\"\n")
         .hasMessageStartingWith("upstreams[0].url:")
         .hasMessageContaining("is not a URL");
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"5000", ":5000", "localhost", "localhost:", "localhost:http", "localhost:65536", "localhost:-1"})
+  @ValueSource(
+      strings = {
+        "5000",
+        ":5000",
+        "localhost",
+        "localhost:",
+        "localhost:http",
+        "localhost:65536",
+        "localhost:-1"
+      })
   void badListenAddressIsRefused(String listen) {
-    assertConfigError("listen: \"" + listen + "\"\n" + ONE_UPSTREAM).hasMessageStartingWith("listen:");
+    assertConfigError("listen: \"" + listen + "\"\n" + ONE_UPSTREAM)
+        .hasMessageStartingWith("listen:");
   }
 
   @Test
@@ -263,14 +290,38 @@ class ConfigLoaderTest {
   }
 
   @ParameterizedTest
-  @CsvSource({"500ms,PT0.5S", "30s,PT30S", "45,PT45S", "5m,PT5M", "1h,PT1H", "2d,PT48H", "'10 s',PT10S"})
+  @CsvSource({
+    "500ms,PT0.5S",
+    "30s,PT30S",
+    "45,PT45S",
+    "5m,PT5M",
+    "1h,PT1H",
+    "2d,PT48H",
+    "'10 s',PT10S"
+  })
   void durationsAcceptTheDocumentedUnits(String text, String iso) {
-    assertThat(noEnv().parse("cache:\n  tagTtl: '" + text + "'\n" + ONE_UPSTREAM).upstreams().get(0).mirror().tagTtl())
+    assertThat(
+            noEnv()
+                .parse("cache:\n  tagTtl: '" + text + "'\n" + ONE_UPSTREAM)
+                .upstreams()
+                .get(0)
+                .mirror()
+                .tagTtl())
         .isEqualTo(Duration.parse(iso));
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"1.5s", "-1s", "5 minutes", "s", "", "PT5S", "99999999999999999999s", "9999999999999999d"})
+  @ValueSource(
+      strings = {
+        "1.5s",
+        "-1s",
+        "5 minutes",
+        "s",
+        "",
+        "PT5S",
+        "99999999999999999999s",
+        "9999999999999999d"
+      })
   void malformedOrOverflowingDurationIsAConfigErrorNamingTheKey(String text) {
     assertConfigError(ONE_UPSTREAM + "    readTimeout: '" + text + "'\n")
         .hasMessageStartingWith("upstreams[0].readTimeout:");
@@ -278,15 +329,26 @@ class ConfigLoaderTest {
 
   @ParameterizedTest
   @CsvSource({
-    "512,512", "512B,512", "4KB,4000", "4KiB,4096", "4MiB,4194304", "4 MiB,4194304", "1MB,1000000",
-    "2GiB,2147483648", "1GB,1000000000", "1TiB,1099511627776", "1TB,1000000000000"
+    "512,512",
+    "512B,512",
+    "4KB,4000",
+    "4KiB,4096",
+    "4MiB,4194304",
+    "4 MiB,4194304",
+    "1MB,1000000",
+    "2GiB,2147483648",
+    "1GB,1000000000",
+    "1TiB,1099511627776",
+    "1TB,1000000000000"
   })
   void sizesAcceptTheDocumentedUnits(String text, long bytes) {
-    assertThat(noEnv().parse("cache:\n  maxSize: '" + text + "'\n" + ONE_UPSTREAM).cacheMaxSize()).isEqualTo(bytes);
+    assertThat(noEnv().parse("cache:\n  maxSize: '" + text + "'\n" + ONE_UPSTREAM).cacheMaxSize())
+        .isEqualTo(bytes);
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"4mb", "4 M", "-1", "1.5MiB", "MiB", "", "99999999999999999999", "9999999999TiB"})
+  @ValueSource(
+      strings = {"4mb", "4 M", "-1", "1.5MiB", "MiB", "", "99999999999999999999", "9999999999TiB"})
   void malformedOrOverflowingSizeIsAConfigErrorNamingTheKey(String text) {
     assertConfigError("cache:\n  manifestMaxBytes: '" + text + "'\n" + ONE_UPSTREAM)
         .hasMessageStartingWith("cache.manifestMaxBytes:");
@@ -306,7 +368,8 @@ class ConfigLoaderTest {
 
   @Test
   void badDurationInYamlIsNamedWithItsPath() {
-    assertConfigError("cache:\n  tagTtl: soon\n" + ONE_UPSTREAM).hasMessageStartingWith("cache.tagTtl:");
+    assertConfigError("cache:\n  tagTtl: soon\n" + ONE_UPSTREAM)
+        .hasMessageStartingWith("cache.tagTtl:");
   }
 
   @Test
@@ -387,7 +450,9 @@ class ConfigLoaderTest {
         noEnv()
             .parse(
                 "upstreams:\n  - name: r.example.com\n    url: https://r.example.com\n"
-                    + "    username: bob\n    passwordFile: " + secret + "\n");
+                    + "    username: bob\n    passwordFile: "
+                    + secret
+                    + "\n");
 
     assertThat(c.upstreams().get(0).options().password()).isEqualTo("s3cret");
   }
@@ -396,7 +461,9 @@ class ConfigLoaderTest {
   void unreadablePasswordFileIsNamed() {
     assertConfigError(
             "upstreams:\n  - name: r.example.com\n    url: https://r.example.com\n"
-                + "    username: bob\n    passwordFile: " + dir.resolve("missing") + "\n")
+                + "    username: bob\n    passwordFile: "
+                + dir.resolve("missing")
+                + "\n")
         .hasMessageStartingWith("upstreams[0].passwordFile: cannot read");
   }
 
@@ -406,7 +473,9 @@ class ConfigLoaderTest {
 
     assertConfigError(
             "upstreams:\n  - name: r.example.com\n    url: https://r.example.com\n"
-                + "    username: bob\n    password: y\n    passwordFile: " + secret + "\n")
+                + "    username: bob\n    password: y\n    passwordFile: "
+                + secret
+                + "\n")
         .hasMessageStartingWith("upstreams[0].passwordFile:");
   }
 
@@ -421,13 +490,16 @@ class ConfigLoaderTest {
   @Test
   void unreadableCaFileIsNamed() {
     assertConfigError(
-            "upstreams:\n  - name: r\n    url: https://r\n    caFile: " + dir.resolve("nope.pem") + "\n")
+            "upstreams:\n  - name: r\n    url: https://r\n    caFile: "
+                + dir.resolve("nope.pem")
+                + "\n")
         .hasMessageStartingWith("upstreams[0].caFile:");
   }
 
   @Test
   void trustedRealmHostsMustBeAList() {
-    assertConfigError("upstreams:\n  - name: r\n    url: https://r\n    trustedRealmHosts: auth.r\n")
+    assertConfigError(
+            "upstreams:\n  - name: r\n    url: https://r\n    trustedRealmHosts: auth.r\n")
         .hasMessageStartingWith("upstreams[0].trustedRealmHosts:");
   }
 
@@ -463,7 +535,8 @@ class ConfigLoaderTest {
     ConfigLoader loader = new ConfigLoader(Map.of("XDG_CACHE_HOME", "/home/u/.cache")::get);
 
     assertThat(loader.defaults().cacheDir()).isEqualTo(Path.of("/home/u/.cache/registry-proxy"));
-    assertThat(loader.parse(ONE_UPSTREAM).cacheDir()).isEqualTo(Path.of("/home/u/.cache/registry-proxy"));
+    assertThat(loader.parse(ONE_UPSTREAM).cacheDir())
+        .isEqualTo(Path.of("/home/u/.cache/registry-proxy"));
   }
 
   @Test

@@ -19,20 +19,24 @@ class ShippedConfigsTest {
   void sampleConfigWithEveryKeyLoadsAsTheReadmeDefault() {
     ProxyConfig c = load(ROOT.resolve("config/proxy.yaml"));
     assertThat(c.listen().getPort()).isEqualTo(5000);
-    assertThat(c.upstreams()).singleElement().satisfies(u -> {
-      assertThat(u.name()).isEqualTo("docker.io");
-      assertThat(u.isDefault()).isTrue();
-    });
+    assertThat(c.upstreams())
+        .singleElement()
+        .satisfies(
+            u -> {
+              assertThat(u.name()).isEqualTo("docker.io");
+              assertThat(u.isDefault()).isTrue();
+            });
   }
 
   @Test
   void benchmarkStartsTheProxyWithTheReadmeStartCommandsJvmFlags() throws Exception {
-    java.util.regex.Matcher readme = java.util.regex.Pattern
-        .compile("java ((?:-\\S+ )*)-jar proxy-server/target/registry-proxy\\.jar --config config/proxy\\.yaml")
-        .matcher(Files.readString(ROOT.resolve("README.md")));
-    java.util.regex.Matcher bench = java.util.regex.Pattern
-        .compile("(?m)^README_JAVA_OPTS = \"([^\"]*)\"$")
-        .matcher(Files.readString(ROOT.resolve("benchmark/bench.py")));
+    java.util.regex.Matcher readme =
+        java.util.regex.Pattern.compile(
+                "java ((?:-\\S+ )*)-jar proxy-server/target/registry-proxy\\.jar --config config/proxy\\.yaml")
+            .matcher(Files.readString(ROOT.resolve("README.md")));
+    java.util.regex.Matcher bench =
+        java.util.regex.Pattern.compile("(?m)^README_JAVA_OPTS = \"([^\"]*)\"$")
+            .matcher(Files.readString(ROOT.resolve("benchmark/bench.py")));
 
     assertThat(readme.find()).as("the README's start command").isTrue();
     assertThat(bench.find()).as("README_JAVA_OPTS in benchmark/bench.py").isTrue();
@@ -47,15 +51,18 @@ class ShippedConfigsTest {
   }
 
   @Test
-  void sampleConfigStillLoadsWithItsOptionalTopLevelKeysSwitchedOn(@org.junit.jupiter.api.io.TempDir Path tmp)
-      throws Exception {
+  void sampleConfigStillLoadsWithItsOptionalTopLevelKeysSwitchedOn(
+      @org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
     Path pins = Files.writeString(tmp.resolve("pins.yaml"), "{}\n");
-    String text = Files.readString(ROOT.resolve("config/proxy.yaml"))
-        .replaceAll("(?m)^# (offline|policy|warmInterval): ", "$1: ")
-        .replaceAll("(?m)^# pins: .*$", "pins: \"" + pins + "\"")
-        .replaceAll("(?m)^    # (offline|policy|tagTtl|connectTimeout|readTimeout|firstByteTimeout|manifestTimeout"
-            + "|maxConcurrentRequests|requestsPerSecond): ", "    $1: ")
-        .replaceAll("(?m)^    # (freshness:$|  - pattern: |    freshness: )", "    $1");
+    String text =
+        Files.readString(ROOT.resolve("config/proxy.yaml"))
+            .replaceAll("(?m)^# (offline|policy|warmInterval): ", "$1: ")
+            .replaceAll("(?m)^# pins: .*$", "pins: \"" + pins + "\"")
+            .replaceAll(
+                "(?m)^    # (offline|policy|tagTtl|connectTimeout|readTimeout|firstByteTimeout|manifestTimeout"
+                    + "|maxConcurrentRequests|requestsPerSecond): ",
+                "    $1: ")
+            .replaceAll("(?m)^    # (freshness:$|  - pattern: |    freshness: )", "    $1");
     ProxyConfig c = new ConfigLoader(Map.of("XDG_CACHE_HOME", "/tmp")::get).parse(text);
     assertThat(c.upstreams()).hasSize(1);
     assertThat(c.upstreams().get(0).requestLimits().maxConcurrentRequests()).isEqualTo(16);

@@ -9,7 +9,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Readiness really writes to the cache (root cannot fake a writable check) and turns off on shutdown. */
+/**
+ * Readiness really writes to the cache (root cannot fake a writable check) and turns off on
+ * shutdown.
+ */
 class ReadinessTest {
   @TempDir Path cache;
   final AtomicBoolean stopping = new AtomicBoolean();
@@ -34,7 +37,9 @@ class ReadinessTest {
     Files.writeString(cache.resolve("tmp"), "not a directory");
     Readiness.Result r = check(1);
     assertThat(r.ready()).isFalse();
-    assertThat(r.reason()).startsWith("cache dir not writable").contains(cache.resolve("tmp").toString());
+    assertThat(r.reason())
+        .startsWith("cache dir not writable")
+        .contains(cache.resolve("tmp").toString());
   }
 
   @Test

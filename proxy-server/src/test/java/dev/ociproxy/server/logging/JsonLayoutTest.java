@@ -38,7 +38,9 @@ class JsonLayoutTest {
     assertThat(line.strip()).doesNotContain("\n");
     JsonNode n = JSON.readTree(line);
     assertThat(n.path("logger").asText()).isEqualTo("access");
-    assertThat(n.path("level").asText()).as("a pair cannot overwrite the layout's own fields").isEqualTo("INFO");
+    assertThat(n.path("level").asText())
+        .as("a pair cannot overwrite the layout's own fields")
+        .isEqualTo("INFO");
     assertThat(n.path("kv_level").asText()).isEqualTo("spoofed");
     assertThat(n.path("message").asText()).isEqualTo("GET /v2/x 200");
     assertThat(n.path("path").asText()).isEqualTo("/v2/evil\n{\"status\":500}\"/blobs");

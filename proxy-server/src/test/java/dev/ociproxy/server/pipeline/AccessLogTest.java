@@ -60,7 +60,8 @@ class AccessLogTest {
   @Test
   void aStreamedResponseIsOneLineWithItsBodyBytes_writtenOnceItsLastPartIsOut() {
     EmbeddedChannel ch = observed();
-    ch.writeInbound(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/v2/a/blobs/x"));
+    ch.writeInbound(
+        new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/v2/a/blobs/x"));
 
     ch.write(new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK));
     ch.write(new DefaultHttpContent(Unpooled.wrappedBuffer(new byte[700])));
@@ -69,48 +70,66 @@ class AccessLogTest {
     assertThat(lines.list).as("no line before the last part").isEmpty();
     ch.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
 
-    assertThat(lines.list).singleElement().satisfies(e -> {
-      assertThat(e.getFormattedMessage()).startsWith("GET /v2/a/blobs/x 200 1000B ").doesNotContain("aborted");
-    });
+    assertThat(lines.list)
+        .singleElement()
+        .satisfies(
+            e -> {
+              assertThat(e.getFormattedMessage())
+                  .startsWith("GET /v2/a/blobs/x 200 1000B ")
+                  .doesNotContain("aborted");
+            });
     assertThat(ch.finishAndReleaseAll()).isTrue();
   }
 
   @Test
   void aConnectionClosedBeforeTheLastPartIsLoggedAborted_withTheBytesWrittenSoFar() {
     EmbeddedChannel ch = observed();
-    ch.writeInbound(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/v2/a/blobs/x"));
+    ch.writeInbound(
+        new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/v2/a/blobs/x"));
     ch.write(new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK));
     ch.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(new byte[123])));
 
     ch.close();
 
-    assertThat(lines.list).singleElement().satisfies(
-        e -> assertThat(e.getFormattedMessage()).startsWith("GET /v2/a/blobs/x 200 123B ").endsWith(" aborted"));
+    assertThat(lines.list)
+        .singleElement()
+        .satisfies(
+            e ->
+                assertThat(e.getFormattedMessage())
+                    .startsWith("GET /v2/a/blobs/x 200 123B ")
+                    .endsWith(" aborted"));
     ch.finishAndReleaseAll();
   }
 
   @Test
   void aLastPartThatFailsToBeWrittenIsLoggedAborted_once() {
-    EmbeddedChannel ch = new EmbeddedChannel(new ChannelOutboundHandlerAdapter() {
-      @Override
-      public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-        if (msg instanceof LastHttpContent last) {
-          last.release();
-          promise.setFailure(new IOException("connection reset"));
-          ctx.close();
-          return;
-        }
-        ctx.write(msg, promise);
-      }
-    });
+    EmbeddedChannel ch =
+        new EmbeddedChannel(
+            new ChannelOutboundHandlerAdapter() {
+              @Override
+              public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+                if (msg instanceof LastHttpContent last) {
+                  last.release();
+                  promise.setFailure(new IOException("connection reset"));
+                  ctx.close();
+                  return;
+                }
+                ctx.write(msg, promise);
+              }
+            });
     AccessLog log = new AccessLog();
     ch.pipeline().addLast(log.inbound(), log.outbound());
     ch.writeInbound(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.HEAD, "/v2/"));
 
     ch.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK));
 
-    assertThat(lines.list).singleElement().satisfies(
-        e -> assertThat(e.getFormattedMessage()).startsWith("HEAD /v2/ 200 0B ").endsWith(" aborted"));
+    assertThat(lines.list)
+        .singleElement()
+        .satisfies(
+            e ->
+                assertThat(e.getFormattedMessage())
+                    .startsWith("HEAD /v2/ 200 0B ")
+                    .endsWith(" aborted"));
     ch.finishAndReleaseAll();
   }
 
@@ -146,10 +165,20 @@ class AccessLogTest {
       mirrors = new TestMirrors(cache);
       Upstream mirror = mirrors.upstream("up.test", up.url());
       group = new NioEventLoopGroup(1);
-      server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
-          .childHandler(new ProxyChannelInitializer(
-              ProxyConfig.Limits.defaults(), Map.of("up.test", mirror), mirror, null, AccessPolicy.open()))
-          .bind("127.0.0.1", 0).syncUninterruptibly().channel();
+      server =
+          new ServerBootstrap()
+              .group(group)
+              .channel(NioServerSocketChannel.class)
+              .childHandler(
+                  new ProxyChannelInitializer(
+                      ProxyConfig.Limits.defaults(),
+                      Map.of("up.test", mirror),
+                      mirror,
+                      null,
+                      AccessPolicy.open()))
+              .bind("127.0.0.1", 0)
+              .syncUninterruptibly()
+              .channel();
     }
 
     @AfterEach
@@ -164,7 +193,8 @@ class AccessLogTest {
     void aBlobHeadForwardedUpstreamIsAMiss_andOneAnsweredFromTheCacheIsAHit() throws Exception {
       byte[] layer = new byte[5_000];
       new Random(7).nextBytes(layer);
-      String blob = "/v2/test/app/blobs/" + up.putImage("test/app", "v1", layer).layerDigests().get(0);
+      String blob =
+          "/v2/test/app/blobs/" + up.putImage("test/app", "v1", layer).layerDigests().get(0);
       InetSocketAddress a = (InetSocketAddress) server.localAddress();
       try (RawHttpClient c = new RawHttpClient("127.0.0.1", a.getPort(), Duration.ofSeconds(10))) {
         assertThat(c.head(blob).status()).isEqualTo(200);
@@ -174,8 +204,11 @@ class AccessLogTest {
         assertThat(c.get("/v2/").status()).isEqualTo(200);
       }
 
-      List<String> heads = lines.list.stream().map(ILoggingEvent::getFormattedMessage)
-          .filter(l -> l.startsWith("HEAD ")).toList();
+      List<String> heads =
+          lines.list.stream()
+              .map(ILoggingEvent::getFormattedMessage)
+              .filter(l -> l.startsWith("HEAD "))
+              .toList();
       assertThat(heads).hasSize(2);
       assertThat(heads.get(0)).contains(" cache=miss ");
       assertThat(heads.get(1)).contains(" cache=hit ");

@@ -50,19 +50,24 @@ class ByteRangeTest {
 
   @Test
   void startAtOrBeyondTheSizeIsUnsatisfiable() {
-    assertThatThrownBy(() -> ByteRange.parse("bytes=100-", 100)).isInstanceOf(ByteRange.Unsatisfiable.class);
-    assertThatThrownBy(() -> ByteRange.parse("bytes=150-200", 100)).isInstanceOf(ByteRange.Unsatisfiable.class);
+    assertThatThrownBy(() -> ByteRange.parse("bytes=100-", 100))
+        .isInstanceOf(ByteRange.Unsatisfiable.class);
+    assertThatThrownBy(() -> ByteRange.parse("bytes=150-200", 100))
+        .isInstanceOf(ByteRange.Unsatisfiable.class);
   }
 
   @Test
   void zeroLengthSuffixIsUnsatisfiable() {
-    assertThatThrownBy(() -> ByteRange.parse("bytes=-0", 100)).isInstanceOf(ByteRange.Unsatisfiable.class);
+    assertThatThrownBy(() -> ByteRange.parse("bytes=-0", 100))
+        .isInstanceOf(ByteRange.Unsatisfiable.class);
   }
 
   @Test
   void anyRangeOfAnEmptyBlobIsUnsatisfiable() {
-    assertThatThrownBy(() -> ByteRange.parse("bytes=0-", 0)).isInstanceOf(ByteRange.Unsatisfiable.class);
-    assertThatThrownBy(() -> ByteRange.parse("bytes=-5", 0)).isInstanceOf(ByteRange.Unsatisfiable.class);
+    assertThatThrownBy(() -> ByteRange.parse("bytes=0-", 0))
+        .isInstanceOf(ByteRange.Unsatisfiable.class);
+    assertThatThrownBy(() -> ByteRange.parse("bytes=-5", 0))
+        .isInstanceOf(ByteRange.Unsatisfiable.class);
   }
 
   @Test
@@ -73,7 +78,8 @@ class ByteRangeTest {
 
   @Test
   void endOrSuffixBeyondLongRangeMeansTheRestOfTheBlob() {
-    assertThat(ByteRange.parse("bytes=10-9999999999999999999", 100)).isEqualTo(new ByteRange(10, 99));
+    assertThat(ByteRange.parse("bytes=10-9999999999999999999", 100))
+        .isEqualTo(new ByteRange(10, 99));
     assertThat(ByteRange.parse("bytes=-9999999999999999999", 100)).isEqualTo(new ByteRange(0, 99));
   }
 
@@ -81,8 +87,16 @@ class ByteRangeTest {
   @NullSource
   @ValueSource(
       strings = {
-        "bytes=0-1,5-6", "bytes=0-1, 5-6", "bytes=-", "bytes=9-5", "items=0-9", "bytes 0-9", "bytes=a-b",
-        "bytes=0-9;x", "", "bytes=00000000000000000000-1"
+        "bytes=0-1,5-6",
+        "bytes=0-1, 5-6",
+        "bytes=-",
+        "bytes=9-5",
+        "items=0-9",
+        "bytes 0-9",
+        "bytes=a-b",
+        "bytes=0-9;x",
+        "",
+        "bytes=00000000000000000000-1"
       })
   void headersWeDoNotServeAsARangeMeanTheWholeBlob(String header) {
     assertThat(ByteRange.parse(header, 100)).isNull();

@@ -2,6 +2,7 @@ package dev.ociproxy.server.pipeline;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultHttpContent;
@@ -11,7 +12,6 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.buffer.Unpooled;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
@@ -38,7 +38,8 @@ class ConnectionsTest {
   @Test
   void busyConnection_finishesItsResponse_thenCloses() {
     EmbeddedChannel busy = channel();
-    busy.writeInbound(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/v2/x/blobs/sha256:00"));
+    busy.writeInbound(
+        new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/v2/x/blobs/sha256:00"));
     Object req = busy.readInbound();
     io.netty.util.ReferenceCountUtil.release(req);
     CompletableFuture<Void> drained = connections.drain();
@@ -48,7 +49,9 @@ class ConnectionsTest {
     HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
     busy.writeOutbound(head, new DefaultHttpContent(Unpooled.wrappedBuffer(new byte[] {1, 2})));
     assertThat(busy.isOpen()).isTrue();
-    assertThat(head.headers().get("Connection")).as("the client is told not to reuse it").isEqualTo("close");
+    assertThat(head.headers().get("Connection"))
+        .as("the client is told not to reuse it")
+        .isEqualTo("close");
     assertThat(drained).isNotDone();
 
     busy.writeOutbound(LastHttpContent.EMPTY_LAST_CONTENT);

@@ -22,12 +22,14 @@ final class EmbeddedClient {
   final EmbeddedChannel channel;
 
   EmbeddedClient(ProxyChannelInitializer pipeline) {
-    channel = new EmbeddedChannel(new ChannelInitializer<Channel>() {
-      @Override
-      protected void initChannel(Channel ch) {
-        pipeline.addHandlers(ch.pipeline());
-      }
-    });
+    channel =
+        new EmbeddedChannel(
+            new ChannelInitializer<Channel>() {
+              @Override
+              protected void initChannel(Channel ch) {
+                pipeline.addHandlers(ch.pipeline());
+              }
+            });
   }
 
   /** Writes raw request bytes and parses every response the channel wrote back. */
@@ -73,7 +75,9 @@ final class EmbeddedClient {
         int bodyStart = headEnd + 4;
         boolean bodyless = bodyStart == raw.length() || raw.startsWith("HTTP/1.", bodyStart);
         int length = bodyless ? 0 : Integer.parseInt(headers.getOrDefault("content-length", "0"));
-        assertThat(bodyStart + length).as("complete body in %s", raw).isLessThanOrEqualTo(raw.length());
+        assertThat(bodyStart + length)
+            .as("complete body in %s", raw)
+            .isLessThanOrEqualTo(raw.length());
         out.add(new Response(status, headers, raw.substring(bodyStart, bodyStart + length)));
         i = bodyStart + length;
       }

@@ -31,7 +31,10 @@ class MalformedRequestRejectorTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String UP = "registry.example.com";
   private static final String DIGEST = "sha256:" + "a".repeat(64);
-  /** Each kind of damage about 150 times, each followed by a good request on the same connection. */
+
+  /**
+   * Each kind of damage about 150 times, each followed by a good request on the same connection.
+   */
   private static final int FUZZ_REQUESTS = 2_000;
 
   @TempDir static Path cache;
@@ -45,8 +48,14 @@ class MalformedRequestRejectorTest {
     Upstream example = mirrors.upstream(UP, "http://127.0.0.1:9");
     Files.createDirectories(cache.resolve("tmp"));
     AdminHandler admin = new AdminHandler(() -> "", new Readiness(cache, 1, () -> false), true);
-    pipeline = new ProxyChannelInitializer(ProxyConfig.Limits.defaults(), Map.of(UP, example), example, null,
-        AccessPolicy.open(), new ProxyChannelInitializer.Extras(null, admin, null, null));
+    pipeline =
+        new ProxyChannelInitializer(
+            ProxyConfig.Limits.defaults(),
+            Map.of(UP, example),
+            example,
+            null,
+            AccessPolicy.open(),
+            new ProxyChannelInitializer.Extras(null, admin, null, null));
   }
 
   @AfterAll
@@ -55,15 +64,22 @@ class MalformedRequestRejectorTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {
-      "/v2/%zz", "/v2/lib/good/manifests/%", "/v2/lib/good/manifests/v1%", "/v2/lib/good/tags/list?n=%zz",
-      "/v2/lib/good/tags/list?last=%", "/v2/lib/good/manifests/v1?ns=%G0", "/metrics%", "/%"})
-  void brokenPercentEscapeIsA400WithTheJsonErrorBody_andTheConnectionAnswersTheNextRequest(String uri)
-      throws Exception {
+  @ValueSource(
+      strings = {
+        "/v2/%zz", "/v2/lib/good/manifests/%", "/v2/lib/good/manifests/v1%",
+            "/v2/lib/good/tags/list?n=%zz",
+        "/v2/lib/good/tags/list?last=%", "/v2/lib/good/manifests/v1?ns=%G0", "/metrics%", "/%"
+      })
+  void brokenPercentEscapeIsA400WithTheJsonErrorBody_andTheConnectionAnswersTheNextRequest(
+      String uri) throws Exception {
     EmbeddedClient client = new EmbeddedClient(pipeline);
 
-    List<Response> rs = client.exchange("GET " + uri + " HTTP/1.1\r\nHost: proxy\r\n\r\n"
-        + "GET /v2/ HTTP/1.1\r\nHost: proxy\r\n\r\n");
+    List<Response> rs =
+        client.exchange(
+            "GET "
+                + uri
+                + " HTTP/1.1\r\nHost: proxy\r\n\r\n"
+                + "GET /v2/ HTTP/1.1\r\nHost: proxy\r\n\r\n");
 
     assertThat(rs).extracting(Response::status).containsExactly(400, 200);
     assertSpecError(rs.get(0));
@@ -73,11 +89,18 @@ class MalformedRequestRejectorTest {
 
   @ParameterizedTest
   @ValueSource(strings = {".INVALID_MANIFEST_NAME", "-dash", "t!g", "t@g"})
-  void tagOutsideTheGrammarIsManifestUnknown404WithoutAskingTheUpstream(String tag) throws Exception {
+  void tagOutsideTheGrammarIsManifestUnknown404WithoutAskingTheUpstream(String tag)
+      throws Exception {
     EmbeddedClient client = new EmbeddedClient(pipeline);
 
-    List<Response> rs = client.exchange("GET /v2/lib/good/manifests/" + tag + " HTTP/1.1\r\nHost: proxy\r\n\r\n"
-        + "HEAD /v2/lib/good/manifests/" + tag + " HTTP/1.1\r\nHost: proxy\r\n\r\n");
+    List<Response> rs =
+        client.exchange(
+            "GET /v2/lib/good/manifests/"
+                + tag
+                + " HTTP/1.1\r\nHost: proxy\r\n\r\n"
+                + "HEAD /v2/lib/good/manifests/"
+                + tag
+                + " HTTP/1.1\r\nHost: proxy\r\n\r\n");
 
     assertThat(rs).extracting(Response::status).containsExactly(404, 404);
     assertThat(errorCode(rs.get(0))).isEqualTo("MANIFEST_UNKNOWN");
@@ -86,7 +109,8 @@ class MalformedRequestRejectorTest {
   }
 
   @Test
-  void thousandsOfRandomMalformedRequestsEachGetA4xxJsonAnswer_andTheConnectionStaysUsable() throws Exception {
+  void thousandsOfRandomMalformedRequestsEachGetA4xxJsonAnswer_andTheConnectionStaysUsable()
+      throws Exception {
     long seed = System.nanoTime();
     Random r = new Random(seed);
     EmbeddedClient client = new EmbeddedClient(pipeline);
@@ -117,43 +141,100 @@ class MalformedRequestRejectorTest {
         assertThat(client.channel.isOpen()).as(why).isTrue();
       }
     }
-    assertThat(reopened).as("some requests lose their framing, most do not").isBetween(1, FUZZ_REQUESTS / 2);
+    assertThat(reopened)
+        .as("some requests lose their framing, most do not")
+        .isBetween(1, FUZZ_REQUESTS / 2);
     assertThat(client.channel.finishAndReleaseAll()).isFalse();
   }
 
   /** Kinds of damage, each certain to make a request malformed whatever the random choices. */
   private enum Malformed {
     BROKEN_ESCAPE_IN_PATH(false, r -> line(r, insert(r, base(r), "%" + nonHex(r)))),
-    BROKEN_ESCAPE_IN_QUERY(false, r -> line(r, base(r) + "?" + pick(r, "n", "last", "ns", "x") + "=" + value(r) + "%"
-        + (r.nextBoolean() ? "" : nonHex(r) + value(r)))),
+    BROKEN_ESCAPE_IN_QUERY(
+        false,
+        r ->
+            line(
+                r,
+                base(r)
+                    + "?"
+                    + pick(r, "n", "last", "ns", "x")
+                    + "="
+                    + value(r)
+                    + "%"
+                    + (r.nextBoolean() ? "" : nonHex(r) + value(r)))),
     TRAILING_PERCENT(false, r -> line(r, base(r) + "%" + (r.nextBoolean() ? "" : "a"))),
-    DOT_SEGMENT_OR_DOUBLE_SLASH(false, r -> line(r, insert(r, base(r), pick(r, "/../", "/./", "//", "\\")))),
-    TAG_OUTSIDE_THE_GRAMMAR(false, r -> line(r, "/v2/lib/good/manifests/" + switch (r.nextInt(3)) {
-      case 0 -> pick(r, ".", "-") + value(r);
-      case 1 -> value(r) + pick(r, "!", "@", "~", "*", "$") + value(r);
-      default -> "t".repeat(129 + r.nextInt(100));
-    })),
-    MALFORMED_DIGEST(false, r -> line(r, "/v2/lib/good/" + pick(r, "blobs/", "manifests/")
-        + pick(r, "sha256:", "sha512:", "md5:", ":", "sha256:" + "A".repeat(64)) + value(r))),
-    BAD_REPOSITORY_NAME(false, r -> line(r, "/v2/" + pick(r, "UPPER", "a..b", "-a", "a_", "a/-b")
-        + "/manifests/v1")),
-    WRITE_METHOD(false, r -> pick(r, "PUT", "POST", "DELETE", "PATCH") + " " + base(r) + " HTTP/1.1\r\nHost: proxy\r\n"
-        + "Content-Length: 0\r\n\r\n"),
-    BAD_PAGINATION(false, r -> line(r, "/v2/lib/good/tags/list?" + pick(r, "n=-1", "n=x", "n=1234567", "last=.a",
-        "last=" + "z".repeat(200)))),
-    BAD_VERSION(true, r -> "GET " + base(r) + " HTTP/" + pick(r, "one", "1.1.1", "x") + "\r\nHost: proxy\r\n\r\n"),
-    HEADER_WITHOUT_COLON(true, r -> "GET " + base(r) + " HTTP/1.1\r\nHost: proxy\r\n" + value(r) + " " + value(r)
-        + "\r\n\r\n"),
-    BAD_CONTENT_LENGTH(true, r -> "GET " + base(r) + " HTTP/1.1\r\nHost: proxy\r\nContent-Length: "
-        + pick(r, "-1", "x", "1, 2", "99999999999999999999") + "\r\n\r\n"),
-    TOO_MANY_HEADERS(true, r -> {
-      StringBuilder b = new StringBuilder("GET " + base(r) + " HTTP/1.1\r\nHost: proxy\r\n");
-      int n = ProxyConfig.Limits.defaults().maxHeaders() + 1 + r.nextInt(20);
-      for (int h = 0; h < n; h++) {
-        b.append("X-H").append(h).append(": v\r\n");
-      }
-      return b.append("\r\n").toString();
-    });
+    DOT_SEGMENT_OR_DOUBLE_SLASH(
+        false, r -> line(r, insert(r, base(r), pick(r, "/../", "/./", "//", "\\")))),
+    TAG_OUTSIDE_THE_GRAMMAR(
+        false,
+        r ->
+            line(
+                r,
+                "/v2/lib/good/manifests/"
+                    + switch (r.nextInt(3)) {
+                      case 0 -> pick(r, ".", "-") + value(r);
+                      case 1 -> value(r) + pick(r, "!", "@", "~", "*", "$") + value(r);
+                      default -> "t".repeat(129 + r.nextInt(100));
+                    })),
+    MALFORMED_DIGEST(
+        false,
+        r ->
+            line(
+                r,
+                "/v2/lib/good/"
+                    + pick(r, "blobs/", "manifests/")
+                    + pick(r, "sha256:", "sha512:", "md5:", ":", "sha256:" + "A".repeat(64))
+                    + value(r))),
+    BAD_REPOSITORY_NAME(
+        false,
+        r -> line(r, "/v2/" + pick(r, "UPPER", "a..b", "-a", "a_", "a/-b") + "/manifests/v1")),
+    WRITE_METHOD(
+        false,
+        r ->
+            pick(r, "PUT", "POST", "DELETE", "PATCH")
+                + " "
+                + base(r)
+                + " HTTP/1.1\r\nHost: proxy\r\n"
+                + "Content-Length: 0\r\n\r\n"),
+    BAD_PAGINATION(
+        false,
+        r ->
+            line(
+                r,
+                "/v2/lib/good/tags/list?"
+                    + pick(r, "n=-1", "n=x", "n=1234567", "last=.a", "last=" + "z".repeat(200)))),
+    BAD_VERSION(
+        true,
+        r ->
+            "GET " + base(r) + " HTTP/" + pick(r, "one", "1.1.1", "x") + "\r\nHost: proxy\r\n\r\n"),
+    HEADER_WITHOUT_COLON(
+        true,
+        r ->
+            "GET "
+                + base(r)
+                + " HTTP/1.1\r\nHost: proxy\r\n"
+                + value(r)
+                + " "
+                + value(r)
+                + "\r\n\r\n"),
+    BAD_CONTENT_LENGTH(
+        true,
+        r ->
+            "GET "
+                + base(r)
+                + " HTTP/1.1\r\nHost: proxy\r\nContent-Length: "
+                + pick(r, "-1", "x", "1, 2", "99999999999999999999")
+                + "\r\n\r\n"),
+    TOO_MANY_HEADERS(
+        true,
+        r -> {
+          StringBuilder b = new StringBuilder("GET " + base(r) + " HTTP/1.1\r\nHost: proxy\r\n");
+          int n = ProxyConfig.Limits.defaults().maxHeaders() + 1 + r.nextInt(20);
+          for (int h = 0; h < n; h++) {
+            b.append("X-H").append(h).append(": v\r\n");
+          }
+          return b.append("\r\n").toString();
+        });
 
     final boolean framingLost;
     final Function<Random, String> request;
@@ -165,16 +246,29 @@ class MalformedRequestRejectorTest {
   }
 
   private static String line(Random r, String uri) {
-    return pick(r, "GET", "HEAD") + " " + uri + " HTTP/1.1\r\nHost: proxy\r\n"
-        + (r.nextBoolean() ? "Accept: application/vnd.oci.image.manifest.v1+json\r\n" : "") + "\r\n";
+    return pick(r, "GET", "HEAD")
+        + " "
+        + uri
+        + " HTTP/1.1\r\nHost: proxy\r\n"
+        + (r.nextBoolean() ? "Accept: application/vnd.oci.image.manifest.v1+json\r\n" : "")
+        + "\r\n";
   }
 
   private static String base(Random r) {
-    return pick(r, "/v2/", "/v2/lib/good/manifests/v1", "/v2/" + UP + "/lib/good/manifests/" + DIGEST,
-        "/v2/lib/good/blobs/" + DIGEST, "/v2/lib/good/tags/list", "/v2/" + UP + "/lib/good/tags/list");
+    return pick(
+        r,
+        "/v2/",
+        "/v2/lib/good/manifests/v1",
+        "/v2/" + UP + "/lib/good/manifests/" + DIGEST,
+        "/v2/lib/good/blobs/" + DIGEST,
+        "/v2/lib/good/tags/list",
+        "/v2/" + UP + "/lib/good/tags/list");
   }
 
-  /** {@code s} with {@code insert} at a random place after {@code /v2/}, so the route is still tried. */
+  /**
+   * {@code s} with {@code insert} at a random place after {@code /v2/}, so the route is still
+   * tried.
+   */
   private static String insert(Random r, String s, String insert) {
     int at = 4 + r.nextInt(s.length() - 3);
     return s.substring(0, at) + insert + s.substring(at);

@@ -45,8 +45,10 @@ class NamespaceEchoHandlerTest {
 
   @Test
   void unknownOrMissingNs_isNotEchoed() {
-    for (String uri : new String[] {"/v2/a/manifests/1?ns=quay.io", "/v2/a/manifests/1", "/v2/",
-        "/v2/a/tags/list?n=10&last=x"}) {
+    for (String uri :
+        new String[] {
+          "/v2/a/manifests/1?ns=quay.io", "/v2/a/manifests/1", "/v2/", "/v2/a/tags/list?n=10&last=x"
+        }) {
       FullHttpResponse r = answer(uri);
       assertThat(r.headers().contains("OCI-Namespace")).as(uri).isFalse();
       r.release();

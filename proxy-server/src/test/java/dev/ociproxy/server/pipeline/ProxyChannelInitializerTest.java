@@ -39,7 +39,8 @@ class ProxyChannelInitializerTest {
   @BeforeEach
   void startServer() {
     mirrors = new TestMirrors(cache);
-    // Port 9 (discard) is closed on loopback here, so the manifest fetch fails fast but asynchronously.
+    // Port 9 (discard) is closed on loopback here, so the manifest fetch fails fast but
+    // asynchronously.
     Upstream example = mirrors.upstream("registry.example.com", "http://127.0.0.1:9");
     group = new NioEventLoopGroup(1);
     server =
@@ -74,7 +75,8 @@ class ProxyChannelInitializerTest {
                 + "GET /v2/registry.example.com/b/manifests/v1 HTTP/1.1\r\nHost: proxy\r\n\r\n"
                 + "GET /v2/A/manifests/v1 HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n");
 
-    // The upstream failures may be 502 (refused) or 503 (upstream marked down); the order is the point.
+    // The upstream failures may be 502 (refused) or 503 (upstream marked down); the order is the
+    // point.
     assertThat(statuses).hasSize(4);
     assertThat(statuses.get(0)).isBetween(502, 503);
     assertThat(statuses.get(1)).isEqualTo(200);
@@ -84,7 +86,8 @@ class ProxyChannelInitializerTest {
 
   @Test
   void apiVersionCheckIsAnsweredOverTheAssembledPipeline() throws IOException {
-    assertThat(exchange("GET /v2/ HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n")).containsExactly(200);
+    assertThat(exchange("GET /v2/ HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n"))
+        .containsExactly(200);
   }
 
   /** Sends raw bytes in one write, reads until the server closes, returns the response statuses. */

@@ -50,19 +50,36 @@ class ReferrersEndpointTest {
     mirrors = new TestMirrors(cache);
     Upstream mirror = mirrors.upstream("up.test", up.url());
     group = new NioEventLoopGroup(1);
-    AccessPolicy policy = new AccessPolicy(false,
-        List.of(new AccessRule("up.test", "test/secret", false, Set.of("alice"), Set.of())));
-    server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
-        .childHandler(new ProxyChannelInitializer(
-            ProxyConfig.Limits.defaults(), Map.of("up.test", mirror), mirror, null, policy))
-        .bind("127.0.0.1", 0).syncUninterruptibly().channel();
-    client = new RawHttpClient("127.0.0.1", ((InetSocketAddress) server.localAddress()).getPort(),
-        Duration.ofSeconds(10));
+    AccessPolicy policy =
+        new AccessPolicy(
+            false,
+            List.of(new AccessRule("up.test", "test/secret", false, Set.of("alice"), Set.of())));
+    server =
+        new ServerBootstrap()
+            .group(group)
+            .channel(NioServerSocketChannel.class)
+            .childHandler(
+                new ProxyChannelInitializer(
+                    ProxyConfig.Limits.defaults(), Map.of("up.test", mirror), mirror, null, policy))
+            .bind("127.0.0.1", 0)
+            .syncUninterruptibly()
+            .channel();
+    client =
+        new RawHttpClient(
+            "127.0.0.1",
+            ((InetSocketAddress) server.localAddress()).getPort(),
+            Duration.ofSeconds(10));
     image = up.putImage("test/app", "v1", "layer".getBytes()).manifestDigest();
-    sbom = up.putManifest("test/app", OciJson.IMAGE_MANIFEST,
-        OciJson.artifact(SBOM, "application/vnd.oci.empty.v1+json", image, "sbom"));
-    signature = up.putManifest("test/app", OciJson.IMAGE_MANIFEST,
-        OciJson.artifact(null, "application/vnd.example.signature", image, "signature"));
+    sbom =
+        up.putManifest(
+            "test/app",
+            OciJson.IMAGE_MANIFEST,
+            OciJson.artifact(SBOM, "application/vnd.oci.empty.v1+json", image, "sbom"));
+    signature =
+        up.putManifest(
+            "test/app",
+            OciJson.IMAGE_MANIFEST,
+            OciJson.artifact(null, "application/vnd.example.signature", image, "signature"));
   }
 
   @AfterEach
@@ -78,20 +95,26 @@ class ReferrersEndpointTest {
     List<String> out = new ArrayList<>();
     JsonNode index = JSON.readTree(r.body());
     assertThat(index.path("mediaType").asText()).isEqualTo(INDEX);
-    index.path("manifests").forEach(m -> out.add(m.path("digest").asText() + " " + m.path("artifactType").asText()));
+    index
+        .path("manifests")
+        .forEach(m -> out.add(m.path("digest").asText() + " " + m.path("artifactType").asText()));
     return out;
   }
 
   @Test
   void referrersByPathPrefixAndByNsAreTheVerifiedIndex() throws Exception {
-    for (String uri : List.of("/v2/up.test/test/app/referrers/" + image, "/v2/test/app/referrers/" + image + "?ns=up.test")) {
+    for (String uri :
+        List.of(
+            "/v2/up.test/test/app/referrers/" + image,
+            "/v2/test/app/referrers/" + image + "?ns=up.test")) {
       Response r = client.get(uri);
 
       assertThat(r.status()).as(uri).isEqualTo(200);
       assertThat(r.header("Content-Type")).contains(INDEX);
       assertThat(r.header("OCI-Filters-Applied")).isEmpty();
-      assertThat(listed(r)).containsExactlyInAnyOrder(
-          sbom + " " + SBOM, signature + " application/vnd.example.signature");
+      assertThat(listed(r))
+          .containsExactlyInAnyOrder(
+              sbom + " " + SBOM, signature + " application/vnd.example.signature");
     }
   }
 
@@ -115,7 +138,10 @@ class ReferrersEndpointTest {
   @Test
   void aMalformedDigestOrArtifactTypeIsA400AndTheConnectionStaysUsable() throws Exception {
     assertThat(client.get("/v2/up.test/test/app/referrers/sha256:nothex").status()).isEqualTo(400);
-    assertThat(client.get("/v2/up.test/test/app/referrers/" + image + "?artifactType=%3Cscript%3E").status())
+    assertThat(
+            client
+                .get("/v2/up.test/test/app/referrers/" + image + "?artifactType=%3Cscript%3E")
+                .status())
         .isEqualTo(400);
     assertThat(client.get("/v2/up.test/test/app/referrers/" + image).status()).isEqualTo(200);
     assertThat(up.requests("GET", "/v2/test/app/referrers/")).hasSize(1);
@@ -131,7 +157,8 @@ class ReferrersEndpointTest {
 
   @Test
   void onlyReadsAreAnswered() throws Exception {
-    assertThat(client.exchange("DELETE", "/v2/up.test/test/app/referrers/" + image).status()).isEqualTo(405);
+    assertThat(client.exchange("DELETE", "/v2/up.test/test/app/referrers/" + image).status())
+        .isEqualTo(405);
     assertThat(client.head("/v2/up.test/test/app/referrers/" + image).status()).isEqualTo(200);
   }
 }

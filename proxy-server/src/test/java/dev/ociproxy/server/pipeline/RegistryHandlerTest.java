@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.ociproxy.server.pipeline.EmbeddedClient.Response;
 import dev.ociproxy.server.auth.AccessPolicy;
 import dev.ociproxy.server.config.ProxyConfig;
+import dev.ociproxy.server.pipeline.EmbeddedClient.Response;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -34,8 +34,13 @@ class RegistryHandlerTest {
     mirrors = new TestMirrors(cache);
     // Port 9 (discard) is closed: anything that reached the upstream would be a 5xx, never a 4xx.
     Upstream example = mirrors.upstream("registry.example.com", "http://127.0.0.1:9");
-    pipeline = new ProxyChannelInitializer(
-        ProxyConfig.Limits.defaults(), Map.of("registry.example.com", example), example, null, AccessPolicy.open());
+    pipeline =
+        new ProxyChannelInitializer(
+            ProxyConfig.Limits.defaults(),
+            Map.of("registry.example.com", example),
+            example,
+            null,
+            AccessPolicy.open());
   }
 
   @AfterAll
@@ -82,12 +87,15 @@ class RegistryHandlerTest {
 
   @Test
   void encodedPathIsAnsweredWithTheSpecJsonErrorBody() throws Exception {
-    Response r = exchange("GET /v2/registry.example.com/a%2Fb/manifests/v1 HTTP/1.1\r\nHost: proxy\r\n\r\n").get(0);
+    Response r =
+        exchange("GET /v2/registry.example.com/a%2Fb/manifests/v1 HTTP/1.1\r\nHost: proxy\r\n\r\n")
+            .get(0);
 
     assertThat(r.status()).isEqualTo(400);
     assertThat(r.header("content-type")).isEqualTo("application/json");
     assertThat(r.header("docker-distribution-api-version")).isEqualTo("registry/2.0");
-    assertThat(Integer.parseInt(r.header("content-length"))).isEqualTo(r.body().getBytes(StandardCharsets.UTF_8).length);
+    assertThat(Integer.parseInt(r.header("content-length")))
+        .isEqualTo(r.body().getBytes(StandardCharsets.UTF_8).length);
     JsonNode error = JSON.readTree(r.body()).path("errors").path(0);
     assertThat(error.path("code").asText()).isEqualTo("NAME_INVALID");
     assertThat(error.path("message").asText()).isNotEmpty();
@@ -97,7 +105,8 @@ class RegistryHandlerTest {
 
   @Test
   void unknownUpstreamIsNameUnknown404() throws Exception {
-    Response r = exchange("GET /v2/quay.io/org/app/manifests/v1 HTTP/1.1\r\nHost: proxy\r\n\r\n").get(0);
+    Response r =
+        exchange("GET /v2/quay.io/org/app/manifests/v1 HTTP/1.1\r\nHost: proxy\r\n\r\n").get(0);
 
     assertThat(r.status()).isEqualTo(404);
     assertThat(errorCode(r)).isEqualTo("NAME_UNKNOWN");
@@ -168,7 +177,9 @@ class RegistryHandlerTest {
 
   @Test
   void overlongRequestLineIsAnswered414AndClosed() {
-    Response r = exchange("GET /v2/" + "a".repeat(9000) + "/manifests/v1 HTTP/1.1\r\nHost: proxy\r\n\r\n").get(0);
+    Response r =
+        exchange("GET /v2/" + "a".repeat(9000) + "/manifests/v1 HTTP/1.1\r\nHost: proxy\r\n\r\n")
+            .get(0);
 
     assertThat(r.status()).isEqualTo(414);
     assertThat(channel.isOpen()).isFalse();
@@ -176,7 +187,9 @@ class RegistryHandlerTest {
 
   @Test
   void overlongHeadersAreAnswered431AndClosed() {
-    Response r = exchange("GET /v2/ HTTP/1.1\r\nHost: proxy\r\nX-Big: " + "b".repeat(20_000) + "\r\n\r\n").get(0);
+    Response r =
+        exchange("GET /v2/ HTTP/1.1\r\nHost: proxy\r\nX-Big: " + "b".repeat(20_000) + "\r\n\r\n")
+            .get(0);
 
     assertThat(r.status()).isEqualTo(431);
     assertThat(channel.isOpen()).isFalse();

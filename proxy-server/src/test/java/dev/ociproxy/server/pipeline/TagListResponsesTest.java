@@ -31,7 +31,8 @@ class TagListResponsesTest {
     mirrors = new TestMirrors(cache);
     Upstream example = mirrors.upstream("registry.example.com", "http://127.0.0.1:9");
     RepositoryName repo = new RepositoryName("test/hello");
-    prefixed = new V2Request.ListTags(example.registry(), repo, "registry.example.com/test/hello", "");
+    prefixed =
+        new V2Request.ListTags(example.registry(), repo, "registry.example.com/test/hello", "");
     plain = new V2Request.ListTags(example.registry(), repo, "test/hello", "");
   }
 
@@ -42,7 +43,9 @@ class TagListResponsesTest {
 
   @Test
   void relativeNextLinkGetsTheClientsRepositoryName() {
-    assertThat(TagListResponses.rewriteLink("</v2/test/hello/tags/list?n=2&last=b>; rel=\"next\"", prefixed))
+    assertThat(
+            TagListResponses.rewriteLink(
+                "</v2/test/hello/tags/list?n=2&last=b>; rel=\"next\"", prefixed))
         .isEqualTo("</v2/registry.example.com/test/hello/tags/list?n=2&last=b>; rel=\"next\"");
   }
 
@@ -50,26 +53,38 @@ class TagListResponsesTest {
   void absoluteNextLinkOnTheUpstreamBecomesARelativeLinkToTheProxy() {
     assertThat(
             TagListResponses.rewriteLink(
-                "<https://upstream.example.com/v2/test/hello/tags/list?last=b&n=2>; rel=\"next\"", prefixed))
+                "<https://upstream.example.com/v2/test/hello/tags/list?last=b&n=2>; rel=\"next\"",
+                prefixed))
         .isEqualTo("</v2/registry.example.com/test/hello/tags/list?n=2&last=b>; rel=\"next\"");
   }
 
   @Test
   void nextLinkCarriesOnlyTheValidatedNAndLastOfTheUpstreamsQuery() {
     // An ns naming another upstream (or anything else) would send the client's next page there.
-    assertThat(TagListResponses.rewriteLink(
-            "</v2/test/hello/tags/list?ns=private.example&last=b&n=2&x=%2F..>; rel=\"next\"", prefixed))
+    assertThat(
+            TagListResponses.rewriteLink(
+                "</v2/test/hello/tags/list?ns=private.example&last=b&n=2&x=%2F..>; rel=\"next\"",
+                prefixed))
         .isEqualTo("</v2/registry.example.com/test/hello/tags/list?n=2&last=b>; rel=\"next\"");
-    assertThat(TagListResponses.rewriteLink("</v2/x/tags/list?ns=private.example>; rel=\"next\"", plain))
+    assertThat(
+            TagListResponses.rewriteLink(
+                "</v2/x/tags/list?ns=private.example>; rel=\"next\"", plain))
         .isEqualTo("</v2/test/hello/tags/list>; rel=\"next\"");
   }
 
   @Test
   void nextLinkWithAnInvalidOrRepeatedLastOrNIsDropped() {
-    assertThat(TagListResponses.rewriteLink("</v2/x/tags/list?last=b%26ns%3Dother>; rel=\"next\"", plain)).isNull();
-    assertThat(TagListResponses.rewriteLink("</v2/x/tags/list?last=a&last=b>; rel=\"next\"", plain)).isNull();
-    assertThat(TagListResponses.rewriteLink("</v2/x/tags/list?n=-1>; rel=\"next\"", plain)).isNull();
-    assertThat(TagListResponses.rewriteLink("</v2/x/tags/list?last=b>; rel=\"next\", <http://evil>; rel=\"next\"", plain))
+    assertThat(
+            TagListResponses.rewriteLink(
+                "</v2/x/tags/list?last=b%26ns%3Dother>; rel=\"next\"", plain))
+        .isNull();
+    assertThat(TagListResponses.rewriteLink("</v2/x/tags/list?last=a&last=b>; rel=\"next\"", plain))
+        .isNull();
+    assertThat(TagListResponses.rewriteLink("</v2/x/tags/list?n=-1>; rel=\"next\"", plain))
+        .isNull();
+    assertThat(
+            TagListResponses.rewriteLink(
+                "</v2/x/tags/list?last=b>; rel=\"next\", <http://evil>; rel=\"next\"", plain))
         .isEqualTo("</v2/test/hello/tags/list?last=b>; rel=\"next\"");
   }
 
@@ -112,7 +127,10 @@ class TagListResponsesTest {
 
   @Test
   void responseCarriesTheRewrittenLink() {
-    TagList list = new TagList(bytes("{\"name\":\"test/hello\",\"tags\":[\"a\"]}"), "</v2/test/hello/tags/list?n=1&last=a>; rel=\"next\"");
+    TagList list =
+        new TagList(
+            bytes("{\"name\":\"test/hello\",\"tags\":[\"a\"]}"),
+            "</v2/test/hello/tags/list?n=1&last=a>; rel=\"next\"");
 
     FullHttpResponse r = TagListResponses.of(ByteBufAllocator.DEFAULT, list, prefixed, false);
     try {

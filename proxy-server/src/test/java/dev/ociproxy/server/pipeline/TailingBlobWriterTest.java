@@ -40,8 +40,10 @@ class TailingBlobWriterTest {
   @TempDir Path root;
   private ContentStore store;
   private final ManualWriter disk = new ManualWriter();
+
   /** What the client was sent, in order: "head", "memory", "file", "end". */
   private final List<String> kinds = new ArrayList<>();
+
   private final ByteArrayOutputStream body = new ByteArrayOutputStream();
   private final EmbeddedChannel client = new EmbeddedChannel(new Recorder());
 
@@ -56,7 +58,8 @@ class TailingBlobWriterTest {
   }
 
   @Test
-  void clientIsSentReceivedBytesBeforeAnyReachTheDiskButNotTheLastBeforeVerification() throws Exception {
+  void clientIsSentReceivedBytesBeforeAnyReachTheDiskButNotTheLastBeforeVerification()
+      throws Exception {
     BlobDownload d = download();
     CompletableFuture<TailingBlobWriter.Outcome> outcome = follow(d);
 
@@ -120,7 +123,8 @@ class TailingBlobWriterTest {
   }
 
   private CompletableFuture<TailingBlobWriter.Outcome> follow(BlobDownload d) throws IOException {
-    return new TailingBlobWriter(client, d, BlobResponses.streamingHead(DIGEST, BLOB.length)).start();
+    return new TailingBlobWriter(client, d, BlobResponses.streamingHead(DIGEST, BLOB.length))
+        .start();
   }
 
   /** Everything is recorded as it is written (the writer closes its file when it ends). */
@@ -131,7 +135,8 @@ class TailingBlobWriterTest {
   /** Records what the client is sent, as it is written, and completes the write. */
   private final class Recorder extends ChannelOutboundHandlerAdapter {
     @Override
-    public void write(ChannelHandlerContext ctx, Object m, ChannelPromise promise) throws IOException {
+    public void write(ChannelHandlerContext ctx, Object m, ChannelPromise promise)
+        throws IOException {
       try {
         if (m instanceof HttpResponse) {
           kinds.add("head");
@@ -160,7 +165,8 @@ class TailingBlobWriterTest {
   private static void feed(BlobDownload d, byte[] bytes) {
     int piece = 64 * 1024 + 7;
     for (int off = 0; off < bytes.length; off += piece) {
-      ByteBuf chunk = Unpooled.directBuffer(piece).writeBytes(bytes, off, Math.min(piece, bytes.length - off));
+      ByteBuf chunk =
+          Unpooled.directBuffer(piece).writeBytes(bytes, off, Math.min(piece, bytes.length - off));
       try {
         d.onChunk(chunk);
       } finally {

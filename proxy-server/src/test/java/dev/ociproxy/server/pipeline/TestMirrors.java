@@ -31,9 +31,13 @@ public final class TestMirrors implements AutoCloseable {
   /** A plain pull-through upstream named {@code name} at {@code url}, with its own meters. */
   public Upstream upstream(String name, String url) {
     UpstreamOptions options = UpstreamOptions.anonymous(name, URI.create(url));
-    Upstreams u = Upstreams.wire(
-        new Upstreams.Shared(group, NioSocketChannel.class, store, new SimpleMeterRegistry(), Integer.MAX_VALUE),
-        List.of(new Upstreams.Spec(options, MirrorOptions.defaults(), false, RequestLimits.unlimited())));
+    Upstreams u =
+        Upstreams.wire(
+            new Upstreams.Shared(
+                group, NioSocketChannel.class, store, new SimpleMeterRegistry(), Integer.MAX_VALUE),
+            List.of(
+                new Upstreams.Spec(
+                    options, MirrorOptions.defaults(), false, RequestLimits.unlimited())));
     wired.add(u);
     return new Upstream(u.registries().get(name), options.isDockerHub());
   }

@@ -13,8 +13,19 @@ class V2RouterShapesTest {
   private static final Pattern BLOB = Pattern.compile("/v2/(.+)/blobs/([^/]+)");
   private static final Pattern UPLOAD = Pattern.compile("/v2/(.+)/blobs/uploads(/.*)?");
   private static final String[] PIECES = {
-    "/v2/", "/", "a", "b/c", "manifests", "/manifests/", "blobs", "/blobs/", "uploads",
-    "/blobs/uploads", "x", ":", "sha256:ab"
+    "/v2/",
+    "/",
+    "a",
+    "b/c",
+    "manifests",
+    "/manifests/",
+    "blobs",
+    "/blobs/",
+    "uploads",
+    "/blobs/uploads",
+    "x",
+    ":",
+    "sha256:ab"
   };
 
   private final Random random = new Random(11);
@@ -27,7 +38,9 @@ class V2RouterShapesTest {
         b.append(PIECES[random.nextInt(PIECES.length)]);
       }
       String path = b.toString();
-      assertThat(V2Router.nameBefore(path, V2Router.MANIFESTS)).as(path).isEqualTo(name(MANIFEST, path));
+      assertThat(V2Router.nameBefore(path, V2Router.MANIFESTS))
+          .as(path)
+          .isEqualTo(name(MANIFEST, path));
       assertThat(V2Router.nameBefore(path, V2Router.BLOBS)).as(path).isEqualTo(name(BLOB, path));
       assertThat(V2Router.isUpload(path)).as(path).isEqualTo(UPLOAD.matcher(path).matches());
     }

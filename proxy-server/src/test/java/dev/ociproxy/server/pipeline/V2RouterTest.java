@@ -58,7 +58,8 @@ class V2RouterTest {
   @Test
   void upstreamNamedAsFirstPathComponentIsChosenAndStrippedFromTheRepository() {
     V2Request.GetManifest m =
-        (V2Request.GetManifest) router.route(HttpMethod.GET, "/v2/registry.example.com/test/hello/manifests/v1");
+        (V2Request.GetManifest)
+            router.route(HttpMethod.GET, "/v2/registry.example.com/test/hello/manifests/v1");
 
     assertThat(m.registry()).isSameAs(example.registry());
     assertThat(m.repository().value()).isEqualTo("test/hello");
@@ -70,7 +71,8 @@ class V2RouterTest {
   @Test
   void upstreamNameWithPortIsAPrefixToo() {
     V2Request.GetManifest m =
-        (V2Request.GetManifest) router.route(HttpMethod.GET, "/v2/localhost:5000/hello/manifests/v1");
+        (V2Request.GetManifest)
+            router.route(HttpMethod.GET, "/v2/localhost:5000/hello/manifests/v1");
 
     assertThat(m.registry()).isSameAs(local.registry());
     assertThat(m.repository().value()).isEqualTo("hello");
@@ -79,7 +81,8 @@ class V2RouterTest {
   @Test
   void headManifestIsMarkedHead() {
     V2Request.GetManifest m =
-        (V2Request.GetManifest) router.route(HttpMethod.HEAD, "/v2/registry.example.com/a/manifests/v1");
+        (V2Request.GetManifest)
+            router.route(HttpMethod.HEAD, "/v2/registry.example.com/a/manifests/v1");
 
     assertThat(m.head()).isTrue();
   }
@@ -87,7 +90,8 @@ class V2RouterTest {
   @Test
   void manifestByDigestCarriesTheDigest() {
     V2Request.GetManifest m =
-        (V2Request.GetManifest) router.route(HttpMethod.GET, "/v2/registry.example.com/a/manifests/" + DIGEST);
+        (V2Request.GetManifest)
+            router.route(HttpMethod.GET, "/v2/registry.example.com/a/manifests/" + DIGEST);
 
     assertThat(m.reference()).isEqualTo(Digest.parse(DIGEST));
   }
@@ -107,7 +111,9 @@ class V2RouterTest {
   void nsQueryWinsOverAPathPrefix() {
     V2Request.GetBlob b =
         (V2Request.GetBlob)
-            router.route(HttpMethod.GET, "/v2/registry.example.com/a/blobs/" + DIGEST + "?ns=localhost:5000");
+            router.route(
+                HttpMethod.GET,
+                "/v2/registry.example.com/a/blobs/" + DIGEST + "?ns=localhost:5000");
 
     assertThat(b.registry()).isSameAs(local.registry());
     assertThat(b.repository().value()).isEqualTo("registry.example.com/a");
@@ -115,7 +121,12 @@ class V2RouterTest {
 
   @Test
   void nsQueryNamingNoConfiguredUpstreamIsNameUnknown() {
-    assertRefused(router, HttpMethod.GET, "/v2/test/hello/manifests/v1?ns=quay.io", OciErrorCode.NAME_UNKNOWN, 404);
+    assertRefused(
+        router,
+        HttpMethod.GET,
+        "/v2/test/hello/manifests/v1?ns=quay.io",
+        OciErrorCode.NAME_UNKNOWN,
+        404);
   }
 
   @Test
@@ -129,7 +140,8 @@ class V2RouterTest {
 
   @Test
   void repositoryWithoutUpstreamPrefixAndNoDefaultIsNameUnknown() {
-    assertRefused(noDefault, HttpMethod.GET, "/v2/myorg/app/manifests/v1", OciErrorCode.NAME_UNKNOWN, 404);
+    assertRefused(
+        noDefault, HttpMethod.GET, "/v2/myorg/app/manifests/v1", OciErrorCode.NAME_UNKNOWN, 404);
   }
 
   @ParameterizedTest
@@ -146,8 +158,12 @@ class V2RouterTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"/v2/registry.example.com/manifests/v1", "/v2/docker.io/blobs/" + DIGEST,
-      "/v2/registry.example.com/tags/list"})
+  @ValueSource(
+      strings = {
+        "/v2/registry.example.com/manifests/v1",
+        "/v2/docker.io/blobs/" + DIGEST,
+        "/v2/registry.example.com/tags/list"
+      })
   void anUpstreamNameWithoutARepositoryIsNameUnknownNotARepositoryOfTheDefault(String uri) {
     assertRefused(router, HttpMethod.GET, uri, OciErrorCode.NAME_UNKNOWN, 404)
         .hasMessageContaining("is an upstream, not a repository");
@@ -160,7 +176,8 @@ class V2RouterTest {
     V2Request.GetManifest viaDefault =
         (V2Request.GetManifest) router.route(HttpMethod.GET, "/v2/alpine/manifests/3.19");
     V2Request.GetBlob viaNs =
-        (V2Request.GetBlob) router.route(HttpMethod.GET, "/v2/alpine/blobs/" + DIGEST + "?ns=docker.io");
+        (V2Request.GetBlob)
+            router.route(HttpMethod.GET, "/v2/alpine/blobs/" + DIGEST + "?ns=docker.io");
 
     assertThat(viaPrefix.repository().value()).isEqualTo("library/alpine");
     assertThat(viaPrefix.clientName()).isEqualTo("docker.io/alpine");
@@ -171,7 +188,8 @@ class V2RouterTest {
   @Test
   void dockerHubMultiComponentNameIsLeftAlone() {
     V2Request.GetManifest m =
-        (V2Request.GetManifest) router.route(HttpMethod.GET, "/v2/docker.io/bitnami/redis/manifests/7");
+        (V2Request.GetManifest)
+            router.route(HttpMethod.GET, "/v2/docker.io/bitnami/redis/manifests/7");
 
     assertThat(m.repository().value()).isEqualTo("bitnami/redis");
   }
@@ -179,7 +197,8 @@ class V2RouterTest {
   @Test
   void singleComponentNameOnOtherUpstreamsGetsNoLibraryPrefix() {
     V2Request.GetManifest m =
-        (V2Request.GetManifest) router.route(HttpMethod.GET, "/v2/registry.example.com/alpine/manifests/1");
+        (V2Request.GetManifest)
+            router.route(HttpMethod.GET, "/v2/registry.example.com/alpine/manifests/1");
 
     assertThat(m.repository().value()).isEqualTo("alpine");
   }
@@ -187,9 +206,11 @@ class V2RouterTest {
   @Test
   void blobGetAndHeadCarryTheDigest() {
     V2Request.GetBlob get =
-        (V2Request.GetBlob) router.route(HttpMethod.GET, "/v2/registry.example.com/a/b/blobs/" + DIGEST);
+        (V2Request.GetBlob)
+            router.route(HttpMethod.GET, "/v2/registry.example.com/a/b/blobs/" + DIGEST);
     V2Request.GetBlob head =
-        (V2Request.GetBlob) router.route(HttpMethod.HEAD, "/v2/registry.example.com/a/b/blobs/" + DIGEST);
+        (V2Request.GetBlob)
+            router.route(HttpMethod.HEAD, "/v2/registry.example.com/a/b/blobs/" + DIGEST);
 
     assertThat(get.registry()).isSameAs(example.registry());
     assertThat(get.repository().value()).isEqualTo("a/b");
@@ -202,7 +223,8 @@ class V2RouterTest {
   void tagListPassesOnlyValidatedPaginationParameters() {
     V2Request.ListTags t =
         (V2Request.ListTags)
-            router.route(HttpMethod.GET, "/v2/registry.example.com/a/tags/list?n=10&last=v1.2&evil=1");
+            router.route(
+                HttpMethod.GET, "/v2/registry.example.com/a/tags/list?n=10&last=v1.2&evil=1");
 
     assertThat(t.registry()).isSameAs(example.registry());
     assertThat(t.repository().value()).isEqualTo("a");
@@ -212,17 +234,20 @@ class V2RouterTest {
 
   @Test
   void tagListWithoutParametersHasAnEmptyQuery() {
-    V2Request.ListTags t = (V2Request.ListTags) router.route(HttpMethod.GET, "/v2/alpine/tags/list");
+    V2Request.ListTags t =
+        (V2Request.ListTags) router.route(HttpMethod.GET, "/v2/alpine/tags/list");
 
     assertThat(t.query()).isEmpty();
     assertThat(t.repository().value()).isEqualTo("library/alpine");
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"?n=-1", "?n=abc", "?n=10000000", "?last=a%26n%3D5", "?last=.x", "?last=a/b"})
+  @ValueSource(
+      strings = {"?n=-1", "?n=abc", "?n=10000000", "?last=a%26n%3D5", "?last=.x", "?last=a/b"})
   void tagListWithInvalidPaginationIsRefused(String query) {
     assertThatThrownBy(() -> router.route(HttpMethod.GET, "/v2/alpine/tags/list" + query))
-        .isInstanceOfSatisfying(RegistryException.class, e -> assertThat(e.status()).isEqualTo(400));
+        .isInstanceOfSatisfying(
+            RegistryException.class, e -> assertThat(e.status()).isEqualTo(400));
   }
 
   @ParameterizedTest
@@ -250,7 +275,8 @@ class V2RouterTest {
   void overlongRepositoryNameIsNameInvalid() {
     String name = "a/".repeat(300) + "a";
 
-    assertRefused(router, HttpMethod.GET, "/v2/" + name + "/manifests/v1", OciErrorCode.NAME_INVALID, 400);
+    assertRefused(
+        router, HttpMethod.GET, "/v2/" + name + "/manifests/v1", OciErrorCode.NAME_INVALID, 400);
   }
 
   @Test
@@ -265,8 +291,10 @@ class V2RouterTest {
   void pushMethodsAreUnsupported(String method) {
     HttpMethod m = HttpMethod.valueOf(method);
 
-    assertRefused(router, m, "/v2/registry.example.com/a/manifests/v1", OciErrorCode.UNSUPPORTED, 405);
-    assertRefused(router, m, "/v2/registry.example.com/a/blobs/" + DIGEST, OciErrorCode.UNSUPPORTED, 405);
+    assertRefused(
+        router, m, "/v2/registry.example.com/a/manifests/v1", OciErrorCode.UNSUPPORTED, 405);
+    assertRefused(
+        router, m, "/v2/registry.example.com/a/blobs/" + DIGEST, OciErrorCode.UNSUPPORTED, 405);
     assertRefused(router, m, "/v2/registry.example.com/a/tags/list", OciErrorCode.UNSUPPORTED, 405);
     assertRefused(router, m, "/v2/", OciErrorCode.UNSUPPORTED, 405);
   }
@@ -289,44 +317,93 @@ class V2RouterTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"sha256:XYZ", "sha256:abc", "md5:d41d8cd98f00b204e9800998ecf8427e", "sha256:" + "AB"})
+  @ValueSource(
+      strings = {
+        "sha256:XYZ",
+        "sha256:abc",
+        "md5:d41d8cd98f00b204e9800998ecf8427e",
+        "sha256:" + "AB"
+      })
   void invalidBlobDigestIsDigestInvalid(String digest) {
-    assertRefused(router, HttpMethod.GET, "/v2/registry.example.com/a/blobs/" + digest, OciErrorCode.DIGEST_INVALID, 400);
+    assertRefused(
+        router,
+        HttpMethod.GET,
+        "/v2/registry.example.com/a/blobs/" + digest,
+        OciErrorCode.DIGEST_INVALID,
+        400);
   }
 
   @Test
   void blobReferencedByTagIsDigestInvalid() {
-    assertRefused(router, HttpMethod.GET, "/v2/registry.example.com/a/blobs/latest", OciErrorCode.DIGEST_INVALID, 400);
+    assertRefused(
+        router,
+        HttpMethod.GET,
+        "/v2/registry.example.com/a/blobs/latest",
+        OciErrorCode.DIGEST_INVALID,
+        400);
   }
 
   @Test
   void invalidManifestDigestIsDigestInvalid() {
     assertRefused(
-        router, HttpMethod.GET, "/v2/registry.example.com/a/manifests/sha256:1234", OciErrorCode.DIGEST_INVALID, 400);
+        router,
+        HttpMethod.GET,
+        "/v2/registry.example.com/a/manifests/sha256:1234",
+        OciErrorCode.DIGEST_INVALID,
+        400);
   }
 
   /** The OCI conformance suite (v1.1.1, pull) asks for .INVALID_MANIFEST_NAME and expects a 404. */
   @ParameterizedTest
-  @ValueSource(strings = {".INVALID_MANIFEST_NAME", ".hidden", "-dash", "t@g", "t!g", "T12345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678"})
+  @ValueSource(
+      strings = {
+        ".INVALID_MANIFEST_NAME",
+        ".hidden",
+        "-dash",
+        "t@g",
+        "t!g",
+        "T12345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678"
+      })
   void tagOutsideTheGrammarIsManifestUnknown404(String tag) {
-    assertRefused(router, HttpMethod.GET, "/v2/registry.example.com/a/manifests/" + tag, OciErrorCode.MANIFEST_UNKNOWN, 404);
-    assertRefused(router, HttpMethod.HEAD, "/v2/registry.example.com/a/manifests/" + tag, OciErrorCode.MANIFEST_UNKNOWN, 404);
+    assertRefused(
+        router,
+        HttpMethod.GET,
+        "/v2/registry.example.com/a/manifests/" + tag,
+        OciErrorCode.MANIFEST_UNKNOWN,
+        404);
+    assertRefused(
+        router,
+        HttpMethod.HEAD,
+        "/v2/registry.example.com/a/manifests/" + tag,
+        OciErrorCode.MANIFEST_UNKNOWN,
+        404);
   }
 
   @Test
   void tagAtTheGrammarsLimitsIsATag() {
     for (String tag : List.of("_", "v1.2-rc_3", "T".repeat(128))) {
-      V2Request.GetManifest m = (V2Request.GetManifest) router.route(HttpMethod.GET, "/v2/a/manifests/" + tag);
+      V2Request.GetManifest m =
+          (V2Request.GetManifest) router.route(HttpMethod.GET, "/v2/a/manifests/" + tag);
       assertThat(m.reference()).isEqualTo(new Tag(tag));
     }
   }
 
   @Test
   void referrersAreRoutedByPathPrefixAndByNsWithTheArtifactTypeFilter() {
-    V2Request.GetReferrers byPrefix = (V2Request.GetReferrers) router.route(
-        HttpMethod.GET, "/v2/registry.example.com/a/b/referrers/" + DIGEST + "?artifactType=application/spdx%2Bjson");
-    V2Request.GetReferrers byNs = (V2Request.GetReferrers) router.route(
-        HttpMethod.GET, "/v2/a/b/referrers/" + DIGEST + "?ns=registry.example.com&artifactType=application/spdx+json");
+    V2Request.GetReferrers byPrefix =
+        (V2Request.GetReferrers)
+            router.route(
+                HttpMethod.GET,
+                "/v2/registry.example.com/a/b/referrers/"
+                    + DIGEST
+                    + "?artifactType=application/spdx%2Bjson");
+    V2Request.GetReferrers byNs =
+        (V2Request.GetReferrers)
+            router.route(
+                HttpMethod.GET,
+                "/v2/a/b/referrers/"
+                    + DIGEST
+                    + "?ns=registry.example.com&artifactType=application/spdx+json");
 
     for (V2Request.GetReferrers r : List.of(byPrefix, byNs)) {
       assertThat(r.registry()).isSameAs(example.registry());
@@ -335,18 +412,34 @@ class V2RouterTest {
       assertThat(r.artifactType()).isEqualTo("application/spdx+json");
     }
     assertThat(V2Request.routeName(byPrefix)).isEqualTo("referrers");
-    assertThat(((V2Request.GetReferrers) router.route(HttpMethod.GET, "/v2/a/referrers/" + DIGEST)).artifactType())
+    assertThat(
+            ((V2Request.GetReferrers) router.route(HttpMethod.GET, "/v2/a/referrers/" + DIGEST))
+                .artifactType())
         .isNull();
   }
 
   @Test
   void referrersOfATagOrOfAMalformedFilterAreRefused400() {
-    assertRefused(router, HttpMethod.GET, "/v2/a/referrers/latest", OciErrorCode.DIGEST_INVALID, 400);
-    assertRefused(router, HttpMethod.GET, "/v2/a/referrers/" + DIGEST + "?artifactType=%3Cb%3E", OciErrorCode.UNSUPPORTED, 400);
+    assertRefused(
+        router, HttpMethod.GET, "/v2/a/referrers/latest", OciErrorCode.DIGEST_INVALID, 400);
+    assertRefused(
+        router,
+        HttpMethod.GET,
+        "/v2/a/referrers/" + DIGEST + "?artifactType=%3Cb%3E",
+        OciErrorCode.UNSUPPORTED,
+        400);
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"/", "/v1/_ping", "/v2x/a/manifests/v1", "/metrics", "/v2/a/referrers/", "/v2/a/b"})
+  @ValueSource(
+      strings = {
+        "/",
+        "/v1/_ping",
+        "/v2x/a/manifests/v1",
+        "/metrics",
+        "/v2/a/referrers/",
+        "/v2/a/b"
+      })
   void pathsOutsideTheReadApiAreNameUnknown(String uri) {
     assertRefused(router, HttpMethod.GET, uri, OciErrorCode.NAME_UNKNOWN, 404);
   }

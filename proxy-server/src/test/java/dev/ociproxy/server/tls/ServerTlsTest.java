@@ -23,7 +23,8 @@ class ServerTlsTest {
   @BeforeEach
   void firstCertificate() throws IOException {
     assumeTrue(TestCertificates.opensslAvailable(), "openssl not installed");
-    TestCertificates.Pair first = TestCertificates.create(dir, "first", TestCertificates.KeyFormat.PKCS8_EC);
+    TestCertificates.Pair first =
+        TestCertificates.create(dir, "first", TestCertificates.KeyFormat.PKCS8_EC);
     cert = dir.resolve("tls.crt");
     key = dir.resolve("tls.key");
     Files.copy(first.cert(), cert);
@@ -36,7 +37,10 @@ class ServerTlsTest {
     bumpMtime();
   }
 
-  /** File systems with coarse timestamps could hide a quick rewrite; the test must not depend on that. */
+  /**
+   * File systems with coarse timestamps could hide a quick rewrite; the test must not depend on
+   * that.
+   */
   private void bumpMtime() throws IOException {
     FileTime later = FileTime.fromMillis(Files.getLastModifiedTime(cert).toMillis() + 5_000);
     Files.setLastModifiedTime(cert, later);
@@ -65,7 +69,8 @@ class ServerTlsTest {
   void halfWrittenRenewal_keepsThePreviousContext_andIsPickedUpOnceComplete() throws Exception {
     ServerTls tls = ServerTls.load(cert, key);
     SslContext before = tls.current();
-    TestCertificates.Pair second = TestCertificates.create(dir, "second", TestCertificates.KeyFormat.SEC1_EC);
+    TestCertificates.Pair second =
+        TestCertificates.create(dir, "second", TestCertificates.KeyFormat.SEC1_EC);
     // The new certificate is in place, the key is still the old one: a mismatched pair.
     Files.copy(second.cert(), cert, StandardCopyOption.REPLACE_EXISTING);
     bumpMtime();

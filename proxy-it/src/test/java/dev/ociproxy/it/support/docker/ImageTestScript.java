@@ -33,7 +33,9 @@ public final class ImageTestScript {
     this.script = script;
   }
 
-  /** Finds docker/test-image.sh from the working directory (proxy-it under failsafe, or the root). */
+  /**
+   * Finds docker/test-image.sh from the working directory (proxy-it under failsafe, or the root).
+   */
   public static ImageTestScript locate() {
     Path cwd = Path.of("").toAbsolutePath();
     for (Path dir = cwd; dir != null; dir = dir.getParent()) {
@@ -49,10 +51,11 @@ public final class ImageTestScript {
   public Result run(Path jar, Path log) throws IOException, InterruptedException {
     requireNonNull(jar, "jar");
     requireNonNull(log, "log");
-    ProcessBuilder builder = new ProcessBuilder(List.of("bash", script.toString()))
-        .directory(script.getParent().getParent().toFile())
-        .redirectErrorStream(true)
-        .redirectOutput(log.toFile());
+    ProcessBuilder builder =
+        new ProcessBuilder(List.of("bash", script.toString()))
+            .directory(script.getParent().getParent().toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile());
     builder.environment().put("PROXY_JAR", jar.toAbsolutePath().toString());
     Process process = builder.start();
     if (!process.waitFor(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
@@ -61,7 +64,8 @@ public final class ImageTestScript {
         process.descendants().forEach(ProcessHandle::destroyForcibly);
         process.destroyForcibly().waitFor();
       }
-      throw new AssertionError("docker/test-image.sh took longer than " + TIMEOUT + ":\n" + read(log));
+      throw new AssertionError(
+          "docker/test-image.sh took longer than " + TIMEOUT + ":\n" + read(log));
     }
     return new Result(process.exitValue(), read(log));
   }
@@ -83,7 +87,8 @@ public final class ImageTestScript {
 
     /** The script's "SKIP: ..." line, or the whole output when it printed none. */
     public String skipReason() {
-      return output.lines()
+      return output
+          .lines()
           .filter(line -> line.contains("SKIP: "))
           .map(line -> line.substring(line.indexOf("SKIP: ") + "SKIP: ".length()))
           .reduce((first, last) -> last)

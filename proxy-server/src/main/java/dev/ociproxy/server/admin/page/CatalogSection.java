@@ -27,13 +27,19 @@ final class CatalogSection {
   private CatalogSection() {}
 
   static void render(Html h, StatusSources s, StatusPage.View v) {
-    h.raw("<section id=\"cached\" aria-labelledby=\"h-cached\"><h2 id=\"h-cached\">What is cached</h2>")
-        .raw("<form method=\"get\" action=\"/\" role=\"search\"><label for=\"q\">Search by name or digest</label> ")
-        .raw("<input id=\"q\" name=\"q\" type=\"search\" maxlength=\"").text(StatusPage.MAX_QUERY).raw("\" value=\"")
-        .text(v.q() == null ? "" : v.q()).raw("\"> <button type=\"submit\">Search</button></form>");
+    h.raw(
+            "<section id=\"cached\" aria-labelledby=\"h-cached\"><h2 id=\"h-cached\">What is cached</h2>")
+        .raw(
+            "<form method=\"get\" action=\"/\" role=\"search\"><label for=\"q\">Search by name or digest</label> ")
+        .raw("<input id=\"q\" name=\"q\" type=\"search\" maxlength=\"")
+        .text(StatusPage.MAX_QUERY)
+        .raw("\" value=\"")
+        .text(v.q() == null ? "" : v.q())
+        .raw("\"> <button type=\"submit\">Search</button></form>");
     TagCatalog catalog = s.store().catalog();
     NavigableSet<TagCatalog.Name> names = catalog.names();
-    h.raw("<nav aria-label=\"Where you are\" class=\"crumbs\">").link(Html.query(), "All upstreams");
+    h.raw("<nav aria-label=\"Where you are\" class=\"crumbs\">")
+        .link(Html.query(), "All upstreams");
     if (v.upstream() != null) {
       h.raw(" › ").link(Html.query("upstream", v.upstream()), v.upstream());
     }
@@ -44,8 +50,10 @@ final class CatalogSection {
     if (v.q() != null) {
       search(h, s, catalog, v);
     } else if (v.repo() != null) {
-      List<TagCatalog.Name> tags = names.tailSet(TagCatalog.Name.first(v.upstream(), v.repo())).stream()
-          .takeWhile(n -> n.upstream().equals(v.upstream()) && n.repository().equals(v.repo())).toList();
+      List<TagCatalog.Name> tags =
+          names.tailSet(TagCatalog.Name.first(v.upstream(), v.repo())).stream()
+              .takeWhile(n -> n.upstream().equals(v.upstream()) && n.repository().equals(v.repo()))
+              .toList();
       tags(h, s, catalog, tags, v, "Tags of " + v.upstream() + "/" + v.repo());
     } else if (v.upstream() != null) {
       repositories(h, names, v);
@@ -61,20 +69,33 @@ final class CatalogSection {
     TagCatalog.Name last = null;
     for (TagCatalog.Name n : names) {
       int[] c = counts.computeIfAbsent(n.upstream(), k -> new int[2]);
-      if (last == null || !last.upstream().equals(n.upstream()) || !last.repository().equals(n.repository())) {
+      if (last == null
+          || !last.upstream().equals(n.upstream())
+          || !last.repository().equals(n.repository())) {
         c[0]++;
       }
       c[1]++;
       last = n;
     }
     if (counts.isEmpty()) {
-      h.raw("<p>Nothing cached yet: tags appear here once a client pulled them through the proxy.</p>");
+      h.raw(
+          "<p>Nothing cached yet: tags appear here once a client pulled them through the proxy.</p>");
       return;
     }
-    h.raw("<div class=\"scroll\" tabindex=\"0\"><table><caption>Cached tags per upstream</caption><thead><tr>").th("Upstream").th("Repositories")
-        .th("Tags").raw("</tr></thead><tbody>");
-    counts.forEach((u, c) -> h.raw("<tr><th scope=\"row\">").link(Html.query("upstream", u), u).raw("</th>")
-        .el("td", c[0]).el("td", c[1]).raw("</tr>"));
+    h.raw(
+            "<div class=\"scroll\" tabindex=\"0\"><table><caption>Cached tags per upstream</caption><thead><tr>")
+        .th("Upstream")
+        .th("Repositories")
+        .th("Tags")
+        .raw("</tr></thead><tbody>");
+    counts.forEach(
+        (u, c) ->
+            h.raw("<tr><th scope=\"row\">")
+                .link(Html.query("upstream", u), u)
+                .raw("</th>")
+                .el("td", c[0])
+                .el("td", c[1])
+                .raw("</tr>"));
     h.raw("</tbody></table></div>");
   }
 
@@ -105,11 +126,19 @@ final class CatalogSection {
       h.raw("<p>").text("Nothing cached from " + v.upstream() + " yet.").raw("</p>");
       return;
     }
-    h.raw("<div class=\"scroll\" tabindex=\"0\"><table><caption>").text("Repositories of " + v.upstream() + " (" + total + ")").raw("</caption>")
-        .raw("<thead><tr>").th("Repository").th("Tags").raw("</tr></thead><tbody>");
+    h.raw("<div class=\"scroll\" tabindex=\"0\"><table><caption>")
+        .text("Repositories of " + v.upstream() + " (" + total + ")")
+        .raw("</caption>")
+        .raw("<thead><tr>")
+        .th("Repository")
+        .th("Tags")
+        .raw("</tr></thead><tbody>");
     for (Repo r : page) {
-      h.raw("<tr><th scope=\"row\">").link(Html.query("upstream", v.upstream(), "repo", r.name()), r.name())
-          .raw("</th>").el("td", r.tags()).raw("</tr>");
+      h.raw("<tr><th scope=\"row\">")
+          .link(Html.query("upstream", v.upstream(), "repo", r.name()), r.name())
+          .raw("</th>")
+          .el("td", r.tags())
+          .raw("</tr>");
     }
     h.raw("</tbody></table></div>");
     pages(h, v, total);
@@ -124,58 +153,89 @@ final class CatalogSection {
     boolean whole = q.indexOf('/') >= 0 || q.indexOf(':') >= 0; // a name with its upstream or tag
     List<TagCatalog.Name> hits = new ArrayList<>();
     int[] counts = new int[2]; // records read, names
-    catalog.forEach((n, e) -> {
-      counts[1]++;
-      if (e != null) {
-        counts[0]++;
-      }
-      boolean match = whole
-          ? (n.upstream() + "/" + n.repository() + ":" + n.tag().toLowerCase(Locale.ROOT)).contains(q)
-          : n.repository().contains(q) || n.upstream().contains(q) || n.tag().toLowerCase(Locale.ROOT).contains(q);
-      if (match || (e != null && e.digest().toString().contains(q))) {
-        hits.add(n);
-      }
-    });
+    catalog.forEach(
+        (n, e) -> {
+          counts[1]++;
+          if (e != null) {
+            counts[0]++;
+          }
+          boolean match =
+              whole
+                  ? (n.upstream() + "/" + n.repository() + ":" + n.tag().toLowerCase(Locale.ROOT))
+                      .contains(q)
+                  : n.repository().contains(q)
+                      || n.upstream().contains(q)
+                      || n.tag().toLowerCase(Locale.ROOT).contains(q);
+          if (match || (e != null && e.digest().toString().contains(q))) {
+            hits.add(n);
+          }
+        });
     int read = counts[0];
     int all = counts[1];
     if (read < all) {
-      h.raw("<p>").text("Digests searched in " + read + " of " + all + " tag records; the rest are being read.")
+      h.raw("<p>")
+          .text(
+              "Digests searched in "
+                  + read
+                  + " of "
+                  + all
+                  + " tag records; the rest are being read.")
           .raw("</p>");
     }
     tags(h, s, catalog, hits, v, "Tags matching “" + v.q() + "”");
   }
 
   /** One page of tag rows out of {@code all}, with their digests, sizes and verification times. */
-  private static void tags(Html h, StatusSources s, TagCatalog catalog, List<TagCatalog.Name> all, StatusPage.View v,
+  private static void tags(
+      Html h,
+      StatusSources s,
+      TagCatalog catalog,
+      List<TagCatalog.Name> all,
+      StatusPage.View v,
       String caption) {
     if (all.isEmpty()) {
-      h.raw("<p>").text(v.q() != null ? "No cached tag matches “" + v.q() + "”." : "No cached tags here.").raw("</p>");
+      h.raw("<p>")
+          .text(v.q() != null ? "No cached tag matches “" + v.q() + "”." : "No cached tags here.")
+          .raw("</p>");
       return;
     }
     int from = Math.min((v.page() - 1) * PAGE_SIZE, all.size());
-    h.raw("<div class=\"scroll\" tabindex=\"0\"><table class=\"wide\"><caption>").text(caption + " (" + all.size() + ")").raw("</caption><thead><tr>");
+    h.raw("<div class=\"scroll\" tabindex=\"0\"><table class=\"wide\"><caption>")
+        .text(caption + " (" + all.size() + ")")
+        .raw("</caption><thead><tr>");
     for (String c : new String[] {"Image", "Digest", "Type", "Size", "Verified"}) {
       h.th(c);
     }
     h.raw("</tr></thead><tbody>");
     for (TagCatalog.Name n : all.subList(from, Math.min(from + PAGE_SIZE, all.size()))) {
       TagIndex.Entry e = catalog.entry(n);
-      h.raw("<tr><th scope=\"row\">").link(Html.query("upstream", n.upstream(), "repo", n.repository()),
+      h.raw("<tr><th scope=\"row\">")
+          .link(
+              Html.query("upstream", n.upstream(), "repo", n.repository()),
               n.upstream() + "/" + n.repository())
-          .text(":" + n.tag()).raw("</th>");
+          .text(":" + n.tag())
+          .raw("</th>");
       if (e == null) {
         h.raw("<td colspan=\"4\">no longer cached</td></tr>");
         continue;
       }
-      h.raw("<td class=\"mono\">").text(e.digest()).raw("</td>").el("td", e.mediaType())
-          .el("td", size(s.store(), e.digest())).raw("<td>").time(Instant.ofEpochMilli(e.verifiedAtMillis()))
+      h.raw("<td class=\"mono\">")
+          .text(e.digest())
+          .raw("</td>")
+          .el("td", e.mediaType())
+          .el("td", size(s.store(), e.digest()))
+          .raw("<td>")
+          .time(Instant.ofEpochMilli(e.verifiedAtMillis()))
           .raw("</td></tr>");
     }
     h.raw("</tbody></table></div>");
     pages(h, v, all.size());
   }
 
-  /** What the cached manifest says of the image's size: its blobs for an image, its platforms for an index. */
+  /**
+   * What the cached manifest says of the image's size: its blobs for an image, its platforms for an
+   * index.
+   */
   static String size(ContentStore store, Digest d) {
     byte[] body = store.readManifest(d);
     if (body == null) {

@@ -4,9 +4,9 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 
 /**
- * Cache hit ratios over the last {@link #WINDOW}: samples the hit and request counters every
- * {@link #SAMPLE_EVERY} (the page's scheduler calls {@link #sample}) and compares now with the
- * oldest sample in the window. Thread-safe.
+ * Cache hit ratios over the last {@link #WINDOW}: samples the hit and request counters every {@link
+ * #SAMPLE_EVERY} (the page's scheduler calls {@link #sample}) and compares now with the oldest
+ * sample in the window. Thread-safe.
  */
 final class HitRatio {
   static final Duration WINDOW = Duration.ofMinutes(5);
@@ -14,7 +14,8 @@ final class HitRatio {
   static final String REQUESTS = "registry_proxy_cache_requests";
 
   /** Counters of both kinds at one time. */
-  private record Sample(long atMillis, double blobHits, double blobs, double manifestHits, double manifests) {}
+  private record Sample(
+      long atMillis, double blobHits, double blobs, double manifestHits, double manifests) {}
 
   /** A ratio over a window; {@code requests} 0 means there is no ratio to show. */
   record Ratio(double hits, double requests, Duration over) {
@@ -22,8 +23,12 @@ final class HitRatio {
       if (requests <= 0) {
         return "no requests in the last " + Html.duration(over);
       }
-      return String.format(java.util.Locale.ROOT, "%.1f%% of %d request(s) in the last %s",
-          100 * hits / requests, (long) requests, Html.duration(over));
+      return String.format(
+          java.util.Locale.ROOT,
+          "%.1f%% of %d request(s) in the last %s",
+          100 * hits / requests,
+          (long) requests,
+          Html.duration(over));
     }
   }
 
@@ -35,9 +40,12 @@ final class HitRatio {
   }
 
   private Sample read(long now) {
-    return new Sample(now,
-        meters.sum(REQUESTS, "kind", "blob", "outcome", "hit"), meters.sum(REQUESTS, "kind", "blob"),
-        meters.sum(REQUESTS, "kind", "manifest", "outcome", "hit"), meters.sum(REQUESTS, "kind", "manifest"));
+    return new Sample(
+        now,
+        meters.sum(REQUESTS, "kind", "blob", "outcome", "hit"),
+        meters.sum(REQUESTS, "kind", "blob"),
+        meters.sum(REQUESTS, "kind", "manifest", "outcome", "hit"),
+        meters.sum(REQUESTS, "kind", "manifest"));
   }
 
   /** Takes a sample now and forgets those older than the window. */
@@ -71,6 +79,7 @@ final class HitRatio {
     Duration over = Duration.ofMillis(Math.max(0, now - first.atMillis()));
     return blobs
         ? new Ratio(last.blobHits() - first.blobHits(), last.blobs() - first.blobs(), over)
-        : new Ratio(last.manifestHits() - first.manifestHits(), last.manifests() - first.manifests(), over);
+        : new Ratio(
+            last.manifestHits() - first.manifestHits(), last.manifests() - first.manifests(), over);
   }
 }

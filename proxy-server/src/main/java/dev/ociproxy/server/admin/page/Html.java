@@ -10,8 +10,8 @@ import java.time.format.DateTimeFormatter;
 /**
  * Writes the status page's HTML. Every value goes through {@link #text} or an attribute method,
  * which escape it: repository names, tags, refusal details and upstream errors come from clients
- * and upstreams, and a hostile upstream must not be able to script the operator's browser. Only
- * the page's own constant markup goes through {@link #raw}. Not thread-safe; one per rendering.
+ * and upstreams, and a hostile upstream must not be able to script the operator's browser. Only the
+ * page's own constant markup goes through {@link #raw}. Not thread-safe; one per rendering.
  */
 final class Html {
   private static final DateTimeFormatter TIME =
@@ -24,14 +24,15 @@ final class Html {
     StringBuilder b = null;
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
-      String r = switch (c) {
-        case '&' -> "&amp;";
-        case '<' -> "&lt;";
-        case '>' -> "&gt;";
-        case '"' -> "&quot;";
-        case '\'' -> "&#39;";
-        default -> null;
-      };
+      String r =
+          switch (c) {
+            case '&' -> "&amp;";
+            case '<' -> "&lt;";
+            case '>' -> "&gt;";
+            case '"' -> "&quot;";
+            case '\'' -> "&#39;";
+            default -> null;
+          };
       if (r != null && b == null) {
         b = new StringBuilder(s.length() + 16).append(s, 0, i);
       }
@@ -73,12 +74,17 @@ final class Html {
     return raw("<a href=\"").text(href).raw("\">").text(label).raw("</a>");
   }
 
-  /** {@code /?k1=v1&k2=v2...} from pairs, skipping null values; URL-encoded (then escaped by {@link #link}). */
+  /**
+   * {@code /?k1=v1&k2=v2...} from pairs, skipping null values; URL-encoded (then escaped by {@link
+   * #link}).
+   */
   static String query(String... pairs) {
     StringBuilder q = new StringBuilder("/");
     for (int i = 0; i + 1 < pairs.length; i += 2) {
       if (pairs[i + 1] != null) {
-        q.append(q.length() == 1 ? '?' : '&').append(pairs[i]).append('=')
+        q.append(q.length() == 1 ? '?' : '&')
+            .append(pairs[i])
+            .append('=')
             .append(URLEncoder.encode(pairs[i + 1], StandardCharsets.UTF_8));
       }
     }
@@ -90,7 +96,11 @@ final class Html {
     if (at == null) {
       return text(null);
     }
-    return raw("<time datetime=\"").text(at.toString()).raw("\">").text(TIME.format(at)).raw("</time>");
+    return raw("<time datetime=\"")
+        .text(at.toString())
+        .raw("\">")
+        .text(TIME.format(at))
+        .raw("</time>");
   }
 
   /** {@code 3 s}, {@code 4 min}, {@code 2 h}: how long ago or how long left, for people. */
@@ -107,8 +117,13 @@ final class Html {
 
   /** A progress bar with its figures as text beside it (screen readers read both). */
   Html progress(long done, long total, String label) {
-    raw("<progress max=\"").text(Math.max(total, 1)).raw("\" value=\"").text(Math.min(done, Math.max(total, 1)))
-        .raw("\" aria-label=\"").text(label).raw("\"></progress> ");
+    raw("<progress max=\"")
+        .text(Math.max(total, 1))
+        .raw("\" value=\"")
+        .text(Math.min(done, Math.max(total, 1)))
+        .raw("\" aria-label=\"")
+        .text(label)
+        .raw("\"></progress> ");
     return this;
   }
 

@@ -24,7 +24,10 @@ final class MeterReadings {
     return !meters.find(name).tags(tags).meters().isEmpty();
   }
 
-  /** The sum over every meter of that name with those tags: counts for counters and timers, values for gauges. */
+  /**
+   * The sum over every meter of that name with those tags: counts for counters and timers, values
+   * for gauges.
+   */
   double sum(String name, String... tags) {
     double total = 0;
     for (Meter m : meters.find(name).tags(tags).meters()) {

@@ -36,11 +36,14 @@ import org.slf4j.LoggerFactory;
 @ChannelHandler.Sharable
 public final class StatusPageHandler extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(StatusPageHandler.class);
-  static final String CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-      + "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+  static final String CSP =
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+          + "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
   private static final String HTML = "text/html; charset=utf-8";
+
   /** Sent by the page's script when it refreshes: only the live sections are rendered. */
   static final String LIVE_ONLY = "X-Status-Live";
+
   private static final String FAVICON = "/favicon.ico";
 
   private final StatusPage page;
@@ -48,7 +51,9 @@ public final class StatusPageHandler extends ChannelInboundHandlerAdapter {
   private final byte[] css = resource("status.css");
   private final byte[] js = resource("status.js");
 
-  /** @param token what {@code /} must carry to show anything, or null when the page is open */
+  /**
+   * @param token what {@code /} must carry to show anything, or null when the page is open
+   */
   public StatusPageHandler(StatusPage page, AdminToken token) {
     this.page = requireNonNull(page, "page");
     this.token = token;
@@ -72,25 +77,35 @@ public final class StatusPageHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     QueryStringDecoder uri = new QueryStringDecoder(req.uri());
-    String path = uri.rawPath(); // raw: our paths have nothing to decode, and a broken escape must not throw
-    if (!path.equals("/") && !path.equals("/status.css") && !path.equals("/status.js") && !path.equals(FAVICON)) {
+    String path =
+        uri.rawPath(); // raw: our paths have nothing to decode, and a broken escape must not throw
+    if (!path.equals("/")
+        && !path.equals("/status.css")
+        && !path.equals("/status.js")
+        && !path.equals(FAVICON)) {
       ctx.fireChannelRead(msg);
       return;
     }
     try {
       boolean head = req.method().equals(HttpMethod.HEAD);
       if (!head && !req.method().equals(HttpMethod.GET)) {
-        FullHttpResponse r = response(HttpResponseStatus.METHOD_NOT_ALLOWED, "text/plain; charset=utf-8",
-            "the status page is read-only: GET and HEAD\n".getBytes(StandardCharsets.UTF_8), false);
+        FullHttpResponse r =
+            response(
+                HttpResponseStatus.METHOD_NOT_ALLOWED,
+                "text/plain; charset=utf-8",
+                "the status page is read-only: GET and HEAD\n".getBytes(StandardCharsets.UTF_8),
+                false);
         r.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD");
         ctx.writeAndFlush(r);
       } else if (path.equals(FAVICON)) {
         // Browsers ask for it on their own; no icon, and no 404 in the console either.
-        ctx.writeAndFlush(response(HttpResponseStatus.NO_CONTENT, "image/x-icon", new byte[0], true));
+        ctx.writeAndFlush(
+            response(HttpResponseStatus.NO_CONTENT, "image/x-icon", new byte[0], true));
       } else if (path.equals("/status.css")) {
         ctx.writeAndFlush(response(HttpResponseStatus.OK, "text/css; charset=utf-8", css, head));
       } else if (path.equals("/status.js")) {
-        ctx.writeAndFlush(response(HttpResponseStatus.OK, "text/javascript; charset=utf-8", js, head));
+        ctx.writeAndFlush(
+            response(HttpResponseStatus.OK, "text/javascript; charset=utf-8", js, head));
       } else {
         page(ctx, req.headers(), uri, head);
       }
@@ -99,12 +114,17 @@ public final class StatusPageHandler extends ChannelInboundHandlerAdapter {
     }
   }
 
-  private void page(ChannelHandlerContext ctx, HttpHeaders headers, QueryStringDecoder uri, boolean head) {
+  private void page(
+      ChannelHandlerContext ctx, HttpHeaders headers, QueryStringDecoder uri, boolean head) {
     String auth = headers.get(HttpHeaderNames.AUTHORIZATION);
     if (token != null && auth != null && !token.admits(auth)) {
       log.warn("status page from {} refused: wrong token", ctx.channel().remoteAddress());
-      ctx.writeAndFlush(response(HttpResponseStatus.UNAUTHORIZED, "text/plain; charset=utf-8",
-          "wrong admin token\n".getBytes(StandardCharsets.UTF_8), head));
+      ctx.writeAndFlush(
+          response(
+              HttpResponseStatus.UNAUTHORIZED,
+              "text/plain; charset=utf-8",
+              "wrong admin token\n".getBytes(StandardCharsets.UTF_8),
+              head));
       return;
     }
     boolean unlocked = token == null || auth != null;
@@ -113,25 +133,42 @@ public final class StatusPageHandler extends ChannelInboundHandlerAdapter {
     try {
       view = StatusPage.View.of(uri.parameters());
     } catch (IllegalArgumentException e) { // a broken percent-escape in the query
-      ctx.writeAndFlush(response(HttpResponseStatus.BAD_REQUEST, "text/plain; charset=utf-8",
-          ("malformed query: " + e.getMessage() + "\n").getBytes(StandardCharsets.UTF_8), head));
+      ctx.writeAndFlush(
+          response(
+              HttpResponseStatus.BAD_REQUEST,
+              "text/plain; charset=utf-8",
+              ("malformed query: " + e.getMessage() + "\n").getBytes(StandardCharsets.UTF_8),
+              head));
       return;
     }
-    CompletableFuture.supplyAsync(() -> page.render(view, token != null, unlocked, liveOnly), page.executor())
-        .whenCompleteAsync((html, err) -> {
-          if (err != null) {
-            log.warn("status page failed: {}", err.toString(), err);
-            ctx.writeAndFlush(response(HttpResponseStatus.INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8",
-                "the status page failed; see the log\n".getBytes(StandardCharsets.UTF_8), head));
-          } else {
-            ctx.writeAndFlush(response(HttpResponseStatus.OK, HTML, html.getBytes(StandardCharsets.UTF_8), head));
-          }
-        }, ctx.executor());
+    CompletableFuture.supplyAsync(
+            () -> page.render(view, token != null, unlocked, liveOnly), page.executor())
+        .whenCompleteAsync(
+            (html, err) -> {
+              if (err != null) {
+                log.warn("status page failed: {}", err.toString(), err);
+                ctx.writeAndFlush(
+                    response(
+                        HttpResponseStatus.INTERNAL_SERVER_ERROR,
+                        "text/plain; charset=utf-8",
+                        "the status page failed; see the log\n".getBytes(StandardCharsets.UTF_8),
+                        head));
+              } else {
+                ctx.writeAndFlush(
+                    response(
+                        HttpResponseStatus.OK, HTML, html.getBytes(StandardCharsets.UTF_8), head));
+              }
+            },
+            ctx.executor());
   }
 
-  private static FullHttpResponse response(HttpResponseStatus status, String type, byte[] body, boolean head) {
-    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
-        head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
+  private static FullHttpResponse response(
+      HttpResponseStatus status, String type, byte[] body, boolean head) {
+    FullHttpResponse r =
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1,
+            status,
+            head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
     HttpHeaders h = r.headers();
     h.set(HttpHeaderNames.CONTENT_TYPE, type);
     h.set(HttpHeaderNames.CONTENT_LENGTH, body.length);

@@ -18,11 +18,16 @@ import java.util.function.Supplier;
  * @param maxSize {@code cache.maxSize} in bytes, 0 for unlimited
  */
 public record StatusSources(
-    List<Upstream> upstreams, ContentStore store, long maxSize, MeterRegistry meters, Airgap airgap,
+    List<Upstream> upstreams,
+    ContentStore store,
+    long maxSize,
+    MeterRegistry meters,
+    Airgap airgap,
     WarmJobs warms) {
 
   /** One configured upstream as the page shows it. */
-  public record Upstream(String name, String url, Supplier<UpstreamStatus> status, Refusals refusals) {
+  public record Upstream(
+      String name, String url, Supplier<UpstreamStatus> status, Refusals refusals) {
     public Upstream {
       requireNonNull(name, "name");
       requireNonNull(url, "url");

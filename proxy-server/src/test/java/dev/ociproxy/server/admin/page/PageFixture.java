@@ -32,22 +32,36 @@ final class PageFixture implements AutoCloseable {
   PageFixture(Path cache) {
     store = new ContentStore(cache, 0, meters, dev.ociproxy.core.cache.DirectWrites.NEVER).open();
     airgap = Airgap.start(AirgapOptions.none(), Map.of(), null, meters, null);
-    page = new StatusPage(new StatusSources(
-        List.of(new StatusSources.Upstream(UP, "http://127.0.0.1:1", () -> status, refusals)),
-        store, 0, meters, airgap, warms));
+    page =
+        new StatusPage(
+            new StatusSources(
+                List.of(
+                    new StatusSources.Upstream(UP, "http://127.0.0.1:1", () -> status, refusals)),
+                store,
+                0,
+                meters,
+                airgap,
+                warms));
   }
 
   /** Records {@code upstream/repo:tag} as verified, the way a pull through the proxy does. */
   Digest tag(String repo, String tag) {
     Digest d = Digest.sha256((repo + ":" + tag).getBytes(StandardCharsets.UTF_8));
     new TagIndex(store.root(), UP, Runnable::run, store.catalog())
-        .put(new RepositoryName(repo), new Tag(tag), new TagIndex.Entry(d, MediaTypes.OCI_MANIFEST, 1_700_000_000_000L, false));
+        .put(
+            new RepositoryName(repo),
+            new Tag(tag),
+            new TagIndex.Entry(d, MediaTypes.OCI_MANIFEST, 1_700_000_000_000L, false));
     return d;
   }
 
   String render(String query) {
-    return page.render(StatusPage.View.of(new io.netty.handler.codec.http.QueryStringDecoder("/" + query).parameters()),
-        false, true, false);
+    return page.render(
+        StatusPage.View.of(
+            new io.netty.handler.codec.http.QueryStringDecoder("/" + query).parameters()),
+        false,
+        true,
+        false);
   }
 
   @Override

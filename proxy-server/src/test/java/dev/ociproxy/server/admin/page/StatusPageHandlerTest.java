@@ -19,7 +19,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The page's HTTP face on the admin listener: paths, methods, the token and the security headers. */
+/**
+ * The page's HTTP face on the admin listener: paths, methods, the token and the security headers.
+ */
 class StatusPageHandlerTest {
   private static final String TOKEN = "page-test-token-0123456789";
 
@@ -43,13 +45,20 @@ class StatusPageHandlerTest {
     String uri = req.uri();
     ch.writeInbound(req);
     // The channel is not thread-safe: poll it from the test's own thread.
-    FullHttpResponse r = await("an answer to " + uri).atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(5))
-        .pollInSameThread().until(() -> {
-          ch.runPendingTasks();
-          return ch.<FullHttpResponse>readOutbound();
-        }, Objects::nonNull);
+    FullHttpResponse r =
+        await("an answer to " + uri)
+            .atMost(Duration.ofSeconds(20))
+            .pollInterval(Duration.ofMillis(5))
+            .pollInSameThread()
+            .until(
+                () -> {
+                  ch.runPendingTasks();
+                  return ch.<FullHttpResponse>readOutbound();
+                },
+                Objects::nonNull);
     try {
-      return new Answer(r.status().code(), r.retainedDuplicate(), r.content().toString(StandardCharsets.UTF_8));
+      return new Answer(
+          r.status().code(), r.retainedDuplicate(), r.content().toString(StandardCharsets.UTF_8));
     } finally {
       r.release();
     }
@@ -81,12 +90,19 @@ class StatusPageHandlerTest {
     try {
       assertThat(a.status()).isEqualTo(200);
       assertThat(a.head().headers().get("Content-Type")).isEqualTo("text/html; charset=utf-8");
-      assertThat(a.head().headers().get("Content-Security-Policy")).contains("default-src 'none'")
-          .contains("script-src 'self'").contains("frame-ancestors 'none'").doesNotContain("unsafe");
+      assertThat(a.head().headers().get("Content-Security-Policy"))
+          .contains("default-src 'none'")
+          .contains("script-src 'self'")
+          .contains("frame-ancestors 'none'")
+          .doesNotContain("unsafe");
       assertThat(a.head().headers().get("Cache-Control")).isEqualTo("no-store");
       assertThat(a.head().headers().get("X-Content-Type-Options")).isEqualTo("nosniff");
-      assertThat(a.body()).contains("<h1>registry-proxy status</h1>").contains("team/app")
-          .doesNotContain("<script>").doesNotContain(" style=").doesNotContainPattern("\\son[a-z]+=");
+      assertThat(a.body())
+          .contains("<h1>registry-proxy status</h1>")
+          .contains("team/app")
+          .doesNotContain("<script>")
+          .doesNotContain(" style=")
+          .doesNotContainPattern("\\son[a-z]+=");
     } finally {
       a.head().release();
       assertThat(ch.finishAndReleaseAll()).isFalse();
@@ -95,12 +111,15 @@ class StatusPageHandlerTest {
 
   @Test
   void theScriptAndStylesAreServedFromTheirOwnPaths() throws Exception {
-    assertThat(ask(null, get("/status.js", null)).body()).contains("Authorization").contains("Bearer");
+    assertThat(ask(null, get("/status.js", null)).body())
+        .contains("Authorization")
+        .contains("Bearer");
     assertThat(ask(null, get("/status.css", null)).body()).contains("focus-visible");
   }
 
   @Test
-  void withATokenSet_noTokenGetsTheFormOnly_aWrongOneIs401_andTheRightOneTheStatus() throws Exception {
+  void withATokenSet_noTokenGetsTheFormOnly_aWrongOneIs401_andTheRightOneTheStatus()
+      throws Exception {
     AdminToken token = new AdminToken(TOKEN);
 
     Answer none = ask(token, get("/", null));
@@ -108,7 +127,10 @@ class StatusPageHandlerTest {
     Answer right = ask(token, get("/?upstream=up.example", "Bearer " + TOKEN));
 
     assertThat(none.status()).isEqualTo(200);
-    assertThat(none.body()).contains("Admin token required").doesNotContain("team/app").doesNotContain("up.example");
+    assertThat(none.body())
+        .contains("Admin token required")
+        .doesNotContain("team/app")
+        .doesNotContain("up.example");
     assertThat(wrong.status()).isEqualTo(401);
     assertThat(wrong.body()).doesNotContain("team/app");
     assertThat(right.status()).isEqualTo(200);

@@ -50,15 +50,25 @@ class StatusPageTest {
 
   @Test
   void markupFromUpstreamsAndClientsIsShownAsText_inEveryFieldItCanReach() {
-    f.refusals.record(PageFixture.UP, "lib/" + MARKUP, "v1" + MARKUP, VerificationException.Reason.DIGEST_HEADER_MISMATCH,
+    f.refusals.record(
+        PageFixture.UP,
+        "lib/" + MARKUP,
+        "v1" + MARKUP,
+        VerificationException.Reason.DIGEST_HEADER_MISMATCH,
         "Docker-Content-Digest sha256:" + MARKUP);
-    f.status = new UpstreamStatus(Instant.now().plusSeconds(30), "HTTP 503 " + MARKUP, Instant.now(), 2);
-    f.warms.started("POST /admin/warm", List.of("up.example/lib/app:" + MARKUP), new WarmProgress());
+    f.status =
+        new UpstreamStatus(Instant.now().plusSeconds(30), "HTTP 503 " + MARKUP, Instant.now(), 2);
+    f.warms.started(
+        "POST /admin/warm", List.of("up.example/lib/app:" + MARKUP), new WarmProgress());
 
-    String html = f.render("?q=" + java.net.URLEncoder.encode(MARKUP, java.nio.charset.StandardCharsets.UTF_8));
+    String html =
+        f.render(
+            "?q=" + java.net.URLEncoder.encode(MARKUP, java.nio.charset.StandardCharsets.UTF_8));
 
     assertThat(html).doesNotContain("<img").contains("&lt;img src=x onerror=alert(1)&gt;");
-    assertThat(section(html, "refusals")).contains("lib/&lt;img").contains("Docker-Content-Digest sha256:&lt;img");
+    assertThat(section(html, "refusals"))
+        .contains("lib/&lt;img")
+        .contains("Docker-Content-Digest sha256:&lt;img");
     assertThat(section(html, "upstreams")).contains("HTTP 503 &lt;img").contains("backing off");
     assertThat(section(html, "warm")).contains("lib/app:&lt;img");
     assertThat(section(html, "cached")).contains("value=\"&lt;img src=x onerror=alert(1)&gt;\"");
@@ -66,13 +76,21 @@ class StatusPageTest {
 
   @Test
   void refusalsAreCountedPerReason_andListedNewestFirst() {
-    f.refusals.record(PageFixture.UP, "lib/a", "sha256:1", VerificationException.Reason.DIGEST_MISMATCH, "first");
-    f.refusals.record(PageFixture.UP, "lib/b", "sha256:2", VerificationException.Reason.DIGEST_MISMATCH, "second");
-    f.refusals.record(PageFixture.UP, "lib/c", "v1", VerificationException.Reason.TOO_LARGE, "third");
+    f.refusals.record(
+        PageFixture.UP, "lib/a", "sha256:1", VerificationException.Reason.DIGEST_MISMATCH, "first");
+    f.refusals.record(
+        PageFixture.UP,
+        "lib/b",
+        "sha256:2",
+        VerificationException.Reason.DIGEST_MISMATCH,
+        "second");
+    f.refusals.record(
+        PageFixture.UP, "lib/c", "v1", VerificationException.Reason.TOO_LARGE, "third");
 
     String refusals = section(f.render(""), "refusals");
 
-    assertThat(refusals).contains("<th scope=\"row\">digest_mismatch</th><td>2</td>")
+    assertThat(refusals)
+        .contains("<th scope=\"row\">digest_mismatch</th><td>2</td>")
         .contains("<th scope=\"row\">too_large</th><td>1</td>");
     assertThat(refusals.indexOf(">third<")).as(refusals).isLessThan(refusals.indexOf(">second<"));
     assertThat(refusals.indexOf(">second<")).isLessThan(refusals.indexOf(">first<"));
@@ -84,13 +102,22 @@ class StatusPageTest {
     f.tag("team/app", "v2");
     f.tag("team/other", "latest");
 
-    assertThat(section(f.render(""), "cached")).contains("<a href=\"/?upstream=up.example\">up.example</a>")
+    assertThat(section(f.render(""), "cached"))
+        .contains("<a href=\"/?upstream=up.example\">up.example</a>")
         .contains("<td>2</td><td>3</td>"); // repositories, tags
     String repos = section(f.render("?upstream=up.example"), "cached");
-    assertThat(repos).contains("team/app").contains("team/other").contains("Repositories of up.example (2)");
+    assertThat(repos)
+        .contains("team/app")
+        .contains("team/other")
+        .contains("Repositories of up.example (2)");
     String tags = section(f.render("?upstream=up.example&repo=team/app"), "cached");
-    assertThat(tags).contains("Tags of up.example/team/app (2)").contains(":v1").contains(":v2").contains(digest)
-        .contains("manifest no longer cached").doesNotContain("latest");
+    assertThat(tags)
+        .contains("Tags of up.example/team/app (2)")
+        .contains(":v1")
+        .contains(":v2")
+        .contains(digest)
+        .contains("manifest no longer cached")
+        .doesNotContain("latest");
   }
 
   @Test
@@ -102,11 +129,21 @@ class StatusPageTest {
     String first = section(f.render("?upstream=up.example"), "cached");
     String third = section(f.render("?upstream=up.example&page=3"), "cached");
 
-    assertThat(rows(f.render("?upstream=up.example"), "cached")).isEqualTo(CatalogSection.PAGE_SIZE);
-    assertThat(first).contains("lib/r000").contains("lib/r049").doesNotContain("lib/r050").contains("Page 1 of 3")
-        .contains("href=\"/?upstream=up.example&amp;page=2\">Next page</a>").doesNotContain("Previous page");
+    assertThat(rows(f.render("?upstream=up.example"), "cached"))
+        .isEqualTo(CatalogSection.PAGE_SIZE);
+    assertThat(first)
+        .contains("lib/r000")
+        .contains("lib/r049")
+        .doesNotContain("lib/r050")
+        .contains("Page 1 of 3")
+        .contains("href=\"/?upstream=up.example&amp;page=2\">Next page</a>")
+        .doesNotContain("Previous page");
     assertThat(rows(f.render("?upstream=up.example&page=3"), "cached")).isEqualTo(20);
-    assertThat(third).contains("lib/r100").contains("lib/r119").contains("Previous page").doesNotContain("Next page");
+    assertThat(third)
+        .contains("lib/r100")
+        .contains("lib/r119")
+        .contains("Previous page")
+        .doesNotContain("Next page");
   }
 
   @Test
@@ -127,12 +164,17 @@ class StatusPageTest {
   @Test
   void aLockedPageHoldsOnlyTheTokenForm() {
     f.tag("team/app", "v1");
-    f.refusals.record(PageFixture.UP, "lib/secret", "v1", VerificationException.Reason.TOO_LARGE, "x");
+    f.refusals.record(
+        PageFixture.UP, "lib/secret", "v1", VerificationException.Reason.TOO_LARGE, "x");
 
     String html = f.page.render(StatusPage.View.of(java.util.Map.of()), true, false, false);
 
-    assertThat(html).contains("Admin token required").contains("<input id=\"token\" type=\"password\"")
-        .doesNotContain("team/app").doesNotContain("lib/secret").doesNotContain(PageFixture.UP)
+    assertThat(html)
+        .contains("Admin token required")
+        .contains("<input id=\"token\" type=\"password\"")
+        .doesNotContain("team/app")
+        .doesNotContain("lib/secret")
+        .doesNotContain(PageFixture.UP)
         .doesNotContain("name=\"token\""); // never submitted by a form: it must not land in a URL
   }
 
@@ -142,7 +184,10 @@ class StatusPageTest {
 
     String live = f.page.render(StatusPage.View.of(java.util.Map.of()), false, true, true);
 
-    assertThat(live).contains("id=\"upstreams\"").contains("id=\"refusals\"").doesNotContain("id=\"cached\"");
+    assertThat(live)
+        .contains("id=\"upstreams\"")
+        .contains("id=\"refusals\"")
+        .doesNotContain("id=\"cached\"");
   }
 
   @Test
@@ -152,7 +197,11 @@ class StatusPageTest {
 
     String html = section(f.render(""), "warm");
 
-    assertThat(html).contains("up.example/team/app:v1").contains("running for").contains("<progress")
-        .contains("0/0 blobs").contains("POST /admin/warm");
+    assertThat(html)
+        .contains("up.example/team/app:v1")
+        .contains("running for")
+        .contains("<progress")
+        .contains("0/0 blobs")
+        .contains("POST /admin/warm");
   }
 }
