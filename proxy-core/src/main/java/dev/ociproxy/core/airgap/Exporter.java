@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ociproxy.core.cache.ContentStore;
+import dev.ociproxy.core.cache.RepositoryLinks;
 import dev.ociproxy.core.cache.TagIndex;
 import dev.ociproxy.core.oci.Descriptor;
 import dev.ociproxy.core.oci.Digest;
@@ -127,7 +128,9 @@ public final class Exporter {
       p.problems().add("not in the cache: no record of tag " + ref + " (warm or pull it first)");
       return p;
     }
-    byte[] body = store.readManifest(top);
+    // Only what this upstream served itself is its content: the store is shared by all upstreams.
+    RepositoryLinks held = new RepositoryLinks(store.root(), ref.upstream());
+    byte[] body = held.served(top) ? store.readManifest(top) : null;
     if (body == null) {
       p.problems().add("manifest " + top + " is not in the cache (warm it first)");
       return p;
@@ -142,12 +145,18 @@ public final class Exporter {
     Descriptor topDescriptor = new Descriptor(doc.mediaType(), top, body.length, null);
     Plan planned =
         new Plan(ref, p.name(), topDescriptor, p.manifests(), p.blobs(), p.problems(), p.notes());
-    collect(planned, topDescriptor, body, doc, platforms, 0);
+    collect(planned, held, topDescriptor, body, doc, platforms, 0);
     return planned;
   }
 
   private void collect(
-      Plan p, Descriptor d, byte[] body, ManifestDocument doc, Set<Platform> platforms, int depth) {
+      Plan p,
+      RepositoryLinks held,
+      Descriptor d,
+      byte[] body,
+      ManifestDocument doc,
+      Set<Platform> platforms,
+      int depth) {
     if (doc.isIndex()) {
       if (depth >= ImageGraph.MAX_INDEX_DEPTH) {
         p.problems()
@@ -166,7 +175,7 @@ public final class Exporter {
           p.notes().add("left out " + c.platform() + " (not asked for)");
           continue;
         }
-        byte[] child = store.readManifest(c.digest());
+        byte[] child = held.served(c.digest()) ? store.readManifest(c.digest()) : null;
         if (child == null) {
           if (platforms.isEmpty() || depth > 0) {
             p.notes()
@@ -197,7 +206,14 @@ public final class Exporter {
           continue;
         }
         try {
-          collect(p, c, child, ManifestDocument.parse(child, c.mediaType()), platforms, depth + 1);
+          collect(
+              p,
+              held,
+              c,
+              child,
+              ManifestDocument.parse(child, c.mediaType()),
+              platforms,
+              depth + 1);
           included++;
         } catch (RegistryException e) {
           p.problems().add("manifest " + c.digest() + ": " + e.getMessage());
@@ -213,7 +229,7 @@ public final class Exporter {
         if (b.isForeign()) {
           continue;
         }
-        long size = store.blobSize(b.digest());
+        long size = held.served(b.digest()) ? store.blobSize(b.digest()) : -1;
         if (size < 0) {
           p.problems()
               .add(

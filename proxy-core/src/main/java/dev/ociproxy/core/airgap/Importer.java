@@ -138,8 +138,21 @@ public final class Importer {
     c.publish();
     if (target != null) {
       RepositoryLinks links = new RepositoryLinks(store.root(), target.upstream());
-      c.manifests.keySet().forEach(d -> links.add(target.repository(), d));
-      c.blobs.keySet().forEach(d -> links.add(target.repository(), d));
+      // The operator's verified import stands in for the upstream serving the bytes.
+      c.manifests
+          .keySet()
+          .forEach(
+              d -> {
+                links.add(target.repository(), d);
+                links.addServed(d);
+              });
+      c.blobs
+          .keySet()
+          .forEach(
+              d -> {
+                links.add(target.repository(), d);
+                links.addServed(d);
+              });
       tagIndex(target.upstream())
           .put(
               target.repository(),

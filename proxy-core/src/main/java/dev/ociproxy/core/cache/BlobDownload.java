@@ -40,6 +40,7 @@ public final class BlobDownload implements BodySink {
   private final DiskAppender disk;
   private final ReceivedWindow window;
   private final Consumer<BlobDownload> onDone;
+  private volatile boolean published;
   private final CopyOnWriteArrayList<Runnable> listeners = new CopyOnWriteArrayList<>();
   private final CompletableFuture<Path> finished = new CompletableFuture<>();
   private final AtomicInteger readers = new AtomicInteger();
@@ -125,6 +126,11 @@ public final class BlobDownload implements BodySink {
       // precede the completion of finished()), or deleted after a failure.
       return FileChannel.open(store.blobPath(digest), StandardOpenOption.READ);
     }
+  }
+
+  /** True once the verified file is in the store (already when {@code onDone} runs). */
+  public boolean published() {
+    return published;
   }
 
   /** True when the download ended in failure; a new request should start a fresh fetch. */
@@ -231,6 +237,7 @@ public final class BlobDownload implements BodySink {
     if (!ended.compareAndSet(false, true)) {
       return; // failed meanwhile (every client left): the published file is verified all the same
     }
+    published = true;
     onDone.accept(this);
     finished.complete(target);
     notifyListeners();

@@ -1,5 +1,7 @@
 package dev.ociproxy.core.cache;
 
+import static java.util.Objects.requireNonNull;
+
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.ociproxy.core.oci.Digest;
@@ -13,12 +15,22 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Which repositories of one upstream are known to hold a digest. The content store is shared by all
- * upstreams (one copy per digest), so this is what keeps a blob cached through one upstream or
- * repository from being handed out under another one the upstream never confirmed — the way a
- * private upstream's layers would otherwise leak through a public one. Persisted as empty files
- * {@code links/<upstream>/<repo>/_links/<alg>/<hex>} ({@code _links} cannot clash with a repository
- * component). Thread-safe.
+ * What one upstream is known to hold: which of its repositories hold a digest, and which digests'
+ * bytes it has itself served (verified). The content store is shared by all upstreams (one copy per
+ * digest), so this is what keeps content cached through one upstream from being handed out under
+ * another.
+ *
+ * <p>A repository link is a hint given by the upstream itself (a verified manifest of it listing
+ * the digest, a {@code HEAD} answered 200, a verified download). Hints are enough within one
+ * upstream, but only for bytes it has {@linkplain #served served} itself: whatever the proxy holds
+ * of an upstream's content, that upstream handed out, so a hint cannot make it hand out anything
+ * its own access rules kept from the proxy. Another upstream's bytes are never served on a hint: a
+ * public upstream listing a private layer's digest gets that layer only by serving the same bytes
+ * itself.
+ *
+ * <p>Persisted as empty files {@code links/<upstream>/<repo>/_links/<alg>/<hex>} and {@code
+ * links/<upstream>/_served/<alg>/<hex>} (names starting with {@code _} cannot clash with a
+ * repository component). Thread-safe.
  */
 public final class RepositoryLinks {
   private static final Logger log = LoggerFactory.getLogger(RepositoryLinks.class);
@@ -30,6 +42,9 @@ public final class RepositoryLinks {
 
   // Maintenance inline, as in TagIndex: no common-pool wake-ups from the request path.
   private final Cache<Key, Boolean> known =
+      Caffeine.newBuilder().maximumSize(500_000).executor(Runnable::run).build();
+
+  private final Cache<Digest, Boolean> served =
       Caffeine.newBuilder().maximumSize(500_000).executor(Runnable::run).build();
 
   private final Executor persist;
@@ -57,6 +72,34 @@ public final class RepositoryLinks {
     return dir.resolve(repo.value()).resolve("_links").resolve(d.algorithm().id());
   }
 
+  private Path servedFile(Digest d) {
+    return dir.resolve("_served").resolve(d.algorithm().id()).resolve(d.hex());
+  }
+
+  /**
+   * True when this upstream has itself served {@code d}'s bytes and they verified (or an operator
+   * imported them for it): only then may the store's copy be handed out under this upstream.
+   */
+  public boolean served(Digest d) {
+    if (served.getIfPresent(d) != null) {
+      return true;
+    }
+    if (Files.exists(servedFile(d))) {
+      served.put(d, Boolean.TRUE);
+      return true;
+    }
+    return false;
+  }
+
+  /** Records that this upstream served {@code d}'s bytes and they verified. */
+  public void addServed(Digest d) {
+    if (served.getIfPresent(d) != null) {
+      return;
+    }
+    served.put(d, Boolean.TRUE);
+    persist.execute(() -> write(servedFile(d), d, "_served"));
+  }
+
   public boolean has(RepositoryName repo, Digest d) {
     Key k = new Key(repo, d);
     if (known.getIfPresent(k) != null) {
@@ -79,12 +122,11 @@ public final class RepositoryLinks {
       return;
     }
     known.put(k, Boolean.TRUE);
-    persist.execute(() -> write(repo, d));
+    persist.execute(() -> write(file(repo, d), d, repo.value()));
   }
 
-  private void write(RepositoryName repo, Digest d) {
-    Path links = linksOf(repo, d);
-    Path f = links.resolve(d.hex());
+  private void write(Path f, Digest d, String where) {
+    Path links = requireNonNull(f.getParent(), "parent"); // f is always dir/.../<hex>
     try {
       if (!Files.isDirectory(links)) {
         Files.createDirectories(links);
@@ -93,7 +135,7 @@ public final class RepositoryLinks {
     } catch (FileAlreadyExistsException e) {
       // Another request linked it first.
     } catch (IOException e) {
-      log.warn("could not record {} in {}: {}", d, repo, e.toString());
+      log.warn("could not record {} in {}: {}", d, where, e.toString());
     }
   }
 }

@@ -1,5 +1,7 @@
 package dev.ociproxy.core.registry;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.ociproxy.core.cache.BlobDownload;
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.cache.RepositoryLinks;
@@ -16,6 +18,7 @@ import dev.ociproxy.core.verify.VerificationException.Reason;
 import io.netty.handler.codec.http.HttpMethod;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -26,10 +29,20 @@ import org.slf4j.LoggerFactory;
 /**
  * The blob half of a {@link PullThrough}: serves verified blobs from the store, runs one shared
  * upstream download per digest that every reader tails, and asks the upstream (one {@code HEAD})
- * before a blob held for another repository is served under this one. Thread-safe.
+ * before a blob held for another repository is served under this one. The store's copy is served
+ * only if this upstream has itself served those bytes (see {@link RepositoryLinks}); otherwise they
+ * are fetched from it and verified like any cold blob. Thread-safe.
+ *
+ * <p>A {@code HEAD} never contradicts what the proxy verified: a size in the store wins over the
+ * upstream's claim, a {@code Docker-Content-Digest} naming another digest is refused, and a digest
+ * this upstream's content was refused for in the last {@link #REFUSAL_MEMORY} is answered with that
+ * refusal without asking again. A {@code HEAD} for a blob the proxy does not hold answers the
+ * upstream's claimed size unverified rather than downloading the blob to check it: a HEAD may be
+ * for gigabytes, and the {@code GET} that follows is verified.
  */
 final class BlobFetcher {
   private static final Logger log = LoggerFactory.getLogger(BlobFetcher.class);
+  static final Duration REFUSAL_MEMORY = Duration.ofSeconds(30);
 
   private final RegistryMeters meters;
   private final UpstreamClient client;
@@ -46,6 +59,14 @@ final class BlobFetcher {
 
   /** The repository each running download was started for; its own clients join without a HEAD. */
   private final ConcurrentMap<Digest, RepositoryName> downloadRepos = new ConcurrentHashMap<>();
+
+  /** Digests this upstream's content was refused for lately, and why. */
+  private final Cache<Digest, VerificationException> refused =
+      Caffeine.newBuilder()
+          .expireAfterWrite(REFUSAL_MEMORY)
+          .maximumSize(10_000)
+          .executor(Runnable::run)
+          .build();
 
   BlobFetcher(
       RegistryMeters meters,
@@ -66,16 +87,20 @@ final class BlobFetcher {
 
   /** A blob from the store, or a (possibly shared) download that readers tail. */
   CompletableFuture<BlobSource> blob(RepositoryName repo, Digest digest) {
+    // Bytes only another upstream served are fetched from this one, never lent from the store.
+    boolean ours = links.served(digest);
     boolean joinable = downloads.running(digest) != null && !repo.equals(downloadRepos.get(digest));
-    if (!links.has(repo, digest) && (joinable || store.blobSize(digest) >= 0)) {
-      // Held for another repository or upstream: serve it here only once the upstream confirms.
-      return confirm(repo, digest).thenCompose(v -> linkedBlob(repo, digest));
+    if (!links.has(repo, digest) && (joinable || ours && store.blobSize(digest) >= 0)) {
+      // Held for another repository of this upstream: serve it here only once the upstream
+      // confirms.
+      return confirm(repo, digest).thenCompose(v -> linkedBlob(repo, digest, ours));
     }
-    return linkedBlob(repo, digest);
+    return linkedBlob(repo, digest, ours);
   }
 
-  private CompletableFuture<BlobSource> linkedBlob(RepositoryName repo, Digest digest) {
-    BlobSource.Cached cached = BlobSource.Cached.lease(store, digest);
+  private CompletableFuture<BlobSource> linkedBlob(
+      RepositoryName repo, Digest digest, boolean ours) {
+    BlobSource.Cached cached = ours ? BlobSource.Cached.lease(store, digest) : null;
     if (cached != null) {
       return CompletableFuture.completedFuture(cached);
     }
@@ -122,18 +147,17 @@ final class BlobFetcher {
       throw UpstreamErrors.of(resp, OciErrorCode.BLOB_UNKNOWN, "blob " + digest);
     }
     String header = resp.headers().get("Docker-Content-Digest");
-    if (header != null
-        && header.trim().startsWith(digest.algorithm().id() + ":")
-        && !header.trim().equals(digest.toString())) {
+    if (contradicts(header, digest)) {
       resp.discard();
-      throw meters.refuse(
-          repo,
-          digest.toString(),
+      throw remember(
           digest,
-          Reason.DIGEST_HEADER_MISMATCH,
-          "Docker-Content-Digest " + header.trim());
+          meters.refuse(
+              repo,
+              digest.toString(),
+              digest,
+              Reason.DIGEST_HEADER_MISMATCH,
+              "Docker-Content-Digest " + header.trim()));
     }
-    links.add(repo, digest); // the upstream answered 200 for this repository
     BlobDownload d;
     try {
       d =
@@ -145,6 +169,12 @@ final class BlobFetcher {
                 end.run(); // before any client sees the end: a client's next request starts afresh
                 limiter.release();
                 meters.received("blob", done.written());
+                if (done.published()) {
+                  // Verified: this upstream served these bytes, from this repository.
+                  links.addServed(digest);
+                  links.add(repo, digest);
+                  refused.invalidate(digest);
+                }
               },
               store.writerFor(resp.contentLength()));
     } catch (IOException e) {
@@ -167,6 +197,7 @@ final class BlobFetcher {
             (path, err) -> {
               if (err instanceof VerificationException v) {
                 meters.refused(repo, digest.toString(), v.reason(), v.getMessage());
+                remember(digest, v);
               } else if (err != null) {
                 log.warn(
                     "blob download {} from {} failed: {}",
@@ -181,7 +212,19 @@ final class BlobFetcher {
 
   /** Size of a blob, from the store, a running download, or an upstream HEAD (never cached). */
   CompletableFuture<Long> blobSize(RepositoryName repo, Digest digest) {
-    if (links.has(repo, digest)) {
+    VerificationException lately = refused.getIfPresent(digest);
+    if (lately != null) {
+      meters.refusalRemembered();
+      return CompletableFuture.failedFuture(
+          new VerificationException(
+              lately.reason(),
+              digest,
+              "refused less than "
+                  + REFUSAL_MEMORY.toSeconds()
+                  + " s ago, not asked again: "
+                  + lately.getMessage()));
+    }
+    if (links.has(repo, digest) && links.served(digest)) {
       long size = store.blobSize(digest);
       if (size >= 0) {
         return CompletableFuture.completedFuture(size);
@@ -210,9 +253,33 @@ final class BlobFetcher {
                       if (resp.status() != 200) {
                         throw UpstreamErrors.of(resp, OciErrorCode.BLOB_UNKNOWN, "blob " + digest);
                       }
-                      links.add(repo, digest);
-                      return resp.contentLength();
+                      String header = resp.headers().get("Docker-Content-Digest");
+                      if (contradicts(header, digest)) {
+                        throw remember(
+                            digest,
+                            meters.refuse(
+                                repo,
+                                digest.toString(),
+                                digest,
+                                Reason.DIGEST_HEADER_MISMATCH,
+                                "HEAD answered with Docker-Content-Digest " + header.trim()));
+                      }
+                      links.add(repo, digest); // a hint: see RepositoryLinks
+                      long verified = store.blobSize(digest);
+                      return verified >= 0 ? verified : resp.contentLength();
                     }));
+  }
+
+  /** A digest header of the requested algorithm that names another digest. */
+  private static boolean contradicts(String header, Digest digest) {
+    return header != null
+        && header.trim().startsWith(digest.algorithm().id() + ":")
+        && !header.trim().equals(digest.toString());
+  }
+
+  private VerificationException remember(Digest digest, VerificationException v) {
+    refused.put(digest, v);
+    return v;
   }
 
   /** Asks the upstream (HEAD) whether {@code repo} holds {@code digest}; links it if so. */

@@ -103,7 +103,8 @@ final class ManifestFetcher {
   /** Resolves a manifest by tag or digest. */
   CompletableFuture<Manifest> manifest(RepositoryName repo, Reference ref, List<String> accept) {
     if (ref instanceof Digest d) {
-      Manifest cached = links.has(repo, d) ? cachedManifest(d, false) : null;
+      // Listed in one of this upstream's indexes is a hint; its bytes must have come from it too.
+      Manifest cached = links.has(repo, d) && links.served(d) ? cachedManifest(d, false) : null;
       if (cached != null) {
         return CompletableFuture.completedFuture(cached);
       }
@@ -268,6 +269,7 @@ final class ManifestFetcher {
                         ManifestDocument doc =
                             checkDocument(repo, digest.toString(), digest, body, resp);
                         store.putManifest(digest, body);
+                        links.addServed(digest);
                         linkManifest(repo, digest, doc);
                         return new Manifest(digest, doc.mediaType(), body, false, false);
                       });
@@ -323,9 +325,11 @@ final class ManifestFetcher {
                         ManifestDocument doc = checkDocument(repo, asked, null, body, resp);
                         String mediaType = doc.mediaType();
                         store.putManifest(computed, body);
+                        links.addServed(computed);
                         linkManifest(repo, computed, doc);
                         if (claimed != null && !claimed.equals(computed)) {
                           store.putManifest(claimed, body);
+                          links.addServed(claimed);
                           links.add(repo, claimed);
                         }
                         tags.put(
@@ -359,7 +363,8 @@ final class ManifestFetcher {
 
   /**
    * Records that the upstream served {@code digest} from {@code repo}, and with it everything the
-   * manifest references: the upstream has vouched that the repository holds them.
+   * manifest references: the upstream says the repository holds them. A hint only: the store's copy
+   * of a referenced digest is handed out under this upstream once it has served those bytes itself.
    */
   private void linkManifest(RepositoryName repo, Digest digest, ManifestDocument doc) {
     links.add(repo, digest);

@@ -105,9 +105,13 @@ public final class PullThrough implements Registry {
     return manifests.cachedManifest(d, false);
   }
 
-  /** True when {@code repo} is known to hold {@code d} (the upstream served it from there). */
+  /**
+   * True when the store's copy of {@code d} may be handed out under {@code repo} of this upstream:
+   * the upstream said the repository holds it and has itself served its bytes (see {@link
+   * RepositoryLinks}).
+   */
   public boolean linked(RepositoryName repo, Digest d) {
-    return links.has(repo, d);
+    return links.has(repo, d) && links.served(d);
   }
 
   /**

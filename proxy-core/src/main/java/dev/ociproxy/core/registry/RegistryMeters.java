@@ -73,6 +73,19 @@ public final class RegistryMeters {
         .increment((double) bytes); // exact up to 2^53 bytes
   }
 
+  /**
+   * A blob HEAD answered with a refusal of that digest moments ago, without asking the upstream.
+   */
+  void refusalRemembered() {
+    Counter.builder("registry_proxy_remembered_refusals")
+        .description(
+            "Blob HEADs answered with an error because this upstream's content for that digest was"
+                + " refused moments ago; the upstream is not asked again")
+        .tag("upstream", upstream)
+        .register(meters)
+        .increment();
+  }
+
   /** Logs and counts a refusal; returns the exception to fail the request with. */
   VerificationException refuse(
       RepositoryName repo,

@@ -107,8 +107,18 @@ final class Images {
   static Image cache(ContentStore store, String upstream, Image img) {
     RepositoryLinks links = new RepositoryLinks(store.root(), upstream);
     RepositoryName repo = new RepositoryName(img.repo());
-    img.manifests().forEach(d -> links.add(repo, d));
-    img.blobs().forEach(d -> links.add(repo, d));
+    img.manifests()
+        .forEach(
+            d -> {
+              links.add(repo, d);
+              links.addServed(d); // as a pull through this upstream would have
+            });
+    img.blobs()
+        .forEach(
+            d -> {
+              links.add(repo, d);
+              links.addServed(d);
+            });
     try {
       for (PlatformImage p : img.platforms()) {
         for (Map.Entry<Digest, byte[]> b : p.blobs().entrySet()) {

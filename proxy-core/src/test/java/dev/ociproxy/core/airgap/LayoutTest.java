@@ -170,6 +170,26 @@ class LayoutTest {
   }
 
   @Test
+  void exportUnderAnUpstreamOfContentOnlyAnotherUpstreamServed_isRefused() throws Exception {
+    Images.Image other =
+        Images.cache(source, "other.test", Images.multiArch("test/borrowed", "v1", 7));
+    // The upstream names the same index by tag (and its repository lists it), but never served it.
+    RepositoryName repo = new RepositoryName("test/borrowed");
+    new TagIndex(source.root(), UP)
+        .put(
+            repo,
+            new Tag("v1"),
+            new TagIndex.Entry(
+                other.index(), MediaTypes.OCI_INDEX, System.currentTimeMillis(), true));
+    other.manifests().forEach(d -> new RepositoryLinks(source.root(), UP).add(repo, d));
+
+    ExportReport r = export(tmp.resolve("borrowed"), Set.of(), "test/borrowed:v1");
+
+    assertThat(r.ok()).isFalse();
+    assertThat(r.items().get(0).problems()).anyMatch(p -> p.contains("is not in the cache"));
+  }
+
+  @Test
   void flippedByteInOneLayer_refusesTheImage_namesTheLayer_andLeavesTheCacheClean()
       throws Exception {
     Path out = tmp.resolve("layout");
