@@ -75,7 +75,14 @@ class DockerdMirrorIT extends ClientScenarios {
     /** Another proxy whose only (so default) upstream is {@code url}, called {@code docker.io}. */
     private static ProxyProcess hubProxy(String url, boolean asReader) {
       ProxyProcess.Builder b = ProxyProcess.builder();
-      return (asReader ? b.upstream(HUB, url, READER) : b.upstream(HUB, url)).start();
+      if (asReader) {
+        // The private registry's token server is on its host but another port: a realm the proxy
+        // uses only when listed.
+        b.upstream(HUB, url, READER).upstreamYaml("trustedRealmHosts: [\"127.0.0.1\"]\n");
+      } else {
+        b.upstream(HUB, url);
+      }
+      return b.start();
     }
 
     @Override
