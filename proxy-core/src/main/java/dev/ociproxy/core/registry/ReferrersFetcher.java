@@ -238,7 +238,7 @@ final class ReferrersFetcher {
     }
     URI origin = client.options().url();
     if (target == null
-        || !sameOrigin(target, origin)
+        || !UpstreamClient.sameOrigin(target, origin)
         || !apiPath(repo, subject).equals(target.getRawPath())) {
       meters.refuse(
           repo,
@@ -255,18 +255,6 @@ final class ReferrersFetcher {
       return null;
     }
     return target.getRawPath() + (target.getRawQuery() == null ? "" : "?" + target.getRawQuery());
-  }
-
-  static boolean sameOrigin(URI a, URI b) {
-    return a.getScheme() != null
-        && a.getScheme().equalsIgnoreCase(b.getScheme())
-        && a.getHost() != null
-        && a.getHost().equalsIgnoreCase(b.getHost())
-        && port(a) == port(b);
-  }
-
-  private static int port(URI u) {
-    return u.getPort() >= 0 ? u.getPort() : "https".equalsIgnoreCase(u.getScheme()) ? 443 : 80;
   }
 
   /**

@@ -225,8 +225,11 @@ public final class UpstreamClient {
     return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
   }
 
-  /** Same scheme, host and port: the only place the upstream's credentials may go. */
-  static boolean sameOrigin(URI a, URI b) {
+  /**
+   * Same scheme, host and port: the only place the upstream's credentials may go, and the only
+   * place a referrers page may lead.
+   */
+  public static boolean sameOrigin(URI a, URI b) {
     return a.getScheme() != null
         && a.getScheme().equalsIgnoreCase(b.getScheme())
         && a.getHost() != null
