@@ -51,6 +51,11 @@ def parse_args(argv):
     p.add_argument("--java-opts", default=README_JAVA_OPTS,
                    help="JVM options for our proxy (default: the README's, %(default)s); write it with '=', "
                         "e.g. --java-opts='-Xmx256m -XX:+UseSerialGC'")
+    p.add_argument("--java", default="java",
+                   help="the java that runs our proxy (default: java on PATH), e.g. "
+                        "/usr/lib/jvm/temurin-25-jdk-amd64/bin/java")
+    p.add_argument("--no-first-minute", action="store_true",
+                   help="skip the first-minute rows (fresh servers started for them)")
     p.add_argument("--ours-log-level", default="WARN",
                    help="LOG_LEVEL for our proxy (default WARN: no access log, like the others; INFO logs each request)")
     p.add_argument("--work-dir", default="/tmp", help="parent of the private work directory (default /tmp)")
@@ -110,7 +115,8 @@ class Benchmark:
         args = self.args
         settings = {"runs": args.runs, "wrk_seconds": args.wrk_seconds, "wrk_connections": 32,
                     "wrk_threads": 2, "blob_mib": args.blob_mib, "small_layers": args.small_layers,
-                    "java_opts": args.java_opts, "ours_log_level": args.ours_log_level}
+                    "java_opts": args.java_opts, "java": args.java, "ours_log_level": args.ours_log_level,
+                    "first_minute": not args.no_first_minute}
         machine = report.machine_description()
         machine["loadavg_1m_start"] = os.getloadavg()[0]
         try:
@@ -135,6 +141,8 @@ class Benchmark:
         self._prime()
         self._blob_and_image_phase()
         self._manifest_phase()
+        if not args.no_first_minute:
+            self._first_minute_phase()
         for s in self.proxies:
             if self._alive(s):
                 self.results.add("peak_rss", s.name, s.peak_rss_mib())
@@ -151,8 +159,7 @@ class Benchmark:
                 if not os.path.isfile(args.jar):
                     self.results.skipped["ours"] = f"no jar at {args.jar}; build it with mvn -q package -DskipTests"
                     continue
-                proxies.append(servers.OurProxy(self.work, up, args.jar, args.java_opts.split(),
-                                                args.ours_log_level))
+                proxies.append(self._ours(self.work))
             else:
                 raise SystemExit(f"--servers: unknown server {name!r} (expected: ours, distribution, nginx)")
         for name in {"ours", "distribution", "nginx"} - set(args.servers):
@@ -232,6 +239,55 @@ class Benchmark:
             for s in order:
                 self._wrk(s, "manifest_tag", s.manifest_url(repo, tag), secs)
                 self._wrk(s, "manifest_digest", s.manifest_url(repo, mdigest), secs)
+
+    def _first_minute_phase(self):
+        """Fresh servers, empty caches: time to the first answer, then the first cold pull of a 256 MiB
+        blob; and, on another fresh start, the first wrk seconds of manifests (the first one cold).
+        The blob is one every server already served in the runs above, so the upstream sends it
+        from its page cache to each fresh server alike."""
+        repo, tag, mdigest, *_ = self.images.big
+        cold_repo, _, _, cold_digest, cold_size = self.images.cold[0]
+        n = self.args.runs
+        for r in range(n):
+            order = self.proxies[r % len(self.proxies):] + self.proxies[:r % len(self.proxies)]
+            log(f"run {r + 1}/{n}: first minute of fresh servers, order {[s.name for s in order]}")
+            for s in order:
+                fresh = self._fresh(s.name, f"first-{r}-pull")
+                if fresh is None:
+                    continue
+                self.results.add("first_answer", s.name, fresh.first_answer_seconds)
+                try:
+                    self.results.add("first_cold_blob", s.name,
+                                     measure.blob_pull(fresh.blob_url(cold_repo, cold_digest), cold_size))
+                except MeasurementError as e:
+                    self.results.note(f"{s.name}: first_cold_blob failed: {str(e).splitlines()[0]}")
+                self._retire(fresh)
+                fresh = self._fresh(s.name, f"first-{r}-wrk")
+                if fresh is None:
+                    continue
+                self._wrk(fresh, "first_burst", fresh.manifest_url(repo, tag), 3)
+                self._retire(fresh)
+
+    def _fresh(self, name, subdir):
+        """A new server of the kind named, with its own empty directory, started."""
+        work, up = os.path.join(self.work, subdir), self.upstream
+        server = {"ours": lambda: self._ours(work),
+                  "distribution": lambda: servers.DistributionProxy(work, up),
+                  "nginx": lambda: servers.NginxCache(work, up)}[name]()
+        try:
+            server.start()
+        except RuntimeError as e:
+            self.results.note(f"{name}: fresh start failed: {e}")
+            return None
+        return server
+
+    def _retire(self, server):
+        server.stop()
+        shutil.rmtree(server.dir, ignore_errors=True)
+
+    def _ours(self, work):
+        a = self.args
+        return servers.OurProxy(work, self.upstream, a.jar, a.java_opts.split(), a.ours_log_level, java=a.java)
 
     # --- helpers ---------------------------------------------------------------------------
     def _cold(self, s, metric, image, pull, cpu_metric=None):

@@ -25,6 +25,11 @@ METRICS = [
     ("cold_cpu", "server CPU per cold pull", "s", "low"),
     ("cold_upstream_read", "upstream reads per cold pull", "MB", "low"),
     ("warm_cpu", "server CPU per warm pull", "s", "low"),
+    ("first_answer", "first minute: start to first answer", "s", "low"),
+    ("first_cold_blob", "first minute: first cold pull after start", "MB/s", "high"),
+    ("first_burst_rps", "first minute: first 3 s of manifests, 32 conns", "req/s", "high"),
+    ("first_burst_p50", "  first 3 s of manifests p50", "ms", "low"),
+    ("first_burst_p99", "  first 3 s of manifests p99", "ms", "low"),
     ("peak_rss", "peak RSS (VmHWM, whole run)", "MiB", "low"),
 ]
 

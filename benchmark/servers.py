@@ -63,7 +63,9 @@ class Server:
         return {}
 
     def start(self, timeout=60):
+        """Starts the server and waits for its first HTTP answer on /v2/ (self.first_answer_seconds)."""
         log = open(os.path.join(self.dir, "server.log"), "wb")
+        t0 = time.monotonic()
         self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True,
                                      env=dict(os.environ, **self.env()))
@@ -74,11 +76,14 @@ class Server:
                 raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {log.name}")
             try:
                 with urllib.request.urlopen(f"http://{self.host}/v2/", timeout=2):
-                    return
+                    pass
+                self.first_answer_seconds = time.monotonic() - t0
+                return
             except urllib.error.HTTPError:
+                self.first_answer_seconds = time.monotonic() - t0
                 return  # it answers HTTP; a 401 is still "up"
             except OSError:
-                time.sleep(0.1)
+                time.sleep(0.02)
         raise RuntimeError(f"{self.name} did not answer /v2/ within {timeout}s; see {log.name}")
 
     def stop(self):
@@ -286,8 +291,9 @@ class OurProxy(Server):
     upstream_name = "upstream.bench"
     prefix = upstream_name + "/"
 
-    def __init__(self, work_dir, upstream, jar, java_opts, log_level, cache_settings=None):
+    def __init__(self, work_dir, upstream, jar, java_opts, log_level, cache_settings=None, java="java"):
         super().__init__(work_dir)
+        self.java = java
         self.upstream = upstream
         self.jar = jar
         self.java_opts = java_opts
@@ -309,7 +315,7 @@ class OurProxy(Server):
                     f'  - name: "{self.upstream_name}"\n'
                     f'    url: "http://{self.upstream.host}"\n'
                     '    default: true\n')
-        return ["java", *self.java_opts, "-jar", self.jar, "--config", cfg]
+        return [self.java, *self.java_opts, "-jar", self.jar, "--config", cfg]
 
     def cached_blob(self, repo, digest):
         alg, hexd = digest.split(":")
