@@ -64,7 +64,14 @@ public final class PullThrough implements Registry {
     this.blobs = new BlobFetcher(reports, client, store, links, limiter, options);
     this.manifests = new ManifestFetcher(reports, client, store, tags, links, limiter, options);
     this.heads = new ManifestHeads(manifests, client, tags, limiter);
-    this.referrers = new ReferrersFetcher(this, reports, client, limiter, options);
+    this.referrers =
+        new ReferrersFetcher(
+            this,
+            reports,
+            client,
+            limiter,
+            options,
+            new ReferrersStore(store, name(), store.background()));
   }
 
   @Override
@@ -162,7 +169,10 @@ public final class PullThrough implements Registry {
     return referrers.referrers(repo, subject);
   }
 
-  /** The last verified referrers list of {@code subject}, or null; the upstream is not asked. */
+  /**
+   * The last verified referrers list of {@code subject}, from memory or the store (so from before a
+   * restart), or null; the upstream is not asked.
+   */
   public @Nullable Referrers cachedReferrers(RepositoryName repo, Digest subject) {
     return referrers.cached(repo, subject);
   }

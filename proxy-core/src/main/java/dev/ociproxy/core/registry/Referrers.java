@@ -1,6 +1,7 @@
 package dev.ociproxy.core.registry;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -9,6 +10,7 @@ import dev.ociproxy.core.oci.MediaTypes;
 import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -48,8 +50,17 @@ public record Referrers(Digest subject, List<Referrer> manifests, boolean stale)
   public byte[] indexJson() {
     ObjectNode root =
         JSON.createObjectNode().put("schemaVersion", 2).put("mediaType", MediaTypes.OCI_INDEX);
-    ArrayNode list = root.putArray("manifests");
-    for (Referrer r : manifests) {
+    writeManifests(root.putArray("manifests"), manifests);
+    try {
+      return JSON.writeValueAsBytes(root);
+    } catch (JsonProcessingException e) {
+      throw new UncheckedIOException(e); // a tree of strings and numbers always serialises
+    }
+  }
+
+  /** The descriptors of {@code referrers}, as the index lists them (and the store keeps them). */
+  static void writeManifests(ArrayNode list, List<Referrer> referrers) {
+    for (Referrer r : referrers) {
       ObjectNode d =
           list.addObject()
               .put("mediaType", r.mediaType())
@@ -63,10 +74,40 @@ public record Referrers(Digest subject, List<Referrer> manifests, boolean stale)
         r.annotations().forEach(a::put);
       }
     }
-    try {
-      return JSON.writeValueAsBytes(root);
-    } catch (JsonProcessingException e) {
-      throw new UncheckedIOException(e); // a tree of strings and numbers always serialises
+  }
+
+  /**
+   * One descriptor as {@link #writeManifests} wrote it.
+   *
+   * @throws IllegalArgumentException when any field is missing or malformed
+   */
+  static Referrer readReferrer(JsonNode d) {
+    JsonNode type = d.path("mediaType");
+    JsonNode digest = d.path("digest");
+    JsonNode size = d.path("size");
+    JsonNode artifactType = d.path("artifactType");
+    JsonNode annotations = d.path("annotations");
+    if (!type.isTextual()
+        || !digest.isTextual()
+        || !size.canConvertToExactIntegral()
+        || size.asLong() < 0
+        || !(artifactType.isMissingNode() || artifactType.isTextual())
+        || !(annotations.isMissingNode() || annotations.isObject())) {
+      throw new IllegalArgumentException("a malformed referrer descriptor");
     }
+    Map<String, String> a = new TreeMap<>();
+    for (var it = annotations.fields(); it.hasNext(); ) {
+      var e = it.next();
+      if (!e.getValue().isTextual()) {
+        throw new IllegalArgumentException("a referrer annotation that is not a string");
+      }
+      a.put(e.getKey(), e.getValue().asText());
+    }
+    return new Referrer(
+        type.asText(),
+        Digest.parse(digest.asText()),
+        size.asLong(),
+        artifactType.isTextual() ? artifactType.asText() : null,
+        a);
   }
 }

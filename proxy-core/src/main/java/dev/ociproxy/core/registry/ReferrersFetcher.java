@@ -2,9 +2,8 @@ package dev.ociproxy.core.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.ociproxy.core.concurrent.Futures;
+import dev.ociproxy.core.concurrent.SingleFlight;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.ManifestDocument;
 import dev.ociproxy.core.oci.MediaTypes;
@@ -36,8 +35,9 @@ import org.jspecify.annotations.Nullable;
  * claim; each listed manifest is fetched by digest through the verifying path and listed only if
  * its size is the listed one and its {@code subject} is the digest asked. What is listed is
  * recomputed from the manifest, never copied. Lies are dropped and recorded as refusals. A verified
- * list is kept like a tag: fresh as long as the freshness rules say for its {@code sha256-<hex>}
- * tag, served stale when the upstream is in trouble.
+ * list is kept like a tag, in a {@link ReferrersStore} (so across restarts): fresh as long as the
+ * freshness rules say for its {@code sha256-<hex>} tag, served stale when the upstream is in
+ * trouble. Concurrent requests for one list share one fetch.
  */
 final class ReferrersFetcher {
   /** Pages of an upstream's list followed at most; a list that goes on is cut here. */
@@ -56,14 +56,13 @@ final class ReferrersFetcher {
   /** A listed descriptor: what the upstream claims, to be checked. */
   private record Claim(String mediaType, Digest digest, long size) {}
 
-  private record Held(Referrers referrers, long atMillis) {}
-
   private final PullThrough mirror;
   private final RegistryMeters meters;
   private final UpstreamClient client;
   private final FetchLimiter limiter;
   private final Freshness freshness;
-  private final Cache<String, Held> lists = Caffeine.newBuilder().maximumSize(10_000).build();
+  private final ReferrersStore saved;
+  private final SingleFlight<String, Referrers> fetches;
 
   /** System.nanoTime until which the upstream is taken to lack the API; null when it has it. */
   private volatile @Nullable Long apiMissingUntil;
@@ -73,28 +72,35 @@ final class ReferrersFetcher {
       RegistryMeters meters,
       UpstreamClient client,
       FetchLimiter limiter,
-      MirrorOptions options) {
+      MirrorOptions options,
+      ReferrersStore saved) {
     this.mirror = mirror;
     this.meters = meters;
     this.client = client;
     this.limiter = limiter;
     this.freshness = new Freshness(options.freshness(), options.tagTtl());
+    this.saved = saved;
+    this.fetches = new SingleFlight<>(r -> true, () -> meters.coalesced("referrers"));
   }
 
   CompletableFuture<Referrers> referrers(RepositoryName repo, Digest subject) {
-    String key = repo.value() + "@" + subject;
-    Held held = lists.getIfPresent(key);
+    ReferrersStore.Entry held = saved.get(repo, subject);
     // Fresh as the tag-schema tag would be: the freshness rules for sha256-<hex> (default 1
     // minute).
-    if (held != null && freshness.isFresh(schemaTag(subject), held.atMillis())) {
+    if (held != null && freshness.isFresh(schemaTag(subject), held.verifiedAtMillis())) {
       return CompletableFuture.completedFuture(held.referrers());
     }
+    return fetches.run(repo.value() + "@" + subject, () -> fetch(repo, subject, held));
+  }
+
+  private CompletableFuture<Referrers> fetch(
+      RepositoryName repo, Digest subject, ReferrersStore.@Nullable Entry held) {
     return listed(repo, subject)
         .thenCompose(claims -> verifyAll(repo, subject, claims))
         .handle(
             (fresh, err) -> {
               if (err == null) {
-                lists.put(key, new Held(fresh, System.currentTimeMillis()));
+                saved.put(repo, new ReferrersStore.Entry(fresh, System.currentTimeMillis()));
                 return fresh;
               }
               Throwable cause = Futures.cause(err);
@@ -106,9 +112,12 @@ final class ReferrersFetcher {
             });
   }
 
-  /** The last verified list, whatever its age, or null; the upstream is not asked. */
+  /**
+   * The last verified list, whatever its age (from memory or the store), or null; the upstream is
+   * not asked.
+   */
   @Nullable Referrers cached(RepositoryName repo, Digest subject) {
-    Held held = lists.getIfPresent(repo.value() + "@" + subject);
+    ReferrersStore.Entry held = saved.get(repo, subject);
     return held == null ? null : held.referrers();
   }
 

@@ -2,6 +2,7 @@ package dev.ociproxy.core.registry;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.ociproxy.core.airgap.CachedOnly;
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.MediaTypes;
@@ -55,6 +56,10 @@ class ReferrersTest {
 
   /** A pull-through whose referrers lists (and sha256-* tags) stay fresh for {@code tagTtl}. */
   private PullThrough pullThrough(Duration tagTtl) {
+    if (upstreams != null) { // a restart over the same cache directory
+      upstreams.close();
+      store.close();
+    }
     store = new ContentStore(cache).open();
     MirrorOptions caching =
         new MirrorOptions(
@@ -247,7 +252,6 @@ class ReferrersTest {
     up.clearRequests();
     assertThat(digests(referrers(fresh))).containsExactlyInAnyOrderElementsOf(honest);
     assertThat(up.requests()).isEmpty();
-    store.close();
 
     PullThrough expiring = pullThrough(Duration.ZERO);
     referrers(expiring);
@@ -257,5 +261,68 @@ class ReferrersTest {
     assertThat(stale.stale()).isTrue();
     assertThat(digests(stale)).containsExactlyInAnyOrderElementsOf(honest);
     assertThat(expiring.cachedReferrers(REPO, Digest.parse(image))).isNotNull();
+  }
+
+  @Test
+  void aVerifiedListSurvivesARestart_freshWithoutAskingAndStaleWhenTheUpstreamFails()
+      throws Exception {
+    List<String> honest = imageWithTwoReferrers();
+    referrers(pullThrough(Duration.ofMinutes(5)));
+    up.clearRequests();
+
+    PullThrough restarted = pullThrough(Duration.ofMinutes(5));
+    Referrers fresh = referrers(restarted);
+
+    assertThat(digests(fresh)).containsExactlyInAnyOrderElementsOf(honest);
+    assertThat(fresh.stale()).isFalse();
+    assertThat(up.requests()).as("fresh from the store: the upstream is not asked").isEmpty();
+
+    up.lie("*", Lie.status(503));
+    Referrers stale = referrers(pullThrough(Duration.ZERO));
+
+    assertThat(stale.stale()).isTrue();
+    assertThat(digests(stale)).containsExactlyInAnyOrderElementsOf(honest);
+    assertThat(stale.manifests())
+        .extracting(Referrers.Referrer::artifactType)
+        .containsExactlyInAnyOrder(SBOM, SIGNATURE);
+  }
+
+  @Test
+  void anOfflineUpstreamAnswersFromTheListKeptBeforeARestart_andAnEmptyListStaysAnEmptyList()
+      throws Exception {
+    List<String> honest = imageWithTwoReferrers();
+    String bare = up.putImage(REPO.value(), "v2", "bare".getBytes()).manifestDigest();
+    PullThrough online = pullThrough(Duration.ofSeconds(30));
+    referrers(online);
+    online.referrers(REPO, Digest.parse(bare)).get(10, TimeUnit.SECONDS);
+    up.clearRequests();
+
+    CachedOnly offline = new CachedOnly(pullThrough(Duration.ofSeconds(30)));
+
+    Referrers r = offline.referrers(REPO, Digest.parse(image)).get(10, TimeUnit.SECONDS);
+    assertThat(digests(r)).containsExactlyInAnyOrderElementsOf(honest);
+    assertThat(offline.referrers(REPO, Digest.parse(bare)).get(10, TimeUnit.SECONDS).manifests())
+        .isEmpty();
+    assertThat(offline.manifest(REPO, r.manifests().get(0).digest(), List.of()).get().body())
+        .as("the listed referrer itself is held too")
+        .hasSize(sizes.get(r.manifests().get(0).digest().toString()));
+    assertThat(up.requests()).isEmpty();
+  }
+
+  @Test
+  void concurrentRequestsForOneListShareOneUpstreamFetch() throws Exception {
+    imageWithTwoReferrers();
+    PullThrough p = pullThrough(Duration.ofSeconds(30));
+    up.clearRequests();
+
+    List<java.util.concurrent.CompletableFuture<Referrers>> many =
+        java.util.stream.IntStream.range(0, 8)
+            .mapToObj(i -> p.referrers(REPO, Digest.parse(image)))
+            .toList();
+    for (var f : many) {
+      assertThat(f.get(10, TimeUnit.SECONDS).manifests()).hasSize(2);
+    }
+
+    assertThat(up.requests("GET", "/v2/" + REPO + "/referrers/")).hasSize(1);
   }
 }
