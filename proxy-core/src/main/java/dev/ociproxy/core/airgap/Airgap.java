@@ -16,6 +16,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,14 +37,14 @@ public final class Airgap implements AutoCloseable {
   public static final String CONFIGURED = "configured warm list";
 
   private final AirgapOptions options;
-  private final PinFile pinFile;
+  private final @Nullable PinFile pinFile;
   private final DriftLog drift;
   private final Map<String, Registry> registries = new LinkedHashMap<>();
   private final Warmer warmer;
   private final WarmJobs warmJobs = new WarmJobs();
   private final ScheduledExecutorService scheduler;
 
-  private Airgap(AirgapOptions options, PinFile pinFile, DriftLog drift) {
+  private Airgap(AirgapOptions options, @Nullable PinFile pinFile, DriftLog drift) {
     this.options = options;
     this.pinFile = pinFile;
     this.drift = drift;
@@ -63,7 +64,7 @@ public final class Airgap implements AutoCloseable {
   public static Airgap start(
       AirgapOptions options,
       Map<String, PullThrough> upstreams,
-      String defaultUpstream,
+      @Nullable String defaultUpstream,
       MeterRegistry meters,
       PinFile.Parser pinParser) {
     requireNonNull(options, "options");

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The air-gap settings of a proxy, as validated by the server's configuration loader.
@@ -19,7 +20,7 @@ import java.util.Set;
 public record AirgapOptions(
     Set<String> offlineUpstreams,
     Set<String> pinnedOnlyUpstreams,
-    Path pinsFile,
+    @Nullable Path pinsFile,
     List<WarmEntry> warm,
     Duration warmInterval) {
 

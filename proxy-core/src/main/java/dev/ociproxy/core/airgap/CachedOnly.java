@@ -15,6 +15,7 @@ import dev.ociproxy.core.registry.Registry;
 import dev.ociproxy.core.registry.TagList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An offline upstream ({@code offline: [name]}): serves what the cache holds for it, whatever its
@@ -76,7 +77,7 @@ public final class CachedOnly implements Registry {
     return held.cachedTags(repo);
   }
 
-  private <T> CompletableFuture<T> orOffline(T cached, OciErrorCode code, String what) {
+  private <T> CompletableFuture<T> orOffline(@Nullable T cached, OciErrorCode code, String what) {
     return cached != null
         ? CompletableFuture.completedFuture(cached)
         : CompletableFuture.failedFuture(

@@ -74,7 +74,7 @@ public final class DriftLog {
             (upstream, err) -> {
               checking.remove(key);
               if (err != null) {
-                log.debug("could not check pinned {} upstream: {}", key, Warmer.describe(err));
+                log.debug("could not check pinned {} upstream: {}", key, ImageGraph.describe(err));
               } else {
                 observe(key, pin, upstream);
               }

@@ -3,6 +3,7 @@ package dev.ociproxy.core.airgap;
 import dev.ociproxy.core.oci.Digest;
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /** What an export wrote for each reference; a reference with a problem was not written. */
 public record ExportReport(java.nio.file.Path output, List<Item> items) {
@@ -19,7 +20,7 @@ public record ExportReport(java.nio.file.Path output, List<Item> items) {
   public record Item(
       ImageRef ref,
       String name,
-      Digest digest,
+      @Nullable Digest digest,
       int manifests,
       int blobs,
       long bytes,

@@ -2,46 +2,33 @@ package dev.ociproxy.core.airgap;
 
 import static java.util.Objects.requireNonNull;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.cache.RepositoryLinks;
 import dev.ociproxy.core.cache.TagIndex;
 import dev.ociproxy.core.oci.Descriptor;
 import dev.ociproxy.core.oci.Digest;
-import dev.ociproxy.core.oci.ManifestDocument;
-import dev.ociproxy.core.oci.MediaTypes;
 import dev.ociproxy.core.oci.RegistryException;
-import java.io.BufferedOutputStream;
+import dev.ociproxy.core.oci.Tag;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Writes images from the cache as an OCI image layout, a directory or a single tar of one, that
  * skopeo ({@code oci:DIR:NAME}, {@code oci-archive:FILE:NAME}), umoci and our own {@link Importer}
  * read. Each image is named by its full reference ({@code upstream/repo:tag}) in the {@code
  * org.opencontainers.image.ref.name} annotation. Bytes are re-hashed as they are copied out of the
- * cache, so a disk fault cannot travel across the gap. Reads the store only; safe while a proxy
- * serves from it.
+ * cache ({@link LayoutSink}), so a disk fault cannot travel across the gap. Reads the store only;
+ * safe while a proxy serves from it.
  */
 public final class Exporter {
-  private static final ObjectMapper JSON =
-      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-
   private final ContentStore store;
   private final Pins pins;
 
@@ -53,16 +40,6 @@ public final class Exporter {
     this.pins = requireNonNull(pins, "pins");
   }
 
-  /** What one reference needs: the top descriptor, its manifests and blobs, in writing order. */
-  private record Plan(
-      ImageRef ref,
-      String name,
-      Descriptor top,
-      Map<Digest, byte[]> manifests,
-      Map<Digest, Descriptor> blobs,
-      List<String> problems,
-      List<String> notes) {}
-
   /**
    * Exports {@code refs} to {@code output}: a tar archive when its name ends in {@code .tar}, else
    * a layout directory (created, or added to when it already holds a layout; same names are
@@ -73,209 +50,24 @@ public final class Exporter {
       throws IOException {
     List<Plan> plans = new ArrayList<>();
     for (ImageRef ref : refs) {
-      plans.add(plan(ref, platforms));
+      plans.add(plan(ref, Set.copyOf(platforms)));
     }
-    boolean tar = output.getFileName().toString().endsWith(".tar");
     List<ExportReport.Item> items = new ArrayList<>();
-    try (Sink sink = tar ? new TarSink(output) : new DirSink(output)) {
+    try (LayoutSink sink = LayoutSink.open(output)) {
       List<ObjectNode> entries = new ArrayList<>();
       for (Plan p : plans) {
-        if (p.problems().isEmpty()) {
+        if (p.problems.isEmpty()) {
           write(sink, p);
         }
-        if (p.problems().isEmpty()) {
-          entries.add(indexEntry(p));
+        Descriptor top = p.top;
+        if (p.problems.isEmpty() && top != null) {
+          entries.add(LayoutSink.entry(top.mediaType(), top.digest(), top.size(), name(p.ref)));
         }
-        long bytes =
-            p.blobs().values().stream().mapToLong(Descriptor::size).sum()
-                + p.manifests().values().stream().mapToLong(b -> b.length).sum();
-        items.add(
-            new ExportReport.Item(
-                p.ref(),
-                p.name(),
-                p.top() == null ? null : p.top().digest(),
-                p.manifests().size(),
-                p.blobs().size(),
-                bytes,
-                p.problems(),
-                p.notes()));
+        items.add(p.item());
       }
       sink.finish(entries);
     }
     return new ExportReport(output, items);
-  }
-
-  private Plan plan(ImageRef ref, Set<Platform> platforms) {
-    Plan p =
-        new Plan(
-            ref,
-            name(ref),
-            null,
-            new LinkedHashMap<>(),
-            new LinkedHashMap<>(),
-            new ArrayList<>(),
-            new ArrayList<>());
-    Digest top = ref.digest();
-    if (top == null) {
-      top = pins.get(ref.upstream(), ref.repository(), ref.tag());
-    }
-    if (top == null) {
-      TagIndex.Entry e =
-          new TagIndex(store.root(), ref.upstream()).get(ref.repository(), ref.tag());
-      top = e == null ? null : e.digest();
-    }
-    if (top == null) {
-      p.problems().add("not in the cache: no record of tag " + ref + " (warm or pull it first)");
-      return p;
-    }
-    // Only what this upstream served itself is its content: the store is shared by all upstreams.
-    RepositoryLinks held = new RepositoryLinks(store.root(), ref.upstream());
-    byte[] body = held.served(top) ? store.readManifest(top) : null;
-    if (body == null) {
-      p.problems().add("manifest " + top + " is not in the cache (warm it first)");
-      return p;
-    }
-    ManifestDocument doc;
-    try {
-      doc = ManifestDocument.parse(body, null);
-    } catch (RegistryException e) {
-      p.problems().add("manifest " + top + ": " + e.getMessage());
-      return p;
-    }
-    Descriptor topDescriptor = new Descriptor(doc.mediaType(), top, body.length, null);
-    Plan planned =
-        new Plan(ref, p.name(), topDescriptor, p.manifests(), p.blobs(), p.problems(), p.notes());
-    collect(planned, held, topDescriptor, body, doc, platforms, 0);
-    return planned;
-  }
-
-  private void collect(
-      Plan p,
-      RepositoryLinks held,
-      Descriptor d,
-      byte[] body,
-      ManifestDocument doc,
-      Set<Platform> platforms,
-      int depth) {
-    if (doc.isIndex()) {
-      if (depth >= ImageGraph.MAX_INDEX_DEPTH) {
-        p.problems()
-            .add(
-                "index "
-                    + d.digest()
-                    + ": nested deeper than "
-                    + ImageGraph.MAX_INDEX_DEPTH
-                    + " levels");
-        return;
-      }
-      int included = 0;
-      for (Descriptor c : doc.manifests()) {
-        boolean asked = ImageGraph.wanted(c, depth, platforms);
-        if (!asked) {
-          p.notes().add("left out " + c.platform() + " (not asked for)");
-          continue;
-        }
-        byte[] child = held.served(c.digest()) ? store.readManifest(c.digest()) : null;
-        if (child == null) {
-          if (platforms.isEmpty() || depth > 0) {
-            p.notes()
-                .add(
-                    "left out "
-                        + (c.platform() == null ? c.digest().toString() : c.platform().toString())
-                        + ": its manifest is not in the cache");
-          } else {
-            p.problems()
-                .add(
-                    "manifest "
-                        + c.digest()
-                        + " ("
-                        + c.platform()
-                        + ") is not in the cache (warm it first)");
-          }
-          continue;
-        }
-        if (child.length != c.size()) {
-          p.problems()
-              .add(
-                  "manifest "
-                      + c.digest()
-                      + ": the index says "
-                      + c.size()
-                      + " bytes, it has "
-                      + child.length);
-          continue;
-        }
-        try {
-          collect(
-              p,
-              held,
-              c,
-              child,
-              ManifestDocument.parse(child, c.mediaType()),
-              platforms,
-              depth + 1);
-          included++;
-        } catch (RegistryException e) {
-          p.problems().add("manifest " + c.digest() + ": " + e.getMessage());
-        }
-      }
-      if (included == 0 && p.problems().isEmpty()) {
-        p.problems()
-            .add(
-                "index " + d.digest() + ": none of its manifests is in the cache for " + platforms);
-      }
-    } else {
-      for (Descriptor b : doc.blobs()) {
-        if (b.isForeign()) {
-          continue;
-        }
-        long size = held.served(b.digest()) ? store.blobSize(b.digest()) : -1;
-        if (size < 0) {
-          p.problems()
-              .add(
-                  "blob "
-                      + b.digest()
-                      + " (of manifest "
-                      + d.digest()
-                      + ") is not in the cache (warm it first)");
-        } else if (size != b.size()) {
-          p.problems()
-              .add(
-                  "blob "
-                      + b.digest()
-                      + ": the manifest says "
-                      + b.size()
-                      + " bytes, the cache has "
-                      + size);
-        } else {
-          p.blobs().putIfAbsent(b.digest(), b);
-        }
-      }
-    }
-    p.manifests().put(d.digest(), body);
-  }
-
-  private void write(Sink sink, Plan p) throws IOException {
-    for (Descriptor b : p.blobs().values()) {
-      try {
-        sink.blob(b.digest(), store.blobPath(b.digest()), b.size());
-      } catch (VerifyException e) {
-        p.problems().add(e.getMessage());
-      }
-    }
-    for (Map.Entry<Digest, byte[]> m : p.manifests().entrySet()) {
-      sink.bytes(m.getKey(), m.getValue());
-    }
-  }
-
-  private static ObjectNode indexEntry(Plan p) {
-    ObjectNode e =
-        JSON.createObjectNode()
-            .put("mediaType", p.top().mediaType())
-            .put("digest", p.top().digest().toString())
-            .put("size", p.top().size());
-    e.putObject("annotations").put(OciLayout.REF_NAME, p.name());
-    return e;
   }
 
   /** The ref name of an exported image: the full reference, so an import knows its upstream. */
@@ -283,198 +75,159 @@ public final class Exporter {
     return ref.toString();
   }
 
-  private static byte[] indexJson(List<JsonNode> manifests) throws IOException {
-    ObjectNode root =
-        JSON.createObjectNode().put("schemaVersion", 2).put("mediaType", MediaTypes.OCI_INDEX);
-    ArrayNode arr = root.putArray("manifests");
-    manifests.forEach(arr::add);
-    return JSON.writeValueAsBytes(root);
+  private Plan plan(ImageRef ref, Set<Platform> platforms) {
+    // Only what this upstream served itself is its content: the store is shared by all upstreams.
+    Plan p = new Plan(ref, platforms, new RepositoryLinks(store.root(), ref.upstream()));
+    Digest top = resolve(ref);
+    if (top == null) {
+      p.problem("not in the cache: no record of tag " + ref + " (warm or pull it first)");
+      return p;
+    }
+    byte[] body = p.held.served(top) ? store.readManifest(top) : null;
+    if (body == null) {
+      p.problem("manifest " + top + " is not in the cache (warm it first)");
+      return p;
+    }
+    ImageGraph.Node root;
+    try {
+      root = ImageGraph.Node.parse(new Descriptor("", top, body.length, null), body, null);
+    } catch (RegistryException e) {
+      p.problem("manifest " + top + ": " + e.getMessage());
+      return p;
+    }
+    p.top = new Descriptor(root.doc().mediaType(), top, body.length, null);
+    ImageGraph.walk(root, platforms, p).join(); // the store answers at once
+    return p;
   }
 
-  /** A cached file whose bytes no longer match its name (disk fault); the image is not exported. */
-  private static final class VerifyException extends IOException {
-    private static final long serialVersionUID = 1L;
-
-    VerifyException(String message) {
-      super(message);
+  /** What {@code ref} means here: its digest, its pin, or what the tag index recorded. */
+  private @Nullable Digest resolve(ImageRef ref) {
+    if (ref.digest() != null) {
+      return ref.digest();
     }
+    Tag tag = requireNonNull(ref.tag(), "a reference without digest has a tag");
+    Digest pinned = pins.get(ref.upstream(), ref.repository(), tag);
+    if (pinned != null) {
+      return pinned;
+    }
+    TagIndex.Entry e = new TagIndex(store.root(), ref.upstream()).get(ref.repository(), tag);
+    return e == null ? null : e.digest();
   }
 
-  private static void verified(OciLayout.Copied c, Digest d, long size) throws VerifyException {
-    if (!c.actual().equals(d) || c.size() != size) {
-      throw new VerifyException(
-          "blob "
-              + d
-              + " in the cache hashes to "
-              + c.actual()
-              + " ("
-              + c.size()
-              + " bytes), want "
-              + d
-              + " ("
-              + size
-              + " bytes); run the proxy with cache.verifyOnStart");
-    }
-  }
-
-  /** Where the layout goes. */
-  private interface Sink extends AutoCloseable {
-    void blob(Digest d, Path from, long size) throws IOException;
-
-    void bytes(Digest d, byte[] content) throws IOException;
-
-    void finish(List<ObjectNode> entries) throws IOException;
-
-    @Override
-    void close() throws IOException;
-  }
-
-  /** A layout directory; writes each file under a temporary name and renames it into place. */
-  private static final class DirSink implements Sink {
-    private final Path root;
-
-    DirSink(Path root) throws IOException {
-      this.root = root;
-      if (Files.exists(root) && !Files.isDirectory(root)) {
-        throw new IOException(
-            "--output "
-                + root
-                + " exists and is not a directory (use a name ending in .tar for an archive)");
+  private void write(LayoutSink sink, Plan p) throws IOException {
+    for (Descriptor b : p.blobs.values()) {
+      try {
+        sink.blob(b.digest(), store.blobPath(b.digest()), b.size());
+      } catch (LayoutSink.VerifyException e) {
+        p.problem(String.valueOf(e.getMessage()));
       }
-      if (Files.isDirectory(root) && !Files.exists(root.resolve(OciLayout.LAYOUT_FILE))) {
-        try (var s = Files.list(root)) {
-          if (s.findAny().isPresent()) {
-            throw new IOException(
-                "--output "
-                    + root
-                    + " is a non-empty directory without an OCI layout; refusing to write into it");
-          }
-        }
-      }
-      Files.createDirectories(root);
-      Files.writeString(root.resolve(OciLayout.LAYOUT_FILE), OciLayout.LAYOUT_CONTENT);
     }
-
-    @Override
-    public void blob(Digest d, Path from, long size) throws IOException {
-      Path target = root.resolve(OciLayout.blobPath(d));
-      if (Files.isRegularFile(target) && Files.size(target) == size) {
-        return; // content-addressed: already there from an earlier export
-      }
-      Files.createDirectories(target.getParent());
-      Path tmp = target.resolveSibling("." + d.hex() + ".part");
-      try (InputStream in = Files.newInputStream(from);
-          OutputStream out = Files.newOutputStream(tmp)) {
-        verified(OciLayout.copy(in, out, d), d, size);
-      } catch (IOException e) {
-        Files.deleteIfExists(tmp);
-        throw e;
-      }
-      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    for (Map.Entry<Digest, byte[]> m : p.manifests.entrySet()) {
+      sink.bytes(m.getKey(), m.getValue());
     }
-
-    @Override
-    public void bytes(Digest d, byte[] content) throws IOException {
-      Path target = root.resolve(OciLayout.blobPath(d));
-      Files.createDirectories(target.getParent());
-      Path tmp = target.resolveSibling("." + d.hex() + ".part");
-      Files.write(tmp, content);
-      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    }
-
-    @Override
-    public void finish(List<ObjectNode> entries) throws IOException {
-      Set<String> names = new HashSet<>();
-      entries.forEach(e -> names.add(e.path("annotations").path(OciLayout.REF_NAME).asText()));
-      List<JsonNode> all = new ArrayList<>();
-      Path index = root.resolve(OciLayout.INDEX_FILE);
-      if (Files.exists(index)) {
-        for (JsonNode old : JSON.readTree(index.toFile()).path("manifests")) {
-          if (!names.contains(old.path("annotations").path(OciLayout.REF_NAME).asText(null))) {
-            all.add(old);
-          }
-        }
-      }
-      all.addAll(entries);
-      Path tmp = root.resolve("." + OciLayout.INDEX_FILE + ".part");
-      Files.write(tmp, indexJson(all));
-      Files.move(tmp, index, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    }
-
-    @Override
-    public void close() {}
   }
 
   /**
-   * A tar archive, written to {@code NAME.part} and renamed when complete, so a failed export
-   * leaves no half archive under the real name. {@code index.json} comes last and lists only images
-   * whose every blob was written.
+   * One reference: the walk of its graph in the store, and what it needs, in writing order
+   * (manifests children first).
    */
-  private static final class TarSink implements Sink {
-    private final Path target;
-    private final Path part;
-    private final TarWriter tar;
-    private final Set<Digest> written = new HashSet<>();
-    private final Set<String> dirs = new HashSet<>();
-    private boolean finished;
+  private final class Plan implements ImageGraph.Visitor {
+    final ImageRef ref;
+    final Set<Platform> platforms;
+    final RepositoryLinks held;
+    @Nullable Descriptor top;
+    final Map<Digest, byte[]> manifests = new LinkedHashMap<>();
+    final Map<Digest, Descriptor> blobs = new LinkedHashMap<>();
+    final List<String> problems = new ArrayList<>();
+    final List<String> notes = new ArrayList<>();
 
-    TarSink(Path target) throws IOException {
-      this.target = target;
-      Path parent = target.toAbsolutePath().getParent();
-      Files.createDirectories(parent);
-      this.part = parent.resolve(target.getFileName() + ".part");
-      this.tar = new TarWriter(new BufferedOutputStream(Files.newOutputStream(part), 1 << 16));
-      tar.file(OciLayout.LAYOUT_FILE, OciLayout.LAYOUT_CONTENT.getBytes(StandardCharsets.UTF_8));
-      tar.directory("blobs");
-    }
-
-    private void dirFor(Digest d) throws IOException {
-      String dir = "blobs/" + d.algorithm().id();
-      if (dirs.add(dir)) {
-        tar.directory(dir);
-      }
+    Plan(ImageRef ref, Set<Platform> platforms, RepositoryLinks held) {
+      this.ref = ref;
+      this.platforms = platforms;
+      this.held = held;
     }
 
     @Override
-    public void blob(Digest d, Path from, long size) throws IOException {
-      if (!written.add(d)) {
-        return;
+    public CompletableFuture<ImageGraph.@Nullable Node> read(Descriptor entry, int depth) {
+      byte[] body = held.served(entry.digest()) ? store.readManifest(entry.digest()) : null;
+      if (body != null) {
+        return CompletableFuture.completedFuture(
+            ImageGraph.Node.parse(entry, body, entry.mediaType()));
       }
-      dirFor(d);
-      try (InputStream in = Files.newInputStream(from);
-          OutputStream entry = tar.file(OciLayout.blobPath(d), size)) {
-        verified(OciLayout.copy(in, entry, d), d, size);
-      } catch (VerifyException e) {
-        // The bad bytes are already in the .part file: drop the whole archive rather than ship
-        // them.
-        throw new IOException(e.getMessage() + "; no archive written", e);
-      }
-    }
-
-    @Override
-    public void bytes(Digest d, byte[] content) throws IOException {
-      if (written.add(d)) {
-        dirFor(d);
-        tar.file(OciLayout.blobPath(d), content);
-      }
-    }
-
-    @Override
-    public void finish(List<ObjectNode> entries) throws IOException {
-      tar.file(OciLayout.INDEX_FILE, indexJson(new ArrayList<>(entries)));
-      tar.finish();
-      finished = true;
-    }
-
-    @Override
-    public void close() throws IOException {
-      tar.close();
-      if (finished) {
-        Files.move(
-            part, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      // A platform asked for by name must be there; of "every platform", what is cached goes.
+      if (platforms.isEmpty() || depth > 1) {
+        notes.add(
+            "left out "
+                + (entry.platform() == null ? entry.digest() : entry.platform())
+                + ": its manifest is not in the cache");
       } else {
-        Files.deleteIfExists(part);
+        problems.add(
+            "manifest "
+                + entry.digest()
+                + " ("
+                + entry.platform()
+                + ") is not in the cache (warm it first)");
       }
+      return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public String holder() {
+      return "the cache";
+    }
+
+    @Override
+    public void problem(String message) {
+      problems.add(message);
+    }
+
+    @Override
+    public void leftOut(Descriptor entry) {
+      notes.add("left out " + entry.platform() + " (not asked for)");
+    }
+
+    @Override
+    public void blob(Descriptor b, ImageGraph.Node of) {
+      long size = held.served(b.digest()) ? store.blobSize(b.digest()) : -1;
+      if (size < 0) {
+        problems.add(
+            "blob "
+                + b.digest()
+                + " (of manifest "
+                + of.descriptor().digest()
+                + ") is not in the cache (warm it first)");
+      } else if (size != b.size()) {
+        problems.add(
+            "blob "
+                + b.digest()
+                + ": the manifest says "
+                + b.size()
+                + " bytes, the cache has "
+                + size);
+      } else {
+        blobs.putIfAbsent(b.digest(), b);
+      }
+    }
+
+    @Override
+    public void walked(ImageGraph.Node node) {
+      manifests.put(node.descriptor().digest(), node.body());
+    }
+
+    ExportReport.Item item() {
+      long bytes =
+          blobs.values().stream().mapToLong(Descriptor::size).sum()
+              + manifests.values().stream().mapToLong(b -> b.length).sum();
+      Descriptor t = top;
+      return new ExportReport.Item(
+          ref,
+          name(ref),
+          t == null ? null : t.digest(),
+          manifests.size(),
+          blobs.size(),
+          bytes,
+          problems,
+          notes);
     }
   }
 }

@@ -9,6 +9,7 @@ import dev.ociproxy.core.oci.RepositoryName;
 import dev.ociproxy.core.oci.Tag;
 import java.util.Collection;
 import java.util.Locale;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An image reference resolved against the configured upstreams: {@code upstream/repo:tag}, {@code
@@ -18,7 +19,8 @@ import java.util.Locale;
  * @param tag null for a reference by digest only
  * @param digest null for a reference by tag only
  */
-public record ImageRef(String upstream, RepositoryName repository, Tag tag, Digest digest) {
+public record ImageRef(
+    String upstream, RepositoryName repository, @Nullable Tag tag, @Nullable Digest digest) {
   /** The tag a reference without tag or digest means, as in {@code docker pull}. */
   public static final String DEFAULT_TAG = "latest";
 
@@ -39,7 +41,8 @@ public record ImageRef(String upstream, RepositoryName repository, Tag tag, Dige
    * @param defaultUpstream may be null when no upstream is the default
    * @throws IllegalArgumentException naming {@code s} and what is wrong with it
    */
-  public static ImageRef parse(String s, Collection<String> upstreams, String defaultUpstream) {
+  public static ImageRef parse(
+      String s, Collection<String> upstreams, @Nullable String defaultUpstream) {
     requireNonNull(s, "s");
     String text = s.trim();
     try {
@@ -95,7 +98,7 @@ public record ImageRef(String upstream, RepositoryName repository, Tag tag, Dige
 
   /** What {@code /manifests/<reference>} asks for: the digest when there is one, else the tag. */
   public Reference reference() {
-    return digest != null ? digest : tag;
+    return digest != null ? digest : requireNonNull(tag, "tag"); // one of the two is set
   }
 
   /** {@code repo:tag}, {@code repo@digest} or {@code repo:tag@digest}, without the upstream. */

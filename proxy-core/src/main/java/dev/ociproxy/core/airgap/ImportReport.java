@@ -3,6 +3,7 @@ package dev.ociproxy.core.airgap;
 import dev.ociproxy.core.oci.Digest;
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What an import let in and what it refused, entry by entry. An image lands only when every
@@ -22,9 +23,9 @@ public record ImportReport(java.nio.file.Path input, List<String> problems, List
    * @param tagged the tag recorded for it, or null (refused, or a name without a tag)
    */
   public record Item(
-      String name,
-      Digest digest,
-      ImageRef tagged,
+      @Nullable String name,
+      @Nullable Digest digest,
+      @Nullable ImageRef tagged,
       boolean imported,
       int manifests,
       int blobs,

@@ -1,5 +1,7 @@
 package dev.ociproxy.core.airgap;
 
+import static java.util.Objects.requireNonNull;
+
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.oci.Digest;
 import java.io.BufferedInputStream;
@@ -11,6 +13,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An OCI layout being imported, directory or tar, whose blobs are "staged": copied into the store's
@@ -22,10 +25,17 @@ abstract class LayoutSource implements AutoCloseable {
   /**
    * A blob of the layout as it arrived.
    *
-   * @param file where its bytes are now: a temporary file of ours, or the store's own verified copy
+   * @param file where its bytes are now: a temporary file of ours, or the store's own verified
+   *     copy; null when they hashed to another digest than a blob the store has (nothing to read
+   *     back)
    * @param actual what the bytes hash to (not necessarily the name they came under)
    */
-  record Staged(Path file, long size, Digest actual, boolean temporary) {}
+  record Staged(@Nullable Path file, long size, Digest actual, boolean temporary) {
+    /** The file of bytes that hashed to the name they came under. */
+    Path verifiedFile() {
+      return requireNonNull(file, "the bytes of a tampered blob are not kept");
+    }
+  }
 
   final ContentStore store;
   final Map<Digest, Staged> staged = new HashMap<>();
@@ -53,24 +63,27 @@ abstract class LayoutSource implements AutoCloseable {
   }
 
   /** {@code oci-layout} or {@code index.json}, or null when absent. */
-  abstract byte[] metadata(String name) throws IOException;
+  abstract byte @Nullable [] metadata(String name) throws IOException;
 
   /** The size of blob {@code d} in the layout, or -1 when the layout does not have it. */
   abstract long size(Digest d) throws IOException;
 
   /** Stages blob {@code d}; null when the layout does not have it. */
-  abstract Staged stage(Digest d) throws IOException;
+  abstract @Nullable Staged stage(Digest d) throws IOException;
 
   /** Notes that a staged blob has been moved into the store. */
   void published(Digest d) {
-    staged.put(d, new Staged(store.blobPath(d), staged.get(d).size(), d, false));
+    Staged s = staged.get(d);
+    if (s != null) {
+      staged.put(d, new Staged(store.blobPath(d), s.size(), d, false));
+    }
   }
 
   @Override
   public void close() {
     for (Staged s : staged.values()) {
       if (s.temporary()) {
-        ContentStore.deleteQuietly(s.file());
+        ContentStore.deleteQuietly(s.verifiedFile());
       }
     }
     staged.clear();
@@ -107,7 +120,7 @@ abstract class LayoutSource implements AutoCloseable {
     }
 
     @Override
-    byte[] metadata(String name) throws IOException {
+    byte @Nullable [] metadata(String name) throws IOException {
       Path f = root.resolve(name);
       if (!Files.isRegularFile(f)) {
         return null;
@@ -129,7 +142,7 @@ abstract class LayoutSource implements AutoCloseable {
     }
 
     @Override
-    Staged stage(Digest d) throws IOException {
+    @Nullable Staged stage(Digest d) throws IOException {
       Staged s = staged.get(d);
       if (s != null) {
         return s;
@@ -175,7 +188,7 @@ abstract class LayoutSource implements AutoCloseable {
     }
 
     @Override
-    byte[] metadata(String name) {
+    byte @Nullable [] metadata(String name) {
       return metadata.get(name);
     }
 
@@ -186,7 +199,7 @@ abstract class LayoutSource implements AutoCloseable {
     }
 
     @Override
-    Staged stage(Digest d) {
+    @Nullable Staged stage(Digest d) {
       return staged.get(d);
     }
   }

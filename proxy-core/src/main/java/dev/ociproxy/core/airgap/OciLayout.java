@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.security.MessageDigest;
+import org.jspecify.annotations.Nullable;
 
 /** Names and helpers of the OCI image layout (image-spec {@code image-layout.md}). */
 final class OciLayout {
@@ -29,7 +30,7 @@ final class OciLayout {
   }
 
   /** The digest a layout path names, or null when {@code path} is not {@code blobs/<alg>/<hex>}. */
-  static Digest digestOfPath(String path) {
+  static @Nullable Digest digestOfPath(String path) {
     String[] parts = path.split("/");
     if (parts.length != 3 || !parts[0].equals("blobs")) {
       return null;
@@ -42,7 +43,8 @@ final class OciLayout {
   }
 
   /** Copies {@code in} to {@code out} while hashing with {@code expected}'s algorithm. */
-  static Copied copy(InputStream in, OutputStream out, Digest expected) throws IOException {
+  static Copied copy(InputStream in, @Nullable OutputStream out, Digest expected)
+      throws IOException {
     MessageDigest md = expected.algorithm().newMessageDigest();
     byte[] buf = new byte[1 << 16];
     long n = 0;

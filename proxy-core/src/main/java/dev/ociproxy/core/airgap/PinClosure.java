@@ -5,13 +5,12 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.oci.Descriptor;
 import dev.ociproxy.core.oci.Digest;
-import dev.ociproxy.core.oci.ManifestDocument;
 import dev.ociproxy.core.oci.RegistryException;
 import dev.ociproxy.core.oci.RepositoryName;
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Everything reachable from a repository's pins: the pinned manifests, their index children, and
@@ -48,34 +47,68 @@ final class PinClosure {
 
   private Reach compute(Pins pins, String upstream, RepositoryName repo) {
     Set<Digest> seen = new HashSet<>();
-    boolean complete = true;
-    Deque<Digest> manifests = new ArrayDeque<>(pins.digests(upstream, repo));
-    while (!manifests.isEmpty()) {
-      Digest m = manifests.poll();
-      if (!seen.add(m)) {
+    Reader reader = new Reader(seen);
+    for (Digest pinned : pins.digests(upstream, repo)) {
+      if (!seen.add(pinned)) {
         continue;
       }
-      byte[] body = store.readManifest(m);
-      if (body == null) {
-        complete = false;
-        continue;
-      }
-      ManifestDocument doc;
-      try {
-        doc = ManifestDocument.parse(body, null);
-      } catch (RegistryException e) {
-        continue; // verified bytes that are not a manifest we understand: they reach nothing
-      }
-      if (doc.isIndex()) {
-        for (Descriptor c : doc.manifests()) {
-          manifests.add(c.digest());
-        }
-      } else {
-        for (Descriptor b : doc.blobs()) {
-          seen.add(b.digest());
-        }
+      ImageGraph.Node root = reader.node(pinned, null);
+      if (root != null) {
+        ImageGraph.walk(root, Set.of(), reader).join(); // the store answers at once
       }
     }
-    return new Reach(pins, Set.copyOf(seen), complete);
+    return new Reach(pins, Set.copyOf(seen), reader.complete);
+  }
+
+  /**
+   * Reads the verified manifests of the store: every platform, foreign layers too (a client may ask
+   * the upstream for them). A manifest not yet fetched leaves the closure incomplete; bytes that
+   * are no manifest we understand reach nothing.
+   */
+  private final class Reader implements ImageGraph.Visitor {
+    private final Set<Digest> seen;
+    private boolean complete = true;
+
+    Reader(Set<Digest> seen) {
+      this.seen = seen;
+    }
+
+    ImageGraph.@Nullable Node node(Digest d, @Nullable Descriptor entry) {
+      byte[] body = store.readManifest(d);
+      if (body == null) {
+        complete = false;
+        return null;
+      }
+      try {
+        Descriptor listed = entry != null ? entry : new Descriptor("", d, body.length, null);
+        return ImageGraph.Node.parse(listed, body, null);
+      } catch (RegistryException e) {
+        return null;
+      }
+    }
+
+    @Override
+    public CompletableFuture<ImageGraph.@Nullable Node> read(Descriptor entry, int depth) {
+      seen.add(entry.digest());
+      return CompletableFuture.completedFuture(node(entry.digest(), entry));
+    }
+
+    @Override
+    public String holder() {
+      return "the cache";
+    }
+
+    @Override
+    public void problem(String message) {} // what is reachable is all that is asked
+
+    @Override
+    public void blob(Descriptor blob, ImageGraph.Node of) {
+      seen.add(blob.digest());
+    }
+
+    @Override
+    public void foreign(Descriptor layer, ImageGraph.Node of) {
+      seen.add(layer.digest());
+    }
   }
 }

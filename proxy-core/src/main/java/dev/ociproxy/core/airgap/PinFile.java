@@ -9,7 +9,7 @@ import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicReference;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,11 +32,12 @@ public final class PinFile {
   private final Path file;
   private final Parser parser;
   private final List<String> upstreams;
-  private final String defaultUpstream;
-  private final AtomicReference<Pins> current = new AtomicReference<>(Pins.empty());
+  private final @Nullable String defaultUpstream;
+  private volatile Pins current = Pins.empty();
   private volatile byte[] lastBytes = new byte[0];
 
-  private PinFile(Path file, Parser parser, Collection<String> upstreams, String defaultUpstream) {
+  private PinFile(
+      Path file, Parser parser, Collection<String> upstreams, @Nullable String defaultUpstream) {
     this.file = requireNonNull(file, "file");
     this.parser = requireNonNull(parser, "parser");
     this.upstreams = List.copyOf(upstreams);
@@ -50,10 +51,10 @@ public final class PinFile {
    *     the file and the entry
    */
   public static PinFile load(
-      Path file, Parser parser, Collection<String> upstreams, String defaultUpstream) {
+      Path file, Parser parser, Collection<String> upstreams, @Nullable String defaultUpstream) {
     PinFile f = new PinFile(file, parser, upstreams, defaultUpstream);
     byte[] bytes = f.read();
-    f.current.set(f.parse(bytes));
+    f.current = f.parse(bytes);
     f.lastBytes = bytes;
     return f;
   }
@@ -63,7 +64,7 @@ public final class PinFile {
   }
 
   public Pins pins() {
-    return current.get();
+    return current;
   }
 
   /** Re-reads the file if its content changed; returns true when new pins took effect. */
@@ -72,7 +73,7 @@ public final class PinFile {
     try {
       bytes = read();
     } catch (IllegalArgumentException e) {
-      log.error("{}; keeping the {} pin(s) loaded before", e.getMessage(), current.get().size());
+      log.error("{}; keeping the {} pin(s) loaded before", e.getMessage(), current.size());
       return false;
     }
     if (Arrays.equals(bytes, lastBytes)) {
@@ -81,11 +82,11 @@ public final class PinFile {
     lastBytes = bytes;
     try {
       Pins fresh = parse(bytes);
-      current.set(fresh);
+      current = fresh;
       log.info("pins reloaded from {}: {} pinned tag(s)", file, fresh.size());
       return true;
     } catch (IllegalArgumentException e) {
-      log.error("{}; keeping the {} pin(s) loaded before", e.getMessage(), current.get().size());
+      log.error("{}; keeping the {} pin(s) loaded before", e.getMessage(), current.size());
       return false;
     }
   }

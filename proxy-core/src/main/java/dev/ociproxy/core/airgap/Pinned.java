@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An upstream with pins: a pinned tag is answered with its pinned digest whatever the upstream's
@@ -151,7 +152,7 @@ public final class Pinned implements Registry {
   }
 
   /** The pinned-only refusal of {@code ref}, or null when it may be served. */
-  private RegistryException denial(RepositoryName repo, Reference ref) {
+  private @Nullable RegistryException denial(RepositoryName repo, Reference ref) {
     if (!pinnedOnly) {
       return null;
     }

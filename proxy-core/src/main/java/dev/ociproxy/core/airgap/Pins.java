@@ -13,6 +13,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A site's lockfile: which digest each pinned {@code upstream/repo:tag} means. Immutable; a changed
@@ -52,7 +53,7 @@ public final class Pins {
    * @throws IllegalArgumentException naming the first bad entry and what is wrong with it
    */
   public static Pins of(
-      Map<String, String> entries, Collection<String> upstreams, String defaultUpstream) {
+      Map<String, String> entries, Collection<String> upstreams, @Nullable String defaultUpstream) {
     Map<Key, Digest> out = new LinkedHashMap<>();
     for (Map.Entry<String, String> e : entries.entrySet()) {
       ImageRef ref = ImageRef.parse(e.getKey(), upstreams, defaultUpstream);
@@ -71,7 +72,11 @@ public final class Pins {
         throw new IllegalArgumentException(
             "pin '" + e.getKey() + "': " + ex.getMessage() + " (expected sha256:<64 hex>)", ex);
       }
-      Key k = new Key(ref.upstream(), ref.repository(), ref.tag());
+      Key k =
+          new Key(
+              ref.upstream(),
+              ref.repository(),
+              requireNonNull(ref.tag(), "tag")); // no digest: a tag
       Digest before = out.put(k, d);
       if (before != null && !before.equals(d)) {
         throw new IllegalArgumentException(
@@ -82,7 +87,7 @@ public final class Pins {
   }
 
   /** The digest {@code upstream/repo:tag} is pinned to, or null. */
-  public Digest get(String upstream, RepositoryName repo, Tag tag) {
+  public @Nullable Digest get(String upstream, RepositoryName repo, Tag tag) {
     return pins.get(new Key(upstream, repo, tag));
   }
 

@@ -3,6 +3,7 @@ package dev.ociproxy.core.airgap;
 import static java.util.Objects.requireNonNull;
 
 import dev.ociproxy.core.oci.Descriptor;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A platform filter such as {@code linux/amd64} or {@code linux/arm64/v8}, matched against the
@@ -10,7 +11,7 @@ import dev.ociproxy.core.oci.Descriptor;
  *
  * @param variant null to match any variant
  */
-public record Platform(String os, String architecture, String variant) {
+public record Platform(String os, String architecture, @Nullable String variant) {
   public Platform {
     requireNonNull(os, "os");
     requireNonNull(architecture, "architecture");
@@ -33,7 +34,7 @@ public record Platform(String os, String architecture, String variant) {
   }
 
   /** True when {@code p} (an index entry's platform; null when it has none) is this platform. */
-  public boolean matches(Descriptor.Platform p) {
+  public boolean matches(Descriptor.@Nullable Platform p) {
     return p != null
         && os.equals(p.os())
         && architecture.equals(p.architecture())

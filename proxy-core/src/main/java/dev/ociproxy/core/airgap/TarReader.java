@@ -7,6 +7,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
 import org.apache.commons.compress.archivers.tar.TarUtils;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Our policy over commons-compress's tar parsing (ustar, GNU and PAX): only regular files come out,
@@ -31,7 +32,7 @@ final class TarReader {
   }
 
   /** The next regular file, or null at the end of the archive. */
-  Entry next() throws IOException {
+  @Nullable Entry next() throws IOException {
     for (TarArchiveEntry e; (e = in.getNextEntry()) != null; ) {
       String name = normalise(e.getName());
       byte type = e.getLinkFlag();

@@ -5,6 +5,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The warm jobs of this process, from {@code POST /admin/warm} and from the configured warm list:
@@ -22,9 +23,9 @@ public final class WarmJobs {
     private final List<String> refs;
     private final Instant started = Instant.now();
     private final WarmProgress progress;
-    private volatile Instant finished;
-    private volatile WarmReport report;
-    private volatile String failure;
+    private volatile @Nullable Instant finished;
+    private volatile @Nullable WarmReport report;
+    private volatile @Nullable String failure;
 
     private Job(long id, String origin, List<String> refs, WarmProgress progress) {
       this.id = id;
@@ -55,17 +56,17 @@ public final class WarmJobs {
     }
 
     /** When it ended, or null while it runs. */
-    public Instant finished() {
+    public @Nullable Instant finished() {
       return finished;
     }
 
     /** Its report once over, or null (still running, or failed as a whole). */
-    public WarmReport report() {
+    public @Nullable WarmReport report() {
       return report;
     }
 
     /** Why it failed as a whole, or null. */
-    public String failure() {
+    public @Nullable String failure() {
       return failure;
     }
   }
@@ -85,7 +86,8 @@ public final class WarmJobs {
    * Records that {@code job} is over: {@code report} when it ran, {@code failure} when it could
    * not.
    */
-  public synchronized void finished(Job job, WarmReport report, Throwable failure) {
+  public synchronized void finished(
+      Job job, @Nullable WarmReport report, @Nullable Throwable failure) {
     job.report = report;
     job.failure = failure == null ? null : failure.toString();
     job.finished = Instant.now();

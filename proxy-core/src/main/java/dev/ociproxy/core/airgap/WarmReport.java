@@ -3,6 +3,7 @@ package dev.ociproxy.core.airgap;
 import dev.ociproxy.core.oci.Digest;
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /** What one warm run did for each reference; a reference with any problem counts as failed. */
 public record WarmReport(List<Item> items) {
@@ -18,8 +19,8 @@ public record WarmReport(List<Item> items) {
    */
   public record Item(
       ImageRef ref,
-      Digest digest,
-      String mediaType,
+      @Nullable Digest digest,
+      @Nullable String mediaType,
       int manifests,
       int blobsFetched,
       int blobsCached,

@@ -3,12 +3,9 @@ package dev.ociproxy.core.airgap;
 import static java.util.Objects.requireNonNull;
 
 import dev.ociproxy.core.cache.BlobDownload;
-import dev.ociproxy.core.concurrent.Futures;
 import dev.ociproxy.core.oci.Descriptor;
 import dev.ociproxy.core.oci.Digest;
-import dev.ociproxy.core.oci.ManifestDocument;
 import dev.ociproxy.core.oci.MediaTypes;
-import dev.ociproxy.core.oci.RegistryException;
 import dev.ociproxy.core.registry.BlobSource;
 import dev.ociproxy.core.registry.Manifest;
 import dev.ociproxy.core.registry.Registry;
@@ -22,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Fetches everything a pull of an image needs into the cache, through the same {@link Registry}
@@ -33,14 +31,14 @@ public final class Warmer {
   /** Default number of manifests and blobs fetched at once per warm call. */
   public static final int DEFAULT_CONCURRENCY = 4;
 
-  private final Function<String, Registry> registries;
+  private final Function<String, @Nullable Registry> registries;
   private final int concurrency;
 
   /**
    * @param registries the registry for an upstream name, or null when there is none
    * @param concurrency manifests and blobs fetched at once per {@link #warm} call
    */
-  public Warmer(Function<String, Registry> registries, int concurrency) {
+  public Warmer(Function<String, @Nullable Registry> registries, int concurrency) {
     this.registries = requireNonNull(registries, "registries");
     if (concurrency < 1) {
       throw new IllegalArgumentException("concurrency: " + concurrency + " (expected: >= 1)");
@@ -79,7 +77,7 @@ public final class Warmer {
     private final AtomicInteger cached = new AtomicInteger();
     private final AtomicLong bytesFetched = new AtomicLong();
     private final AtomicLong bytesCached = new AtomicLong();
-    private volatile Manifest top;
+    private volatile @Nullable Manifest top;
 
     ImageWarm(ImageRef ref, Set<Platform> platforms, AsyncLimiter limiter, WarmProgress progress) {
       this.ref = ref;
@@ -94,99 +92,71 @@ public final class Warmer {
         problems.add("no upstream named " + ref.upstream());
         return CompletableFuture.completedFuture(item());
       }
+      Map<Digest, Descriptor> blobs = Collections.synchronizedMap(new LinkedHashMap<>());
       return limiter
           .submit(() -> m.manifest(ref.repository(), ref.reference(), MediaTypes.ALL_MANIFESTS))
           .thenCompose(
               t -> {
                 top = t;
-                return expand(m, t, null, 0);
+                manifests.incrementAndGet();
+                Descriptor root = new Descriptor(t.mediaType(), t.digest(), t.body().length, null);
+                return ImageGraph.walk(
+                    ImageGraph.Node.parse(root, t.body(), t.mediaType()),
+                    platforms,
+                    new Fetch(m, blobs));
               })
-          .thenCompose(images -> fetchBlobs(m, images))
+          .thenCompose(v -> fetchBlobs(m, List.copyOf(blobs.values())))
           .handle(
               (v, err) -> {
                 if (err != null) {
-                  problems.add("manifest " + ref.repositoryReference() + ": " + describe(err));
+                  problems.add(
+                      "manifest " + ref.repositoryReference() + ": " + ImageGraph.describe(err));
                 }
                 return item();
               });
     }
 
-    /** The image manifests under {@code m}: itself, or the chosen children of an index. */
-    private CompletableFuture<List<ManifestDocument>> expand(
-        Registry registry, Manifest m, Descriptor via, int depth) {
-      manifests.incrementAndGet();
-      if (via != null && via.size() != m.body().length) {
-        problems.add(
-            "manifest "
-                + m.digest()
-                + ": the index says "
-                + via.size()
-                + " bytes, it has "
-                + m.body().length);
+    /** The walk through the registry: manifests fetched by digest, blobs gathered for later. */
+    private final class Fetch implements ImageGraph.Visitor {
+      private final Registry registry;
+      private final Map<Digest, Descriptor> blobs;
+
+      Fetch(Registry registry, Map<Digest, Descriptor> blobs) {
+        this.registry = registry;
+        this.blobs = blobs;
       }
-      ManifestDocument doc = ManifestDocument.parse(m.body(), m.mediaType());
-      if (!doc.isIndex()) {
-        return CompletableFuture.completedFuture(List.of(doc));
+
+      @Override
+      public CompletableFuture<ImageGraph.@Nullable Node> read(Descriptor entry, int depth) {
+        return limiter
+            .submit(
+                () -> registry.manifest(ref.repository(), entry.digest(), MediaTypes.ALL_MANIFESTS))
+            .thenApply(
+                child -> {
+                  manifests.incrementAndGet();
+                  return ImageGraph.Node.parse(entry, child.body(), child.mediaType());
+                });
       }
-      if (depth >= ImageGraph.MAX_INDEX_DEPTH) {
-        problems.add(
-            "index "
-                + m.digest()
-                + ": nested deeper than "
-                + ImageGraph.MAX_INDEX_DEPTH
-                + " levels");
-        return CompletableFuture.completedFuture(List.of());
+
+      @Override
+      public String holder() {
+        return "the upstream";
       }
-      List<Descriptor> children = new ArrayList<>();
-      for (Descriptor c : doc.manifests()) {
-        if (ImageGraph.wanted(c, depth, platforms)) {
-          children.add(c);
-        }
+
+      @Override
+      public void problem(String message) {
+        problems.add(message);
       }
-      if (children.isEmpty()) {
-        problems.add(
-            "index "
-                + m.digest()
-                + " has no manifest for "
-                + platforms
-                + " (it has: "
-                + doc.manifests().stream().map(c -> String.valueOf(c.platform())).toList()
-                + ")");
-        return CompletableFuture.completedFuture(List.of());
+
+      @Override
+      public void blob(Descriptor blob, ImageGraph.Node of) {
+        blobs.putIfAbsent(blob.digest(), blob);
       }
-      List<CompletableFuture<List<ManifestDocument>>> parts = new ArrayList<>();
-      for (Descriptor c : children) {
-        parts.add(
-            limiter
-                .submit(
-                    () -> registry.manifest(ref.repository(), c.digest(), MediaTypes.ALL_MANIFESTS))
-                .thenCompose(child -> expand(registry, child, c, depth + 1))
-                .exceptionally(
-                    err -> {
-                      problems.add(
-                          "manifest "
-                              + c.digest()
-                              + (c.platform() == null ? "" : " (" + c.platform() + ")")
-                              + ": "
-                              + describe(err));
-                      return List.of();
-                    }));
-      }
-      return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
-          .thenApply(v -> parts.stream().flatMap(p -> p.join().stream()).toList());
     }
 
-    private CompletableFuture<Void> fetchBlobs(Registry m, List<ManifestDocument> images) {
-      Map<Digest, Descriptor> blobs = new LinkedHashMap<>();
-      for (ManifestDocument doc : images) {
-        for (Descriptor d : doc.blobs()) {
-          if (!d.isForeign()) {
-            blobs.putIfAbsent(d.digest(), d);
-          }
-        }
-      }
+    private CompletableFuture<Void> fetchBlobs(Registry m, List<Descriptor> blobs) {
       List<CompletableFuture<Void>> all = new ArrayList<>();
-      for (Descriptor d : blobs.values()) {
+      for (Descriptor d : blobs) {
         progress.expect(d.size());
         all.add(
             limiter
@@ -194,7 +164,7 @@ public final class Warmer {
                 .handle(
                     (got, err) -> {
                       if (err != null) {
-                        problems.add("blob " + d.digest() + ": " + describe(err));
+                        problems.add("blob " + d.digest() + ": " + ImageGraph.describe(err));
                         progress.failed();
                         return null;
                       }
@@ -253,15 +223,4 @@ public final class Warmer {
 
   /** A blob in the store: its size, and whether this warm downloaded it (or found it cached). */
   private record Fetched(long size, boolean downloaded) {}
-
-  /**
-   * The message of the failure behind {@code err}, with its registry error code when it has one.
-   */
-  static String describe(Throwable err) {
-    Throwable t = Futures.cause(err);
-    if (t instanceof RegistryException r) {
-      return r.code() + ": " + r.getMessage();
-    }
-    return t.getMessage() == null ? t.toString() : t.getMessage();
-  }
 }

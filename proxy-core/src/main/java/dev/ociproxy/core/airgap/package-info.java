@@ -5,4 +5,7 @@
  * the pull-through. Depends on {@code registry}, {@code cache} and {@code oci}; nothing depends on
  * it except {@code wiring}, the server and its command line.
  */
+@NullMarked
 package dev.ociproxy.core.airgap;
+
+import org.jspecify.annotations.NullMarked;
