@@ -112,7 +112,8 @@ public final class ProxyServer implements AutoCloseable {
                 config.limits().maxConcurrentFetches()),
             config.upstreamSpecs(),
             config.airgap(),
-            PinFileFormat::parse);
+            PinFileFormat::parse,
+            config.signatures());
     Airgap airgap = upstreams.airgap();
     Map<String, Upstream> routes = new LinkedHashMap<>();
     for (ProxyConfig.Upstream u : config.upstreams()) {

@@ -54,11 +54,35 @@ public final class Airgap implements AutoCloseable {
   }
 
   /**
+   * What goes on top of an upstream's composition (the signature policy), so that clients, warm and
+   * the commands all see it.
+   */
+  @FunctionalInterface
+  public interface Outermost {
+    /**
+     * @param view the upstream as composed here (offline, pins)
+     * @param held the same without pins: the pull-through, or offline the cache alone
+     */
+    Registry wrap(Registry view, Registry held);
+  }
+
+  /** Composes each upstream with nothing on top; see the full form. */
+  public static Airgap start(
+      AirgapOptions options,
+      Map<String, PullThrough> upstreams,
+      String defaultUpstream,
+      MeterRegistry meters,
+      PinFile.Parser pinParser) {
+    return start(options, upstreams, defaultUpstream, meters, pinParser, (view, held) -> view);
+  }
+
+  /**
    * Reads the pin file, composes each upstream's registry and schedules the pin reload and
    * background warm.
    *
    * @param upstreams every upstream's pull-through by name (all over the same store)
    * @param defaultUpstream the upstream that unprefixed references mean, or null
+   * @param outermost what wraps each composition last
    * @throws IllegalArgumentException when the pin file cannot be read or has a bad entry
    */
   public static Airgap start(
@@ -66,14 +90,16 @@ public final class Airgap implements AutoCloseable {
       Map<String, PullThrough> upstreams,
       @Nullable String defaultUpstream,
       MeterRegistry meters,
-      PinFile.Parser pinParser) {
+      PinFile.Parser pinParser,
+      Outermost outermost) {
     requireNonNull(options, "options");
     PinFile pinFile =
         options.pinsFile() == null
             ? null
             : PinFile.load(options.pinsFile(), pinParser, upstreams.keySet(), defaultUpstream);
     Airgap a = new Airgap(options, pinFile, new DriftLog(meters));
-    upstreams.forEach((name, pullThrough) -> a.registries.put(name, a.compose(pullThrough)));
+    upstreams.forEach(
+        (name, pullThrough) -> a.registries.put(name, a.compose(pullThrough, outermost)));
     if (pinFile != null) {
       long every = PIN_RELOAD_INTERVAL.toMillis();
       a.scheduler.scheduleWithFixedDelay(
@@ -87,16 +113,17 @@ public final class Airgap implements AutoCloseable {
     return a;
   }
 
-  private Registry compose(PullThrough upstream) {
+  private Registry compose(PullThrough upstream, Outermost outermost) {
     boolean offline = options.isOffline(upstream.name());
     boolean pinnedOnly = options.isPinnedOnly(upstream.name());
     boolean pinned = pinnedOnly || pinFile != null;
     Supplier<Pins> pins = this::pins;
     if (offline) {
       CachedOnly held = new CachedOnly(upstream);
-      return pinned ? Pinned.offline(held, upstream, pins, pinnedOnly) : held;
+      return outermost.wrap(pinned ? Pinned.offline(held, upstream, pins, pinnedOnly) : held, held);
     }
-    return pinned ? Pinned.online(upstream, pins, pinnedOnly, drift) : upstream;
+    return outermost.wrap(
+        pinned ? Pinned.online(upstream, pins, pinnedOnly, drift) : upstream, upstream);
   }
 
   /** Every upstream's registry by name, as clients, warm and the commands must see it. */

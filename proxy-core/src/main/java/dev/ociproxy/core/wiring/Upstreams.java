@@ -6,6 +6,8 @@ import dev.ociproxy.core.airgap.Airgap;
 import dev.ociproxy.core.airgap.AirgapOptions;
 import dev.ociproxy.core.airgap.PinFile;
 import dev.ociproxy.core.cache.ContentStore;
+import dev.ociproxy.core.policy.SignaturePolicy;
+import dev.ociproxy.core.policy.SignedOnly;
 import dev.ociproxy.core.registry.FetchLimiter;
 import dev.ociproxy.core.registry.MirrorOptions;
 import dev.ociproxy.core.registry.PullThrough;
@@ -25,10 +27,10 @@ import java.util.Map;
 /**
  * Every configured upstream's stack, wired in one place: an {@link UpstreamClient} over one shared
  * transport, its {@link PullThrough} over the shared store, meters and fetch limit, and the
- * air-gap's composition on top ({@link Airgap}: offline, pins). The server, every command and the
- * test fixtures build their upstreams here, so no two of them can differ. Closing stops the
- * air-gap's thread and the idle upstream connections; the store and the event loops stay the
- * caller's.
+ * air-gap's composition on top ({@link Airgap}: offline, pins), and the signature policy on top of
+ * that ({@link SignedOnly}). The server, every command and the test fixtures build their upstreams
+ * here, so no two of them can differ. Closing stops the air-gap's thread and the idle upstream
+ * connections; the store and the event loops stay the caller's.
  */
 public final class Upstreams implements AutoCloseable {
   /**
@@ -81,6 +83,22 @@ public final class Upstreams implements AutoCloseable {
    */
   public static Upstreams wire(
       Shared shared, List<Spec> specs, AirgapOptions airgap, PinFile.Parser pinParser) {
+    return wire(shared, specs, airgap, pinParser, null);
+  }
+
+  /**
+   * Builds every upstream's stack, composes it with the air-gap rules, and puts the signature
+   * policy on top of each upstream it covers ({@link SignedOnly}).
+   *
+   * @param signatures the signature policy, or null for none
+   * @throws IllegalArgumentException when the pin file cannot be read or has a bad entry
+   */
+  public static Upstreams wire(
+      Shared shared,
+      List<Spec> specs,
+      AirgapOptions airgap,
+      PinFile.Parser pinParser,
+      SignaturePolicy signatures) {
     requireNonNull(shared, "shared");
     HttpTransport transport = new HttpTransport(shared.loops(), shared.channelType());
     FetchLimiter limiter = new FetchLimiter(shared.maxConcurrentFetches());
@@ -96,8 +114,18 @@ public final class Upstreams implements AutoCloseable {
       }
     }
     try {
+      Airgap.Outermost policy =
+          (view, held) ->
+              signatures == null || signatures.leavesOpen(view.name())
+                  ? view
+                  : new SignedOnly(
+                      view,
+                      held,
+                      signatures,
+                      pullThroughs.get(view.name()).options().tagTtl(),
+                      shared.meters());
       Airgap started =
-          Airgap.start(airgap, pullThroughs, defaultUpstream, shared.meters(), pinParser);
+          Airgap.start(airgap, pullThroughs, defaultUpstream, shared.meters(), pinParser, policy);
       return new Upstreams(transport, Collections.unmodifiableMap(pullThroughs), started);
     } catch (RuntimeException e) {
       transport.closeIdle();

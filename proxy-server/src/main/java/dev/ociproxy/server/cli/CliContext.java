@@ -105,7 +105,8 @@ final class CliContext implements AutoCloseable {
                     config.limits().maxConcurrentFetches()),
                 config.upstreamSpecs(),
                 config.airgap().withoutWarm(),
-                PinFileFormat::parse);
+                PinFileFormat::parse,
+                config.signatures());
       } catch (IllegalArgumentException e) {
         throw new UsageException(e.getMessage());
       }

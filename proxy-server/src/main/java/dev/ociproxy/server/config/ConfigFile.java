@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonClassDescription;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -33,7 +34,10 @@ record ConfigFile(
     String pins,
     @JsonPropertyDescription("a list of image references (or {ref, platforms} entries)")
         List<Warm> warm,
-    Duration warmInterval) {
+    Duration warmInterval,
+    @JsonPropertyDescription(
+            "the path of a containers-policy.json file, or the same policy as a mapping")
+        JsonNode signaturePolicy) {
 
   /** The sections whose absence means "all defaults" are never null. */
   ConfigFile {

@@ -64,7 +64,8 @@ public final class ConfigLoader {
         auth,
         AccessSettings.access(f.access(), upstreams, auth),
         OperationsSettings.parse(f, listen, env),
-        AirgapSettings.parse(f, upstreams));
+        AirgapSettings.parse(f, upstreams),
+        SignaturePolicySettings.parse(f.signaturePolicy()));
   }
 
   private static DirectWrites directWrites(String v) {

@@ -2,6 +2,7 @@ package dev.ociproxy.server.config;
 
 import dev.ociproxy.core.airgap.AirgapOptions;
 import dev.ociproxy.core.cache.DirectWrites;
+import dev.ociproxy.core.policy.SignaturePolicy;
 import dev.ociproxy.core.registry.MirrorOptions;
 import dev.ociproxy.core.upstream.RequestLimits;
 import dev.ociproxy.core.upstream.UpstreamOptions;
@@ -18,6 +19,8 @@ import java.util.Set;
 /**
  * The validated configuration. Only {@link ConfigLoader} builds it; core components receive the
  * option records inside it.
+ *
+ * @param signatures the signature policy ({@code signaturePolicy}), or null for none
  */
 public record ProxyConfig(
     InetSocketAddress listen,
@@ -30,7 +33,8 @@ public record ProxyConfig(
     Auth auth,
     List<AccessRule> access,
     Operations operations,
-    AirgapOptions airgap) {
+    AirgapOptions airgap,
+    SignaturePolicy signatures) {
 
   /** The upstream that references without an upstream prefix mean, or null when none is. */
   public String defaultUpstream() {
