@@ -73,7 +73,7 @@ public final class BlobDownload implements BodySink {
     this.digest = requireNonNull(digest, "digest");
     this.store = store;
     this.temp = store.newTempFile();
-    this.hash = new DigestingSink(digest);
+    this.hash = new DigestingSink(digest, expectedLength);
     this.window = store.newReceivedWindow();
     this.expectedLength = expectedLength;
     this.onDone = onDone;
@@ -181,16 +181,12 @@ public final class BlobDownload implements BodySink {
     if (ended.get()) {
       return;
     }
-    int n = chunk.readableBytes();
-    if (expectedLength >= 0 && hash.length() + n > expectedLength) {
-      fail(
-          new VerificationException(
-              VerificationException.Reason.SIZE_MISMATCH,
-              digest,
-              "more bytes than the declared " + expectedLength));
+    try {
+      hash.update(chunk); // refuses a byte past the declared length before anyone sees it
+    } catch (VerificationException e) {
+      fail(e);
       return;
     }
-    hash.update(chunk);
     window.add(chunk);
     disk.append(chunk);
     notifyListeners();
@@ -208,13 +204,7 @@ public final class BlobDownload implements BodySink {
       return;
     }
     try {
-      if (expectedLength >= 0 && hash.length() != expectedLength) {
-        throw new VerificationException(
-            VerificationException.Reason.TRUNCATED,
-            digest,
-            "got " + hash.length() + " bytes, want " + expectedLength);
-      }
-      hash.verify();
+      hash.verify(); // the declared length, then the digest
     } catch (RuntimeException e) {
       fail(e);
       return;

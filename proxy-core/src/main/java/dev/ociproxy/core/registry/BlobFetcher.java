@@ -13,8 +13,9 @@ import dev.ociproxy.core.oci.RepositoryName;
 import dev.ociproxy.core.upstream.UpstreamClient;
 import dev.ociproxy.core.upstream.UpstreamResponse;
 import dev.ociproxy.core.upstream.UpstreamUnavailableException;
+import dev.ociproxy.core.verify.DigestHeader;
+import dev.ociproxy.core.verify.KnownSize;
 import dev.ociproxy.core.verify.VerificationException;
-import dev.ociproxy.core.verify.VerificationException.Reason;
 import io.netty.handler.codec.http.HttpMethod;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -146,17 +147,11 @@ final class BlobFetcher {
       resp.drain();
       throw UpstreamErrors.of(resp, OciErrorCode.BLOB_UNKNOWN, "blob " + digest);
     }
-    String header = resp.headers().get("Docker-Content-Digest");
-    if (contradicts(header, digest)) {
+    try {
+      DigestHeader.checkBlob(digest, resp.headers().get(DigestHeader.NAME), "");
+    } catch (VerificationException v) {
       resp.discard();
-      throw remember(
-          digest,
-          meters.refuse(
-              repo,
-              digest.toString(),
-              digest,
-              Reason.DIGEST_HEADER_MISMATCH,
-              "Docker-Content-Digest " + header.trim()));
+      throw remember(digest, meters.refused(repo, digest.toString(), v));
     }
     BlobDownload d;
     try {
@@ -253,28 +248,15 @@ final class BlobFetcher {
                       if (resp.status() != 200) {
                         throw UpstreamErrors.of(resp, OciErrorCode.BLOB_UNKNOWN, "blob " + digest);
                       }
-                      String header = resp.headers().get("Docker-Content-Digest");
-                      if (contradicts(header, digest)) {
-                        throw remember(
-                            digest,
-                            meters.refuse(
-                                repo,
-                                digest.toString(),
-                                digest,
-                                Reason.DIGEST_HEADER_MISMATCH,
-                                "HEAD answered with Docker-Content-Digest " + header.trim()));
+                      try {
+                        DigestHeader.checkBlob(
+                            digest, resp.headers().get(DigestHeader.NAME), "HEAD answered with ");
+                      } catch (VerificationException v) {
+                        throw remember(digest, meters.refused(repo, digest.toString(), v));
                       }
                       links.add(repo, digest); // a hint: see RepositoryLinks
-                      long verified = store.blobSize(digest);
-                      return verified >= 0 ? verified : resp.contentLength();
+                      return KnownSize.forHead(store.blobSize(digest), resp.contentLength());
                     }));
-  }
-
-  /** A digest header of the requested algorithm that names another digest. */
-  private static boolean contradicts(String header, Digest digest) {
-    return header != null
-        && header.trim().startsWith(digest.algorithm().id() + ":")
-        && !header.trim().equals(digest.toString());
   }
 
   private VerificationException remember(Digest digest, VerificationException v) {

@@ -18,7 +18,9 @@ import dev.ociproxy.core.oci.Tag;
 import dev.ociproxy.core.upstream.UpstreamClient;
 import dev.ociproxy.core.upstream.UpstreamResponse;
 import dev.ociproxy.core.upstream.UpstreamTimeoutException;
-import dev.ociproxy.core.verify.VerificationException.Reason;
+import dev.ociproxy.core.verify.DigestHeader;
+import dev.ociproxy.core.verify.ManifestCheck;
+import dev.ociproxy.core.verify.VerificationException;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import java.util.List;
@@ -250,24 +252,8 @@ final class ManifestFetcher {
               return readManifest(resp, repo, digest.toString())
                   .thenApply(
                       body -> {
-                        Digest actual = Digest.of(digest.algorithm(), body);
-                        if (!actual.equals(digest)) {
-                          throw meters.refuse(
-                              repo,
-                              digest.toString(),
-                              digest,
-                              Reason.DIGEST_MISMATCH,
-                              "got "
-                                  + actual
-                                  + " ("
-                                  + body.length
-                                  + " bytes, Docker-Content-Digest: "
-                                  + resp.headers().get("Docker-Content-Digest")
-                                  + "), want "
-                                  + digest);
-                        }
                         ManifestDocument doc =
-                            checkDocument(repo, digest.toString(), digest, body, resp);
+                            checked(repo, digest.toString(), resp, body, digest).document();
                         store.putManifest(digest, body);
                         links.addServed(digest);
                         linkManifest(repo, digest, doc);
@@ -295,34 +281,10 @@ final class ManifestFetcher {
               return readManifest(resp, repo, asked)
                   .thenApply(
                       body -> {
-                        Digest computed = Digest.sha256(body);
-                        String header = resp.headers().get("Docker-Content-Digest");
-                        Digest claimed = null;
-                        if (header != null) {
-                          try {
-                            claimed = Digest.parse(header.trim());
-                          } catch (RegistryException e) {
-                            throw meters.refuse(
-                                repo,
-                                asked,
-                                null,
-                                Reason.DIGEST_HEADER_MISMATCH,
-                                "unusable Docker-Content-Digest " + header);
-                          }
-                          Digest actual = Digest.of(claimed.algorithm(), body);
-                          if (!actual.equals(claimed)) {
-                            throw meters.refuse(
-                                repo,
-                                asked,
-                                null,
-                                Reason.DIGEST_HEADER_MISMATCH,
-                                "Docker-Content-Digest "
-                                    + claimed
-                                    + " but body hashes to "
-                                    + actual);
-                          }
-                        }
-                        ManifestDocument doc = checkDocument(repo, asked, null, body, resp);
+                        ManifestCheck.Passed passed = checked(repo, asked, resp, body, null);
+                        Digest computed = passed.digest();
+                        Digest claimed = passed.claimed();
+                        ManifestDocument doc = passed.document();
                         String mediaType = doc.mediaType();
                         store.putManifest(computed, body);
                         links.addServed(computed);
@@ -355,7 +317,7 @@ final class ManifestFetcher {
             err -> {
               Throwable cause = Futures.cause(err);
               if (cause instanceof UpstreamResponse.BodyTooLargeException) {
-                throw meters.refuse(repo, asked, null, Reason.TOO_LARGE, cause.getMessage());
+                throw meters.refused(repo, asked, ManifestCheck.tooLarge(cause.getMessage()));
               }
               throw cause instanceof RuntimeException r ? r : new CompletionException(cause);
             });
@@ -377,22 +339,24 @@ final class ManifestFetcher {
     }
   }
 
-  private ManifestDocument checkDocument(
+  /**
+   * The manifest as {@link ManifestCheck} passed it (by digest, or by tag when {@code requested} is
+   * null); a refusal is reported and thrown.
+   */
+  private ManifestCheck.Passed checked(
       RepositoryName repo,
       String asked,
-      @Nullable Digest requested,
+      UpstreamResponse resp,
       byte[] body,
-      UpstreamResponse resp) {
+      @Nullable Digest requested) {
+    String header = resp.headers().get(DigestHeader.NAME);
     String contentType = resp.headers().get(HttpHeaderNames.CONTENT_TYPE);
     try {
-      return ManifestDocument.parse(body, contentType);
-    } catch (RegistryException e) {
-      throw meters.refuse(
-          repo,
-          asked,
-          requested,
-          Reason.MEDIA_TYPE_MISMATCH,
-          e.getMessage() + " (Content-Type: " + contentType + ")");
+      return requested != null
+          ? ManifestCheck.byDigest(requested, body, header, contentType)
+          : ManifestCheck.byTag(body, header, contentType);
+    } catch (VerificationException v) {
+      throw meters.refused(repo, asked, v);
     }
   }
 }

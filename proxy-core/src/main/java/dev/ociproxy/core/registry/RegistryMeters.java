@@ -97,6 +97,12 @@ public final class RegistryMeters {
     return new VerificationException(reason, requested, arrived);
   }
 
+  /** Logs and counts the refusal a check in {@code verify} threw; returns it to fail with. */
+  VerificationException refused(RepositoryName repo, String asked, VerificationException v) {
+    refused(repo, asked, v.reason(), v.detail());
+    return v;
+  }
+
   /** Logs and counts a refusal found elsewhere (a download's end). */
   void refused(RepositoryName repo, String asked, Reason reason, @Nullable String arrived) {
     refusals.record(upstream, repo.value(), asked, reason, arrived);

@@ -35,6 +35,7 @@ public final class VerificationException extends RegistryException {
 
   private final Reason reason;
   private final transient @Nullable Digest requested;
+  private final @Nullable String detail;
 
   public VerificationException(Reason reason, @Nullable Digest requested, @Nullable String detail) {
     super(
@@ -45,10 +46,16 @@ public final class VerificationException extends RegistryException {
         "upstream content failed verification: " + detail);
     this.reason = reason;
     this.requested = requested;
+    this.detail = detail;
   }
 
   public Reason reason() {
     return reason;
+  }
+
+  /** What arrived instead, as the refusal's log line and the status page say it. */
+  public @Nullable String detail() {
+    return detail;
   }
 
   /** The digest the client asked for, or null for a tag request. */

@@ -200,6 +200,74 @@ class DigestingSinkTest {
     assertThatThrownBy(sink::verify).isInstanceOf(VerificationException.class);
   }
 
+  @Test
+  void aBufferThatWouldPassTheDeclaredSizeIsRefusedBeforeItIsHashed() {
+    DigestingSink sink = new DigestingSink(SHA256, CONTENT.length);
+    sink.update(java.util.Arrays.copyOf(CONTENT, CONTENT.length - 1));
+    ByteBuf twoMore =
+        Unpooled.directBuffer().writeBytes(new byte[] {CONTENT[CONTENT.length - 1], 0});
+    try {
+      assertThatThrownBy(() -> sink.update(twoMore))
+          .isInstanceOfSatisfying(
+              VerificationException.class,
+              e -> {
+                assertThat(e.reason()).isEqualTo(VerificationException.Reason.SIZE_MISMATCH);
+                assertThat(e.requested()).isEqualTo(SHA256);
+                assertThat(e.detail()).isEqualTo("more bytes than the declared 10000");
+              });
+      assertThat(sink.length()).isEqualTo(CONTENT.length - 1);
+      assertThat(twoMore.readerIndex()).isZero();
+    } finally {
+      twoMore.release();
+    }
+  }
+
+  @Test
+  void aByteArrayPastTheDeclaredSizeIsRefusedToo() {
+    DigestingSink sink = new DigestingSink(SHA256, 3);
+
+    assertThatThrownBy(() -> sink.update(new byte[4]))
+        .isInstanceOfSatisfying(
+            VerificationException.class,
+            e -> assertThat(e.reason()).isEqualTo(VerificationException.Reason.SIZE_MISMATCH));
+  }
+
+  @Test
+  void exactlyTheDeclaredSizeInSeveralPiecesVerifies() {
+    DigestingSink sink = new DigestingSink(SHA256, CONTENT.length);
+    sink.update(java.util.Arrays.copyOfRange(CONTENT, 0, 4000));
+    sink.update(java.util.Arrays.copyOfRange(CONTENT, 4000, CONTENT.length));
+
+    assertThat(sink.verify()).isEqualTo(SHA256);
+  }
+
+  @Test
+  void endingShortOfTheDeclaredSizeIsTruncatedWithGotAndWant_beforeTheDigestIsCompared() {
+    DigestingSink sink = new DigestingSink(SHA256, CONTENT.length);
+    sink.update(java.util.Arrays.copyOf(CONTENT, 100));
+
+    assertThatThrownBy(sink::verify)
+        .isInstanceOfSatisfying(
+            VerificationException.class,
+            e -> {
+              assertThat(e.reason()).isEqualTo(VerificationException.Reason.TRUNCATED);
+              assertThat(e.requested()).isEqualTo(SHA256);
+              assertThat(e.detail()).isEqualTo("got 100 bytes, want 10000");
+            });
+  }
+
+  @Test
+  void withoutADeclaredSizeAnyLengthIsHashedAndOnlyTheDigestDecides() {
+    DigestingSink sink = new DigestingSink(SHA256, -1);
+    sink.update(CONTENT);
+    sink.update(new byte[] {1});
+
+    assertThatThrownBy(sink::verify)
+        .isInstanceOfSatisfying(
+            VerificationException.class,
+            e -> assertThat(e.reason()).isEqualTo(VerificationException.Reason.DIGEST_MISMATCH));
+  }
+
   private static byte[] content(int n) {
     byte[] b = new byte[n];
     new Random(42).nextBytes(b);
