@@ -189,8 +189,8 @@ public final class ReferrersStore {
     if (!at.canConvertToExactIntegral() || !list.isArray()) {
       throw new IOException("no verifiedAt or no manifests");
     }
-    if (list.size() > ReferrersFetcher.MAX_ENTRIES) {
-      throw new IOException("more than " + ReferrersFetcher.MAX_ENTRIES + " referrers");
+    if (list.size() > ReferrerListing.MAX_ENTRIES) {
+      throw new IOException("more than " + ReferrerListing.MAX_ENTRIES + " referrers");
     }
     List<Referrers.Referrer> referrers = new ArrayList<>(list.size());
     for (JsonNode d : list) {

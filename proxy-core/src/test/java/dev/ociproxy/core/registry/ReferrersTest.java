@@ -192,7 +192,7 @@ class ReferrersTest {
     Referrers r = referrers(pullThrough(Duration.ofSeconds(30)));
 
     assertThat(up.requests("GET", "/v2/" + REPO + "/referrers/"))
-        .hasSize(ReferrersFetcher.MAX_PAGES);
+        .hasSize(ReferrerListing.MAX_PAGES);
     assertThat(refused("too_many")).isEqualTo(1);
     assertThat(digests(r)).containsExactlyInAnyOrderElementsOf(honest);
   }
