@@ -7,6 +7,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.MediaTypes;
+import dev.ociproxy.core.verify.VerificationException;
+import dev.ociproxy.core.verify.VerificationException.Reason;
+import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Map;
@@ -33,6 +36,51 @@ public record Referrers(Digest subject, List<Referrer> manifests, boolean stale)
 
   public Referrers {
     manifests = List.copyOf(manifests);
+  }
+
+  /**
+   * The entry listing {@code body}, a manifest already verified to hash to {@code digest}, among
+   * the referrers of {@code subject}: every field recomputed from its bytes, {@code artifactType}
+   * by the spec's rule (the manifest's own, else an image manifest's config media type). The listed
+   * size is the caller's to check ({@code ManifestCheck.listedSize}).
+   *
+   * @throws VerificationException {@code SUBJECT_MISMATCH} when its {@code subject} is another
+   *     digest or none, {@code INVALID_MANIFEST} when it is not JSON
+   */
+  public static Referrer referrer(Digest subject, Digest digest, String mediaType, byte[] body) {
+    JsonNode root;
+    try {
+      root = JSON.readTree(body);
+    } catch (IOException e) {
+      root = null;
+    }
+    if (root == null || !root.isObject()) {
+      throw new VerificationException(
+          Reason.INVALID_MANIFEST, subject, "listed referrer " + digest + " is not a JSON object");
+    }
+    String claimed = root.path("subject").path("digest").asText(null);
+    if (!subject.toString().equals(claimed)) {
+      throw new VerificationException(
+          Reason.SUBJECT_MISMATCH,
+          subject,
+          "listed referrer " + digest + " has subject " + claimed);
+    }
+    JsonNode type = root.path("artifactType");
+    JsonNode configType = root.path("config").path("mediaType");
+    String artifactType =
+        type.isTextual()
+            ? type.asText()
+            : !MediaTypes.isIndex(mediaType) && configType.isTextual() ? configType.asText() : null;
+    Map<String, String> annotations = new TreeMap<>();
+    root.path("annotations")
+        .fields()
+        .forEachRemaining(
+            e -> {
+              if (e.getValue().isTextual()) {
+                annotations.put(e.getKey(), e.getValue().asText());
+              }
+            });
+    return new Referrer(mediaType, digest, body.length, artifactType, annotations);
   }
 
   /** Only the referrers of {@code artifactType}. */

@@ -1,23 +1,19 @@
 package dev.ociproxy.core.registry;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ociproxy.core.concurrent.Futures;
 import dev.ociproxy.core.concurrent.SingleFlight;
 import dev.ociproxy.core.oci.Digest;
-import dev.ociproxy.core.oci.MediaTypes;
 import dev.ociproxy.core.oci.RegistryException;
 import dev.ociproxy.core.oci.RepositoryName;
 import dev.ociproxy.core.registry.Referrers.Referrer;
 import dev.ociproxy.core.upstream.UpstreamClient;
+import dev.ociproxy.core.verify.ManifestCheck;
 import dev.ociproxy.core.verify.VerificationException;
 import dev.ociproxy.core.verify.VerificationException.Reason;
-import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import org.jspecify.annotations.Nullable;
@@ -32,7 +28,6 @@ import org.jspecify.annotations.Nullable;
  * stale when the upstream is in trouble. Concurrent requests for one list share one fetch.
  */
 final class ReferrersFetcher {
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   private final PullThrough mirror;
   private final RegistryMeters meters;
@@ -140,54 +135,12 @@ final class ReferrersFetcher {
 
   private @Nullable Referrer checked(
       RepositoryName repo, Digest subject, ReferrerListing.Claim c, Manifest m) {
-    String asked = "referrers of " + subject;
-    if (m.body().length != c.size()) {
-      meters.refuse(
-          repo,
-          asked,
-          subject,
-          Reason.SIZE_MISMATCH,
-          "listed referrer "
-              + c.digest()
-              + " claimed "
-              + c.size()
-              + " bytes, has "
-              + m.body().length);
-      return null;
-    }
-    JsonNode root;
     try {
-      root = JSON.readTree(m.body());
-    } catch (IOException e) {
-      return null; // cannot happen: the manifest path checked it is JSON
-    }
-    String claimed = root.path("subject").path("digest").asText(null);
-    if (!subject.toString().equals(claimed)) {
-      meters.refuse(
-          repo,
-          asked,
-          subject,
-          Reason.SUBJECT_MISMATCH,
-          "listed referrer " + c.digest() + " has subject " + claimed);
+      ManifestCheck.listedSize(subject, "listed referrer " + c.digest(), c.size(), m.body());
+      return Referrers.referrer(subject, c.digest(), m.mediaType(), m.body());
+    } catch (VerificationException v) {
+      meters.refused(repo, "referrers of " + subject, v);
       return null;
     }
-    String artifactType =
-        root.path("artifactType").isTextual() ? root.path("artifactType").asText() : null;
-    if (artifactType == null
-        && !MediaTypes.isIndex(m.mediaType())
-        && root.path("config").path("mediaType").isTextual()) {
-      artifactType =
-          root.path("config").path("mediaType").asText(); // the spec's rule for image manifests
-    }
-    Map<String, String> annotations = new TreeMap<>();
-    root.path("annotations")
-        .fields()
-        .forEachRemaining(
-            e -> {
-              if (e.getValue().isTextual()) {
-                annotations.put(e.getKey(), e.getValue().asText());
-              }
-            });
-    return new Referrer(m.mediaType(), c.digest(), m.body().length, artifactType, annotations);
   }
 }
