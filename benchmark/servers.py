@@ -315,7 +315,13 @@ class OurProxy(Server):
                     f'  - name: "{self.upstream_name}"\n'
                     f'    url: "http://{self.upstream.host}"\n'
                     '    default: true\n')
-        return [self.java, *self.java_opts, "-jar", self.jar, "--config", cfg]
+        return [self.java, *[self._archive_beside_jar(o) for o in self.java_opts], "-jar", self.jar, "--config", cfg]
+
+    def _archive_beside_jar(self, opt):
+        """The README's class-data archive is the one the build wrote beside the jar under test."""
+        if opt.startswith("-XX:SharedArchiveFile="):
+            return "-XX:SharedArchiveFile=" + os.path.splitext(os.path.abspath(self.jar))[0] + ".jsa"
+        return opt
 
     def cached_blob(self, repo, digest):
         alg, hexd = digest.split(":")

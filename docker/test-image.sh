@@ -235,6 +235,14 @@ log "HEALTHCHECK reports healthy"
 [[ $(docker exec "$container" id -u) == 10001 ]] || fail "proxy does not run as uid 10001"
 log "runs as uid 10001"
 
+if ! $stub; then
+  # -Xshare:on makes an archive the JVM cannot map a start-up error instead of a silent fallback.
+  docker exec "$container" java -Xshare:on -XX:SharedArchiveFile=/opt/registry-proxy/registry-proxy.jsa \
+    -jar /opt/registry-proxy/registry-proxy.jar --help >/dev/null \
+    || fail "the image's class-data archive (registry-proxy.jsa) cannot be used (-Xshare:on)"
+  log "class-data archive maps (-Xshare:on)"
+fi
+
 if $stub; then
   owner=$(docker exec "$container" stat -c %u /var/cache/registry-proxy/tmp/stub-probe) \
     || fail "stub could not write into the cache volume"

@@ -41,6 +41,7 @@ class ContainerImageIT {
     assertThat(result.output())
         .contains("HEALTHCHECK reports healthy")
         .contains("runs as uid 10001")
+        .contains("class-data archive maps (-Xshare:on)")
         .contains("digests preserved")
         .contains("served from the cache volume with the upstream gone")
         .doesNotContain("stub jar")

@@ -27,11 +27,22 @@ public final class Main {
           configFile = Path.of(args[++i]);
         }
         case "--check-config" -> checkOnly = true;
+        case "--training-run" -> {
+          try {
+            TrainingRun.run(ServerMeters.create());
+          } catch (Exception | Error e) {
+            e.printStackTrace();
+            System.exit(1);
+          }
+          System.exit(0);
+        }
         case "--help", "-h" -> {
           System.out.println(
               "usage: java -jar registry-proxy.jar [--config proxy.yaml] [--check-config]");
           System.out.println(
               "       java -jar registry-proxy.jar warm|export|import|audit --config proxy.yaml … (--help)");
+          System.out.println(
+              "       java -XX:ArchiveClassesAtExit=proxy.jsa -jar registry-proxy.jar --training-run");
           return;
         }
         default -> fail("unknown argument: " + args[i] + " (try --help)");
