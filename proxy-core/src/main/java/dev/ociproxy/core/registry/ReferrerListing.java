@@ -47,6 +47,12 @@ final class ReferrerListing {
   /** A listed descriptor: what the upstream claims, to be checked. */
   record Claim(String mediaType, Digest digest, long size) {}
 
+  /**
+   * What the upstream listed; {@code stale} when it could not be asked and the tag schema's index
+   * came from the last verified tag mapping instead.
+   */
+  record Listed(List<Claim> claims, boolean stale) {}
+
   private final PullThrough mirror;
   private final RegistryMeters meters;
   private final UpstreamClient client;
@@ -64,7 +70,7 @@ final class ReferrerListing {
   }
 
   /** The upstream's claims about the referrers of {@code subject}, within the bounds. */
-  CompletableFuture<List<Claim>> listed(RepositoryName repo, Digest subject) {
+  CompletableFuture<Listed> listed(RepositoryName repo, Digest subject) {
     Long missing = apiMissingUntil;
     if (missing != null && System.nanoTime() - missing < 0) {
       return fromTagSchema(repo, subject);
@@ -76,7 +82,7 @@ final class ReferrerListing {
     return PullThrough.v2(repo, "referrers", subject.toString());
   }
 
-  private CompletableFuture<List<Claim>> page(
+  private CompletableFuture<Listed> page(
       RepositoryName repo, Digest subject, String path, List<Claim> claims, int n) {
     return limiter
         .run(
@@ -107,7 +113,7 @@ final class ReferrerListing {
                         boolean full = addClaims(repo, subject, body, claims);
                         String next = full ? null : nextPage(repo, subject, at, link);
                         if (next == null) {
-                          return CompletableFuture.completedFuture(claims);
+                          return CompletableFuture.completedFuture(new Listed(claims, false));
                         }
                         if (n == MAX_PAGES) {
                           meters.refuse(
@@ -120,7 +126,7 @@ final class ReferrerListing {
                                   + " pages (next: "
                                   + next
                                   + "); the rest is not listed");
-                          return CompletableFuture.completedFuture(claims);
+                          return CompletableFuture.completedFuture(new Listed(claims, false));
                         }
                         return page(repo, subject, next, claims, n + 1);
                       });
@@ -212,7 +218,7 @@ final class ReferrerListing {
   /**
    * The referrers tag schema: the index tagged {@code <alg>-<hex>}, fetched and verified as a tag.
    */
-  private CompletableFuture<List<Claim>> fromTagSchema(RepositoryName repo, Digest subject) {
+  private CompletableFuture<Listed> fromTagSchema(RepositoryName repo, Digest subject) {
     return mirror
         .manifest(repo, schemaTag(subject), List.of())
         .handle(
@@ -220,7 +226,7 @@ final class ReferrerListing {
               if (err != null) {
                 Throwable cause = Futures.cause(err);
                 if (cause instanceof RegistryException r && r.status() == 404) {
-                  return List.of(); // no referrers
+                  return new Listed(List.of(), false); // no referrers
                 }
                 throw cause instanceof RuntimeException r ? r : new CompletionException(cause);
               }
@@ -231,12 +237,14 @@ final class ReferrerListing {
                     subject,
                     Reason.INVALID_MANIFEST,
                     "tag " + schemaTag(subject) + " holds a " + m.mediaType() + ", not an index");
-                return List.of();
+                return new Listed(List.of(), m.stale());
               }
-              return ManifestDocument.parse(m.body(), null).manifests().stream()
-                  .limit(MAX_ENTRIES)
-                  .map(d -> new Claim(d.mediaType(), d.digest(), d.size()))
-                  .toList();
+              return new Listed(
+                  ManifestDocument.parse(m.body(), null).manifests().stream()
+                      .limit(MAX_ENTRIES)
+                      .map(d -> new Claim(d.mediaType(), d.digest(), d.size()))
+                      .toList(),
+                  m.stale());
             });
   }
 

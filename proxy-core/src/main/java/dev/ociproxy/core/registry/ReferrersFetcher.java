@@ -66,9 +66,17 @@ final class ReferrersFetcher {
       RepositoryName repo, Digest subject, ReferrersStore.@Nullable Entry held) {
     return listing
         .listed(repo, subject)
-        .thenCompose(claims -> verifyAll(repo, subject, claims))
+        .thenCompose(
+            listed ->
+                verifyAll(repo, subject, listed.claims())
+                    .thenApply(r -> listed.stale() ? r.asStale() : r))
         .handle(
             (fresh, err) -> {
+              if (err == null && fresh.stale()) {
+                // Listed from a stale tag: the upstream failed. Not stored, so not made fresh.
+                meters.staleServed();
+                return held != null ? held.referrers().asStale() : fresh;
+              }
               if (err == null) {
                 saved.put(repo, new ReferrersStore.Entry(fresh, System.currentTimeMillis()));
                 return fresh;

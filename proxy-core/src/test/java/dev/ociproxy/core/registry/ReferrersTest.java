@@ -325,4 +325,25 @@ class ReferrersTest {
 
     assertThat(up.requests("GET", "/v2/" + REPO + "/referrers/")).hasSize(1);
   }
+
+  @Test
+  void withoutTheApiAListRebuiltFromAStaleTagIsServedStale_notPassedOffAsFresh() throws Exception {
+    List<String> honest = imageWithTwoReferrers();
+    up.referrers().withoutApi();
+    up.putManifest(
+        REPO.value(),
+        "sha256-" + image.substring("sha256:".length()),
+        MediaTypes.OCI_INDEX,
+        OciJson.index(
+            new OciJson.Descriptor(
+                MediaTypes.OCI_MANIFEST, honest.get(0), sizes.get(honest.get(0)))));
+    PullThrough p = pullThrough(Duration.ZERO);
+    assertThat(referrers(p).stale()).isFalse();
+
+    up.lie("*", Lie.status(503));
+    Referrers r = referrers(p);
+
+    assertThat(r.stale()).isTrue();
+    assertThat(digests(r)).containsExactly(honest.get(0));
+  }
 }
