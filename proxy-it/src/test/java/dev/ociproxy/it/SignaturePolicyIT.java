@@ -290,9 +290,8 @@ class SignaturePolicyIT {
     byte[] referrer =
         CosignSignatures.bundleManifest(
             bundle, new OciJson.Descriptor(top.mediaType(), top.digest(), top.size(), Map.of()));
-    String referrerDigest =
-        RegistryPush.manifest(
-            up, "bundled/app", OciJson.sha256(referrer), OciJson.IMAGE_MANIFEST, referrer);
+    String referrerDigest = OciJson.sha256(referrer);
+    RegistryPush.manifest(up, "bundled/app", referrerDigest, OciJson.IMAGE_MANIFEST, referrer);
     RegistryPush.manifest(
         up,
         "bundled/app",

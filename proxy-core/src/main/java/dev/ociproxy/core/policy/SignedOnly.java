@@ -1,7 +1,6 @@
 package dev.ociproxy.core.policy;
 
 import com.github.benmanes.caffeine.cache.AsyncCache;
-import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.ociproxy.core.oci.Descriptor;
 import dev.ociproxy.core.oci.Digest;
@@ -34,15 +33,10 @@ import org.jspecify.annotations.Nullable;
  * the upstream is down) or, offline, the cache alone; never through the pins, which know nothing of
  * signature tags. Verdicts are remembered per (rule, repository, reference, digest) for as long as
  * the signature tag stays fresh; what an admitted manifest admits (an index's platforms, a
- * manifest's blobs) for {@link #ADMISSION_PERIOD}, long enough for the slowest pull that follows.
+ * manifest's blobs) in {@link Admissions}, for an hour.
  */
 public final class SignedOnly implements Registry {
-  /** How long an admitted manifest's platforms and blobs stay admitted after it was served. */
-  static final Duration ADMISSION_PERIOD = Duration.ofHours(1);
-
   private record VerdictKey(String scope, RepositoryName repo, Reference asked, Digest digest) {}
-
-  private record Admission(String scope, RepositoryName repo, Digest digest) {}
 
   private final Registry view;
   private final String upstream;
@@ -53,12 +47,7 @@ public final class SignedOnly implements Registry {
   /** Bounded: clients choose what they ask for. */
   private final AsyncCache<VerdictKey, Verdict> verdicts;
 
-  private final Cache<Admission, Verdict.Reason> admitted =
-      Caffeine.newBuilder()
-          .maximumSize(200_000)
-          .expireAfterWrite(ADMISSION_PERIOD)
-          .executor(Runnable::run)
-          .build();
+  private final Admissions admitted = new Admissions();
 
   /**
    * @param view what is served (the pull-through, the offline cache, or the pins over either)
@@ -101,7 +90,12 @@ public final class SignedOnly implements Registry {
       return CompletableFuture.failedFuture(rejected(rule, repo, ref));
     }
     return view.manifest(repo, ref, accept)
-        .thenCompose(m -> judge(rule, repo, ref, m).thenApply(v -> served(rule, repo, ref, m, v)));
+        .thenCompose(
+            m -> {
+              ManifestDocument doc = parsed(m);
+              return judge(rule, repo, ref, m, doc)
+                  .thenApply(v -> served(rule, repo, ref, m, doc, v));
+            });
   }
 
   /**
@@ -177,8 +171,8 @@ public final class SignedOnly implements Registry {
       Verdict.admit(Verdict.Reason.ACCEPT_ANYTHING, "insecureAcceptAnything", null);
 
   private CompletableFuture<Verdict> judge(
-      Rule rule, RepositoryName repo, Reference ref, Manifest m) {
-    if (isArtifact(m)) {
+      Rule rule, RepositoryName repo, Reference ref, Manifest m, @Nullable ManifestDocument doc) {
+    if (doc != null && isArtifact(doc)) {
       return CompletableFuture.completedFuture(
           Verdict.admit(Verdict.Reason.ARTIFACT, "no filesystem layers", null));
     }
@@ -201,7 +195,7 @@ public final class SignedOnly implements Registry {
   /** A verdict at hand without fetching anything: an admission, or one remembered. */
   private @Nullable Verdict known(Rule rule, RepositoryName repo, Reference ref, Digest digest) {
     if (ref instanceof Digest) {
-      Verdict.Reason r = admitted.getIfPresent(new Admission(rule.scope(), repo, digest));
+      Verdict.Reason r = admitted.of(rule, repo, digest);
       if (r == Verdict.Reason.LISTED_IN_SIGNED_INDEX) {
         return Verdict.admit(r, "listed in an admitted index", null);
       }
@@ -224,23 +218,34 @@ public final class SignedOnly implements Registry {
             });
   }
 
-  private Manifest served(Rule rule, RepositoryName repo, Reference ref, Manifest m, Verdict v) {
+  private Manifest served(
+      Rule rule,
+      RepositoryName repo,
+      Reference ref,
+      Manifest m,
+      @Nullable ManifestDocument doc,
+      Verdict v) {
     decisions.count(upstream, v);
     if (!v.admitted()) {
       throw denied(rule, repo, ref, m.digest(), v);
     }
-    try {
-      ManifestDocument doc = ManifestDocument.parse(m.body(), null);
-      boolean index = doc.isIndex();
-      for (Descriptor d : index ? doc.manifests() : doc.blobs()) {
-        admitted.put(
-            new Admission(rule.scope(), repo, d.digest()),
-            index ? Verdict.Reason.LISTED_IN_SIGNED_INDEX : Verdict.Reason.REFERENCED);
-      }
-    } catch (RegistryException e) {
-      // A verified manifest we cannot read references nothing we could admit.
+    if (doc != null) {
+      admitted.referencedBy(rule, repo, doc);
     }
     return m;
+  }
+
+  /** The verified manifest's document; null when it is none we read (it then admits nothing). */
+  private static @Nullable ManifestDocument parsed(Manifest m) {
+    try {
+      ManifestDocument doc = ManifestDocument.parse(m.body(), null);
+      doc.manifests(); // descriptors are parsed lazily: a bad one is found here, not while
+      // admitting
+      doc.blobs();
+      return doc;
+    } catch (RegistryException e) {
+      return null;
+    }
   }
 
   private @Nullable RegistryException blobRefusal(RepositoryName repo, Digest digest) {
@@ -251,7 +256,7 @@ public final class SignedOnly implements Registry {
     if (rule.rejects()) {
       return rejected(rule, repo, digest);
     }
-    if (admitted.getIfPresent(new Admission(rule.scope(), repo, digest)) != null) {
+    if (admitted.of(rule, repo, digest) != null) {
       decisions.count(upstream, REFERENCED);
       return null;
     }
@@ -261,7 +266,7 @@ public final class SignedOnly implements Registry {
             "no manifest of "
                 + repo
                 + " admitted in the last "
-                + ADMISSION_PERIOD.toMinutes()
+                + Admissions.PERIOD.toMinutes()
                 + " minutes references it (pull the image by tag or digest first)");
     decisions.count(upstream, v);
     decisions.reached(
@@ -317,13 +322,7 @@ public final class SignedOnly implements Registry {
    * SBOMs): no runtime can run it, and clients that verify for themselves must be able to read it.
    * An index, or an image without layers, is never one.
    */
-  static boolean isArtifact(Manifest m) {
-    ManifestDocument doc;
-    try {
-      doc = ManifestDocument.parse(m.body(), null);
-    } catch (RegistryException e) {
-      return false;
-    }
+  static boolean isArtifact(ManifestDocument doc) {
     if (doc.isIndex()) {
       return false;
     }

@@ -3,6 +3,7 @@ package dev.ociproxy.core.policy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ociproxy.core.airgap.AirgapOptions;
+import dev.ociproxy.core.airgap.ImageRef;
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.MediaTypes;
@@ -292,5 +293,46 @@ class SignedOnlyTest {
     RegistryException e = failure(offline.manifest(REPO, new Tag("v2"), MediaTypes.ALL_MANIFESTS));
     assertThat(e.status()).as(e.getMessage()).isEqualTo(403);
     assertThat(e.getMessage()).contains("no_signature");
+  }
+
+  @Test
+  void aHead_isAnsweredOnlyForAnAdmittedManifest_asTheGetWouldBe() throws Exception {
+    Registry r = wire();
+    HostileRegistry.Image signed = up.putImage("team/app", "v1", "one".getBytes());
+    sign(signed, UP + "/team/app:v1");
+    up.putImage("team/app", "v2", "two".getBytes());
+
+    assertThat(get(r.manifestHead(REPO, new Tag("v1"), MediaTypes.ALL_MANIFESTS)).digest())
+        .isEqualTo(Digest.parse(signed.manifestDigest()));
+    assertThat(get(r.manifestHead(REPO, new Tag("v1"), MediaTypes.ALL_MANIFESTS)).digest())
+        .as("again, from the remembered verdict")
+        .isEqualTo(Digest.parse(signed.manifestDigest()));
+    RegistryException e = failure(r.manifestHead(REPO, new Tag("v2"), MediaTypes.ALL_MANIFESTS));
+    assertThat(e.status()).isEqualTo(403);
+    assertThat(e.getMessage()).contains("no_signature");
+  }
+
+  @Test
+  void warm_goesThroughThePolicy_anUnsignedImageIsNotWarmed_aSignedOneIs() throws Exception {
+    wire();
+    HostileRegistry.Image signed = up.putImage("team/app", "v1", "one".getBytes());
+    sign(signed, UP + "/team/app:v1");
+    HostileRegistry.Image unsigned = up.putImage("team/app", "v2", "two".getBytes());
+
+    var report =
+        get(
+            upstreams
+                .airgap()
+                .warmer()
+                .warm(
+                    List.of(
+                        ImageRef.parse(UP + "/team/app:v1", List.of(UP), UP),
+                        ImageRef.parse(UP + "/team/app:v2", List.of(UP), UP)),
+                    Set.of()));
+
+    assertThat(report.items().get(0).ok()).as(report.items().get(0).problems().toString()).isTrue();
+    assertThat(report.items().get(1).ok()).isFalse();
+    assertThat(report.items().get(1).problems().toString()).contains("no_signature");
+    assertThat(up.count("GET", "/v2/team/app/blobs/" + unsigned.layerDigests().get(0))).isZero();
   }
 }

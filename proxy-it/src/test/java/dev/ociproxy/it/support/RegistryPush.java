@@ -8,8 +8,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 
 /**
- * Pushes what no client here can (signature manifests, bundle referrers, payload blobs) straight to
- * a real registry with the distribution API.
+ * Pushes single blobs and hand-made manifests (artifacts, signatures, referrers indexes) straight
+ * to a real registry over its API, for what skopeo cannot push.
  */
 public final class RegistryPush {
   private RegistryPush() {}
@@ -17,7 +17,7 @@ public final class RegistryPush {
   /**
    * distribution's two-step upload: POST opens it, PUT with the digest closes it with the bytes.
    */
-  public static String blob(UpstreamRegistry up, String repo, byte[] bytes) throws Exception {
+  public static void blob(UpstreamRegistry up, String repo, byte[] bytes) throws Exception {
     HttpResponse<Void> opened =
         Http.client()
             .send(
@@ -29,32 +29,29 @@ public final class RegistryPush {
     URI location =
         URI.create(up.url()).resolve(opened.headers().firstValue("Location").orElseThrow());
     String sep = location.getRawQuery() == null ? "?" : "&";
-    String digest = OciJson.sha256(bytes);
     HttpResponse<Void> r =
         Http.client()
             .send(
-                HttpRequest.newBuilder(URI.create(location + sep + "digest=" + digest))
+                HttpRequest.newBuilder(
+                        URI.create(location + sep + "digest=" + OciJson.sha256(bytes)))
                     .header("Content-Type", "application/octet-stream")
                     .PUT(HttpRequest.BodyPublishers.ofByteArray(bytes))
                     .build(),
                 HttpResponse.BodyHandlers.discarding());
     assertThat(r.statusCode()).as("blob upload").isEqualTo(201);
-    return digest;
   }
 
-  /** PUTs a manifest under {@code ref} (a tag or its digest); returns its digest. */
-  public static String manifest(
-      UpstreamRegistry up, String repo, String ref, String mediaType, byte[] manifest)
+  /** PUTs {@code m} as {@code repo}'s manifest {@code ref} (a tag or its digest). */
+  public static void manifest(UpstreamRegistry up, String repo, String ref, String type, byte[] m)
       throws Exception {
     HttpResponse<String> r =
         Http.client()
             .send(
                 HttpRequest.newBuilder(URI.create(up.url() + "/v2/" + repo + "/manifests/" + ref))
-                    .header("Content-Type", mediaType)
-                    .PUT(HttpRequest.BodyPublishers.ofByteArray(manifest))
+                    .header("Content-Type", type)
+                    .PUT(HttpRequest.BodyPublishers.ofByteArray(m))
                     .build(),
                 HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).as("PUT %s: %s", ref, r.body()).isEqualTo(201);
-    return OciJson.sha256(manifest);
   }
 }

@@ -204,7 +204,7 @@ final class ConfigBinding {
   }
 
   /** Replaces {@code ${VAR}} with the environment variable, refusing unset ones. */
-  private static String substitute(String v, UnaryOperator<String> env) {
+  static String substitute(String v, UnaryOperator<String> env) {
     Matcher m = ENV_REF.matcher(v);
     StringBuilder out = new StringBuilder();
     while (m.find()) {

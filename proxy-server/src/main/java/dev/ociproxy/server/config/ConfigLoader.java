@@ -65,7 +65,7 @@ public final class ConfigLoader {
         AccessSettings.access(f.access(), upstreams, auth),
         OperationsSettings.parse(f, listen, env),
         AirgapSettings.parse(f, upstreams),
-        SignaturePolicySettings.parse(f.signaturePolicy()));
+        SignaturePolicySettings.parse(f.signaturePolicy(), env));
   }
 
   private static DirectWrites directWrites(String v) {

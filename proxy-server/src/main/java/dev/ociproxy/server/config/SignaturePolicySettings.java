@@ -18,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 
 /**
  * Reads {@code signaturePolicy}: the path of a containers-policy.json file, or the same document
@@ -53,10 +54,21 @@ final class SignaturePolicySettings {
   private static final List<String> KEY_SOURCES =
       List.of("keyPath", "keyPaths", "keyData", "keyDatas");
 
-  private SignaturePolicySettings() {}
+  private final UnaryOperator<String> env;
 
-  /** The policy, or null when {@code signaturePolicy} is not given. */
-  static SignaturePolicy parse(JsonNode node) {
+  private SignaturePolicySettings(UnaryOperator<String> env) {
+    this.env = env;
+  }
+
+  /**
+   * The policy, or null when {@code signaturePolicy} is not given; {@code ${VAR}} in its values is
+   * replaced from {@code env}, as everywhere in {@code proxy.yaml}.
+   */
+  static SignaturePolicy parse(JsonNode node, UnaryOperator<String> env) {
+    return new SignaturePolicySettings(env).parse(node);
+  }
+
+  private SignaturePolicy parse(JsonNode node) {
     if (node == null || node.isNull() || node.isMissingNode()) {
       return null;
     }
@@ -67,7 +79,7 @@ final class SignaturePolicySettings {
       throw new ConfigException(
           KEY, "expected the path of a containers-policy.json file, or the policy as a mapping");
     }
-    Path file = Path.of(node.asText());
+    Path file = Path.of(text(node, KEY));
     JsonNode root;
     try {
       root = JSON.readTree(Files.readString(file, StandardCharsets.UTF_8));
@@ -80,7 +92,7 @@ final class SignaturePolicySettings {
     return policy(root, KEY + " (" + file + ")");
   }
 
-  private static SignaturePolicy policy(JsonNode root, String key) {
+  private SignaturePolicy policy(JsonNode root, String key) {
     only(root, key, Set.of("default", "transports"));
     if (!root.has("default")) {
       throw new ConfigException(
@@ -107,7 +119,7 @@ final class SignaturePolicySettings {
   }
 
   /** A scope naming an upstream and optionally a namespace or repository, never a tag or digest. */
-  private static String scope(String key, String scope) {
+  private String scope(String key, String scope) {
     String s = scope.endsWith("/") ? scope.substring(0, scope.length() - 1) : scope;
     int slash = s.indexOf('/');
     String path = slash < 0 ? "" : s.substring(slash + 1);
@@ -123,7 +135,7 @@ final class SignaturePolicySettings {
     return s;
   }
 
-  private static Rule rule(JsonNode list, String key, String scope) {
+  private Rule rule(JsonNode list, String key, String scope) {
     if (!list.isArray() || list.isEmpty()) {
       throw new ConfigException(key, "expected a non-empty list of requirements");
     }
@@ -134,7 +146,7 @@ final class SignaturePolicySettings {
     return new Rule(scope, out);
   }
 
-  private static Requirement requirement(JsonNode r, String key) {
+  private Requirement requirement(JsonNode r, String key) {
     String type = type(r, key);
     switch (type) {
       case "insecureAcceptAnything" -> {
@@ -159,7 +171,7 @@ final class SignaturePolicySettings {
     }
   }
 
-  private static Requirement sigstoreSigned(JsonNode r, String key) {
+  private Requirement sigstoreSigned(JsonNode r, String key) {
     for (Iterator<String> it = r.fieldNames(); it.hasNext(); ) {
       String f = it.next();
       if (KEYLESS.contains(f)) {
@@ -200,7 +212,7 @@ final class SignaturePolicySettings {
     return new Requirement.SigstoreSigned(keys, identity);
   }
 
-  private static TrustedKey keyFile(String key, JsonNode v) {
+  private TrustedKey keyFile(String key, JsonNode v) {
     Path file = Path.of(text(v, key));
     String pem;
     try {
@@ -216,7 +228,7 @@ final class SignaturePolicySettings {
   }
 
   /** containers-policy.json's keyData is the PEM in base64; the PEM itself is accepted too. */
-  private static TrustedKey keyData(String key, JsonNode v) {
+  private TrustedKey keyData(String key, JsonNode v) {
     String data = text(v, key);
     String pem = data;
     if (!data.contains("-----BEGIN")) {
@@ -233,7 +245,7 @@ final class SignaturePolicySettings {
     }
   }
 
-  private static SignedIdentity identity(JsonNode n, String key) {
+  private SignedIdentity identity(JsonNode n, String key) {
     String type = type(n, key);
     return switch (type) {
       case "matchRepoDigestOrExact" -> {
@@ -274,21 +286,25 @@ final class SignaturePolicySettings {
     };
   }
 
-  private static String type(JsonNode n, String key) {
+  private String type(JsonNode n, String key) {
     if (n == null || !n.isObject()) {
       throw new ConfigException(key, "expected a mapping with a type");
     }
     return text(n.get("type"), key + ".type");
   }
 
-  private static String text(JsonNode v, String key) {
+  private String text(JsonNode v, String key) {
     if (v == null || v.isNull()) {
       throw new ConfigException(key, "missing (required)");
     }
     if (!v.isTextual() || v.asText().isBlank()) {
       throw new ConfigException(key, "expected a single non-empty value");
     }
-    return v.asText();
+    try {
+      return ConfigBinding.substitute(v.asText(), env);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(key, e.getMessage());
+    }
   }
 
   private static void only(JsonNode n, String key, Set<String> known) {

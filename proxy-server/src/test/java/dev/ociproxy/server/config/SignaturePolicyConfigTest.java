@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -166,5 +167,22 @@ class SignaturePolicyConfigTest {
         .hasMessageContaining("tag or digest");
     assertThatThrownBy(() -> parse(UPSTREAMS + "signaturePolicy: /nonexistent/policy.json\n"))
         .hasMessageStartingWith("signaturePolicy: cannot read /nonexistent/policy.json");
+  }
+
+  @Test
+  void envVariablesInThePolicy_areReplacedAsEverywhereInTheFile_andAnUnsetOneIsRefused()
+      throws Exception {
+    Path key = key();
+    String yaml =
+        UPSTREAMS
+            + "signaturePolicy:\n  default: [{type: sigstoreSigned, keyPath: \"${KEYS}/cosign.pub\"}]\n";
+
+    SignaturePolicy p =
+        new ConfigLoader(Map.of("KEYS", key.getParent().toString())::get).parse(yaml).signatures();
+
+    assertThat(p.defaultRule().signed().get(0).keys().get(0).name()).isEqualTo(key.toString());
+    assertThatThrownBy(() -> parse(yaml))
+        .hasMessageStartingWith("signaturePolicy.default[0].keyPath:")
+        .hasMessageContaining("${KEYS}");
   }
 }
