@@ -53,6 +53,7 @@ METRICS = {
         r'^netty_allocator_memory_used(?:_bytes)?\{[^}]*memory_type="direct"[^}]*\} (\S+)', re.M),
 }
 _T0 = time.monotonic()
+BACKOFF_SECONDS = 65  # UpstreamHealth.MAX_BACKOFF_MILLIS and a margin
 
 
 def log(msg):
@@ -68,6 +69,8 @@ class Soak:
         self.errors = collections.Counter()      # (kind, expected?) -> count
         self.counts = collections.Counter()      # kind -> successful operations
         self.lock = threading.Lock()
+        self.error_times = []                    # (seconds into the run, kind, error)
+        self.upstream_back_at = float("-inf")
 
     # --- set-up ------------------------------------------------------------------------------
     def prepare(self):
@@ -155,15 +158,21 @@ class Soak:
 
     def _loop(self, kind, interval, op, expected_when_down=False):
         while not self.stop.wait(interval):
-            down = self.upstream_down.is_set()
+            down = self._upstream_out()
             try:
                 op()
                 with self.lock:
                     self.counts[kind] += 1
             except (IOError, OSError, http.client.HTTPException, subprocess.TimeoutExpired) as e:
-                expected = expected_when_down and (down or self.upstream_down.is_set())
+                expected = expected_when_down and (down or self._upstream_out())
                 with self.lock:
                     self.errors[(kind, expected, str(e)[:120])] += 1
+                    self.error_times.append((round(time.monotonic() - self.t_start, 1), kind, str(e)[:60]))
+
+    def _upstream_out(self):
+        """Down, or back for less than the proxy's longest back-off (60 s after the last failure,
+        UpstreamHealth): a cold pull then fails fast with 503, as documented."""
+        return self.upstream_down.is_set() or time.monotonic() - self.upstream_back_at < BACKOFF_SECONDS
 
     def _next_cold(self):
         with self.lock:
@@ -201,7 +210,7 @@ class Soak:
         if self.stop.wait(60):
             return
         self.upstream.start()
-        time.sleep(2)
+        self.upstream_back_at = time.monotonic()
         self.upstream_down.clear()
         log("upstream started again")
 
@@ -316,10 +325,11 @@ def summary(samples, warmup_seconds, soak):
     for kind, n in sorted(soak.counts.items()):
         print(f"| {kind} | {n} |")
     if soak.errors:
-        print("\n| operation | expected (upstream down) | count | error |")
+        print("\n| operation | expected (upstream down or the proxy's back-off after it) | count | error |")
         print("|---|---|---|---|")
         for (kind, expected, msg), n in sorted(soak.errors.items()):
             print(f"| {kind} | {'yes' if expected else 'NO'} | {n} | {msg} |")
+        print("\nerrors at (s into the run): " + ", ".join(f"{t} {k}" for t, k, _ in soak.error_times))
     else:
         print("\nno errors")
 
