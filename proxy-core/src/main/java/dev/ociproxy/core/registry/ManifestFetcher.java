@@ -1,31 +1,18 @@
 package dev.ociproxy.core.registry;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
-import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.cache.RepositoryLinks;
 import dev.ociproxy.core.cache.TagIndex;
 import dev.ociproxy.core.concurrent.Futures;
 import dev.ociproxy.core.concurrent.SingleFlight;
 import dev.ociproxy.core.oci.Digest;
-import dev.ociproxy.core.oci.ManifestDocument;
 import dev.ociproxy.core.oci.MediaTypes;
-import dev.ociproxy.core.oci.OciErrorCode;
 import dev.ociproxy.core.oci.Reference;
-import dev.ociproxy.core.oci.RegistryException;
 import dev.ociproxy.core.oci.RepositoryName;
 import dev.ociproxy.core.oci.Tag;
 import dev.ociproxy.core.upstream.UpstreamClient;
-import dev.ociproxy.core.upstream.UpstreamResponse;
 import dev.ociproxy.core.upstream.UpstreamTimeoutException;
-import dev.ociproxy.core.verify.DigestHeader;
-import dev.ociproxy.core.verify.ManifestCheck;
-import dev.ociproxy.core.verify.VerificationException;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpMethod;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
@@ -34,44 +21,41 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The manifest half of a {@link PullThrough}: answers hot tags and digests from memory, fetches and
- * verifies the rest (a digest must hash to itself, a tag's body to any digest header), shares one
- * upstream fetch between concurrent requests, and serves the last verified tag when the upstream is
- * in trouble. Thread-safe.
+ * The manifest half of a {@link PullThrough}: decides where a manifest comes from. A digest this
+ * upstream served, or a fresh tag, comes from memory or the store ({@link HotManifests}); the rest
+ * from one upstream fetch per key, shared by concurrent requests, under the fetch limit and the
+ * manifest timeout ({@link ManifestPull}, which verifies); a stale tag is revalidated with a HEAD,
+ * and served from its last verified manifest when the upstream is in trouble. Thread-safe.
  */
 final class ManifestFetcher {
   private static final Logger log = LoggerFactory.getLogger(ManifestFetcher.class);
-  private static final long HOT_MANIFEST_BYTES = 32L * 1024 * 1024;
 
   private final RegistryMeters meters;
   private final UpstreamClient client;
-  private final ContentStore store;
   private final TagIndex tags;
   private final RepositoryLinks links;
   private final FetchLimiter limiter;
   private final MirrorOptions options;
   private final Freshness freshness;
   private final SingleFlight<String, Manifest> fetches;
+  private final HotManifests hot;
+  private final ManifestPull pull;
 
-  /** Verified manifests kept parsed in memory, so hot tags and digests cost no disk read. */
-  private final Cache<Digest, HotManifest> hot =
-      Caffeine.newBuilder()
-          .maximumWeight(HOT_MANIFEST_BYTES)
-          .weigher((Digest d, HotManifest h) -> h.manifest().body().length + 256)
-          .executor(Runnable::run) // maintenance inline: no common-pool wake-ups per few requests
-          .build();
-
+  /**
+   * @param hot the verified manifests in memory and the store
+   * @param pull the upstream fetch, which verifies and records what it fetched
+   */
   ManifestFetcher(
       RegistryMeters meters,
       UpstreamClient client,
-      ContentStore store,
       TagIndex tags,
       RepositoryLinks links,
       FetchLimiter limiter,
-      MirrorOptions options) {
+      MirrorOptions options,
+      HotManifests hot,
+      ManifestPull pull) {
     this.meters = meters;
     this.client = client;
-    this.store = store;
     this.tags = tags;
     this.links = links;
     this.limiter = limiter;
@@ -79,27 +63,18 @@ final class ManifestFetcher {
     this.freshness = new Freshness(options.freshness(), options.tagTtl());
     this.fetches = new SingleFlight<>(m -> true, () -> meters.coalesced("manifest"));
     meters.inFlight("manifest", fetches::size);
+    this.hot = hot;
+    this.pull = pull;
   }
 
   /** The digest the upstream's tag points at now, from the body; nothing is stored. */
   CompletableFuture<Digest> upstreamDigest(RepositoryName repo, Tag tag, List<String> accept) {
-    String asked = repo + ":" + tag;
-    return limiter
-        .run(
-            () ->
-                client.request(
-                    HttpMethod.GET,
-                    PullThrough.v2(repo, "manifests", tag.value()),
-                    repo.value(),
-                    accept))
-        .thenCompose(
-            resp -> {
-              if (resp.status() != 200) {
-                resp.drain();
-                throw UpstreamErrors.of(resp, OciErrorCode.MANIFEST_UNKNOWN, "manifest " + asked);
-              }
-              return readManifest(resp, repo, asked).thenApply(Digest::sha256);
-            });
+    return pull.upstreamDigest(repo, tag, accept);
+  }
+
+  /** The verified manifest from memory or the store (stale: marked as served stale), or null. */
+  @Nullable Manifest cachedManifest(Digest d, boolean stale) {
+    return hot.get(d, stale);
   }
 
   /** Resolves a manifest by tag or digest. */
@@ -110,7 +85,7 @@ final class ManifestFetcher {
       if (cached != null) {
         return CompletableFuture.completedFuture(cached);
       }
-      return singleFlight("d " + repo + "@" + d, () -> fetchByDigest(repo, d));
+      return singleFlight("d " + repo + "@" + d, () -> pull.byDigest(repo, d));
     }
     Tag tag = (Tag) ref;
     TagIndex.Entry known = tags.get(repo, tag);
@@ -123,7 +98,7 @@ final class ManifestFetcher {
             () ->
                 known != null && cached != null
                     ? revalidate(repo, tag, accept, known, cached)
-                    : fetchByTag(repo, tag, accept))
+                    : pull.byTag(repo, tag, accept))
         .exceptionallyCompose(err -> staleOr(err, repo, tag, known));
   }
 
@@ -145,7 +120,7 @@ final class ManifestFetcher {
         .thenCompose(
             claim -> {
               if (!known.digest().equals(claim.digest())) {
-                return fetchByTag(repo, tag, accept);
+                return pull.byTag(repo, tag, accept);
               }
               tags.put(repo, tag, TagHead.refreshed(known));
               return CompletableFuture.completedFuture(cached);
@@ -195,28 +170,6 @@ final class ManifestFetcher {
     return accept.isEmpty() || accept.contains(mediaType) || accept.contains("*/*");
   }
 
-  /** A verified manifest in memory, with its store path built once rather than per request. */
-  private record HotManifest(Manifest manifest, java.nio.file.Path path) {}
-
-  /** The verified manifest from memory or the store (stale: marked as served stale), or null. */
-  @Nullable Manifest cachedManifest(Digest d, boolean stale) {
-    HotManifest h = hot.getIfPresent(d);
-    if (h == null) {
-      byte[] body = store.readManifest(d);
-      if (body == null) {
-        return null;
-      }
-      h =
-          new HotManifest(
-              new Manifest(d, ManifestDocument.parse(body, null).mediaType(), body, true, false),
-              store.manifestPath(d));
-      hot.put(d, h);
-    }
-    store.index().touch(h.path()); // for the disk budget's LRU order
-    Manifest m = h.manifest();
-    return stale ? new Manifest(d, m.mediaType(), m.body(), true, true) : m;
-  }
-
   /** One fetch per key at a time, under the fetch limit and the manifest timeout. */
   private CompletableFuture<Manifest> singleFlight(
       String key, Supplier<CompletableFuture<Manifest>> fetch) {
@@ -234,129 +187,5 @@ final class ManifestFetcher {
                                     "upstream manifest fetch took longer than "
                                         + options.manifestTimeout())
                                 : err)));
-  }
-
-  private CompletableFuture<Manifest> fetchByDigest(RepositoryName repo, Digest digest) {
-    return client
-        .request(
-            HttpMethod.GET,
-            PullThrough.v2(repo, "manifests", digest.toString()),
-            repo.value(),
-            MediaTypes.ALL_MANIFESTS)
-        .thenCompose(
-            resp -> {
-              if (resp.status() != 200) {
-                resp.drain();
-                throw UpstreamErrors.of(resp, OciErrorCode.MANIFEST_UNKNOWN, "manifest " + digest);
-              }
-              return readManifest(resp, repo, digest.toString())
-                  .thenApply(
-                      body -> {
-                        ManifestDocument doc =
-                            checked(repo, digest.toString(), resp, body, digest).document();
-                        store.putManifest(digest, body);
-                        links.addServed(digest);
-                        linkManifest(repo, digest, doc);
-                        return new Manifest(digest, doc.mediaType(), body, false, false);
-                      });
-            });
-  }
-
-  private CompletableFuture<Manifest> fetchByTag(
-      RepositoryName repo, Tag tag, List<String> accept) {
-    List<String> ask = ask(accept);
-    boolean askedForIndex = ask.stream().anyMatch(MediaTypes::isIndex) || ask.contains("*/*");
-    String asked = repo + ":" + tag;
-    return client
-        .request(HttpMethod.GET, PullThrough.v2(repo, "manifests", tag.value()), repo.value(), ask)
-        .thenCompose(
-            resp -> {
-              if (resp.status() != 200) {
-                resp.drain();
-                if (resp.status() == 404) {
-                  tags.remove(repo, tag);
-                }
-                throw UpstreamErrors.of(resp, OciErrorCode.MANIFEST_UNKNOWN, "manifest " + asked);
-              }
-              return readManifest(resp, repo, asked)
-                  .thenApply(
-                      body -> {
-                        ManifestCheck.Passed passed = checked(repo, asked, resp, body, null);
-                        Digest computed = passed.digest();
-                        Digest claimed = passed.claimed();
-                        ManifestDocument doc = passed.document();
-                        String mediaType = doc.mediaType();
-                        store.putManifest(computed, body);
-                        links.addServed(computed);
-                        linkManifest(repo, computed, doc);
-                        if (claimed != null && !claimed.equals(computed)) {
-                          store.putManifest(claimed, body);
-                          links.addServed(claimed);
-                          links.add(repo, claimed);
-                        }
-                        tags.put(
-                            repo,
-                            tag,
-                            new TagIndex.Entry(
-                                computed, mediaType, System.currentTimeMillis(), askedForIndex));
-                        return new Manifest(computed, mediaType, body, false, false);
-                      });
-            });
-  }
-
-  private CompletableFuture<byte[]> readManifest(
-      UpstreamResponse resp, RepositoryName repo, String asked) {
-    return resp.aggregate(options.manifestMaxBytes())
-        .whenComplete(
-            (body, err) -> {
-              if (body != null) {
-                meters.received("manifest", body.length);
-              }
-            })
-        .exceptionally(
-            err -> {
-              Throwable cause = Futures.cause(err);
-              if (cause instanceof UpstreamResponse.BodyTooLargeException) {
-                throw meters.refused(repo, asked, ManifestCheck.tooLarge(cause.getMessage()));
-              }
-              throw cause instanceof RuntimeException r ? r : new CompletionException(cause);
-            });
-  }
-
-  /**
-   * Records that the upstream served {@code digest} from {@code repo}, and with it everything the
-   * manifest references: the upstream says the repository holds them. A hint only: the store's copy
-   * of a referenced digest is handed out under this upstream once it has served those bytes itself.
-   */
-  private void linkManifest(RepositoryName repo, Digest digest, ManifestDocument doc) {
-    links.add(repo, digest);
-    try {
-      for (var d : doc.isIndex() ? doc.manifests() : doc.blobs()) {
-        links.add(repo, d.digest());
-      }
-    } catch (RegistryException e) {
-      // A descriptor we cannot parse links nothing; the manifest itself is still valid JSON.
-    }
-  }
-
-  /**
-   * The manifest as {@link ManifestCheck} passed it (by digest, or by tag when {@code requested} is
-   * null); a refusal is reported and thrown.
-   */
-  private ManifestCheck.Passed checked(
-      RepositoryName repo,
-      String asked,
-      UpstreamResponse resp,
-      byte[] body,
-      @Nullable Digest requested) {
-    String header = resp.headers().get(DigestHeader.NAME);
-    String contentType = resp.headers().get(HttpHeaderNames.CONTENT_TYPE);
-    try {
-      return requested != null
-          ? ManifestCheck.byDigest(requested, body, header, contentType)
-          : ManifestCheck.byTag(body, header, contentType);
-    } catch (VerificationException v) {
-      throw meters.refused(repo, asked, v);
-    }
   }
 }

@@ -62,7 +62,17 @@ public final class PullThrough implements Registry {
     this.tags = new TagIndex(store.root(), name(), store.background(), store.catalog());
     this.links = new RepositoryLinks(store.root(), name(), store.background());
     this.blobs = new BlobFetcher(reports, client, store, links, limiter, options);
-    this.manifests = new ManifestFetcher(reports, client, store, tags, links, limiter, options);
+    this.manifests =
+        new ManifestFetcher(
+            reports,
+            client,
+            tags,
+            links,
+            limiter,
+            options,
+            new HotManifests(store),
+            new ManifestPull(
+                reports, client, store, tags, links, limiter, options.manifestMaxBytes()));
     this.heads = new ManifestHeads(manifests, client, tags, limiter);
     this.referrers =
         new ReferrersFetcher(

@@ -98,7 +98,7 @@ class UpstreamClientCredentialsTest {
 
   @Test
   void realmAtTheUpstreamsOriginMayReceiveCredentials() {
-    UpstreamClient c = client("https://r.example.com", Set.of());
+    RegistryAuthenticator c = realms("https://r.example.com", Set.of());
 
     assertThat(c.mayReceiveCredentials(uri("https://r.example.com/token"))).isTrue();
     assertThat(c.mayReceiveCredentials(uri("https://R.EXAMPLE.COM:443/token"))).isTrue();
@@ -106,11 +106,11 @@ class UpstreamClientCredentialsTest {
 
   @Test
   void realmOnTheUpstreamsHostAtAnotherPortIsRefusedUnlessItsHostIsListed() {
-    UpstreamClient c = client("https://r.example.com", Set.of());
+    RegistryAuthenticator c = realms("https://r.example.com", Set.of());
     assertThat(c.trustedRealm(uri("https://r.example.com:8443/token"))).isFalse();
     assertThat(c.mayReceiveCredentials(uri("https://r.example.com:8443/token"))).isFalse();
 
-    UpstreamClient listed = client("https://r.example.com", Set.of("r.example.com"));
+    RegistryAuthenticator listed = realms("https://r.example.com", Set.of("r.example.com"));
     assertThat(listed.mayReceiveCredentials(uri("https://r.example.com:8443/token"))).isTrue();
   }
 
@@ -147,7 +147,7 @@ class UpstreamClientCredentialsTest {
 
   @Test
   void realmOnAnotherHostIsRefused() {
-    UpstreamClient c = client("https://r.example.com", Set.of());
+    RegistryAuthenticator c = realms("https://r.example.com", Set.of());
 
     assertThat(c.mayReceiveCredentials(uri("https://auth.example.com/token"))).isFalse();
     assertThat(c.mayReceiveCredentials(uri("https://r.example.com.evil.net/token"))).isFalse();
@@ -155,7 +155,7 @@ class UpstreamClientCredentialsTest {
 
   @Test
   void realmOnATrustedHostMayReceiveCredentials() {
-    UpstreamClient c = client("https://r.example.com", Set.of("auth.example.com"));
+    RegistryAuthenticator c = realms("https://r.example.com", Set.of("auth.example.com"));
 
     assertThat(c.mayReceiveCredentials(uri("https://auth.example.com/token"))).isTrue();
     assertThat(c.mayReceiveCredentials(uri("https://Auth.Example.com/token"))).isTrue();
@@ -164,21 +164,21 @@ class UpstreamClientCredentialsTest {
 
   @Test
   void dockerHubTrustsAuthDockerIoWithoutConfiguration() {
-    UpstreamClient hub = client("https://registry-1.docker.io", Set.of());
+    RegistryAuthenticator hub = realms("https://registry-1.docker.io", Set.of());
 
     assertThat(hub.mayReceiveCredentials(uri("https://auth.docker.io/token"))).isTrue();
   }
 
   @Test
   void authDockerIoIsNotTrustedForOtherUpstreams() {
-    UpstreamClient c = client("https://r.example.com", Set.of());
+    RegistryAuthenticator c = realms("https://r.example.com", Set.of());
 
     assertThat(c.mayReceiveCredentials(uri("https://auth.docker.io/token"))).isFalse();
   }
 
   @Test
   void httpsUpstreamRefusesAPlainHttpRealmEvenOnItsOwnHost() {
-    UpstreamClient c = client("https://r.example.com", Set.of("auth.example.com"));
+    RegistryAuthenticator c = realms("https://r.example.com", Set.of("auth.example.com"));
 
     assertThat(c.mayReceiveCredentials(uri("http://r.example.com/token"))).isFalse();
     assertThat(c.mayReceiveCredentials(uri("http://auth.example.com/token"))).isFalse();
@@ -186,18 +186,23 @@ class UpstreamClientCredentialsTest {
 
   @Test
   void dockerHubRefusesAPlainHttpAuthDockerIo() {
-    UpstreamClient hub = client("https://registry-1.docker.io", Set.of());
+    RegistryAuthenticator hub = realms("https://registry-1.docker.io", Set.of());
 
     assertThat(hub.mayReceiveCredentials(uri("http://auth.docker.io/token"))).isFalse();
   }
 
   @Test
   void plainHttpUpstreamMaySendCredentialsToAPlainHttpRealmAtItsOrigin() {
-    UpstreamClient c = client("http://127.0.0.1:5000", Set.of());
+    RegistryAuthenticator c = realms("http://127.0.0.1:5000", Set.of());
 
     assertThat(c.mayReceiveCredentials(uri("http://127.0.0.1:5000/token"))).isTrue();
     assertThat(c.mayReceiveCredentials(uri("http://127.0.0.1:5001/token"))).isFalse();
     assertThat(c.mayReceiveCredentials(uri("http://127.0.0.2:5000/token"))).isFalse();
+  }
+
+  /** The token flow of a client of {@code url}: where its realms and credentials may go. */
+  private static RegistryAuthenticator realms(String url, Set<String> trustedRealmHosts) {
+    return client(url, trustedRealmHosts).auth();
   }
 
   private static UpstreamClient client(String url, Set<String> trustedRealmHosts) {
