@@ -1,18 +1,23 @@
 package dev.ociproxy.server.pipeline;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentMap;
 
 /** The media types a request's {@code Accept} headers list, without parameters, at most 32. */
 final class AcceptHeader {
-  /** Parsed Accept headers: clients send the same few values on every request. */
-  private static final ConcurrentMap<String, List<String>> PARSED = new ConcurrentHashMap<>();
-
-  private static final int MAX_PARSED = 256;
+  /**
+   * Parsed Accept headers: clients send the same few values on every request. Bounded, since the
+   * values are the clients' to choose.
+   */
+  private static final Cache<String, List<String>> PARSED =
+      Caffeine.newBuilder()
+          .maximumSize(256)
+          .executor(Runnable::run) // maintenance inline: no common-pool wake-ups per request
+          .build();
 
   private AcceptHeader() {}
 
@@ -21,15 +26,7 @@ final class AcceptHeader {
     if (all.size() != 1 || all.get(0).length() > 1024) {
       return parse(all);
     }
-    String h = all.get(0);
-    List<String> known = PARSED.get(h);
-    if (known == null) {
-      known = List.copyOf(parse(all));
-      if (PARSED.size() < MAX_PARSED) { // bounded: a client cannot grow it at will
-        PARSED.putIfAbsent(h, known);
-      }
-    }
-    return known;
+    return PARSED.get(all.get(0), h -> List.copyOf(parse(List.of(h))));
   }
 
   private static List<String> parse(List<String> headers) {

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Turns a request line into a {@link V2Request}, choosing the upstream by path prefix ({@code
@@ -82,38 +83,20 @@ final class V2Router {
       throw unsupported();
     }
     String name;
+    boolean head = method.equals(HttpMethod.HEAD);
     if ((name = nameBefore(path, MANIFESTS)) != null) {
-      if (!read) {
-        throw unsupported();
-      }
-      Target t = target(name, ns);
+      Target t = readTarget(read, name, ns);
       return new V2Request.GetManifest(
-          t.registry, t.repo, name, reference(lastSegment(path)), method.equals(HttpMethod.HEAD));
+          t.registry, t.repo, name, reference(lastSegment(path)), head);
     }
     if ((name = nameBefore(path, BLOBS)) != null) {
-      if (!read) {
-        throw unsupported();
-      }
-      Target t = target(name, ns);
-      return new V2Request.GetBlob(
-          t.registry,
-          t.repo,
-          name,
-          Digest.parse(lastSegment(path)),
-          method.equals(HttpMethod.HEAD));
+      Target t = readTarget(read, name, ns);
+      return new V2Request.GetBlob(t.registry, t.repo, name, Digest.parse(lastSegment(path)), head);
     }
     if ((name = nameBefore(path, REFERRERS)) != null) {
-      if (!read) {
-        throw unsupported();
-      }
-      Target t = target(name, ns);
+      Target t = readTarget(read, name, ns);
       return new V2Request.GetReferrers(
-          t.registry,
-          t.repo,
-          name,
-          Digest.parse(lastSegment(path)),
-          artifactType(qs),
-          method.equals(HttpMethod.HEAD));
+          t.registry, t.repo, name, Digest.parse(lastSegment(path)), artifactType(qs), head);
     }
     if (path.endsWith(TAGS) && path.length() > PREFIX.length() + TAGS.length()) {
       if (!read) {
@@ -127,6 +110,14 @@ final class V2Router {
       throw unsupported();
     }
     throw new RegistryException(OciErrorCode.NAME_UNKNOWN, 404, "unknown registry API endpoint");
+  }
+
+  /** The target of a read-only endpoint: any other method is unsupported, before the name. */
+  private Target readTarget(boolean read, String name, @Nullable String ns) {
+    if (!read) {
+      throw unsupported();
+    }
+    return target(name, ns);
   }
 
   /**
