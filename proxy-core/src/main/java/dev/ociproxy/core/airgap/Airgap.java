@@ -168,7 +168,7 @@ public final class Airgap implements AutoCloseable {
     WarmProgress progress = new WarmProgress();
     WarmJobs.Job job = warmJobs.started(CONFIGURED, List.of(e.ref().toString()), progress);
     return warmer
-        .warm(List.of(e.ref()), e.platforms(), progress)
+        .warm(List.of(e.ref()), e.platforms(), e.attached(), progress)
         .whenComplete((report, err) -> warmJobs.finished(job, report, err));
   }
 

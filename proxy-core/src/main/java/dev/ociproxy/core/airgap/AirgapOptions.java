@@ -27,11 +27,19 @@ public record AirgapOptions(
   /** The interval of the background warm when none is configured. */
   public static final Duration DEFAULT_WARM_INTERVAL = Duration.ofHours(1);
 
-  /** One entry of the configured warm list; empty {@code platforms} means every platform. */
-  public record WarmEntry(ImageRef ref, Set<Platform> platforms) {
+  /**
+   * One entry of the configured warm list; empty {@code platforms} means every platform, {@code
+   * attached} what is taken along.
+   */
+  public record WarmEntry(ImageRef ref, Set<Platform> platforms, Attached attached) {
     public WarmEntry {
       requireNonNull(ref, "ref");
       platforms = Set.copyOf(platforms);
+      requireNonNull(attached, "attached");
+    }
+
+    public WarmEntry(ImageRef ref, Set<Platform> platforms) {
+      this(ref, platforms, Attached.NONE);
     }
   }
 

@@ -70,6 +70,11 @@ final class ArchiveImage implements ImageGraph.Visitor {
     return n.doc().mediaType();
   }
 
+  /** The verified manifest {@code d} of the image, or null. */
+  ImageGraph.@Nullable Node node(Digest d) {
+    return manifests.get(d);
+  }
+
   /** Every manifest and blob of the image. */
   Set<Digest> digests() {
     Set<Digest> all = new LinkedHashSet<>(manifests.keySet());

@@ -8,8 +8,11 @@ import dev.ociproxy.core.cache.RepositoryLinks;
 import dev.ociproxy.core.cache.TagIndex;
 import dev.ociproxy.core.oci.Descriptor;
 import dev.ociproxy.core.oci.Digest;
+import dev.ociproxy.core.oci.MediaTypes;
 import dev.ociproxy.core.oci.RegistryException;
 import dev.ociproxy.core.oci.Tag;
+import dev.ociproxy.core.registry.Referrers;
+import dev.ociproxy.core.registry.ReferrersStore;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -50,7 +53,11 @@ public final class Exporter {
       throws IOException {
     List<Plan> plans = new ArrayList<>();
     for (ImageRef ref : refs) {
-      plans.add(plan(ref, Set.copyOf(platforms)));
+      Plan p = plan(ref, Set.copyOf(platforms));
+      plans.add(p);
+      if (p.problems.isEmpty()) {
+        plans.addAll(attached(p));
+      }
     }
     List<ExportReport.Item> items = new ArrayList<>();
     try (LayoutSink sink = LayoutSink.open(output)) {
@@ -95,9 +102,67 @@ public final class Exporter {
       p.problem("manifest " + top + ": " + e.getMessage());
       return p;
     }
-    p.top = new Descriptor(root.doc().mediaType(), top, body.length, null);
-    ImageGraph.walk(root, platforms, p).join(); // the store answers at once
+    return walked(p, root);
+  }
+
+  private static Plan walked(Plan p, ImageGraph.Node root) {
+    Descriptor d = root.descriptor();
+    p.top = new Descriptor(root.doc().mediaType(), d.digest(), d.size(), null);
+    ImageGraph.walk(root, p.platforms, p).join(); // the store answers at once
     return p;
+  }
+
+  /**
+   * What is attached to the manifests of {@code image} and wholly in the cache, as images of their
+   * own: the verified referrers list of each, as the referrers tag schema lays it out (tagged
+   * {@code sha256-<hex>}). What is only partly cached is left out, said in a note.
+   */
+  private List<Plan> attached(Plan image) {
+    List<Plan> out = new ArrayList<>();
+    ImageRef ref = image.ref;
+    ReferrersStore lists = new ReferrersStore(store, ref.upstream());
+    for (Digest d : List.copyOf(image.manifests.keySet())) {
+      ReferrersStore.Entry held = lists.get(ref.repository(), d);
+      if (held != null && !held.referrers().manifests().isEmpty()) {
+        Plan list = referrers(image, held.referrers());
+        if (list != null) {
+          out.add(list);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The referrers of one manifest whose whole graph is cached, as a tag-schema index; or null. */
+  private @Nullable Plan referrers(Plan image, Referrers held) {
+    ImageRef ref = image.ref;
+    List<Referrers.Referrer> whole = new ArrayList<>();
+    for (Referrers.Referrer r : held.manifests()) {
+      Plan one = plan(new ImageRef(ref.upstream(), ref.repository(), null, r.digest()), Set.of());
+      if (one.problems.isEmpty()) {
+        whole.add(r);
+      } else {
+        image.notes.add(
+            "left out referrer "
+                + r.digest()
+                + " of "
+                + held.subject()
+                + ": "
+                + one.problems.get(0));
+      }
+    }
+    if (whole.isEmpty()) {
+      return null;
+    }
+    byte[] index = new Referrers(held.subject(), whole, false).indexJson();
+    Digest digest = Digest.sha256(index);
+    ImageRef tagged =
+        new ImageRef(ref.upstream(), ref.repository(), Attached.referrersTag(held.subject()), null);
+    Plan list = new Plan(tagged, Set.of(), image.held);
+    return walked(
+        list,
+        ImageGraph.Node.parse(
+            new Descriptor(MediaTypes.OCI_INDEX, digest, index.length, null), index, null));
   }
 
   /** What {@code ref} means here: its digest, its pin, or what the tag index recorded. */

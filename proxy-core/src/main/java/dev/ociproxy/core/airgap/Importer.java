@@ -11,6 +11,8 @@ import dev.ociproxy.core.oci.Descriptor;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.RegistryException;
 import dev.ociproxy.core.oci.RepositoryName;
+import dev.ociproxy.core.registry.Referrers;
+import dev.ociproxy.core.registry.ReferrersStore;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -125,6 +127,12 @@ public final class Importer {
     image.check(top);
     ImageRef target =
         targets.of(refName, containerdName, top.digest(), image.problems, image.notes);
+    Digest subject = target == null ? null : ReferrerList.subjectOfTag(target.tag());
+    ImageGraph.Node root = image.node(top.digest());
+    Referrers referrers =
+        subject == null || root == null
+            ? null
+            : ReferrerList.rebuild(subject, root, image::node, image::problem);
     if (!image.problems.isEmpty()) {
       return image.item(refName, top.digest(), null, false);
     }
@@ -141,6 +149,15 @@ public final class Importer {
               requireNonNull(target.tag(), "an import target has a tag"),
               new TagIndex.Entry(
                   top.digest(), image.mediaType(top.digest()), System.currentTimeMillis(), true));
+      if (referrers != null) {
+        // Verified like a pulled list: each entry hashed, and names the subject it is listed under.
+        new ReferrersStore(store, target.upstream())
+            .put(
+                target.repository(),
+                new ReferrersStore.Entry(referrers, System.currentTimeMillis()));
+        image.notes.add(
+            "the referrers of " + subject + ": " + referrers.manifests().size() + " listed");
+      }
     }
     return image.item(refName, top.digest(), target, true);
   }

@@ -15,13 +15,16 @@ public record WarmReport(List<Item> items) {
    * One reference's outcome.
    *
    * @param digest what the reference resolved to (null when even that failed)
-   * @param manifests manifests resolved (the index and each chosen platform's manifest)
+   * @param manifests manifests resolved (the index and each chosen platform's manifest, and those
+   *     attached to them)
+   * @param referrers referrers taken along (verified by the registry, of the asked artifact types)
    */
   public record Item(
       ImageRef ref,
       @Nullable Digest digest,
       @Nullable String mediaType,
       int manifests,
+      int referrers,
       int blobsFetched,
       int blobsCached,
       long bytesFetched,
@@ -57,6 +60,7 @@ public record WarmReport(List<Item> items) {
                 + " ("
                 + i.manifests()
                 + " manifest(s), "
+                + (i.referrers() > 0 ? i.referrers() + " referrer(s), " : "")
                 + i.blobsFetched()
                 + " blob(s) fetched = "
                 + WarmProgress.size(i.bytesFetched())

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
@@ -56,32 +57,50 @@ public final class Warmer {
 
   public CompletableFuture<WarmReport> warm(
       List<ImageRef> refs, Set<Platform> platforms, WarmProgress progress) {
+    return warm(refs, platforms, Attached.NONE, progress);
+  }
+
+  /** Warms {@code refs} and what is {@code attached} to each manifest they need. */
+  public CompletableFuture<WarmReport> warm(
+      List<ImageRef> refs, Set<Platform> platforms, Attached attached, WarmProgress progress) {
     AsyncLimiter limiter = new AsyncLimiter(concurrency);
     List<CompletableFuture<WarmReport.Item>> items = new ArrayList<>();
     for (ImageRef ref : refs) {
-      items.add(new ImageWarm(ref, Set.copyOf(platforms), limiter, progress).run());
+      items.add(new ImageWarm(ref, Set.copyOf(platforms), attached, limiter, progress).run());
     }
     return CompletableFuture.allOf(items.toArray(CompletableFuture[]::new))
         .thenApply(v -> new WarmReport(items.stream().map(CompletableFuture::join).toList()));
   }
 
-  /** One reference being warmed: resolves manifests, then fetches the blobs they name. */
+  /**
+   * One reference being warmed: resolves manifests, then what is attached to them, then fetches the
+   * blobs they all name.
+   */
   private final class ImageWarm {
     private final ImageRef ref;
     private final Set<Platform> platforms;
+    private final Attached attached;
     private final AsyncLimiter limiter;
     private final WarmProgress progress;
     private final List<String> problems = Collections.synchronizedList(new ArrayList<>());
     private final AtomicInteger manifests = new AtomicInteger();
+    private final AtomicInteger referrers = new AtomicInteger();
+    private final Set<Digest> walked = ConcurrentHashMap.newKeySet();
     private final AtomicInteger fetched = new AtomicInteger();
     private final AtomicInteger cached = new AtomicInteger();
     private final AtomicLong bytesFetched = new AtomicLong();
     private final AtomicLong bytesCached = new AtomicLong();
     private volatile @Nullable Manifest top;
 
-    ImageWarm(ImageRef ref, Set<Platform> platforms, AsyncLimiter limiter, WarmProgress progress) {
+    ImageWarm(
+        ImageRef ref,
+        Set<Platform> platforms,
+        Attached attached,
+        AsyncLimiter limiter,
+        WarmProgress progress) {
       this.ref = ref;
       this.platforms = platforms;
+      this.attached = attached;
       this.limiter = limiter;
       this.progress = progress;
     }
@@ -93,6 +112,7 @@ public final class Warmer {
         return CompletableFuture.completedFuture(item());
       }
       Map<Digest, Descriptor> blobs = Collections.synchronizedMap(new LinkedHashMap<>());
+      Fetch fetch = new Fetch(m, blobs);
       return limiter
           .submit(() -> m.manifest(ref.repository(), ref.reference(), MediaTypes.ALL_MANIFESTS))
           .thenCompose(
@@ -101,10 +121,9 @@ public final class Warmer {
                 manifests.incrementAndGet();
                 Descriptor root = new Descriptor(t.mediaType(), t.digest(), t.body().length, null);
                 return ImageGraph.walk(
-                    ImageGraph.Node.parse(root, t.body(), t.mediaType()),
-                    platforms,
-                    new Fetch(m, blobs));
+                    ImageGraph.Node.parse(root, t.body(), t.mediaType()), platforms, fetch);
               })
+          .thenCompose(v -> attach(m, fetch))
           .thenCompose(v -> fetchBlobs(m, List.copyOf(blobs.values())))
           .handle(
               (v, err) -> {
@@ -152,6 +171,56 @@ public final class Warmer {
       public void blob(Descriptor blob, ImageGraph.Node of) {
         blobs.putIfAbsent(blob.digest(), blob);
       }
+
+      @Override
+      public void walked(ImageGraph.Node node) {
+        walked.add(node.descriptor().digest());
+      }
+    }
+
+    /** Walks into the cache what is attached to each manifest of the image walked so far. */
+    private CompletableFuture<Void> attach(Registry m, Fetch fetch) {
+      List<CompletableFuture<Void>> all = new ArrayList<>();
+      for (Digest d : List.copyOf(walked)) {
+        if (attached.referrers()) {
+          all.add(referrersOf(m, d, fetch));
+        }
+      }
+      return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
+    }
+
+    /** The referrers the registry verified for {@code subject}, each with its whole graph. */
+    private CompletableFuture<Void> referrersOf(Registry m, Digest subject, Fetch fetch) {
+      return limiter
+          .submit(() -> m.referrers(ref.repository(), subject))
+          .thenCompose(
+              list ->
+                  CompletableFuture.allOf(
+                      list.manifests().stream()
+                          .filter(r -> attached.wants(r.artifactType()))
+                          .map(
+                              r -> {
+                                referrers.incrementAndGet();
+                                return walkAttached(m, r.digest(), fetch);
+                              })
+                          .toArray(CompletableFuture[]::new)))
+          .exceptionally(
+              err -> {
+                problems.add("referrers of " + subject + ": " + ImageGraph.describe(err));
+                return null;
+              });
+    }
+
+    private CompletableFuture<Void> walkAttached(Registry m, Digest d, Fetch fetch) {
+      return limiter
+          .submit(() -> m.manifest(ref.repository(), d, MediaTypes.ALL_MANIFESTS))
+          .thenCompose(
+              a -> {
+                manifests.incrementAndGet();
+                Descriptor root = new Descriptor(a.mediaType(), d, a.body().length, null);
+                return ImageGraph.walk(
+                    ImageGraph.Node.parse(root, a.body(), a.mediaType()), Set.of(), fetch);
+              });
     }
 
     private CompletableFuture<Void> fetchBlobs(Registry m, List<Descriptor> blobs) {
@@ -213,6 +282,7 @@ public final class Warmer {
           t == null ? null : t.digest(),
           t == null ? null : t.mediaType(),
           manifests.get(),
+          referrers.get(),
           fetched.get(),
           cached.get(),
           bytesFetched.get(),

@@ -5,6 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.testing.Lie;
+import dev.ociproxy.testing.OciJson;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,6 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** Warming through a real pull-through registry: everything verified, cached content skipped. */
 class WarmerTest {
   private static final String UP = MirrorFixture.UP;
+  private static final String SBOM = "application/spdx+json";
+  private static final String EMPTY = "application/vnd.oci.empty.v1+json";
 
   @TempDir Path tmp;
   MirrorFixture f;
@@ -178,5 +182,56 @@ class WarmerTest {
           .keySet()
           .forEach(d -> assertThat(f.store.blobSize(d)).as("%s cached", d).isPositive());
     }
+  }
+
+  private WarmReport warmWith(Attached attached, String ref) throws Exception {
+    return warmer
+        .warm(List.of(ref(ref)), Set.of(), attached, new WarmProgress())
+        .get(60, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void warmWithReferrers_takesTheVerifiedReferrersOfEveryManifestWarmed_andTheirBlobs()
+      throws Exception {
+    Images.Image app = Images.push(f.up, Images.multiArch("test/app", "v1", 1));
+    byte[] empty = "{}".getBytes(StandardCharsets.UTF_8);
+    f.up.putBlob("test/app", empty);
+    byte[] sbom = OciJson.artifact(SBOM, EMPTY, app.index().toString(), "sbom");
+    byte[] onArm =
+        OciJson.artifact(
+            "application/vnd.example.signature",
+            EMPTY,
+            app.platform(Images.ARM64).manifest().toString(),
+            "signature");
+    f.up.putManifest("test/app", OciJson.IMAGE_MANIFEST, sbom);
+    f.up.putManifest("test/app", OciJson.IMAGE_MANIFEST, onArm);
+
+    WarmReport r = warmWith(new Attached(true, Set.of()), "test/app:v1");
+
+    assertThat(r.ok()).as(String.join("\n", r.lines())).isTrue();
+    assertThat(r.items().get(0).referrers()).isEqualTo(2);
+    assertThat(f.store.readManifest(Digest.sha256(sbom))).isNotNull();
+    assertThat(f.store.readManifest(Digest.sha256(onArm))).isNotNull();
+    assertThat(f.store.blobSize(Digest.sha256(empty))).isEqualTo(empty.length);
+    assertThat(String.join("\n", r.lines())).contains("2 referrer(s)");
+  }
+
+  @Test
+  void warmWithReferrersOfOneArtifactType_takesOnlyThose() throws Exception {
+    Images.Image app = Images.push(f.up, Images.multiArch("test/app", "v1", 1));
+    f.up.putBlob("test/app", "{}".getBytes(StandardCharsets.UTF_8));
+    f.up.putManifest(
+        "test/app",
+        OciJson.IMAGE_MANIFEST,
+        OciJson.artifact(SBOM, EMPTY, app.index().toString(), "sbom"));
+    f.up.putManifest(
+        "test/app",
+        OciJson.IMAGE_MANIFEST,
+        OciJson.artifact("application/vnd.example.other", EMPTY, app.index().toString(), "x"));
+
+    WarmReport r = warmWith(new Attached(true, Set.of(SBOM)), "test/app:v1");
+
+    assertThat(r.ok()).as(String.join("\n", r.lines())).isTrue();
+    assertThat(r.items().get(0).referrers()).isEqualTo(1);
   }
 }

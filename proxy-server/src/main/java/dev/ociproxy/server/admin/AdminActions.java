@@ -181,7 +181,7 @@ public final class AdminActions extends ChannelInboundHandlerAdapter {
     // sent.
     ch.config().setAutoRead(false);
     warmer
-        .warm(request.refs(), request.platforms(), progress)
+        .warm(request.refs(), request.platforms(), request.attached(), progress)
         .whenCompleteAsync(
             (report, err) -> {
               ch.attr(BUSY).set(null);

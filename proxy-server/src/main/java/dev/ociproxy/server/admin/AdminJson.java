@@ -45,6 +45,7 @@ final class AdminJson {
       r.put("digest", i.digest() == null ? null : i.digest().toString());
       r.put("mediaType", i.mediaType());
       r.put("manifests", i.manifests());
+      r.put("referrers", i.referrers());
       r.put("blobsFetched", i.blobsFetched());
       r.put("blobsCached", i.blobsCached());
       r.put("bytesFetched", i.bytesFetched());

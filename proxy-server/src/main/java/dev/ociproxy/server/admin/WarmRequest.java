@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.ociproxy.core.airgap.Attached;
 import dev.ociproxy.core.airgap.ImageRef;
 import dev.ociproxy.core.airgap.Platform;
 import java.io.IOException;
@@ -23,13 +24,16 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The body of {@code POST /admin/warm}: {@code {"refs": ["upstream/repo:tag", …], "platforms":
- * ["linux/amd64", …]}} ({@code platforms} optional: every platform of an index). Parsed strictly —
- * unknown fields, duplicate keys and trailing content are refused — because a typo such as {@code
+ * ["linux/amd64", …], "referrers": true, "artifactTypes": ["application/spdx+json"]}} (all but
+ * {@code refs} optional: every platform of an index, nothing attached). Parsed strictly — unknown
+ * fields, duplicate keys and trailing content are refused — because a typo such as {@code
  * "platform"} would otherwise silently warm every platform.
  */
-record WarmRequest(List<ImageRef> refs, Set<Platform> platforms) {
+record WarmRequest(List<ImageRef> refs, Set<Platform> platforms, Attached attached) {
   static final String EXPECTED =
       "expected: {\"refs\": [\"upstream/repo:tag\", ...], \"platforms\": [\"linux/amd64\", ...]}";
+  private static final Set<String> FIELDS =
+      Set.of("refs", "platforms", "referrers", "artifactTypes");
   private static final ObjectMapper JSON =
       JsonMapper.builder()
           .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -39,6 +43,7 @@ record WarmRequest(List<ImageRef> refs, Set<Platform> platforms) {
   WarmRequest {
     refs = List.copyOf(refs);
     platforms = Set.copyOf(platforms);
+    requireNonNull(attached, "attached");
   }
 
   /**
@@ -78,8 +83,9 @@ record WarmRequest(List<ImageRef> refs, Set<Platform> platforms) {
     }
     for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
       String f = it.next();
-      if (!f.equals("refs") && !f.equals("platforms")) {
-        throw new IllegalArgumentException("unknown field '" + f + "' (expected: refs, platforms)");
+      if (!FIELDS.contains(f)) {
+        throw new IllegalArgumentException(
+            "unknown field '" + f + "' (expected: refs, platforms, referrers, artifactTypes)");
       }
     }
     List<String> refTexts = strings(root, "refs");
@@ -98,7 +104,30 @@ record WarmRequest(List<ImageRef> refs, Set<Platform> platforms) {
         platforms.add(Platform.parse(s));
       }
     }
-    return new WarmRequest(List.copyOf(refs), platforms);
+    List<String> types = strings(root, "artifactTypes");
+    boolean referrers = bool(root, "referrers");
+    if (types != null && !types.isEmpty() && !referrers) {
+      throw new IllegalArgumentException(
+          "artifactTypes: filters the referrers (expected: with \"referrers\": true)");
+    }
+    Attached attached = new Attached(referrers, types == null ? Set.of() : Set.copyOf(types));
+    return new WarmRequest(List.copyOf(refs), platforms, attached);
+  }
+
+  /** The boolean {@code field}; false when absent (or JSON null). */
+  private static boolean bool(JsonNode root, String field) {
+    JsonNode n = root.get(field);
+    if (n == null || n.isNull()) {
+      return false;
+    }
+    if (!n.isBoolean()) {
+      throw new IllegalArgumentException(
+          field
+              + ": a JSON "
+              + n.getNodeType().name().toLowerCase(Locale.ROOT)
+              + " (expected: true or false)");
+    }
+    return n.booleanValue();
   }
 
   /** The array of strings {@code field}, or null when absent (or JSON null). */

@@ -1,6 +1,7 @@
 package dev.ociproxy.server.cli;
 
 import dev.ociproxy.core.airgap.AirgapOptions;
+import dev.ociproxy.core.airgap.Attached;
 import dev.ociproxy.core.airgap.ImageRef;
 import dev.ociproxy.core.airgap.Pins;
 import dev.ociproxy.core.airgap.Platform;
@@ -24,17 +25,21 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * {@code warm [--platform P]... [--concurrency N] [--write-pins FILE] [REF...]}: fetches what pulls
- * of REF need into the cache through the proxy's own mirrors, printing progress lines and a report.
- * Without REF it warms the configuration's {@code warm:} list.
+ * {@code warm [--platform P]... [--referrers [--artifact-type T]...] [--concurrency N]
+ * [--write-pins FILE] [REF...]}: fetches what pulls of REF need into the cache through the proxy's
+ * own mirrors, and what is attached to it when asked, printing progress lines and a report. Without
+ * REF it warms the configuration's {@code warm:} list.
  */
 final class WarmCommand {
   static final String USAGE =
       """
       usage: java -jar registry-proxy.jar warm --config FILE [--platform os/arch[/variant]]...
+                 [--referrers [--artifact-type TYPE]...]
                  [--concurrency N] [--write-pins PINFILE] [REF...]
         REF: upstream/repo:tag, upstream/repo@sha256:..., or repo:tag for the default upstream.
-        Without REF the config's warm: list is warmed. --write-pins records each warmed tag's
+        Without REF the config's warm: list is warmed. --referrers also warms the verified
+        referrers (signatures, SBOMs, attestations) of every manifest warmed, with their blobs:
+        all of them, or only those of each --artifact-type. --write-pins records each warmed tag's
         digest in PINFILE (merged with what is there).""";
   private static final long PROGRESS_EVERY_MILLIS = 2_000;
 
@@ -43,7 +48,9 @@ final class WarmCommand {
   static int run(List<String> argv, PrintStream out) throws UsageException {
     CliArgs a =
         CliArgs.parse(
-            argv, Set.of("--config", "--platform", "--concurrency", "--write-pins"), Set.of());
+            argv,
+            Set.of("--config", "--platform", "--concurrency", "--write-pins", "--artifact-type"),
+            Set.of("--referrers"));
     int concurrency = Warmer.DEFAULT_CONCURRENCY;
     if (a.value("--concurrency") != null) {
       try {
@@ -56,6 +63,11 @@ final class WarmCommand {
       }
     }
     Set<Platform> platforms = CliContext.platforms(a.values("--platform"));
+    if (!a.values("--artifact-type").isEmpty() && !a.flag("--referrers")) {
+      throw new UsageException("--artifact-type filters the referrers: give --referrers too");
+    }
+    boolean attaching = a.flag("--referrers");
+    Attached attached = new Attached(attaching, Set.copyOf(a.values("--artifact-type")));
     try (CliContext ctx = CliContext.load(a.value("--config"))) {
       List<AirgapOptions.WarmEntry> entries = new ArrayList<>();
       if (a.positional().isEmpty()) {
@@ -66,7 +78,7 @@ final class WarmCommand {
         }
       } else {
         for (ImageRef r : ctx.refs(a.positional())) {
-          entries.add(new AirgapOptions.WarmEntry(r, platforms));
+          entries.add(new AirgapOptions.WarmEntry(r, platforms, attached));
         }
       }
       Warmer warmer = new Warmer(ctx.registries()::get, concurrency);
@@ -98,7 +110,8 @@ final class WarmCommand {
         out.println("warm: " + entries.size() + " reference(s) into " + ctx.store().root());
         for (AirgapOptions.WarmEntry e : entries) {
           Set<Platform> ps = platforms.isEmpty() ? e.platforms() : platforms;
-          items.addAll(warmer.warm(List.of(e.ref()), ps, progress).join().items());
+          Attached with = attaching ? attached : e.attached();
+          items.addAll(warmer.warm(List.of(e.ref()), ps, with, progress).join().items());
         }
       } finally {
         ticker.shutdownNow();

@@ -1,6 +1,7 @@
 package dev.ociproxy.server.config;
 
 import dev.ociproxy.core.airgap.AirgapOptions;
+import dev.ociproxy.core.airgap.Attached;
 import dev.ociproxy.core.airgap.ImageRef;
 import dev.ociproxy.core.airgap.Platform;
 import java.nio.file.Files;
@@ -22,6 +23,7 @@ import java.util.Set;
  * warm:
  *   - ref: registry.example.com/library/alpine:3.20
  *     platforms: [linux/amd64]
+ *     referrers: true       # and their referrers (artifactTypes: [...] to keep only those)
  *   - registry.example.com/library/busybox:1.36
  * warmInterval: 1h
  * upstreams:
@@ -100,9 +102,17 @@ final class AirgapSettings {
           throw new ConfigException(key + ".platforms", ex.getMessage());
         }
       }
+      boolean referrers = Boolean.TRUE.equals(e.referrers());
+      List<String> types = ConfigLoader.orElse(e.artifactTypes(), List.<String>of());
+      if (!types.isEmpty() && !referrers) {
+        throw new ConfigException(
+            key + ".artifactTypes", "filters the referrers (expected: with referrers: true)");
+      }
+      Attached attached = new Attached(referrers, Set.copyOf(types));
       try {
         out.add(
-            new AirgapOptions.WarmEntry(ImageRef.parse(e.ref(), names, defaultName), platforms));
+            new AirgapOptions.WarmEntry(
+                ImageRef.parse(e.ref(), names, defaultName), platforms, attached));
       } catch (IllegalArgumentException ex) {
         throw new ConfigException(key, ex.getMessage());
       }

@@ -114,11 +114,13 @@ record ConfigFile(
   @JsonClassDescription("an image reference or {ref, platforms}")
   record Warm(
       String ref,
-      @JsonPropertyDescription("a list such as [linux/amd64, linux/arm64]")
-          List<String> platforms) {
+      @JsonPropertyDescription("a list such as [linux/amd64, linux/arm64]") List<String> platforms,
+      Boolean referrers,
+      @JsonPropertyDescription("a list such as [application/spdx+json]")
+          List<String> artifactTypes) {
     @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
     static Warm of(String ref) {
-      return new Warm(ref, null);
+      return new Warm(ref, null, null, null);
     }
   }
 }

@@ -21,6 +21,7 @@ import dev.ociproxy.server.pipeline.ProxyChannelInitializer;
 import dev.ociproxy.server.pipeline.TestMirrors;
 import dev.ociproxy.server.pipeline.Upstream;
 import dev.ociproxy.testing.HostileRegistry;
+import dev.ociproxy.testing.OciJson;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
@@ -214,6 +215,37 @@ class AdminActionsTest {
   }
 
   @Test
+  void warmWithReferrers_takesTheImagesVerifiedReferrersAlong_andCountsThem() throws Exception {
+    HostileRegistry.Image img = up.putImage("test/hello", "v1", random(10_000, 1));
+    up.putBlob("test/hello", "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    byte[] sbom =
+        OciJson.artifact(
+            "application/spdx+json",
+            "application/vnd.oci.empty.v1+json",
+            img.manifestDigest(),
+            "sbom");
+    up.putManifest("test/hello", OciJson.IMAGE_MANIFEST, sbom);
+    EmbeddedChannel ch = adminChannel();
+
+    Response r =
+        exchange(
+            ch,
+            post(
+                "/admin/warm",
+                "{\"refs\": [\""
+                    + UP
+                    + "/test/hello:v1\"], \"referrers\": true,"
+                    + " \"artifactTypes\": [\"application/spdx+json\"]}"));
+
+    assertThat(r.status()).as(r.body()).isEqualTo(200);
+    assertThat(r.json().path("results").get(0).path("referrers").asInt()).isEqualTo(1);
+    String hex = OciJson.sha256(sbom).substring("sha256:".length());
+    assertThat(cache.resolve("manifests/sha256").resolve(hex.substring(0, 2)).resolve(hex))
+        .exists();
+    assertThat(ch.finishAndReleaseAll()).isFalse();
+  }
+
+  @Test
   void warmOfAMissingTag_answers502_withTheProblemInTheReport() throws Exception {
     EmbeddedChannel ch = adminChannel();
 
@@ -241,7 +273,9 @@ class AdminActionsTest {
       {"platforms": ["linux/amd64"]}                              | refs: missing or empty
       {"refs": "test/a:v1"}                                       | refs: a JSON string (expected: an array of strings)
       {"refs": [42]}                                              | refs[0]: 42 (expected: a string)
-      {"refs": ["test/a:v1"], "platform": ["linux/amd64"]}        | unknown field 'platform' (expected: refs, platforms)
+      {"refs": ["test/a:v1"], "platform": ["linux/amd64"]}        | unknown field 'platform' (expected: refs, platforms, referrers
+      {"refs": ["test/a:v1"], "referrers": "yes"}                 | referrers: a JSON string (expected: true or false)
+      {"refs": ["test/a:v1"], "artifactTypes": ["a/b"]}           | artifactTypes: filters the referrers
       {"refs": ["test/a:v1"], "refs": ["test/b:v1"]}              | malformed JSON: Duplicate field 'refs'
       {"refs": ["other.example.com/test/a:v1"]}                   | unknown upstream 'other.example.com'
       {"refs": ["test/UPPER:v1"]}                                 | reference 'test/UPPER:v1'

@@ -4,11 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ociproxy.core.airgap.AirgapOptions;
+import dev.ociproxy.core.airgap.Attached;
 import dev.ociproxy.core.airgap.Platform;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -81,6 +83,30 @@ class AirgapSettingsTest {
         .containsExactlyInAnyOrder(Platform.parse("linux/amd64"), Platform.parse("linux/arm64/v8"));
     assertThat(a.warm().get(1).ref()).hasToString("up.test/test/hello:v1");
     assertThat(a.warmInterval()).isEqualTo(Duration.ofMinutes(15));
+  }
+
+  @Test
+  void warmEntry_takesReferrersOfSomeArtifactTypes_andTypesNeedReferrers() {
+    AirgapOptions a =
+        parse(
+                UPSTREAMS
+                    + """
+        warm:
+          - ref: test/hello:v1
+            referrers: true
+            artifactTypes: [application/spdx+json]
+          - test/plain:v1
+        """)
+            .airgap();
+    assertThat(a.warm().get(0).attached())
+        .isEqualTo(new Attached(true, Set.of("application/spdx+json")));
+    assertThat(a.warm().get(1).attached()).isEqualTo(Attached.NONE);
+    assertThatThrownBy(
+            () ->
+                parse(
+                    UPSTREAMS
+                        + "warm:\n  - ref: test/hello:v1\n    artifactTypes: [application/spdx+json]\n"))
+        .hasMessageContaining("warm[0].artifactTypes");
   }
 
   @Test

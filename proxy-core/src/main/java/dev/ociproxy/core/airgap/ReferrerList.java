@@ -1,0 +1,120 @@
+package dev.ociproxy.core.airgap;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ociproxy.core.oci.Descriptor;
+import dev.ociproxy.core.oci.Digest;
+import dev.ociproxy.core.oci.MediaTypes;
+import dev.ociproxy.core.oci.RegistryException;
+import dev.ociproxy.core.oci.Tag;
+import dev.ociproxy.core.registry.Referrers;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * How a verified referrers list crosses the gap: as the referrers tag schema lays it out, an image
+ * index tagged {@code sha256-<hex>} whose entries are the referrers of that digest. Export writes
+ * the list it holds that way; import rebuilds the list from the verified manifests the index names,
+ * each of which must name that digest as its {@code subject}, every listed field recomputed from
+ * the manifest's own bytes (as the pull-through does), never copied from the index.
+ */
+final class ReferrerList {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Pattern SCHEMA_TAG = Pattern.compile("sha256-([0-9a-f]{64})");
+
+  private ReferrerList() {}
+
+  /** The subject a tag of the referrers tag schema names, or null for any other tag. */
+  static @Nullable Digest subjectOfTag(@Nullable Tag tag) {
+    Matcher m = tag == null ? null : SCHEMA_TAG.matcher(tag.value());
+    return m != null && m.matches() ? Digest.parse("sha256:" + m.group(1)) : null;
+  }
+
+  /**
+   * The verified list of {@code subject} from the referrers {@code index} lists, whose manifests
+   * {@code verified} gives (null for one not verified); each not verified or whose subject is
+   * another digest is one of {@code problems}.
+   */
+  static Referrers rebuild(
+      Digest subject,
+      ImageGraph.Node index,
+      Function<Digest, ImageGraph.@Nullable Node> verified,
+      Consumer<String> problems) {
+    List<Referrers.Referrer> out = new ArrayList<>();
+    if (!index.doc().isIndex()) {
+      problems.accept(
+          "referrers of " + subject + ": a " + index.doc().mediaType() + ", not an index");
+      return new Referrers(subject, out, false);
+    }
+    for (Descriptor d : index.doc().manifests()) {
+      ImageGraph.Node n = verified.apply(d.digest());
+      if (n == null) {
+        problems.accept("referrer " + d.digest() + " of " + subject + " was not verified");
+        continue;
+      }
+      Referrers.Referrer r = referrer(n);
+      Digest claimed = subjectOf(n);
+      if (!subject.equals(claimed)) {
+        problems.accept(
+            "referrer "
+                + d.digest()
+                + " is listed under "
+                + subject
+                + " but its subject is "
+                + (claimed == null ? "none" : claimed));
+      } else if (r != null) {
+        out.add(r);
+      }
+    }
+    return new Referrers(subject, out, false);
+  }
+
+  /** The {@code subject} a manifest names, or null. */
+  static @Nullable Digest subjectOf(ImageGraph.Node n) {
+    try {
+      String s = JSON.readTree(n.body()).path("subject").path("digest").asText(null);
+      return s == null ? null : Digest.parse(s);
+    } catch (IOException | RegistryException e) {
+      return null;
+    }
+  }
+
+  /**
+   * The list entry of a verified referrer: the artifact type is its {@code artifactType}, else its
+   * config's media type (the spec's rule for image manifests); only string annotations.
+   */
+  private static Referrers.@Nullable Referrer referrer(ImageGraph.Node n) {
+    JsonNode root;
+    try {
+      root = JSON.readTree(n.body());
+    } catch (IOException e) {
+      return null; // cannot happen: the walk parsed it
+    }
+    String artifactType =
+        root.path("artifactType").isTextual() ? root.path("artifactType").asText() : null;
+    if (artifactType == null
+        && !MediaTypes.isIndex(n.doc().mediaType())
+        && root.path("config").path("mediaType").isTextual()) {
+      artifactType = root.path("config").path("mediaType").asText();
+    }
+    Map<String, String> annotations = new TreeMap<>();
+    root.path("annotations")
+        .fields()
+        .forEachRemaining(
+            e -> {
+              if (e.getValue().isTextual()) {
+                annotations.put(e.getKey(), e.getValue().asText());
+              }
+            });
+    return new Referrers.Referrer(
+        n.doc().mediaType(), n.descriptor().digest(), n.body().length, artifactType, annotations);
+  }
+}
