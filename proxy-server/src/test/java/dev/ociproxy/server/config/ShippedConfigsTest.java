@@ -2,9 +2,15 @@ package dev.ociproxy.server.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MappingIterator;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /** The configuration files we ship are what the README tells people to run: they must load. */
@@ -67,5 +73,37 @@ class ShippedConfigsTest {
     assertThat(c.upstreams()).hasSize(1);
     assertThat(c.upstreams().get(0).requestLimits().maxConcurrentRequests()).isEqualTo(16);
     assertThat(c.upstreams().get(0).mirror().freshness()).hasSize(2);
+  }
+
+  /** Every ConfigMap's proxy.yaml in docker/k8s, with the environment its pod gives it. */
+  @Test
+  void everyKubernetesExampleConfigLoadsWithItsPodsEnvironment() throws Exception {
+    Map<String, String> podEnv =
+        Map.of(
+            "POD_IP", "10.0.0.5",
+            "S3_ACCESS_KEY", "access",
+            "S3_SECRET_KEY", "secret",
+            "CLUSTER_SECRET", "0123456789abcdef0123456789abcdef");
+    ObjectMapper yaml = new ObjectMapper(new YAMLFactory());
+    List<Path> files;
+    try (Stream<Path> s = Files.list(ROOT.resolve("docker/k8s"))) {
+      files = s.filter(f -> f.toString().endsWith(".yaml")).sorted().toList();
+    }
+    assertThat(files).isNotEmpty();
+    int configs = 0;
+    for (Path f : files) {
+      try (MappingIterator<JsonNode> docs = yaml.readerFor(JsonNode.class).readValues(f.toFile())) {
+        for (JsonNode doc : docs.readAll()) {
+          if (doc.path("kind").asText().equals("ConfigMap")) {
+            String text = doc.path("data").path("proxy.yaml").asText();
+            assertThat(text).as(f + " ConfigMap proxy.yaml").isNotBlank();
+            ProxyConfig c = new ConfigLoader(podEnv::get).parse(text);
+            assertThat(c.upstreams()).as(f.toString()).isNotEmpty();
+            configs++;
+          }
+        }
+      }
+    }
+    assertThat(configs).isGreaterThanOrEqualTo(files.size());
   }
 }
