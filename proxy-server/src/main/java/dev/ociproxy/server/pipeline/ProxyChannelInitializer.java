@@ -100,6 +100,7 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
     }
     // Between the codec and the chunked writer, so it sees every response's LastHttpContent.
     p.addLast("requestDeadline", new RequestDeadlineHandler(limits.idleTimeout().toMillis()));
+    p.addLast("http10KeepAlive", new Http10KeepAlive());
     p.addLast("keepAlive", new HttpServerKeepAliveHandler());
     // RegistryHandler turns autoRead off while it answers, but requests already decoded from the
     // same read would still arrive and be answered out of order: release one message per read().

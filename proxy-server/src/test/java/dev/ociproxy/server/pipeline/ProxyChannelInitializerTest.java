@@ -90,6 +90,49 @@ class ProxyChannelInitializerTest {
         .containsExactly(200);
   }
 
+  @Test
+  void anHttp10ClientAskingForKeepAliveIsToldSoAndItsConnectionServesTheNextRequest()
+      throws IOException {
+    InetSocketAddress address = (InetSocketAddress) server.localAddress();
+    try (Socket s = new Socket(address.getAddress(), address.getPort())) {
+      s.setSoTimeout(10_000);
+      InputStream in = s.getInputStream();
+      s.getOutputStream()
+          .write(
+              "GET /v2/ HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+                  .getBytes(StandardCharsets.US_ASCII));
+      String first = oneResponse(in);
+      assertThat(first).startsWith("HTTP/1.1 200 ").containsIgnoringCase("connection: keep-alive");
+
+      // Still open: a plain HTTP/1.0 request is answered, then the server closes.
+      s.getOutputStream().write("GET /v2/ HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      String second = new String(in.readAllBytes(), StandardCharsets.US_ASCII);
+      assertThat(statuses(second)).containsExactly(200);
+      assertThat(second).doesNotContainIgnoringCase("keep-alive");
+    }
+  }
+
+  /**
+   * Reads one response (head and Content-Length body) without waiting for the connection to end.
+   */
+  private static String oneResponse(InputStream in) throws IOException {
+    ByteArrayOutputStream got = new ByteArrayOutputStream();
+    while (true) {
+      int b = in.read();
+      assertThat(b).as("connection closed before the response ended: %s", got).isNotNegative();
+      got.write(b);
+      String text = got.toString(StandardCharsets.US_ASCII);
+      int headEnd = text.indexOf("\r\n\r\n");
+      if (headEnd >= 0) {
+        Matcher length = LENGTH.matcher(text.substring(0, headEnd));
+        int want = headEnd + 4 + (length.find() ? Integer.parseInt(length.group(1)) : 0);
+        if (text.length() >= want) {
+          return text;
+        }
+      }
+    }
+  }
+
   /** Sends raw bytes in one write, reads until the server closes, returns the response statuses. */
   private List<Integer> exchange(String requests) throws IOException {
     InetSocketAddress address = (InetSocketAddress) server.localAddress();
