@@ -4,6 +4,7 @@ import dev.ociproxy.core.airgap.Airgap;
 import dev.ociproxy.core.airgap.WarmJobs;
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.registry.PullThrough;
+import dev.ociproxy.core.shared.SharedStore;
 import dev.ociproxy.core.wiring.Upstreams;
 import dev.ociproxy.server.admin.AdminActions;
 import dev.ociproxy.server.admin.AdminChannelInitializer;
@@ -66,6 +67,7 @@ public final class ProxyServer implements AutoCloseable {
   private Upstreams upstreams;
   private Channel adminServer;
   private ContentStore store;
+  private SharedStore sharedStore;
   private ServerTls tls;
   private Readiness readiness;
   private AdminHandler admin;
@@ -102,6 +104,10 @@ public final class ProxyServer implements AutoCloseable {
     if (config.verifyOnStart()) {
       store.verifyInBackground();
     }
+    if (config.sharedStore() != null) {
+      sharedStore =
+          SharedStore.onS3(config.sharedStore(), store, meters, config.manifestMaxBytes());
+    }
     upstreams =
         Upstreams.wire(
             new Upstreams.Shared(
@@ -109,7 +115,8 @@ public final class ProxyServer implements AutoCloseable {
                 epoll ? EpollSocketChannel.class : NioSocketChannel.class,
                 store,
                 meters,
-                config.limits().maxConcurrentFetches()),
+                config.limits().maxConcurrentFetches(),
+                sharedStore),
             config.upstreamSpecs(),
             config.airgap(),
             PinFileFormat::parse,
@@ -143,11 +150,12 @@ public final class ProxyServer implements AutoCloseable {
     server = bind(b, config.listen(), "listen");
     InetSocketAddress bound = (InetSocketAddress) server.localAddress();
     log.info(
-        "registry proxy listening on {} ({}, {} transport), cache {}, upstreams {}",
+        "registry proxy listening on {} ({}, {} transport), cache {}{}, upstreams {}",
         bound,
         tls == null ? "http" : "https",
         epoll ? "epoll" : "nio",
         store.root(),
+        sharedStore == null ? "" : ", shared store " + config.sharedStore(),
         routes.keySet());
     ProxyConfig.Operations ops = config.operations();
     if (ops.adminListen() != null) {
@@ -230,7 +238,12 @@ public final class ProxyServer implements AutoCloseable {
             "registry_proxy_client_connections", connections, Connections::size)
         .description("Open client connections on the main listener")
         .register(meters);
-    readiness = new Readiness(store.root(), config.upstreams().size(), stopping::get);
+    readiness =
+        new Readiness(
+            store.root(),
+            config.upstreams().size(),
+            stopping::get,
+            sharedStore == null ? null : sharedStore::check);
     Supplier<String> scrape = meters instanceof PrometheusMeterRegistry p ? p::scrape : null;
     admin = new AdminHandler(scrape, readiness, true);
   }
@@ -325,6 +338,9 @@ public final class ProxyServer implements AutoCloseable {
     }
     if (workers != null) {
       workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+    if (sharedStore != null) {
+      sharedStore.close(); // lets queued uploads finish (bounded)
     }
     if (store != null) {
       store.close();

@@ -69,6 +69,9 @@ public final class ContentStore {
    */
   private volatile @Nullable StagingBuffers staging;
 
+  /** Where verified content is copied for other replicas; set once by the wiring. */
+  private volatile Mirror mirror = Mirror.NONE;
+
   /** A store without a size budget (tests, tools). */
   public ContentStore(Path root) {
     this(
@@ -162,6 +165,15 @@ public final class ContentStore {
             new DefaultThreadFactory("blob-writer", true));
     pool.allowCoreThreadTimeOut(true);
     return pool;
+  }
+
+  /** Copies what is verified from now on to {@code mirror} as well (the shared store). */
+  public void mirrorTo(Mirror mirror) {
+    this.mirror = requireNonNull(mirror, "mirror");
+  }
+
+  public Mirror mirror() {
+    return mirror;
   }
 
   public CacheIndex index() {
@@ -292,6 +304,7 @@ public final class ContentStore {
       deleteQuietly(temp);
       throw new UncheckedIOException(e);
     }
+    mirror.manifest(d, verified);
   }
 
   /** Moves a verified temporary file to {@code target} atomically. */

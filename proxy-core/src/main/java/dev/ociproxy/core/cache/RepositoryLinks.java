@@ -48,6 +48,8 @@ public final class RepositoryLinks {
       Caffeine.newBuilder().maximumSize(500_000).executor(Runnable::run).build();
 
   private final Executor persist;
+  private final String upstream;
+  private final Mirror mirror;
 
   /** Links that are persisted on the calling thread (import, tests). */
   public RepositoryLinks(Path cacheRoot, String upstream) {
@@ -59,8 +61,17 @@ public final class RepositoryLinks {
    *     memory knows a link at once, the file follows, off the event loop that learnt it
    */
   public RepositoryLinks(Path cacheRoot, String upstream, Executor persist) {
+    this(cacheRoot, upstream, persist, Mirror.NONE);
+  }
+
+  /**
+   * @param mirror told of every new link and served mark, for the other replicas
+   */
+  public RepositoryLinks(Path cacheRoot, String upstream, Executor persist, Mirror mirror) {
     this.dir = cacheRoot.resolve("links").resolve(upstream);
     this.persist = persist;
+    this.upstream = upstream;
+    this.mirror = mirror;
   }
 
   private Path file(RepositoryName repo, Digest d) {
@@ -98,6 +109,7 @@ public final class RepositoryLinks {
     }
     served.put(d, Boolean.TRUE);
     persist.execute(() -> write(servedFile(d), d, "_served"));
+    mirror.served(upstream, d);
   }
 
   public boolean has(RepositoryName repo, Digest d) {
@@ -123,6 +135,7 @@ public final class RepositoryLinks {
     }
     known.put(k, Boolean.TRUE);
     persist.execute(() -> write(file(repo, d), d, repo.value()));
+    mirror.link(upstream, repo, d);
   }
 
   private void write(Path f, Digest d, String where) {

@@ -51,6 +51,7 @@ public final class TagIndex {
   private final Executor persist;
   private final String upstream;
   private final TagCatalog catalog;
+  private final Mirror mirror;
 
   /** An index that persists on the calling thread (tools, tests). */
   public TagIndex(Path cacheRoot, String upstream) {
@@ -68,6 +69,15 @@ public final class TagIndex {
    * @param catalog told of every change, so browsing what is cached needs no walk of the disk
    */
   public TagIndex(Path cacheRoot, String upstream, Executor persist, TagCatalog catalog) {
+    this(cacheRoot, upstream, persist, catalog, Mirror.NONE);
+  }
+
+  /**
+   * @param mirror told of every verified mapping, for the other replicas
+   */
+  public TagIndex(
+      Path cacheRoot, String upstream, Executor persist, TagCatalog catalog, Mirror mirror) {
+    this.mirror = mirror;
     this.dir = cacheRoot.resolve("tags").resolve(upstream);
     this.persist = persist;
     this.upstream = upstream;
@@ -106,6 +116,7 @@ public final class TagIndex {
     memory.put(k, e);
     catalog.put(upstream, repo, tag, e);
     persist.execute(() -> write(k, e));
+    mirror.tag(upstream, repo, tag, e);
   }
 
   @SuppressWarnings("ReferenceEquality") // identity: an equal entry put since is a write of its own

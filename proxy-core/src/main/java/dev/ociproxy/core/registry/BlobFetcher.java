@@ -51,6 +51,7 @@ final class BlobFetcher {
   private final RepositoryLinks links;
   private final FetchLimiter limiter;
   private final MirrorOptions options;
+  private final SharedReads shared;
 
   /** One download per digest; a broken one is never joined. */
   private final SingleFlight<Digest, BlobDownload> downloads;
@@ -75,7 +76,9 @@ final class BlobFetcher {
       ContentStore store,
       RepositoryLinks links,
       FetchLimiter limiter,
-      MirrorOptions options) {
+      MirrorOptions options,
+      SharedReads shared) {
+    this.shared = shared;
     this.meters = meters;
     this.client = client;
     this.store = store;
@@ -86,8 +89,36 @@ final class BlobFetcher {
     meters.inFlight("blob", downloads::size);
   }
 
-  /** A blob from the store, or a (possibly shared) download that readers tail. */
+  /**
+   * A blob from the local tier, or a (possibly shared) download that readers tail: from the shared
+   * store when another replica verified it for this upstream, else from the upstream.
+   */
   CompletableFuture<BlobSource> blob(RepositoryName repo, Digest digest) {
+    if (!shared.on() || store.blobSize(digest) >= 0 || downloads.running(digest) != null) {
+      return localOrUpstream(repo, digest);
+    }
+    return shared
+        .blobSize(repo, digest)
+        .thenCompose(
+            size ->
+                size < 0
+                    ? localOrUpstream(repo, digest)
+                    : downloads
+                        .runUntilEnded(digest, end -> fromStore(repo, digest, size, end))
+                        .thenApply(d -> new BlobSource.Downloading(d, store)));
+  }
+
+  private CompletableFuture<BlobDownload> fromStore(
+      RepositoryName repo, Digest digest, long size, Runnable end) {
+    try {
+      return CompletableFuture.completedFuture(shared.blob(repo, digest, size, end));
+    } catch (IOException | RuntimeException e) {
+      end.run();
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  private CompletableFuture<BlobSource> localOrUpstream(RepositoryName repo, Digest digest) {
     // Bytes only another upstream served are fetched from this one, never lent from the store.
     boolean ours = links.served(digest);
     boolean joinable = downloads.running(digest) != null && !repo.equals(downloadRepos.get(digest));
@@ -103,6 +134,7 @@ final class BlobFetcher {
       RepositoryName repo, Digest digest, boolean ours) {
     BlobSource.Cached cached = ours ? BlobSource.Cached.lease(store, digest) : null;
     if (cached != null) {
+      meters.blobBytes("local", cached.size());
       return CompletableFuture.completedFuture(cached);
     }
     return downloads
@@ -169,6 +201,8 @@ final class BlobFetcher {
                   links.addServed(digest);
                   links.add(repo, digest);
                   refused.invalidate(digest);
+                  meters.blobBytes("upstream", done.written());
+                  store.mirror().blob(digest); // for the other replicas, from the verified file
                 }
               },
               store.writerFor(resp.contentLength()));

@@ -40,10 +40,12 @@ final class ManifestFetcher {
   private final SingleFlight<String, Manifest> fetches;
   private final HotManifests hot;
   private final ManifestPull pull;
+  private final SharedReads shared;
 
   /**
    * @param hot the verified manifests in memory and the store
    * @param pull the upstream fetch, which verifies and records what it fetched
+   * @param shared what other replicas verified, read (and verified) on a local miss
    */
   ManifestFetcher(
       RegistryMeters meters,
@@ -53,7 +55,9 @@ final class ManifestFetcher {
       FetchLimiter limiter,
       MirrorOptions options,
       HotManifests hot,
-      ManifestPull pull) {
+      ManifestPull pull,
+      SharedReads shared) {
+    this.shared = shared;
     this.meters = meters;
     this.client = client;
     this.tags = tags;
@@ -85,10 +89,25 @@ final class ManifestFetcher {
       if (cached != null) {
         return CompletableFuture.completedFuture(cached);
       }
-      return singleFlight("d " + repo + "@" + d, () -> pull.byDigest(repo, d));
+      // Another replica may have verified it (completes at once without a shared store).
+      return shared
+          .manifest(repo, d)
+          .thenCompose(
+              m ->
+                  m != null
+                      ? CompletableFuture.completedFuture(m)
+                      : singleFlight("d " + repo + "@" + d, () -> pull.byDigest(repo, d)));
     }
     Tag tag = (Tag) ref;
     TagIndex.Entry known = tags.get(repo, tag);
+    if (known == null) { // another replica's record, once its manifest verifies here
+      return shared.tag(repo, tag).thenCompose(e -> byTag(repo, tag, accept, e));
+    }
+    return byTag(repo, tag, accept, known);
+  }
+
+  private CompletableFuture<Manifest> byTag(
+      RepositoryName repo, Tag tag, List<String> accept, TagIndex.@Nullable Entry known) {
     Manifest cached = verifiedFor(known, accept);
     if (known != null && cached != null && isFresh(tag, known)) {
       return CompletableFuture.completedFuture(cached);

@@ -177,6 +177,12 @@ final class ManifestPull {
    * of a referenced digest is handed out under this upstream once it has served those bytes itself.
    */
   private void linkManifest(RepositoryName repo, Digest digest, ManifestDocument doc) {
+    linkManifest(links, repo, digest, doc);
+  }
+
+  /** As above, for a manifest verified from elsewhere (the shared store, {@link SharedReads}). */
+  static void linkManifest(
+      RepositoryLinks links, RepositoryName repo, Digest digest, ManifestDocument doc) {
     links.add(repo, digest);
     try {
       for (var d : doc.isIndex() ? doc.manifests() : doc.blobs()) {

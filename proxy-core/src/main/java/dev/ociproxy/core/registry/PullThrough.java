@@ -10,6 +10,7 @@ import dev.ociproxy.core.oci.OciErrorCode;
 import dev.ociproxy.core.oci.Reference;
 import dev.ociproxy.core.oci.RepositoryName;
 import dev.ociproxy.core.oci.Tag;
+import dev.ociproxy.core.shared.SharedStore;
 import dev.ociproxy.core.upstream.UpstreamClient;
 import dev.ociproxy.core.verify.Refusals;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -54,14 +55,30 @@ public final class PullThrough implements Registry {
       MirrorOptions options,
       MeterRegistry meters,
       FetchLimiter limiter) {
+    this(client, store, options, meters, limiter, null);
+  }
+
+  /**
+   * @param limiter the fetch limit all upstreams share
+   * @param shared the store all replicas share ({@code storage.s3}), or null for none
+   */
+  public PullThrough(
+      UpstreamClient client,
+      ContentStore store,
+      MirrorOptions options,
+      MeterRegistry meters,
+      FetchLimiter limiter,
+      @Nullable SharedStore shared) {
     this.limiter = requireNonNull(limiter, "limiter");
     this.client = requireNonNull(client, "client");
     this.store = requireNonNull(store, "store");
     this.options = requireNonNull(options, "options");
     this.reports = new RegistryMeters(name(), requireNonNull(meters, "meters"));
-    this.tags = new TagIndex(store.root(), name(), store.background(), store.catalog());
-    this.links = new RepositoryLinks(store.root(), name(), store.background());
-    this.blobs = new BlobFetcher(reports, client, store, links, limiter, options);
+    this.tags =
+        new TagIndex(store.root(), name(), store.background(), store.catalog(), store.mirror());
+    this.links = new RepositoryLinks(store.root(), name(), store.background(), store.mirror());
+    SharedReads fromShared = new SharedReads(shared, store, links, tags, reports);
+    this.blobs = new BlobFetcher(reports, client, store, links, limiter, options, fromShared);
     this.manifests =
         new ManifestFetcher(
             reports,
@@ -72,7 +89,8 @@ public final class PullThrough implements Registry {
             options,
             new HotManifests(store),
             new ManifestPull(
-                reports, client, store, tags, links, limiter, options.manifestMaxBytes()));
+                reports, client, store, tags, links, limiter, options.manifestMaxBytes()),
+            fromShared);
     this.heads = new ManifestHeads(manifests, client, tags, limiter);
     this.referrers =
         new ReferrersFetcher(

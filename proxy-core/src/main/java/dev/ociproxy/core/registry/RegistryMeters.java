@@ -74,6 +74,21 @@ public final class RegistryMeters {
   }
 
   /**
+   * Blob bytes handed out from {@code source}: {@code local} per response from the local tier,
+   * {@code store} and {@code upstream} per verified download (however many clients it fed).
+   */
+  void blobBytes(String source, long bytes) {
+    Counter.builder("registry_proxy_blob_bytes")
+        .description(
+            "Verified blob bytes by where they came from: local tier, shared store, upstream")
+        .baseUnit("bytes")
+        .tag("upstream", upstream)
+        .tag("source", source)
+        .register(meters)
+        .increment((double) bytes);
+  }
+
+  /**
    * A blob HEAD answered with a refusal of that digest moments ago, without asking the upstream.
    */
   void refusalRemembered() {

@@ -12,6 +12,7 @@ import dev.ociproxy.core.registry.FetchLimiter;
 import dev.ociproxy.core.registry.MirrorOptions;
 import dev.ociproxy.core.registry.PullThrough;
 import dev.ociproxy.core.registry.Registry;
+import dev.ociproxy.core.shared.SharedStore;
 import dev.ociproxy.core.upstream.HttpTransport;
 import dev.ociproxy.core.upstream.RequestLimits;
 import dev.ociproxy.core.upstream.UpstreamClient;
@@ -23,6 +24,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Every configured upstream's stack, wired in one place: an {@link UpstreamClient} over one shared
@@ -53,13 +55,26 @@ public final class Upstreams implements AutoCloseable {
    * @param loops the event loops the upstream connections run on
    * @param channelType the socket channel for {@code loops} (epoll or NIO)
    * @param maxConcurrentFetches upstream fetches at once across all upstreams; beyond it a 503
+   * @param sharedStore the store all replicas share ({@code storage.s3}), or null for none: what is
+   *     verified here is copied there, and a local miss looks there before the upstream
    */
   public record Shared(
       EventLoopGroup loops,
       Class<? extends Channel> channelType,
       ContentStore store,
       MeterRegistry meters,
-      int maxConcurrentFetches) {}
+      int maxConcurrentFetches,
+      @Nullable SharedStore sharedStore) {
+    /** Without a shared store: a replica of its own. */
+    public Shared(
+        EventLoopGroup loops,
+        Class<? extends Channel> channelType,
+        ContentStore store,
+        MeterRegistry meters,
+        int maxConcurrentFetches) {
+      this(loops, channelType, store, meters, maxConcurrentFetches, null);
+    }
+  }
 
   private final HttpTransport transport;
   private final Map<String, PullThrough> pullThroughs;
@@ -102,13 +117,19 @@ public final class Upstreams implements AutoCloseable {
     requireNonNull(shared, "shared");
     HttpTransport transport = new HttpTransport(shared.loops(), shared.channelType());
     FetchLimiter limiter = new FetchLimiter(shared.maxConcurrentFetches());
+    SharedStore sharedStore = shared.sharedStore();
+    if (sharedStore != null) {
+      shared.store().mirrorTo(sharedStore);
+    }
     Map<String, PullThrough> pullThroughs = new LinkedHashMap<>();
     String defaultUpstream = null;
     for (Spec s : specs) {
       UpstreamClient client =
           new UpstreamClient(s.options(), transport, shared.meters(), s.requestLimits());
       pullThroughs.put(
-          s.name(), new PullThrough(client, shared.store(), s.caching(), shared.meters(), limiter));
+          s.name(),
+          new PullThrough(
+              client, shared.store(), s.caching(), shared.meters(), limiter, shared.sharedStore()));
       if (defaultUpstream == null && s.isDefault()) {
         defaultUpstream = s.name();
       }

@@ -37,7 +37,8 @@ record ConfigFile(
     Duration warmInterval,
     @JsonPropertyDescription(
             "the path of a containers-policy.json file, or the same policy as a mapping")
-        JsonNode signaturePolicy) {
+        JsonNode signaturePolicy,
+    Storage storage) {
 
   /** The sections whose absence means "all defaults" are never null. */
   ConfigFile {
@@ -45,7 +46,22 @@ record ConfigFile(
     limits = limits != null ? limits : new Limits(null, null, null, null, null, null);
     admin = admin != null ? admin : new Admin(null, null, null);
     log = log != null ? log : new Log(null, null);
+    storage = storage != null ? storage : new Storage(null);
   }
+
+  /** Where the verified store lives besides the local disk: nothing (the default) or S3. */
+  record Storage(S3 s3) {}
+
+  /** An S3-compatible object store that replicas share (see {@link StorageSettings}). */
+  record S3(
+      String endpoint,
+      String region,
+      String bucket,
+      String prefix,
+      Boolean pathStyle,
+      String accessKey,
+      String secretKey,
+      Boolean redirect) {}
 
   record Cache(
       String dir,

@@ -65,7 +65,8 @@ public final class ConfigLoader {
         AccessSettings.access(f.access(), upstreams, auth),
         OperationsSettings.parse(f, listen, env),
         AirgapSettings.parse(f, upstreams),
-        SignaturePolicySettings.parse(f.signaturePolicy(), env));
+        SignaturePolicySettings.parse(f.signaturePolicy(), env),
+        StorageSettings.parse(f.storage()));
   }
 
   private static DirectWrites directWrites(String v) {

@@ -4,6 +4,7 @@ import dev.ociproxy.core.airgap.AirgapOptions;
 import dev.ociproxy.core.cache.DirectWrites;
 import dev.ociproxy.core.policy.SignaturePolicy;
 import dev.ociproxy.core.registry.MirrorOptions;
+import dev.ociproxy.core.shared.S3Options;
 import dev.ociproxy.core.upstream.RequestLimits;
 import dev.ociproxy.core.upstream.UpstreamOptions;
 import dev.ociproxy.core.wiring.Upstreams;
@@ -21,6 +22,7 @@ import java.util.Set;
  * option records inside it.
  *
  * @param signatures the signature policy ({@code signaturePolicy}), or null for none
+ * @param sharedStore the store replicas share ({@code storage.s3}), or null: the local disk only
  */
 public record ProxyConfig(
     InetSocketAddress listen,
@@ -34,7 +36,8 @@ public record ProxyConfig(
     List<AccessRule> access,
     Operations operations,
     AirgapOptions airgap,
-    SignaturePolicy signatures) {
+    SignaturePolicy signatures,
+    S3Options sharedStore) {
 
   /** The upstream that references without an upstream prefix mean, or null when none is. */
   public String defaultUpstream() {
@@ -50,6 +53,11 @@ public record ProxyConfig(
     return upstreams.stream()
         .map(u -> new Upstreams.Spec(u.options(), u.mirror(), u.isDefault(), u.requestLimits()))
         .toList();
+  }
+
+  /** The largest manifest any upstream takes: the bound on one read back from the shared store. */
+  public long manifestMaxBytes() {
+    return upstreams.stream().mapToLong(u -> u.mirror().manifestMaxBytes()).max().orElse(0);
   }
 
   /** One configured upstream: how to reach it and how to cache it. */

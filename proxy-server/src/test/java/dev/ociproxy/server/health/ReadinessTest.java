@@ -59,4 +59,22 @@ class ReadinessTest {
     stopping.set(true);
     assertThat(check(1)).isEqualTo(new Readiness.Result(false, "shutting down"));
   }
+
+  @Test
+  void anUnreachableSharedStore_isNotReady_andSaysWhy() throws Exception {
+    Files.createDirectories(cache.resolve("tmp"));
+    Readiness.StoreCheck down =
+        () -> {
+          throw new java.io.IOException("storage.s3: bucket fleet: connection refused");
+        };
+    try (Readiness r = new Readiness(cache, 1, stopping::get, down)) {
+      assertThat(r.check().get(10, TimeUnit.SECONDS))
+          .isEqualTo(
+              new Readiness.Result(
+                  false, "shared store unreachable: storage.s3: bucket fleet: connection refused"));
+    }
+    try (Readiness r = new Readiness(cache, 1, stopping::get, () -> {})) {
+      assertThat(r.check().get(10, TimeUnit.SECONDS).ready()).isTrue();
+    }
+  }
 }

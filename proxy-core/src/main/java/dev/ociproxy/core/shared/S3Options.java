@@ -1,0 +1,29 @@
+package dev.ociproxy.core.shared;
+
+import java.net.URI;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Where the shared store is ({@code storage.s3}).
+ *
+ * @param endpoint the S3 API's URL, or null for AWS
+ * @param prefix prepended to every key: empty, or ending in '/'
+ * @param pathStyle bucket in the path rather than the host name (MinIO, s3proxy, Ceph)
+ * @param accessKey with {@code secretKey}, static credentials; both null: the SDK's default chain
+ * @param redirect answer GETs of committed blobs with a presigned URL
+ */
+public record S3Options(
+    @Nullable URI endpoint,
+    String region,
+    String bucket,
+    String prefix,
+    boolean pathStyle,
+    @Nullable String accessKey,
+    @Nullable String secretKey,
+    boolean redirect) {
+
+  @Override
+  public String toString() { // never the secret
+    return "s3://" + bucket + "/" + prefix + (endpoint == null ? "" : " at " + endpoint);
+  }
+}

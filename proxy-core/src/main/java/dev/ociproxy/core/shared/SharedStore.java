@@ -1,0 +1,346 @@
+package dev.ociproxy.core.shared;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.ociproxy.core.cache.BlobDownload;
+import dev.ociproxy.core.cache.CacheIndex;
+import dev.ociproxy.core.cache.ContentStore;
+import dev.ociproxy.core.cache.Mirror;
+import dev.ociproxy.core.cache.TagIndex;
+import dev.ociproxy.core.oci.Digest;
+import dev.ociproxy.core.oci.RepositoryName;
+import dev.ociproxy.core.oci.Tag;
+import dev.ociproxy.core.verify.VerificationException;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The shared tier ({@code storage.s3}): a {@link Mirror} that copies what this replica verified to
+ * the object store, and the reads other replicas use to find it there. The bucket is shared by many
+ * writers, so what comes back is trusted no more than an upstream: blobs stream through a {@link
+ * BlobDownload} (hashed, published only if they verify), manifests are hashed before use, and a tag
+ * record only names a digest whose manifest must then verify. Content that does not verify is
+ * refused with one log line naming the object and a metric, and is not read again for {@link
+ * #REFUSAL_MEMORY}; the next verified copy overwrites it. Every store call runs on this tier's own
+ * threads, never on an event loop. Thread-safe.
+ */
+public final class SharedStore implements Mirror, AutoCloseable {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  static final Duration REFUSAL_MEMORY = Duration.ofMinutes(10);
+  private static final int MAX_RECORD_BYTES = 64 << 10;
+
+  private final ObjectStore objects;
+  private final ContentStore local;
+  private final SharedMeters meters;
+  private final long maxManifestBytes;
+  private final ThreadPoolExecutor io;
+
+  /** Keys known to be in the bucket already (written or read here): no PUT again. */
+  private final Cache<String, Boolean> present =
+      Caffeine.newBuilder().maximumSize(200_000).executor(Runnable::run).build();
+
+  /** The tag records last written or read, so an unchanged one is not written again. */
+  private final Cache<String, TagIndex.Entry> tags =
+      Caffeine.newBuilder().maximumSize(100_000).executor(Runnable::run).build();
+
+  /**
+   * Digests whose stored copy was refused lately: read elsewhere, and overwritten when verified.
+   */
+  private final Cache<Digest, Boolean> refused =
+      Caffeine.newBuilder()
+          .expireAfterWrite(REFUSAL_MEMORY)
+          .maximumSize(10_000)
+          .executor(Runnable::run)
+          .build();
+
+  /**
+   * @param maxManifestBytes the largest manifest read back (as {@code cache.manifestMaxBytes})
+   */
+  public SharedStore(
+      ObjectStore objects, ContentStore local, MeterRegistry meters, long maxManifestBytes) {
+    this.objects = objects;
+    this.local = local;
+    this.meters = new SharedMeters(meters);
+    this.maxManifestBytes = maxManifestBytes;
+    this.io =
+        new ThreadPoolExecutor(
+            16,
+            16,
+            60,
+            TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(),
+            new DefaultThreadFactory("shared-store", true));
+    io.allowCoreThreadTimeOut(true);
+  }
+
+  /**
+   * The shared store on S3 ({@code storage.s3}); the SDK's classes load here, only when it is
+   * configured.
+   */
+  public static SharedStore onS3(
+      S3Options options, ContentStore local, MeterRegistry meters, long maxManifestBytes) {
+    return new SharedStore(new S3ObjectStore(options), local, meters, maxManifestBytes);
+  }
+
+  public ObjectStore objects() {
+    return objects;
+  }
+
+  /** Throws when the store cannot be reached (for {@code /readyz}). */
+  public void check() throws IOException {
+    objects.check();
+  }
+
+  // ---- what this replica verified goes up ----
+
+  @Override
+  public void blob(Digest d) {
+    io.execute(() -> commitBlob(d));
+  }
+
+  /**
+   * Uploads the verified local copy (a big one in parts, completed only once all of it is in), held
+   * against eviction meanwhile. Skipped when the bucket has it already at that size, unless its
+   * copy was refused lately.
+   */
+  private void commitBlob(Digest d) {
+    String key = SharedKeys.blob(d);
+    Path path = local.blobPath(d);
+    try (CacheIndex.Lease lease = local.index().use(path)) {
+      if (lease == null || present.getIfPresent(key) != null) {
+        return; // evicted already (another replica will upload it), or up there
+      }
+      long size = Files.size(path);
+      if (refused.getIfPresent(d) == null && objects.size(key) == size) {
+        present.put(key, Boolean.TRUE);
+        return;
+      }
+      objects.upload(key, path);
+      present.put(key, Boolean.TRUE);
+      refused.invalidate(d);
+      meters.uploaded(size);
+    } catch (IOException | RuntimeException e) {
+      meters.failed("upload", objects.describe(key), e);
+    }
+  }
+
+  @Override
+  public void manifest(Digest d, byte[] verified) {
+    String key = SharedKeys.manifest(d);
+    if (present.getIfPresent(key) == null || refused.getIfPresent(d) != null) {
+      io.execute(() -> write(key, verified));
+    }
+  }
+
+  @Override
+  public void tag(String upstream, RepositoryName repo, Tag tag, TagIndex.Entry e) {
+    String key = SharedKeys.tag(upstream, repo, tag);
+    if (e.equals(tags.getIfPresent(key))) {
+      return;
+    }
+    tags.put(key, e);
+    byte[] body;
+    try {
+      body =
+          JSON.writeValueAsBytes(
+              Map.of(
+                  "digest", e.digest().toString(),
+                  "mediaType", e.mediaType(),
+                  "verifiedAt", e.verifiedAtMillis(),
+                  "askedForIndex", e.askedForIndex()));
+    } catch (IOException ex) {
+      throw new IllegalStateException(ex);
+    }
+    io.execute(() -> write(key, body));
+  }
+
+  @Override
+  public void link(String upstream, RepositoryName repo, Digest d) {
+    mark(SharedKeys.link(upstream, repo, d));
+  }
+
+  @Override
+  public void served(String upstream, Digest d) {
+    mark(SharedKeys.served(upstream, d));
+  }
+
+  private void mark(String key) {
+    if (present.getIfPresent(key) == null) {
+      io.execute(() -> write(key, new byte[0]));
+    }
+  }
+
+  private void write(String key, byte[] body) {
+    try {
+      objects.write(key, body);
+      present.put(key, Boolean.TRUE);
+    } catch (IOException | RuntimeException e) {
+      meters.failed("write", objects.describe(key), e);
+    }
+  }
+
+  // ---- what other replicas verified comes down, verified again ----
+
+  /**
+   * The stored size of {@code d} when the bucket says {@code upstream} served its bytes and lists
+   * it in {@code repo} (the same rule as the local {@code RepositoryLinks}), else -1; -1 too when
+   * the store fails or its copy was refused lately.
+   */
+  public CompletableFuture<Long> blobFor(String upstream, RepositoryName repo, Digest d) {
+    if (refused.getIfPresent(d) != null) {
+      return CompletableFuture.completedFuture(-1L);
+    }
+    return call(() -> linked(upstream, repo, d) ? objects.size(SharedKeys.blob(d)) : -1L, -1L);
+  }
+
+  /**
+   * Streams the stored blob into {@code download} (created for its stored size), which verifies it
+   * as it would an upstream's body; see {@link #refusedBlob} for what to do when it does not.
+   */
+  public void readBlob(BlobDownload download) {
+    String key = SharedKeys.blob(download.digest());
+    io.execute(
+        () -> {
+          InputStream in;
+          try {
+            in = objects.open(key);
+          } catch (IOException | RuntimeException e) {
+            download.onError(e);
+            return;
+          }
+          if (in == null) {
+            download.onError(new IOException(objects.describe(key) + " is gone"));
+            return;
+          }
+          StorePump.run(in, download);
+        });
+  }
+
+  /** The stored copy of {@code d} did not verify: refused, reported, not read again for now. */
+  public void refusedBlob(Digest d, VerificationException v) {
+    refuse("blob", d, SharedKeys.blob(d), v.getMessage());
+  }
+
+  /**
+   * The stored manifest {@code d} when the bucket says {@code upstream} served it from {@code
+   * repo}, hashed to {@code d}; null when it is not there, does not verify (refused), or the store
+   * fails.
+   */
+  public CompletableFuture<byte @Nullable []> manifestFor(
+      String upstream, RepositoryName repo, Digest d) {
+    if (refused.getIfPresent(d) != null) {
+      return CompletableFuture.completedFuture(null);
+    }
+    String key = SharedKeys.manifest(d);
+    return call(
+        () -> {
+          if (!linked(upstream, repo, d)) {
+            return null;
+          }
+          byte[] body = objects.read(key, (int) Math.min(maxManifestBytes, Integer.MAX_VALUE - 1));
+          if (body == null) {
+            return null;
+          }
+          Digest actual = Digest.of(d.algorithm(), body);
+          if (!actual.equals(d)) {
+            refuse("manifest", d, key, "got " + actual + " (" + body.length + " bytes)");
+            return null;
+          }
+          present.put(key, Boolean.TRUE);
+          return body;
+        },
+        null);
+  }
+
+  /** The tag record another replica wrote, or null; it names a digest, which is checked later. */
+  public CompletableFuture<TagIndex.@Nullable Entry> tagFor(
+      String upstream, RepositoryName repo, Tag tag) {
+    String key = SharedKeys.tag(upstream, repo, tag);
+    return call(
+        () -> {
+          byte[] body = objects.read(key, MAX_RECORD_BYTES);
+          if (body == null) {
+            return null;
+          }
+          try {
+            JsonNode n = JSON.readTree(body);
+            TagIndex.Entry e =
+                new TagIndex.Entry(
+                    Digest.parse(n.path("digest").asText()),
+                    n.path("mediaType").asText(),
+                    n.path("verifiedAt").asLong(),
+                    n.path("askedForIndex").asBoolean(true));
+            tags.put(key, e);
+            return e;
+          } catch (IOException | RuntimeException e) {
+            meters.refused("tag", objects.describe(key), "unreadable: " + e);
+            return null;
+          }
+        },
+        null);
+  }
+
+  private boolean linked(String upstream, RepositoryName repo, Digest d) throws IOException {
+    String served = SharedKeys.served(upstream, d);
+    String link = SharedKeys.link(upstream, repo, d);
+    boolean ok =
+        (present.getIfPresent(served) != null || objects.size(served) >= 0)
+            && (present.getIfPresent(link) != null || objects.size(link) >= 0);
+    if (ok) {
+      present.put(served, Boolean.TRUE);
+      present.put(link, Boolean.TRUE);
+    }
+    return ok;
+  }
+
+  private void refuse(String kind, Digest d, String key, @Nullable String detail) {
+    refused.put(d, Boolean.TRUE);
+    present.invalidate(key);
+    meters.refused(kind, objects.describe(key), "does not verify as " + d + ": " + detail);
+  }
+
+  private interface StoreCall<T> {
+    @Nullable T call() throws IOException;
+  }
+
+  /**
+   * Runs {@code c} on this tier's threads; a failure is logged, counted and answered {@code or}.
+   */
+  private <T> CompletableFuture<T> call(StoreCall<T> c, @Nullable T or) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try {
+            return c.call();
+          } catch (IOException | RuntimeException e) {
+            meters.failed("read", "", e);
+            return or;
+          }
+        },
+        io);
+  }
+
+  /** Lets queued uploads finish for up to 10 s. */
+  @Override
+  public void close() {
+    io.shutdown();
+    try {
+      io.awaitTermination(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    objects.close();
+  }
+}
