@@ -167,7 +167,9 @@ class SharedStoreTest {
     assertThatThrownBy(() -> get(((BlobSource.Downloading) src).download().finished()))
         .hasCauseInstanceOf(VerificationException.class);
     assertThat(b.store.blobSize(Digest.parse(layerDigest))).isEqualTo(-1);
-    assertThat(b.counted("registry_proxy_shared_store_refusals", "kind", "blob")).isEqualTo(1);
+    await() // reported as the download ends, beside the client's view of it
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> b.counted("registry_proxy_shared_store_refusals", "kind", "blob") == 1);
 
     // Not read from the store again for now: the upstream's verified copy, which replaces it.
     assertThat(b.blob(layerDigest)).isEqualTo(layer);
