@@ -134,6 +134,33 @@ class SignaturePolicyIT {
         CosignSignatures.Layer.signed(by, CosignSignatures.payload(reference, digest)));
   }
 
+  /**
+   * Pushes cosign's bundle of {@code image} signed by {@code by} as its only referrer, listed under
+   * the referrers tag schema (docker-registry 2.8.2 has no referrers API).
+   */
+  static void signWithBundle(UpstreamRegistry to, String repo, OciImage image, PrivateKey by)
+      throws Exception {
+    byte[] bundle =
+        CosignSignatures.bundle(
+            by, CosignSignatures.statement(UP + "/" + repo, image.manifestDigest()));
+    RegistryPush.blob(to, repo, CosignSignatures.EMPTY_JSON);
+    RegistryPush.blob(to, repo, bundle);
+    OciImage.Blob top = image.top();
+    byte[] referrer =
+        CosignSignatures.bundleManifest(
+            bundle, new OciJson.Descriptor(top.mediaType(), top.digest(), top.size(), Map.of()));
+    String referrerDigest = OciJson.sha256(referrer);
+    RegistryPush.manifest(to, repo, referrerDigest, OciJson.IMAGE_MANIFEST, referrer);
+    RegistryPush.manifest(
+        to,
+        repo,
+        image.manifestDigest().replace(':', '-'),
+        OciJson.IMAGE_INDEX,
+        OciJson.index(
+            new OciJson.Descriptor(
+                OciJson.IMAGE_MANIFEST, referrerDigest, referrer.length, Map.of())));
+  }
+
   private static String ref(String repoAndRef) {
     return proxy.hostPort() + "/" + UP + "/" + repoAndRef;
   }
@@ -280,26 +307,7 @@ class SignaturePolicyIT {
   @Test
   void aBundleSignatureFoundThroughTheReferrersTagSchema_admitsTheImage() throws Exception {
     OciImage image = push(up, "bundled/app", "v1");
-    byte[] bundle =
-        CosignSignatures.bundle(
-            TRUSTED.getPrivate(),
-            CosignSignatures.statement(UP + "/bundled/app", image.manifestDigest()));
-    RegistryPush.blob(up, "bundled/app", CosignSignatures.EMPTY_JSON);
-    RegistryPush.blob(up, "bundled/app", bundle);
-    OciImage.Blob top = image.top();
-    byte[] referrer =
-        CosignSignatures.bundleManifest(
-            bundle, new OciJson.Descriptor(top.mediaType(), top.digest(), top.size(), Map.of()));
-    String referrerDigest = OciJson.sha256(referrer);
-    RegistryPush.manifest(up, "bundled/app", referrerDigest, OciJson.IMAGE_MANIFEST, referrer);
-    RegistryPush.manifest(
-        up,
-        "bundled/app",
-        image.manifestDigest().replace(':', '-'),
-        OciJson.IMAGE_INDEX,
-        OciJson.index(
-            new OciJson.Descriptor(
-                OciJson.IMAGE_MANIFEST, referrerDigest, referrer.length, Map.of())));
+    signWithBundle(up, "bundled/app", image, TRUSTED.getPrivate());
 
     Skopeo.DirImage copied =
         Skopeo.copyToDir(ref("bundled/app:v1"), work.resolve("bundled"), null, false);

@@ -2,18 +2,21 @@ package dev.ociproxy.core.airgap;
 
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.Tag;
+import dev.ociproxy.core.policy.SignatureArtifacts;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
 /**
  * What a warm takes along with each image besides its own graph, so that it crosses the gap with
- * the image: the verified referrers of every manifest it warms (all, or of {@code artifactTypes}).
+ * the image: the verified referrers of every manifest it warms (all, or of {@code artifactTypes}),
+ * and its cosign signatures (the classic {@code sha256-<hex>.sig} tag and the bundle referrers), so
+ * that a site enforcing a signature policy can serve it.
  *
  * @param artifactTypes the referrers' artifact types to take; empty: all of them
  */
-public record Attached(boolean referrers, Set<String> artifactTypes) {
+public record Attached(boolean referrers, Set<String> artifactTypes, boolean signatures) {
   /** Only the image. */
-  public static final Attached NONE = new Attached(false, Set.of());
+  public static final Attached NONE = new Attached(false, Set.of(), false);
 
   public Attached {
     artifactTypes = Set.copyOf(artifactTypes);
@@ -23,9 +26,15 @@ public record Attached(boolean referrers, Set<String> artifactTypes) {
     }
   }
 
+  /** Whether any referrer may be taken (so the referrers of each manifest are asked for). */
+  boolean anyReferrers() {
+    return referrers || signatures;
+  }
+
   /** Whether a referrer of {@code artifactType} is taken. */
   boolean wants(@Nullable String artifactType) {
-    return artifactTypes.isEmpty() || artifactTypes.contains(artifactType);
+    return (referrers && (artifactTypes.isEmpty() || artifactTypes.contains(artifactType)))
+        || (signatures && SignatureArtifacts.isBundle(artifactType));
   }
 
   /** The referrers tag schema's tag for the referrers of {@code subject}: {@code sha256-<hex>}. */

@@ -11,6 +11,7 @@ import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.MediaTypes;
 import dev.ociproxy.core.oci.RegistryException;
 import dev.ociproxy.core.oci.Tag;
+import dev.ociproxy.core.policy.SignatureArtifacts;
 import dev.ociproxy.core.registry.Referrers;
 import dev.ociproxy.core.registry.ReferrersStore;
 import java.io.IOException;
@@ -115,7 +116,9 @@ public final class Exporter {
   /**
    * What is attached to the manifests of {@code image} and wholly in the cache, as images of their
    * own: the verified referrers list of each, as the referrers tag schema lays it out (tagged
-   * {@code sha256-<hex>}). What is only partly cached is left out, said in a note.
+   * {@code sha256-<hex>}), and its cosign signature manifest under its own tag ({@code
+   * sha256-<hex>.sig}), so a site with a signature policy can serve the image. What is only partly
+   * cached is left out, said in a note.
    */
   private List<Plan> attached(Plan image) {
     List<Plan> out = new ArrayList<>();
@@ -129,8 +132,29 @@ public final class Exporter {
           out.add(list);
         }
       }
+      Plan signature = classicSignature(image, d);
+      if (signature != null) {
+        out.add(signature);
+      }
     }
     return out;
+  }
+
+  /** The cached {@code sha256-<hex>.sig} manifest of {@code d} with its payloads; or null. */
+  private @Nullable Plan classicSignature(Plan image, Digest d) {
+    Tag tag = SignatureArtifacts.classicTag(d);
+    ImageRef ref = image.ref;
+    ImageRef tagged =
+        tag == null ? null : new ImageRef(ref.upstream(), ref.repository(), tag, null);
+    if (tagged == null || resolve(tagged) == null) {
+      return null;
+    }
+    Plan p = plan(tagged, Set.of());
+    if (!p.problems.isEmpty()) {
+      image.notes.add("left out signature " + tag + ": " + p.problems.get(0));
+      return null;
+    }
+    return p;
   }
 
   /** The referrers of one manifest whose whole graph is cached, as a tag-schema index; or null. */

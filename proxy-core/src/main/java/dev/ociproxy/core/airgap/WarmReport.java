@@ -18,6 +18,8 @@ public record WarmReport(List<Item> items) {
    * @param manifests manifests resolved (the index and each chosen platform's manifest, and those
    *     attached to them)
    * @param referrers referrers taken along (verified by the registry, of the asked artifact types)
+   * @param signatures cosign signatures taken along: classic {@code .sig} manifests and bundle
+   *     referrers
    */
   public record Item(
       ImageRef ref,
@@ -25,6 +27,7 @@ public record WarmReport(List<Item> items) {
       @Nullable String mediaType,
       int manifests,
       int referrers,
+      int signatures,
       int blobsFetched,
       int blobsCached,
       long bytesFetched,
@@ -61,6 +64,7 @@ public record WarmReport(List<Item> items) {
                 + i.manifests()
                 + " manifest(s), "
                 + (i.referrers() > 0 ? i.referrers() + " referrer(s), " : "")
+                + (i.signatures() > 0 ? i.signatures() + " signature(s), " : "")
                 + i.blobsFetched()
                 + " blob(s) fetched = "
                 + WarmProgress.size(i.bytesFetched())

@@ -3,12 +3,18 @@ package dev.ociproxy.core.airgap;
 import static java.util.Objects.requireNonNull;
 
 import dev.ociproxy.core.cache.BlobDownload;
+import dev.ociproxy.core.concurrent.Futures;
 import dev.ociproxy.core.oci.Descriptor;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.MediaTypes;
+import dev.ociproxy.core.oci.Reference;
+import dev.ociproxy.core.oci.RegistryException;
+import dev.ociproxy.core.oci.Tag;
+import dev.ociproxy.core.policy.SignatureArtifacts;
 import dev.ociproxy.core.registry.BlobSource;
 import dev.ociproxy.core.registry.Manifest;
 import dev.ociproxy.core.registry.Registry;
+import dev.ociproxy.core.verify.VerificationException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -85,6 +91,7 @@ public final class Warmer {
     private final List<String> problems = Collections.synchronizedList(new ArrayList<>());
     private final AtomicInteger manifests = new AtomicInteger();
     private final AtomicInteger referrers = new AtomicInteger();
+    private final AtomicInteger signatures = new AtomicInteger();
     private final Set<Digest> walked = ConcurrentHashMap.newKeySet();
     private final AtomicInteger fetched = new AtomicInteger();
     private final AtomicInteger cached = new AtomicInteger();
@@ -182,11 +189,33 @@ public final class Warmer {
     private CompletableFuture<Void> attach(Registry m, Fetch fetch) {
       List<CompletableFuture<Void>> all = new ArrayList<>();
       for (Digest d : List.copyOf(walked)) {
-        if (attached.referrers()) {
+        if (attached.anyReferrers()) {
           all.add(referrersOf(m, d, fetch));
+        }
+        if (attached.signatures()) {
+          all.add(classicSignatureOf(m, d, fetch));
         }
       }
       return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
+    }
+
+    /**
+     * cosign's classic signature manifest of {@code subject} (its {@code sha256-<hex>.sig} tag)
+     * with its payloads; an image without one is no problem (the policy, if any, decides).
+     */
+    private CompletableFuture<Void> classicSignatureOf(Registry m, Digest subject, Fetch fetch) {
+      Tag tag = SignatureArtifacts.classicTag(subject);
+      if (tag == null) {
+        return CompletableFuture.completedFuture(null);
+      }
+      return walkAttached(m, tag, fetch, signatures)
+          .exceptionally(
+              err -> {
+                if (!absent(err)) {
+                  problems.add("signature " + tag + ": " + ImageGraph.describe(err));
+                }
+                return null;
+              });
     }
 
     /** The referrers the registry verified for {@code subject}, each with its whole graph. */
@@ -199,10 +228,14 @@ public final class Warmer {
                       list.manifests().stream()
                           .filter(r -> attached.wants(r.artifactType()))
                           .map(
-                              r -> {
-                                referrers.incrementAndGet();
-                                return walkAttached(m, r.digest(), fetch);
-                              })
+                              r ->
+                                  walkAttached(
+                                      m,
+                                      r.digest(),
+                                      fetch,
+                                      SignatureArtifacts.isBundle(r.artifactType())
+                                          ? signatures
+                                          : referrers))
                           .toArray(CompletableFuture[]::new)))
           .exceptionally(
               err -> {
@@ -211,13 +244,16 @@ public final class Warmer {
               });
     }
 
-    private CompletableFuture<Void> walkAttached(Registry m, Digest d, Fetch fetch) {
+    /** Walks the graph of an attached manifest, counted as one of {@code kind} once fetched. */
+    private CompletableFuture<Void> walkAttached(
+        Registry m, Reference r, Fetch fetch, AtomicInteger kind) {
       return limiter
-          .submit(() -> m.manifest(ref.repository(), d, MediaTypes.ALL_MANIFESTS))
+          .submit(() -> m.manifest(ref.repository(), r, MediaTypes.ALL_MANIFESTS))
           .thenCompose(
               a -> {
                 manifests.incrementAndGet();
-                Descriptor root = new Descriptor(a.mediaType(), d, a.body().length, null);
+                kind.incrementAndGet();
+                Descriptor root = new Descriptor(a.mediaType(), a.digest(), a.body().length, null);
                 return ImageGraph.walk(
                     ImageGraph.Node.parse(root, a.body(), a.mediaType()), Set.of(), fetch);
               });
@@ -283,6 +319,7 @@ public final class Warmer {
           t == null ? null : t.mediaType(),
           manifests.get(),
           referrers.get(),
+          signatures.get(),
           fetched.get(),
           cached.get(),
           bytesFetched.get(),
@@ -293,4 +330,11 @@ public final class Warmer {
 
   /** A blob in the store: its size, and whether this warm downloaded it (or found it cached). */
   private record Fetched(long size, boolean downloaded) {}
+
+  /** True when the registry says there is no such manifest (not that it refused its bytes). */
+  private static boolean absent(Throwable err) {
+    return Futures.cause(err) instanceof RegistryException r
+        && r.status() == 404
+        && !(r instanceof VerificationException);
+  }
 }

@@ -79,11 +79,9 @@ final class SignatureFinder {
   }
 
   private CompletableFuture<Found> classic(RepositoryName repo, Digest digest) {
-    Tag tag;
-    try {
-      tag = new Tag(SimpleSigning.tagFor(digest));
-    } catch (RuntimeException e) {
-      return CompletableFuture.completedFuture(Found.NONE); // sha512: longer than a tag may be
+    Tag tag = SignatureArtifacts.classicTag(digest);
+    if (tag == null) {
+      return CompletableFuture.completedFuture(Found.NONE);
     }
     return source
         .manifest(repo, tag, SIGNATURE_MANIFESTS)
@@ -134,7 +132,7 @@ final class SignatureFinder {
       if (parts.size() == MAX_BUNDLES) {
         break;
       }
-      if (r.artifactType() == null || !Dsse.isBundle(r.artifactType())) {
+      if (!SignatureArtifacts.isBundle(r.artifactType())) {
         continue;
       }
       String where = "bundle " + r.digest();

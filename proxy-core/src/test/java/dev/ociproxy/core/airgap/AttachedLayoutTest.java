@@ -4,12 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.cache.RepositoryLinks;
+import dev.ociproxy.core.cache.TagIndex;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.MediaTypes;
 import dev.ociproxy.core.oci.RepositoryName;
+import dev.ociproxy.core.oci.Tag;
 import dev.ociproxy.core.registry.MirrorOptions;
 import dev.ociproxy.core.registry.Referrers;
 import dev.ociproxy.core.registry.ReferrersStore;
+import dev.ociproxy.testing.CosignSignatures;
 import dev.ociproxy.testing.OciJson;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -23,8 +26,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * What is attached to an image (its verified referrers lists) crosses the gap with it: export
- * writes what the cache holds, import verifies it and rebuilds the list.
+ * What is attached to an image (its verified referrers lists, its cosign signature) crosses the gap
+ * with it: export writes what the cache holds, import verifies it and rebuilds the list.
  */
 class AttachedLayoutTest {
   private static final String UP = "up.test";
@@ -153,5 +156,71 @@ class AttachedLayoutTest {
                     && p.contains("its subject is " + Digest.sha256(EMPTY_JSON)));
     assertThat(new ReferrersStore(target, UP).get(REPO, app.index())).isNull();
     assertThat(r.items().get(0).imported()).as("the image itself still lands").isTrue();
+  }
+
+  @Test
+  void cachedClassicSignatureIsExportedUnderItsSigTag_andImportedAsThatTag() throws Exception {
+    byte[] payload = CosignSignatures.payload(UP + "/test/app:v1", app.index().toString());
+    byte[] config = CosignSignatures.signatureConfig();
+    byte[] signature =
+        CosignSignatures.signatureManifest(
+            CosignSignatures.Layer.signed(CosignSignatures.ecKey().getPrivate(), payload));
+    for (byte[] blob : List.of(payload, config)) {
+      Path t = source.newTempFile();
+      Files.write(t, blob);
+      source.publish(t, source.blobPath(Digest.sha256(blob)));
+      served(Digest.sha256(blob));
+    }
+    source.putManifest(Digest.sha256(signature), signature);
+    served(Digest.sha256(signature));
+    Tag sig = new Tag(CosignSignatures.signatureTag(app.index().toString()));
+    new TagIndex(source.root(), UP)
+        .put(
+            REPO,
+            sig,
+            new TagIndex.Entry(
+                Digest.sha256(signature),
+                MediaTypes.OCI_MANIFEST,
+                System.currentTimeMillis(),
+                true));
+    Path out = tmp.resolve("signed.tar");
+
+    ExportReport exported = export(out);
+    ImportReport imported = importInto(out);
+
+    assertThat(exported.lines())
+        .anyMatch(l -> l.startsWith("ok    up.test/test/app:" + sig.value()));
+    assertThat(imported.ok()).as(String.join("\n", imported.lines())).isTrue();
+    TagIndex.Entry tagged = new TagIndex(target.root(), UP).get(REPO, sig);
+    assertThat(tagged).isNotNull();
+    assertThat(tagged.digest()).isEqualTo(Digest.sha256(signature));
+    assertThat(target.blobSize(Digest.sha256(payload))).isEqualTo(payload.length);
+  }
+
+  @Test
+  void signatureWhosePayloadIsNotCached_isLeftOutWithANote() throws Exception {
+    byte[] payload = CosignSignatures.payload(UP + "/test/app:v1", app.index().toString());
+    byte[] signature =
+        CosignSignatures.signatureManifest(
+            CosignSignatures.Layer.signed(CosignSignatures.ecKey().getPrivate(), payload));
+    source.putManifest(Digest.sha256(signature), signature);
+    served(Digest.sha256(signature));
+    Tag sig = new Tag(CosignSignatures.signatureTag(app.index().toString()));
+    new TagIndex(source.root(), UP)
+        .put(
+            REPO,
+            sig,
+            new TagIndex.Entry(
+                Digest.sha256(signature),
+                MediaTypes.OCI_MANIFEST,
+                System.currentTimeMillis(),
+                true));
+
+    ExportReport r = export(tmp.resolve("layout"));
+
+    assertThat(r.ok()).as(String.join("\n", r.lines())).isTrue();
+    assertThat(r.items()).hasSize(1);
+    assertThat(r.items().get(0).notes())
+        .anyMatch(n -> n.startsWith("left out signature " + sig.value() + ": blob "));
   }
 }

@@ -4,10 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.ociproxy.core.oci.Digest;
+import dev.ociproxy.testing.CosignSignatures;
 import dev.ociproxy.testing.Lie;
 import dev.ociproxy.testing.OciJson;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.KeyPair;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -206,7 +208,7 @@ class WarmerTest {
     f.up.putManifest("test/app", OciJson.IMAGE_MANIFEST, sbom);
     f.up.putManifest("test/app", OciJson.IMAGE_MANIFEST, onArm);
 
-    WarmReport r = warmWith(new Attached(true, Set.of()), "test/app:v1");
+    WarmReport r = warmWith(new Attached(true, Set.of(), false), "test/app:v1");
 
     assertThat(r.ok()).as(String.join("\n", r.lines())).isTrue();
     assertThat(r.items().get(0).referrers()).isEqualTo(2);
@@ -229,9 +231,51 @@ class WarmerTest {
         OciJson.IMAGE_MANIFEST,
         OciJson.artifact("application/vnd.example.other", EMPTY, app.index().toString(), "x"));
 
-    WarmReport r = warmWith(new Attached(true, Set.of(SBOM)), "test/app:v1");
+    WarmReport r = warmWith(new Attached(true, Set.of(SBOM), false), "test/app:v1");
 
     assertThat(r.ok()).as(String.join("\n", r.lines())).isTrue();
     assertThat(r.items().get(0).referrers()).isEqualTo(1);
+  }
+
+  @Test
+  void warmWithSignatures_takesTheSigTagWithItsPayload_andBundleReferrers_butNoOtherReferrer()
+      throws Exception {
+    Images.Image app = Images.push(f.up, Images.multiArch("test/app", "v1", 1));
+    String index = app.index().toString();
+    KeyPair key = CosignSignatures.ecKey();
+    CosignSignatures.Layer signed =
+        CosignSignatures.Layer.signed(
+            key.getPrivate(), CosignSignatures.payload(UP + "/test/app:v1", index));
+    f.up.putBlob("test/app", CosignSignatures.signatureConfig());
+    f.up.putBlob("test/app", signed.payload());
+    byte[] classic = CosignSignatures.signatureManifest(signed);
+    f.up.putManifest(
+        "test/app", CosignSignatures.signatureTag(index), OciJson.IMAGE_MANIFEST, classic);
+    byte[] bundle =
+        CosignSignatures.bundle(
+            key.getPrivate(), CosignSignatures.statement(UP + "/test/app", index));
+    f.up.putBlob("test/app", CosignSignatures.EMPTY_JSON);
+    f.up.putBlob("test/app", bundle);
+    byte[] bundleManifest =
+        CosignSignatures.bundleManifest(
+            bundle, OciJson.descriptor(OciJson.IMAGE_INDEX, app.indexBytes()));
+    f.up.putManifest("test/app", OciJson.IMAGE_MANIFEST, bundleManifest);
+    byte[] sbom = OciJson.artifact(SBOM, EMPTY, index, "sbom");
+    f.up.putManifest("test/app", OciJson.IMAGE_MANIFEST, sbom);
+
+    WarmReport r = warmWith(new Attached(false, Set.of(), true), "test/app:v1");
+
+    assertThat(r.ok()).as(String.join("\n", r.lines())).isTrue();
+    assertThat(r.items().get(0).signatures()).isEqualTo(2);
+    assertThat(r.items().get(0).referrers()).isZero();
+    assertThat(f.store.readManifest(Digest.sha256(classic))).isNotNull();
+    assertThat(f.store.blobSize(Digest.sha256(signed.payload())))
+        .isEqualTo(signed.payload().length);
+    assertThat(f.store.readManifest(Digest.sha256(bundleManifest))).isNotNull();
+    assertThat(f.store.blobSize(Digest.sha256(bundle))).isEqualTo(bundle.length);
+    assertThat(r.items().get(0).manifests())
+        .as("the index, its 2 platforms and the 2 signatures; not the SBOM")
+        .isEqualTo(5);
+    assertThat(String.join("\n", r.lines())).contains("2 signature(s)");
   }
 }

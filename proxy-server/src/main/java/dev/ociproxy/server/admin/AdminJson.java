@@ -46,6 +46,7 @@ final class AdminJson {
       r.put("mediaType", i.mediaType());
       r.put("manifests", i.manifests());
       r.put("referrers", i.referrers());
+      r.put("signatures", i.signatures());
       r.put("blobsFetched", i.blobsFetched());
       r.put("blobsCached", i.blobsCached());
       r.put("bytesFetched", i.bytesFetched());

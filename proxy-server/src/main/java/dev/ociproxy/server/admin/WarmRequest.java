@@ -24,16 +24,16 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The body of {@code POST /admin/warm}: {@code {"refs": ["upstream/repo:tag", …], "platforms":
- * ["linux/amd64", …], "referrers": true, "artifactTypes": ["application/spdx+json"]}} (all but
- * {@code refs} optional: every platform of an index, nothing attached). Parsed strictly — unknown
- * fields, duplicate keys and trailing content are refused — because a typo such as {@code
- * "platform"} would otherwise silently warm every platform.
+ * ["linux/amd64", …], "referrers": true, "artifactTypes": ["application/spdx+json"], "signatures":
+ * true}} (all but {@code refs} optional: every platform of an index, nothing attached). Parsed
+ * strictly — unknown fields, duplicate keys and trailing content are refused — because a typo such
+ * as {@code "platform"} would otherwise silently warm every platform.
  */
 record WarmRequest(List<ImageRef> refs, Set<Platform> platforms, Attached attached) {
   static final String EXPECTED =
       "expected: {\"refs\": [\"upstream/repo:tag\", ...], \"platforms\": [\"linux/amd64\", ...]}";
   private static final Set<String> FIELDS =
-      Set.of("refs", "platforms", "referrers", "artifactTypes");
+      Set.of("refs", "platforms", "referrers", "artifactTypes", "signatures");
   private static final ObjectMapper JSON =
       JsonMapper.builder()
           .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -85,7 +85,9 @@ record WarmRequest(List<ImageRef> refs, Set<Platform> platforms, Attached attach
       String f = it.next();
       if (!FIELDS.contains(f)) {
         throw new IllegalArgumentException(
-            "unknown field '" + f + "' (expected: refs, platforms, referrers, artifactTypes)");
+            "unknown field '"
+                + f
+                + "' (expected: refs, platforms, referrers, artifactTypes, signatures)");
       }
     }
     List<String> refTexts = strings(root, "refs");
@@ -110,7 +112,9 @@ record WarmRequest(List<ImageRef> refs, Set<Platform> platforms, Attached attach
       throw new IllegalArgumentException(
           "artifactTypes: filters the referrers (expected: with \"referrers\": true)");
     }
-    Attached attached = new Attached(referrers, types == null ? Set.of() : Set.copyOf(types));
+    Attached attached =
+        new Attached(
+            referrers, types == null ? Set.of() : Set.copyOf(types), bool(root, "signatures"));
     return new WarmRequest(List.copyOf(refs), platforms, attached);
   }
 

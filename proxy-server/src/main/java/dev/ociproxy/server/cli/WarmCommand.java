@@ -34,13 +34,15 @@ final class WarmCommand {
   static final String USAGE =
       """
       usage: java -jar registry-proxy.jar warm --config FILE [--platform os/arch[/variant]]...
-                 [--referrers [--artifact-type TYPE]...]
+                 [--referrers [--artifact-type TYPE]...] [--signatures]
                  [--concurrency N] [--write-pins PINFILE] [REF...]
         REF: upstream/repo:tag, upstream/repo@sha256:..., or repo:tag for the default upstream.
         Without REF the config's warm: list is warmed. --referrers also warms the verified
         referrers (signatures, SBOMs, attestations) of every manifest warmed, with their blobs:
-        all of them, or only those of each --artifact-type. --write-pins records each warmed tag's
-        digest in PINFILE (merged with what is there).""";
+        all of them, or only those of each --artifact-type. --signatures also warms the cosign
+        signatures of every manifest warmed (its sha256-<hex>.sig tag and its sigstore bundle
+        referrers), so a site with a signature policy can serve it after an import.
+        --write-pins records each warmed tag's digest in PINFILE (merged with what is there).""";
   private static final long PROGRESS_EVERY_MILLIS = 2_000;
 
   private WarmCommand() {}
@@ -50,7 +52,7 @@ final class WarmCommand {
         CliArgs.parse(
             argv,
             Set.of("--config", "--platform", "--concurrency", "--write-pins", "--artifact-type"),
-            Set.of("--referrers"));
+            Set.of("--referrers", "--signatures"));
     int concurrency = Warmer.DEFAULT_CONCURRENCY;
     if (a.value("--concurrency") != null) {
       try {
@@ -66,8 +68,10 @@ final class WarmCommand {
     if (!a.values("--artifact-type").isEmpty() && !a.flag("--referrers")) {
       throw new UsageException("--artifact-type filters the referrers: give --referrers too");
     }
-    boolean attaching = a.flag("--referrers");
-    Attached attached = new Attached(attaching, Set.copyOf(a.values("--artifact-type")));
+    boolean attaching = a.flag("--referrers") || a.flag("--signatures");
+    Attached attached =
+        new Attached(
+            a.flag("--referrers"), Set.copyOf(a.values("--artifact-type")), a.flag("--signatures"));
     try (CliContext ctx = CliContext.load(a.value("--config"))) {
       List<AirgapOptions.WarmEntry> entries = new ArrayList<>();
       if (a.positional().isEmpty()) {

@@ -24,6 +24,7 @@ import java.util.Set;
  *   - ref: registry.example.com/library/alpine:3.20
  *     platforms: [linux/amd64]
  *     referrers: true       # and their referrers (artifactTypes: [...] to keep only those)
+ *     signatures: true      # and their cosign signatures (.sig tags, bundles)
  *   - registry.example.com/library/busybox:1.36
  * warmInterval: 1h
  * upstreams:
@@ -108,7 +109,8 @@ final class AirgapSettings {
         throw new ConfigException(
             key + ".artifactTypes", "filters the referrers (expected: with referrers: true)");
       }
-      Attached attached = new Attached(referrers, Set.copyOf(types));
+      Attached attached =
+          new Attached(referrers, Set.copyOf(types), Boolean.TRUE.equals(e.signatures()));
       try {
         out.add(
             new AirgapOptions.WarmEntry(

@@ -132,11 +132,11 @@ record ConfigFile(
       String ref,
       @JsonPropertyDescription("a list such as [linux/amd64, linux/arm64]") List<String> platforms,
       Boolean referrers,
-      @JsonPropertyDescription("a list such as [application/spdx+json]")
-          List<String> artifactTypes) {
+      @JsonPropertyDescription("a list such as [application/spdx+json]") List<String> artifactTypes,
+      Boolean signatures) {
     @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
     static Warm of(String ref) {
-      return new Warm(ref, null, null, null);
+      return new Warm(ref, null, null, null, null);
     }
   }
 }

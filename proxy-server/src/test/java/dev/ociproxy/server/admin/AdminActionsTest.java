@@ -20,6 +20,7 @@ import dev.ociproxy.server.health.Readiness;
 import dev.ociproxy.server.pipeline.ProxyChannelInitializer;
 import dev.ociproxy.server.pipeline.TestMirrors;
 import dev.ociproxy.server.pipeline.Upstream;
+import dev.ociproxy.testing.CosignSignatures;
 import dev.ociproxy.testing.HostileRegistry;
 import dev.ociproxy.testing.OciJson;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -246,6 +247,37 @@ class AdminActionsTest {
   }
 
   @Test
+  void warmWithSignatures_takesTheImagesCosignSignatureAlong_andCountsIt() throws Exception {
+    HostileRegistry.Image img = up.putImage("test/hello", "v1", random(10_000, 2));
+    CosignSignatures.Layer signed =
+        CosignSignatures.Layer.signed(
+            CosignSignatures.ecKey().getPrivate(),
+            CosignSignatures.payload(UP + "/test/hello:v1", img.manifestDigest()));
+    up.putBlob("test/hello", CosignSignatures.signatureConfig());
+    up.putBlob("test/hello", signed.payload());
+    byte[] signature = CosignSignatures.signatureManifest(signed);
+    up.putManifest(
+        "test/hello",
+        CosignSignatures.signatureTag(img.manifestDigest()),
+        OciJson.IMAGE_MANIFEST,
+        signature);
+    EmbeddedChannel ch = adminChannel();
+
+    Response r =
+        exchange(
+            ch,
+            post(
+                "/admin/warm", "{\"refs\": [\"" + UP + "/test/hello:v1\"], \"signatures\": true}"));
+
+    assertThat(r.status()).as(r.body()).isEqualTo(200);
+    assertThat(r.json().path("results").get(0).path("signatures").asInt()).isEqualTo(1);
+    String hex = OciJson.sha256(signature).substring("sha256:".length());
+    assertThat(cache.resolve("manifests/sha256").resolve(hex.substring(0, 2)).resolve(hex))
+        .exists();
+    assertThat(ch.finishAndReleaseAll()).isFalse();
+  }
+
+  @Test
   void warmOfAMissingTag_answers502_withTheProblemInTheReport() throws Exception {
     EmbeddedChannel ch = adminChannel();
 
@@ -275,6 +307,7 @@ class AdminActionsTest {
       {"refs": [42]}                                              | refs[0]: 42 (expected: a string)
       {"refs": ["test/a:v1"], "platform": ["linux/amd64"]}        | unknown field 'platform' (expected: refs, platforms, referrers
       {"refs": ["test/a:v1"], "referrers": "yes"}                 | referrers: a JSON string (expected: true or false)
+      {"refs": ["test/a:v1"], "signatures": 1}                    | signatures: a JSON number (expected: true or false)
       {"refs": ["test/a:v1"], "artifactTypes": ["a/b"]}           | artifactTypes: filters the referrers
       {"refs": ["test/a:v1"], "refs": ["test/b:v1"]}              | malformed JSON: Duplicate field 'refs'
       {"refs": ["other.example.com/test/a:v1"]}                   | unknown upstream 'other.example.com'

@@ -86,7 +86,7 @@ class AirgapSettingsTest {
   }
 
   @Test
-  void warmEntry_takesReferrersOfSomeArtifactTypes_andTypesNeedReferrers() {
+  void warmEntry_takesReferrersOfSomeArtifactTypes_orSignatures_andTypesNeedReferrers() {
     AirgapOptions a =
         parse(
                 UPSTREAMS
@@ -96,11 +96,14 @@ class AirgapSettingsTest {
             referrers: true
             artifactTypes: [application/spdx+json]
           - test/plain:v1
+          - ref: test/signed:v1
+            signatures: true
         """)
             .airgap();
     assertThat(a.warm().get(0).attached())
-        .isEqualTo(new Attached(true, Set.of("application/spdx+json")));
+        .isEqualTo(new Attached(true, Set.of("application/spdx+json"), false));
     assertThat(a.warm().get(1).attached()).isEqualTo(Attached.NONE);
+    assertThat(a.warm().get(2).attached()).isEqualTo(new Attached(false, Set.of(), true));
     assertThatThrownBy(
             () ->
                 parse(
