@@ -41,4 +41,7 @@ public interface Mirror {
 
   /** See {@link RepositoryLinks#addServed}. */
   void served(String upstream, Digest d);
+
+  /** The verified blob {@code d} was handed out (for retention: what is still in use). */
+  default void used(Digest d) {}
 }

@@ -135,6 +135,7 @@ final class BlobFetcher {
     BlobSource.Cached cached = ours ? BlobSource.Cached.lease(store, digest) : null;
     if (cached != null) {
       meters.blobBytes("local", cached.size());
+      store.mirror().used(digest); // at most daily, for the shared store's retention
       return CompletableFuture.completedFuture(cached);
     }
     return downloads
@@ -265,6 +266,19 @@ final class BlobFetcher {
         return CompletableFuture.completedFuture(d.knownLength());
       }
     }
+    if (shared.on() && store.blobSize(digest) < 0) {
+      // Another replica's copy this upstream served from this repository: its stored size, a claim
+      // like the upstream's (the GET that follows is verified), and no upstream HEAD.
+      return shared
+          .blobSize(repo, digest)
+          .thenCompose(
+              size ->
+                  size >= 0 ? CompletableFuture.completedFuture(size) : upstreamSize(repo, digest));
+    }
+    return upstreamSize(repo, digest);
+  }
+
+  private CompletableFuture<Long> upstreamSize(RepositoryName repo, Digest digest) {
     return heads.run(
         repo + "@" + digest,
         () ->

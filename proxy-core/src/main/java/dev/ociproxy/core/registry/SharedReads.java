@@ -74,6 +74,7 @@ final class SharedReads {
                 links.addServed(d); // as the bucket said: this upstream served it, from repo
                 links.add(repo, d);
                 meters.blobBytes("store", done.written());
+                store.mirror().used(d);
               }
             },
             store.writerFor(size));

@@ -15,11 +15,13 @@ import dev.ociproxy.core.oci.Tag;
  * tags/&lt;upstream&gt;/&lt;repo&gt;/_tags/&lt;tag&gt;              tag record (JSON, with verifiedAt)
  * links/&lt;upstream&gt;/&lt;repo&gt;/_links/&lt;alg&gt;/&lt;hex&gt;     the upstream lists it in this repository
  * links/&lt;upstream&gt;/_served/&lt;alg&gt;/&lt;hex&gt;           the upstream itself served these bytes
+ * used/&lt;alg&gt;/&lt;hex&gt;                                 rewritten when a replica hands the blob out
  * </pre>
  */
 public final class SharedKeys {
   public static final String BLOBS = "blobs/";
   public static final String MANIFESTS = "manifests/";
+  public static final String USED = "used/";
 
   private SharedKeys() {}
 
@@ -29,6 +31,11 @@ public final class SharedKeys {
 
   public static String manifest(Digest d) {
     return MANIFESTS + d.algorithm().id() + "/" + d.hex();
+  }
+
+  /** An empty object whose time says when a replica last handed the blob out (at most daily). */
+  public static String used(Digest d) {
+    return USED + d.algorithm().id() + "/" + d.hex();
   }
 
   static String tag(String upstream, RepositoryName repo, Tag tag) {

@@ -40,6 +40,10 @@ import org.jspecify.annotations.Nullable;
 public final class SharedStore implements Mirror, AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
   static final Duration REFUSAL_MEMORY = Duration.ofMinutes(10);
+
+  /** How often a blob's use is recorded in the bucket, at most ({@link Retention} reads it). */
+  public static final Duration USE_RECORD_INTERVAL = Duration.ofDays(1);
+
   private static final int MAX_RECORD_BYTES = 64 << 10;
 
   private final ObjectStore objects;
@@ -48,9 +52,24 @@ public final class SharedStore implements Mirror, AutoCloseable {
   private final long maxManifestBytes;
   private final ThreadPoolExecutor io;
 
-  /** Keys known to be in the bucket already (written or read here): no PUT again. */
+  /**
+   * Keys known to be in the bucket already (written or read here): no PUT again. Forgotten after an
+   * hour, so content removed by retention meanwhile is uploaded again.
+   */
   private final Cache<String, Boolean> present =
-      Caffeine.newBuilder().maximumSize(200_000).executor(Runnable::run).build();
+      Caffeine.newBuilder()
+          .maximumSize(200_000)
+          .expireAfterWrite(Duration.ofHours(1))
+          .executor(Runnable::run)
+          .build();
+
+  /** Blobs whose use was recorded in the last day: one small PUT per blob a day, at most. */
+  private final Cache<Digest, Boolean> usedToday =
+      Caffeine.newBuilder()
+          .maximumSize(100_000)
+          .expireAfterWrite(USE_RECORD_INTERVAL)
+          .executor(Runnable::run)
+          .build();
 
   /** The tag records last written or read, so an unchanged one is not written again. */
   private final Cache<String, TagIndex.Entry> tags =
@@ -165,6 +184,14 @@ public final class SharedStore implements Mirror, AutoCloseable {
       throw new IllegalStateException(ex);
     }
     io.execute(() -> write(key, body));
+  }
+
+  @Override
+  public void used(Digest d) {
+    if (usedToday.getIfPresent(d) == null) {
+      usedToday.put(d, Boolean.TRUE);
+      io.execute(() -> write(SharedKeys.used(d), new byte[0]));
+    }
   }
 
   @Override

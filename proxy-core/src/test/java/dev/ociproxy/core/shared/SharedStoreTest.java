@@ -139,6 +139,9 @@ class SharedStoreTest {
     Manifest m = get(b.pull().manifest(REPO, new Tag("v1"), List.of()));
     assertThat(m.digest().toString()).isEqualTo(image.manifestDigest());
     assertThat(m.body()).isEqualTo(image.manifest());
+    // A HEAD first, as some clients do: the stored size, no upstream needed.
+    assertThat(get(b.pull().blobSize(REPO, Digest.parse(image.layerDigests().get(0)))))
+        .isEqualTo(layer.length);
     assertThat(b.blob(image.layerDigests().get(0))).isEqualTo(layer);
     assertThat(b.counted("registry_proxy_blob_bytes", "source", "store")).isEqualTo(layer.length);
     assertThat(b.counted("registry_proxy_blob_bytes", "source", "upstream")).isZero();

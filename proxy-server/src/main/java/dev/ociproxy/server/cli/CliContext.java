@@ -76,6 +76,10 @@ final class CliContext implements AutoCloseable {
     return store;
   }
 
+  io.micrometer.core.instrument.MeterRegistry meters() {
+    return meters;
+  }
+
   List<String> upstreamNames() {
     return config.upstreams().stream().map(ProxyConfig.Upstream::name).toList();
   }

@@ -10,7 +10,7 @@ import java.util.Set;
  * serves (see {@code Main}). Exit codes: 0 done, 1 something failed or was refused, 2 bad usage.
  */
 public final class Subcommands {
-  private static final Set<String> NAMES = Set.of("warm", "export", "import", "audit");
+  private static final Set<String> NAMES = Set.of("warm", "export", "import", "audit", "unused");
 
   private Subcommands() {}
 
@@ -40,6 +40,7 @@ public final class Subcommands {
         case "export" -> ExportCommand.run(rest, out);
         case "import" -> ImportCommand.run(rest, out);
         case "audit" -> AuditCommand.run(rest, out);
+        case "unused" -> UnusedCommand.run(rest, out);
         default -> throw new UsageException("unknown subcommand " + name);
       };
     } catch (UsageException e) {
@@ -57,7 +58,8 @@ public final class Subcommands {
       case "export" -> ExportCommand.USAGE;
       case "import" -> ImportCommand.USAGE;
       case "audit" -> AuditCommand.USAGE;
-      default -> "subcommands: warm, export, import, audit";
+      case "unused" -> UnusedCommand.USAGE;
+      default -> "subcommands: warm, export, import, audit, unused";
     };
   }
 }
