@@ -12,7 +12,8 @@ apt-get update -qq
 # skopeo, podman, containerd (ctr), docker.io (dockerd + docker CLI), runc: the real clients
 # debootstrap: a local Debian JRE base image for the container-image test (no Docker Hub here)
 # chromium, nodejs, npm: the status page tests (StatusPageIT drives Debian's chromium with
-#   playwright-core, which it installs with npm ci from proxy-it/browser/package-lock.json)
+#   playwright-core, which it installs with npm ci from proxy-it/browser/package-lock.json), and
+#   SigstoreJsReferrersIT (@sigstore/oci, npm ci from proxy-it/sigstore/package-lock.json)
 apt-get install -y -qq --no-install-recommends \
   docker-registry apache2-utils skopeo podman containerd docker.io runc debootstrap chromium >/dev/null
 command -v npm >/dev/null 2>&1 || apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null

@@ -7,7 +7,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -25,7 +24,6 @@ public final class Browser {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
   private static final Duration RUN_TIMEOUT = Duration.ofMinutes(3);
-  private static Path installed; // guarded by Browser.class
 
   /** What the page showed and did while the plan ran. */
   public record Seen(
@@ -50,7 +48,7 @@ public final class Browser {
       return Availability.unavailable(
           "no " + CHROMIUM + " (apt-get install chromium; proxy-it/scripts/install-it-deps.sh)");
     }
-    return Commands.requireBinaries("nodejs npm", "node", "npm");
+    return NodeProject.availability();
   }
 
   /** One step of a plan; see drive.mjs. */
@@ -127,31 +125,7 @@ public final class Browser {
   }
 
   /** Copies the driver to target/browser and runs {@code npm ci} there once. */
-  private static synchronized Path installed() {
-    if (installed != null) {
-      return installed;
-    }
-    Path src = Path.of(System.getProperty("basedir", "")).toAbsolutePath().resolve("browser");
-    Path dir = src.getParent().resolve("target").resolve("browser");
-    try {
-      Files.createDirectories(dir);
-      for (String f : List.of("package.json", "package-lock.json", "drive.mjs")) {
-        Files.copy(src.resolve(f), dir.resolve(f), StandardCopyOption.REPLACE_EXISTING);
-      }
-      if (!Files.exists(dir.resolve("node_modules/playwright-core/package.json"))) {
-        CommandResult r =
-            Commands.run(
-                List.of("npm", "ci", "--no-audit", "--no-fund", "--prefix", dir.toString()),
-                Map.of(),
-                Duration.ofMinutes(5));
-        if (!r.succeeded()) {
-          throw new AssertionError("npm ci in " + dir + " failed: " + r.describe());
-        }
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    installed = dir;
-    return dir;
+  private static Path installed() {
+    return NodeProject.installed("browser", "playwright-core/package.json", List.of("drive.mjs"));
   }
 }
