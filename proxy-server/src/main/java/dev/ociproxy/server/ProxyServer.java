@@ -3,14 +3,12 @@ package dev.ociproxy.server;
 import dev.ociproxy.core.airgap.Airgap;
 import dev.ociproxy.core.airgap.WarmJobs;
 import dev.ociproxy.core.cache.ContentStore;
+import dev.ociproxy.core.cluster.Cluster;
+import dev.ociproxy.core.cluster.Peers;
 import dev.ociproxy.core.registry.PullThrough;
 import dev.ociproxy.core.shared.SharedStore;
 import dev.ociproxy.core.wiring.Upstreams;
-import dev.ociproxy.server.admin.AdminActions;
-import dev.ociproxy.server.admin.AdminChannelInitializer;
 import dev.ociproxy.server.admin.AdminHandler;
-import dev.ociproxy.server.admin.page.StatusPage;
-import dev.ociproxy.server.admin.page.StatusPageHandler;
 import dev.ociproxy.server.admin.page.StatusSources;
 import dev.ociproxy.server.auth.AccessPolicy;
 import dev.ociproxy.server.auth.Authenticator;
@@ -20,6 +18,7 @@ import dev.ociproxy.server.config.ProxyConfig;
 import dev.ociproxy.server.health.Readiness;
 import dev.ociproxy.server.metrics.RequestMetrics;
 import dev.ociproxy.server.pipeline.Connections;
+import dev.ociproxy.server.pipeline.PeerPath;
 import dev.ociproxy.server.pipeline.ProxyChannelInitializer;
 import dev.ociproxy.server.pipeline.Upstream;
 import dev.ociproxy.server.tls.PemKeyPair;
@@ -65,15 +64,15 @@ public final class ProxyServer implements AutoCloseable {
   private EventLoopGroup workers;
   private Channel server;
   private Upstreams upstreams;
-  private Channel adminServer;
+  private AdminListener adminListener;
   private ContentStore store;
   private SharedStore sharedStore;
   private ServerTls tls;
   private Readiness readiness;
   private AdminHandler admin;
-  private StatusPage statusPage;
   private final Connections connections = new Connections();
   private Authenticator authenticator;
+  private Cluster cluster;
 
   public ProxyServer(ProxyConfig config, MeterRegistry meters) {
     this.config = config;
@@ -108,15 +107,20 @@ public final class ProxyServer implements AutoCloseable {
       sharedStore =
           SharedStore.onS3(config.sharedStore(), store, meters, config.manifestMaxBytes());
     }
+    Class<? extends Channel> clientType = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+    if (config.cluster() != null) {
+      cluster = Cluster.start(config.cluster(), workers, clientType, meters);
+    }
     upstreams =
         Upstreams.wire(
             new Upstreams.Shared(
                 workers,
-                epoll ? EpollSocketChannel.class : NioSocketChannel.class,
+                clientType,
                 store,
                 meters,
                 config.limits().maxConcurrentFetches(),
-                sharedStore),
+                sharedStore,
+                cluster == null ? Peers.NONE : cluster),
             config.upstreamSpecs(),
             config.airgap(),
             PinFileFormat::parse,
@@ -157,39 +161,11 @@ public final class ProxyServer implements AutoCloseable {
         store.root(),
         sharedStore == null ? "" : ", shared store " + config.sharedStore(),
         routes.keySet());
-    ProxyConfig.Operations ops = config.operations();
-    if (ops.adminListen() != null) {
+    if (config.operations().adminListen() != null) {
       WarmJobs warms = airgap.warmJobs(); // the configured warm list reports here too
-      statusPage = new StatusPage(statusSources(warms));
-      ServerBootstrap ab =
-          new ServerBootstrap()
-              .group(workers)
-              .channel(serverType)
-              .childOption(ChannelOption.TCP_NODELAY, true)
-              .childHandler(
-                  new AdminChannelInitializer(
-                      admin,
-                      new AdminActions(
-                          airgap.warmer(),
-                          airgap.drift(),
-                          routes.keySet(),
-                          config.defaultUpstream(),
-                          ops.adminToken(),
-                          warms),
-                      new StatusPageHandler(statusPage, ops.adminToken())));
-      adminServer = bind(ab, ops.adminListen(), "admin.listen");
-      log.info(
-          "status page, metrics, health and admin actions on http://{} (/, /metrics, /healthz, /readyz,"
-              + " POST /admin/warm, GET /admin/drift{})",
-          adminServer.localAddress(),
-          ops.adminToken() == null ? "" : ": bearer token required");
-      java.net.InetAddress adminHost = ops.adminListen().getAddress();
-      if (ops.adminToken() == null && (adminHost == null || !adminHost.isLoopbackAddress())) {
-        log.warn(
-            "admin.listen {} is reachable from other hosts and admin.token is not set: whoever reaches it can"
-                + " make the proxy fetch from its upstreams (POST /admin/warm); set admin.token or admin.tokenFile",
-            ops.adminListen());
-      }
+      adminListener =
+          AdminListener.start(
+              config, workers, serverType, admin, airgap, routes.keySet(), statusSources(warms));
     }
     return bound;
   }
@@ -220,7 +196,8 @@ public final class ProxyServer implements AutoCloseable {
         tls,
         config.operations().adminListen() == null ? adminRoutes : null,
         connections,
-        new RequestMetrics(meters));
+        new RequestMetrics(meters),
+        cluster == null ? null : new PeerPath(cluster, upstreams::pullThrough));
   }
 
   private void prepareOperations() {
@@ -248,7 +225,7 @@ public final class ProxyServer implements AutoCloseable {
     admin = new AdminHandler(scrape, readiness, true);
   }
 
-  private static Channel bind(ServerBootstrap b, InetSocketAddress address, String key)
+  static Channel bind(ServerBootstrap b, InetSocketAddress address, String key)
       throws InterruptedException {
     try {
       return b.bind(address).sync().channel();
@@ -317,17 +294,17 @@ public final class ProxyServer implements AutoCloseable {
     if (upstreams != null) {
       upstreams.close(); // the air-gap's thread, then idle upstream connections
     }
+    if (cluster != null) {
+      cluster.close();
+    }
     if (authenticator != null) {
       authenticator.close();
     }
     if (server != null) {
       server.close().syncUninterruptibly();
     }
-    if (adminServer != null) {
-      adminServer.close().syncUninterruptibly();
-    }
-    if (statusPage != null) {
-      statusPage.close();
+    if (adminListener != null) {
+      adminListener.close();
     }
     connections.closeAll();
     if (tls != null) {

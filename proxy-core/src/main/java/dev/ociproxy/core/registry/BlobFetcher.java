@@ -5,6 +5,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.ociproxy.core.cache.BlobDownload;
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.cache.RepositoryLinks;
+import dev.ociproxy.core.cluster.Peers;
 import dev.ociproxy.core.concurrent.SingleFlight;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.OciErrorCode;
@@ -46,6 +47,7 @@ final class BlobFetcher {
   static final Duration REFUSAL_MEMORY = Duration.ofSeconds(30);
 
   private final RegistryMeters meters;
+  private final BlobOrigin origin;
   private final UpstreamClient client;
   private final ContentStore store;
   private final RepositoryLinks links;
@@ -77,10 +79,12 @@ final class BlobFetcher {
       RepositoryLinks links,
       FetchLimiter limiter,
       MirrorOptions options,
-      SharedReads shared) {
+      SharedReads shared,
+      Peers peers) {
     this.shared = shared;
     this.meters = meters;
     this.client = client;
+    this.origin = new BlobOrigin(client, peers, meters);
     this.store = store;
     this.links = links;
     this.limiter = limiter;
@@ -94,15 +98,28 @@ final class BlobFetcher {
    * store when another replica verified it for this upstream, else from the upstream.
    */
   CompletableFuture<BlobSource> blob(RepositoryName repo, Digest digest) {
+    return blob(repo, digest, true);
+  }
+
+  /**
+   * A blob for another replica that holds this one for its owner: from the local tier, the shared
+   * store or this replica's own upstream download, never from a third replica.
+   */
+  CompletableFuture<BlobSource> blobForPeer(RepositoryName repo, Digest digest) {
+    RegistryException notOwner = origin.refusalForPeer(digest);
+    return notOwner != null ? CompletableFuture.failedFuture(notOwner) : blob(repo, digest, false);
+  }
+
+  private CompletableFuture<BlobSource> blob(RepositoryName repo, Digest digest, boolean askPeers) {
     if (!shared.on() || store.blobSize(digest) >= 0 || downloads.running(digest) != null) {
-      return localOrUpstream(repo, digest);
+      return localOrUpstream(repo, digest, askPeers);
     }
     return shared
         .blobSize(repo, digest)
         .thenCompose(
             size ->
                 size < 0
-                    ? localOrUpstream(repo, digest)
+                    ? localOrUpstream(repo, digest, askPeers)
                     : downloads
                         .runUntilEnded(digest, end -> fromStore(repo, digest, size, end))
                         .thenApply(d -> new BlobSource.Downloading(d, store)));
@@ -118,20 +135,23 @@ final class BlobFetcher {
     }
   }
 
-  private CompletableFuture<BlobSource> localOrUpstream(RepositoryName repo, Digest digest) {
+  private CompletableFuture<BlobSource> localOrUpstream(
+      RepositoryName repo, Digest digest, boolean askPeers) {
     // Bytes only another upstream served are fetched from this one, never lent from the store.
     boolean ours = links.served(digest);
     boolean joinable = downloads.running(digest) != null && !repo.equals(downloadRepos.get(digest));
     if (!links.has(repo, digest) && (joinable || ours && store.blobSize(digest) >= 0)) {
       // Held for another repository of this upstream: serve it here only once the upstream
-      // confirms.
-      return confirm(repo, digest).thenCompose(v -> linkedBlob(repo, digest, ours));
+      // confirms. Asked again after the HEAD: the download we would have joined may have been
+      // published meanwhile, and then its file is ours (ManyClientsIT saw the second GET).
+      return confirm(repo, digest)
+          .thenCompose(v -> linkedBlob(repo, digest, links.served(digest), askPeers));
     }
-    return linkedBlob(repo, digest, ours);
+    return linkedBlob(repo, digest, ours, askPeers);
   }
 
   private CompletableFuture<BlobSource> linkedBlob(
-      RepositoryName repo, Digest digest, boolean ours) {
+      RepositoryName repo, Digest digest, boolean ours, boolean askPeers) {
     BlobSource.Cached cached = ours ? BlobSource.Cached.lease(store, digest) : null;
     if (cached != null) {
       meters.blobBytes("local", cached.size());
@@ -139,13 +159,13 @@ final class BlobFetcher {
       return CompletableFuture.completedFuture(cached);
     }
     return downloads
-        .runUntilEnded(digest, end -> startDownload(repo, digest, end))
+        .runUntilEnded(digest, end -> startDownload(repo, digest, end, askPeers))
         .thenApply(d -> new BlobSource.Downloading(d, store));
   }
 
   /** Starts the download; {@code end} frees the digest for the next download once this one ends. */
   private CompletableFuture<BlobDownload> startDownload(
-      RepositoryName repo, Digest digest, Runnable end) {
+      RepositoryName repo, Digest digest, Runnable end, boolean askPeers) {
     downloadRepos.put(digest, repo);
     try {
       limiter.acquire();
@@ -154,13 +174,9 @@ final class BlobFetcher {
       downloadRepos.remove(digest, repo);
       return CompletableFuture.failedFuture(e);
     }
-    return client
-        .request(
-            HttpMethod.GET,
-            PullThrough.v2(repo, "blobs", digest.toString()),
-            repo.value(),
-            List.of())
-        .thenApply(resp -> download(repo, digest, resp, end))
+    return origin
+        .get(repo, digest, askPeers)
+        .thenApply(answer -> download(repo, digest, answer, end))
         .whenComplete(
             (d, err) -> {
               if (err != null) {
@@ -173,19 +189,27 @@ final class BlobFetcher {
             });
   }
 
-  /** Checks the upstream's answer and streams its body into a new download. */
+  /**
+   * Checks the answer and streams its body into a new download. A peer's lie is refused like the
+   * upstream's but not remembered against the upstream, which did not tell it.
+   */
   private BlobDownload download(
-      RepositoryName repo, Digest digest, UpstreamResponse resp, Runnable end) {
+      RepositoryName repo, Digest digest, BlobOrigin.Answer answer, Runnable end) {
+    UpstreamResponse resp = answer.response();
+    boolean fromPeer = answer.fromPeer();
     if (resp.status() != 200) {
       resp.drain();
       throw UpstreamErrors.of(resp, OciErrorCode.BLOB_UNKNOWN, "blob " + digest);
     }
     try {
-      DigestHeader.checkBlob(digest, resp.headers().get(DigestHeader.NAME), "");
+      DigestHeader.checkBlob(
+          digest, resp.headers().get(DigestHeader.NAME), fromPeer ? "peer " : "");
     } catch (VerificationException v) {
       resp.discard();
-      throw remember(digest, meters.refused(repo, digest.toString(), v));
+      VerificationException refused = meters.refused(repo, digest.toString(), v);
+      throw fromPeer ? refused : remember(digest, refused);
     }
+    origin.started(answer, digest);
     BlobDownload d;
     try {
       d =
@@ -194,20 +218,26 @@ final class BlobFetcher {
               store,
               resp.contentLength(),
               done -> {
+                origin.ended(digest);
                 end.run(); // before any client sees the end: a client's next request starts afresh
                 limiter.release();
-                meters.received("blob", done.written());
+                if (!fromPeer) {
+                  meters.received("blob", done.written());
+                }
                 if (done.published()) {
                   // Verified: this upstream served these bytes, from this repository.
                   links.addServed(digest);
                   links.add(repo, digest);
                   refused.invalidate(digest);
-                  meters.blobBytes("upstream", done.written());
-                  store.mirror().blob(digest); // for the other replicas, from the verified file
+                  meters.blobBytes(fromPeer ? "peer" : "upstream", done.written());
+                  if (!fromPeer) {
+                    store.mirror().blob(digest); // for the other replicas; a peer's owner does it
+                  }
                 }
               },
               store.writerFor(resp.contentLength()));
     } catch (IOException e) {
+      origin.ended(digest);
       resp.discard();
       throw new UncheckedIOException(e);
     }
@@ -226,13 +256,20 @@ final class BlobFetcher {
         .whenComplete(
             (path, err) -> {
               if (err instanceof VerificationException v) {
-                meters.refused(repo, digest.toString(), v.reason(), v.getMessage());
-                remember(digest, v);
+                meters.refused(
+                    repo,
+                    digest.toString(),
+                    v.reason(),
+                    (fromPeer ? "peer: " : "") + v.getMessage());
+                if (!fromPeer) {
+                  remember(digest, v);
+                }
               } else if (err != null) {
                 log.warn(
-                    "blob download {} from {} failed: {}",
+                    "blob download {} from {}{} failed: {}",
                     digest,
                     meters.upstream(),
+                    fromPeer ? " via its owning replica" : "",
                     err.toString());
               }
             });

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.cache.RepositoryLinks;
 import dev.ociproxy.core.cache.TagIndex;
+import dev.ociproxy.core.cluster.Peers;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.OciErrorCode;
 import dev.ociproxy.core.oci.Reference;
@@ -69,6 +70,22 @@ public final class PullThrough implements Registry {
       MeterRegistry meters,
       FetchLimiter limiter,
       @Nullable SharedStore shared) {
+    this(client, store, options, meters, limiter, shared, Peers.NONE);
+  }
+
+  /**
+   * @param limiter the fetch limit all upstreams share
+   * @param shared the store all replicas share ({@code storage.s3}), or null for none
+   * @param peers the other replicas, asked for cold blobs whose digests they own
+   */
+  public PullThrough(
+      UpstreamClient client,
+      ContentStore store,
+      MirrorOptions options,
+      MeterRegistry meters,
+      FetchLimiter limiter,
+      @Nullable SharedStore shared,
+      Peers peers) {
     this.limiter = requireNonNull(limiter, "limiter");
     this.client = requireNonNull(client, "client");
     this.store = requireNonNull(store, "store");
@@ -78,7 +95,8 @@ public final class PullThrough implements Registry {
         new TagIndex(store.root(), name(), store.background(), store.catalog(), store.mirror());
     this.links = new RepositoryLinks(store.root(), name(), store.background(), store.mirror());
     SharedReads fromShared = new SharedReads(shared, store, links, tags, reports);
-    this.blobs = new BlobFetcher(reports, client, store, links, limiter, options, fromShared);
+    this.blobs =
+        new BlobFetcher(reports, client, store, links, limiter, options, fromShared, peers);
     this.manifests =
         new ManifestFetcher(
             reports,
@@ -177,6 +195,15 @@ public final class PullThrough implements Registry {
   @Override
   public CompletableFuture<BlobSource> blob(RepositoryName repo, Digest digest) {
     return blobs.blob(repo, digest);
+  }
+
+  /**
+   * A blob another replica asks this one for as its owner (the peer path): from this replica's
+   * tiers or its own download from the upstream, never passed on to a third replica. The caller
+   * authenticated the peer; the peer checked its client's access.
+   */
+  public CompletableFuture<BlobSource> blobForPeer(RepositoryName repo, Digest digest) {
+    return blobs.blobForPeer(repo, digest);
   }
 
   /** The verified blob from the store, leased against eviction; null when not cached. */

@@ -75,17 +75,43 @@ public final class RegistryMeters {
 
   /**
    * Blob bytes handed out from {@code source}: {@code local} per response from the local tier,
-   * {@code store} and {@code upstream} per verified download (however many clients it fed).
+   * {@code store}, {@code peer} (the replica owning the digest) and {@code upstream} per verified
+   * download (however many clients it fed).
    */
   void blobBytes(String source, long bytes) {
     Counter.builder("registry_proxy_blob_bytes")
         .description(
-            "Verified blob bytes by where they came from: local tier, shared store, upstream")
+            "Verified blob bytes by where they came from: local tier, shared store, peer, upstream")
         .baseUnit("bytes")
         .tag("upstream", upstream)
         .tag("source", source)
         .register(meters)
         .increment((double) bytes);
+  }
+
+  /**
+   * A cold blob fetch started from {@code source}: {@code peer} (the replica that owns the digest)
+   * or {@code upstream}.
+   */
+  void blobFetch(String source) {
+    Counter.builder("registry_proxy_blob_fetches")
+        .description(
+            "Cold blob fetches started, by source: the owning replica (peer) or the upstream")
+        .tag("upstream", upstream)
+        .tag("source", source)
+        .register(meters)
+        .increment();
+  }
+
+  /** The owning replica failed, was slow or refused: the blob was asked of the upstream. */
+  void peerFallback() {
+    Counter.builder("registry_proxy_peer_fallbacks")
+        .description(
+            "Cold blobs fetched from the upstream because the owning replica failed, was slow or"
+                + " did not answer 200")
+        .tag("upstream", upstream)
+        .register(meters)
+        .increment();
   }
 
   /**

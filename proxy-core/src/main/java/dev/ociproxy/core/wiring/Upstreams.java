@@ -6,6 +6,7 @@ import dev.ociproxy.core.airgap.Airgap;
 import dev.ociproxy.core.airgap.AirgapOptions;
 import dev.ociproxy.core.airgap.PinFile;
 import dev.ociproxy.core.cache.ContentStore;
+import dev.ociproxy.core.cluster.Peers;
 import dev.ociproxy.core.policy.SignaturePolicy;
 import dev.ociproxy.core.policy.SignedOnly;
 import dev.ociproxy.core.registry.FetchLimiter;
@@ -57,6 +58,7 @@ public final class Upstreams implements AutoCloseable {
    * @param maxConcurrentFetches upstream fetches at once across all upstreams; beyond it a 503
    * @param sharedStore the store all replicas share ({@code storage.s3}), or null for none: what is
    *     verified here is copied there, and a local miss looks there before the upstream
+   * @param peers the other replicas, asked for cold blobs they own ({@link Peers#NONE}: alone)
    */
   public record Shared(
       EventLoopGroup loops,
@@ -64,7 +66,19 @@ public final class Upstreams implements AutoCloseable {
       ContentStore store,
       MeterRegistry meters,
       int maxConcurrentFetches,
-      @Nullable SharedStore sharedStore) {
+      @Nullable SharedStore sharedStore,
+      Peers peers) {
+    /** Without peers: the only replica fetching from the upstreams. */
+    public Shared(
+        EventLoopGroup loops,
+        Class<? extends Channel> channelType,
+        ContentStore store,
+        MeterRegistry meters,
+        int maxConcurrentFetches,
+        @Nullable SharedStore sharedStore) {
+      this(loops, channelType, store, meters, maxConcurrentFetches, sharedStore, Peers.NONE);
+    }
+
     /** Without a shared store: a replica of its own. */
     public Shared(
         EventLoopGroup loops,
@@ -129,7 +143,13 @@ public final class Upstreams implements AutoCloseable {
       pullThroughs.put(
           s.name(),
           new PullThrough(
-              client, shared.store(), s.caching(), shared.meters(), limiter, shared.sharedStore()));
+              client,
+              shared.store(),
+              s.caching(),
+              shared.meters(),
+              limiter,
+              shared.sharedStore(),
+              shared.peers()));
       if (defaultUpstream == null && s.isDefault()) {
         defaultUpstream = s.name();
       }

@@ -38,7 +38,8 @@ record ConfigFile(
     @JsonPropertyDescription(
             "the path of a containers-policy.json file, or the same policy as a mapping")
         JsonNode signaturePolicy,
-    Storage storage) {
+    Storage storage,
+    Cluster cluster) {
 
   /** The sections whose absence means "all defaults" are never null. */
   ConfigFile {
@@ -125,6 +126,13 @@ record ConfigFile(
   record Tls(String cert, String key, Duration reloadInterval) {}
 
   record Log(String format, String level) {}
+
+  /** Replicas that share one upstream fetch per blob (see {@link ClusterSettings}). */
+  record Cluster(
+      @JsonPropertyDescription("a list of host:port") List<String> peers,
+      String peersDns,
+      String advertise,
+      String secret) {}
 
   /** An image to keep warm: a bare reference, or one with the platforms to fetch. */
   @JsonClassDescription("an image reference or {ref, platforms}")

@@ -53,6 +53,7 @@ public final class ConfigLoader {
     DirectWrites directWrites = directWrites(orElse(cache.directWrites(), "auto").trim());
     List<ProxyConfig.Upstream> upstreams = UpstreamSettings.parse(f.upstreams(), cache);
     ProxyConfig.Auth auth = AccessSettings.auth(f.auth());
+    ProxyConfig.Operations operations = OperationsSettings.parse(f, listen, env);
     return new ProxyConfig(
         listen,
         dir,
@@ -63,10 +64,11 @@ public final class ConfigLoader {
         limits(f.limits()),
         auth,
         AccessSettings.access(f.access(), upstreams, auth),
-        OperationsSettings.parse(f, listen, env),
+        operations,
         AirgapSettings.parse(f, upstreams),
         SignaturePolicySettings.parse(f.signaturePolicy(), env),
-        StorageSettings.parse(f.storage()));
+        StorageSettings.parse(f.storage()),
+        ClusterSettings.parse(f.cluster(), listen, operations));
   }
 
   private static DirectWrites directWrites(String v) {

@@ -2,6 +2,7 @@ package dev.ociproxy.server.config;
 
 import dev.ociproxy.core.airgap.AirgapOptions;
 import dev.ociproxy.core.cache.DirectWrites;
+import dev.ociproxy.core.cluster.ClusterOptions;
 import dev.ociproxy.core.policy.SignaturePolicy;
 import dev.ociproxy.core.registry.MirrorOptions;
 import dev.ociproxy.core.shared.S3Options;
@@ -23,6 +24,8 @@ import java.util.Set;
  *
  * @param signatures the signature policy ({@code signaturePolicy}), or null for none
  * @param sharedStore the store replicas share ({@code storage.s3}), or null: the local disk only
+ * @param cluster the replicas this one shares cold fetches with ({@code cluster}), or null when it
+ *     runs alone
  */
 public record ProxyConfig(
     InetSocketAddress listen,
@@ -37,7 +40,8 @@ public record ProxyConfig(
     Operations operations,
     AirgapOptions airgap,
     SignaturePolicy signatures,
-    S3Options sharedStore) {
+    S3Options sharedStore,
+    ClusterOptions cluster) {
 
   /** The upstream that references without an upstream prefix mean, or null when none is. */
   public String defaultUpstream() {

@@ -32,10 +32,20 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
    * @param admin /metrics, /healthz and /readyz, answered before the registry handler
    * @param connections tracks connections for a graceful shutdown
    * @param metrics counts finished requests
+   * @param peers the fleet's internal path, with a {@code cluster} section
    */
   public record Extras(
-      ServerTls tls, AdminHandler admin, Connections connections, RequestMetrics metrics) {
+      ServerTls tls,
+      AdminHandler admin,
+      Connections connections,
+      RequestMetrics metrics,
+      PeerPath peers) {
     public static final Extras NONE = new Extras(null, null, null, null);
+
+    public Extras(
+        ServerTls tls, AdminHandler admin, Connections connections, RequestMetrics metrics) {
+      this(tls, admin, connections, metrics, null);
+    }
   }
 
   /**
@@ -120,6 +130,6 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
     p.addLast("chunkedWrite", new ChunkedWriteHandler());
     // After admin: requests admin answers never queue an entry here.
     p.addLast("namespaceEcho", new NamespaceEchoHandler(router.upstreamNames()));
-    p.addLast("registry", new RegistryHandler(router, access));
+    p.addLast("registry", new RegistryHandler(router, access, extras.peers()));
   }
 }

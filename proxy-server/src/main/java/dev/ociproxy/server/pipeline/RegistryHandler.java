@@ -26,12 +26,17 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
   private final V2Router router;
   private final ClientAccess access;
+  private final @Nullable PeerPath peers;
   private @Nullable Replies replies;
   private @Nullable BlobReplies blobs;
 
-  RegistryHandler(V2Router router, ClientAccess access) {
+  /**
+   * @param peers the fleet's internal path, or null when this replica runs alone
+   */
+  RegistryHandler(V2Router router, ClientAccess access, @Nullable PeerPath peers) {
     this.router = router;
     this.access = access;
+    this.peers = peers;
   }
 
   @Override
@@ -63,6 +68,10 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
   private void handle(ChannelHandlerContext ctx, HttpRequest req, Replies replies) {
     AccessLog.Entry entry = replies.entry();
     boolean head = req.method().name().equals("HEAD");
+    if (peers != null && PeerPath.matches(req.uri())) {
+      handlePeer(peers, req, replies, head);
+      return;
+    }
     V2Request route;
     try {
       route = router.route(req.method(), req.uri());
@@ -138,6 +147,27 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
           t.registry().tagList(t.repository(), t.query()),
           head,
           list -> replies.send(TagListResponses.of(replies.ctx().alloc(), list, t, head)));
+    }
+  }
+
+  /** Another replica's request: authenticated by the cluster secret, not by client credentials. */
+  private void handlePeer(PeerPath peers, HttpRequest req, Replies replies, boolean head) {
+    replies.entry().route("peer");
+    PeerPath.Request p;
+    try {
+      p = peers.route(req);
+    } catch (RegistryException e) {
+      replies.sendError(e, head);
+      return;
+    }
+    if (p instanceof PeerPath.Blob b) {
+      replies.entry().upstream(b.upstream().name());
+      replies.whenComplete(
+          b.upstream().blobForPeer(b.repository(), b.digest()),
+          false,
+          source -> blobs().send(req, b.digest(), source));
+    } else {
+      replies.send(ApiVersionResponses.of(false));
     }
   }
 

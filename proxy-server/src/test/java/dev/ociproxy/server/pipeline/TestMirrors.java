@@ -2,6 +2,7 @@ package dev.ociproxy.server.pipeline;
 
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.registry.MirrorOptions;
+import dev.ociproxy.core.registry.PullThrough;
 import dev.ociproxy.core.upstream.RequestLimits;
 import dev.ociproxy.core.upstream.UpstreamOptions;
 import dev.ociproxy.core.wiring.Upstreams;
@@ -40,6 +41,27 @@ public final class TestMirrors implements AutoCloseable {
                     options, MirrorOptions.defaults(), false, RequestLimits.unlimited())));
     wired.add(u);
     return new Upstream(u.registries().get(name), options.isDockerHub());
+  }
+
+  /** The pull-through of a plain upstream named {@code name} at {@code url}. */
+  public PullThrough pullThrough(String name, String url) {
+    Upstreams u =
+        Upstreams.wire(
+            new Upstreams.Shared(
+                group, NioSocketChannel.class, store, new SimpleMeterRegistry(), Integer.MAX_VALUE),
+            List.of(
+                new Upstreams.Spec(
+                    UpstreamOptions.anonymous(name, URI.create(url)),
+                    MirrorOptions.defaults(),
+                    false,
+                    RequestLimits.unlimited())));
+    wired.add(u);
+    return u.pullThrough(name);
+  }
+
+  /** The event loops upstream clients run on. */
+  public NioEventLoopGroup group() {
+    return group;
   }
 
   @Override

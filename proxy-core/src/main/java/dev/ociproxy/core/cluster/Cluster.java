@@ -1,0 +1,128 @@
+package dev.ociproxy.core.cluster;
+
+import dev.ociproxy.core.oci.Digest;
+import dev.ociproxy.core.oci.RepositoryName;
+import dev.ociproxy.core.upstream.HttpTransport;
+import dev.ociproxy.core.upstream.PeerHttp;
+import dev.ociproxy.core.upstream.UpstreamResponse;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoopGroup;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import java.net.URI;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * This replica's place in the fleet: keeps the {@link Membership} fresh on its own thread and asks
+ * the owner of a digest over the peer path, {@code GET /_peer/v2/<upstream>/<repo>/blobs/<digest>}
+ * with a {@link PeerAuth} header. {@code GET /_peer/ping} is the health check. Thread-safe.
+ */
+public final class Cluster implements Peers, AutoCloseable {
+  /** Where the peer path starts on every replica's listener. */
+  public static final String PATH = "/_peer/";
+
+  public static final String PING = PATH + "ping";
+
+  private final Membership membership;
+  private final PeerHttp http;
+  private final PeerAuth auth;
+  private final ScheduledExecutorService refresher;
+
+  private Cluster(ClusterOptions options, PeerHttp http, Membership.Resolver resolver) {
+    this.http = http;
+    this.auth = new PeerAuth(options.secret());
+    this.membership =
+        new Membership(
+            options, resolver, this::ping, ClusterOptions.PEER_CONNECT_TIMEOUT.multipliedBy(2));
+    this.refresher =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "cluster-membership");
+              t.setDaemon(true);
+              return t;
+            });
+  }
+
+  /** Starts refreshing the membership every {@code options.checkInterval()}. */
+  public static Cluster start(
+      ClusterOptions options,
+      EventLoopGroup loops,
+      Class<? extends Channel> channelType,
+      MeterRegistry meters) {
+    PeerHttp http =
+        new PeerHttp(
+            new HttpTransport(loops, channelType),
+            meters,
+            ClusterOptions.PEER_CONNECT_TIMEOUT,
+            ClusterOptions.PEER_FIRST_BYTE_TIMEOUT,
+            ClusterOptions.PEER_READ_TIMEOUT);
+    Cluster c = new Cluster(options, http, Membership::resolveWithDns);
+    Gauge.builder(
+            "registry_proxy_cluster_members", c, x -> x.membership.snapshot().healthy().size())
+        .description("Replicas that answered their last health check, this one included")
+        .tag("state", "healthy")
+        .register(meters);
+    Gauge.builder("registry_proxy_cluster_members", c, x -> x.membership.snapshot().known().size())
+        .description("Replicas that answered their last health check, this one included")
+        .tag("state", "known")
+        .register(meters);
+    long every = options.checkInterval().toMillis();
+    c.refresher.scheduleWithFixedDelay(c.membership::refresh, 0, every, TimeUnit.MILLISECONDS);
+    return c;
+  }
+
+  public Membership membership() {
+    return membership;
+  }
+
+  /**
+   * Whether a request to the peer path carries a valid MAC of {@code method} and {@code target}.
+   */
+  public boolean authenticates(String method, String target, @Nullable String header) {
+    return auth.verify(method, target, header, nowSeconds());
+  }
+
+  @Override
+  public @Nullable CompletableFuture<UpstreamResponse> askOwner(
+      String upstream, RepositoryName repo, Digest digest) {
+    String owner = membership.ownerOf(digest.toString());
+    if (owner.equals(membership.self())) {
+      return null;
+    }
+    String target = PATH + "v2/" + upstream + "/" + repo.value() + "/blobs/" + digest;
+    return send(owner, target);
+  }
+
+  private CompletableFuture<Boolean> ping(String member) {
+    return send(member, PING)
+        .thenApply(
+            r -> {
+              r.drain();
+              return r.status() == 200;
+            });
+  }
+
+  private CompletableFuture<UpstreamResponse> send(String member, String target) {
+    HttpHeaders h = new DefaultHttpHeaders();
+    h.set(HttpHeaderNames.USER_AGENT, "registry-proxy-peer");
+    h.set(PeerAuth.HEADER, auth.sign("GET", target, nowSeconds()));
+    return http.get(URI.create("http://" + member + target), h);
+  }
+
+  private static long nowSeconds() {
+    return System.currentTimeMillis() / 1000;
+  }
+
+  @Override
+  public void close() {
+    refresher.shutdownNow();
+    http.closeIdle();
+  }
+}

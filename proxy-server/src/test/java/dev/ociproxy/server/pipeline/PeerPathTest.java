@@ -1,0 +1,121 @@
+package dev.ociproxy.server.pipeline;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.ociproxy.core.cluster.Cluster;
+import dev.ociproxy.core.cluster.ClusterOptions;
+import dev.ociproxy.core.cluster.PeerAuth;
+import dev.ociproxy.core.oci.RegistryException;
+import dev.ociproxy.core.registry.PullThrough;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpVersion;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The peer path answers only requests that carry the cluster secret's MAC, and only blob GETs. */
+class PeerPathTest {
+  private static final String SECRET = "0123456789abcdef0123456789abcdef";
+  private static final String DIGEST = "sha256:" + "ab".repeat(32);
+  private static final String BLOB = "/_peer/v2/up.test/team/app/blobs/" + DIGEST;
+
+  @TempDir Path dir;
+  private TestMirrors mirrors;
+  private Cluster cluster;
+  private PeerPath path;
+  private PullThrough up;
+
+  @BeforeEach
+  void start() {
+    mirrors = new TestMirrors(dir);
+    up = mirrors.pullThrough("up.test", "http://127.0.0.1:1");
+    cluster =
+        Cluster.start(
+            new ClusterOptions(List.of(), null, "127.0.0.1:1", SECRET),
+            mirrors.group(),
+            NioSocketChannel.class,
+            new SimpleMeterRegistry());
+    path = new PeerPath(cluster, Map.of("up.test", up)::get);
+  }
+
+  @AfterEach
+  void stop() {
+    cluster.close();
+    mirrors.close();
+  }
+
+  private static HttpRequest request(HttpMethod method, String uri, String secret) {
+    HttpRequest r = new DefaultHttpRequest(HttpVersion.HTTP_1_1, method, uri);
+    if (secret != null) {
+      r.headers()
+          .set(
+              PeerAuth.HEADER,
+              new PeerAuth(secret).sign(method.name(), uri, System.currentTimeMillis() / 1000));
+    }
+    return r;
+  }
+
+  private static void assertStatus(Runnable r, int status) {
+    assertThatThrownBy(r::run)
+        .isInstanceOfSatisfying(
+            RegistryException.class, e -> assertThat(e.status()).isEqualTo(status));
+  }
+
+  @Test
+  void withoutTheSecretEveryPeerRequestIsA401() {
+    assertStatus(() -> path.route(request(HttpMethod.GET, BLOB, null)), 401);
+    assertStatus(() -> path.route(request(HttpMethod.GET, Cluster.PING, null)), 401);
+    assertStatus(() -> path.route(request(HttpMethod.GET, "/_peer/anything", null)), 401);
+    assertStatus(() -> path.route(request(HttpMethod.GET, BLOB, SECRET.replace('0', 'x'))), 401);
+  }
+
+  @Test
+  void aMacForOnePathDoesNotOpenAnother() {
+    HttpRequest r = request(HttpMethod.GET, BLOB, SECRET);
+    HttpRequest other =
+        new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, BLOB.replace("app", "other"));
+    other.headers().set(PeerAuth.HEADER, r.headers().get(PeerAuth.HEADER));
+    assertStatus(() -> path.route(other), 401);
+  }
+
+  @Test
+  void withTheSecretABlobPathNamesItsUpstreamRepositoryAndDigest() {
+    PeerPath.Request r = path.route(request(HttpMethod.GET, BLOB, SECRET));
+    assertThat(r).isInstanceOf(PeerPath.Blob.class);
+    PeerPath.Blob b = (PeerPath.Blob) r;
+    assertThat(b.upstream()).isSameAs(up);
+    assertThat(b.repository().value()).isEqualTo("team/app");
+    assertThat(b.digest()).hasToString(DIGEST);
+    assertThat(path.route(request(HttpMethod.GET, Cluster.PING, SECRET)))
+        .isInstanceOf(PeerPath.Ping.class);
+  }
+
+  @Test
+  void authenticatedButUnknownOrWrongRequestsAreRefused() {
+    assertStatus(
+        () -> path.route(request(HttpMethod.GET, BLOB.replace("up.test", "other.test"), SECRET)),
+        404);
+    assertStatus(
+        () -> path.route(request(HttpMethod.GET, "/_peer/v2/up.test/team/app/manifests/x", SECRET)),
+        404);
+    assertStatus(() -> path.route(request(HttpMethod.DELETE, BLOB, SECRET)), 405);
+    assertStatus(
+        () -> path.route(request(HttpMethod.GET, BLOB.replace("team/app", "Team/App"), SECRET)),
+        400);
+  }
+
+  @Test
+  void withoutAClusterThePeerPathIsNoPathAtAll() {
+    V2Router router = new V2Router(Map.of(), null);
+    assertStatus(() -> router.route(HttpMethod.GET, BLOB), 404);
+  }
+}
