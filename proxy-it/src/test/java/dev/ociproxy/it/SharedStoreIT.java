@@ -121,11 +121,23 @@ class SharedStoreIT {
             new OciJson.Descriptor(OciJson.LAYER_TAR_GZIP, OciJson.sha256(big), big.length));
     RegistryPush.manifest(registry, repo, "v1", OciJson.IMAGE_MANIFEST, manifest);
 
+    long t0 = System.nanoTime();
     pull(a, REAL + "/" + repo, manifest, config, small, big);
+    long cold = System.nanoTime() - t0;
     awaitInBucket(manifest, config, small, big);
     registry.stop();
     try {
+      t0 = System.nanoTime();
       pull(c, REAL + "/" + repo, manifest, config, small, big);
+      long fromStore = System.nanoTime() - t0;
+      t0 = System.nanoTime();
+      pull(c, REAL + "/" + repo, manifest, config, small, big);
+      long local = System.nanoTime() - t0;
+      double mib = (config.length + small.length + big.length) / 1048576.0;
+      System.out.printf( // measured, not asserted: the figures of the shared form
+          "SharedStoreIT: %.1f MiB image: cold through A %.0f MiB/s, through C from the store"
+              + " %.0f MiB/s, again through C from its local tier %.0f MiB/s%n",
+          mib, mib / (cold / 1e9), mib / (fromStore / 1e9), mib / (local / 1e9));
       PrometheusText metrics = metrics(c);
       assertThat(
               metrics.sum("registry_proxy_blob_bytes_total", "upstream", REAL, "source", "store"))

@@ -151,7 +151,13 @@ public final class S3ObjectStore implements ObjectStore {
     }
   }
 
-  private void uploadInParts(String key, Path file, long size) throws IOException {
+  /** Multipart uploads begun and neither completed nor aborted (for tests and operators). */
+  int pendingUploads() {
+    return s3.listMultipartUploads(b -> b.bucket(options.bucket())).uploads().size();
+  }
+
+  /** Uploads {@code size} bytes of {@code file} in parts (package-private: tests shorten it). */
+  void uploadInParts(String key, Path file, long size) throws IOException {
     String id = s3.createMultipartUpload(b -> b.bucket(options.bucket()).key(full(key))).uploadId();
     boolean completed = false;
     try {

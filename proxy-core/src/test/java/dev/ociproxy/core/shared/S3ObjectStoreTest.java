@@ -91,6 +91,22 @@ class S3ObjectStoreTest {
   }
 
   @Test
+  void aMultipartUploadThatFailsMidwayIsAbortedAndLeavesNoObject() throws IOException {
+    byte[] content = new byte[(int) (S3ObjectStore.PART_SIZE + 1000)];
+    new Random(8).nextBytes(content);
+    Path file = dir.resolve("short");
+    Files.write(file, content);
+
+    // Claims more than the file holds: the second part comes up short and its PUT fails.
+    assertThatThrownBy(
+            () -> store.uploadInParts("blobs/sha256/short", file, 2 * S3ObjectStore.PART_SIZE))
+        .isNotNull();
+
+    assertThat(store.size("blobs/sha256/short")).isEqualTo(-1);
+    assertThat(store.pendingUploads()).isZero();
+  }
+
+  @Test
   void aMissingBucketFailsTheCheckNamingIt() {
     try (S3ObjectStore other = new S3ObjectStore(options(s3, "no-such-bucket", ""))) {
       assertThatThrownBy(other::check)
