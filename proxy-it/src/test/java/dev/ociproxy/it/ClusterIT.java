@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.ociproxy.core.cluster.Cluster;
 import dev.ociproxy.core.cluster.PeerAuth;
 import dev.ociproxy.core.cluster.Rendezvous;
+import dev.ociproxy.it.support.Credentials;
+import dev.ociproxy.it.support.Htpasswd;
 import dev.ociproxy.it.support.Http;
 import dev.ociproxy.it.support.Ports;
 import dev.ociproxy.it.support.ProcessGuard;
@@ -19,6 +21,7 @@ import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -32,6 +35,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Several replicas, one upstream fetch: three (then four) real proxy processes with separate
@@ -70,7 +74,14 @@ class ClusterIT {
   }
 
   private ProxyProcess replica(int i) {
-    String me = members.get(i);
+    return replica(members.get(i), members);
+  }
+
+  private ProxyProcess replica(String me, List<String> members) {
+    return replica(me, members, "");
+  }
+
+  private ProxyProcess replica(String me, List<String> members, String moreYaml) {
     ProxyProcess p =
         ProxyProcess.builder()
             .port(Integer.parseInt(me.substring(me.indexOf(':') + 1)))
@@ -81,7 +92,8 @@ class ClusterIT {
                     + String.join("\", \"", members)
                     + "\"]\n  advertise: \""
                     + me
-                    + "\"\n  secret: \"${CLUSTER_SECRET}\"\n")
+                    + "\"\n  secret: \"${CLUSTER_SECRET}\"\n"
+                    + moreYaml)
             .start();
     replicas.add(p);
     return p;
@@ -221,25 +233,24 @@ class ClusterIT {
     ProxyProcess late = replica(3);
     awaitHealthy(late, 3);
     others.forEach(p -> awaitHealthy(p, 3));
-    String lateOwned = null;
-    byte[] next = null;
-    for (int seed = 100; lateOwned == null; seed++) {
-      byte[] candidate = random(200_000, seed);
-      String d = "sha256:" + HexFormat.of().formatHex(sha256().digest(candidate));
-      if (Rendezvous.owner(
-              d, List.of(others.get(0).hostPort(), others.get(1).hostPort(), late.hostPort()))
-          .equals(late.hostPort())) {
-        lateOwned = up.putBlob(REPO, candidate);
-        next = candidate;
-      }
-    }
+    byte[] next =
+        ownedBy(
+            late.hostPort(),
+            List.of(others.get(0).hostPort(), others.get(1).hostPort(), late.hostPort()),
+            200_000);
+    String lateOwned = up.putBlob(REPO, next);
+    // Before: a retry may have gone to the other survivor, the digest's owner once the killed one
+    // left the membership.
+    double askedBefore = peerFetches(others.get(0));
     Pulled viaOld = pull(others.get(0), lateOwned);
     assertThat(viaOld.sha256()).isEqualTo(lateOwned);
     assertThat(viaOld.bytes()).isEqualTo(next.length);
     assertThat(metrics(late).sum("registry_proxy_blob_fetches_total", "source", "upstream"))
         .as("the late replica fetched the blob it owns")
         .isEqualTo(1);
-    assertThat(peerFetches(others.get(0))).as("the old replica asked the late one").isEqualTo(2);
+    assertThat(peerFetches(others.get(0)))
+        .as("the old replica asked the late one")
+        .isEqualTo(askedBefore + 1);
     assertThat(blobGets(lateOwned)).isEqualTo(1);
   }
 
@@ -258,6 +269,76 @@ class ClusterIT {
       }
     }
     return attempts;
+  }
+
+  /** A blob whose owner among {@code members} is {@code owner}: random until one is. */
+  private static byte[] ownedBy(String owner, List<String> members, int size) {
+    for (long seed = 100; ; seed++) {
+      byte[] candidate = random(size, seed);
+      String d = "sha256:" + HexFormat.of().formatHex(sha256().digest(candidate));
+      if (owner.equals(Rendezvous.owner(d, members))) {
+        return candidate;
+      }
+    }
+  }
+
+  @Test
+  void aLyingPeerIsRefusedLikeALyingUpstreamAndNothingOfItIsCached() throws Exception {
+    try (LyingPeer liar = new LyingPeer(500_000)) {
+      List<String> two = List.of(members.get(0), liar.hostPort());
+      ProxyProcess p = replica(members.get(0), two);
+      awaitHealthy(p, 2);
+      byte[] blob = ownedBy(liar.hostPort(), two, 500_000);
+      String digest = up.putBlob(REPO, blob);
+
+      Pulled r = pull(p, digest);
+
+      assertThat(r.status() == 200 && r.whole())
+          .as("a whole success for the liar's bytes (%s)", r)
+          .isFalse();
+      assertThat(liar.blobRequests).hasValue(1);
+      assertThat(blobGets(digest)).as("the upstream is not asked instead").isZero();
+      CacheAssertions.assertNotCached(p.cacheDir(), digest);
+      assertThat(metrics(p).sum("registry_proxy_verification_failures_total", "upstream", UP))
+          .isEqualTo(1);
+      assertThat(p.log()).contains("peer: ");
+    }
+  }
+
+  @Test
+  void theAskingReplicaHoldsItsClientsToAuthAndAccessBeforeAnyPeerIsAsked(@TempDir Path dir) {
+    assumeTrue(Htpasswd.availability().available(), Htpasswd.availability().reason());
+    Credentials alice = new Credentials("alice", "alice-password-1");
+    Credentials bob = new Credentials("bob", "bob-password-22");
+    Path htpasswd = Htpasswd.write(dir.resolve("htpasswd"), List.of(alice, bob));
+    String auth =
+        "auth:\n  htpasswd: \""
+            + htpasswd
+            + "\"\naccess:\n  - upstream: \""
+            + UP
+            + "\"\n    users: [\"alice\"]\n";
+    List<String> two = members.subList(0, 2);
+    ProxyProcess asking = replica(two.get(0), two, auth);
+    ProxyProcess owner = replica(two.get(1), two, auth);
+    awaitHealthy(asking, 2);
+    awaitHealthy(owner, 2);
+    byte[] blob = ownedBy(owner.hostPort(), two, 100_000);
+    String digest = up.putBlob(REPO, blob);
+    String url = asking.url() + "/v2/" + UP + "/" + REPO + "/blobs/" + digest;
+
+    assertThat(Http.status(url)).as("anonymous").isEqualTo(401);
+    assertThat(Http.status(url, "Authorization", bob.basicAuthorization()))
+        .as("a user the access rules leave out")
+        .isEqualTo(403);
+    assertThat(peerFetches(asking)).isZero();
+    assertThat(up.count(null, "/v2/" + REPO)).isZero();
+
+    HttpResponse<byte[]> r =
+        Http.tryGet(url, "Authorization", alice.basicAuthorization()).orElseThrow();
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).isEqualTo(blob);
+    assertThat(peerFetches(asking)).as("alice's pull came from the owner").isEqualTo(1);
+    assertThat(blobGets(digest)).isEqualTo(1);
   }
 
   @Test
