@@ -21,6 +21,7 @@ import measure
 import report
 import servers
 from images import ImageSet
+from shared import SharedPhase
 from measure import MeasurementError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -58,9 +59,17 @@ def parse_args(argv):
                    help="skip the first-minute rows (fresh servers started for them)")
     p.add_argument("--ours-log-level", default="WARN",
                    help="LOG_LEVEL for our proxy (default WARN: no access log, like the others; INFO logs each request)")
+    p.add_argument("--shared-only", action="store_true",
+                   help="only the shared-form rows (issue 18): replicas sharing a bucket on s3proxy, a cluster of 3")
+    p.add_argument("--no-shared", action="store_true", help="skip the shared-form rows")
+    p.add_argument("--s3proxy-classpath", metavar="CP",
+                   help="a classpath with s3proxy 2.6.0 and its dependencies (default: proxy-core's test "
+                        "classpath, from mvn -o dependency:build-classpath)")
     p.add_argument("--work-dir", default="/tmp", help="parent of the private work directory (default /tmp)")
     p.add_argument("--keep", action="store_true", help="keep the work directory (logs, caches) at the end")
     args = p.parse_args(argv)
+    if args.shared_only and args.no_shared:
+        p.error("--shared-only and --no-shared exclude each other")
     args.runs = args.runs or (3 if args.quick else 5)
     args.wrk_seconds = args.wrk_seconds or (3 if args.quick else 5)
     args.servers = [s for s in args.servers.split(",") if s]
@@ -108,7 +117,7 @@ class Benchmark:
     def __init__(self, args, work):
         self.args = args
         self.work = work
-        self.results = report.Results(args.runs)
+        self.results = report.Results(args.runs, only=report.SHARED if args.shared_only else None)
         self.pull_dir = tempfile.mkdtemp(prefix="ociproxy-bench-pull-", dir="/dev/shm")
 
     def run(self):
@@ -116,7 +125,8 @@ class Benchmark:
         settings = {"runs": args.runs, "wrk_seconds": args.wrk_seconds, "wrk_connections": 32,
                     "wrk_threads": 2, "blob_mib": args.blob_mib, "small_layers": args.small_layers,
                     "java_opts": args.java_opts, "java": args.java, "ours_log_level": args.ours_log_level,
-                    "first_minute": not args.no_first_minute}
+                    "first_minute": not args.no_first_minute and not args.shared_only,
+                    "shared": not args.no_shared, "shared_only": args.shared_only}
         machine = report.machine_description()
         machine["loadavg_1m_start"] = os.getloadavg()[0]
         try:
@@ -132,9 +142,13 @@ class Benchmark:
         self.upstream.start()
         log(f"upstream docker-registry on {self.upstream.host}")
         self.images = ImageSet(args.blob_mib, args.small_layers, cold_count=2 * args.runs,
-                               small_cold_count=args.runs)
+                               small_cold_count=args.runs, shared_count=0 if args.no_shared else 2 * args.runs,
+                               shared_only=args.shared_only)
         self.images.generate_and_push(self.work, self.upstream.host, log)
         os.sync()
+        if args.shared_only:
+            self._shared_phase()
+            return
 
         self.proxies = self._start_proxies()
         self.all = [self.upstream, *self.proxies]
@@ -146,6 +160,11 @@ class Benchmark:
         for s in self.proxies:
             if self._alive(s):
                 self.results.add("peak_rss", s.name, s.peak_rss_mib())
+        if not args.no_shared:
+            self._shared_phase()
+
+    def _shared_phase(self):
+        SharedPhase(self.args, self.work, self.upstream, self.images, self.results, ROOT, log).run()
 
     def _start_proxies(self):
         args, up = self.args, self.upstream
@@ -304,18 +323,6 @@ class Benchmark:
         if s is not self.upstream:
             self._expect_cached(s, repo, digest)
 
-    def _upstream_settled(self):
-        """Waits (up to 30 s) until the upstream has read nothing for 0.5 s; returns its bytes read."""
-        last = self.upstream.bytes_read()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            time.sleep(0.5)
-            now = self.upstream.bytes_read()
-            if now == last:
-                break
-            last = now
-        return last
-
     def _measure(self, s, metric, fn, cpu_metric=None, settle=False):
         """With settle, CPU is counted until the upstream is idle, and its reads are recorded."""
         if not self._alive(s):
@@ -328,7 +335,7 @@ class Benchmark:
             return
         if cpu_metric:
             if settle:
-                read = self._upstream_settled()
+                read = self.upstream.bytes_read_when_idle()
                 self.results.add("cold_upstream_read", s.name, (read - read0) / measure.MB)
             self.results.add(cpu_metric, s.name, s.cpu_seconds() - cpu0)
         self.results.add(metric, s.name, value)

@@ -102,17 +102,20 @@ WARM_COLD_MIB = 64
 class ImageSet:
     """The images the benchmark needs, described by repo/tag/digests after generation."""
 
-    def __init__(self, big_mib, small_layers, cold_count, small_cold_count):
+    def __init__(self, big_mib, small_layers, cold_count, small_cold_count, shared_count=0, shared_only=False):
         self.big_mib = big_mib
         self.small_layers = small_layers
         self.cold_count = cold_count
         self.small_cold_count = small_cold_count
+        self.shared_count = shared_count
+        self.shared_only = shared_only  # only what the shared-form rows need: warm-up and shared images
         self.big = None          # (repo, tag, manifest_digest, layer_digest, layer_size)
         self.warmup = None       # (repo, tag, manifest_digest, layer_digest, layer_size)
         self.warm_cold = []      # [(repo, tag, manifest_digest, layer_digest, layer_size)]
         self.small = None        # (repo, tag, manifest_digest)
         self.cold = []           # [(repo, tag, manifest_digest, layer_digest, layer_size)]
         self.small_cold = []     # [(repo, tag, manifest_digest)]
+        self.shared = []         # [(repo, tag, manifest_digest, layer_digest, layer_size)]
 
     def generate_and_push(self, work_dir, registry, log):
         """Writes one layout with every image and copies each tag to the registry (host:port)."""
@@ -125,12 +128,21 @@ class ImageSet:
             pushes.append((repo, tag))
             return (repo, tag, m["digest"], layer["digest"], layer["size"])
 
-        log(f"generating images: 1+{self.cold_count} x {self.big_mib} MiB random layers, "
-            f"{WARM_COLD_COUNT} x {WARM_COLD_MIB} MiB warm-up layers, "
-            f"{1 + self.small_cold_count} x {self.small_layers}-layer images")
-        self.big = big_image("bench/big", "v1", self.big_mib)
+        if self.shared_only:
+            log(f"generating images: {self.shared_count} x {self.big_mib} MiB random layers (shared form), "
+                f"{WARM_COLD_COUNT} x {WARM_COLD_MIB} MiB warm-up layers")
+        else:
+            log(f"generating images: 1+{self.cold_count}+{self.shared_count} x {self.big_mib} MiB random layers, "
+                f"{WARM_COLD_COUNT} x {WARM_COLD_MIB} MiB warm-up layers, "
+                f"{1 + self.small_cold_count} x {self.small_layers}-layer images")
+        if not self.shared_only:
+            self.big = big_image("bench/big", "v1", self.big_mib)
         self.warmup = big_image("bench/warmup", "v1", 16)
         self.warm_cold = [big_image("bench/warmcold", f"w{i}", WARM_COLD_MIB) for i in range(WARM_COLD_COUNT)]
+        self.shared = [big_image("bench/shared", f"s{i}", self.big_mib) for i in range(self.shared_count)]
+        if self.shared_only:
+            self._push(layout, pushes, registry, log)
+            return
         self.cold = [big_image("bench/cold", f"c{i}", self.big_mib) for i in range(self.cold_count)]
         sizes_kib = [4, 16, 64, 256]
         for i in range(1 + self.small_cold_count):
@@ -144,8 +156,11 @@ class ImageSet:
                 self.small = entry
             else:
                 self.small_cold.append(entry)
-        layout.close()
+        self._push(layout, pushes, registry, log)
 
+    @staticmethod
+    def _push(layout, pushes, registry, log):
+        layout.close()
         log(f"pushing {len(pushes)} tags to {registry} with skopeo --preserve-digests")
         for repo, tag in pushes:
             subprocess.run(["skopeo", "copy", "-q", "--dest-tls-verify=false", "--preserve-digests",

@@ -43,16 +43,22 @@ def blob_pull(url, expected_size):
 
 def concurrent_blob_pulls(url, expected_size, n):
     """n simultaneous GETs of one blob (n curl processes); returns aggregate MB/s over the wall time."""
+    return simultaneous_pulls([url] * n, expected_size)
+
+
+def simultaneous_pulls(urls, expected_size):
+    """One GET per URL, all started together (a curl process each), of blobs of one size;
+    returns aggregate MB/s over the wall time."""
     start = time.monotonic()
     procs = [subprocess.Popen(_curl(url), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(n)]
+             for url in urls]
     outs = [p.communicate() for p in procs]
     wall = time.monotonic() - start
-    for p, (out, err) in zip(procs, outs):
+    for url, p, (out, err) in zip(urls, procs, outs):
         if p.returncode:
             raise MeasurementError(f"GET {url}: curl exit {p.returncode}: {err.strip()}")
         _check_curl(url, out, expected_size)
-    return n * expected_size / wall / MB
+    return len(urls) * expected_size / wall / MB
 
 
 def fetch_manifest(url):

@@ -31,15 +31,23 @@ METRICS = [
     ("first_burst_p50", "  first 3 s of manifests p50", "ms", "low"),
     ("first_burst_p99", "  first 3 s of manifests p99", "ms", "low"),
     ("peak_rss", "peak RSS (VmHWM, whole run)", "MiB", "low"),
+    ("shared_cold_blob", "shared store: cold pull through replica A", "MB/s", "high"),
+    ("shared_store_blob", "shared store: then replica B, from the store", "MB/s", "high"),
+    ("shared_store_cpu", "  replica B's CPU for it", "s", "low"),
+    ("shared_local_blob", "shared store: then B again, its local tier", "MB/s", "high"),
+    ("shared_x8", "3 replicas: 8 concurrent cold pulls (aggregate)", "MB/s", "high"),
+    ("shared_x8_upstream_read", "3 replicas: upstream reads for those 8 pulls", "MB", "low"),
 ]
+SHARED = [key for key, *_ in METRICS if key.startswith("shared_")]
 
 
 class Results:
     """Every run's value per (metric, server), plus notes about anything that went wrong."""
 
-    def __init__(self, planned_runs):
-        self.planned = {key: 1 if key == "peak_rss" else planned_runs for key, *_ in METRICS}
-        self.runs = {key: {} for key, *_ in METRICS}
+    def __init__(self, planned_runs, only=None):
+        self.metrics = [m for m in METRICS if only is None or m[0] in only]  # the rows this run has
+        self.planned = {key: 1 if key == "peak_rss" else planned_runs for key, *_ in self.metrics}
+        self.runs = {key: {} for key, *_ in self.metrics}
         self.notes = []
         self.skipped = {}  # server -> reason
 
@@ -56,7 +64,7 @@ class Results:
 
     def as_dict(self, machine, settings):
         metrics = {}
-        for key, label, unit, better in METRICS:
+        for key, label, unit, better in self.metrics:
             entry = {"label": label.strip(), "unit": unit, "better": better, "servers": {}}
             for server in COLUMNS:
                 if server in self.runs[key]:
@@ -70,7 +78,7 @@ class Results:
     def table(self):
         header = ["metric", "unit", "best", *COLUMNS, "ours/dist", "ours/nginx"]
         rows = [header]
-        for key, label, unit, better in METRICS:
+        for key, label, unit, better in self.metrics:
             row = [label, unit, better]
             for server in COLUMNS:
                 row.append(self._cell(key, server))

@@ -5,6 +5,7 @@ it (and only it: SIGTERM to its own process group, then SIGKILL) on any exit pat
 """
 import hashlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -143,6 +144,18 @@ class Server:
                 if line.startswith("rchar:"):
                     return int(line.split()[1])
         return 0
+
+    def bytes_read_when_idle(self, timeout=30):
+        """Waits (up to timeout s) until the server has read nothing for 0.5 s; returns its bytes read."""
+        last = self.bytes_read()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            now = self.bytes_read()
+            if now == last:
+                break
+            last = now
+        return last
 
     def cpu_seconds(self):
         """User+system CPU seconds used so far by the server's live processes."""
@@ -291,8 +304,11 @@ class OurProxy(Server):
     upstream_name = "upstream.bench"
     prefix = upstream_name + "/"
 
-    def __init__(self, work_dir, upstream, jar, java_opts, log_level, cache_settings=None, java="java"):
+    def __init__(self, work_dir, upstream, jar, java_opts, log_level, cache_settings=None, java="java",
+                 name=None, sections=""):
+        self.name = name or self.name  # replicas of the shared form: ours-a, ours-b, ...
         super().__init__(work_dir)
+        self.sections = sections  # more top-level YAML (storage, cluster) appended to the config
         self.java = java
         self.upstream = upstream
         self.jar = jar
@@ -314,7 +330,7 @@ class OurProxy(Server):
                     'upstreams:\n'
                     f'  - name: "{self.upstream_name}"\n'
                     f'    url: "http://{self.upstream.host}"\n'
-                    '    default: true\n')
+                    '    default: true\n' + self.sections)
         return [self.java, *[self._archive_beside_jar(o) for o in self.java_opts], "-jar", self.jar, "--config", cfg]
 
     def _archive_beside_jar(self, opt):
@@ -326,3 +342,91 @@ class OurProxy(Server):
     def cached_blob(self, repo, digest):
         alg, hexd = digest.split(":")
         return os.path.exists(os.path.join(self.cache, "blobs", alg, hexd[:2], hexd))
+
+    def metric(self, name, **labels):
+        """The sum of a metric's samples on /metrics whose labels include these (0 when absent)."""
+        with urllib.request.urlopen(f"http://{self.host}/metrics", timeout=10) as r:
+            text = r.read().decode()
+        wanted = [f'{k}="{v}"' for k, v in labels.items()]
+        total = 0.0
+        for line in text.splitlines():
+            m = re.fullmatch(r"([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)", line)
+            if m and m.group(1) == name and all(w in (m.group(2) or "") for w in wanted):
+                total += float(m.group(3))
+        return total
+
+
+S3_LOGBACK = """\
+<configuration>
+  <appender name="OUT" class="ch.qos.logback.core.ConsoleAppender">
+    <encoder><pattern>%d{HH:mm:ss.SSS} %-5level %logger{24} - %msg%n</pattern></encoder>
+  </appender>
+  <root level="WARN"><appender-ref ref="OUT"/></root>
+</configuration>
+"""
+
+
+class S3Store(Server):
+    """s3proxy 2.6.0, the tests' S3 server, as a process over its filesystem backend: the shared store.
+
+    Signatures are checked (AWS v2 or v4) with ACCESS_KEY and SECRET_KEY; BUCKET exists, empty.
+    Without a logback configuration s3proxy logs every request at DEBUG, so it gets one (WARN).
+    """
+
+    name = "s3proxy"
+    ACCESS_KEY = "bench-access"
+    SECRET_KEY = "bench-secret-key-0123456789"
+    BUCKET = "bench"
+
+    def __init__(self, work_dir, classpath, java="java"):
+        super().__init__(work_dir)
+        self.classpath = classpath
+        self.java = java
+        self.data = os.path.join(self.dir, "data")
+        os.makedirs(os.path.join(self.data, self.BUCKET), exist_ok=True)  # a bucket is a directory
+
+    def command(self):
+        props = os.path.join(self.dir, "s3proxy.properties")
+        with open(props, "w") as f:
+            f.write(f"s3proxy.endpoint=http://{self.host}\n"
+                    "s3proxy.authorization=aws-v2-or-v4\n"
+                    f"s3proxy.identity={self.ACCESS_KEY}\n"
+                    f"s3proxy.credential={self.SECRET_KEY}\n"
+                    "jclouds.provider=filesystem-nio2\n"
+                    f"jclouds.filesystem.basedir={self.data}\n"
+                    "jclouds.identity=bench\njclouds.credential=bench\n")
+        logback = os.path.join(self.dir, "logback.xml")
+        with open(logback, "w") as f:
+            f.write(S3_LOGBACK)
+        return [self.java, "-Xmx256m", f"-Dlogback.configurationFile={logback}", "-cp", self.classpath,
+                "org.gaul.s3proxy.Main", "--properties", props]
+
+    def storage_yaml(self, prefix):
+        """The storage section that puts a replica's shared tier in BUCKET under prefix."""
+        return ("storage:\n  s3:\n"
+                f'    endpoint: "http://{self.host}"\n'
+                '    region: "us-east-1"\n'
+                f'    bucket: "{self.BUCKET}"\n'
+                f'    prefix: "{prefix}"\n'
+                "    pathStyle: true\n"
+                f'    accessKey: "{self.ACCESS_KEY}"\n'
+                f'    secretKey: "{self.SECRET_KEY}"\n')
+
+
+def s3proxy_classpath(root, out_file):
+    """The classpath of the s3proxy the tests run (proxy-core's test scope, its version pinned in the
+    root pom), resolved offline from ~/.m2 by the dependency plugin; RuntimeError when it cannot be."""
+    cmd = ["mvn", "-B", "-q", "-o", "-f", os.path.join(root, "pom.xml"), "-pl", "proxy-core",
+           "dependency:build-classpath", "-Dmdep.includeScope=test", f"-Dmdep.outputFile={out_file}"]
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise RuntimeError(f"{' '.join(cmd[:4])} ...: {e}") from e
+    if res.returncode or not os.path.isfile(out_file):
+        tail = (res.stdout + res.stderr).strip().splitlines()[-1:] or ["no output"]
+        raise RuntimeError(f"mvn dependency:build-classpath exit {res.returncode}: {tail[0]}")
+    with open(out_file) as f:
+        cp = f.read().strip()
+    if "/s3proxy-" not in cp:
+        raise RuntimeError("proxy-core's test classpath holds no s3proxy jar")
+    return cp
