@@ -35,14 +35,22 @@ final class StorePump implements BodyFlow {
       while (!download.finished().isDone()) {
         awaitResumed();
         ByteBuf buf = PooledByteBufAllocator.DEFAULT.heapBuffer(CHUNK);
+        boolean end = false;
         try {
-          if (buf.writeBytes(in, CHUNK) < 0) {
-            download.onComplete(); // verifies size and digest, then publishes
-            return;
+          // Whole chunks: a socket read returns what has arrived, often a few KiB, and each chunk
+          // costs a hand-off to the disk writer and a wake-up of every client tailing it.
+          while (buf.isWritable() && !end) {
+            end = buf.writeBytes(in, buf.writableBytes()) < 0;
           }
-          download.onChunk(buf); // the sink retains what it keeps
+          if (buf.isReadable()) {
+            download.onChunk(buf); // the sink retains what it keeps
+          }
         } finally {
           buf.release();
+        }
+        if (end) {
+          download.onComplete(); // verifies size and digest, then publishes
+          return;
         }
       }
     } catch (IOException | RuntimeException e) {
