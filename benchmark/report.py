@@ -37,6 +37,7 @@ METRICS = [
     ("shared_local_blob", "shared store: then B again, its local tier", "MB/s", "high"),
     ("shared_x8", "3 replicas: 8 concurrent cold pulls (aggregate)", "MB/s", "high"),
     ("shared_x8_upstream_read", "3 replicas: upstream reads for those 8 pulls", "MB", "low"),
+    ("shared_x8_cpu", "  the three replicas' CPU for them", "s", "low"),
 ]
 SHARED = [key for key, *_ in METRICS if key.startswith("shared_")]
 

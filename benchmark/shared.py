@@ -185,13 +185,14 @@ class SharedPhase:
             return
         urls = [fleet[i % len(fleet)].blob_url(repo, digest) for i in range(PULLS)]
         fetches0 = sum(r.metric("registry_proxy_blob_fetches_total", source="upstream") for r in fleet)
-        read0 = self.upstream.bytes_read()
+        read0, cpu0 = self.upstream.bytes_read(), sum(r.cpu_seconds() for r in fleet)
         try:
             aggregate = measure.simultaneous_pulls(urls, size)
         except MeasurementError as e:
             self.results.note(f"3 replicas: {str(e).splitlines()[0]}")
             return
         read = self.upstream.bytes_read_when_idle() - read0
+        cpu = sum(r.cpu_seconds() for r in fleet) - cpu0
         fetches = sum(r.metric("registry_proxy_blob_fetches_total", source="upstream") for r in fleet) - fetches0
         if fetches != 1:
             self.results.note(f"3 replicas: {fetches:.0f} upstream fetches of {digest[:19]}... (expected: 1)")
@@ -199,6 +200,7 @@ class SharedPhase:
             self.results.note(f"3 replicas: one blob is {size / measure.MB:.1f} MB")
             self.results.add("shared_x8", "ours", aggregate)
             self.results.add("shared_x8_upstream_read", "ours", read / measure.MB)
+            self.results.add("shared_x8_cpu", "ours", cpu)
 
     @staticmethod
     def _await(condition, seconds):
