@@ -94,15 +94,38 @@ public final class TagIndex {
     return memory.get(new Key(repo, tag), k -> load(file(k.repo(), k.tag())));
   }
 
+  /** A tag record as stored, on disk and in the shared store: a small JSON object. */
+  public static byte[] encode(Entry e) {
+    try {
+      return JSON.writeValueAsBytes(
+          Map.of(
+              "digest", e.digest().toString(),
+              "mediaType", e.mediaType(),
+              "verifiedAt", e.verifiedAtMillis(),
+              "askedForIndex", e.askedForIndex()));
+    } catch (IOException ex) {
+      throw new IllegalStateException(ex); // a map of strings, numbers and booleans
+    }
+  }
+
+  /**
+   * The record {@link #encode} wrote.
+   *
+   * @throws IOException or a RuntimeException (a bad digest) when it is not one
+   */
+  public static Entry decode(byte[] record) throws IOException {
+    JsonNode n = JSON.readTree(record);
+    return new Entry(
+        Digest.parse(n.path("digest").asText()),
+        n.path("mediaType").asText(),
+        n.path("verifiedAt").asLong(),
+        n.path("askedForIndex").asBoolean(true));
+  }
+
   /** The record in {@code f}, or null when there is none or it cannot be read. */
   static @Nullable Entry load(Path f) {
     try {
-      JsonNode n = JSON.readTree(Files.readAllBytes(f));
-      return new Entry(
-          Digest.parse(n.path("digest").asText()),
-          n.path("mediaType").asText(),
-          n.path("verifiedAt").asLong(),
-          n.path("askedForIndex").asBoolean(true));
+      return decode(Files.readAllBytes(f));
     } catch (NoSuchFileException e) {
       return null;
     } catch (IOException | RuntimeException e) {
@@ -131,14 +154,7 @@ public final class TagIndex {
       Files.createDirectories(f.getParent());
       Path tmp =
           f.resolveSibling("." + tag.value() + "." + Thread.currentThread().getId() + ".tmp");
-      Files.write(
-          tmp,
-          JSON.writeValueAsBytes(
-              Map.of(
-                  "digest", e.digest().toString(),
-                  "mediaType", e.mediaType(),
-                  "verifiedAt", e.verifiedAtMillis(),
-                  "askedForIndex", e.askedForIndex())));
+      Files.write(tmp, encode(e));
       Files.move(
           tmp,
           f,

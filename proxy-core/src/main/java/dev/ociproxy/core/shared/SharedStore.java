@@ -1,7 +1,5 @@
 package dev.ociproxy.core.shared;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.ociproxy.core.cache.BlobDownload;
@@ -20,7 +18,6 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -38,7 +35,6 @@ import org.jspecify.annotations.Nullable;
  * threads, never on an event loop. Thread-safe.
  */
 public final class SharedStore implements Mirror, AutoCloseable {
-  private static final ObjectMapper JSON = new ObjectMapper();
   static final Duration REFUSAL_MEMORY = Duration.ofMinutes(10);
 
   /** How often a blob's use is recorded in the bucket, at most ({@link Retention} reads it). */
@@ -56,20 +52,10 @@ public final class SharedStore implements Mirror, AutoCloseable {
    * Keys known to be in the bucket already (written or read here): no PUT again. Forgotten after an
    * hour, so content removed by retention meanwhile is uploaded again.
    */
-  private final Cache<String, Boolean> present =
-      Caffeine.newBuilder()
-          .maximumSize(200_000)
-          .expireAfterWrite(Duration.ofHours(1))
-          .executor(Runnable::run)
-          .build();
+  private final Cache<String, Boolean> present = expiring(200_000, Duration.ofHours(1));
 
   /** Blobs whose use was recorded in the last day: one small PUT per blob a day, at most. */
-  private final Cache<Digest, Boolean> usedToday =
-      Caffeine.newBuilder()
-          .maximumSize(100_000)
-          .expireAfterWrite(USE_RECORD_INTERVAL)
-          .executor(Runnable::run)
-          .build();
+  private final Cache<Digest, Boolean> usedToday = expiring(100_000, USE_RECORD_INTERVAL);
 
   /** The tag records last written or read, so an unchanged one is not written again. */
   private final Cache<String, TagIndex.Entry> tags =
@@ -78,12 +64,7 @@ public final class SharedStore implements Mirror, AutoCloseable {
   /**
    * Digests whose stored copy was refused lately: read elsewhere, and overwritten when verified.
    */
-  private final Cache<Digest, Boolean> refused =
-      Caffeine.newBuilder()
-          .expireAfterWrite(REFUSAL_MEMORY)
-          .maximumSize(10_000)
-          .executor(Runnable::run)
-          .build();
+  private final Cache<Digest, Boolean> refused = expiring(10_000, REFUSAL_MEMORY);
 
   /**
    * @param maxManifestBytes the largest manifest read back (as {@code cache.manifestMaxBytes})
@@ -112,6 +93,15 @@ public final class SharedStore implements Mirror, AutoCloseable {
   public static SharedStore onS3(
       S3Options options, ContentStore local, MeterRegistry meters, long maxManifestBytes) {
     return new SharedStore(new S3ObjectStore(options), local, meters, maxManifestBytes);
+  }
+
+  /** Maintenance inline, as elsewhere: no common-pool wake-ups from the request path. */
+  private static <K, V> Cache<K, V> expiring(long max, Duration after) {
+    return Caffeine.newBuilder()
+        .maximumSize(max)
+        .expireAfterWrite(after)
+        .executor(Runnable::run)
+        .<K, V>build();
   }
 
   public ObjectStore objects() {
@@ -171,18 +161,7 @@ public final class SharedStore implements Mirror, AutoCloseable {
       return;
     }
     tags.put(key, e);
-    byte[] body;
-    try {
-      body =
-          JSON.writeValueAsBytes(
-              Map.of(
-                  "digest", e.digest().toString(),
-                  "mediaType", e.mediaType(),
-                  "verifiedAt", e.verifiedAtMillis(),
-                  "askedForIndex", e.askedForIndex()));
-    } catch (IOException ex) {
-      throw new IllegalStateException(ex);
-    }
+    byte[] body = TagIndex.encode(e);
     io.execute(() -> write(key, body));
   }
 
@@ -303,13 +282,7 @@ public final class SharedStore implements Mirror, AutoCloseable {
             return null;
           }
           try {
-            JsonNode n = JSON.readTree(body);
-            TagIndex.Entry e =
-                new TagIndex.Entry(
-                    Digest.parse(n.path("digest").asText()),
-                    n.path("mediaType").asText(),
-                    n.path("verifiedAt").asLong(),
-                    n.path("askedForIndex").asBoolean(true));
+            TagIndex.Entry e = TagIndex.decode(body);
             tags.put(key, e);
             return e;
           } catch (IOException | RuntimeException e) {
