@@ -283,6 +283,10 @@ public final class SharedStore implements Mirror, AutoCloseable {
           }
           try {
             TagIndex.Entry e = TagIndex.decode(body);
+            long now = System.currentTimeMillis();
+            if (e.verifiedAtMillis() > now) { // a record from the future would never go stale
+              e = new TagIndex.Entry(e.digest(), e.mediaType(), now, e.askedForIndex());
+            }
             tags.put(key, e);
             return e;
           } catch (IOException | RuntimeException e) {

@@ -18,6 +18,7 @@ import dev.ociproxy.core.verify.VerificationException;
 import dev.ociproxy.core.wiring.Upstreams;
 import dev.ociproxy.testing.HostileRegistry;
 import dev.ociproxy.testing.Lie;
+import dev.ociproxy.testing.OciJson;
 import dev.ociproxy.testing.S3Server;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -184,6 +185,27 @@ class SharedStoreTest {
             () ->
                 readObject(key) != null
                     && Digest.sha256(readObject(key)).toString().equals(layerDigest));
+  }
+
+  @Test
+  void aTagRecordDatedInTheFutureIsTakenAsVerifiedNowSoItStillGoesStale() throws Exception {
+    HostileRegistry.Image image = up.putImage(REPO.value(), "v1", random(1000, 5));
+    pullAll(new Replica(dirA), image);
+    awaitInBucket(image);
+    String key = "cache/" + SharedKeys.tag("up.test", REPO, new Tag("v1"));
+    long future = System.currentTimeMillis() + Duration.ofDays(3650).toMillis();
+    byte[] record =
+        dev.ociproxy.core.cache.TagIndex.encode(
+            new dev.ociproxy.core.cache.TagIndex.Entry(
+                Digest.parse(image.manifestDigest()), OciJson.IMAGE_MANIFEST, future, false));
+    s3.blobStore().putBlob(BUCKET, s3.blobStore().blobBuilder(key).payload(record).build());
+
+    Replica b = new Replica(dirB);
+    get(b.pull().manifest(REPO, new Tag("v1"), List.of()));
+
+    var entry = b.pull().cachedTag(REPO, new Tag("v1"));
+    assertThat(entry.digest().toString()).isEqualTo(image.manifestDigest());
+    assertThat(entry.verifiedAtMillis()).isLessThanOrEqualTo(System.currentTimeMillis());
   }
 
   @Test
