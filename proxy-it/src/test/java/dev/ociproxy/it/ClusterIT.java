@@ -190,6 +190,12 @@ class ClusterIT {
     assertThat(fromPeers)
         .as("bytes the two others read from the owner")
         .isEqualTo(2.0 * blob.length);
+    for (ProxyProcess p : three) {
+      assertThat(p.log()).as("health checks answered").doesNotContain("/_peer/ping 200");
+      if (p.hostPort().equals(owner)) {
+        assertThat(p.log()).as("blobs asked by peers").contains("GET /_peer/v2/" + UP + "/" + REPO);
+      }
+    }
   }
 
   @Test

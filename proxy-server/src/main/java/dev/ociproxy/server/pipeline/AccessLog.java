@@ -142,7 +142,7 @@ final class AccessLog {
     if (metrics != null) {
       metrics.record(e.route, e.status, e.upstream, e.cache, e.bytes, nanos, e.aborted);
     }
-    if (log.isInfoEnabled()) {
+    if (log.isInfoEnabled() && !(e.quiet && e.status == 200)) {
       String uri = e.uri.length() > 300 ? e.uri.substring(0, 300) + "…" : e.uri;
       long ms = nanos / 1_000_000;
       log.atInfo()
@@ -185,6 +185,9 @@ final class AccessLog {
     String remote = "-";
     boolean aborted;
 
+    /** Counted but not logged: another replica's health check, every few seconds. */
+    boolean quiet;
+
     /** The response's last part is being written. */
     boolean ending;
 
@@ -215,6 +218,10 @@ final class AccessLog {
 
     void aborted() {
       aborted = true;
+    }
+
+    void quiet() {
+      quiet = true;
     }
 
     @Override
