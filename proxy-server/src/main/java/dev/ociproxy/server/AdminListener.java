@@ -1,5 +1,7 @@
 package dev.ociproxy.server;
 
+import static java.util.Objects.requireNonNull;
+
 import dev.ociproxy.core.airgap.Airgap;
 import dev.ociproxy.server.admin.AdminActions;
 import dev.ociproxy.server.admin.AdminChannelInitializer;
@@ -13,6 +15,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.ServerSocketChannel;
+import java.net.InetSocketAddress;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,6 +47,7 @@ final class AdminListener implements AutoCloseable {
       StatusSources sources)
       throws InterruptedException {
     ProxyConfig.Operations ops = config.operations();
+    InetSocketAddress listen = requireNonNull(ops.adminListen(), "admin.listen"); // why we start
     StatusPage statusPage = new StatusPage(sources);
     ServerBootstrap ab =
         new ServerBootstrap()
@@ -63,7 +67,7 @@ final class AdminListener implements AutoCloseable {
                     new StatusPageHandler(statusPage, ops.adminToken())));
     Channel channel;
     try {
-      channel = ProxyServer.bind(ab, ops.adminListen(), "admin.listen");
+      channel = ProxyServer.bind(ab, listen, "admin.listen");
     } catch (InterruptedException | RuntimeException e) {
       statusPage.close();
       throw e;
@@ -73,12 +77,12 @@ final class AdminListener implements AutoCloseable {
             + " POST /admin/warm, GET /admin/drift{})",
         channel.localAddress(),
         ops.adminToken() == null ? "" : ": bearer token required");
-    java.net.InetAddress adminHost = ops.adminListen().getAddress();
+    java.net.InetAddress adminHost = listen.getAddress();
     if (ops.adminToken() == null && (adminHost == null || !adminHost.isLoopbackAddress())) {
       log.warn(
           "admin.listen {} is reachable from other hosts and admin.token is not set: whoever reaches it can"
               + " make the proxy fetch from its upstreams (POST /admin/warm); set admin.token or admin.tokenFile",
-          ops.adminListen());
+          listen);
     }
     return new AdminListener(channel, statusPage);
   }

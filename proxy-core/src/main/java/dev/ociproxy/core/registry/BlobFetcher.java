@@ -140,7 +140,7 @@ final class BlobFetcher {
     // Bytes only another upstream served are fetched from this one, never lent from the store.
     boolean ours = links.served(digest);
     boolean joinable = downloads.running(digest) != null && !repo.equals(downloadRepos.get(digest));
-    if (!links.has(repo, digest) && (joinable || ours && store.blobSize(digest) >= 0)) {
+    if (!links.has(repo, digest) && (joinable || (ours && store.blobSize(digest) >= 0))) {
       // Held for another repository of this upstream: serve it here only once the upstream
       // confirms. Asked again after the HEAD: the download we would have joined may have been
       // published meanwhile, and then its file is ours (ManyClientsIT saw the second GET).

@@ -6,6 +6,7 @@ import io.netty.handler.ssl.SslContext;
 import java.net.InetAddress;
 import java.net.URI;
 import java.time.Duration;
+import org.jspecify.annotations.Nullable;
 
 /**
  * How one upstream reaches one origin: TLS settings, timeouts, the upstream's meters and whether
@@ -16,7 +17,7 @@ record Endpoint(
     String scheme,
     String host,
     int port,
-    SslContext ssl,
+    @Nullable SslContext ssl,
     Duration connectTimeout,
     Duration readTimeout,
     Duration firstByteTimeout,
@@ -41,9 +42,10 @@ record Endpoint(
     requireNonNull(guard, "guard");
   }
 
+  /** {@code ssl} null: no TLS to offer (replicas talk plain http to each other). */
   static Endpoint of(
       URI uri,
-      SslContext ssl,
+      @Nullable SslContext ssl,
       Duration connectTimeout,
       Duration readTimeout,
       Duration firstByteTimeout,

@@ -8,6 +8,7 @@ import io.netty.handler.timeout.IdleStateHandler;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One request/response on one upstream connection. Every method runs on the connection's event
@@ -22,13 +23,13 @@ final class Exchange {
   private final CompletableFuture<UpstreamResponse> headers;
   private final HttpTransport transport;
   private final ArrayDeque<ByteBuf> pending = new ArrayDeque<>();
-  private Channel channel;
-  private BodySink sink;
+  private final Channel channel;
+  private @Nullable BodySink sink;
   private boolean lastReceived;
   private boolean done;
-  private Throwable failure;
+  private @Nullable Throwable failure;
   private boolean ended;
-  private Runnable onEnd;
+  private @Nullable Runnable onEnd;
 
   /** Set while the sink has asked us to stop reading. */
   private boolean paused;
@@ -68,11 +69,13 @@ final class Exchange {
       };
 
   Exchange(
+      Channel channel,
       Endpoint endpoint,
       HttpMethod method,
       String path,
       CompletableFuture<UpstreamResponse> headers,
       HttpTransport transport) {
+    this.channel = channel;
     this.endpoint = endpoint;
     this.method = method;
     this.path = path;
@@ -110,10 +113,6 @@ final class Exchange {
     }
   }
 
-  void attach(Channel ch) {
-    this.channel = ch;
-  }
-
   Channel channel() {
     return channel;
   }
@@ -139,7 +138,7 @@ final class Exchange {
    * How long the sink has kept the reading stopped, or null when it has not: a silent upstream is
    * not timed out then, since the silence is ours.
    */
-  Duration pausedFor() {
+  @Nullable Duration pausedFor() {
     return paused ? Duration.ofNanos(System.nanoTime() - pausedSince) : null;
   }
 
@@ -167,7 +166,8 @@ final class Exchange {
       }
       ended(); // after the release: whoever was waiting for our place may reuse the connection
     }
-    if (sink == null) {
+    BodySink s = sink;
+    if (s == null) {
       if (chunk.isReadable()) {
         pending.add(chunk);
       } else {
@@ -175,26 +175,26 @@ final class Exchange {
       }
       return;
     }
-    deliver(chunk);
+    deliver(s, chunk);
     if (lastReceived) {
-      complete();
+      complete(s);
     }
   }
 
-  private void deliver(ByteBuf chunk) {
+  private static void deliver(BodySink s, ByteBuf chunk) {
     try {
       if (chunk.isReadable()) {
-        sink.onChunk(chunk);
+        s.onChunk(chunk);
       }
     } finally {
       chunk.release();
     }
   }
 
-  private void complete() {
+  private void complete(BodySink s) {
     if (!done) {
       done = true;
-      sink.onComplete();
+      s.onComplete();
     }
   }
 
@@ -205,17 +205,19 @@ final class Exchange {
     }
     sink = s;
     s.onStart(flow);
-    if (failure != null) {
+    Throwable failed = failure;
+    if (failed != null) {
       drainPending();
       done = true;
-      s.onError(failure);
+      s.onError(failed);
       return;
     }
-    while (!pending.isEmpty() && !done) {
-      deliver(pending.poll());
+    ByteBuf next;
+    while (!done && (next = pending.poll()) != null) {
+      deliver(s, next);
     }
     if (lastReceived) {
-      complete();
+      complete(s);
     } else if (!done && !paused) {
       // Sinks consume each chunk synchronously or pause us when what they hold reaches their
       // bound, so reading as fast as the socket delivers cannot pile data up: let the transport
@@ -234,20 +236,21 @@ final class Exchange {
       headers.completeExceptionally(cause);
       return;
     }
-    if (sink == null) {
+    BodySink s = sink;
+    if (s == null) {
       done = false; // delivered when a sink attaches
       failure = cause;
       return;
     }
     drainPending();
-    sink.onError(cause);
+    s.onError(cause);
   }
 
   /** Stops reading: closes the connection unless the body already ended. */
   void abort() {
     ended();
     drainPending();
-    if (!lastReceived && channel != null) {
+    if (!lastReceived) {
       channel.close();
     }
     done = true;

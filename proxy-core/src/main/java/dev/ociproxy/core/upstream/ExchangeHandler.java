@@ -14,6 +14,7 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.time.Duration;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Last handler of an upstream connection (after the {@link ResponseDecoder} and the idle timer):
@@ -34,8 +35,8 @@ final class ExchangeHandler extends ChannelInboundHandlerAdapter {
 
   private final ResponseDecoder decoder;
   private final UpstreamMetrics metrics;
-  private ChannelHandlerContext ctx;
-  private Exchange current;
+  private @Nullable ChannelHandlerContext ctx;
+  private @Nullable Exchange current;
   private boolean keepAlive;
 
   /** Set once this connection was refused: it is closed, or closes after its response. */
@@ -116,7 +117,6 @@ final class ExchangeHandler extends ChannelInboundHandlerAdapter {
                 "upstream sent an unsolicited " + response.status().code() + " response", null));
         return;
       }
-      e.attach(ctx.channel());
       keepAlive = reusableFraming(ctx, response);
       e.onHeaders(response);
     }
@@ -135,8 +135,8 @@ final class ExchangeHandler extends ChannelInboundHandlerAdapter {
   private boolean reusableFraming(ChannelHandlerContext ctx, HttpResponse response) {
     boolean both =
         decoder.tookBothLengths()
-            || response.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)
-                && response.headers().contains(HttpHeaderNames.CONTENT_LENGTH);
+            || (response.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)
+                && response.headers().contains(HttpHeaderNames.CONTENT_LENGTH));
     int lengths = response.headers().getAll(HttpHeaderNames.CONTENT_LENGTH).size();
     if (both || lengths > 1) {
       refuse(
@@ -183,7 +183,7 @@ final class ExchangeHandler extends ChannelInboundHandlerAdapter {
     if (evt instanceof IdleStateEvent) {
       Exchange e = current;
       Duration paused = e == null ? null : e.pausedFor();
-      if (paused != null) {
+      if (e != null && paused != null) {
         // We stopped reading (the disk is behind): the silence is ours, not the upstream's. A
         // pause that outlasts many read timeouts means a disk that takes nothing any more.
         Duration limit = e.readTimeout().multipliedBy(STALLED_DISK_TIMEOUTS);

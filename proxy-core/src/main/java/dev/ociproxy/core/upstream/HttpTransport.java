@@ -151,7 +151,7 @@ public final class HttpTransport {
                 return;
               }
               Exchange exchange =
-                  new Exchange(endpoint, request.method(), request.uri(), result, this);
+                  new Exchange(ch, endpoint, request.method(), request.uri(), result, this);
               // Reading stays off until the request is out; an idle connection read until now.
               ch.config().setAutoRead(false);
               handler.begin(exchange);

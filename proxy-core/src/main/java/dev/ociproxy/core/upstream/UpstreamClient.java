@@ -141,7 +141,7 @@ public final class UpstreamClient {
               if (status == 401 && upstreamOrigin && !authTried) {
                 AuthChallenge challenge =
                     AuthChallenge.parse(resp.headers().get(HttpHeaderNames.WWW_AUTHENTICATE));
-                if (auth.canAnswer(challenge)) {
+                if (challenge != null && auth.canAnswer(challenge)) {
                   resp.drain();
                   return auth.answer(challenge, scope)
                       .thenCompose(v -> attempt(method, uri, scope, accept, true, hops));

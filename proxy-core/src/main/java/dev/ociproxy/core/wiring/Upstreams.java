@@ -21,6 +21,7 @@ import dev.ociproxy.core.upstream.UpstreamOptions;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -127,7 +128,7 @@ public final class Upstreams implements AutoCloseable {
       List<Spec> specs,
       AirgapOptions airgap,
       PinFile.Parser pinParser,
-      SignaturePolicy signatures) {
+      @Nullable SignaturePolicy signatures) {
     requireNonNull(shared, "shared");
     HttpTransport transport = new HttpTransport(shared.loops(), shared.channelType());
     FetchLimiter limiter = new FetchLimiter(shared.maxConcurrentFetches());
@@ -163,7 +164,8 @@ public final class Upstreams implements AutoCloseable {
                       view,
                       held,
                       signatures,
-                      pullThroughs.get(view.name()).options().tagTtl(),
+                      // Airgap builds each view over one of these pull-throughs, by name.
+                      requireNonNull(pullThroughs.get(view.name()), view.name()).options().tagTtl(),
                       shared.meters());
       Airgap started =
           Airgap.start(airgap, pullThroughs, defaultUpstream, shared.meters(), pinParser, policy);
@@ -182,8 +184,13 @@ public final class Upstreams implements AutoCloseable {
   /**
    * The pull-through of upstream {@code name}, for what only the upstream can answer; null if none.
    */
-  public PullThrough pullThrough(String name) {
+  public @Nullable PullThrough pullThrough(String name) {
     return pullThroughs.get(name);
+  }
+
+  /** Every upstream's pull-through, in configuration order. */
+  public Collection<PullThrough> pullThroughs() {
+    return pullThroughs.values();
   }
 
   /** Warm, pins and drift over these upstreams. */

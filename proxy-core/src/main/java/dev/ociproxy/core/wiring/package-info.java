@@ -3,4 +3,7 @@
  * air-gap composition), for the server, the commands and the tests alike. Depends on every other
  * core package; nothing in core depends on it.
  */
+@NullMarked
 package dev.ociproxy.core.wiring;
+
+import org.jspecify.annotations.NullMarked;

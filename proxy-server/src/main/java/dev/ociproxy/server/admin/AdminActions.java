@@ -31,6 +31,7 @@ import io.netty.util.ReferenceCountUtil;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,8 +71,8 @@ public final class AdminActions extends ChannelInboundHandlerAdapter {
   private final Warmer warmer;
   private final DriftLog drift;
   private final List<String> upstreams;
-  private final String defaultUpstream;
-  private final AdminToken token;
+  private final @Nullable String defaultUpstream;
+  private final @Nullable AdminToken token;
   private final WarmJobs jobs;
 
   /**
@@ -86,8 +87,8 @@ public final class AdminActions extends ChannelInboundHandlerAdapter {
       Warmer warmer,
       DriftLog drift,
       Collection<String> upstreams,
-      String defaultUpstream,
-      AdminToken token,
+      @Nullable String defaultUpstream,
+      @Nullable AdminToken token,
       WarmJobs jobs) {
     this.warmer = requireNonNull(warmer, "warmer");
     this.drift = requireNonNull(drift, "drift");

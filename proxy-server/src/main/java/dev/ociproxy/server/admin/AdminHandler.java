@@ -18,6 +18,7 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,7 +39,7 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
   private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
   private static final String TEXT = "text/plain; charset=utf-8";
 
-  private final Supplier<String> scrape;
+  private final @Nullable Supplier<String> scrape;
   private final Readiness readiness;
   private final boolean passOthers;
 
@@ -46,7 +47,7 @@ public final class AdminHandler extends ChannelInboundHandlerAdapter {
    * @param scrape renders the metrics, or null when metrics are not enabled (404)
    * @param passOthers true on the main listener: requests for other paths go to the next handler
    */
-  public AdminHandler(Supplier<String> scrape, Readiness readiness, boolean passOthers) {
+  public AdminHandler(@Nullable Supplier<String> scrape, Readiness readiness, boolean passOthers) {
     this.scrape = scrape;
     this.readiness = requireNonNull(readiness, "readiness");
     this.passOthers = passOthers;

@@ -51,7 +51,8 @@ record WarmRequest(List<ImageRef> refs, Set<Platform> platforms, Attached attach
    *
    * @throws IllegalArgumentException with a message for the client, naming what is wrong
    */
-  static WarmRequest parse(byte[] body, Collection<String> upstreams, String defaultUpstream) {
+  static WarmRequest parse(
+      byte[] body, Collection<String> upstreams, @Nullable String defaultUpstream) {
     requireNonNull(body, "body");
     JsonNode root;
     try {

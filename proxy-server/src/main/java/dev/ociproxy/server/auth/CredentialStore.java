@@ -44,7 +44,7 @@ public final class CredentialStore {
    * @throws IllegalArgumentException naming the file and line that is wrong
    */
   public static CredentialStore load(
-      Path htpasswd, Path tokens, Map<String, Set<String>> groupsByUser) {
+      @Nullable Path htpasswd, @Nullable Path tokens, Map<String, Set<String>> groupsByUser) {
     Map<String, byte[]> users = new HashMap<>();
     Map<String, String> byToken = new HashMap<>();
     if (htpasswd != null) {

@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /** Options ({@code --name value}, {@code --name=value}, repeatable) and positional arguments. */
 final class CliArgs {
@@ -58,7 +59,7 @@ final class CliArgs {
   }
 
   /** The last value of {@code name}, or null. */
-  String value(String name) {
+  @Nullable String value(String name) {
     List<String> v = values.get(name);
     return v == null ? null : v.get(v.size() - 1);
   }

@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a subcommand works with: the proxy's configuration, its cache, and (on demand) the same
@@ -35,8 +36,8 @@ final class CliContext implements AutoCloseable {
   private final ProxyConfig config;
   private final ContentStore store;
   private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
-  private NioEventLoopGroup group;
-  private Upstreams upstreams;
+  private @Nullable NioEventLoopGroup group; // with upstreams, on first use
+  private @Nullable Upstreams upstreams;
 
   private CliContext(ProxyConfig config, ContentStore store) {
     this.config = config;
@@ -44,7 +45,7 @@ final class CliContext implements AutoCloseable {
   }
 
   /** Loads {@code configFile} (null: the built-in defaults) and prepares the cache directories. */
-  static CliContext load(String configFile) throws UsageException {
+  static CliContext load(@Nullable String configFile) throws UsageException {
     ProxyConfig config;
     try {
       ConfigLoader loader = ConfigLoader.withSystemEnv();
@@ -89,17 +90,25 @@ final class CliContext implements AutoCloseable {
     return upstreams().registries();
   }
 
-  /** The pull-through of upstream {@code name}, for what only the upstream can answer (audit). */
+  /**
+   * The pull-through of configured upstream {@code name}, for what only the upstream can answer
+   * (audit).
+   */
   synchronized PullThrough pullThrough(String name) throws UsageException {
-    return upstreams().pullThrough(name);
+    PullThrough p = upstreams().pullThrough(name);
+    if (p == null) {
+      throw new UsageException("no upstream named " + name + " in the configuration");
+    }
+    return p;
   }
 
   /** The server's stack, with the configured fetch limit; the background warm list is left out. */
   private Upstreams upstreams() throws UsageException {
-    if (upstreams == null) {
+    Upstreams u = upstreams;
+    if (u == null) {
       group = new NioEventLoopGroup(2);
       try {
-        upstreams =
+        u =
             Upstreams.wire(
                 new Upstreams.Shared(
                     group,
@@ -114,14 +123,16 @@ final class CliContext implements AutoCloseable {
       } catch (IllegalArgumentException e) {
         throw new UsageException(e.getMessage());
       }
+      upstreams = u;
     }
-    return upstreams;
+    return u;
   }
 
   /** The pins in force (read from the pin file without starting any mirror). */
   Pins pins() throws UsageException {
-    if (upstreams != null) {
-      return upstreams.airgap().pins();
+    Upstreams u = upstreams;
+    if (u != null) {
+      return u.airgap().pins();
     }
     Path file = config.airgap().pinsFile();
     if (file == null) {
@@ -150,7 +161,7 @@ final class CliContext implements AutoCloseable {
   static Set<Platform> platforms(List<String> args) throws UsageException {
     Set<Platform> out = new LinkedHashSet<>();
     for (String a : args) {
-      for (String one : a.split(",")) {
+      for (String one : a.split(",", 0)) { // 0: a trailing comma adds no empty platform
         try {
           out.add(Platform.parse(one));
         } catch (IllegalArgumentException e) {
@@ -163,11 +174,13 @@ final class CliContext implements AutoCloseable {
 
   @Override
   public void close() {
-    if (upstreams != null) {
-      upstreams.close();
+    Upstreams u = upstreams;
+    if (u != null) {
+      u.close();
     }
-    if (group != null) {
-      group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    NioEventLoopGroup g = group;
+    if (g != null) {
+      g.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     }
     store.close();
   }

@@ -12,12 +12,13 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /** Who may pull what: the {@code auth} credentials and the {@code access} rules over them. */
 final class AccessSettings {
   private AccessSettings() {}
 
-  static ProxyConfig.Auth auth(ConfigFile.Auth a) {
+  static ProxyConfig.Auth auth(ConfigFile.@Nullable Auth a) {
     if (a == null) {
       return ProxyConfig.Auth.disabled();
     }
@@ -37,15 +38,18 @@ final class AccessSettings {
     try {
       CredentialStore.load(htpasswd, tokens, groups);
     } catch (IllegalArgumentException e) {
-      boolean inHtpasswd = htpasswd != null && e.getMessage().startsWith(htpasswd.toString());
-      throw new ConfigException(inHtpasswd ? "auth.htpasswd" : "auth.tokens", e.getMessage());
+      String problem = String.valueOf(e.getMessage());
+      boolean inHtpasswd = htpasswd != null && problem.startsWith(htpasswd.toString());
+      throw new ConfigException(inHtpasswd ? "auth.htpasswd" : "auth.tokens", problem);
     }
     return new ProxyConfig.Auth(
         true, orElse(a.realm(), "registry-proxy"), htpasswd, tokens, groups);
   }
 
   static List<AccessRule> access(
-      List<ConfigFile.Access> list, List<ProxyConfig.Upstream> upstreams, ProxyConfig.Auth auth) {
+      @Nullable List<ConfigFile.Access> list,
+      List<ProxyConfig.Upstream> upstreams,
+      ProxyConfig.Auth auth) {
     List<AccessRule> rules = new ArrayList<>();
     List<ConfigFile.Access> given = orElse(list, List.of());
     for (int i = 0; i < given.size(); i++) {
@@ -77,7 +81,7 @@ final class AccessSettings {
     return List.copyOf(rules);
   }
 
-  private static Path readableFile(String key, String value) {
+  private static @Nullable Path readableFile(String key, @Nullable String value) {
     if (value == null) {
       return null;
     }

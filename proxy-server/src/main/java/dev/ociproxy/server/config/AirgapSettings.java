@@ -1,5 +1,7 @@
 package dev.ociproxy.server.config;
 
+import static java.util.Objects.requireNonNull;
+
 import dev.ociproxy.core.airgap.AirgapOptions;
 import dev.ociproxy.core.airgap.Attached;
 import dev.ociproxy.core.airgap.ImageRef;
@@ -12,6 +14,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Reads the air-gap keys of {@code proxy.yaml} into {@link AirgapOptions}:
@@ -53,8 +56,10 @@ final class AirgapSettings {
     String globalPolicy = policy("policy", f.policy(), OPEN);
     Set<String> offline = new LinkedHashSet<>();
     Set<String> pinnedOnly = new LinkedHashSet<>();
+    // UpstreamSettings.parse refused a missing list before: one entry here per configured upstream.
+    List<ConfigFile.Upstream> given = requireNonNull(f.upstreams(), "upstreams");
     for (int i = 0; i < names.size(); i++) {
-      ConfigFile.Upstream u = f.upstreams().get(i);
+      ConfigFile.Upstream u = given.get(i);
       if (ConfigLoader.orElse(u.offline(), allOffline)) {
         offline.add(names.get(i));
       }
@@ -86,7 +91,7 @@ final class AirgapSettings {
   }
 
   private static List<AirgapOptions.WarmEntry> warmList(
-      List<ConfigFile.Warm> warm, List<String> names, String defaultName) {
+      @Nullable List<ConfigFile.Warm> warm, List<String> names, @Nullable String defaultName) {
     List<AirgapOptions.WarmEntry> out = new ArrayList<>();
     List<ConfigFile.Warm> given = ConfigLoader.orElse(warm, List.of());
     for (int i = 0; i < given.size(); i++) {
@@ -122,7 +127,7 @@ final class AirgapSettings {
     return out;
   }
 
-  private static String policy(String key, String value, String dflt) {
+  private static String policy(String key, @Nullable String value, String dflt) {
     if (value == null) {
       return dflt;
     }

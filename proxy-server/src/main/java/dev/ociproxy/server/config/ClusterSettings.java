@@ -6,6 +6,7 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The {@code cluster} section: how this replica finds the others ({@code peers} or {@code
@@ -15,8 +16,9 @@ import java.util.List;
 final class ClusterSettings {
   private ClusterSettings() {}
 
-  static ClusterOptions parse(
-      ConfigFile.Cluster c, InetSocketAddress listen, ProxyConfig.Operations operations) {
+  /** The cluster, or null when {@code cluster} is not given. */
+  static @Nullable ClusterOptions parse(
+      ConfigFile.@Nullable Cluster c, InetSocketAddress listen, ProxyConfig.Operations operations) {
     if (c == null) {
       return null;
     }

@@ -30,6 +30,7 @@ import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Binds YAML into {@link ConfigFile} with Jackson and turns every binding error into a {@link
@@ -118,11 +119,12 @@ final class ConfigBinding {
   }
 
   /** What the key at the end of {@code path} expects, when the file's schema says. */
-  private static String description(List<JsonMappingException.Reference> path, Class<?> target) {
+  private static @Nullable String description(
+      List<JsonMappingException.Reference> path, @Nullable Class<?> target) {
     if (target != null && target.isAnnotationPresent(JsonClassDescription.class)) {
       return target.getAnnotation(JsonClassDescription.class).value();
     }
-    Type at = ConfigFile.class;
+    @Nullable Type at = ConfigFile.class;
     RecordComponent component = null;
     for (JsonMappingException.Reference r : path) {
       if (r.getFieldName() != null && at instanceof Class<?> c && c.isRecord()) {
@@ -156,7 +158,7 @@ final class ConfigBinding {
   private static final class Refused extends MismatchedInputException {
     private static final long serialVersionUID = 1L;
 
-    Refused(JsonParser p, String problem) {
+    Refused(JsonParser p, @Nullable String problem) {
       super(p, problem, (Class<?>) null);
     }
   }
@@ -175,7 +177,7 @@ final class ConfigBinding {
     }
 
     @Override
-    public T deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+    public @Nullable T deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
       if (!p.currentToken().isScalarValue()) {
         @SuppressWarnings("unchecked")
         T unexpected = (T) ctxt.handleUnexpectedToken(handledType(), p);

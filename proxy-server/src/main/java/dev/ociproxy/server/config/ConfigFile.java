@@ -10,6 +10,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@code proxy.yaml} as written, bound by {@link ConfigBinding}: unknown keys are refused, {@code
@@ -19,27 +20,27 @@ import java.util.Map;
  * expects, for the message when it gets something of another shape.
  */
 record ConfigFile(
-    InetSocketAddress listen,
+    @Nullable InetSocketAddress listen,
     Cache cache,
-    @JsonPropertyDescription("a non-empty list") List<Upstream> upstreams,
+    @JsonPropertyDescription("a non-empty list") @Nullable List<Upstream> upstreams,
     Limits limits,
-    Auth auth,
-    @JsonPropertyDescription("a list of rules") List<Access> access,
+    @Nullable Auth auth,
+    @JsonPropertyDescription("a list of rules") @Nullable List<Access> access,
     Admin admin,
-    Tls tls,
+    @Nullable Tls tls,
     Log log,
-    Duration shutdownGracePeriod,
-    Boolean offline,
-    String policy,
-    String pins,
+    @Nullable Duration shutdownGracePeriod,
+    @Nullable Boolean offline,
+    @Nullable String policy,
+    @Nullable String pins,
     @JsonPropertyDescription("a list of image references (or {ref, platforms} entries)")
-        List<Warm> warm,
-    Duration warmInterval,
+        @Nullable List<Warm> warm,
+    @Nullable Duration warmInterval,
     @JsonPropertyDescription(
             "the path of a containers-policy.json file, or the same policy as a mapping")
-        JsonNode signaturePolicy,
+        @Nullable JsonNode signaturePolicy,
     Storage storage,
-    Cluster cluster) {
+    @Nullable Cluster cluster) {
 
   /** The sections whose absence means "all defaults" are never null. */
   ConfigFile {
@@ -51,97 +52,100 @@ record ConfigFile(
   }
 
   /** Where the verified store lives besides the local disk: nothing (the default) or S3. */
-  record Storage(S3 s3) {}
+  record Storage(@Nullable S3 s3) {}
 
   /** An S3-compatible object store that replicas share (see {@link StorageSettings}). */
   record S3(
-      String endpoint,
-      String region,
-      String bucket,
-      String prefix,
-      Boolean pathStyle,
-      String accessKey,
-      String secretKey,
-      Boolean redirect) {}
+      @Nullable String endpoint,
+      @Nullable String region,
+      @Nullable String bucket,
+      @Nullable String prefix,
+      @Nullable Boolean pathStyle,
+      @Nullable String accessKey,
+      @Nullable String secretKey,
+      @Nullable Boolean redirect) {}
 
   record Cache(
-      String dir,
-      @JsonDeserialize(using = ConfigBinding.Size.class) Long maxSize,
-      Boolean verifyOnStart,
-      Duration tagTtl,
-      @JsonDeserialize(using = ConfigBinding.Size.class) Long manifestMaxBytes,
-      Boolean finishAbandonedDownloads,
-      String directWrites) {}
+      @Nullable String dir,
+      @JsonDeserialize(using = ConfigBinding.Size.class) @Nullable Long maxSize,
+      @Nullable Boolean verifyOnStart,
+      @Nullable Duration tagTtl,
+      @JsonDeserialize(using = ConfigBinding.Size.class) @Nullable Long manifestMaxBytes,
+      @Nullable Boolean finishAbandonedDownloads,
+      @Nullable String directWrites) {}
 
   record Upstream(
-      String name,
-      String url,
-      @JsonProperty("default") Boolean isDefault,
-      String username,
-      String password,
-      String passwordFile,
-      String caFile,
-      Duration tagTtl,
-      Duration connectTimeout,
-      Duration readTimeout,
-      Duration firstByteTimeout,
-      Duration manifestTimeout,
-      @JsonPropertyDescription("a list of host names") List<String> trustedRealmHosts,
-      Boolean offline,
-      String policy,
-      Integer maxConcurrentRequests,
-      String requestsPerSecond,
+      @Nullable String name,
+      @Nullable String url,
+      @JsonProperty("default") @Nullable Boolean isDefault,
+      @Nullable String username,
+      @Nullable String password,
+      @Nullable String passwordFile,
+      @Nullable String caFile,
+      @Nullable Duration tagTtl,
+      @Nullable Duration connectTimeout,
+      @Nullable Duration readTimeout,
+      @Nullable Duration firstByteTimeout,
+      @Nullable Duration manifestTimeout,
+      @JsonPropertyDescription("a list of host names") @Nullable List<String> trustedRealmHosts,
+      @Nullable Boolean offline,
+      @Nullable String policy,
+      @Nullable Integer maxConcurrentRequests,
+      @Nullable String requestsPerSecond,
       @JsonPropertyDescription(
               "a list of {pattern, freshness} (e.g. - pattern: \"v*\"\\n  freshness: never)")
-          List<FreshnessRule> freshness) {}
+          @Nullable List<FreshnessRule> freshness) {}
 
   /** How long tags matching {@code pattern} stay fresh: a duration, never or always. */
-  record FreshnessRule(String pattern, String freshness) {}
+  record FreshnessRule(@Nullable String pattern, @Nullable String freshness) {}
 
   /** Every whole number here is a count that must be positive (see {@link ConfigBinding}). */
   record Limits(
-      Integer maxInitialLineLength,
-      Integer maxHeaderSize,
-      Integer maxHeaders,
-      Integer maxConnections,
-      Duration idleTimeout,
-      Integer maxConcurrentFetches) {}
+      @Nullable Integer maxInitialLineLength,
+      @Nullable Integer maxHeaderSize,
+      @Nullable Integer maxHeaders,
+      @Nullable Integer maxConnections,
+      @Nullable Duration idleTimeout,
+      @Nullable Integer maxConcurrentFetches) {}
 
   record Auth(
-      String realm,
-      String htpasswd,
-      String tokens,
+      @Nullable String realm,
+      @Nullable String htpasswd,
+      @Nullable String tokens,
       @JsonPropertyDescription("a mapping of group name to a list of users")
-          Map<String, List<String>> groups) {}
+          @Nullable Map<String, List<String>> groups) {}
 
   record Access(
-      String upstream,
-      String repositories,
-      Boolean anonymous,
-      List<String> users,
-      List<String> groups) {}
+      @Nullable String upstream,
+      @Nullable String repositories,
+      @Nullable Boolean anonymous,
+      @Nullable List<String> users,
+      @Nullable List<String> groups) {}
 
-  record Admin(InetSocketAddress listen, String token, String tokenFile) {}
+  record Admin(
+      @Nullable InetSocketAddress listen, @Nullable String token, @Nullable String tokenFile) {}
 
-  record Tls(String cert, String key, Duration reloadInterval) {}
+  record Tls(@Nullable String cert, @Nullable String key, @Nullable Duration reloadInterval) {}
 
-  record Log(String format, String level) {}
+  record Log(@Nullable String format, @Nullable String level) {}
 
   /** Replicas that share one upstream fetch per blob (see {@link ClusterSettings}). */
   record Cluster(
-      @JsonPropertyDescription("a list of host:port") List<String> peers,
-      String peersDns,
-      String advertise,
-      String secret) {}
+      @JsonPropertyDescription("a list of host:port") @Nullable List<String> peers,
+      @Nullable String peersDns,
+      @Nullable String advertise,
+      @Nullable String secret) {}
 
   /** An image to keep warm: a bare reference, or one with the platforms to fetch. */
   @JsonClassDescription("an image reference or {ref, platforms}")
   record Warm(
-      String ref,
-      @JsonPropertyDescription("a list such as [linux/amd64, linux/arm64]") List<String> platforms,
-      Boolean referrers,
-      @JsonPropertyDescription("a list such as [application/spdx+json]") List<String> artifactTypes,
-      Boolean signatures) {
+      @Nullable String ref,
+      @JsonPropertyDescription("a list such as [linux/amd64, linux/arm64]")
+          @Nullable List<String> platforms,
+      @Nullable Boolean referrers,
+      @JsonPropertyDescription("a list such as [application/spdx+json]")
+          @Nullable List<String> artifactTypes,
+      @Nullable Boolean signatures) {
     @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
     static Warm of(String ref) {
       return new Warm(ref, null, null, null, null);

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.function.UnaryOperator;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Reads {@code proxy.yaml} into a {@link ProxyConfig}: {@link ConfigBinding} binds the file into
@@ -99,12 +100,12 @@ public final class ConfigLoader {
   }
 
   /** {@code value}, or {@code dflt} when the key was not given. */
-  static <T> T orElse(T value, T dflt) {
+  static <T> T orElse(@Nullable T value, T dflt) {
     return value != null ? value : dflt;
   }
 
   /** A key that must be given and not blank. */
-  static String required(String key, String value) {
+  static String required(String key, @Nullable String value) {
     if (value == null || value.isBlank()) {
       throw new ConfigException(key, "missing (required)");
     }

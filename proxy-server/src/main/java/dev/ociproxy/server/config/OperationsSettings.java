@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.UnaryOperator;
+import org.jspecify.annotations.Nullable;
 
 /** The keys about running the proxy rather than proxying: admin, tls, log, shutdownGracePeriod. */
 final class OperationsSettings {
@@ -58,7 +59,7 @@ final class OperationsSettings {
    * {@code admin.token}, or what {@code admin.tokenFile} holds (trimmed), or null when neither is
    * set.
    */
-  private static AdminToken adminToken(ConfigFile.Admin admin) {
+  private static @Nullable AdminToken adminToken(ConfigFile.Admin admin) {
     String token = admin.token();
     String file = admin.tokenFile();
     if (token != null && file != null) {
@@ -83,7 +84,7 @@ final class OperationsSettings {
   }
 
   /** {@code log.format}, else the LOG_FORMAT environment variable, else text. */
-  private static ProxyConfig.LogFormat logFormat(String v, UnaryOperator<String> env) {
+  private static ProxyConfig.LogFormat logFormat(@Nullable String v, UnaryOperator<String> env) {
     String key = "log.format";
     if (v == null) {
       v = env.apply("LOG_FORMAT");
@@ -100,7 +101,7 @@ final class OperationsSettings {
   }
 
   /** {@code tls.cert} and {@code tls.key}: read and checked now, so a bad pair fails the start. */
-  private static ProxyConfig.Tls tls(ConfigFile.Tls t) {
+  private static ProxyConfig.@Nullable Tls tls(ConfigFile.@Nullable Tls t) {
     if (t == null) {
       return null;
     }

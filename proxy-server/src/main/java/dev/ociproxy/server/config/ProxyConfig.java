@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The validated configuration. Only {@link ConfigLoader} builds it; core components receive the
@@ -39,12 +40,12 @@ public record ProxyConfig(
     List<AccessRule> access,
     Operations operations,
     AirgapOptions airgap,
-    SignaturePolicy signatures,
-    S3Options sharedStore,
-    ClusterOptions cluster) {
+    @Nullable SignaturePolicy signatures,
+    @Nullable S3Options sharedStore,
+    @Nullable ClusterOptions cluster) {
 
   /** The upstream that references without an upstream prefix mean, or null when none is. */
-  public String defaultUpstream() {
+  public @Nullable String defaultUpstream() {
     return upstreams.stream()
         .filter(Upstream::isDefault)
         .map(Upstream::name)
@@ -98,7 +99,11 @@ public record ProxyConfig(
    * @param enabled false when neither file is configured: anonymous pull, as a public mirror
    */
   public record Auth(
-      boolean enabled, String realm, Path htpasswd, Path tokens, Map<String, Set<String>> groups) {
+      boolean enabled,
+      String realm,
+      @Nullable Path htpasswd,
+      @Nullable Path tokens,
+      Map<String, Set<String>> groups) {
     public static Auth disabled() {
       return new Auth(false, "registry-proxy", null, null, Map.of());
     }
@@ -116,11 +121,11 @@ public record ProxyConfig(
    * @param shutdownGracePeriod how long in-flight responses may run on after SIGTERM
    */
   public record Operations(
-      InetSocketAddress adminListen,
-      AdminToken adminToken,
-      Tls tls,
+      @Nullable InetSocketAddress adminListen,
+      @Nullable AdminToken adminToken,
+      @Nullable Tls tls,
       LogFormat logFormat,
-      String logLevel,
+      @Nullable String logLevel,
       Duration shutdownGracePeriod) {
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(20);
 

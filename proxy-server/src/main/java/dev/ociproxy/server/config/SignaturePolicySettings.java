@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.UnaryOperator;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Reads {@code signaturePolicy}: the path of a containers-policy.json file, or the same document
@@ -64,11 +65,11 @@ final class SignaturePolicySettings {
    * The policy, or null when {@code signaturePolicy} is not given; {@code ${VAR}} in its values is
    * replaced from {@code env}, as everywhere in {@code proxy.yaml}.
    */
-  static SignaturePolicy parse(JsonNode node, UnaryOperator<String> env) {
+  static @Nullable SignaturePolicy parse(@Nullable JsonNode node, UnaryOperator<String> env) {
     return new SignaturePolicySettings(env).parse(node);
   }
 
-  private SignaturePolicy parse(JsonNode node) {
+  private @Nullable SignaturePolicy parse(@Nullable JsonNode node) {
     if (node == null || node.isNull() || node.isMissingNode()) {
       return null;
     }

@@ -4,6 +4,7 @@ import dev.ociproxy.core.shared.S3Options;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@code storage.s3}: the shared store on an S3-compatible object store. Absent, the local disk is
@@ -20,7 +21,7 @@ final class StorageSettings {
   private StorageSettings() {}
 
   /** The shared store, or null when {@code storage.s3} is not given. */
-  static S3Options parse(ConfigFile.Storage storage) {
+  static @Nullable S3Options parse(ConfigFile.Storage storage) {
     ConfigFile.S3 s = storage.s3();
     if (s == null) {
       return null;
@@ -71,7 +72,7 @@ final class StorageSettings {
         ConfigLoader.orElse(s.redirect(), false));
   }
 
-  private static URI endpoint(String v) {
+  private static @Nullable URI endpoint(@Nullable String v) {
     if (v == null) {
       return null;
     }

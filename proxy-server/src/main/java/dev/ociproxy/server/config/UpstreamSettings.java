@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The {@code upstreams} list: names, URLs, credentials and timeouts, and the rules between them.
@@ -34,7 +35,8 @@ final class UpstreamSettings {
    * @param cache the cache section, whose tagTtl, manifestMaxBytes and finishAbandonedDownloads
    *     apply to each
    */
-  static List<ProxyConfig.Upstream> parse(List<ConfigFile.Upstream> ups, ConfigFile.Cache cache) {
+  static List<ProxyConfig.Upstream> parse(
+      @Nullable List<ConfigFile.Upstream> ups, ConfigFile.Cache cache) {
     if (ups == null) {
       throw new ConfigException(
           "upstreams", "missing (expected: a list with at least one upstream)");
@@ -124,7 +126,7 @@ final class UpstreamSettings {
   }
 
   /** Parses a PEM CA bundle now, so --check-config reports a bad one rather than the first pull. */
-  private static Path caFile(String key, String ca) {
+  private static @Nullable Path caFile(String key, @Nullable String ca) {
     if (ca == null) {
       return null;
     }

@@ -9,6 +9,7 @@ import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
 import dev.ociproxy.server.config.ProxyConfig;
 import java.nio.charset.StandardCharsets;
 import java.util.Iterator;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.ILoggerFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,7 +23,8 @@ import org.slf4j.LoggerFactory;
 public final class LogSetup {
   private LogSetup() {}
 
-  public static void apply(ProxyConfig.LogFormat format, String level) {
+  /** {@code level} null keeps logback's own ($LOG_LEVEL or INFO). */
+  public static void apply(ProxyConfig.LogFormat format, @Nullable String level) {
     ILoggerFactory factory = LoggerFactory.getILoggerFactory();
     if (!(factory instanceof LoggerContext ctx)) {
       return; // another SLF4J backend (tests, embedding): leave it alone

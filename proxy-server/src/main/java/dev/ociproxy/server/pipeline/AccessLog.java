@@ -16,6 +16,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AttributeKey;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,7 +37,7 @@ final class AccessLog {
   private static final Logger log = LoggerFactory.getLogger("access");
   private static final AttributeKey<Entry> CURRENT = AttributeKey.valueOf(AccessLog.class, "entry");
 
-  private final RequestMetrics metrics;
+  private final @Nullable RequestMetrics metrics;
   private final Inbound inbound = new Inbound();
   private final Outbound outbound = new Outbound();
 
@@ -47,7 +48,7 @@ final class AccessLog {
   /**
    * @param metrics where finished requests are counted, or null for none
    */
-  AccessLog(RequestMetrics metrics) {
+  AccessLog(@Nullable RequestMetrics metrics) {
     this.metrics = metrics;
   }
 

@@ -24,6 +24,7 @@ import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import org.jspecify.annotations.Nullable;
 
 /** Writes blob responses from verified files: zero-copy in plain text, chunked under TLS. */
 final class BlobResponses {
@@ -67,7 +68,11 @@ final class BlobResponses {
    * Sends a verified file, or the single range of it the client asked for; returns the last write.
    */
   static ChannelFuture sendFile(
-      ChannelHandlerContext ctx, Digest digest, Path path, long size, String rangeHeader) {
+      ChannelHandlerContext ctx,
+      Digest digest,
+      Path path,
+      long size,
+      @Nullable String rangeHeader) {
     ByteRange range = ByteRange.parse(rangeHeader, size); // may throw Unsatisfiable (416)
     long offset = range == null ? 0 : range.start();
     long length = range == null ? size : range.length();

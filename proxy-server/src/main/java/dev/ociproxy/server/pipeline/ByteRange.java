@@ -2,6 +2,7 @@ package dev.ociproxy.server.pipeline;
 
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /** One satisfiable byte range of a blob of known size, as asked for by a {@code Range} header. */
 record ByteRange(long start, long endInclusive) {
@@ -24,7 +25,7 @@ record ByteRange(long start, long endInclusive) {
    * Parses a single range; returns null when the whole blob should be sent (no header, several
    * ranges, or syntax we ignore as RFC 9110 allows).
    */
-  static ByteRange parse(String header, long size) {
+  static @Nullable ByteRange parse(@Nullable String header, long size) {
     if (header == null) {
       return null;
     }

@@ -10,19 +10,20 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import java.net.SocketAddress;
 import java.util.concurrent.CompletableFuture;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Who a client is and whether it may make a routed request: checked before anything is read from
  * the cache or fetched upstream. Thread-safe; one instance serves every channel.
  */
 final class ClientAccess {
-  private final Authenticator authenticator;
+  private final @Nullable Authenticator authenticator;
   private final AccessPolicy policy;
 
   /**
    * @param authenticator null when client authentication is off
    */
-  ClientAccess(Authenticator authenticator, AccessPolicy policy) {
+  ClientAccess(@Nullable Authenticator authenticator, AccessPolicy policy) {
     this.authenticator = authenticator;
     this.policy = policy;
   }
@@ -49,7 +50,7 @@ final class ClientAccess {
             });
   }
 
-  private void authorize(Principal principal, V2Request route) {
+  private void authorize(@Nullable Principal principal, V2Request route) {
     if (route instanceof V2Request.Scoped s) {
       policy.check(principal, s.registry().name(), s.repository().value());
     } else if (policy.authEnabled() && principal == null) {

@@ -15,6 +15,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.util.concurrent.CompletableFuture;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Every open client connection and whether it is in the middle of a response, so a graceful
@@ -65,7 +66,7 @@ public final class Connections {
    * been written; closes it then if a drain has begun. Position: right after the HTTP codec.
    */
   final class Tracker extends ChannelDuplexHandler {
-    private ChannelHandlerContext ctx;
+    private @Nullable ChannelHandlerContext ctx; // from handlerAdded on
     private boolean busy;
 
     @Override
@@ -109,8 +110,9 @@ public final class Connections {
 
     /** Runs on the channel's event loop. */
     void closeIfIdle() {
-      if (!busy) {
-        ctx.close();
+      ChannelHandlerContext c = ctx;
+      if (!busy && c != null) {
+        c.close();
       }
     }
   }

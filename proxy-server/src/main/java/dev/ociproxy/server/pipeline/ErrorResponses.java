@@ -15,6 +15,7 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import java.util.Locale;
+import org.jspecify.annotations.Nullable;
 
 /** The single place that renders the spec's JSON error body. */
 final class ErrorResponses {
@@ -37,7 +38,11 @@ final class ErrorResponses {
 
   /** {@code {"errors":[{"code":…,"message":…,"detail":null}]}}, without a body for HEAD. */
   static FullHttpResponse of(
-      ByteBufAllocator alloc, int status, OciErrorCode code, String message, boolean head) {
+      ByteBufAllocator alloc,
+      int status,
+      OciErrorCode code,
+      @Nullable String message,
+      boolean head) {
     ObjectNode root = JSON.createObjectNode();
     ArrayNode errors = root.putArray("errors");
     ObjectNode e = errors.addObject();

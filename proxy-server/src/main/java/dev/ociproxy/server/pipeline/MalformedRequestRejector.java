@@ -15,6 +15,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Answers the requests no router should see, before anything parses them (as Zuul's {@code
@@ -66,7 +67,7 @@ final class MalformedRequestRejector extends ChannelInboundHandlerAdapter {
   }
 
   /** The answer to a request that must not be routed, or null to pass it on. */
-  private FullHttpResponse rejection(ChannelHandlerContext ctx, HttpRequest req) {
+  private @Nullable FullHttpResponse rejection(ChannelHandlerContext ctx, HttpRequest req) {
     if (req.decoderResult().isFailure()) {
       Throwable cause = req.decoderResult().cause();
       int status =

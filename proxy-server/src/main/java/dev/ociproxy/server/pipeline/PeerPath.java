@@ -65,8 +65,9 @@ public final class PeerPath {
     String path = uri.substring(Cluster.PATH.length() - 1); // /v2/<upstream>/<repo>/blobs/<d>
     String name = V2Router.nameBefore(path, V2Router.BLOBS);
     int slash = name == null ? -1 : name.indexOf('/');
-    PullThrough upstream = slash > 0 ? upstreams.apply(name.substring(0, slash)) : null;
-    if (upstream == null) {
+    PullThrough upstream =
+        name != null && slash > 0 ? upstreams.apply(name.substring(0, slash)) : null;
+    if (name == null || upstream == null) {
       throw unknown();
     }
     return new Blob(

@@ -14,6 +14,7 @@ import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.flow.FlowControlHandler;
 import io.netty.handler.stream.ChunkedWriteHandler;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /** Builds every client pipeline, in named steps; the only class that calls {@code addLast}. */
 public final class ProxyChannelInitializer extends ChannelInitializer<SocketChannel> {
@@ -35,15 +36,18 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
    * @param peers the fleet's internal path, with a {@code cluster} section
    */
   public record Extras(
-      ServerTls tls,
-      AdminHandler admin,
-      Connections connections,
-      RequestMetrics metrics,
-      PeerPath peers) {
+      @Nullable ServerTls tls,
+      @Nullable AdminHandler admin,
+      @Nullable Connections connections,
+      @Nullable RequestMetrics metrics,
+      @Nullable PeerPath peers) {
     public static final Extras NONE = new Extras(null, null, null, null);
 
     public Extras(
-        ServerTls tls, AdminHandler admin, Connections connections, RequestMetrics metrics) {
+        @Nullable ServerTls tls,
+        @Nullable AdminHandler admin,
+        @Nullable Connections connections,
+        @Nullable RequestMetrics metrics) {
       this(tls, admin, connections, metrics, null);
     }
   }
@@ -55,8 +59,8 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
   public ProxyChannelInitializer(
       ProxyConfig.Limits limits,
       Map<String, Upstream> upstreams,
-      Upstream defaultUpstream,
-      Authenticator authenticator,
+      @Nullable Upstream defaultUpstream,
+      @Nullable Authenticator authenticator,
       AccessPolicy policy) {
     this(limits, upstreams, defaultUpstream, authenticator, policy, Extras.NONE);
   }
@@ -68,8 +72,8 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
   public ProxyChannelInitializer(
       ProxyConfig.Limits limits,
       Map<String, Upstream> upstreams,
-      Upstream defaultUpstream,
-      Authenticator authenticator,
+      @Nullable Upstream defaultUpstream,
+      @Nullable Authenticator authenticator,
       AccessPolicy policy,
       Extras extras) {
     this.limits = limits;
@@ -95,9 +99,10 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
 
   private void addTransportHandlers(ChannelPipeline p) {
     p.addLast("connectionLimit", connectionLimiter);
-    if (extras.tls() != null) {
+    ServerTls tls = extras.tls();
+    if (tls != null) {
       // The newest context: a renewed certificate applies to connections accepted from now on.
-      p.addLast("tls", extras.tls().current().newHandler(p.channel().alloc()));
+      p.addLast("tls", tls.current().newHandler(p.channel().alloc()));
       p.addLast("tlsErrors", TlsErrorHandler.INSTANCE);
     }
   }
@@ -105,8 +110,9 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
   private void addHttpHandlers(ChannelPipeline p) {
     p.addLast(
         "codec", new HttpServerCodec(limits.maxInitialLineLength(), limits.maxHeaderSize(), 8192));
-    if (extras.connections() != null) {
-      p.addLast("inFlight", extras.connections().newTracker());
+    Connections connections = extras.connections();
+    if (connections != null) {
+      p.addLast("inFlight", connections.newTracker());
     }
     // Between the codec and the chunked writer, so it sees every response's LastHttpContent.
     p.addLast("requestDeadline", new RequestDeadlineHandler(limits.idleTimeout().toMillis()));
@@ -118,10 +124,11 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
   }
 
   private void addProxyHandlers(ChannelPipeline p) {
-    if (extras.admin() != null) {
+    AdminHandler admin = extras.admin();
+    if (admin != null) {
       // Before client authentication (in RegistryHandler): probes and scrapers carry no registry
       // credentials. Before the access log: their requests are not logged.
-      p.addLast("admin", extras.admin());
+      p.addLast("admin", admin);
     }
     p.addLast("accessLogIn", accessLog.inbound());
     // Nearer the socket than the chunked writer: it counts the chunks made of a file.

@@ -8,6 +8,7 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Renders verified referrers as the spec's answer: an OCI image index, 200 even when empty, with
@@ -16,7 +17,7 @@ import io.netty.handler.codec.http.HttpVersion;
 final class ReferrersResponses {
   private ReferrersResponses() {}
 
-  static FullHttpResponse of(Referrers referrers, String artifactType, boolean head) {
+  static FullHttpResponse of(Referrers referrers, @Nullable String artifactType, boolean head) {
     byte[] body = (artifactType == null ? referrers : referrers.filtered(artifactType)).indexJson();
     FullHttpResponse r =
         new DefaultFullHttpResponse(

@@ -8,6 +8,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Sits after the HTTP codec: a connection must deliver a complete request head within {@code
@@ -17,7 +18,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class RequestDeadlineHandler extends ChannelDuplexHandler {
   private final long timeoutMillis;
-  private ScheduledFuture<?> deadline;
+  private @Nullable ScheduledFuture<?> deadline;
 
   RequestDeadlineHandler(long timeoutMillis) {
     this.timeoutMillis = timeoutMillis;
@@ -72,8 +73,9 @@ final class RequestDeadlineHandler extends ChannelDuplexHandler {
   }
 
   private void disarm() {
-    if (deadline != null) {
-      deadline.cancel(false);
+    ScheduledFuture<?> d = deadline;
+    if (d != null) {
+      d.cancel(false);
       deadline = null;
     }
   }

@@ -19,6 +19,7 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Renders a tag list page in the client's view: the repository name and the {@code Link} to the
@@ -67,7 +68,7 @@ final class TagListResponses {
    * elsewhere (an {@code ns} naming another upstream, another host or path). A link we cannot read
    * is dropped.
    */
-  static String rewriteLink(String link, V2Request.ListTags req) {
+  static @Nullable String rewriteLink(@Nullable String link, V2Request.ListTags req) {
     if (link == null) {
       return null;
     }
@@ -83,8 +84,8 @@ final class TagListResponses {
     List<String> last = params.getOrDefault("last", List.of());
     if (n.size() > 1
         || last.size() > 1
-        || !n.isEmpty() && !n.get(0).matches("[0-9]{1,6}")
-        || !last.isEmpty() && !Tag.isValid(last.get(0))) {
+        || (!n.isEmpty() && !n.get(0).matches("[0-9]{1,6}"))
+        || (!last.isEmpty() && !Tag.isValid(last.get(0)))) {
       return null;
     }
     StringBuilder query = new StringBuilder();

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Sends a blob to one client while its (possibly shared) download is still running: the bytes the
@@ -176,7 +177,7 @@ final class TailingBlobWriter {
   }
 
   /** Writes the next bytes up to {@code allowed}; null when none can be written yet. */
-  private ChannelFuture write(long allowed) {
+  private @Nullable ChannelFuture write(long allowed) {
     ChannelFuture f = writeReceived(Math.min(allowed - sent, MAX_PIECE));
     if (f != null) {
       return f;
@@ -189,7 +190,7 @@ final class TailingBlobWriter {
    * Sends up to {@code max} bytes from the download's received buffers; null when it holds none at
    * {@link #sent}.
    */
-  private ChannelFuture writeReceived(long max) {
+  private @Nullable ChannelFuture writeReceived(long max) {
     ChannelFuture last = null;
     long left = max;
     ByteBuf slice;

@@ -4,6 +4,7 @@ import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.Reference;
 import dev.ociproxy.core.oci.RepositoryName;
 import dev.ociproxy.core.registry.Registry;
+import org.jspecify.annotations.Nullable;
 
 /** A parsed, validated read-API request. No handler after the router sees a path string. */
 sealed interface V2Request {
@@ -41,7 +42,7 @@ sealed interface V2Request {
       RepositoryName repository,
       String clientName,
       Digest subject,
-      String artifactType,
+      @Nullable String artifactType,
       boolean head)
       implements Scoped {}
 

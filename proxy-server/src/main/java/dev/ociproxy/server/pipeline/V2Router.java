@@ -38,12 +38,12 @@ final class V2Router {
           "[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}");
 
   private final Map<String, Upstream> byName;
-  private final Upstream defaultUpstream;
+  private final @Nullable Upstream defaultUpstream;
 
   /**
    * @param defaultUpstream what names without an upstream prefix mean; null when there is none
    */
-  V2Router(Map<String, Upstream> byName, Upstream defaultUpstream) {
+  V2Router(Map<String, Upstream> byName, @Nullable Upstream defaultUpstream) {
     this.byName = Map.copyOf(byName);
     this.defaultUpstream = defaultUpstream;
   }
@@ -124,7 +124,7 @@ final class V2Router {
    * For {@code /v2/<name><kind>/<ref>}, with a non-empty name and a ref without '/': the name;
    * otherwise null. Whatever the name holds is validated later against the spec grammar.
    */
-  static String nameBefore(String path, String kind) {
+  static @Nullable String nameBefore(String path, String kind) {
     int lastSlash = path.lastIndexOf('/');
     int kindStart = lastSlash - kind.length();
     if (!path.startsWith(PREFIX)
@@ -181,7 +181,7 @@ final class V2Router {
 
   private record Target(Registry registry, RepositoryName repo) {}
 
-  private Target target(String name, String ns) {
+  private Target target(String name, @Nullable String ns) {
     if (name.length() > 512) {
       throw new RegistryException(OciErrorCode.NAME_INVALID, "repository name too long");
     }
@@ -233,7 +233,7 @@ final class V2Router {
   }
 
   /** The {@code artifactType} filter, or null; malformed: 400, as it can match nothing. */
-  private static String artifactType(QueryStringDecoder qs) {
+  private static @Nullable String artifactType(QueryStringDecoder qs) {
     String type = first(qs.parameters(), "artifactType");
     if (type != null) {
       type = type.replace(' ', '+'); // an unescaped '+' (application/spdx+json) decodes as a space
@@ -265,7 +265,7 @@ final class V2Router {
     return q.toString();
   }
 
-  private static String first(Map<String, List<String>> params, String key) {
+  private static @Nullable String first(Map<String, List<String>> params, String key) {
     List<String> v = params.get(key);
     return v == null || v.isEmpty() ? null : v.get(0);
   }

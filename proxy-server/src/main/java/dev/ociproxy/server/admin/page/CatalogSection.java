@@ -47,16 +47,19 @@ final class CatalogSection {
       h.raw(" › ").link(Html.query("upstream", v.upstream(), "repo", v.repo()), v.repo());
     }
     h.raw("</nav>");
-    if (v.q() != null) {
-      search(h, s, catalog, v);
-    } else if (v.repo() != null) {
+    String upstream = v.upstream();
+    String repo = v.repo(); // only with an upstream (StatusPage.View.of)
+    String q = v.q();
+    if (q != null) {
+      search(h, s, catalog, v, q);
+    } else if (upstream != null && repo != null) {
       List<TagCatalog.Name> tags =
-          names.tailSet(TagCatalog.Name.first(v.upstream(), v.repo())).stream()
-              .takeWhile(n -> n.upstream().equals(v.upstream()) && n.repository().equals(v.repo()))
+          names.tailSet(TagCatalog.Name.first(upstream, repo)).stream()
+              .takeWhile(n -> n.upstream().equals(upstream) && n.repository().equals(repo))
               .toList();
-      tags(h, s, catalog, tags, v, "Tags of " + v.upstream() + "/" + v.repo());
-    } else if (v.upstream() != null) {
-      repositories(h, names, v);
+      tags(h, s, catalog, tags, v, "Tags of " + upstream + "/" + repo);
+    } else if (upstream != null) {
+      repositories(h, names, v, upstream);
     } else {
       upstreams(h, names);
     }
@@ -99,15 +102,16 @@ final class CatalogSection {
     h.raw("</tbody></table></div>");
   }
 
-  private static void repositories(Html h, NavigableSet<TagCatalog.Name> names, StatusPage.View v) {
+  private static void repositories(
+      Html h, NavigableSet<TagCatalog.Name> names, StatusPage.View v, String upstream) {
     record Repo(String name, int tags) {}
     List<Repo> page = new ArrayList<>(PAGE_SIZE);
     int total = 0;
     int skip = (v.page() - 1) * PAGE_SIZE;
     String current = null;
     int tags = 0;
-    for (TagCatalog.Name n : names.tailSet(TagCatalog.Name.first(v.upstream(), null))) {
-      if (!n.upstream().equals(v.upstream())) {
+    for (TagCatalog.Name n : names.tailSet(TagCatalog.Name.first(upstream, null))) {
+      if (!n.upstream().equals(upstream)) {
         break;
       }
       if (!n.repository().equals(current)) {
@@ -123,11 +127,11 @@ final class CatalogSection {
       page.add(new Repo(current, tags));
     }
     if (total == 0) {
-      h.raw("<p>").text("Nothing cached from " + v.upstream() + " yet.").raw("</p>");
+      h.raw("<p>").text("Nothing cached from " + upstream + " yet.").raw("</p>");
       return;
     }
     h.raw("<div class=\"scroll\" tabindex=\"0\"><table><caption>")
-        .text("Repositories of " + v.upstream() + " (" + total + ")")
+        .text("Repositories of " + upstream + " (" + total + ")")
         .raw("</caption>")
         .raw("<thead><tr>")
         .th("Repository")
@@ -135,7 +139,7 @@ final class CatalogSection {
         .raw("</tr></thead><tbody>");
     for (Repo r : page) {
       h.raw("<tr><th scope=\"row\">")
-          .link(Html.query("upstream", v.upstream(), "repo", r.name()), r.name())
+          .link(Html.query("upstream", upstream, "repo", r.name()), r.name())
           .raw("</th>")
           .el("td", r.tags())
           .raw("</tr>");
@@ -148,8 +152,9 @@ final class CatalogSection {
    * Tags whose name holds the query, or whose digest does among the records read so far (the page
    * reads them all in the background after its first view; until then it says how far it got).
    */
-  private static void search(Html h, StatusSources s, TagCatalog catalog, StatusPage.View v) {
-    String q = v.q().toLowerCase(Locale.ROOT);
+  private static void search(
+      Html h, StatusSources s, TagCatalog catalog, StatusPage.View v, String query) {
+    String q = query.toLowerCase(Locale.ROOT);
     boolean whole = q.indexOf('/') >= 0 || q.indexOf(':') >= 0; // a name with its upstream or tag
     List<TagCatalog.Name> hits = new ArrayList<>();
     int[] counts = new int[2]; // records read, names
@@ -182,7 +187,7 @@ final class CatalogSection {
                   + " tag records; the rest are being read.")
           .raw("</p>");
     }
-    tags(h, s, catalog, hits, v, "Tags matching “" + v.q() + "”");
+    tags(h, s, catalog, hits, v, "Tags matching “" + query + "”");
   }
 
   /** One page of tag rows out of {@code all}, with their digests, sizes and verification times. */

@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Writes the status page's HTML. Every value goes through {@link #text} or an attribute method,
@@ -54,13 +55,13 @@ final class Html {
   }
 
   /** A value, escaped; {@code null} shows as an en dash. */
-  Html text(Object value) {
+  Html text(@Nullable Object value) {
     out.append(value == null ? "–" : escape(String.valueOf(value)));
     return this;
   }
 
   /** {@code <tag>value</tag>}, the value escaped. */
-  Html el(String tag, Object value) {
+  Html el(String tag, @Nullable Object value) {
     return raw("<" + tag + ">").text(value).raw("</" + tag + ">");
   }
 
@@ -78,21 +79,22 @@ final class Html {
    * {@code /?k1=v1&k2=v2...} from pairs, skipping null values; URL-encoded (then escaped by {@link
    * #link}).
    */
-  static String query(String... pairs) {
+  static String query(@Nullable String... pairs) {
     StringBuilder q = new StringBuilder("/");
     for (int i = 0; i + 1 < pairs.length; i += 2) {
-      if (pairs[i + 1] != null) {
+      String value = pairs[i + 1];
+      if (value != null) {
         q.append(q.length() == 1 ? '?' : '&')
             .append(pairs[i])
             .append('=')
-            .append(URLEncoder.encode(pairs[i + 1], StandardCharsets.UTF_8));
+            .append(URLEncoder.encode(value, StandardCharsets.UTF_8));
       }
     }
     return q.toString();
   }
 
   /** A {@code <time>} element in UTC. */
-  Html time(Instant at) {
+  Html time(@Nullable Instant at) {
     if (at == null) {
       return text(null);
     }

@@ -11,6 +11,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Renders the operator's status page: one HTML document, every section server-rendered, so the
@@ -29,7 +30,7 @@ public final class StatusPage implements AutoCloseable {
   static final long FILL_PAUSE_MILLIS = 50;
 
   /** What the URL asks to browse: nulls for absent parameters; {@code page} counts from 1. */
-  record View(String upstream, String repo, String q, int page) {
+  record View(@Nullable String upstream, @Nullable String repo, @Nullable String q, int page) {
     /**
      * Reads {@code upstream}, {@code repo}, {@code q} and {@code page}; anything malformed is left
      * out.
@@ -53,7 +54,7 @@ public final class StatusPage implements AutoCloseable {
       return new View(upstream, repo, q, page);
     }
 
-    private static String first(Map<String, List<String>> params, String key) {
+    private static @Nullable String first(Map<String, List<String>> params, String key) {
       List<String> v = params.get(key);
       return v == null || v.isEmpty() || v.get(0).isEmpty() ? null : v.get(0);
     }

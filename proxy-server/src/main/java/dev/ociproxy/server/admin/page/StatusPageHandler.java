@@ -22,6 +22,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,14 +48,14 @@ public final class StatusPageHandler extends ChannelInboundHandlerAdapter {
   private static final String FAVICON = "/favicon.ico";
 
   private final StatusPage page;
-  private final AdminToken token;
+  private final @Nullable AdminToken token;
   private final byte[] css = resource("status.css");
   private final byte[] js = resource("status.js");
 
   /**
    * @param token what {@code /} must carry to show anything, or null when the page is open
    */
-  public StatusPageHandler(StatusPage page, AdminToken token) {
+  public StatusPageHandler(StatusPage page, @Nullable AdminToken token) {
     this.page = requireNonNull(page, "page");
     this.token = token;
   }

@@ -5,6 +5,8 @@ import static java.util.Objects.requireNonNull;
 import dev.ociproxy.core.airgap.Airgap;
 import dev.ociproxy.core.airgap.WarmJobs;
 import dev.ociproxy.core.cache.ContentStore;
+import dev.ociproxy.core.registry.PullThrough;
+import dev.ociproxy.core.upstream.UpstreamClient;
 import dev.ociproxy.core.upstream.UpstreamStatus;
 import dev.ociproxy.core.verify.Refusals;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -33,6 +35,12 @@ public record StatusSources(
       requireNonNull(url, "url");
       requireNonNull(status, "status");
       requireNonNull(refusals, "refusals");
+    }
+
+    /** What the page shows of one pull-through: its health and the lies it refused. */
+    public static Upstream of(PullThrough p) {
+      UpstreamClient c = p.client();
+      return new Upstream(p.name(), c.options().url().toString(), c::status, p.refusals());
     }
   }
 
