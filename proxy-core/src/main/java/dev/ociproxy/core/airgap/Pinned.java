@@ -158,33 +158,25 @@ public final class Pinned implements Registry {
     }
     Pins p = pins.get();
     if (ref instanceof Tag t) {
-      return p.get(upstream, repo, t) != null
-          ? null
-          : new RegistryException(
-              OciErrorCode.DENIED,
-              403,
-              upstream
-                  + "/"
-                  + repo
-                  + ":"
-                  + t
-                  + " is not pinned, and upstream "
-                  + upstream
-                  + " serves pinned images only (policy: pinned-only)");
+      return p.get(upstream, repo, t) != null ? null : refusal(repo + ":" + t, "is not pinned");
     }
     Digest d = (Digest) ref;
     return closure.reachable(p, upstream, repo, d)
         ? null
-        : new RegistryException(
-            OciErrorCode.DENIED,
-            403,
-            upstream
-                + "/"
-                + repo
-                + "@"
-                + d
-                + " is not reachable from any pin, and upstream "
-                + upstream
-                + " serves pinned images only (policy: pinned-only)");
+        : refusal(repo + "@" + d, "is not reachable from any pin");
+  }
+
+  private RegistryException refusal(String image, String why) {
+    return new RegistryException(
+        OciErrorCode.DENIED,
+        403,
+        upstream
+            + "/"
+            + image
+            + " "
+            + why
+            + ", and upstream "
+            + upstream
+            + " serves pinned images only (policy: pinned-only)");
   }
 }

@@ -1,18 +1,14 @@
 package dev.ociproxy.core.airgap;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ociproxy.core.oci.Descriptor;
 import dev.ociproxy.core.oci.Digest;
-import dev.ociproxy.core.oci.MediaTypes;
 import dev.ociproxy.core.oci.RegistryException;
 import dev.ociproxy.core.oci.Tag;
 import dev.ociproxy.core.registry.Referrers;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.regex.Matcher;
@@ -60,7 +56,6 @@ final class ReferrerList {
         problems.accept("referrer " + d.digest() + " of " + subject + " was not verified");
         continue;
       }
-      Referrers.Referrer r = referrer(n);
       Digest claimed = subjectOf(n);
       if (!subject.equals(claimed)) {
         problems.accept(
@@ -70,8 +65,10 @@ final class ReferrerList {
                 + subject
                 + " but its subject is "
                 + (claimed == null ? "none" : claimed));
-      } else if (r != null) {
-        out.add(r);
+      } else {
+        // The pull-through's entry for it: its subject, checked above, holds no surprise.
+        out.add(
+            Referrers.referrer(subject, n.descriptor().digest(), n.doc().mediaType(), n.body()));
       }
     }
     return new Referrers(subject, out, false);
@@ -85,36 +82,5 @@ final class ReferrerList {
     } catch (IOException | RegistryException e) {
       return null;
     }
-  }
-
-  /**
-   * The list entry of a verified referrer: the artifact type is its {@code artifactType}, else its
-   * config's media type (the spec's rule for image manifests); only string annotations.
-   */
-  private static Referrers.@Nullable Referrer referrer(ImageGraph.Node n) {
-    JsonNode root;
-    try {
-      root = JSON.readTree(n.body());
-    } catch (IOException e) {
-      return null; // cannot happen: the walk parsed it
-    }
-    String artifactType =
-        root.path("artifactType").isTextual() ? root.path("artifactType").asText() : null;
-    if (artifactType == null
-        && !MediaTypes.isIndex(n.doc().mediaType())
-        && root.path("config").path("mediaType").isTextual()) {
-      artifactType = root.path("config").path("mediaType").asText();
-    }
-    Map<String, String> annotations = new TreeMap<>();
-    root.path("annotations")
-        .fields()
-        .forEachRemaining(
-            e -> {
-              if (e.getValue().isTextual()) {
-                annotations.put(e.getKey(), e.getValue().asText());
-              }
-            });
-    return new Referrers.Referrer(
-        n.doc().mediaType(), n.descriptor().digest(), n.body().length, artifactType, annotations);
   }
 }

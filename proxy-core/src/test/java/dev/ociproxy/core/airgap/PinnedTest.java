@@ -110,6 +110,20 @@ class PinnedTest {
       assertThat(e.status()).isEqualTo(403);
       assertThat(e.getMessage()).contains("pinned-only");
     }
+    assertThat(tag.getMessage())
+        .isEqualTo(
+            UP
+                + "/test/app:v2 is not pinned, and upstream "
+                + UP
+                + " serves pinned images only (policy: pinned-only)");
+    assertThat(digest.getMessage())
+        .isEqualTo(
+            UP
+                + "/test/app@"
+                + other.index()
+                + " is not reachable from any pin, and upstream "
+                + UP
+                + " serves pinned images only (policy: pinned-only)");
     assertThat(f.up.requests()).as("refused requests never reach the upstream").isEmpty();
     assertThat(new String(get(f.registry().tagList(APP, null)).json()))
         .contains("\"v1\"")
