@@ -192,7 +192,10 @@ class AdminActionsIT {
                 .upstream(UP, registry.url())
                 .extraYaml("admin:\n  listen: \"0.0.0.0:" + adminPort + "\"\n")
                 .start()) {
-      assertThat(proxy.log()).contains("admin.token is not set");
+      // start() returns once the main listener answers; the admin listener binds, then warns.
+      await("the warning")
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(() -> assertThat(proxy.log()).contains("admin.token is not set"));
     }
   }
 
