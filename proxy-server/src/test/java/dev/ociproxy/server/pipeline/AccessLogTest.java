@@ -152,7 +152,7 @@ class AccessLogTest {
 
   /** Over the assembled pipeline and a real upstream: a HEAD the cache answered says so. */
   @Nested
-  class BlobHead {
+  class Heads {
     @TempDir Path cache;
     HostileRegistry up;
     TestMirrors mirrors;
@@ -213,6 +213,28 @@ class AccessLogTest {
       assertThat(heads.get(0)).contains(" cache=miss ");
       assertThat(heads.get(1)).contains(" cache=hit ");
       assertThat(up.requests("HEAD", "/v2/test/app/blobs/")).hasSize(1);
+    }
+
+    @Test
+    void aManifestHeadForwardedUpstreamIsAMiss_andOneAnsweredFromTheCacheIsAHit() throws Exception {
+      up.putImage("test/app", "v1", new byte[] {1, 2, 3});
+      InetSocketAddress a = (InetSocketAddress) server.localAddress();
+      try (RawHttpClient c = new RawHttpClient("127.0.0.1", a.getPort(), Duration.ofSeconds(10))) {
+        assertThat(c.head("/v2/test/app/manifests/v1").status()).isEqualTo(200);
+        assertThat(c.head("/v2/test/app/manifests/v1").status()).isEqualTo(200);
+        // Read only once the second HEAD's line is written: after this answer, that line is there.
+        assertThat(c.get("/v2/").status()).isEqualTo(200);
+      }
+
+      List<String> heads =
+          lines.list.stream()
+              .map(ILoggingEvent::getFormattedMessage)
+              .filter(l -> l.startsWith("HEAD "))
+              .toList();
+      assertThat(heads).hasSize(2);
+      assertThat(heads.get(0)).contains(" cache=miss ");
+      assertThat(heads.get(1)).contains(" cache=hit ");
+      assertThat(up.requests("GET", "/v2/test/app/manifests/")).hasSize(1);
     }
   }
 }
