@@ -275,6 +275,33 @@ class SignedOnlyTest {
   }
 
   @Test
+  void aBundleListedByTheUpstreamsReferrersApi_admitsTheImage_andAnUnsignedOneStaysRefused()
+      throws Exception {
+    Registry r = wire(Set.of(), new SignedIdentity.MatchRepository(), Duration.ofSeconds(30));
+    HostileRegistry.Image image = up.putImage("team/app", "v1", "layer".getBytes());
+    HostileRegistry.Image unsigned = up.putImage("team/app", "v2", "other".getBytes());
+    byte[] bundle =
+        CosignSignatures.bundle(
+            key.getPrivate(), CosignSignatures.statement(UP + "/team/app", image.manifestDigest()));
+    up.putBlob("team/app", CosignSignatures.EMPTY_JSON);
+    up.putBlob("team/app", bundle);
+    // Only the API lists it: the upstream answers GET /v2/team/app/referrers/<digest> from the
+    // manifests whose subject is the digest, and holds no sha256-<hex> tag.
+    up.putManifest(
+        "team/app",
+        OciJson.IMAGE_MANIFEST,
+        CosignSignatures.bundleManifest(
+            bundle, OciJson.descriptor(OciJson.IMAGE_MANIFEST, image.manifest())));
+
+    assertThat(manifest(r, new Tag("v1")).digest().toString()).isEqualTo(image.manifestDigest());
+    RegistryException e = failure(r.manifest(REPO, new Tag("v2"), MediaTypes.ALL_MANIFESTS));
+    assertThat(e.status()).as(e.getMessage()).isEqualTo(403);
+    assertThat(up.requests("GET", "/v2/team/app/referrers/" + image.manifestDigest()))
+        .as("found through the API")
+        .isNotEmpty();
+  }
+
+  @Test
   void offline_theCachedSignatureStillAdmits_andAnImageNeverVerifiedIsRefused() throws Exception {
     HostileRegistry.Image signed = up.putImage("team/app", "v1", "one".getBytes());
     sign(signed, UP + "/team/app:v1");
