@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import java.util.ArrayDeque;
 
 /**
  * Says {@code Connection: keep-alive} to an HTTP/1.0 client that asked for it, when the response
@@ -19,24 +20,30 @@ import io.netty.handler.codec.http.HttpVersion;
  * whether the connection persists.
  */
 final class Http10KeepAlive extends ChannelDuplexHandler {
-  private boolean http10KeepAlive;
+  // One entry per request not yet answered: a pipelined request passes here before the answer to
+  // the one ahead of it (FlowControlHandler holds it further on).
+  private final ArrayDeque<Boolean> http10KeepAlive = new ArrayDeque<>();
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (msg instanceof HttpRequest request) {
-      http10KeepAlive =
-          request.protocolVersion().equals(HttpVersion.HTTP_1_0) && HttpUtil.isKeepAlive(request);
+      http10KeepAlive.add(
+          request.protocolVersion().equals(HttpVersion.HTTP_1_0) && HttpUtil.isKeepAlive(request));
     }
     ctx.fireChannelRead(msg);
   }
 
   @Override
   public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-    if (http10KeepAlive
-        && msg instanceof HttpResponse response
-        && response.status().codeClass() != HttpStatusClass.INFORMATIONAL
-        && HttpUtil.isKeepAlive(response)) {
-      response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+    if (msg instanceof HttpResponse response
+        && response.status().codeClass() != HttpStatusClass.INFORMATIONAL) {
+      Boolean asked = http10KeepAlive.poll();
+      // Only with a Content-Length: HTTP/1.0 has no chunked framing to end a response by.
+      if (Boolean.TRUE.equals(asked)
+          && HttpUtil.isContentLengthSet(response)
+          && HttpUtil.isKeepAlive(response)) {
+        response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+      }
     }
     ctx.write(msg, promise);
   }
