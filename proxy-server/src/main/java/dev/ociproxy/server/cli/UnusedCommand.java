@@ -5,11 +5,11 @@ import dev.ociproxy.core.shared.S3Options;
 import dev.ociproxy.core.shared.SharedStore;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
-import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Set;
 import java.util.regex.Matcher;
@@ -80,15 +80,16 @@ final class UnusedCommand {
   /** An instant, a date (its start, UTC), or an age before {@code now} (30d, 12h). */
   static Instant since(String v, Instant now) throws UsageException {
     Matcher m = AGE.matcher(v);
-    if (m.matches()) {
-      long n = Long.parseLong(m.group(1));
-      return now.minus(m.group(2).equals("d") ? Duration.ofDays(n) : Duration.ofHours(n));
-    }
     try {
+      if (m.matches()) {
+        long n = Long.parseLong(m.group(1));
+        return now.minus(m.group(2).equals("d") ? Duration.ofDays(n) : Duration.ofHours(n));
+      }
       return v.contains("T")
           ? Instant.parse(v)
           : LocalDate.parse(v).atStartOfDay(ZoneOffset.UTC).toInstant();
-    } catch (DateTimeParseException e) {
+    } catch (DateTimeException | ArithmeticException | NumberFormatException e) {
+      // An age too long for a long, or for an Instant, is as wrong as a date that does not parse.
       throw new UsageException(
           "--since '" + v + "' (expected 2026-11-01, 2026-11-01T12:00:00Z, 30d or 12h)");
     }

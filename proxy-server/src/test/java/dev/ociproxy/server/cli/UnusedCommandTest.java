@@ -64,6 +64,10 @@ class UnusedCommandTest {
         .isEqualTo(Instant.parse("2026-11-01T06:00:00Z"));
     assertThatThrownBy(() -> UnusedCommand.since("last week", now))
         .hasMessageContaining("--since 'last week'");
+    assertThatThrownBy(() -> UnusedCommand.since("99999999999999999999d", now))
+        .isInstanceOf(UsageException.class);
+    assertThatThrownBy(() -> UnusedCommand.since("999999999999999d", now))
+        .isInstanceOf(UsageException.class);
   }
 
   private static String run(String... args) {
