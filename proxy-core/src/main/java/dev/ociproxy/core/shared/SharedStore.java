@@ -41,6 +41,7 @@ public final class SharedStore implements Mirror, AutoCloseable {
   public static final Duration USE_RECORD_INTERVAL = Duration.ofDays(1);
 
   private static final int MAX_RECORD_BYTES = 64 << 10;
+  static final long READ_TIMEOUT_SECONDS = 5;
 
   private final ObjectStore objects;
   private final ContentStore local;
@@ -61,9 +62,7 @@ public final class SharedStore implements Mirror, AutoCloseable {
   private final Cache<String, TagIndex.Entry> tags =
       Caffeine.newBuilder().maximumSize(100_000).executor(Runnable::run).build();
 
-  /**
-   * Digests whose stored copy was refused lately: read elsewhere, and overwritten when verified.
-   */
+  /** Digests whose stored copy was refused lately: read elsewhere, overwritten when verified. */
   private final Cache<Digest, Boolean> refused = expiring(10_000, REFUSAL_MEMORY);
 
   /**
@@ -86,10 +85,7 @@ public final class SharedStore implements Mirror, AutoCloseable {
     io.allowCoreThreadTimeOut(true);
   }
 
-  /**
-   * The shared store on S3 ({@code storage.s3}); the SDK's classes load here, only when it is
-   * configured.
-   */
+  /** The shared store on S3 ({@code storage.s3}); the SDK's classes load only when configured. */
   public static SharedStore onS3(
       S3Options options, ContentStore local, MeterRegistry meters, long maxManifestBytes) {
     return new SharedStore(new S3ObjectStore(options), local, meters, maxManifestBytes);
@@ -321,19 +317,21 @@ public final class SharedStore implements Mirror, AutoCloseable {
   }
 
   /**
-   * Runs {@code c} on this tier's threads; a failure is logged, counted and answered {@code or}.
+   * Runs {@code c} on this tier's threads; a failure, or no answer within READ_TIMEOUT_SECONDS (a
+   * black-holed bucket, reads queued behind uploads), is answered {@code or}: the request goes on.
    */
   private <T> CompletableFuture<T> call(StoreCall<T> c, @Nullable T or) {
     return CompletableFuture.supplyAsync(
-        () -> {
-          try {
-            return c.call();
-          } catch (IOException | RuntimeException e) {
-            meters.failed("read", "", e);
-            return or;
-          }
-        },
-        io);
+            () -> {
+              try {
+                return c.call();
+              } catch (IOException | RuntimeException e) {
+                meters.failed("read", "", e);
+                return or;
+              }
+            },
+            io)
+        .completeOnTimeout(or, READ_TIMEOUT_SECONDS, TimeUnit.SECONDS);
   }
 
   /** Lets queued uploads finish for up to 10 s. */
