@@ -1,7 +1,5 @@
 package dev.ociproxy.core.registry;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.ociproxy.core.cache.BlobDownload;
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.cache.RepositoryLinks;
@@ -20,7 +18,6 @@ import dev.ociproxy.core.verify.VerificationException;
 import io.netty.handler.codec.http.HttpMethod;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -44,7 +41,6 @@ import org.slf4j.LoggerFactory;
  */
 final class BlobFetcher {
   private static final Logger log = LoggerFactory.getLogger(BlobFetcher.class);
-  static final Duration REFUSAL_MEMORY = Duration.ofSeconds(30);
 
   private final RegistryMeters meters;
   private final BlobOrigin origin;
@@ -64,13 +60,7 @@ final class BlobFetcher {
   /** The repository each running download was started for; its own clients join without a HEAD. */
   private final ConcurrentMap<Digest, RepositoryName> downloadRepos = new ConcurrentHashMap<>();
 
-  /** Digests this upstream's content was refused for lately, and why. */
-  private final Cache<Digest, VerificationException> refused =
-      Caffeine.newBuilder()
-          .expireAfterWrite(REFUSAL_MEMORY)
-          .maximumSize(10_000)
-          .executor(Runnable::run)
-          .build();
+  private final RecentRefusals refused = new RecentRefusals();
 
   BlobFetcher(
       RegistryMeters meters,
@@ -207,7 +197,7 @@ final class BlobFetcher {
     } catch (VerificationException v) {
       resp.discard();
       VerificationException refused = meters.refused(repo, digest.toString(), v);
-      throw fromPeer ? refused : remember(digest, refused);
+      throw fromPeer ? refused : this.refused.remember(digest, refused);
     }
     origin.started(answer, digest);
     BlobDownload d;
@@ -228,7 +218,7 @@ final class BlobFetcher {
                   // Verified: this upstream served these bytes, from this repository.
                   links.addServed(digest);
                   links.add(repo, digest);
-                  refused.invalidate(digest);
+                  refused.forget(digest);
                   meters.blobBytes(fromPeer ? "peer" : "upstream", done.written());
                   if (!fromPeer) {
                     store.mirror().blob(digest); // for the other replicas; a peer's owner does it
@@ -262,7 +252,7 @@ final class BlobFetcher {
                     v.reason(),
                     (fromPeer ? "peer: " : "") + v.getMessage());
                 if (!fromPeer) {
-                  remember(digest, v);
+                  refused.remember(digest, v);
                 }
               } else if (err != null) {
                 log.warn(
@@ -279,17 +269,10 @@ final class BlobFetcher {
 
   /** Size of a blob, from the store, a running download, or an upstream HEAD (never cached). */
   CompletableFuture<Long> blobSize(RepositoryName repo, Digest digest) {
-    VerificationException lately = refused.getIfPresent(digest);
+    VerificationException lately = refused.recent(digest);
     if (lately != null) {
       meters.refusalRemembered();
-      return CompletableFuture.failedFuture(
-          new VerificationException(
-              lately.reason(),
-              digest,
-              "refused less than "
-                  + REFUSAL_MEMORY.toSeconds()
-                  + " s ago, not asked again: "
-                  + lately.getMessage()));
+      return CompletableFuture.failedFuture(lately);
     }
     if (links.has(repo, digest) && links.served(digest)) {
       long size = store.blobSize(digest);
@@ -337,16 +320,11 @@ final class BlobFetcher {
                         DigestHeader.checkBlob(
                             digest, resp.headers().get(DigestHeader.NAME), "HEAD answered with ");
                       } catch (VerificationException v) {
-                        throw remember(digest, meters.refused(repo, digest.toString(), v));
+                        throw refused.remember(digest, meters.refused(repo, digest.toString(), v));
                       }
                       links.add(repo, digest); // a hint: see RepositoryLinks
                       return KnownSize.forHead(store.blobSize(digest), resp.contentLength());
                     }));
-  }
-
-  private VerificationException remember(Digest digest, VerificationException v) {
-    refused.put(digest, v);
-    return v;
   }
 
   /** Asks the upstream (HEAD) whether {@code repo} holds {@code digest}; links it if so. */
