@@ -2,6 +2,7 @@ package dev.ociproxy.core.registry;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.cluster.Peers;
@@ -156,7 +157,10 @@ class PeerBlobTest {
 
     assertThat(store.blobSize(Digest.parse(digest))).isEqualTo(-1);
     assertThat(up.count("GET", "/v2/" + REPO + "/blobs/")).isZero();
-    assertThat(p.refusals().recent()).isNotEmpty();
+    // Recorded when the download ends, which may be just after the client saw it fail.
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(() -> assertThat(p.refusals().recent()).isNotEmpty());
   }
 
   @Test
