@@ -68,5 +68,8 @@ public final class TestMirrors implements AutoCloseable {
   public void close() {
     wired.forEach(Upstreams::close);
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    // Waits for the store's queued writes (a referrers list is persisted after it is answered), so
+    // none lands in the test's temporary directory while JUnit deletes it.
+    store.close();
   }
 }
