@@ -127,8 +127,9 @@ public final class Importer {
     image.check(top);
     ImageRef target =
         targets.of(refName, containerdName, top.digest(), image.problems, image.notes);
-    Digest subject = target == null ? null : ReferrerList.subjectOfTag(target.tag());
     ImageGraph.Node root = image.node(top.digest());
+    Digest subject =
+        target == null ? null : ReferrerList.subjectOfTag(target.tag(), root, image::node);
     Referrers referrers =
         subject == null || root == null
             ? null

@@ -1,6 +1,7 @@
 package dev.ociproxy.core.airgap;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ociproxy.core.oci.Algorithm;
 import dev.ociproxy.core.oci.Descriptor;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.RegistryException;
@@ -24,14 +25,40 @@ import org.jspecify.annotations.Nullable;
  */
 final class ReferrerList {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final Pattern SCHEMA_TAG = Pattern.compile("sha256-([0-9a-f]{64})");
+  private static final Pattern SCHEMA_TAG = Pattern.compile("(sha256|sha512)-([0-9a-f]{64})");
 
   private ReferrerList() {}
 
-  /** The subject a tag of the referrers tag schema names, or null for any other tag. */
-  static @Nullable Digest subjectOfTag(@Nullable Tag tag) {
+  /**
+   * The subject a tag of the referrers tag schema names, or null for any other tag. A sha512 tag
+   * keeps only the first 64 hex characters (tags are short), so its subject is the one a verified
+   * referrer of {@code index} names that starts with them; {@link #rebuild} then holds every entry
+   * to it.
+   */
+  static @Nullable Digest subjectOfTag(
+      @Nullable Tag tag,
+      ImageGraph.@Nullable Node index,
+      Function<Digest, ImageGraph.@Nullable Node> verified) {
     Matcher m = tag == null ? null : SCHEMA_TAG.matcher(tag.value());
-    return m != null && m.matches() ? Digest.parse("sha256:" + m.group(1)) : null;
+    if (m == null || !m.matches()) {
+      return null;
+    }
+    if (m.group(1).equals("sha256")) {
+      return Digest.parse("sha256:" + m.group(2));
+    }
+    if (index == null || !index.doc().isIndex()) {
+      return null;
+    }
+    for (Descriptor d : index.doc().manifests()) {
+      ImageGraph.Node n = verified.apply(d.digest());
+      Digest claimed = n == null ? null : subjectOf(n);
+      if (claimed != null
+          && claimed.algorithm() == Algorithm.SHA512
+          && claimed.hex().startsWith(m.group(2))) {
+        return claimed;
+      }
+    }
+    return null;
   }
 
   /**

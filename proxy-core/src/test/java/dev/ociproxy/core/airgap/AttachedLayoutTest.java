@@ -1,10 +1,15 @@
 package dev.ociproxy.core.airgap;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.cache.RepositoryLinks;
 import dev.ociproxy.core.cache.TagIndex;
+import dev.ociproxy.core.oci.Algorithm;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.MediaTypes;
 import dev.ociproxy.core.oci.RepositoryName;
@@ -34,6 +39,7 @@ class AttachedLayoutTest {
   private static final RepositoryName REPO = new RepositoryName("test/app");
   private static final String SBOM = "application/spdx+json";
   private static final String EMPTY = "application/vnd.oci.empty.v1+json";
+  private static final ObjectMapper JSON = new ObjectMapper();
   private static final byte[] EMPTY_JSON = "{}".getBytes(StandardCharsets.UTF_8);
 
   @TempDir Path tmp;
@@ -125,6 +131,43 @@ class AttachedLayoutTest {
     assertThat(r.items()).hasSize(1);
     assertThat(r.items().get(0).notes())
         .anyMatch(n -> n.contains("left out referrer " + Digest.sha256(referrer)));
+  }
+
+  @Test
+  void referrersOfASha512Subject_whoseTagKeepsOnly64HexCharacters_areImportedUnderTheFullDigest()
+      throws Exception {
+    Path out = tmp.resolve("layout");
+    export(out);
+    // A layout made elsewhere: the referrers tag schema cuts a sha512 subject's tag to 64 hex.
+    Digest subject = Digest.of(Algorithm.SHA512, "a sha512 manifest".getBytes(UTF_8));
+    byte[] sbom = OciJson.artifact(SBOM, EMPTY, subject.toString(), "sbom");
+    Referrers.Referrer entry =
+        new Referrers.Referrer(
+            MediaTypes.OCI_MANIFEST,
+            Digest.sha256(sbom),
+            sbom.length,
+            SBOM,
+            Map.of("org.example.label", "sbom"));
+    byte[] list = new Referrers(subject, List.of(entry), false).indexJson();
+    Files.write(out.resolve("blobs/sha256/" + Digest.sha256(sbom).hex()), sbom);
+    Files.write(out.resolve("blobs/sha256/" + Digest.sha256(list).hex()), list);
+    Files.write(out.resolve("blobs/sha256/" + Digest.sha256(EMPTY_JSON).hex()), EMPTY_JSON);
+    ObjectNode index = (ObjectNode) JSON.readTree(out.resolve("index.json").toFile());
+    ObjectNode listed = ((ArrayNode) index.path("manifests")).addObject();
+    listed.put("mediaType", MediaTypes.OCI_INDEX);
+    listed.put("digest", Digest.sha256(list).toString());
+    listed.put("size", list.length);
+    listed
+        .putObject("annotations")
+        .put(OciLayout.REF_NAME, UP + "/test/app:sha512-" + subject.hex().substring(0, 64));
+    JSON.writeValue(out.resolve("index.json").toFile(), index);
+
+    ImportReport imported = importInto(out);
+
+    assertThat(imported.ok()).as(String.join("\n", imported.lines())).isTrue();
+    ReferrersStore.Entry rebuilt = new ReferrersStore(target, UP).get(REPO, subject);
+    assertThat(rebuilt).isNotNull();
+    assertThat(rebuilt.referrers().manifests()).containsExactly(entry);
   }
 
   @Test
