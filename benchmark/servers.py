@@ -401,8 +401,10 @@ class S3Store(Server):
         return [self.java, "-Xmx256m", f"-Dlogback.configurationFile={logback}", "-cp", self.classpath,
                 "org.gaul.s3proxy.Main", "--properties", props]
 
-    def storage_yaml(self, prefix):
-        """The storage section that puts a replica's shared tier in BUCKET under prefix."""
+    def storage_yaml(self, prefix, secret=None):
+        """The storage section that puts a replica's shared tier in BUCKET under prefix; secret, when
+        given, is storage.s3.secret (a jar that authenticates the bucket's metadata needs it, or
+        cluster.secret; an older jar refuses the key)."""
         return ("storage:\n  s3:\n"
                 f'    endpoint: "http://{self.host}"\n'
                 '    region: "us-east-1"\n'
@@ -410,7 +412,8 @@ class S3Store(Server):
                 f'    prefix: "{prefix}"\n'
                 "    pathStyle: true\n"
                 f'    accessKey: "{self.ACCESS_KEY}"\n'
-                f'    secretKey: "{self.SECRET_KEY}"\n')
+                f'    secretKey: "{self.SECRET_KEY}"\n'
+                + (f'    secret: "{secret}"\n' if secret else ""))
 
 
 def s3proxy_classpath(root, out_file):

@@ -25,6 +25,9 @@ from measure import MeasurementError
 S3_CLASS = "dev/ociproxy/core/shared/S3ObjectStore.class"
 CLUSTER_CLASS = "dev/ociproxy/core/cluster/Rendezvous.class"
 CLUSTER_SECRET = "bench-cluster-secret-0123456789abcdef"  # at least 32 characters
+# A jar with this class authenticates the bucket's metadata: storage.s3.secret, or cluster.secret.
+MAC_CLASS = "dev/ociproxy/core/shared/RecordMac.class"
+STORE_SECRET = "bench-store-secret-0123456789abcdef"  # at least 32 characters
 PULLS = 8
 REPLICAS = 3
 
@@ -93,7 +96,9 @@ class SharedPhase:
         reps = [servers.OurProxy(self.work, self.upstream, a.jar, a.java_opts.split(), a.ours_log_level,
                                  java=a.java, name=n) for n in names]
         for r in reps:
-            r.sections = self.store.storage_yaml(prefix)
+            # Without a cluster the store needs its own secret; in one, cluster.secret serves.
+            secret = STORE_SECRET if not cluster and self._has(MAC_CLASS) else None
+            r.sections = self.store.storage_yaml(prefix, secret)
             if cluster:
                 peers = ", ".join(f'"{p.host}"' for p in reps)
                 r.sections += (f"cluster:\n  peers: [{peers}]\n  advertise: \"{r.host}\"\n"

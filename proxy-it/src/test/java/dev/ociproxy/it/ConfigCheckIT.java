@@ -36,6 +36,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class ConfigCheckIT {
   private static final String UPSTREAMS =
       "upstreams:\n  - name: up.test\n    url: \"http://127.0.0.1:5000\"\n    default: true\n";
+  private static final String STORAGE = "storage:\n  s3:\n    region: r\n    bucket: bkt\n";
   static Path dir;
   static TestCertificates.Pair pair;
   static TestCertificates.Pair other;
@@ -126,6 +127,14 @@ class ConfigCheckIT {
             UPSTREAMS.replace("http://127.0.0.1:5000", "${REGISTRY_PROXY_UNSET_FOR_TEST}"),
             "upstreams[0].url: refers to ${REGISTRY_PROXY_UNSET_FOR_TEST}"),
         Arguments.of(
+            "shared store without a secret",
+            UPSTREAMS + STORAGE,
+            "storage.s3.secret: missing (required without cluster.secret"),
+        Arguments.of(
+            "short shared store secret",
+            UPSTREAMS + STORAGE + "    secret: short\n",
+            "storage.s3.secret: 5 characters (expected at least 32"),
+        Arguments.of(
             "missing tls cert",
             UPSTREAMS + "tls:\n  cert: /nonexistent/tls.crt\n  key: /nonexistent/tls.key\n",
             "tls.cert: cannot read /nonexistent/tls.crt"));
@@ -170,6 +179,15 @@ class ConfigCheckIT {
             Map.of("REGISTRY_PROXY_UPSTREAM_FOR_TEST", "https://registry.example.com"),
             "--check-config");
     assertThat(r.exitCode()).as(r.describe()).isZero();
+  }
+
+  @Test
+  void sharedStoreWithoutAnySecret_failsTheStartWithExit2NamingStorageS3Secret()
+      throws IOException {
+    CommandResult r =
+        run("cache:\n  dir: \"" + dir.resolve("c3") + "\"\n" + UPSTREAMS + STORAGE, Map.of());
+    assertThat(r.exitCode()).as(r.describe()).isEqualTo(2);
+    assertThat(r.stderr()).contains("invalid configuration: storage.s3.secret: missing");
   }
 
   @Test

@@ -30,13 +30,15 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * Three replicas of the real jar, each with its own local disk, sharing one bucket on a real S3 API
  * (s3proxy), in front of Debian's docker-registry and the hostile upstream: what one replica
  * verified another serves from the store with the upstream off, nothing a lying upstream sent ever
- * reaches the bucket, and an object tampered with in the bucket is refused and not kept.
+ * reaches the bucket, an object tampered with in the bucket is refused and not kept, and metadata
+ * written into the bucket by hand cannot make one upstream serve what another served.
  */
 @ExtendWith(ProcessGuard.class)
 class SharedStoreIT {
   private static final String BUCKET = "fleet";
   private static final String REAL = "real.test";
   private static final String HOSTILE = "hostile.test";
+  private static final String STORE_SECRET = "shared-store-it-secret-0123456789abcdef";
 
   static S3Server s3;
   static UpstreamRegistry registry;
@@ -62,6 +64,7 @@ class SharedStoreIT {
     return ProxyProcess.builder()
         .upstream(REAL, registry.url())
         .upstream(HOSTILE, hostile.url())
+        .env("STORE_SECRET", STORE_SECRET)
         .extraYaml(
             "storage:\n"
                 + "  s3:\n"
@@ -81,7 +84,8 @@ class SharedStoreIT {
                 + "\"\n"
                 + "    secretKey: \""
                 + S3Server.SECRET_KEY
-                + "\"\n")
+                + "\"\n"
+                + "    secret: \"${STORE_SECRET}\"\n")
         .start();
   }
 
@@ -221,6 +225,88 @@ class SharedStoreIT {
     } finally {
       s3.blobStore().removeBlob(BUCKET, key); // the other tests list the bucket
     }
+  }
+
+  @Test
+  void markersWrittenByHandForAnUpstreamThatNeverServedTheDigestDoNotLetItServeIt()
+      throws Exception {
+    byte[] layerBytes = random(1 << 20, 41);
+    String repo = "borrow/app";
+    HostileRegistry.Image image = hostile.putImage(repo, "v1", layerBytes);
+    String layer = image.layerDigests().get(0);
+    String config = image.configDigest();
+    String base = "/v2/" + HOSTILE + "/" + repo + "/";
+    assertThat(get(a, base + "manifests/v1").status()).isEqualTo(200);
+    assertThat(get(a, base + "blobs/" + layer).body()).isEqualTo(layerBytes);
+    assertThat(get(a, base + "blobs/" + config).status()).isEqualTo(200);
+    List<String> written = new ArrayList<>();
+    for (String d : List.of(layer, config)) {
+      written.add("cache/blobs/sha256/" + hex(d));
+      written.add(served(HOSTILE, d));
+      written.add(link(HOSTILE, repo, d));
+    }
+    ItFixtures.await(
+        "both blobs, their served marks and links in the bucket",
+        Duration.ofSeconds(30),
+        () -> written.stream().allMatch(k -> s3.blobStore().blobExists(BUCKET, k)));
+    // Whoever can write the bucket, for digests Debian's registry never had: the layer gets
+    // hostile.test's valid records copied to real.test's keys, the config empty markers as the
+    // previous version wrote them.
+    put(served(REAL, layer), read(served(HOSTILE, layer)));
+    put(link(REAL, repo, layer), read(link(HOSTILE, repo, layer)));
+    put(served(REAL, config), new byte[0]);
+    put(link(REAL, repo, config), new byte[0]);
+    double fromStoreBefore = storeBytes(b, HOSTILE);
+
+    for (String d : List.of(layer, config)) {
+      RawHttpClient.Response fromB = get(b, "/v2/" + REAL + "/" + repo + "/blobs/" + d);
+      assertThat(fromB.status()).as("B asked its own upstream, which has no %s", d).isEqualTo(404);
+      ItFixtures.await(
+          "Debian's registry asked for " + d,
+          Duration.ofSeconds(10),
+          () -> registryAskedFor(repo, d));
+      CacheAssertions.assertNotCached(b.cacheDir(), d);
+    }
+    assertThat(storeBytes(b, REAL)).isZero();
+    assertThat(sum(b, "registry_proxy_shared_store_refusals_total", "kind", "served")).isEqualTo(2);
+    assertThat(b.log())
+        .contains("shared store: refused served s3://" + BUCKET + "/" + served(REAL, layer))
+        .contains("its MAC does not match its key and body")
+        .contains("shared store: refused served s3://" + BUCKET + "/" + served(REAL, config))
+        .contains("it carries no MAC");
+
+    // The same bytes under the upstream that served them: B takes them from the store.
+    RawHttpClient.Response own = get(b, base + "blobs/" + layer);
+    assertThat(own.status()).isEqualTo(200);
+    assertThat(own.body()).isEqualTo(layerBytes);
+    assertThat(storeBytes(b, HOSTILE) - fromStoreBefore).isEqualTo(layerBytes.length);
+  }
+
+  private static String served(String upstream, String digest) {
+    return "cache/links/" + upstream + "/_served/sha256/" + hex(digest);
+  }
+
+  private static String link(String upstream, String repo, String digest) {
+    return "cache/links/" + upstream + "/" + repo + "/_links/sha256/" + hex(digest);
+  }
+
+  private static double storeBytes(ProxyProcess p, String upstream) {
+    return sum(p, "registry_proxy_blob_bytes_total", "upstream", upstream, "source", "store");
+  }
+
+  /** Whether a replica asked Debian's registry for the blob in this repository (its access log). */
+  private static boolean registryAskedFor(String repo, String digest) {
+    String request = "/v2/" + repo + "/blobs/" + digest + " HTTP/1.1\"";
+    try {
+      return java.nio.file.Files.readAllLines(registry.logFile()).stream()
+          .anyMatch(l -> l.contains(request));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static void put(String key, byte[] body) {
+    s3.blobStore().putBlob(BUCKET, s3.blobStore().blobBuilder(key).payload(body).build());
   }
 
   private static void assertTamperedCopyRefused(

@@ -118,7 +118,8 @@ final class SharedReads {
   /**
    * The tag record another replica verified, once the manifest it names is verified and kept
    * locally; recorded in the local index with its own verification time (so its freshness is the
-   * fleet's, not this replica's). Null when there is none or its manifest does not verify.
+   * fleet's, not this replica's) and the media type of the verified manifest, not the record's.
+   * Null when there is none or its manifest does not verify.
    */
   CompletableFuture<TagIndex.@Nullable Entry> tag(RepositoryName repo, Tag tag) {
     SharedStore s = shared;
@@ -136,8 +137,14 @@ final class SharedReads {
                               if (m == null) {
                                 return null;
                               }
-                              tags.put(repo, tag, e);
-                              return e;
+                              TagIndex.Entry verified =
+                                  new TagIndex.Entry(
+                                      e.digest(),
+                                      m.mediaType(),
+                                      e.verifiedAtMillis(),
+                                      e.askedForIndex());
+                              tags.put(repo, tag, verified);
+                              return verified;
                             }));
   }
 }

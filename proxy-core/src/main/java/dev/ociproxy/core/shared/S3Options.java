@@ -11,6 +11,8 @@ import org.jspecify.annotations.Nullable;
  * @param pathStyle bucket in the path rather than the host name (MinIO, s3proxy, Ceph)
  * @param accessKey with {@code secretKey}, static credentials; both null: the SDK's default chain
  * @param redirect answer GETs of committed blobs with a presigned URL
+ * @param metadataSecret {@code storage.s3.secret}, or {@code cluster.secret} when that is omitted:
+ *     what the bucket's metadata records are authenticated with ({@link RecordMac})
  */
 public record S3Options(
     @Nullable URI endpoint,
@@ -20,10 +22,11 @@ public record S3Options(
     boolean pathStyle,
     @Nullable String accessKey,
     @Nullable String secretKey,
-    boolean redirect) {
+    boolean redirect,
+    String metadataSecret) {
 
   @Override
-  public String toString() { // never the secret
+  public String toString() { // never a secret
     return "s3://" + bucket + "/" + prefix + (endpoint == null ? "" : " at " + endpoint);
   }
 }

@@ -17,6 +17,8 @@ import dev.ociproxy.core.oci.Tag;
  * links/&lt;upstream&gt;/_served/&lt;alg&gt;/&lt;hex&gt;           the upstream itself served these bytes
  * used/&lt;alg&gt;/&lt;hex&gt;                                 rewritten when a replica hands the blob out
  * </pre>
+ *
+ * * Tag records, links and served marks are sealed ({@link RecordMac}): a MAC over key and body.
  */
 public final class SharedKeys {
   public static final String BLOBS = "blobs/";

@@ -15,11 +15,15 @@ final class SharedMeters {
     this.meters = meters;
   }
 
-  /** Content read back that did not verify: one line naming the object, and a count. */
+  /**
+   * Content, or a metadata record (link, served mark, tag), read back that did not verify: one line
+   * naming the object, and a count.
+   */
   void refused(String kind, String object, String why) {
     Counter.builder("registry_proxy_shared_store_refusals")
         .description(
-            "Content read from the shared store that did not verify (not served whole, not kept)")
+            "Content or metadata read from the shared store that did not verify (not served whole,"
+                + " not kept; a record without a valid MAC is taken as absent)")
         .tag("kind", kind)
         .register(meters)
         .increment();

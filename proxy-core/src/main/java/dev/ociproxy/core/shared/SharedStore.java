@@ -28,8 +28,9 @@ import org.jspecify.annotations.Nullable;
  * The shared tier ({@code storage.s3}): a {@link Mirror} that copies what this replica verified to
  * the object store, and the reads other replicas use to find it there. The bucket is shared by many
  * writers, so what comes back is trusted no more than an upstream: blobs stream through a {@link
- * BlobDownload} (hashed, published only if they verify), manifests are hashed before use, and a tag
- * record only names a digest whose manifest must then verify. Content that does not verify is
+ * BlobDownload} (hashed, published only if they verify), manifests are hashed before use, and the
+ * metadata records (links, served marks, tags) count only with their MAC ({@link SealedRecords}); a
+ * tag record only names a digest whose manifest must then verify. Content that does not verify is
  * refused with one log line naming the object and a metric, and is not read again for {@link
  * #REFUSAL_MEMORY}; the next verified copy overwrites it. Every store call runs on this tier's own
  * threads, never on an event loop. Thread-safe.
@@ -40,10 +41,11 @@ public final class SharedStore implements Mirror, AutoCloseable {
   /** How often a blob's use is recorded in the bucket, at most ({@link Retention} reads it). */
   public static final Duration USE_RECORD_INTERVAL = Duration.ofDays(1);
 
-  private static final int MAX_RECORD_BYTES = 64 << 10;
   static final long READ_TIMEOUT_SECONDS = 5;
 
   private final ObjectStore objects;
+  private final SealedRecords records;
+  private final SharedTags tags;
   private final ContentStore local;
   private final SharedMeters meters;
   private final long maxManifestBytes;
@@ -58,21 +60,24 @@ public final class SharedStore implements Mirror, AutoCloseable {
   /** Blobs whose use was recorded in the last day: one small PUT per blob a day, at most. */
   private final Cache<Digest, Boolean> usedToday = expiring(100_000, USE_RECORD_INTERVAL);
 
-  /** The tag records last written or read, so an unchanged one is not written again. */
-  private final Cache<String, TagIndex.Entry> tags =
-      Caffeine.newBuilder().maximumSize(100_000).executor(Runnable::run).build();
-
   /** Digests whose stored copy was refused lately: read elsewhere, overwritten when verified. */
   private final Cache<Digest, Boolean> refused = expiring(10_000, REFUSAL_MEMORY);
 
   /**
+   * @param mac what the metadata records are sealed with: the same in every replica
    * @param maxManifestBytes the largest manifest read back (as {@code cache.manifestMaxBytes})
    */
   public SharedStore(
-      ObjectStore objects, ContentStore local, MeterRegistry meters, long maxManifestBytes) {
+      ObjectStore objects,
+      RecordMac mac,
+      ContentStore local,
+      MeterRegistry meters,
+      long maxManifestBytes) {
     this.objects = objects;
     this.local = local;
     this.meters = new SharedMeters(meters);
+    this.records = new SealedRecords(objects, mac, this.meters);
+    this.tags = new SharedTags(records);
     this.maxManifestBytes = maxManifestBytes;
     this.io =
         new ThreadPoolExecutor(
@@ -88,7 +93,12 @@ public final class SharedStore implements Mirror, AutoCloseable {
   /** The shared store on S3 ({@code storage.s3}); the SDK's classes load only when configured. */
   public static SharedStore onS3(
       S3Options options, ContentStore local, MeterRegistry meters, long maxManifestBytes) {
-    return new SharedStore(new S3ObjectStore(options), local, meters, maxManifestBytes);
+    return new SharedStore(
+        new S3ObjectStore(options),
+        new RecordMac(options.metadataSecret()),
+        local,
+        meters,
+        maxManifestBytes);
   }
 
   /** Maintenance inline, as elsewhere: no common-pool wake-ups from the request path. */
@@ -146,26 +156,24 @@ public final class SharedStore implements Mirror, AutoCloseable {
   public void manifest(Digest d, byte[] verified) {
     String key = SharedKeys.manifest(d);
     if (present.getIfPresent(key) == null || refused.getIfPresent(d) != null) {
-      io.execute(() -> write(key, verified));
+      io.execute(() -> write(key, verified, false));
     }
   }
 
   @Override
   public void tag(String upstream, RepositoryName repo, Tag tag, TagIndex.Entry e) {
     String key = SharedKeys.tag(upstream, repo, tag);
-    if (e.equals(tags.getIfPresent(key))) {
-      return;
+    if (tags.changed(key, e)) {
+      byte[] body = TagIndex.encode(e);
+      io.execute(() -> write(key, body, true));
     }
-    tags.put(key, e);
-    byte[] body = TagIndex.encode(e);
-    io.execute(() -> write(key, body));
   }
 
   @Override
   public void used(Digest d) {
     if (usedToday.getIfPresent(d) == null) {
       usedToday.put(d, Boolean.TRUE);
-      io.execute(() -> write(SharedKeys.used(d), new byte[0]));
+      io.execute(() -> write(SharedKeys.used(d), new byte[0], false));
     }
   }
 
@@ -181,13 +189,18 @@ public final class SharedStore implements Mirror, AutoCloseable {
 
   private void mark(String key) {
     if (present.getIfPresent(key) == null) {
-      io.execute(() -> write(key, new byte[0]));
+      io.execute(() -> write(key, new byte[0], true));
     }
   }
 
-  private void write(String key, byte[] body) {
+  /** Writes a small object: sealed (a metadata record), or as it is (content, a use record). */
+  private void write(String key, byte[] body, boolean sealed) {
     try {
-      objects.write(key, body);
+      if (sealed) {
+        records.write(key, body);
+      } else {
+        objects.write(key, body);
+      }
       present.put(key, Boolean.TRUE);
     } catch (IOException | RuntimeException e) {
       meters.failed("write", objects.describe(key), e);
@@ -267,38 +280,22 @@ public final class SharedStore implements Mirror, AutoCloseable {
         null);
   }
 
-  /** The tag record another replica wrote, or null; it names a digest, which is checked later. */
+  /**
+   * The tag record another replica wrote, unless it is not sealed or is older than one this replica
+   * knows ({@link SharedTags}); else null. It names a digest, which is checked later.
+   */
   public CompletableFuture<TagIndex.@Nullable Entry> tagFor(
       String upstream, RepositoryName repo, Tag tag) {
     String key = SharedKeys.tag(upstream, repo, tag);
-    return call(
-        () -> {
-          byte[] body = objects.read(key, MAX_RECORD_BYTES);
-          if (body == null) {
-            return null;
-          }
-          try {
-            TagIndex.Entry e = TagIndex.decode(body);
-            long now = System.currentTimeMillis();
-            if (e.verifiedAtMillis() > now) { // a record from the future would never go stale
-              e = new TagIndex.Entry(e.digest(), e.mediaType(), now, e.askedForIndex());
-            }
-            tags.put(key, e);
-            return e;
-          } catch (IOException | RuntimeException e) {
-            meters.refused("tag", objects.describe(key), "unreadable: " + e);
-            return null;
-          }
-        },
-        null);
+    return call(() -> tags.read(key), null);
   }
 
   private boolean linked(String upstream, RepositoryName repo, Digest d) throws IOException {
     String served = SharedKeys.served(upstream, d);
     String link = SharedKeys.link(upstream, repo, d);
     boolean ok =
-        (present.getIfPresent(served) != null || objects.size(served) >= 0)
-            && (present.getIfPresent(link) != null || objects.size(link) >= 0);
+        (present.getIfPresent(served) != null || records.has("served", served))
+            && (present.getIfPresent(link) != null || records.has("link", link));
     if (ok) {
       present.put(served, Boolean.TRUE);
       present.put(link, Boolean.TRUE);

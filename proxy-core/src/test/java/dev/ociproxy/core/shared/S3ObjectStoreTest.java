@@ -42,7 +42,8 @@ class S3ObjectStoreTest {
         true,
         S3Server.ACCESS_KEY,
         S3Server.SECRET_KEY,
-        false);
+        false,
+        SharedStoreTest.SECRET);
   }
 
   @Test

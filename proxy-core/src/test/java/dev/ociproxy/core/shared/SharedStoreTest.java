@@ -49,6 +49,7 @@ import org.junit.jupiter.api.io.TempDir;
 class SharedStoreTest {
   private static final RepositoryName REPO = new RepositoryName("test/app");
   private static final String BUCKET = "fleet";
+  static final String SECRET = "shared-store-test-secret-0123456789abcdef";
 
   @TempDir Path dirA;
   @TempDir Path dirB;
@@ -69,6 +70,7 @@ class SharedStoreTest {
       shared =
           new SharedStore(
               new S3ObjectStore(S3ObjectStoreTest.options(s3, BUCKET, "cache/")),
+              new RecordMac(SECRET),
               store,
               meters,
               MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES);
@@ -192,13 +194,9 @@ class SharedStoreTest {
     HostileRegistry.Image image = up.putImage(REPO.value(), "v1", random(1000, 5));
     pullAll(new Replica(dirA), image);
     awaitInBucket(image);
-    String key = "cache/" + SharedKeys.tag("up.test", REPO, new Tag("v1"));
     long future = System.currentTimeMillis() + Duration.ofDays(3650).toMillis();
-    byte[] record =
-        dev.ociproxy.core.cache.TagIndex.encode(
-            new dev.ociproxy.core.cache.TagIndex.Entry(
-                Digest.parse(image.manifestDigest()), OciJson.IMAGE_MANIFEST, future, false));
-    s3.blobStore().putBlob(BUCKET, s3.blobStore().blobBuilder(key).payload(record).build());
+    writeSealedTag(image.manifestDigest(), OciJson.IMAGE_MANIFEST, future);
+    up.stop(); // the record is all B has to go on
 
     Replica b = new Replica(dirB);
     get(b.pull().manifest(REPO, new Tag("v1"), List.of()));
@@ -206,6 +204,40 @@ class SharedStoreTest {
     var entry = b.pull().cachedTag(REPO, new Tag("v1"));
     assertThat(entry.digest().toString()).isEqualTo(image.manifestDigest());
     assertThat(entry.verifiedAtMillis()).isLessThanOrEqualTo(System.currentTimeMillis());
+  }
+
+  @Test
+  void aTagsMediaTypeIsTakenFromTheVerifiedManifestNotFromTheRecord() throws Exception {
+    HostileRegistry.Image image = up.putImage(REPO.value(), "v1", random(1000, 6));
+    pullAll(new Replica(dirA), image);
+    awaitInBucket(image);
+    // Sealed by a replica with the secret, yet saying the image manifest is an index.
+    writeSealedTag(image.manifestDigest(), OciJson.IMAGE_INDEX, System.currentTimeMillis());
+    up.stop();
+
+    Replica b = new Replica(dirB);
+    Manifest m = get(b.pull().manifest(REPO, new Tag("v1"), List.of()));
+
+    assertThat(m.mediaType()).isEqualTo(OciJson.IMAGE_MANIFEST);
+    assertThat(b.pull().cachedTag(REPO, new Tag("v1")).mediaType())
+        .isEqualTo(OciJson.IMAGE_MANIFEST);
+  }
+
+  /** A tag record for v1 as a replica holding the secret writes it, over replica A's. */
+  private void writeSealedTag(String digest, String mediaType, long verifiedAt) {
+    String key = SharedKeys.tag("up.test", REPO, new Tag("v1"));
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> s3.blobStore().blobExists(BUCKET, "cache/" + key));
+    byte[] record =
+        new RecordMac(SECRET)
+            .seal(
+                key,
+                dev.ociproxy.core.cache.TagIndex.encode(
+                    new dev.ociproxy.core.cache.TagIndex.Entry(
+                        Digest.parse(digest), mediaType, verifiedAt, false)));
+    s3.blobStore()
+        .putBlob(BUCKET, s3.blobStore().blobBuilder("cache/" + key).payload(record).build());
   }
 
   @Test

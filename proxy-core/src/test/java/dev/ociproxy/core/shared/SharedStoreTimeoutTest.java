@@ -48,6 +48,7 @@ class SharedStoreTimeoutTest {
     shared =
         new SharedStore(
             new Hanging(),
+            new RecordMac(SharedStoreTest.SECRET),
             local,
             new SimpleMeterRegistry(),
             MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES);

@@ -63,7 +63,8 @@ record ConfigFile(
       @Nullable Boolean pathStyle,
       @Nullable String accessKey,
       @Nullable String secretKey,
-      @Nullable Boolean redirect) {}
+      @Nullable Boolean redirect,
+      @Nullable String secret) {}
 
   record Cache(
       @Nullable String dir,

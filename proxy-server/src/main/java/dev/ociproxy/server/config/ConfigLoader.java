@@ -1,6 +1,7 @@
 package dev.ociproxy.server.config;
 
 import dev.ociproxy.core.cache.DirectWrites;
+import dev.ociproxy.core.cluster.ClusterOptions;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -55,6 +56,7 @@ public final class ConfigLoader {
     List<ProxyConfig.Upstream> upstreams = UpstreamSettings.parse(f.upstreams(), cache);
     ProxyConfig.Auth auth = AccessSettings.auth(f.auth());
     ProxyConfig.Operations operations = OperationsSettings.parse(f, listen, env);
+    ClusterOptions cluster = ClusterSettings.parse(f.cluster(), listen, operations);
     return new ProxyConfig(
         listen,
         dir,
@@ -68,8 +70,8 @@ public final class ConfigLoader {
         operations,
         AirgapSettings.parse(f, upstreams),
         SignaturePolicySettings.parse(f.signaturePolicy(), env),
-        StorageSettings.parse(f.storage()),
-        ClusterSettings.parse(f.cluster(), listen, operations));
+        StorageSettings.parse(f.storage(), cluster),
+        cluster);
   }
 
   private static DirectWrites directWrites(String v) {

@@ -1,5 +1,6 @@
 package dev.ociproxy.server.config;
 
+import dev.ociproxy.core.cluster.ClusterOptions;
 import dev.ociproxy.core.shared.S3Options;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -20,8 +21,13 @@ final class StorageSettings {
 
   private StorageSettings() {}
 
-  /** The shared store, or null when {@code storage.s3} is not given. */
-  static @Nullable S3Options parse(ConfigFile.Storage storage) {
+  /**
+   * The shared store, or null when {@code storage.s3} is not given.
+   *
+   * @param cluster whose secret authenticates the bucket's metadata when {@code storage.s3.secret}
+   *     is omitted
+   */
+  static @Nullable S3Options parse(ConfigFile.Storage storage, @Nullable ClusterOptions cluster) {
     ConfigFile.S3 s = storage.s3();
     if (s == null) {
       return null;
@@ -69,7 +75,37 @@ final class StorageSettings {
         ConfigLoader.orElse(s.pathStyle(), false),
         s.accessKey(),
         s.secretKey(),
-        ConfigLoader.orElse(s.redirect(), false));
+        ConfigLoader.orElse(s.redirect(), false),
+        metadataSecret(s.secret(), cluster));
+  }
+
+  /**
+   * {@code storage.s3.secret}, else {@code cluster.secret}. Neither is refused: without a secret
+   * the bucket's links, served marks and tag records could not be authenticated, and whoever can
+   * write the bucket could make one upstream serve what another served, or roll tags back.
+   */
+  private static String metadataSecret(@Nullable String secret, @Nullable ClusterOptions cluster) {
+    String key = "storage.s3.secret";
+    if (secret == null) {
+      if (cluster != null) {
+        return cluster.secret();
+      }
+      throw new ConfigException(
+          key,
+          "missing (required without cluster.secret: at least "
+              + ClusterOptions.MIN_SECRET_LENGTH
+              + " characters shared by every replica of the bucket, e.g. openssl rand -hex 32;"
+              + " it authenticates the bucket's links, served marks and tag records)");
+    }
+    if (secret.length() < ClusterOptions.MIN_SECRET_LENGTH) {
+      throw new ConfigException(
+          key,
+          secret.length()
+              + " characters (expected at least "
+              + ClusterOptions.MIN_SECRET_LENGTH
+              + ", e.g. openssl rand -hex 32)");
+    }
+    return secret;
   }
 
   private static @Nullable URI endpoint(@Nullable String v) {

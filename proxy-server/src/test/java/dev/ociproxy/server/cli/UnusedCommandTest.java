@@ -37,7 +37,7 @@ class UnusedCommandTest {
                   + S3Server.ACCESS_KEY
                   + "\n    secretKey: "
                   + S3Server.SECRET_KEY
-                  + "\n");
+                  + "\n    secret: unused-command-test-secret-0123456789\n");
       Thread.sleep(1_100); // object times have a resolution of a second
       String since = Instant.now().toString();
 

@@ -8,7 +8,10 @@ import java.net.URI;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** storage.s3: every key bound and checked, errors naming the key; absent, the disk only. */
+/**
+ * storage.s3: every key bound and checked, errors naming the key; absent, the disk only. Its
+ * metadata secret is storage.s3.secret, else cluster.secret, else the start is refused.
+ */
 class StorageConfigTest {
   private static final String UPSTREAMS =
       """
@@ -18,8 +21,27 @@ class StorageConfigTest {
           default: true
       """;
 
+  private static final String STORE_SECRET = "bucket-metadata-secret-0123456789abcdef";
+  private static final String CLUSTER_SECRET = "cluster-secret-0123456789abcdef-0123";
+
+  /** The line that gives storage.s3 its secret from the environment. */
+  private static final String SECRET = "    secret: \"${STORAGE_SECRET}\"\n";
+
+  private static final String CLUSTER =
+      "cluster:\n  peers: [\"10.0.0.5:5000\"]\n  advertise: \"10.0.0.5:5000\"\n"
+          + "  secret: \"${CLUSTER_SECRET}\"\n";
+
   private static ProxyConfig parse(String yaml) {
-    Map<String, String> env = Map.of("S3_ACCESS_KEY", "AKIAEXAMPLE", "S3_SECRET_KEY", "s3cr3t");
+    Map<String, String> env =
+        Map.of(
+            "S3_ACCESS_KEY",
+            "AKIAEXAMPLE",
+            "S3_SECRET_KEY",
+            "s3cr3t",
+            "STORAGE_SECRET",
+            STORE_SECRET,
+            "CLUSTER_SECRET",
+            CLUSTER_SECRET);
     return new ConfigLoader(env::get).parse(UPSTREAMS + yaml);
   }
 
@@ -43,6 +65,7 @@ class StorageConfigTest {
                     accessKey: "${S3_ACCESS_KEY}"
                     secretKey: "${S3_SECRET_KEY}"
                     redirect: false
+                    secret: "${STORAGE_SECRET}"
                 """)
             .sharedStore();
     assertThat(s3)
@@ -55,13 +78,15 @@ class StorageConfigTest {
                 true,
                 "AKIAEXAMPLE",
                 "s3cr3t",
-                false));
-    assertThat(s3.toString()).doesNotContain("s3cr3t");
+                false,
+                STORE_SECRET));
+    assertThat(s3.toString()).doesNotContain("s3cr3t").doesNotContain(STORE_SECRET);
   }
 
   @Test
   void omittedKeysMeanAwsNoPrefixVirtualHostsAndTheDefaultCredentialChain() {
-    S3Options s3 = parse("storage:\n  s3:\n    region: eu-west-1\n    bucket: b-1\n").sharedStore();
+    S3Options s3 =
+        parse("storage:\n  s3:\n    region: eu-west-1\n    bucket: b-1\n" + SECRET).sharedStore();
     assertThat(s3.endpoint()).isNull();
     assertThat(s3.prefix()).isEmpty();
     assertThat(s3.pathStyle()).isFalse();
@@ -73,7 +98,7 @@ class StorageConfigTest {
   @Test
   void aPrefixWithoutTheTrailingSlashGetsOne() {
     assertThat(
-            parse("storage:\n  s3:\n    region: r\n    bucket: bkt\n    prefix: a/b\n")
+            parse("storage:\n  s3:\n    region: r\n    bucket: bkt\n    prefix: a/b\n" + SECRET)
                 .sharedStore()
                 .prefix())
         .isEqualTo("a/b/");
@@ -100,6 +125,41 @@ class StorageConfigTest {
     assertRefused(
         "storage:\n  s3:\n    region: r\n    bucket: bkt\n    redirect: true\n",
         "storage.s3.redirect: true is not supported yet");
+  }
+
+  @Test
+  void withoutItsOwnSecretTheStoreTakesTheClusterSecret() {
+    assertThat(parse("storage:\n  s3:\n    region: r\n    bucket: bkt\n" + CLUSTER).sharedStore())
+        .extracting(S3Options::metadataSecret)
+        .isEqualTo(CLUSTER_SECRET);
+    assertThat(
+            parse("storage:\n  s3:\n    region: r\n    bucket: bkt\n" + SECRET + CLUSTER)
+                .sharedStore())
+        .extracting(S3Options::metadataSecret)
+        .isEqualTo(STORE_SECRET);
+  }
+
+  @Test
+  void withNeitherSecretTheStartIsRefusedNamingStorageS3Secret() {
+    // Unauthenticated links and tag records would let whoever writes the bucket decide what an
+    // upstream may serve: refused, not run open.
+    assertRefused(
+        "storage:\n  s3:\n    region: r\n    bucket: bkt\n",
+        "storage.s3.secret: missing (required without cluster.secret");
+  }
+
+  @Test
+  void aShortOrUnsetSecretIsRefusedNamingStorageS3Secret() {
+    assertRefused(
+        "storage:\n  s3:\n    region: r\n    bucket: bkt\n    secret: too-short\n",
+        "storage.s3.secret: 9 characters (expected at least 32");
+    assertRefused(
+        "storage:\n  s3:\n    region: r\n    bucket: bkt\n    secret: \"${NOT_SET_HERE}\"\n",
+        "storage.s3.secret: refers to ${NOT_SET_HERE}");
+    // Its own secret must be long enough even when a cluster secret would be.
+    assertRefused(
+        "storage:\n  s3:\n    region: r\n    bucket: bkt\n    secret: \"\"\n" + CLUSTER,
+        "storage.s3.secret: 0 characters");
   }
 
   private static void assertRefused(String yaml, String message) {
