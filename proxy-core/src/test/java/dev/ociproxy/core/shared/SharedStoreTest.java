@@ -53,6 +53,7 @@ class SharedStoreTest {
 
   @TempDir Path dirA;
   @TempDir Path dirB;
+  @TempDir Path dirC;
   private final S3Server s3 = S3Server.start(BUCKET);
   private final HostileRegistry up = HostileRegistry.start();
   private final NioEventLoopGroup group = new NioEventLoopGroup(1);
@@ -204,6 +205,63 @@ class SharedStoreTest {
     var entry = b.pull().cachedTag(REPO, new Tag("v1"));
     assertThat(entry.digest().toString()).isEqualTo(image.manifestDigest());
     assertThat(entry.verifiedAtMillis()).isLessThanOrEqualTo(System.currentTimeMillis());
+  }
+
+  @Test
+  void recordsOfThePreviousVersionAreIgnoredUntilAReplicaThatVerifiedTheImageSealsThemAgain()
+      throws Exception {
+    byte[] layer = random(1 << 20, 7);
+    HostileRegistry.Image image = up.putImage(REPO.value(), "v1", layer);
+    pullAll(new Replica(dirA), image);
+    awaitInBucket(image);
+    String tagKey = "cache/" + SharedKeys.tag("up.test", REPO, new Tag("v1"));
+    await().atMost(Duration.ofSeconds(30)).until(() -> s3.blobStore().blobExists(BUCKET, tagKey));
+    // What the previous version left: empty markers and a bare tag record, content as it was.
+    List<String> records = new ArrayList<>();
+    for (StorageMetadata o :
+        s3.blobStore().list(BUCKET, ListContainerOptions.Builder.recursive())) {
+      if (o.getName().startsWith("cache/links/") || o.getName().startsWith("cache/tags/")) {
+        records.add(o.getName());
+      }
+    }
+    assertThat(records).hasSizeGreaterThanOrEqualTo(5); // the tag, served marks and links
+    byte[] bareTag = sealedBody(readObject(tagKey));
+    for (String key : records) {
+      byte[] old = key.equals(tagKey) ? bareTag : new byte[0];
+      s3.blobStore().putBlob(BUCKET, s3.blobStore().blobBuilder(key).payload(old).build());
+    }
+
+    Replica b = new Replica(dirB); // upgraded, empty disk: the upstream is asked again
+    pullAll(b, image);
+    assertThat(b.counted("registry_proxy_blob_bytes", "source", "upstream"))
+        .isGreaterThanOrEqualTo(layer.length);
+    assertThat(b.counted("registry_proxy_blob_bytes", "source", "store")).isZero();
+    assertThat(b.counted("registry_proxy_shared_store_refusals", "kind", "tag")).isEqualTo(1);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              for (String k : records) {
+                byte[] now = readObject(k);
+                if (!new String(now, java.nio.charset.StandardCharsets.US_ASCII)
+                    .startsWith("rpmac1 ")) {
+                  return false;
+                }
+              }
+              return true;
+            });
+    up.stop();
+
+    Replica c = new Replica(dirC); // and the store serves it again
+    pullAll(c, image);
+    assertThat(c.counted("registry_proxy_blob_bytes", "source", "store"))
+        .isGreaterThanOrEqualTo(layer.length);
+    assertThat(c.counted("registry_proxy_blob_bytes", "source", "upstream")).isZero();
+  }
+
+  /** The body of a sealed record: what follows the MAC's line. */
+  private static byte[] sealedBody(byte[] sealed) {
+    return java.util.Arrays.copyOfRange(sealed, RecordMac.OVERHEAD, sealed.length);
   }
 
   @Test
