@@ -140,6 +140,24 @@ class HostileRegistryTest {
   }
 
   @Test
+  void rangeStartShifted_answersFromOneByteLaterAndSaysSo() throws IOException {
+    reg.lie(digest, Lie.RANGE_START_SHIFTED);
+    Response r = get(blobPath, "Range: bytes=100-");
+    assertThat(r.status()).isEqualTo(206);
+    assertThat(r.header("Content-Range")).hasValue("bytes 101-9999/10000");
+    assertThat(r.body()).isEqualTo(Arrays.copyOfRange(blob, 101, 10000));
+  }
+
+  @Test
+  void ignoreRange_answersTheWholeBodyWith200() throws IOException {
+    reg.lie(digest, Lie.IGNORE_RANGE);
+    Response r = get(blobPath, "Range: bytes=100-");
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.header("Content-Range")).isEmpty();
+    assertThat(r.body()).isEqualTo(blob);
+  }
+
+  @Test
   void unknownThings_are404WithOciErrorCodes() throws IOException {
     String missing = OciJson.sha256(new byte[] {1});
     assertThat(errorCode(get("/v2/" + REPO + "/blobs/" + missing))).isEqualTo("BLOB_UNKNOWN");

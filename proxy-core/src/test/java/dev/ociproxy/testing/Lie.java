@@ -17,6 +17,8 @@ import java.time.Duration;
  *   <li>{@code REDIRECT_TO}: answer 307 to the same path and query on another registry.
  *   <li>Content lies, only when the honest answer is 200 (they also shape HEAD headers): body
  *       replacements, then byte edits, then digest-header edits.
+ *   <li>Range lies ({@code IGNORE_RANGE}, {@code RANGE_START_SHIFTED}), for a blob GET with a
+ *       {@code Range}.
  *   <li>Framing lies: {@code CHUNKED}, {@code CHUNKED_WRONG}, {@code CHUNKED_BAD_FRAMING}, {@code
  *       BOTH_LENGTHS}, {@code TRUNCATE}, {@code TRICKLE}, then {@code TRAILING_RESPONSE}.
  * </ol>
@@ -50,7 +52,9 @@ public final class Lie {
     DIGEST_HEADER_TEXT,
     TRAILING_RESPONSE,
     BOTH_LENGTHS,
-    LINK_QUERY
+    LINK_QUERY,
+    RANGE_START_SHIFTED,
+    IGNORE_RANGE
   }
 
   /** Different bytes of the same length (each byte XOR 0x5A); headers unchanged. */
@@ -122,6 +126,15 @@ public final class Lie {
    * parsers may read two ways (the connection stays open).
    */
   public static final Lie BOTH_LENGTHS = new Lie(Kind.BOTH_LENGTHS);
+
+  /**
+   * A blob {@code Range} is answered {@code 206} from one byte after the asked start, with a {@code
+   * Content-Range} that truly says so: the rest of a body from the wrong place.
+   */
+  public static final Lie RANGE_START_SHIFTED = new Lie(Kind.RANGE_START_SHIFTED);
+
+  /** Not a lie: a blob {@code Range} is ignored and the whole body sent with {@code 200}. */
+  public static final Lie IGNORE_RANGE = new Lie(Kind.IGNORE_RANGE);
 
   /** Closes the connection right after reading the request; no status line is sent. */
   public static final Lie CLOSE_BEFORE_HEADERS = new Lie(Kind.CLOSE_BEFORE_HEADERS);

@@ -40,7 +40,8 @@ final class ReplyWriter {
     boolean get = req.method().equals("GET");
     long start = 0;
     long len = r.length();
-    if (r.rangeable && r.status == 200 && get && req.header("Range").isPresent()) {
+    boolean honourRange = !kinds.contains(Kind.IGNORE_RANGE);
+    if (r.rangeable && r.status == 200 && get && honourRange && req.header("Range").isPresent()) {
       long total = len;
       long[] sel = parseRange(req.header("Range").get(), total);
       if (sel == UNSATISFIABLE) {
@@ -50,6 +51,9 @@ final class ReplyWriter {
         r.headers.put("Content-Range", "bytes */" + total);
         len = 0;
       } else if (sel != null) {
+        if (kinds.contains(Kind.RANGE_START_SHIFTED) && sel[0] < sel[1]) {
+          sel[0]++;
+        }
         r.status = 206;
         r.headers.put("Content-Range", "bytes " + sel[0] + "-" + sel[1] + "/" + total);
         start = sel[0];

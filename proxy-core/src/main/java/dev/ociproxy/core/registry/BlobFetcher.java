@@ -200,6 +200,7 @@ final class BlobFetcher {
       throw fromPeer ? refused : this.refused.remember(digest, refused);
     }
     origin.started(answer, digest);
+    ResumableBody body = origin.body(answer, repo, digest);
     BlobDownload d;
     try {
       d =
@@ -211,17 +212,15 @@ final class BlobFetcher {
                 origin.ended(digest);
                 end.run(); // before any client sees the end: a client's next request starts afresh
                 limiter.release();
-                if (!fromPeer) {
-                  meters.received("blob", done.written());
-                }
+                body.count(done.written(), done.published());
                 if (done.published()) {
                   // Verified: this upstream served these bytes, from this repository.
                   links.addServed(digest);
                   links.add(repo, digest);
                   refused.forget(digest);
-                  meters.blobBytes(fromPeer ? "peer" : "upstream", done.written());
-                  if (!fromPeer) {
-                    store.mirror().blob(digest); // for the other replicas; a peer's owner does it
+                  if (!fromPeer || body.resumedAt() >= 0) {
+                    // For the other replicas; a peer's owner does it, unless it broke off.
+                    store.mirror().blob(digest);
                   }
                 }
               },
@@ -235,7 +234,7 @@ final class BlobFetcher {
       BlobDownload abandoned = d;
       d.onAbandoned(
           () -> {
-            resp.discard();
+            body.discard();
             abandoned.fail(
                 new UpstreamUnavailableException(
                     "every client left; download stopped (cache.finishAbandonedDownloads: false)",
@@ -250,7 +249,8 @@ final class BlobFetcher {
                     repo,
                     digest.toString(),
                     v.reason(),
-                    (fromPeer ? "peer: " : "") + v.getMessage());
+                    (fromPeer ? via(body, "peer", ", then upstream from byte ") + ": " : "")
+                        + v.getMessage());
                 if (!fromPeer) {
                   refused.remember(digest, v);
                 }
@@ -259,12 +259,20 @@ final class BlobFetcher {
                     "blob download {} from {}{} failed: {}",
                     digest,
                     meters.upstream(),
-                    fromPeer ? " via its owning replica" : "",
+                    fromPeer
+                        ? via(body, " via its owning replica", ", then the upstream from byte ")
+                        : "",
                     err.toString());
               }
             });
-    resp.stream(d);
+    body.stream(d);
     return d;
+  }
+
+  /** Where a peer-fed download's bytes came from, for its log lines. */
+  private static String via(ResumableBody body, String peer, String resumed) {
+    long at = body.resumedAt();
+    return at < 0 ? peer : peer + resumed + at;
   }
 
   /** Size of a blob, from the store, a running download, or an upstream HEAD (never cached). */

@@ -21,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * Where a cold blob's bytes come from: the replica that owns its digest when another one does (so
  * the fleet fetches it from the upstream once), else the upstream. An owner that cannot be reached,
  * is slow to answer or answers anything but 200 is passed over for the upstream: availability
- * first, dedup second. Either answer is only a claim; {@link BlobFetcher} verifies both alike.
+ * first, dedup second. An owner whose body breaks off mid-way is continued from the upstream (see
+ * {@link ResumableBody}). Either answer is only a claim; {@link BlobFetcher} verifies both alike.
  */
 final class BlobOrigin {
   private static final Logger log = LoggerFactory.getLogger(BlobOrigin.class);
@@ -69,7 +70,7 @@ final class BlobOrigin {
                   meters.upstream(),
                   repo,
                   why);
-              meters.peerFallback();
+              meters.peerFallback("headers");
               return upstream(repo, digest);
             })
         .thenCompose(f -> f);
@@ -96,6 +97,26 @@ final class BlobOrigin {
   /** The download of {@code digest} ended (or never started). */
   void ended(Digest digest) {
     peerFed.remove(digest);
+  }
+
+  /**
+   * The body {@code answer} carries, to stream into a download: a peer's is continued from the
+   * upstream if it breaks off.
+   */
+  ResumableBody body(Answer answer, RepositoryName repo, Digest digest) {
+    ResumableBody.Rest rest =
+        answer.fromPeer()
+            ? offset -> {
+              meters.blobFetch("upstream");
+              return client.request(
+                  HttpMethod.GET,
+                  PullThrough.v2(repo, "blobs", digest.toString()),
+                  repo.value(),
+                  List.of(),
+                  "bytes=" + offset + "-");
+            }
+            : null;
+    return new ResumableBody(answer.response(), rest, meters, repo, digest);
   }
 
   private CompletableFuture<Answer> upstream(RepositoryName repo, Digest digest) {

@@ -103,13 +103,18 @@ public final class RegistryMeters {
         .increment();
   }
 
-  /** The owning replica failed, was slow or refused: the blob was asked of the upstream. */
-  void peerFallback() {
+  /**
+   * The owning replica failed: the blob was asked of the upstream. {@code stage} says when: {@code
+   * headers} (it could not be reached, was slow or did not answer 200) or {@code body} (its body
+   * broke off; the upstream was asked for the rest).
+   */
+  void peerFallback(String stage) {
     Counter.builder("registry_proxy_peer_fallbacks")
         .description(
-            "Cold blobs fetched from the upstream because the owning replica failed, was slow or"
-                + " did not answer 200")
+            "Cold blobs asked of the upstream because the owning replica failed: before its answer"
+                + " (stage=headers) or mid-body (stage=body, the rest asked with a Range)")
         .tag("upstream", upstream)
+        .tag("stage", stage)
         .register(meters)
         .increment();
   }

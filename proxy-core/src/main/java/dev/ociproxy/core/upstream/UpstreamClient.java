@@ -91,6 +91,20 @@ public final class UpstreamClient {
    */
   public CompletableFuture<UpstreamResponse> request(
       HttpMethod method, String path, String repository, List<String> accept) {
+    return request(method, path, repository, accept, null);
+  }
+
+  /**
+   * As {@link #request(HttpMethod, String, String, List)}, asking for part of the body: {@code
+   * range} is the {@code Range} header's value (e.g. {@code bytes=1000-}), sent again after the
+   * token flow and on every redirect, or null for the whole body.
+   */
+  public CompletableFuture<UpstreamResponse> request(
+      HttpMethod method,
+      String path,
+      String repository,
+      List<String> accept,
+      @Nullable String range) {
     URI uri = URI.create(base() + path);
     String scope = repository == null ? null : "repository:" + repository + ":pull";
     return throttle.run(
@@ -102,7 +116,7 @@ public final class UpstreamClient {
             return CompletableFuture.failedFuture(backingOff);
           }
           long started = System.nanoTime();
-          return attempt(method, uri, scope, accept, false, 0)
+          return attempt(method, uri, scope, accept, range, false, 0)
               .whenComplete(health::record)
               .whenComplete((resp, err) -> metrics.finished(method, started, resp, err));
         });
@@ -118,10 +132,14 @@ public final class UpstreamClient {
       URI uri,
       @Nullable String scope,
       List<String> accept,
+      @Nullable String range,
       boolean authTried,
       int hops) {
     HttpHeaders headers = new DefaultHttpHeaders();
     headers.set(HttpHeaderNames.USER_AGENT, USER_AGENT);
+    if (range != null) {
+      headers.set(HttpHeaderNames.RANGE, range);
+    }
     if (accept != null && !accept.isEmpty()) {
       headers.set(HttpHeaderNames.ACCEPT, String.join(", ", accept));
     }
@@ -144,7 +162,7 @@ public final class UpstreamClient {
                 if (challenge != null && auth.canAnswer(challenge)) {
                   resp.drain();
                   return auth.answer(challenge, scope)
-                      .thenCompose(v -> attempt(method, uri, scope, accept, true, hops));
+                      .thenCompose(v -> attempt(method, uri, scope, accept, range, true, hops));
                 }
                 return CompletableFuture.completedFuture(resp);
               }
@@ -156,7 +174,7 @@ public final class UpstreamClient {
                       OciErrorCode.UNAVAILABLE, 502, "upstream redirected too many times");
                 }
                 URI next = resolve(uri, location);
-                return attempt(method, next, scope, accept, authTried, hops + 1);
+                return attempt(method, next, scope, accept, range, authTried, hops + 1);
               }
               return CompletableFuture.completedFuture(resp);
             });

@@ -19,6 +19,8 @@ public final class VerificationException extends RegistryException {
     MEDIA_TYPE_MISMATCH,
     INVALID_MANIFEST,
     TRUNCATED,
+    /** The rest of a broken-off body asked with {@code Range}, answered from elsewhere. */
+    RANGE_MISMATCH,
     /** A listed referrer whose {@code subject} is another digest. */
     SUBJECT_MISMATCH,
     /** A listed referrer the upstream does not have. */

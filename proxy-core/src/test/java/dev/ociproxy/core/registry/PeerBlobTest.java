@@ -174,7 +174,7 @@ class PeerBlobTest {
     assertThat(read(p.blob(new RepositoryName(REPO), Digest.parse(digest)))).isEqualTo(blob);
 
     assertThat(up.count("GET", "/v2/" + REPO + "/blobs/" + digest)).isEqualTo(1);
-    assertThat(counter("registry_proxy_peer_fallbacks")).isEqualTo(1);
+    assertThat(counter("registry_proxy_peer_fallbacks", "stage", "headers")).isEqualTo(1);
   }
 
   @Test
@@ -201,6 +201,102 @@ class PeerBlobTest {
     assertThat(read(p.blob(new RepositoryName(REPO), Digest.parse(digest)))).isEqualTo(blob);
 
     assertThat(up.count("GET", "/v2/" + REPO + "/blobs/" + digest)).isEqualTo(1);
+  }
+
+  /** The upstream's requests for {@code digest} that carried a {@code Range}, by its value. */
+  private List<String> ranges(String digest) {
+    return up.requests("GET", "/v2/" + REPO + "/blobs/" + digest).stream()
+        .map(r -> r.header("Range").orElse("(none)"))
+        .toList();
+  }
+
+  @Test
+  void anOwnerCutMidBodyIsContinuedFromTheUpstreamWithARangeAndTheBlobIsStored() throws Exception {
+    byte[] blob = bytes(300_000);
+    String digest = up.putBlob(REPO, blob);
+    owner.putBlob(REPO, blob);
+    owner.lie(digest, Lie.TRUNCATE); // half the body, then FIN: the owner killed mid-transfer
+    PullThrough p = pullThrough(owner.url());
+
+    assertThat(read(p.blob(new RepositoryName(REPO), Digest.parse(digest)))).isEqualTo(blob);
+
+    assertThat(ranges(digest)).containsExactly("bytes=150000-");
+    assertThat(store.blobSize(Digest.parse(digest))).isEqualTo(blob.length);
+    assertThat(counter("registry_proxy_peer_fallbacks", "stage", "body")).isEqualTo(1);
+    assertThat(counter("registry_proxy_blob_bytes", "source", "peer")).isEqualTo(150_000);
+    assertThat(counter("registry_proxy_blob_bytes", "source", "upstream")).isEqualTo(150_000);
+    assertThat(counter("registry_proxy_upstream_received_bytes", "kind", "blob"))
+        .isEqualTo(150_000);
+  }
+
+  @Test
+  void anUpstreamThatIgnoresTheRangeHasTheOwnersBytesSkippedNotHashedTwice() throws Exception {
+    byte[] blob = bytes(300_000);
+    String digest = up.putBlob(REPO, blob);
+    owner.putBlob(REPO, blob);
+    owner.lie(digest, Lie.TRUNCATE);
+    up.lie(digest, Lie.IGNORE_RANGE); // 200 with the whole body
+    PullThrough p = pullThrough(owner.url());
+
+    assertThat(read(p.blob(new RepositoryName(REPO), Digest.parse(digest)))).isEqualTo(blob);
+
+    assertThat(ranges(digest)).containsExactly("bytes=150000-");
+    assertThat(store.blobSize(Digest.parse(digest))).isEqualTo(blob.length);
+  }
+
+  @Test
+  void anOwnerThatLiedInItsFirstBytesThenCutIsRefusedAtTheLastByteAndNothingIsStored()
+      throws Exception {
+    byte[] blob = bytes(300_000);
+    String digest = up.putBlob(REPO, blob);
+    owner.putBlob(REPO, blob);
+    owner.lie(digest, Lie.FLIP_FIRST_BYTE, Lie.TRUNCATE);
+    PullThrough p = pullThrough(owner.url());
+
+    assertThatThrownBy(() -> read(p.blob(new RepositoryName(REPO), Digest.parse(digest))))
+        .isInstanceOf(ExecutionException.class)
+        .hasCauseInstanceOf(VerificationException.class);
+
+    assertThat(ranges(digest)).containsExactly("bytes=150000-");
+    assertThat(store.blobSize(Digest.parse(digest))).isEqualTo(-1);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () ->
+                assertThat(p.refusals().recent())
+                    .singleElement()
+                    .satisfies(
+                        r -> {
+                          assertThat(r.reason()).isEqualTo("digest_mismatch");
+                          assertThat(r.arrived())
+                              .startsWith("peer, then upstream from byte 150000: ");
+                        }));
+  }
+
+  @Test
+  void anUpstreamAnsweringTheRangeFromAnotherStartIsRefusedAndNothingIsStored() throws Exception {
+    byte[] blob = bytes(300_000);
+    String digest = up.putBlob(REPO, blob);
+    owner.putBlob(REPO, blob);
+    owner.lie(digest, Lie.TRUNCATE);
+    up.lie(digest, Lie.RANGE_START_SHIFTED); // 206, Content-Range bytes 150001-299999/300000
+    PullThrough p = pullThrough(owner.url());
+
+    assertThatThrownBy(() -> read(p.blob(new RepositoryName(REPO), Digest.parse(digest))))
+        .isInstanceOf(ExecutionException.class)
+        .cause()
+        .isInstanceOf(VerificationException.class)
+        .hasMessageContaining("'bytes 150001-299999/300000' for Range bytes=150000-");
+
+    assertThat(ranges(digest)).containsExactly("bytes=150000-");
+    assertThat(store.blobSize(Digest.parse(digest))).isEqualTo(-1);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () ->
+                assertThat(p.refusals().recent())
+                    .singleElement()
+                    .satisfies(r -> assertThat(r.reason()).isEqualTo("range_mismatch")));
   }
 
   @Test
