@@ -230,6 +230,36 @@ class PeerBlobTest {
   }
 
   @Test
+  void anOwnerCutBeforeItsFirstByteIsContinuedFromByteZero() throws Exception {
+    byte[] blob = bytes(1); // TRUNCATE sends half of one byte: none
+    String digest = up.putBlob(REPO, blob);
+    owner.putBlob(REPO, blob);
+    owner.lie(digest, Lie.TRUNCATE);
+    PullThrough p = pullThrough(owner.url());
+
+    assertThat(read(p.blob(new RepositoryName(REPO), Digest.parse(digest)))).isEqualTo(blob);
+
+    assertThat(ranges(digest)).containsExactly("bytes=0-");
+  }
+
+  @Test
+  void anUpstreamThatFailsTheRangeLeavesTheDownloadFailedAndNothingStored() throws Exception {
+    byte[] blob = bytes(300_000);
+    String digest = up.putBlob(REPO, blob);
+    owner.putBlob(REPO, blob);
+    owner.lie(digest, Lie.TRUNCATE);
+    up.lie(digest, Lie.status(503));
+    PullThrough p = pullThrough(owner.url());
+
+    assertThatThrownBy(() -> read(p.blob(new RepositoryName(REPO), Digest.parse(digest))))
+        .isInstanceOf(ExecutionException.class)
+        .hasMessageContaining("upstream answered 503 for the rest of blob " + digest);
+
+    assertThat(ranges(digest)).containsExactly("bytes=150000-");
+    assertThat(store.blobSize(Digest.parse(digest))).isEqualTo(-1);
+  }
+
+  @Test
   void anUpstreamThatIgnoresTheRangeHasTheOwnersBytesSkippedNotHashedTwice() throws Exception {
     byte[] blob = bytes(300_000);
     String digest = up.putBlob(REPO, blob);
