@@ -1,7 +1,10 @@
 package dev.ociproxy.core.cluster;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
+
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.RepositoryName;
+import dev.ociproxy.core.oci.Tag;
 import dev.ociproxy.core.upstream.HttpTransport;
 import dev.ociproxy.core.upstream.PeerHttp;
 import dev.ociproxy.core.upstream.UpstreamResponse;
@@ -13,6 +16,8 @@ import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import java.net.URI;
+import java.net.URLEncoder;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -21,14 +26,19 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * This replica's place in the fleet: keeps the {@link Membership} fresh on its own thread and asks
- * the owner of a digest over the peer path, {@code GET /_peer/v2/<upstream>/<repo>/blobs/<digest>}
- * with a {@link PeerAuth} header. {@code GET /_peer/ping} is the health check. Thread-safe.
+ * the owner of a digest over the peer path, {@code GET /_peer/v2/<upstream>/<repo>/blobs/<digest>},
+ * and the owner of a tag what it names, {@code GET
+ * /_peer/v2/<upstream>/<repo>/manifests/<tag>[?accept=<types>]}, each with a {@link PeerAuth}
+ * header (the MAC covers the query too). {@code GET /_peer/ping} is the health check. Thread-safe.
  */
 public final class Cluster implements Peers, AutoCloseable {
   /** Where the peer path starts on every replica's listener. */
   public static final String PATH = "/_peer/";
 
   public static final String PING = PATH + "ping";
+
+  /** The query parameter of a tag question that carries the client's Accept list. */
+  public static final String ACCEPT = "accept";
 
   private final Membership membership;
   private final PeerHttp http;
@@ -98,6 +108,27 @@ public final class Cluster implements Peers, AutoCloseable {
     }
     String target = PATH + "v2/" + upstream + "/" + repo.value() + "/blobs/" + digest;
     return send(owner, target);
+  }
+
+  @Override
+  public @Nullable String tagOwner(String upstream, RepositoryName repo, Tag tag) {
+    String owner = membership.ownerOf(Rendezvous.tagKey(upstream, repo.value(), tag.value()));
+    return owner.equals(membership.self()) ? null : owner;
+  }
+
+  @Override
+  public CompletableFuture<UpstreamResponse> askTag(
+      String owner, String upstream, RepositoryName repo, Tag tag, List<String> accept) {
+    return send(owner, tagTarget(upstream, repo, tag, accept));
+  }
+
+  /** The peer path of a tag question; the client's Accept list travels in the (MAC'd) query. */
+  public static String tagTarget(
+      String upstream, RepositoryName repo, Tag tag, List<String> accept) {
+    String target = PATH + "v2/" + upstream + "/" + repo.value() + "/manifests/" + tag.value();
+    return accept.isEmpty()
+        ? target
+        : target + "?" + ACCEPT + "=" + URLEncoder.encode(String.join(",", accept), UTF_8);
   }
 
   private CompletableFuture<Boolean> ping(String member) {

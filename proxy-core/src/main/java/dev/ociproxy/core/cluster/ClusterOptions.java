@@ -35,6 +35,13 @@ public record ClusterOptions(
    */
   public static final Duration PEER_FIRST_BYTE_TIMEOUT = Duration.ofSeconds(5);
 
+  /**
+   * The whole answer of a tag's owner (headers and body) must arrive within this, or the asking
+   * replica revalidates with the upstream itself. The owner answers from its record or after one
+   * upstream HEAD (and a GET when the tag moved), so as short as the blob path's first byte.
+   */
+  public static final Duration PEER_TAG_TIMEOUT = PEER_FIRST_BYTE_TIMEOUT;
+
   /** Longest silence in the middle of a peer's body before the transfer is given up. */
   public static final Duration PEER_READ_TIMEOUT = Duration.ofSeconds(30);
 

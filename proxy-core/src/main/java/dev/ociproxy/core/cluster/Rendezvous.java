@@ -11,7 +11,9 @@ import org.jspecify.annotations.Nullable;
  * Rendezvous (highest random weight) hashing: the owner of a key is the member whose hash of
  * (member, key) is highest. Every replica that sees the same members picks the same owner, and a
  * member that comes or goes moves only the keys it wins or won (Kraken shards its origins the same
- * way). Keys are digests, not repositories: layers are shared across repositories.
+ * way). Blob keys are digests, not repositories: layers are shared across repositories. Tag keys
+ * ({@link #tagKey}) name the upstream, repository and tag, so one replica revalidates a tag for the
+ * fleet.
  */
 public final class Rendezvous {
   private Rendezvous() {}
@@ -31,6 +33,15 @@ public final class Rendezvous {
       }
     }
     return best;
+  }
+
+  /**
+   * The key a tag is owned by: its upstream, repository and tag. The prefix keeps it apart from
+   * every digest (which starts with an algorithm name and a colon), so a tag and a blob never share
+   * a key.
+   */
+  public static String tagKey(String upstream, String repository, String tag) {
+    return "tag " + upstream + "/" + repository + ":" + tag;
   }
 
   /** The first 64 bits of SHA-256(member NUL key): uniform and the same on every JVM. */

@@ -2,6 +2,7 @@ package dev.ociproxy.core.registry;
 
 import dev.ociproxy.core.cache.RepositoryLinks;
 import dev.ociproxy.core.cache.TagIndex;
+import dev.ociproxy.core.cluster.Peers;
 import dev.ociproxy.core.concurrent.Futures;
 import dev.ociproxy.core.concurrent.SingleFlight;
 import dev.ociproxy.core.oci.Digest;
@@ -25,7 +26,9 @@ import org.slf4j.LoggerFactory;
  * upstream served, or a fresh tag, comes from memory or the store ({@link HotManifests}); the rest
  * from one upstream fetch per key, shared by concurrent requests, under the fetch limit and the
  * manifest timeout ({@link ManifestPull}, which verifies); a stale tag is revalidated with a HEAD,
- * and served from its last verified manifest when the upstream is in trouble. Thread-safe.
+ * and served from its last verified manifest when the upstream is in trouble. In a fleet a stale or
+ * unknown tag another replica owns is asked of that owner first ({@link PeerTags}); the owner
+ * answers peers with {@link #forPeer}, never asking a third replica. Thread-safe.
  */
 final class ManifestFetcher {
   private static final Logger log = LoggerFactory.getLogger(ManifestFetcher.class);
@@ -41,11 +44,13 @@ final class ManifestFetcher {
   private final HotManifests hot;
   private final ManifestPull pull;
   private final SharedReads shared;
+  private final PeerTags owners;
 
   /**
    * @param hot the verified manifests in memory and the store
    * @param pull the upstream fetch, which verifies and records what it fetched
    * @param shared what other replicas verified, read (and verified) on a local miss
+   * @param peers the other replicas, asked about stale tags they own
    */
   ManifestFetcher(
       RegistryMeters meters,
@@ -56,8 +61,10 @@ final class ManifestFetcher {
       MirrorOptions options,
       HotManifests hot,
       ManifestPull pull,
-      SharedReads shared) {
+      SharedReads shared,
+      Peers peers) {
     this.shared = shared;
+    this.owners = new PeerTags(peers, meters, tags);
     this.meters = meters;
     this.client = client;
     this.tags = tags;
@@ -112,13 +119,64 @@ final class ManifestFetcher {
     if (known != null && cached != null && isFresh(tag, known)) {
       return CompletableFuture.completedFuture(cached);
     }
-    return singleFlight(
-            "t " + repo + ":" + tag + " " + accept,
-            () ->
-                known != null && cached != null
-                    ? revalidate(repo, tag, accept, known, cached)
-                    : pull.byTag(repo, tag, accept))
+    Supplier<CompletableFuture<Manifest>> upstream =
+        () -> fromUpstream(repo, tag, accept, known, cached);
+    CompletableFuture<Manifest> viaOwner =
+        owners.resolve(
+            repo, tag, accept, known, cached, d -> manifest(repo, d, List.of()), upstream);
+    return (viaOwner != null ? viaOwner : upstream.get())
         .exceptionallyCompose(err -> staleOr(err, repo, tag, known));
+  }
+
+  /**
+   * What {@code tag} names now, for another replica that holds this one for its owner: from a fresh
+   * mapping, else from one revalidation with the upstream shared with this replica's own clients.
+   * Never asks a peer (no chains while members disagree) and never answers stale: a failure fails,
+   * and the asking replica then asks the upstream itself.
+   */
+  CompletableFuture<PeerTag> forPeer(RepositoryName repo, Tag tag, List<String> accept) {
+    TagIndex.Entry local = tags.get(repo, tag);
+    CompletableFuture<TagIndex.@Nullable Entry> record =
+        local != null ? CompletableFuture.completedFuture(local) : shared.tag(repo, tag);
+    return record.thenCompose(
+        known -> {
+          Manifest cached = verifiedFor(known, accept);
+          CompletableFuture<Manifest> m =
+              known != null && cached != null && isFresh(tag, known)
+                  ? CompletableFuture.completedFuture(cached)
+                  : fromUpstream(repo, tag, accept, known, cached);
+          return m.thenApply(
+              manifest -> {
+                TagIndex.Entry now = tags.get(repo, tag);
+                long at =
+                    now != null && now.digest().equals(manifest.digest())
+                        ? now.verifiedAtMillis()
+                        : System.currentTimeMillis();
+                return new PeerTag(manifest.digest(), manifest.mediaType(), at);
+              });
+        });
+  }
+
+  /** Whether a stale tag is asked of another replica (its owner) before the upstream. */
+  boolean ownedElsewhere(RepositoryName repo, Tag tag) {
+    return owners.ownedElsewhere(repo, tag);
+  }
+
+  /** One revalidation (or fetch) of the tag with the upstream at a time, whoever asks. */
+  private CompletableFuture<Manifest> fromUpstream(
+      RepositoryName repo,
+      Tag tag,
+      List<String> accept,
+      TagIndex.@Nullable Entry known,
+      @Nullable Manifest cached) {
+    return singleFlight(
+        "t " + repo + ":" + tag + " " + accept,
+        () -> {
+          meters.tagRevalidation("upstream");
+          return known != null && cached != null
+              ? revalidate(repo, tag, accept, known, cached)
+              : pull.byTag(repo, tag, accept);
+        });
   }
 
   /**

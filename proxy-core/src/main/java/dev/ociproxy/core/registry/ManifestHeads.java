@@ -11,16 +11,24 @@ import java.util.concurrent.CompletableFuture;
 /**
  * Answers a client's {@code HEAD} of a manifest: a fresh tag from memory, a stale one with one
  * upstream HEAD and never a GET (a moved tag is answered with the upstream's claim, which the
- * client verifies when it GETs the digest); anything else as a GET would be. Thread-safe.
+ * client verifies when it GETs the digest); anything else as a GET would be, and so is a stale tag
+ * another replica owns: that owner is asked, and the manifest it names is verified here.
+ * Thread-safe.
  */
 final class ManifestHeads {
   private final ManifestFetcher manifests;
   private final UpstreamClient client;
   private final TagIndex tags;
   private final FetchLimiter limiter;
+  private final RegistryMeters meters;
 
   ManifestHeads(
-      ManifestFetcher manifests, UpstreamClient client, TagIndex tags, FetchLimiter limiter) {
+      ManifestFetcher manifests,
+      UpstreamClient client,
+      TagIndex tags,
+      FetchLimiter limiter,
+      RegistryMeters meters) {
+    this.meters = meters;
     this.manifests = manifests;
     this.client = client;
     this.tags = tags;
@@ -30,7 +38,10 @@ final class ManifestHeads {
   CompletableFuture<ManifestHead> head(RepositoryName repo, Reference ref, List<String> accept) {
     TagIndex.Entry known = ref instanceof Tag t ? tags.get(repo, t) : null;
     Manifest cached = manifests.verifiedFor(known, accept);
-    if (known == null || cached == null || manifests.isFresh((Tag) ref, known)) {
+    if (known == null
+        || cached == null
+        || manifests.isFresh((Tag) ref, known)
+        || manifests.ownedElsewhere(repo, (Tag) ref)) {
       return manifests.manifest(repo, ref, accept).thenApply(ManifestHead::of);
     }
     return revalidate(repo, (Tag) ref, accept, known, cached);
@@ -40,7 +51,11 @@ final class ManifestHeads {
   private CompletableFuture<ManifestHead> revalidate(
       RepositoryName repo, Tag tag, List<String> accept, TagIndex.Entry known, Manifest cached) {
     return limiter
-        .run(() -> TagHead.ask(client, tags, repo, tag, ManifestFetcher.ask(accept)))
+        .run(
+            () -> {
+              meters.tagRevalidation("upstream");
+              return TagHead.ask(client, tags, repo, tag, ManifestFetcher.ask(accept));
+            })
         .thenApply(
             claim -> {
               if (known.digest().equals(claim.digest())) {

@@ -113,7 +113,7 @@ final class ManifestPull {
    */
   CompletableFuture<Manifest> byTag(RepositoryName repo, Tag tag, List<String> accept) {
     List<String> ask = ManifestFetcher.ask(accept);
-    boolean askedForIndex = ask.stream().anyMatch(MediaTypes::isIndex) || ask.contains("*/*");
+    boolean askedForIndex = asksForIndex(accept);
     String asked = repo + ":" + tag;
     return client
         .request(HttpMethod.GET, PullThrough.v2(repo, "manifests", tag.value()), repo.value(), ask)
@@ -150,6 +150,12 @@ final class ManifestPull {
                         return new Manifest(computed, mediaType, body, false, false);
                       });
             });
+  }
+
+  /** Whether a client's Accept list lets the upstream answer a tag with an index. */
+  static boolean asksForIndex(List<String> accept) {
+    List<String> ask = ManifestFetcher.ask(accept);
+    return ask.stream().anyMatch(MediaTypes::isIndex) || ask.contains("*/*");
   }
 
   private CompletableFuture<byte[]> readManifest(

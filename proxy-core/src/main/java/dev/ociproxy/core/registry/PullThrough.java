@@ -76,7 +76,8 @@ public final class PullThrough implements Registry {
   /**
    * @param limiter the fetch limit all upstreams share
    * @param shared the store all replicas share ({@code storage.s3}), or null for none
-   * @param peers the other replicas, asked for cold blobs whose digests they own
+   * @param peers the other replicas, asked for cold blobs whose digests they own and about stale
+   *     tags they own
    */
   public PullThrough(
       UpstreamClient client,
@@ -108,8 +109,9 @@ public final class PullThrough implements Registry {
             new HotManifests(store),
             new ManifestPull(
                 reports, client, store, tags, links, limiter, options.manifestMaxBytes()),
-            fromShared);
-    this.heads = new ManifestHeads(manifests, client, tags, limiter);
+            fromShared,
+            peers);
+    this.heads = new ManifestHeads(manifests, client, tags, limiter, reports);
     this.referrers =
         new ReferrersFetcher(
             this,
@@ -188,6 +190,16 @@ public final class PullThrough implements Registry {
   public CompletableFuture<ManifestHead> manifestHead(
       RepositoryName repo, Reference ref, List<String> accept) {
     return heads.head(repo, ref, accept);
+  }
+
+  /**
+   * What {@code tag} names now, for another replica that holds this one for the tag's owner (the
+   * peer path): from a fresh mapping or one revalidation with the upstream, never from a third
+   * replica and never stale. The caller authenticated the peer; the peer checked its client's
+   * access, and fetches and verifies the manifest itself.
+   */
+  public CompletableFuture<PeerTag> tagForPeer(RepositoryName repo, Tag tag, List<String> accept) {
+    return manifests.forPeer(repo, tag, accept);
   }
 
   // ---- blobs ----

@@ -120,6 +120,35 @@ public final class RegistryMeters {
   }
 
   /**
+   * The replica that owns a stale or unknown tag failed, was slow, did not answer 200 or named a
+   * manifest that was not what it said: the tag was revalidated with the upstream.
+   */
+  void tagPeerFallback() {
+    Counter.builder("registry_proxy_tag_peer_fallbacks")
+        .description(
+            "Stale or unknown tags revalidated with the upstream because the replica that owns the"
+                + " tag failed, was slow, did not answer 200 or named an unusable manifest")
+        .tag("upstream", upstream)
+        .register(meters)
+        .increment();
+  }
+
+  /**
+   * A stale or unknown tag resolved from {@code source}: {@code upstream} (this replica asked it, a
+   * HEAD or a GET by tag) or {@code peer} (the replica that owns the tag answered).
+   */
+  void tagRevalidation(String source) {
+    Counter.builder("registry_proxy_tag_revalidations")
+        .description(
+            "Stale or unknown tags resolved, by source: the upstream (asked by this replica) or the"
+                + " replica that owns the tag (peer)")
+        .tag("upstream", upstream)
+        .tag("source", source)
+        .register(meters)
+        .increment();
+  }
+
+  /**
    * A blob HEAD answered with a refusal of that digest moments ago, without asking the upstream.
    */
   void refusalRemembered() {

@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,6 +33,54 @@ class MembershipTest {
   void beforeItsFirstRefreshAReplicaOwnsEverything() {
     Membership m = staticList(SELF, "10.0.0.2:5000");
     assertThat(m.ownerOf("sha256:ab")).isEqualTo(SELF);
+  }
+
+  @Test
+  void everyReplicaPicksTheSameOwnerForATagAndOneLeavingMovesOnlyTheTagsItOwned() {
+    List<String> three = List.of(SELF, "10.0.0.2:5000", "10.0.0.3:5000");
+    up.addAll(three);
+    List<Membership> replicas = new ArrayList<>();
+    for (String me : three) {
+      Membership m =
+          new Membership(
+              new ClusterOptions(three, null, me, SECRET),
+              h -> List.of(),
+              probe,
+              Duration.ofMillis(500));
+      m.refresh();
+      replicas.add(m);
+    }
+    Map<String, String> owners = new HashMap<>();
+    for (int i = 0; i < 300; i++) {
+      // The same tag of another repository, and of another upstream, is another key.
+      for (String key :
+          List.of(
+              Rendezvous.tagKey("docker.io", "library/app" + i, "latest"),
+              Rendezvous.tagKey("ghcr.io", "library/app" + i, "latest"))) {
+        String owner = replicas.get(0).ownerOf(key);
+        assertThat(replicas).allSatisfy(m -> assertThat(m.ownerOf(key)).isEqualTo(owner));
+        owners.put(key, owner);
+      }
+    }
+    assertThat(owners.values()).containsAll(three);
+
+    up.remove("10.0.0.3:5000");
+    replicas.get(0).refresh();
+    owners.forEach(
+        (key, owner) -> {
+          if (!owner.equals("10.0.0.3:5000")) {
+            assertThat(replicas.get(0).ownerOf(key)).as(key).isEqualTo(owner);
+          } else {
+            assertThat(replicas.get(0).ownerOf(key)).as(key).isNotEqualTo(owner);
+          }
+        });
+  }
+
+  @Test
+  void aTagsKeyIsNeverADigestsKey() {
+    String key = Rendezvous.tagKey("up.test", "team/app", "latest");
+    assertThat(key).isEqualTo("tag up.test/team/app:latest");
+    assertThat(key).doesNotContain("sha256:").startsWith("tag ");
   }
 
   @Test

@@ -166,6 +166,12 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
           b.upstream().blobForPeer(b.repository(), b.digest()),
           false,
           source -> blobs().send(req, b.digest(), source));
+    } else if (p instanceof PeerPath.TagQuestion t) {
+      replies.entry().upstream(t.upstream().name());
+      replies.whenComplete(
+          t.upstream().tagForPeer(t.repository(), t.tag(), t.accept()),
+          false,
+          answer -> replies.send(PeerPath.answer(answer)));
     } else {
       replies.entry().quiet(); // a health check every 2 s per replica would drown the log
       replies.send(ApiVersionResponses.of(false));

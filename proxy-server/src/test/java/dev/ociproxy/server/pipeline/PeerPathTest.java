@@ -7,6 +7,8 @@ import dev.ociproxy.core.cluster.Cluster;
 import dev.ociproxy.core.cluster.ClusterOptions;
 import dev.ociproxy.core.cluster.PeerAuth;
 import dev.ociproxy.core.oci.RegistryException;
+import dev.ociproxy.core.oci.RepositoryName;
+import dev.ociproxy.core.oci.Tag;
 import dev.ociproxy.core.registry.PullThrough;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.socket.nio.NioSocketChannel;
@@ -22,11 +24,20 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The peer path answers only requests that carry the cluster secret's MAC, and only blob GETs. */
+/**
+ * The peer path answers only requests that carry the cluster secret's MAC (over the path and its
+ * query), and only GETs of blobs and questions about tags.
+ */
 class PeerPathTest {
   private static final String SECRET = "0123456789abcdef0123456789abcdef";
   private static final String DIGEST = "sha256:" + "ab".repeat(32);
   private static final String BLOB = "/_peer/v2/up.test/team/app/blobs/" + DIGEST;
+  private static final String TAG =
+      Cluster.tagTarget(
+          "up.test",
+          new RepositoryName("team/app"),
+          new Tag("latest"),
+          List.of("application/vnd.oci.image.index.v1+json", "application/json"));
 
   @TempDir Path dir;
   private TestMirrors mirrors;
@@ -76,6 +87,34 @@ class PeerPathTest {
     assertStatus(() -> path.route(request(HttpMethod.GET, Cluster.PING, null)), 401);
     assertStatus(() -> path.route(request(HttpMethod.GET, "/_peer/anything", null)), 401);
     assertStatus(() -> path.route(request(HttpMethod.GET, BLOB, SECRET.replace('0', 'x'))), 401);
+    assertStatus(() -> path.route(request(HttpMethod.GET, TAG, null)), 401);
+    assertStatus(() -> path.route(request(HttpMethod.GET, TAG, SECRET.replace('0', 'x'))), 401);
+  }
+
+  @Test
+  void aTagQuestionsMacCoversItsAcceptList() {
+    HttpRequest r = request(HttpMethod.GET, TAG, SECRET);
+    HttpRequest other =
+        new DefaultHttpRequest(
+            HttpVersion.HTTP_1_1, HttpMethod.GET, TAG.substring(0, TAG.indexOf('?')));
+    other.headers().set(PeerAuth.HEADER, r.headers().get(PeerAuth.HEADER));
+    assertStatus(() -> path.route(other), 401);
+  }
+
+  @Test
+  void withTheSecretATagQuestionNamesItsUpstreamRepositoryTagAndAcceptList() {
+    PeerPath.Request r = path.route(request(HttpMethod.GET, TAG, SECRET));
+    assertThat(r).isInstanceOf(PeerPath.TagQuestion.class);
+    PeerPath.TagQuestion t = (PeerPath.TagQuestion) r;
+    assertThat(t.upstream()).isSameAs(up);
+    assertThat(t.repository().value()).isEqualTo("team/app");
+    assertThat(t.tag().value()).isEqualTo("latest");
+    assertThat(t.accept())
+        .containsExactly("application/vnd.oci.image.index.v1+json", "application/json");
+    String noAccept = "/_peer/v2/up.test/team/app/manifests/v1.2";
+    PeerPath.TagQuestion plain =
+        (PeerPath.TagQuestion) path.route(request(HttpMethod.GET, noAccept, SECRET));
+    assertThat(plain.accept()).isEmpty();
   }
 
   @Test
@@ -105,8 +144,15 @@ class PeerPathTest {
         () -> path.route(request(HttpMethod.GET, BLOB.replace("up.test", "other.test"), SECRET)),
         404);
     assertStatus(
-        () -> path.route(request(HttpMethod.GET, "/_peer/v2/up.test/team/app/manifests/x", SECRET)),
+        () -> path.route(request(HttpMethod.GET, "/_peer/v2/up.test/team/app/tags/list", SECRET)),
         404);
+    assertStatus(
+        () ->
+            path.route(
+                request(HttpMethod.GET, "/_peer/v2/up.test/team/app/manifests/" + DIGEST, SECRET)),
+        404);
+    assertStatus(() -> path.route(request(HttpMethod.GET, BLOB + "?accept=x", SECRET)), 404);
+    assertStatus(() -> path.route(request(HttpMethod.GET, TAG + "&other=1", SECRET)), 404);
     assertStatus(() -> path.route(request(HttpMethod.DELETE, BLOB, SECRET)), 405);
     assertStatus(
         () -> path.route(request(HttpMethod.GET, BLOB.replace("team/app", "Team/App"), SECRET)),
