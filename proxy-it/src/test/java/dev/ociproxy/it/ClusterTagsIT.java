@@ -39,7 +39,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * period, clients pull the tag through all three replicas at once; only the tag's owner asks the
  * upstream about it (one manifest-by-tag request per period, in the registry's access log), the
  * others ask the owner. A re-pushed tag is answered with its new digest by every replica; with the
- * owner gone the others revalidate with the upstream themselves.
+ * upstream down every replica serves the last verified manifest marked stale; with the owner gone
+ * the others revalidate with the upstream themselves.
  */
 @ExtendWith(ProcessGuard.class)
 class ClusterTagsIT {
@@ -141,6 +142,19 @@ class ClusterTagsIT {
         Http.tryGet(owner.url() + question, PeerAuth.HEADER, mac).orElseThrow();
     assertThat(answer.statusCode()).isEqualTo(200);
     assertThat(new String(answer.body(), StandardCharsets.UTF_8)).contains(v2);
+
+    // The upstream down and every record stale: each replica serves its last verified manifest
+    // marked stale, as a replica alone would (the owner answers its peers' questions an error).
+    registry.stop();
+    Thread.sleep(TTL.toMillis() + 500);
+    for (ProxyProcess p : replicas) {
+      HttpResponse<byte[]> r = Http.getManifest(tagUrl(p));
+      assertThat(r.statusCode()).as("%s", p.hostPort()).isEqualTo(200);
+      assertThat(OciJson.sha256(r.body())).isEqualTo(v2);
+      assertThat(r.headers().firstValue("Warning"))
+          .as("%s", p.hostPort())
+          .hasValueSatisfying(w -> assertThat(w).startsWith("110 "));
+    }
   }
 
   @Test
@@ -199,9 +213,7 @@ class ClusterTagsIT {
     List<Future<HttpResponse<byte[]>>> pulls = new ArrayList<>();
     for (int i = 0; i < CLIENTS_PER_REPLICA; i++) {
       for (ProxyProcess p : via) {
-        pulls.add(
-            pool.submit(
-                () -> Http.getManifest(p.url() + "/v2/" + UP + "/" + REPO + "/manifests/" + TAG)));
+        pulls.add(pool.submit(() -> Http.getManifest(tagUrl(p))));
       }
     }
     for (Future<HttpResponse<byte[]>> f : pulls) {
@@ -210,6 +222,10 @@ class ClusterTagsIT {
       assertThat(OciJson.sha256(r.body())).as("%s", r.uri()).isEqualTo(digest);
       assertThat(r.headers().firstValue("Docker-Content-Digest")).hasValue(digest);
     }
+  }
+
+  private static String tagUrl(ProxyProcess p) {
+    return p.url() + "/v2/" + UP + "/" + REPO + "/manifests/" + TAG;
   }
 
   /** Waits until the registry logged {@code heads} HEADs and {@code gets} GETs of the tag. */
