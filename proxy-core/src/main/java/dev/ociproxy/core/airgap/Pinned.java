@@ -135,6 +135,14 @@ public final class Pinned implements Registry {
   }
 
   @Override
+  public CompletableFuture<BlobSource> blobOrRedirect(RepositoryName repo, Digest digest) {
+    RegistryException denied = denial(repo, digest);
+    return denied != null
+        ? CompletableFuture.failedFuture(denied)
+        : inner.blobOrRedirect(repo, digest);
+  }
+
+  @Override
   public CompletableFuture<Long> blobSize(RepositoryName repo, Digest digest) {
     RegistryException denied = denial(repo, digest);
     return denied != null ? CompletableFuture.failedFuture(denied) : inner.blobSize(repo, digest);

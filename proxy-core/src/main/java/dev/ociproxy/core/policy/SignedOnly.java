@@ -132,6 +132,14 @@ public final class SignedOnly implements Registry {
   }
 
   @Override
+  public CompletableFuture<BlobSource> blobOrRedirect(RepositoryName repo, Digest digest) {
+    RegistryException refused = blobRefusal(repo, digest);
+    return refused != null
+        ? CompletableFuture.failedFuture(refused)
+        : view.blobOrRedirect(repo, digest);
+  }
+
+  @Override
   public CompletableFuture<Long> blobSize(RepositoryName repo, Digest digest) {
     RegistryException refused = blobRefusal(repo, digest);
     return refused != null ? CompletableFuture.failedFuture(refused) : view.blobSize(repo, digest);

@@ -46,6 +46,7 @@ public final class PullThrough implements Registry {
   private final ManifestFetcher manifests;
   private final ManifestHeads heads;
   private final ReferrersFetcher referrers;
+  private final SharedReads fromShared;
 
   /**
    * @param limiter the fetch limit all upstreams share
@@ -95,7 +96,7 @@ public final class PullThrough implements Registry {
     this.tags =
         new TagIndex(store.root(), name(), store.background(), store.catalog(), store.mirror());
     this.links = new RepositoryLinks(store.root(), name(), store.background(), store.mirror());
-    SharedReads fromShared = new SharedReads(shared, store, links, tags, reports);
+    this.fromShared = new SharedReads(shared, store, links, tags, reports);
     this.blobs =
         new BlobFetcher(reports, client, store, links, limiter, options, fromShared, peers);
     this.manifests =
@@ -207,6 +208,17 @@ public final class PullThrough implements Registry {
   @Override
   public CompletableFuture<BlobSource> blob(RepositoryName repo, Digest digest) {
     return blobs.blob(repo, digest);
+  }
+
+  /**
+   * A redirect to the shared store's verified copy when this upstream may hand out the blob under
+   * {@code repo} from here and the store is known to hold it (see {@link SharedReads#redirect});
+   * else as {@link #blob}.
+   */
+  @Override
+  public CompletableFuture<BlobSource> blobOrRedirect(RepositoryName repo, Digest digest) {
+    BlobSource.Redirect r = fromShared.redirect(repo, digest);
+    return r != null ? CompletableFuture.completedFuture(r) : blobs.blob(repo, digest);
   }
 
   /**

@@ -40,6 +40,17 @@ public interface Registry {
   /** A blob from the store, or a (possibly shared) download that readers tail. */
   CompletableFuture<BlobSource> blob(RepositoryName repo, Digest digest);
 
+  /**
+   * The answer to a client's whole {@code GET} of a blob: as {@link #blob}, or a {@link
+   * BlobSource.Redirect} to the shared store's copy where redirects are on ({@code
+   * storage.s3.redirect}). A view applies the rules it applies to {@link #blob} before asking the
+   * view below; this default never redirects, so a view that does not override it costs the
+   * redirect, never a rule.
+   */
+  default CompletableFuture<BlobSource> blobOrRedirect(RepositoryName repo, Digest digest) {
+    return blob(repo, digest);
+  }
+
   /** A blob's size without its bytes, for {@code HEAD}. */
   CompletableFuture<Long> blobSize(RepositoryName repo, Digest digest);
 

@@ -11,6 +11,7 @@ import dev.ociproxy.core.oci.Tag;
 import dev.ociproxy.core.shared.SharedStore;
 import dev.ociproxy.core.verify.VerificationException;
 import java.io.IOException;
+import java.net.URI;
 import java.util.concurrent.CompletableFuture;
 import org.jspecify.annotations.Nullable;
 
@@ -45,6 +46,25 @@ final class SharedReads {
   /** Whether a store is configured at all; without one, nothing here is asked. */
   boolean on() {
     return shared != null;
+  }
+
+  /**
+   * A client's redirect to the stored blob ({@code storage.s3.redirect}) when this upstream may
+   * hand out {@code d} under {@code repo} from the copy verified here (the rule of {@link
+   * RepositoryLinks}: listed in the repository, served by this upstream itself) and the store is
+   * known to hold it verified; else null, and the blob is served as without redirects.
+   */
+  BlobSource.@Nullable Redirect redirect(RepositoryName repo, Digest d) {
+    SharedStore s = shared;
+    if (s == null || !links.has(repo, d) || !links.served(d)) {
+      return null;
+    }
+    URI location = s.redirects().location(d);
+    if (location == null) {
+      return null;
+    }
+    store.mirror().used(d); // handed out: for the shared store's retention, at most daily
+    return new BlobSource.Redirect(location);
   }
 
   /** The stored size of a blob this upstream served from {@code repo}, else -1. */

@@ -2,7 +2,9 @@ package dev.ociproxy.core.shared;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.URI;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
@@ -41,6 +43,20 @@ public interface ObjectStore extends AutoCloseable {
 
   /** Throws when the store cannot be reached or the bucket is missing. */
   void check() throws IOException;
+
+  /**
+   * A URL that lets whoever holds it GET the object, and nothing else, until {@code expiry} has
+   * passed; null when this store hands out none ({@code storage.s3.redirect: false}). Computed
+   * locally, without a request to the store.
+   */
+  default @Nullable URI presignedGet(String key, Duration expiry) {
+    return null;
+  }
+
+  /** Whether this store hands out URLs at all ({@code storage.s3.redirect: true}). */
+  default boolean presigns() {
+    return false;
+  }
 
   /** The object's name for people: {@code s3://bucket/prefix/key}. */
   String describe(String key);

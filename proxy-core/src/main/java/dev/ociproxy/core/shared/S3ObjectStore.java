@@ -3,6 +3,8 @@ package dev.ociproxy.core.shared;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -11,7 +13,10 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
@@ -29,6 +34,8 @@ import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
+import software.amazon.awssdk.services.s3.presigner.S3Presigner;
+import software.amazon.awssdk.services.s3.presigner.model.PresignedGetObjectRequest;
 
 /**
  * {@link ObjectStore} on an S3-compatible API with the AWS SDK's client (its signing, retries and
@@ -38,18 +45,26 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * which of the SDK's newer checksum headers they take.
  */
 public final class S3ObjectStore implements ObjectStore {
+  private static final Logger log = LoggerFactory.getLogger(S3ObjectStore.class);
+
   /** Files up to this size go up in one PUT; bigger ones in parts of this size. */
   static final long PART_SIZE = 16L << 20;
 
   private final S3Client s3;
   private final S3Options options;
 
+  /** With {@code redirect: true} only: the same endpoint, region, addressing and credentials. */
+  private final @Nullable S3Presigner presigner;
+
+  private final AtomicBoolean presignFailureLogged = new AtomicBoolean();
+
   public S3ObjectStore(S3Options options) {
     this.options = options;
+    AwsCredentialsProvider credentials = credentials(options);
     var builder =
         S3Client.builder()
             .region(Region.of(options.region()))
-            .credentialsProvider(credentials(options))
+            .credentialsProvider(credentials)
             .httpClientBuilder(
                 UrlConnectionHttpClient.builder()
                     .connectionTimeout(Duration.ofSeconds(5))
@@ -64,6 +79,20 @@ public final class S3ObjectStore implements ObjectStore {
       builder.endpointOverride(options.endpoint());
     }
     this.s3 = builder.build();
+    this.presigner = options.redirect() ? presigner(options, credentials) : null;
+  }
+
+  private static S3Presigner presigner(S3Options o, AwsCredentialsProvider credentials) {
+    var builder =
+        S3Presigner.builder()
+            .region(Region.of(o.region()))
+            .credentialsProvider(credentials)
+            .serviceConfiguration(
+                S3Configuration.builder().pathStyleAccessEnabled(o.pathStyle()).build());
+    if (o.endpoint() != null) {
+      builder.endpointOverride(o.endpoint());
+    }
+    return builder.build();
   }
 
   private static AwsCredentialsProvider credentials(S3Options o) {
@@ -76,6 +105,45 @@ public final class S3ObjectStore implements ObjectStore {
 
   private String full(String key) {
     return options.prefix() + key;
+  }
+
+  /**
+   * A SigV4 query-signed GET of the object: the URL carries the access key id, the signature and
+   * (with temporary credentials) the session token, never the secret key, and is valid for that one
+   * object until it expires. Null when redirects are off or presigning fails (logged once): the
+   * caller then serves the bytes itself.
+   */
+  @Override
+  public boolean presigns() {
+    return presigner != null;
+  }
+
+  @Override
+  public @Nullable URI presignedGet(String key, Duration expiry) {
+    S3Presigner p = presigner;
+    if (p == null) {
+      return null;
+    }
+    try {
+      PresignedGetObjectRequest r =
+          p.presignGetObject(
+              b ->
+                  b.signatureDuration(expiry)
+                      .getObjectRequest(g -> g.bucket(options.bucket()).key(full(key))));
+      if (!r.isBrowserExecutable()) {
+        // It would need headers signed along that a client following a redirect never sends.
+        throw new IllegalStateException("signed headers " + r.signedHeaders().keySet());
+      }
+      return r.url().toURI();
+    } catch (SdkException | IllegalStateException | URISyntaxException e) {
+      if (presignFailureLogged.compareAndSet(false, true)) {
+        log.warn(
+            "storage.s3.redirect: cannot presign a GET of {} ({}); blobs are served directly",
+            describe(key),
+            e.toString());
+      }
+      return null;
+    }
   }
 
   @Override
@@ -251,5 +319,8 @@ public final class S3ObjectStore implements ObjectStore {
   @Override
   public void close() {
     s3.close();
+    if (presigner != null) {
+      presigner.close();
+    }
   }
 }

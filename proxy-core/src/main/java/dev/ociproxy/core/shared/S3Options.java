@@ -10,7 +10,8 @@ import org.jspecify.annotations.Nullable;
  * @param prefix prepended to every key: empty, or ending in '/'
  * @param pathStyle bucket in the path rather than the host name (MinIO, s3proxy, Ceph)
  * @param accessKey with {@code secretKey}, static credentials; both null: the SDK's default chain
- * @param redirect answer GETs of committed blobs with a presigned URL
+ * @param redirect answer clients' whole GETs of blobs committed, verified, in the store with a
+ *     redirect to a presigned URL of it ({@link BlobRedirects})
  * @param metadataSecret {@code storage.s3.secret}, or {@code cluster.secret} when that is omitted:
  *     what the bucket's metadata records are authenticated with ({@link RecordMac})
  */
@@ -27,6 +28,11 @@ public record S3Options(
 
   @Override
   public String toString() { // never a secret
-    return "s3://" + bucket + "/" + prefix + (endpoint == null ? "" : " at " + endpoint);
+    return "s3://"
+        + bucket
+        + "/"
+        + prefix
+        + (endpoint == null ? "" : " at " + endpoint)
+        + (redirect ? ", blob GETs redirected to it" : "");
   }
 }

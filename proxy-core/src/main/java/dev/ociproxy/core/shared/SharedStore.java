@@ -50,6 +50,7 @@ public final class SharedStore implements Mirror, AutoCloseable {
   private final SharedMeters meters;
   private final long maxManifestBytes;
   private final ThreadPoolExecutor io;
+  private final BlobRedirects redirects;
 
   /**
    * Keys known to be in the bucket already (written or read here): no PUT again. Forgotten after an
@@ -88,6 +89,7 @@ public final class SharedStore implements Mirror, AutoCloseable {
             new LinkedBlockingQueue<>(),
             new DefaultThreadFactory("shared-store", true));
     io.allowCoreThreadTimeOut(true);
+    this.redirects = new BlobRedirects(objects, local, io, this.meters);
   }
 
   /** The shared store on S3 ({@code storage.s3}); the SDK's classes load only when configured. */
@@ -112,6 +114,11 @@ public final class SharedStore implements Mirror, AutoCloseable {
 
   public ObjectStore objects() {
     return objects;
+  }
+
+  /** Which stored blobs clients may fetch from the bucket itself ({@code storage.s3.redirect}). */
+  public BlobRedirects redirects() {
+    return redirects;
   }
 
   /** Throws when the store cannot be reached (for {@code /readyz}). */
@@ -141,10 +148,12 @@ public final class SharedStore implements Mirror, AutoCloseable {
       long size = Files.size(path);
       if (refused.getIfPresent(d) == null && objects.size(key) == size) {
         present.put(key, Boolean.TRUE);
+        redirects.committed(d);
         return;
       }
       objects.upload(key, path);
       present.put(key, Boolean.TRUE);
+      redirects.committed(d);
       refused.invalidate(d);
       meters.uploaded(size);
     } catch (IOException | RuntimeException e) {
@@ -306,6 +315,7 @@ public final class SharedStore implements Mirror, AutoCloseable {
   private void refuse(String kind, Digest d, String key, @Nullable String detail) {
     refused.put(d, Boolean.TRUE);
     present.invalidate(key);
+    redirects.refused(d);
     meters.refused(kind, objects.describe(key), "does not verify as " + d + ": " + detail);
   }
 

@@ -62,11 +62,6 @@ final class StorageSettings {
       ConfigLoader.required("storage.s3.accessKey", s.accessKey());
       ConfigLoader.required("storage.s3.secretKey", s.secretKey());
     }
-    if (Boolean.TRUE.equals(s.redirect())) {
-      // Refused rather than ignored: a config asking for it must not silently get something else.
-      throw new ConfigException(
-          "storage.s3.redirect", "true is not supported yet (expected false or no redirect)");
-    }
     return new S3Options(
         endpoint(s.endpoint()),
         region,

@@ -17,8 +17,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Answers a blob {@code GET} on one connection: a cached blob (or a range of one) from its file, a
  * download in progress by tailing it ({@link TailingBlobWriter}), whose last byte goes out only
- * once the digest matched. Holds the running writer so the channel's writability can pump it. One
- * per channel; event loop only.
+ * once the digest matched, or a redirect to the shared store's verified copy ({@link
+ * StoreRedirects}, logged {@code cache=redirect}). Holds the running writer so the channel's
+ * writability can pump it. One per channel; event loop only.
  */
 final class BlobReplies {
   private static final Logger log = LoggerFactory.getLogger(BlobReplies.class);
@@ -31,6 +32,11 @@ final class BlobReplies {
   }
 
   void send(HttpRequest req, Digest digest, BlobSource source) {
+    if (source instanceof BlobSource.Redirect r) {
+      replies.entry().cache("redirect");
+      replies.send(StoreRedirects.response(digest, r.location()));
+      return;
+    }
     String range = req.headers().get(HttpHeaderNames.RANGE);
     if (source instanceof BlobSource.Cached c) {
       replies.entry().cache("hit");

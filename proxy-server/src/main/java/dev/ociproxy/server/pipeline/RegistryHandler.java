@@ -129,9 +129,7 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
           });
     } else if (route instanceof V2Request.GetBlob b) {
       replies.whenComplete(
-          b.registry().blob(b.repository(), b.digest()),
-          false,
-          source -> blobs().send(req, b.digest(), source));
+          StoreRedirects.source(req, b), false, source -> blobs().send(req, b.digest(), source));
     } else if (route instanceof V2Request.GetReferrers r) {
       replies.whenComplete(
           r.registry().referrers(r.repository(), r.subject()),

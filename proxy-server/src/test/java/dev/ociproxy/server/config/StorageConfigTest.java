@@ -123,8 +123,17 @@ class StorageConfigTest {
         "storage.s3.pathStyle");
     assertRefused("storage:\n  s3:\n    region: r\n    bucket: bkt\n    acl: x\n", "acl");
     assertRefused(
-        "storage:\n  s3:\n    region: r\n    bucket: bkt\n    redirect: true\n",
-        "storage.s3.redirect: true is not supported yet");
+        "storage:\n  s3:\n    region: r\n    bucket: bkt\n    redirect: sometimes\n",
+        "storage.s3.redirect");
+  }
+
+  @Test
+  void redirectTrueIsTaken() {
+    assertThat(
+            parse("storage:\n  s3:\n    region: r\n    bucket: bkt\n    redirect: true\n" + SECRET)
+                .sharedStore()
+                .redirect())
+        .isTrue();
   }
 
   @Test
