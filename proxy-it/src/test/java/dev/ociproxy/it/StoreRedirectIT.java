@@ -10,12 +10,14 @@ import dev.ociproxy.it.support.OciImage;
 import dev.ociproxy.it.support.OciImages;
 import dev.ociproxy.it.support.ProcessGuard;
 import dev.ociproxy.it.support.ProxyProcess;
+import dev.ociproxy.it.support.RecordingRelay;
 import dev.ociproxy.it.support.Skopeo;
 import dev.ociproxy.it.support.UpstreamRegistry;
 import dev.ociproxy.testing.S3Server;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
@@ -28,9 +30,9 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code storage.s3.redirect: true} with the real jar and a real client: skopeo, authenticated to
  * the proxy, copies an image from Debian's docker-registry through a replica whose store is a real
  * S3 API (s3proxy, checking signatures). The second copy is sent to the bucket for every blob and
- * still ends with exactly the upstream's digests; s3proxy refuses a request that carries an {@code
- * Authorization} beside a presigned query (BlobRedirectsTest pins that), so skopeo's success also
- * says that its credentials for the proxy never went along.
+ * still ends with exactly the upstream's digests, and a relay in front of s3proxy sees that none of
+ * the redirected GETs carried an {@code Authorization} (s3proxy would refuse one beside a presigned
+ * query, as BlobRedirectsTest pins, so skopeo's success says so too).
  */
 @ExtendWith(ProcessGuard.class)
 class StoreRedirectIT {
@@ -41,21 +43,23 @@ class StoreRedirectIT {
 
   @TempDir Path tmp;
   private S3Server s3;
+  private RecordingRelay relay;
   private UpstreamRegistry registry;
   private ProxyProcess replica;
 
   @BeforeEach
-  void start() {
+  void start() throws java.io.IOException {
     ProxyProcess.availability().assumeAvailable();
     UpstreamRegistry.availability().assumeAvailable();
     Skopeo.availability().assumeAvailable();
     Htpasswd.availability().assumeAvailable();
     s3 = S3Server.start(BUCKET);
+    relay = RecordingRelay.start(s3.endpoint().getPort());
     registry = UpstreamRegistry.startOpen();
     Path htpasswd = Htpasswd.write(tmp.resolve("htpasswd"), List.of(ALICE));
     // The store by another host name than the proxy (127.0.0.1): Go keeps Authorization only on
     // a redirect to the same host, and the proxy would not redirect a GET whose credentials would.
-    String store = "http://localhost:" + s3.endpoint().getPort();
+    String store = "http://localhost:" + relay.port();
     replica =
         ProxyProcess.builder()
             .upstream(UP, registry.url())
@@ -100,6 +104,9 @@ class StoreRedirectIT {
     if (registry != null) {
       registry.close();
     }
+    if (relay != null) {
+      relay.close();
+    }
     if (s3 != null) {
       s3.close();
     }
@@ -142,6 +149,22 @@ class StoreRedirectIT {
             .map(l -> l.substring(l.indexOf("/blobs/") + "/blobs/".length()).split(" ")[0])
             .collect(Collectors.toSet());
     assertThat(redirected).as("the access log's redirects").isEqualTo(blobs);
+    List<String> presigned =
+        relay.requestHeads().stream()
+            .filter(
+                h ->
+                    h.startsWith("GET ")
+                        && h.lines().findFirst().orElseThrow().contains("X-Amz-Signature="))
+            .toList();
+    assertThat(presigned)
+        .as("the redirected GETs the store saw")
+        .hasSizeGreaterThanOrEqualTo(blobs.size());
+    assertThat(presigned)
+        .allSatisfy(
+            h -> assertThat(h.toLowerCase(Locale.ROOT)).doesNotContain("\r\nauthorization:"));
+    assertThat(relay.requestHeads())
+        .as("the replica's own requests, signed in a header: the relay sees headers")
+        .anySatisfy(h -> assertThat(h).contains("\r\nAuthorization: AWS4-HMAC-SHA256 "));
     assertThat(replica.log())
         .as("no credential would have followed")
         .doesNotContain("answering blob GETs with credentials directly");
