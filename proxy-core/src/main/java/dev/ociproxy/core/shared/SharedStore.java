@@ -12,16 +12,12 @@ import dev.ociproxy.core.oci.RepositoryName;
 import dev.ociproxy.core.oci.Tag;
 import dev.ociproxy.core.verify.VerificationException;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -33,7 +29,7 @@ import org.jspecify.annotations.Nullable;
  * tag record only names a digest whose manifest must then verify. Content that does not verify is
  * refused with one log line naming the object and a metric, and is not read again for {@link
  * #REFUSAL_MEMORY}; the next verified copy overwrites it. Every store call runs on this tier's own
- * threads, never on an event loop. Thread-safe.
+ * threads ({@link StoreThreads}), never on an event loop. Thread-safe.
  */
 public final class SharedStore implements Mirror, AutoCloseable {
   static final Duration REFUSAL_MEMORY = Duration.ofMinutes(10);
@@ -41,15 +37,13 @@ public final class SharedStore implements Mirror, AutoCloseable {
   /** How often a blob's use is recorded in the bucket, at most ({@link Retention} reads it). */
   public static final Duration USE_RECORD_INTERVAL = Duration.ofDays(1);
 
-  static final long READ_TIMEOUT_SECONDS = 5;
-
   private final ObjectStore objects;
   private final SealedRecords records;
   private final SharedTags tags;
   private final ContentStore local;
   private final SharedMeters meters;
   private final long maxManifestBytes;
-  private final ThreadPoolExecutor io;
+  private final StoreThreads io;
   private final BlobRedirects redirects;
 
   /**
@@ -80,15 +74,7 @@ public final class SharedStore implements Mirror, AutoCloseable {
     this.records = new SealedRecords(objects, mac, this.meters);
     this.tags = new SharedTags(records);
     this.maxManifestBytes = maxManifestBytes;
-    this.io =
-        new ThreadPoolExecutor(
-            16,
-            16,
-            60,
-            TimeUnit.SECONDS,
-            new LinkedBlockingQueue<>(),
-            new DefaultThreadFactory("shared-store", true));
-    io.allowCoreThreadTimeOut(true);
+    this.io = new StoreThreads(this.meters);
     this.redirects = new BlobRedirects(objects, local, io, this.meters);
   }
 
@@ -227,7 +213,7 @@ public final class SharedStore implements Mirror, AutoCloseable {
     if (refused.getIfPresent(d) != null) {
       return CompletableFuture.completedFuture(-1L);
     }
-    return call(() -> linked(upstream, repo, d) ? objects.size(SharedKeys.blob(d)) : -1L, -1L);
+    return io.call(() -> linked(upstream, repo, d) ? objects.size(SharedKeys.blob(d)) : -1L, -1L);
   }
 
   /**
@@ -269,7 +255,7 @@ public final class SharedStore implements Mirror, AutoCloseable {
       return CompletableFuture.completedFuture(null);
     }
     String key = SharedKeys.manifest(d);
-    return call(
+    return io.call(
         () -> {
           if (!linked(upstream, repo, d)) {
             return null;
@@ -296,7 +282,7 @@ public final class SharedStore implements Mirror, AutoCloseable {
   public CompletableFuture<TagIndex.@Nullable Entry> tagFor(
       String upstream, RepositoryName repo, Tag tag) {
     String key = SharedKeys.tag(upstream, repo, tag);
-    return call(() -> tags.read(key), null);
+    return io.call(() -> tags.read(key), null);
   }
 
   private boolean linked(String upstream, RepositoryName repo, Digest d) throws IOException {
@@ -319,37 +305,10 @@ public final class SharedStore implements Mirror, AutoCloseable {
     meters.refused(kind, objects.describe(key), "does not verify as " + d + ": " + detail);
   }
 
-  private interface StoreCall<T> {
-    @Nullable T call() throws IOException;
-  }
-
-  /**
-   * Runs {@code c} on this tier's threads; a failure, or no answer within READ_TIMEOUT_SECONDS (a
-   * black-holed bucket, reads queued behind uploads), is answered {@code or}: the request goes on.
-   */
-  private <T> CompletableFuture<T> call(StoreCall<T> c, @Nullable T or) {
-    return CompletableFuture.supplyAsync(
-            () -> {
-              try {
-                return c.call();
-              } catch (IOException | RuntimeException e) {
-                meters.failed("read", "", e);
-                return or;
-              }
-            },
-            io)
-        .completeOnTimeout(or, READ_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-  }
-
   /** Lets queued uploads finish for up to 10 s. */
   @Override
   public void close() {
-    io.shutdown();
-    try {
-      io.awaitTermination(10, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    io.close();
     objects.close();
   }
 }

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A bucket that never answers (black-holed, or every thread busy with uploads) does not hold a pull
- * up: each read is answered "not there" after {@link SharedStore#READ_TIMEOUT_SECONDS} and the
+ * up: each read is answered "not there" after {@link StoreThreads#READ_TIMEOUT_SECONDS} and the
  * request goes on to the upstream. An object store that hangs cannot be had from s3proxy, hence
  * this one.
  */
@@ -53,7 +53,7 @@ class SharedStoreTimeoutTest {
             new SimpleMeterRegistry(),
             MirrorOptions.DEFAULT_MANIFEST_MAX_BYTES);
     RepositoryName repo = new RepositoryName("team/app");
-    long deadline = TimeUnit.SECONDS.toMillis(SharedStore.READ_TIMEOUT_SECONDS + 5);
+    long deadline = TimeUnit.SECONDS.toMillis(StoreThreads.READ_TIMEOUT_SECONDS + 5);
     long start = System.nanoTime();
 
     assertThat(shared.blobFor("up.test", repo, D).get(deadline, TimeUnit.MILLISECONDS))
@@ -63,7 +63,7 @@ class SharedStoreTimeoutTest {
     assertThat(shared.tagFor("up.test", repo, new Tag("v1")).get(deadline, TimeUnit.MILLISECONDS))
         .isNull();
     assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start))
-        .isGreaterThanOrEqualTo(SharedStore.READ_TIMEOUT_SECONDS - 1);
+        .isGreaterThanOrEqualTo(StoreThreads.READ_TIMEOUT_SECONDS - 1);
   }
 
   /** Every call blocks until the test ends. */
