@@ -2,7 +2,6 @@ package dev.ociproxy.core.policy;
 
 import com.github.benmanes.caffeine.cache.AsyncCache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import dev.ociproxy.core.oci.Descriptor;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.ManifestDocument;
 import dev.ociproxy.core.oci.OciErrorCode;
@@ -180,7 +179,7 @@ public final class SignedOnly implements Registry {
 
   private CompletableFuture<Verdict> judge(
       Rule rule, RepositoryName repo, Reference ref, Manifest m, @Nullable ManifestDocument doc) {
-    if (doc != null && isArtifact(doc)) {
+    if (doc != null && Artifacts.isArtifact(doc)) {
       return CompletableFuture.completedFuture(
           Verdict.admit(Verdict.Reason.ARTIFACT, "no filesystem layers", null));
     }
@@ -323,26 +322,5 @@ public final class SignedOnly implements Registry {
     return ref instanceof Tag t
         ? new DockerReference(name, t.value(), null)
         : new DockerReference(name, null, ref.toString());
-  }
-
-  /**
-   * True for a manifest whose layers are all of non-filesystem types (signatures, attestations,
-   * SBOMs): no runtime can run it, and clients that verify for themselves must be able to read it.
-   * An index, or an image without layers, is never one.
-   */
-  static boolean isArtifact(ManifestDocument doc) {
-    if (doc.isIndex()) {
-      return false;
-    }
-    List<Descriptor> blobs = doc.blobs();
-    List<Descriptor> layers = blobs.size() <= 1 ? List.of() : blobs.subList(1, blobs.size());
-    return !layers.isEmpty() && layers.stream().noneMatch(SignedOnly::isFilesystemLayer);
-  }
-
-  private static boolean isFilesystemLayer(Descriptor d) {
-    String t = d.mediaType();
-    return t.startsWith("application/vnd.oci.image.layer.")
-        || t.startsWith("application/vnd.docker.image.rootfs.")
-        || t.equals("application/octet-stream"); // a descriptor without a type: assume the worst
   }
 }
