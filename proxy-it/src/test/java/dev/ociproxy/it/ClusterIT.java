@@ -54,6 +54,9 @@ class ClusterIT {
   private static final String REPO = "team/app";
   private static final String SECRET = "it-cluster-secret-0123456789abcdef";
 
+  /** Who signs the test's own peer requests: the receiver checks only that they are for it. */
+  private static final String ME = "127.0.0.1:1";
+
   private final ExecutorService pool = Executors.newCachedThreadPool();
   private final List<ProxyProcess> replicas = new ArrayList<>();
   private final List<String> members = new ArrayList<>();
@@ -394,17 +397,26 @@ class ClusterIT {
 
     assertThat(Http.status(p.url() + path)).isEqualTo(401);
     assertThat(Http.status(p.url() + Cluster.PING)).isEqualTo(401);
-    String otherSecret = new PeerAuth(SECRET.replace('0', '1')).sign("GET", path, now);
+    String otherSecret =
+        new PeerAuth(SECRET.replace('0', '1'), ME).sign(p.hostPort(), "GET", path, now);
     assertThat(Http.status(p.url() + path, PeerAuth.HEADER, otherSecret)).isEqualTo(401);
-    String forPing = new PeerAuth(SECRET).sign("GET", Cluster.PING, now);
+    String forPing = new PeerAuth(SECRET, ME).sign(p.hostPort(), "GET", Cluster.PING, now);
     assertThat(Http.status(p.url() + path, PeerAuth.HEADER, forPing))
         .as("a MAC for another path")
         .isEqualTo(401);
     assertThat(up.count(null, "/v2/" + REPO)).as("nothing was asked of the upstream").isZero();
 
-    String signed = new PeerAuth(SECRET).sign("GET", path, now);
+    String forOther = new PeerAuth(SECRET, ME).sign(members.get(1), "GET", path, now);
+    assertThat(Http.status(p.url() + path, PeerAuth.HEADER, forOther))
+        .as("a MAC for another replica")
+        .isEqualTo(401);
+
+    String signed = new PeerAuth(SECRET, ME).sign(p.hostPort(), "GET", path, now);
     HttpResponse<byte[]> ok = Http.tryGet(p.url() + path, PeerAuth.HEADER, signed).orElseThrow();
     assertThat(ok.statusCode()).isEqualTo(200);
     assertThat(ok.body()).isEqualTo(blob);
+    assertThat(Http.status(p.url() + path, PeerAuth.HEADER, signed))
+        .as("the same header again")
+        .isEqualTo(401);
   }
 }

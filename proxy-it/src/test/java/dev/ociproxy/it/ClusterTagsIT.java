@@ -137,7 +137,9 @@ class ClusterTagsIT {
         Cluster.tagTarget(
             UP, new RepositoryName(REPO), new Tag(TAG), List.of(OciJson.IMAGE_MANIFEST));
     assertThat(Http.status(owner.url() + question)).isEqualTo(401);
-    String mac = new PeerAuth(SECRET).sign("GET", question, System.currentTimeMillis() / 1000);
+    String mac =
+        new PeerAuth(SECRET, "127.0.0.1:1")
+            .sign(owner.hostPort(), "GET", question, System.currentTimeMillis() / 1000);
     HttpResponse<byte[]> answer =
         Http.tryGet(owner.url() + question, PeerAuth.HEADER, mac).orElseThrow();
     assertThat(answer.statusCode()).isEqualTo(200);

@@ -29,7 +29,8 @@ import org.jspecify.annotations.Nullable;
  * the owner of a digest over the peer path, {@code GET /_peer/v2/<upstream>/<repo>/blobs/<digest>},
  * and the owner of a tag what it names, {@code GET
  * /_peer/v2/<upstream>/<repo>/manifests/<tag>[?accept=<types>]}, each with a {@link PeerAuth}
- * header (the MAC covers the query too). {@code GET /_peer/ping} is the health check. Thread-safe.
+ * header signed for the member asked (the MAC covers the query too). {@code GET /_peer/ping} is the
+ * health check. Thread-safe.
  */
 public final class Cluster implements Peers, AutoCloseable {
   /** Where the peer path starts on every replica's listener. */
@@ -47,7 +48,7 @@ public final class Cluster implements Peers, AutoCloseable {
 
   private Cluster(ClusterOptions options, PeerHttp http, Membership.Resolver resolver) {
     this.http = http;
-    this.auth = new PeerAuth(options.secret());
+    this.auth = new PeerAuth(options.secret(), options.advertise());
     this.membership =
         new Membership(
             options, resolver, this::ping, ClusterOptions.PEER_CONNECT_TIMEOUT.multipliedBy(2));
@@ -93,7 +94,8 @@ public final class Cluster implements Peers, AutoCloseable {
   }
 
   /**
-   * Whether a request to the peer path carries a valid MAC of {@code method} and {@code target}.
+   * Whether a request to the peer path carries a valid MAC of {@code method} and {@code target},
+   * signed for this replica and not seen before.
    */
   public boolean authenticates(String method, String target, @Nullable String header) {
     return auth.verify(method, target, header, nowSeconds());
@@ -143,7 +145,7 @@ public final class Cluster implements Peers, AutoCloseable {
   private CompletableFuture<UpstreamResponse> send(String member, String target) {
     HttpHeaders h = new DefaultHttpHeaders();
     h.set(HttpHeaderNames.USER_AGENT, "registry-proxy-peer");
-    h.set(PeerAuth.HEADER, auth.sign("GET", target, nowSeconds()));
+    h.set(PeerAuth.HEADER, auth.sign(member, "GET", target, nowSeconds()));
     return http.get(URI.create("http://" + member + target), h);
   }
 

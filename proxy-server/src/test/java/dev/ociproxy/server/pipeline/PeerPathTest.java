@@ -26,10 +26,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The peer path answers only requests that carry the cluster secret's MAC (over the path and its
- * query), and only GETs of blobs and questions about tags.
+ * query, signed for this replica, each once), and only GETs of blobs and questions about tags.
  */
 class PeerPathTest {
   private static final String SECRET = "0123456789abcdef0123456789abcdef";
+  private static final String SELF = "127.0.0.1:1";
+  private static final String OTHER = "127.0.0.1:2";
   private static final String DIGEST = "sha256:" + "ab".repeat(32);
   private static final String BLOB = "/_peer/v2/up.test/team/app/blobs/" + DIGEST;
   private static final String TAG =
@@ -51,7 +53,7 @@ class PeerPathTest {
     up = mirrors.pullThrough("up.test", "http://127.0.0.1:1");
     cluster =
         Cluster.start(
-            new ClusterOptions(List.of(), null, "127.0.0.1:1", SECRET),
+            new ClusterOptions(List.of(), null, SELF, SECRET),
             mirrors.group(),
             NioSocketChannel.class,
             new SimpleMeterRegistry());
@@ -70,7 +72,8 @@ class PeerPathTest {
       r.headers()
           .set(
               PeerAuth.HEADER,
-              new PeerAuth(secret).sign(method.name(), uri, System.currentTimeMillis() / 1000));
+              new PeerAuth(secret, OTHER)
+                  .sign(SELF, method.name(), uri, System.currentTimeMillis() / 1000));
     }
     return r;
   }
@@ -115,6 +118,39 @@ class PeerPathTest {
     PeerPath.TagQuestion plain =
         (PeerPath.TagQuestion) path.route(request(HttpMethod.GET, noAccept, SECRET));
     assertThat(plain.accept()).isEmpty();
+  }
+
+  private static HttpRequest copy(HttpRequest r) {
+    HttpRequest again = new DefaultHttpRequest(HttpVersion.HTTP_1_1, r.method(), r.uri());
+    again.headers().set(PeerAuth.HEADER, r.headers().get(PeerAuth.HEADER));
+    return again;
+  }
+
+  @Test
+  void aPeerRequestIsGoodOnceAndAFreshOneStillPasses() {
+    HttpRequest r = request(HttpMethod.GET, BLOB, SECRET);
+    assertThat(path.route(r)).isInstanceOf(PeerPath.Blob.class);
+    assertStatus(() -> path.route(copy(r)), 401);
+    assertThat(path.route(request(HttpMethod.GET, BLOB, SECRET))).isInstanceOf(PeerPath.Blob.class);
+    HttpRequest tag = request(HttpMethod.GET, TAG, SECRET);
+    assertThat(path.route(tag)).isInstanceOf(PeerPath.TagQuestion.class);
+    assertStatus(() -> path.route(copy(tag)), 401);
+  }
+
+  @Test
+  void aRequestSignedForAnotherReplicaIsA401() {
+    HttpRequest r = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, BLOB);
+    long now = System.currentTimeMillis() / 1000;
+    r.headers().set(PeerAuth.HEADER, new PeerAuth(SECRET, SELF).sign(OTHER, "GET", BLOB, now));
+    assertStatus(() -> path.route(r), 401);
+  }
+
+  @Test
+  void anExpiredRequestIsA401() {
+    HttpRequest r = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, BLOB);
+    long then = System.currentTimeMillis() / 1000 - 120;
+    r.headers().set(PeerAuth.HEADER, new PeerAuth(SECRET, OTHER).sign(SELF, "GET", BLOB, then));
+    assertStatus(() -> path.route(r), 401);
   }
 
   @Test
