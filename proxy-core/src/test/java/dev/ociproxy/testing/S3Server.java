@@ -1,7 +1,9 @@
 package dev.ociproxy.testing;
 
 import java.net.URI;
+import java.time.Duration;
 import java.util.Properties;
+import org.awaitility.Awaitility;
 import org.gaul.s3proxy.AuthenticationType;
 import org.gaul.s3proxy.S3Proxy;
 import org.jclouds.ContextBuilder;
@@ -45,13 +47,10 @@ public final class S3Server implements AutoCloseable {
             .build();
     try {
       proxy.start();
-      long deadline = System.nanoTime() + 30_000_000_000L;
-      while (!"STARTED".equals(proxy.getState())) {
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("s3proxy did not start: " + proxy.getState());
-        }
-        Thread.sleep(10);
-      }
+      Awaitility.await("s3proxy to start")
+          .atMost(Duration.ofSeconds(30))
+          .pollInterval(Duration.ofMillis(10))
+          .until(() -> "STARTED".equals(proxy.getState()));
     } catch (Exception e) {
       context.close();
       throw new IllegalStateException("s3proxy: " + e, e);

@@ -1,6 +1,7 @@
 package dev.ociproxy.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.ociproxy.it.support.Availability;
 import dev.ociproxy.it.support.Credentials;
@@ -196,20 +197,10 @@ final class ClientRig implements AutoCloseable {
   /** Polls {@code tags/list} of {@code repo} through {@code p} until the upstream answers it. */
   static void awaitProxyReaches(ProxyProcess p, String upstreamName, String repo) {
     String url = p.url() + "/v2/" + repo + "/tags/list?ns=" + upstreamName;
-    long deadline = System.nanoTime() + RECONNECT_TIMEOUT.toNanos();
-    int status;
-    while ((status = Http.status(url)) != 200) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError(
-            "proxy does not reach " + upstreamName + ": " + url + " -> " + status);
-      }
-      try {
-        Thread.sleep(250);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError("interrupted", e);
-      }
-    }
+    await("proxy reaches " + upstreamName + ": " + url)
+        .atMost(RECONNECT_TIMEOUT)
+        .pollInterval(Duration.ofMillis(250))
+        .until(() -> Http.status(url), status -> status == 200);
   }
 
   /** A test step that runs throwing client commands. */

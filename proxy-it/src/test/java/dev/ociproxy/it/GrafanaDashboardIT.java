@@ -2,6 +2,7 @@ package dev.ociproxy.it;
 
 import static dev.ociproxy.it.ItFixtures.random;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -11,10 +12,12 @@ import dev.ociproxy.testing.Lie;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -125,18 +128,20 @@ class GrafanaDashboardIT extends PerTestHostileUpstream {
   /**
    * Scrapes until every name is there or 20 s pass: a refusal is counted a moment after the answer.
    */
-  private PrometheusText awaitMetrics(Set<String> names) throws InterruptedException {
-    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
-    while (true) {
-      PrometheusText m =
-          PrometheusText.parse(
-              new String(
-                  Http.tryGet(proxy.url() + "/metrics").orElseThrow().body(),
-                  StandardCharsets.UTF_8));
-      if (names.stream().allMatch(m::has) || System.nanoTime() > deadline) {
-        return m;
-      }
-      Thread.sleep(200);
+  private PrometheusText awaitMetrics(Set<String> names) {
+    try {
+      return await()
+          .atMost(Duration.ofSeconds(20))
+          .pollInterval(Duration.ofMillis(200))
+          .until(this::scrape, m -> names.stream().allMatch(m::has));
+    } catch (ConditionTimeoutException e) {
+      return scrape(); // the caller's assertions say what is missing
     }
+  }
+
+  private PrometheusText scrape() {
+    return PrometheusText.parse(
+        new String(
+            Http.tryGet(proxy.url() + "/metrics").orElseThrow().body(), StandardCharsets.UTF_8));
   }
 }

@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,15 +57,12 @@ class StatusPageIT extends PerTestHostileUpstream {
         .extraYaml("admin:\n  listen: \"127.0.0.1:" + adminPort + "\"\n" + adminYaml);
   }
 
-  private static void await(String what, Duration timeout, java.util.function.BooleanSupplier done)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!done.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for " + what);
-      }
-      Thread.sleep(200);
-    }
+  private static void await(
+      String what, Duration timeout, java.util.function.BooleanSupplier done) {
+    Awaitility.await(what)
+        .atMost(timeout)
+        .pollInterval(Duration.ofMillis(200))
+        .until(done::getAsBoolean);
   }
 
   @Test

@@ -1,6 +1,7 @@
 package dev.ociproxy.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.ociproxy.it.support.OciImage;
@@ -17,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.regex.Pattern;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -108,13 +110,15 @@ class UpstreamBudgetIT {
   }
 
   /** Waits for the registry to log what it answered (it logs after the response). */
-  private static long settled(String method, String repo, String tag, long atLeast)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (upstreamAsked(method, repo, tag) < atLeast && System.nanoTime() < deadline) {
-      Thread.sleep(50);
+  private static long settled(String method, String repo, String tag, long atLeast) {
+    try {
+      return await()
+          .atMost(Duration.ofSeconds(10))
+          .pollInterval(Duration.ofMillis(50))
+          .until(() -> upstreamAsked(method, repo, tag), n -> n >= atLeast);
+    } catch (ConditionTimeoutException e) {
+      return upstreamAsked(method, repo, tag); // the caller's assertion says how many
     }
-    return upstreamAsked(method, repo, tag);
   }
 
   @Test

@@ -120,30 +120,17 @@ public final class Containerd implements AutoCloseable {
   }
 
   private void awaitReady() {
-    long deadline = System.nanoTime() + STARTUP_TIMEOUT.toNanos();
-    CommandResult last = null;
-    while (System.nanoTime() < deadline) {
-      if (!process.isAlive()) {
-        throw new IllegalStateException("containerd exited during startup\n" + process.describe());
-      }
-      if (Files.exists(socket)) {
-        last =
-            Commands.run(
-                List.of("ctr", "-a", socket.toString(), "version"),
-                Map.of(),
-                Duration.ofSeconds(20));
-        if (last.succeeded()) {
-          return;
-        }
-      }
-      Http.sleep(Duration.ofMillis(200));
-    }
-    throw new IllegalStateException(
-        "containerd not ready after "
-            + STARTUP_TIMEOUT
-            + (last == null ? "" : "\n" + last.describe())
-            + "\n"
-            + process.describe());
+    process.awaitReady(
+        "containerd",
+        STARTUP_TIMEOUT,
+        Duration.ofMillis(200),
+        () ->
+            Files.exists(socket)
+                ? Commands.run(
+                    List.of("ctr", "-a", socket.toString(), "version"),
+                    Map.of(),
+                    Duration.ofSeconds(20))
+                : null);
   }
 
   /**

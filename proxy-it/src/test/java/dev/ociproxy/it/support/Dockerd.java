@@ -12,6 +12,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
+import org.awaitility.core.TerminalFailureException;
 
 /**
  * A private Docker Engine 20.10 ({@code dockerd}) with its own data root, exec root, pid file and
@@ -128,30 +131,17 @@ public final class Dockerd implements AutoCloseable {
   }
 
   private void awaitReady() {
-    long deadline = System.nanoTime() + STARTUP_TIMEOUT.toNanos();
-    CommandResult last = null;
-    while (System.nanoTime() < deadline) {
-      if (!process.isAlive()) {
-        throw new IllegalStateException("dockerd exited during startup\n" + process.describe());
-      }
-      if (Files.exists(dir.resolve("docker.sock"))) {
-        last =
-            Commands.run(
-                cli("version", "--format", "{{.Server.Version}}"),
-                cliEnv(),
-                Duration.ofSeconds(30));
-        if (last.succeeded()) {
-          return;
-        }
-      }
-      Http.sleep(Duration.ofMillis(300));
-    }
-    throw new IllegalStateException(
-        "dockerd not ready after "
-            + STARTUP_TIMEOUT
-            + (last == null ? "" : "\n" + last.describe())
-            + "\n"
-            + process.describe());
+    process.awaitReady(
+        "dockerd",
+        STARTUP_TIMEOUT,
+        Duration.ofMillis(300),
+        () ->
+            Files.exists(dir.resolve("docker.sock"))
+                ? Commands.run(
+                    cli("version", "--format", "{{.Server.Version}}"),
+                    cliEnv(),
+                    Duration.ofSeconds(30))
+                : null);
   }
 
   /** {@code unix://<dir>/docker.sock}, for {@code DOCKER_HOST} or {@code -H}. */
@@ -190,13 +180,15 @@ public final class Dockerd implements AutoCloseable {
     }
     int before = reloads();
     Commands.run(List.of("kill", "-HUP", Long.toString(process.pid()))).orThrow();
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (reloads() <= before) {
-      if (System.nanoTime() > deadline || !process.isAlive()) {
-        throw new IllegalStateException(
-            "dockerd did not reload " + config + "\n" + process.describe());
-      }
-      Http.sleep(Duration.ofMillis(100));
+    try {
+      Awaitility.await("dockerd reloads " + config)
+          .atMost(Duration.ofSeconds(30))
+          .pollInterval(Duration.ofMillis(100))
+          .failFast(() -> !process.isAlive())
+          .until(() -> reloads() > before);
+    } catch (ConditionTimeoutException | TerminalFailureException e) {
+      throw new IllegalStateException(
+          "dockerd did not reload " + config + "\n" + process.describe(), e);
     }
   }
 

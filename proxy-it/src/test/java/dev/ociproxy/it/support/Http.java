@@ -7,7 +7,11 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntPredicate;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
+import org.awaitility.core.TerminalFailureException;
 
 /** Small blocking HTTP/1.1 helpers for readiness checks and direct registry requests in tests. */
 public final class Http {
@@ -75,50 +79,48 @@ public final class Http {
    */
   public static void await(
       String url, IntPredicate ready, ManagedProcess process, Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    int last = -1;
-    while (System.nanoTime() < deadline) {
-      if (!process.isAlive()) {
-        throw new IllegalStateException(
-            process.name() + " exited before " + url + " answered\n" + process.describe());
-      }
-      last = status(url);
-      // Alive after the answer too: otherwise a stranger that took our port could have answered.
-      if (last >= 0 && ready.test(last) && process.isAlive()) {
-        return;
-      }
-      sleep(Duration.ofMillis(100));
+    AtomicInteger last = new AtomicInteger(-1);
+    try {
+      Awaitility.await(url)
+          .atMost(timeout)
+          .pollDelay(Duration.ZERO)
+          .pollInterval(Duration.ofMillis(100))
+          .failFast(() -> !process.isAlive())
+          .until(
+              () -> {
+                int s = status(url);
+                last.set(s);
+                // Alive after the answer too: otherwise a stranger that took our port answered.
+                return s >= 0 && ready.test(s) && process.isAlive();
+              });
+    } catch (TerminalFailureException e) {
+      throw new IllegalStateException(
+          process.name() + " exited before " + url + " answered\n" + process.describe(), e);
+    } catch (ConditionTimeoutException e) {
+      throw new IllegalStateException(
+          process.name()
+              + ": "
+              + url
+              + " not ready after "
+              + timeout
+              + " (last status "
+              + last.get()
+              + ")\n"
+              + process.describe(),
+          e);
     }
-    throw new IllegalStateException(
-        process.name()
-            + ": "
-            + url
-            + " not ready after "
-            + timeout
-            + " (last status "
-            + last
-            + ")\n"
-            + process.describe());
   }
 
   /** Polls until nothing answers at {@code url} any more, up to {@code timeout}. */
   public static boolean awaitDown(String url, Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (System.nanoTime() < deadline) {
-      if (status(url) < 0) {
-        return true;
-      }
-      sleep(Duration.ofMillis(100));
-    }
-    return false;
-  }
-
-  static void sleep(Duration d) {
     try {
-      Thread.sleep(d.toMillis());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted", e);
+      Awaitility.await()
+          .atMost(timeout)
+          .pollInterval(Duration.ofMillis(100))
+          .until(() -> status(url) < 0);
+      return true;
+    } catch (ConditionTimeoutException e) {
+      return false;
     }
   }
 }

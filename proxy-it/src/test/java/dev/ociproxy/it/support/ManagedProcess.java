@@ -16,6 +16,11 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
+import org.awaitility.core.TerminalFailureException;
 
 /**
  * A long-running external process (registry, proxy, daemon) that is always stopped by pid.
@@ -113,6 +118,41 @@ public final class ManagedProcess implements AutoCloseable {
   /** Returns the last {@code maxChars} characters of the log. */
   public String logTail(int maxChars) {
     return Commands.tail(Commands.read(logFile), maxChars);
+  }
+
+  /**
+   * Polls {@code check} every {@code interval} until it returns a command that succeeded (null: not
+   * yet worth running, e.g. no socket yet); fails at once when this process exits, and with the
+   * last command's output after {@code timeout}.
+   */
+  public void awaitReady(
+      String what, Duration timeout, Duration interval, Supplier<CommandResult> check) {
+    AtomicReference<CommandResult> last = new AtomicReference<>();
+    try {
+      Awaitility.await(what)
+          .atMost(timeout)
+          .pollDelay(Duration.ZERO)
+          .pollInterval(interval)
+          .failFast(() -> !isAlive())
+          .until(
+              () -> {
+                CommandResult r = check.get();
+                last.set(r);
+                return r != null && r.succeeded();
+              });
+    } catch (TerminalFailureException e) {
+      throw new IllegalStateException(name + " exited during startup\n" + describe(), e);
+    } catch (ConditionTimeoutException e) {
+      CommandResult r = last.get();
+      throw new IllegalStateException(
+          what
+              + ": not ready after "
+              + timeout
+              + (r == null ? "" : "\n" + r.describe())
+              + "\n"
+              + describe(),
+          e);
+    }
   }
 
   /** Returns a block for failure messages: name, pid, liveness, command and the log's tail. */
