@@ -12,6 +12,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -63,6 +64,7 @@ public final class HostileRegistry implements AutoCloseable {
   private final LoopbackServer server = new LoopbackServer(this::counted, requests::add);
   private final AtomicInteger active = new AtomicInteger();
   private final AtomicInteger peak = new AtomicInteger();
+  private volatile CountDownLatch delayRelease = new CountDownLatch(1);
   private volatile RateLimit rateLimit;
   private volatile long retryAfterSeconds = 60;
 
@@ -203,6 +205,16 @@ public final class HostileRegistry implements AutoCloseable {
   /** Removes every rule with exactly this selector. */
   public void unlie(String selector) {
     rules.removeIf(r -> r.selector().equals(selector));
+  }
+
+  /**
+   * Ends every {@link Lie#delayHeaders} delay in progress now; later requests are delayed again. A
+   * test that held a request back until it saw what it waited for need not sit out the rest.
+   */
+  public void releaseDelays() {
+    CountDownLatch held = delayRelease;
+    delayRelease = new CountDownLatch(1);
+    held.countDown();
   }
 
   /** Removes all lies; content, auth and recorded requests stay. */
@@ -409,7 +421,7 @@ public final class HostileRegistry implements AutoCloseable {
     for (Lie lie : lies) {
       switch (lie.kind()) {
         case DELAY_HEADERS:
-          ReplyWriter.sleep(lie.millis());
+          ReplyWriter.pause(delayRelease, lie.millis());
           break;
         case TRICKLE:
           trickle = lie.millis();

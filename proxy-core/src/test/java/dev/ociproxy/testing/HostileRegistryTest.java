@@ -481,6 +481,29 @@ class HostileRegistryTest {
   }
 
   @Test
+  void releaseDelays_endsADelayInProgress_andTheNextRequestIsDelayedAgain() throws IOException {
+    reg.lie("/v2/", Lie.delayHeaders(Duration.ofSeconds(30)));
+    try (Socket s = new Socket("127.0.0.1", reg.port())) {
+      s.getOutputStream()
+          .write("GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      s.setSoTimeout(300);
+      assertThatThrownBy(() -> s.getInputStream().read())
+          .isInstanceOf(java.net.SocketTimeoutException.class);
+      reg.releaseDelays();
+      s.setSoTimeout(5000);
+      assertThat(s.getInputStream().read()).isEqualTo('H');
+    }
+    try (Socket s = new Socket("127.0.0.1", reg.port())) {
+      s.getOutputStream()
+          .write("GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      s.setSoTimeout(300);
+      assertThatThrownBy(() -> s.getInputStream().read())
+          .isInstanceOf(java.net.SocketTimeoutException.class);
+      reg.releaseDelays();
+    }
+  }
+
+  @Test
   void status429_carriesRetryAfterAndTooManyRequests() throws IOException {
     reg.lie(digest, Lie.status(429, 3));
     Response r = get(blobPath);

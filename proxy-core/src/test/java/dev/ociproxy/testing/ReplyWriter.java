@@ -9,6 +9,8 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Frames a {@link Reply} onto the socket, honouring {@code Range} and applying the framing lies
@@ -222,6 +224,16 @@ final class ReplyWriter {
       return new long[] {first, Math.min(last, total - 1)};
     } catch (NumberFormatException e) {
       return null;
+    }
+  }
+
+  /** Sleeps {@code millis}, or less if {@code release} opens first. */
+  static void pause(CountDownLatch release, long millis) throws InterruptedIOException {
+    try {
+      release.await(millis, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while lying slowly");
     }
   }
 

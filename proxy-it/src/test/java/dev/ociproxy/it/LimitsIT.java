@@ -150,9 +150,9 @@ class LimitsIT extends PerTestHostileUpstream {
   @Test
   void abandonedDownloadFinishesIntoTheCacheByDefault() throws Exception {
     proxy = ProxyProcess.builder().upstream(UP, up.url()).start();
-    byte[] blob = random(1_500, 5);
+    byte[] blob = random(500, 5);
     String digest = up.putBlob("kept/repo", blob);
-    up.lie(digest, Lie.trickle(Duration.ofMillis(5)));
+    up.lie(digest, Lie.trickle(Duration.ofMillis(5))); // 2.5 s: still running when the client goes
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress("127.0.0.1", proxy.port()), 5_000);
       s.getOutputStream()
