@@ -105,7 +105,7 @@ class ClusterTagsIT {
     assertEveryReplicaAnswers(replicas, v1);
     awaitTagRequests(0, 1);
 
-    int periods = 3;
+    int periods = 2;
     for (int i = 1; i <= periods; i++) {
       Thread.sleep(TTL.toMillis() + 500); // every replica's record is stale now
       assertEveryReplicaAnswers(replicas, v1);
