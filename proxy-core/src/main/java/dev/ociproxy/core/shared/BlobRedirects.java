@@ -1,7 +1,6 @@
 package dev.ociproxy.core.shared;
 
 import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.ociproxy.core.cache.ContentStore;
 import dev.ociproxy.core.oci.Digest;
 import java.io.IOException;
@@ -44,33 +43,27 @@ public final class BlobRedirects {
    * Blobs the bucket holds verified. Forgotten after an hour (as the store's other memory), so a
    * blob removed by retention meanwhile is served directly again, not redirected to a 404.
    */
-  private final Cache<Digest, Boolean> committed = expiring(200_000, Duration.ofHours(1));
+  private final Cache<Digest, Boolean> committed =
+      SharedStore.expiring(200_000, Duration.ofHours(1));
 
   /** Blobs looked for in the bucket lately: one HEAD a minute at most, however many clients ask. */
-  private final Cache<Digest, Boolean> asked = expiring(10_000, Duration.ofMinutes(1));
+  private final Cache<Digest, Boolean> asked = SharedStore.expiring(10_000, Duration.ofMinutes(1));
 
   /**
    * Blobs whose stored copy was refused lately: a size that matches says nothing about them until
    * our own verified upload has replaced it.
    */
-  private final Cache<Digest, Boolean> refused = expiring(10_000, SharedStore.REFUSAL_MEMORY);
+  private final Cache<Digest, Boolean> refused =
+      SharedStore.expiring(10_000, SharedStore.REFUSAL_MEMORY);
 
   /** The URLs handed out lately, by blob. */
-  private final Cache<Digest, URI> urls = expiring(10_000, REUSE);
+  private final Cache<Digest, URI> urls = SharedStore.expiring(10_000, REUSE);
 
   BlobRedirects(ObjectStore objects, ContentStore local, Executor io, SharedMeters meters) {
     this.objects = objects;
     this.local = local;
     this.io = io;
     this.meters = meters;
-  }
-
-  private static <K, V> Cache<K, V> expiring(long max, Duration after) {
-    return Caffeine.newBuilder()
-        .maximumSize(max)
-        .expireAfterWrite(after)
-        .executor(Runnable::run)
-        .<K, V>build();
   }
 
   /**

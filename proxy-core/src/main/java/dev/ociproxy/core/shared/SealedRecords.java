@@ -1,7 +1,6 @@
 package dev.ociproxy.core.shared;
 
 import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import java.io.IOException;
 import org.jspecify.annotations.Nullable;
 
@@ -30,12 +29,7 @@ final class SealedRecords {
     this.objects = objects;
     this.mac = mac;
     this.meters = meters;
-    this.reported =
-        Caffeine.newBuilder()
-            .maximumSize(10_000)
-            .expireAfterWrite(SharedStore.REFUSAL_MEMORY)
-            .executor(Runnable::run)
-            .build();
+    this.reported = SharedStore.expiring(10_000, SharedStore.REFUSAL_MEMORY);
   }
 
   void write(String key, byte[] body) throws IOException {

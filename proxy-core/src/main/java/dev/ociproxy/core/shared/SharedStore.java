@@ -90,7 +90,7 @@ public final class SharedStore implements Mirror, AutoCloseable {
   }
 
   /** Maintenance inline, as elsewhere: no common-pool wake-ups from the request path. */
-  private static <K, V> Cache<K, V> expiring(long max, Duration after) {
+  static <K, V> Cache<K, V> expiring(long max, Duration after) {
     return Caffeine.newBuilder()
         .maximumSize(max)
         .expireAfterWrite(after)
