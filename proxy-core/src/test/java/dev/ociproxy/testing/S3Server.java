@@ -31,6 +31,36 @@ public final class S3Server implements AutoCloseable {
     this.bucket = bucket;
   }
 
+  /**
+   * The proxy's {@code storage:} section for {@code bucket} of this server reached at {@code
+   * endpoint}: path-style, with this server's keys; {@code more} are further keys of {@code s3},
+   * one {@code key: value} each.
+   */
+  public static String storageYaml(String endpoint, String bucket, String... more) {
+    StringBuilder y =
+        new StringBuilder("storage:\n  s3:\n")
+            .append("    endpoint: \"")
+            .append(endpoint)
+            .append("\"\n")
+            .append("    region: \"")
+            .append(REGION)
+            .append("\"\n")
+            .append("    bucket: \"")
+            .append(bucket)
+            .append("\"\n")
+            .append("    pathStyle: true\n")
+            .append("    accessKey: \"")
+            .append(ACCESS_KEY)
+            .append("\"\n")
+            .append("    secretKey: \"")
+            .append(SECRET_KEY)
+            .append("\"\n");
+    for (String line : more) {
+      y.append("    ").append(line).append('\n');
+    }
+    return y.toString();
+  }
+
   /** Starts a server holding one empty {@code bucket}. */
   public static S3Server start(String bucket) {
     BlobStoreContext context =

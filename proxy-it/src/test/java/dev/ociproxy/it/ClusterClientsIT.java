@@ -89,25 +89,7 @@ class ClusterClientsIT {
                 + "\"]\n  advertise: \""
                 + me
                 + "\"\n  secret: \"${CLUSTER_SECRET}\"\n"
-                + "storage:\n"
-                + "  s3:\n"
-                + "    endpoint: \""
-                + s3.endpoint()
-                + "\"\n"
-                + "    region: \""
-                + S3Server.REGION
-                + "\"\n"
-                + "    bucket: \""
-                + BUCKET
-                + "\"\n"
-                + "    prefix: \"cache/\"\n"
-                + "    pathStyle: true\n"
-                + "    accessKey: \""
-                + S3Server.ACCESS_KEY
-                + "\"\n"
-                + "    secretKey: \""
-                + S3Server.SECRET_KEY
-                + "\"\n")
+                + S3Server.storageYaml(s3.endpoint().toString(), BUCKET, "prefix: \"cache/\""))
         .start();
   }
 

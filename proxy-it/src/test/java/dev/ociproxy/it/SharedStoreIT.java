@@ -66,26 +66,11 @@ class SharedStoreIT {
         .upstream(HOSTILE, hostile.url())
         .env("STORE_SECRET", STORE_SECRET)
         .extraYaml(
-            "storage:\n"
-                + "  s3:\n"
-                + "    endpoint: \""
-                + s3.endpoint()
-                + "\"\n"
-                + "    region: \""
-                + S3Server.REGION
-                + "\"\n"
-                + "    bucket: \""
-                + BUCKET
-                + "\"\n"
-                + "    prefix: \"cache/\"\n"
-                + "    pathStyle: true\n"
-                + "    accessKey: \""
-                + S3Server.ACCESS_KEY
-                + "\"\n"
-                + "    secretKey: \""
-                + S3Server.SECRET_KEY
-                + "\"\n"
-                + "    secret: \"${STORE_SECRET}\"\n")
+            S3Server.storageYaml(
+                s3.endpoint().toString(),
+                BUCKET,
+                "prefix: \"cache/\"",
+                "secret: \"${STORE_SECRET}\""))
         .start();
   }
 

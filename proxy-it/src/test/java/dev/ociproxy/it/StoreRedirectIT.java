@@ -73,26 +73,11 @@ class StoreRedirectIT {
                     + "  - upstream: \""
                     + UP
                     + "\"\n    users: [\"alice\"]\n"
-                    + "storage:\n"
-                    + "  s3:\n"
-                    + "    endpoint: \""
-                    + store
-                    + "\"\n"
-                    + "    region: \""
-                    + S3Server.REGION
-                    + "\"\n"
-                    + "    bucket: \""
-                    + BUCKET
-                    + "\"\n"
-                    + "    pathStyle: true\n"
-                    + "    accessKey: \""
-                    + S3Server.ACCESS_KEY
-                    + "\"\n"
-                    + "    secretKey: \""
-                    + S3Server.SECRET_KEY
-                    + "\"\n"
-                    + "    secret: \"store-redirect-it-secret-0123456789abcdef\"\n"
-                    + "    redirect: true\n")
+                    + S3Server.storageYaml(
+                        store,
+                        BUCKET,
+                        "secret: \"store-redirect-it-secret-0123456789abcdef\"",
+                        "redirect: true"))
             .start();
   }
 
