@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.verify.VerificationException;
 import dev.ociproxy.core.verify.VerificationException.Reason;
+import dev.ociproxy.testing.NoLeakedBuffers;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.io.IOException;
@@ -16,10 +17,13 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
+@ExtendWith(NoLeakedBuffers.class)
 class BlobDownloadTest {
   private static final byte[] CONTENT = content(50_000);
   private static final Digest DIGEST = Digest.sha256(CONTENT);
@@ -28,9 +32,18 @@ class BlobDownloadTest {
   private ContentStore store;
   private final List<BlobDownload> done = new ArrayList<>();
 
+  /** Every chunk {@link #feed} handed to a download. */
+  private final List<ByteBuf> fed = new ArrayList<>();
+
   @BeforeEach
   void openStore() {
     store = new ContentStore(root).open();
+  }
+
+  /** A download that ended gave back every reference it took on the chunks it was handed. */
+  @AfterEach
+  void everyFedChunkIsReleasedOnceItsDownloadEnded() {
+    assertThat(fed).allSatisfy(c -> assertThat(c.refCnt()).as("references left").isZero());
   }
 
   @Test
@@ -176,7 +189,9 @@ class BlobDownloadTest {
     d.removeProgressListener(listener);
 
     feed(d, CONTENT, 4096);
+    d.onComplete();
 
+    assertThat(d.finished()).isCompleted();
     assertThat(calls).hasValue(0);
   }
 
@@ -299,6 +314,7 @@ class BlobDownloadTest {
     assertThat(readReceived(d, 5_000, 20_000))
         .isEqualTo(java.util.Arrays.copyOfRange(CONTENT, 5_000, 20_000));
     assertThat(d.receivedSlice(20_000, 1)).as("not received yet").isNull();
+    d.fail(new IOException("upstream reset")); // the download must end to let its buffers go
     disk.runAll();
   }
 
@@ -370,7 +386,7 @@ class BlobDownloadTest {
   }
 
   /** Feeds {@code bytes} in chunks of {@code size}, alternating heap and direct buffers. */
-  private static void feed(BlobDownload d, byte[] bytes, int size) {
+  private void feed(BlobDownload d, byte[] bytes, int size) {
     boolean direct = false;
     for (int off = 0; off < bytes.length; off += size) {
       int n = Math.min(size, bytes.length - off);
@@ -379,6 +395,7 @@ class BlobDownloadTest {
               ? Unpooled.directBuffer(n).writeBytes(bytes, off, n)
               : Unpooled.copiedBuffer(bytes, off, n);
       direct = !direct;
+      fed.add(chunk);
       try {
         d.onChunk(chunk);
       } finally {

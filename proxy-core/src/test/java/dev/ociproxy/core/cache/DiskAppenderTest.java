@@ -3,6 +3,7 @@ package dev.ociproxy.core.cache;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ociproxy.core.upstream.BodyFlow;
+import dev.ociproxy.testing.NoLeakedBuffers;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.io.IOException;
@@ -24,8 +25,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
+@ExtendWith(NoLeakedBuffers.class)
 class DiskAppenderTest {
   private static final WriteBudget UNLIMITED = new WriteBudget(Long.MAX_VALUE, Long.MAX_VALUE);
 

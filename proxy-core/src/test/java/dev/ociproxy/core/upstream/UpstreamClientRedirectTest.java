@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ociproxy.core.oci.RegistryException;
+import dev.ociproxy.testing.NoLeakedBuffers;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.nio.NioSocketChannel;
@@ -24,8 +25,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** Redirects are followed only to http(s) and only a bounded number of times. */
+@ExtendWith(NoLeakedBuffers.class)
 class UpstreamClientRedirectTest {
   private ServerSocket server;
   private Thread acceptor;
@@ -197,11 +200,11 @@ class UpstreamClientRedirectTest {
     try (ServerSocket internal = internalServer(heads)) {
       location = "http://127.0.0.2:" + internal.getLocalPort() + "/storage/blob";
       UpstreamClient c = clientSeeing(true);
-      assertThat(
-              c.request(HttpMethod.GET, "/v2/x/y/blobs/sha256:" + "c".repeat(64), "x/y", List.of())
-                  .join()
-                  .status())
-          .isEqualTo(200);
+      UpstreamResponse r =
+          c.request(HttpMethod.GET, "/v2/x/y/blobs/sha256:" + "c".repeat(64), "x/y", List.of())
+              .join();
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(r.aggregate(16).join()).asString().isEqualTo("ok"); // read: its buffer is let go
       assertThat(heads.get()).isEqualTo(1);
     }
   }
