@@ -55,6 +55,8 @@ def parse_args(argv):
     p.add_argument("--java", default="java",
                    help="the java that runs our proxy (default: java on PATH), e.g. "
                         "/usr/lib/jvm/temurin-25-jdk-amd64/bin/java")
+    p.add_argument("--ours-config", default="",
+                   help="top-level YAML appended to our proxy's config, e.g. --ours-config='startupWarmUp: 0s'")
     p.add_argument("--no-first-minute", action="store_true",
                    help="skip the first-minute rows (fresh servers started for them)")
     p.add_argument("--ours-log-level", default="WARN",
@@ -125,6 +127,7 @@ class Benchmark:
         settings = {"runs": args.runs, "wrk_seconds": args.wrk_seconds, "wrk_connections": 32,
                     "wrk_threads": 2, "blob_mib": args.blob_mib, "small_layers": args.small_layers,
                     "java_opts": args.java_opts, "java": args.java, "ours_log_level": args.ours_log_level,
+                    "ours_config": args.ours_config,
                     "first_minute": not args.no_first_minute and not args.shared_only,
                     "shared": not args.no_shared, "shared_only": args.shared_only}
         machine = report.machine_description()
@@ -275,6 +278,7 @@ class Benchmark:
                 if fresh is None:
                     continue
                 self.results.add("first_answer", s.name, fresh.first_answer_seconds)
+                self.results.add("first_ready", s.name, fresh.ready_seconds)
                 try:
                     self.results.add("first_cold_blob", s.name,
                                      measure.blob_pull(fresh.blob_url(cold_repo, cold_digest), cold_size))
@@ -306,7 +310,8 @@ class Benchmark:
 
     def _ours(self, work):
         a = self.args
-        return servers.OurProxy(work, self.upstream, a.jar, a.java_opts.split(), a.ours_log_level, java=a.java)
+        return servers.OurProxy(work, self.upstream, a.jar, a.java_opts.split(), a.ours_log_level, java=a.java,
+                                sections=a.ours_config + "\n" if a.ours_config else "")
 
     # --- helpers ---------------------------------------------------------------------------
     def _cold(self, s, metric, image, pull, cpu_metric=None):

@@ -26,6 +26,7 @@ METRICS = [
     ("cold_upstream_read", "upstream reads per cold pull", "MB", "low"),
     ("warm_cpu", "server CPU per warm pull", "s", "low"),
     ("first_answer", "first minute: start to first answer", "s", "low"),
+    ("first_ready", "first minute: start to ready (/readyz 200)", "s", "low"),
     ("first_cold_blob", "first minute: first cold pull after start", "MB/s", "high"),
     ("first_burst_rps", "first minute: first 3 s of manifests, 32 conns", "req/s", "high"),
     ("first_burst_p50", "  first 3 s of manifests p50", "ms", "low"),

@@ -47,6 +47,7 @@ class Server:
 
     name = "?"
     prefix = ""  # path segment(s) between /v2/ and the repository name
+    ready_path = None  # where the server says it is ready for traffic, if it says so apart
 
     def __init__(self, work_dir):
         self.dir = os.path.join(work_dir, self.name)
@@ -64,7 +65,9 @@ class Server:
         return {}
 
     def start(self, timeout=60):
-        """Starts the server and waits for its first HTTP answer on /v2/ (self.first_answer_seconds)."""
+        """Starts the server and waits for its first HTTP answer on /v2/ (self.first_answer_seconds),
+        then, where it has a readiness endpoint, for that to answer 200 (self.ready_seconds): what a
+        load balancer waits for before it sends traffic."""
         log = open(os.path.join(self.dir, "server.log"), "wb")
         t0 = time.monotonic()
         self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
@@ -79,13 +82,26 @@ class Server:
                 with urllib.request.urlopen(f"http://{self.host}/v2/", timeout=2):
                     pass
                 self.first_answer_seconds = time.monotonic() - t0
-                return
+                break
             except urllib.error.HTTPError:
                 self.first_answer_seconds = time.monotonic() - t0
-                return  # it answers HTTP; a 401 is still "up"
+                break  # it answers HTTP; a 401 is still "up"
             except OSError:
                 time.sleep(0.02)
-        raise RuntimeError(f"{self.name} did not answer /v2/ within {timeout}s; see {log.name}")
+        else:
+            raise RuntimeError(f"{self.name} did not answer /v2/ within {timeout}s; see {log.name}")
+        self.ready_seconds = self.first_answer_seconds
+        while self.ready_path and time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {log.name}")
+            try:
+                with urllib.request.urlopen(f"http://{self.host}{self.ready_path}", timeout=2):
+                    self.ready_seconds = time.monotonic() - t0
+                    return
+            except OSError:  # HTTPError included: 503 until ready
+                time.sleep(0.02)
+        if self.ready_path:
+            raise RuntimeError(f"{self.name} not ready on {self.ready_path} within {timeout}s; see {log.name}")
 
     def stop(self):
         if self.proc is not None:
@@ -301,6 +317,7 @@ class OurProxy(Server):
     """The proxy under test: java -jar registry-proxy.jar --config <yaml>."""
 
     name = "ours"
+    ready_path = "/readyz"
     upstream_name = "upstream.bench"
     prefix = upstream_name + "/"
 

@@ -135,7 +135,8 @@ class ContainersIT {
                             + "cache:\n  dir: \"/var/cache/registry-proxy\"\n"
                             + "upstreams:\n  - name: \"docker.io\"\n    url: \""
                             + upstream.url()
-                            + "\"\n    default: true\n"),
+                            + "\"\n    default: true\n"
+                            + "startupWarmUp: \"0s\"\n"),
                     LocalImages.PROXY_CONFIG)
                 .waitingFor(
                     Wait.forLogMessage(".*registry proxy listening on.*", 1)

@@ -240,6 +240,32 @@ class MetricsAndHealthIT extends PerTestHostileUpstream {
   }
 
   @Test
+  void readyzWaitsForTheStartupWarmUp_whoseThrowawayServerLeavesNoTraceInLogMetricsOrCache()
+      throws Exception {
+    proxy =
+        ProxyProcess.builder().upstream(UP, up.url()).extraYaml("startupWarmUp: \"3s\"\n").start();
+    assertThat(body(proxy.url() + "/readyz")).isEqualTo("503 not ready: warming up\n");
+    byte[] blob = random(100_000, 7);
+    String digest = up.putBlob("warm/repo", blob);
+    assertThat(get("/v2/" + UP + "/warm/repo/blobs/" + digest).body())
+        .as("served while warming up")
+        .isEqualTo(blob);
+
+    await()
+        .atMost(Duration.ofSeconds(90))
+        .until(() -> body(proxy.url() + "/readyz").equals("200 ready\n"));
+
+    assertThat(proxy.log())
+        .contains("warm-up done in")
+        .doesNotContain("warm-up.local")
+        .doesNotContain("warm-up/app");
+    assertThat(scrape(proxy.url()).sum("registry_proxy_blob_bytes_total"))
+        .as("only the one real pull")
+        .isEqualTo((double) blob.length);
+    assertThat(proxy.cacheDir().resolve("warm-up")).doesNotExist();
+  }
+
+  @Test
   void adminListenerServesMetricsAndHealth_andTheMainListenerLeavesThemToTheRegistryApi() {
     int adminPort = Ports.free();
     proxy =

@@ -6,7 +6,10 @@ import dev.ociproxy.server.config.ConfigLoader;
 import dev.ociproxy.server.config.ProxyConfig;
 import dev.ociproxy.server.logging.LogSetup;
 import dev.ociproxy.server.metrics.ServerMeters;
+import dev.ociproxy.server.warmup.WarmUp;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 
 /** Command line entry: {@code java -jar registry-proxy.jar [--config FILE] [--check-config]}. */
 public final class Main {
@@ -29,7 +32,7 @@ public final class Main {
         case "--check-config" -> checkOnly = true;
         case "--training-run" -> {
           try {
-            TrainingRun.run(ServerMeters.create());
+            WarmUp.training(ServerMeters.create());
           } catch (Exception | Error e) {
             e.printStackTrace();
             System.exit(1);
@@ -62,11 +65,21 @@ public final class Main {
     }
     LogSetup.apply(config.operations().logFormat(), config.operations().logLevel());
     ProxyServer server = new ProxyServer(config, ServerMeters.create());
+    Duration warmUp = config.operations().startupWarmUp();
+    CompletableFuture<WarmUp.Report> warmed = new CompletableFuture<>();
+    if (!warmUp.isZero()) {
+      LogSetup.quietBelowWarn(WarmUp.THREADS, WarmUp.class.getName());
+      server.holdReadiness(warmed, "warming up");
+    }
     try {
       server.start();
     } catch (Exception e) {
       server.close();
       fail("cannot start: " + e.getMessage());
+    }
+    if (!warmUp.isZero()) {
+      // After the bind: the first answer does not wait for it, only readiness does.
+      WarmUp.atStart(config.cacheDir(), warmUp).thenAccept(warmed::complete);
     }
     ShutdownSignals.install(server, config.operations().shutdownGracePeriod());
   }

@@ -40,10 +40,12 @@ import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -77,9 +79,22 @@ public final class ProxyServer implements AutoCloseable {
   private @Nullable Authenticator authenticator;
   private @Nullable Cluster cluster;
 
+  private final String threadName;
+  private @Nullable CompletableFuture<?> hold;
+  private String holdReason = "";
+
   public ProxyServer(ProxyConfig config, MeterRegistry meters) {
+    this(config, meters, "event-loop");
+  }
+
+  /**
+   * @param threadName the event loops' thread name prefix (the start's warm-up runs a throwaway
+   *     server whose threads it can tell apart)
+   */
+  public ProxyServer(ProxyConfig config, MeterRegistry meters, String threadName) {
     this.config = config;
     this.meters = meters;
+    this.threadName = threadName;
   }
 
   /** Event loops for {@code cores} cores: one per core but one, at least one. */
@@ -97,7 +112,9 @@ public final class ProxyServer implements AutoCloseable {
     int threads =
         Integer.getInteger(
             "io.netty.eventLoopThreads", eventLoops(Runtime.getRuntime().availableProcessors()));
-    workers = epoll ? new EpollEventLoopGroup(threads) : new NioEventLoopGroup(threads);
+    DefaultThreadFactory named = new DefaultThreadFactory(threadName);
+    workers =
+        epoll ? new EpollEventLoopGroup(threads, named) : new NioEventLoopGroup(threads, named);
     Class<? extends ServerSocketChannel> serverType =
         epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
     store =
@@ -235,8 +252,20 @@ public final class ProxyServer implements AutoCloseable {
             stopping::get,
             shared == null ? null : shared::check);
     this.readiness = readiness;
+    if (hold != null) {
+      readiness.holdUntil(hold, holdReason);
+    }
     Supplier<String> scrape = meters instanceof PrometheusMeterRegistry p ? p::scrape : null;
     return new AdminHandler(scrape, readiness, true);
+  }
+
+  /**
+   * Reports unready with {@code reason} until {@code until} completes; before {@link #start}, so
+   * that not even the first probe after the bind sees it ready.
+   */
+  public void holdReadiness(CompletableFuture<?> until, String reason) {
+    this.hold = until;
+    this.holdReason = reason;
   }
 
   static Channel bind(ServerBootstrap b, InetSocketAddress address, String key)

@@ -45,7 +45,7 @@ public final class LocalImages {
    */
   private static final String MODULES =
       "java.base,java.logging,java.management,java.naming,java.xml,java.sql,"
-          + "jdk.unsupported,jdk.crypto.ec,java.net.http";
+          + "jdk.unsupported,jdk.crypto.ec,java.net.http,jdk.httpserver";
 
   private static final Pattern LDD_PATH = Pattern.compile("(?:=>\\s*)?(/\\S+)\\s+\\(0x");
 

@@ -333,6 +333,11 @@ public final class ProxyProcess implements AutoCloseable {
       // production default (20 s) for it to drain.
       y.append("shutdownGracePeriod: \"3s\"\n");
     }
+    if (!spec.extraYaml.contains("startupWarmUp:")) {
+      // The suite's ~80 proxy starts would each spend seconds of CPU on the warm-up beside the
+      // test; MetricsAndHealthIT pins the warm-up itself.
+      y.append("startupWarmUp: \"0s\"\n");
+    }
     y.append(spec.extraYaml);
     try {
       Files.createDirectories(cacheDir);

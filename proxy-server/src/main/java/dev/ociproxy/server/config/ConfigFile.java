@@ -30,6 +30,7 @@ record ConfigFile(
     @Nullable Tls tls,
     Log log,
     @Nullable Duration shutdownGracePeriod,
+    @Nullable Duration startupWarmUp,
     @Nullable Boolean offline,
     @Nullable String policy,
     @Nullable String pins,

@@ -13,7 +13,10 @@ import java.util.Locale;
 import java.util.function.UnaryOperator;
 import org.jspecify.annotations.Nullable;
 
-/** The keys about running the proxy rather than proxying: admin, tls, log, shutdownGracePeriod. */
+/**
+ * The keys about running the proxy rather than proxying: admin, tls, log, shutdownGracePeriod,
+ * startupWarmUp.
+ */
 final class OperationsSettings {
   private static final List<String> LOG_LEVELS =
       List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF");
@@ -46,13 +49,16 @@ final class OperationsSettings {
     }
     Duration grace =
         ConfigLoader.orElse(f.shutdownGracePeriod(), ProxyConfig.Operations.DEFAULT_SHUTDOWN_GRACE);
+    Duration warmUp =
+        ConfigLoader.orElse(f.startupWarmUp(), ProxyConfig.Operations.DEFAULT_STARTUP_WARM_UP);
     return new ProxyConfig.Operations(
         adminListen,
         adminToken,
         tls(f.tls()),
         logFormat(f.log().format(), env),
         level == null ? null : level.toUpperCase(Locale.ROOT),
-        grace);
+        grace,
+        warmUp);
   }
 
   /**

@@ -126,11 +126,14 @@ public record ProxyConfig(
       @Nullable Tls tls,
       LogFormat logFormat,
       @Nullable String logLevel,
-      Duration shutdownGracePeriod) {
+      Duration shutdownGracePeriod,
+      Duration startupWarmUp) {
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(20);
+    public static final Duration DEFAULT_STARTUP_WARM_UP = Duration.ofSeconds(15);
 
     public static Operations defaults() {
-      return new Operations(null, null, null, LogFormat.TEXT, null, DEFAULT_SHUTDOWN_GRACE);
+      return new Operations(
+          null, null, null, LogFormat.TEXT, null, DEFAULT_SHUTDOWN_GRACE, DEFAULT_STARTUP_WARM_UP);
     }
   }
 

@@ -35,6 +35,11 @@ public final class Readiness implements AutoCloseable {
   private final BooleanSupplier shuttingDown;
   private final @Nullable StoreCheck sharedStore;
 
+  /** Unready with {@link #holdReason} until this completes (the start's warm-up); null: none. */
+  private volatile @Nullable CompletableFuture<?> hold;
+
+  private volatile String holdReason = "";
+
   /** Asks the shared store whether it is reachable; throws with the reason when not. */
   public interface StoreCheck {
     void check() throws IOException;
@@ -75,9 +80,23 @@ public final class Readiness implements AutoCloseable {
     this.shuttingDown = requireNonNull(shuttingDown, "shuttingDown");
   }
 
+  /**
+   * Reports unready with {@code reason} until {@code until} completes, however it completes: the
+   * warm-up at start, so that a load balancer sends traffic only to a proxy whose hot paths are
+   * compiled.
+   */
+  public void holdUntil(CompletableFuture<?> until, String reason) {
+    this.holdReason = requireNonNull(reason, "reason");
+    this.hold = requireNonNull(until, "until");
+  }
+
   public CompletableFuture<Result> check() {
     if (shuttingDown.getAsBoolean()) {
       return CompletableFuture.completedFuture(new Result(false, "shutting down"));
+    }
+    CompletableFuture<?> h = hold;
+    if (h != null && !h.isDone()) {
+      return CompletableFuture.completedFuture(new Result(false, holdReason));
     }
     if (upstreams < 1) {
       return CompletableFuture.completedFuture(new Result(false, "no upstream configured"));

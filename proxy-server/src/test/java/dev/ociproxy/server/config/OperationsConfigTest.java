@@ -49,6 +49,16 @@ class OperationsConfigTest {
     assertThat(ops.logFormat()).isEqualTo(ProxyConfig.LogFormat.TEXT);
     assertThat(ops.logLevel()).isNull();
     assertThat(ops.shutdownGracePeriod()).isEqualTo(Duration.ofSeconds(20));
+    assertThat(ops.startupWarmUp()).isEqualTo(Duration.ofSeconds(15));
+  }
+
+  @Test
+  void startupWarmUp_isABudget_zeroTurnsItOff_andANegativeOrWordIsRefusedByName() {
+    assertThat(parse(UPSTREAMS + "startupWarmUp: 4s\n").operations().startupWarmUp())
+        .isEqualTo(Duration.ofSeconds(4));
+    assertThat(parse(UPSTREAMS + "startupWarmUp: 0s\n").operations().startupWarmUp()).isZero();
+    assertRejected(UPSTREAMS + "startupWarmUp: -1s\n", "startupWarmUp", "expected a duration");
+    assertRejected(UPSTREAMS + "startupWarmUp: long\n", "startupWarmUp", "expected a duration");
   }
 
   @Test

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
@@ -45,6 +46,19 @@ class ReadinessTest {
   @Test
   void missingCacheTmp_isNotReady() throws Exception {
     assertThat(check(1).ready()).isFalse();
+  }
+
+  @Test
+  void heldUntilTheWarmUpCompletes_isNotReadyWithItsReason_thenReady() throws Exception {
+    Files.createDirectories(cache.resolve("tmp"));
+    CompletableFuture<Void> warmUp = new CompletableFuture<>();
+    try (Readiness r = new Readiness(cache, 1, stopping::get)) {
+      r.holdUntil(warmUp, "warming up");
+      assertThat(r.check().get(10, TimeUnit.SECONDS))
+          .isEqualTo(new Readiness.Result(false, "warming up"));
+      warmUp.completeExceptionally(new IllegalStateException("a failed warm-up holds no longer"));
+      assertThat(r.check().get(10, TimeUnit.SECONDS).ready()).isTrue();
+    }
   }
 
   @Test
