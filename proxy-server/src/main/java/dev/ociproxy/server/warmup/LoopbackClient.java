@@ -7,8 +7,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
-import java.util.Locale;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -18,7 +16,13 @@ import org.jspecify.annotations.Nullable;
  */
 final class LoopbackClient implements AutoCloseable {
   private final int port;
+  private static final String REQUEST_HEADERS =
+      " HTTP/1.1\r\nHost: warm-up\r\nAccept: " + SyntheticRegistry.MANIFEST_TYPE + "\r\n";
+
+  // Reused: the warm-up's own garbage would only make the heap grow beside the proxy's.
   private final byte[] sink = new byte[64 * 1024];
+  private final StringBuilder text = new StringBuilder(512);
+  private byte[] request = new byte[512];
   private @Nullable Conn conn;
   private long bodyBytes;
 
@@ -37,17 +41,21 @@ final class LoopbackClient implements AutoCloseable {
       c = new Conn(s, new BufferedInputStream(s.getInputStream(), 16 * 1024), s.getOutputStream());
       conn = c;
     }
-    String request =
-        method
-            + " "
-            + path
-            + " HTTP/1.1\r\nHost: warm-up\r\nAccept: "
-            + SyntheticRegistry.MANIFEST_TYPE
-            + "\r\n"
-            + (range == null ? "" : "Range: " + range + "\r\n")
-            + "\r\n";
+    text.setLength(0);
+    text.append(method).append(' ').append(path).append(REQUEST_HEADERS);
+    if (range != null) {
+      text.append("Range: ").append(range).append("\r\n");
+    }
+    text.append("\r\n");
+    int n = text.length();
+    if (request.length < n) {
+      request = new byte[n];
+    }
+    for (int i = 0; i < n; i++) {
+      request[i] = (byte) text.charAt(i);
+    }
     try {
-      c.out().write(request.getBytes(StandardCharsets.US_ASCII));
+      c.out().write(request, 0, n);
       return read(c.in(), method.equals("HEAD"));
     } catch (IOException e) {
       close();
@@ -60,18 +68,17 @@ final class LoopbackClient implements AutoCloseable {
   }
 
   private int read(InputStream in, boolean head) throws IOException {
-    String status = line(in);
-    int code = Integer.parseInt(status.substring(9, 12));
+    line(in);
+    int code = Integer.parseInt(text, 9, 12, 10);
     long length = -1;
     boolean chunked = false;
     boolean close = false;
-    for (String h = line(in); !h.isEmpty(); h = line(in)) {
-      String lower = h.toLowerCase(Locale.ROOT);
-      if (lower.startsWith("content-length:")) {
-        length = Long.parseLong(lower.substring(15).trim());
-      } else if (lower.startsWith("transfer-encoding:") && lower.contains("chunked")) {
+    for (line(in); text.length() > 0; line(in)) {
+      if (header("content-length:")) {
+        length = Long.parseLong(text.substring(15).trim());
+      } else if (header("transfer-encoding:") && text.indexOf("chunked") > 0) {
         chunked = true;
-      } else if (lower.startsWith("connection:") && lower.contains("close")) {
+      } else if (header("connection:") && text.indexOf("close") > 0) {
         close = true;
       }
     }
@@ -79,9 +86,7 @@ final class LoopbackClient implements AutoCloseable {
     if (head || code == 204 || code == 304) {
       // no body
     } else if (chunked) {
-      for (long n = Long.parseLong(line(in).trim(), 16);
-          n > 0;
-          n = Long.parseLong(line(in).trim(), 16)) {
+      for (long n = chunkSize(in); n > 0; n = chunkSize(in)) {
         skip(in, n);
         line(in);
       }
@@ -111,17 +116,36 @@ final class LoopbackClient implements AutoCloseable {
     }
   }
 
-  private String line(InputStream in) throws IOException {
-    StringBuilder b = new StringBuilder();
+  /** Reads a line into {@link #text}, without its CRLF. */
+  private void line(InputStream in) throws IOException {
+    text.setLength(0);
     for (int c = in.read(); c != '\n'; c = in.read()) {
       if (c < 0) {
         throw new EOFException("connection closed");
       }
       if (c != '\r') {
-        b.append((char) c);
+        text.append((char) c);
       }
     }
-    return b.toString();
+  }
+
+  private boolean header(String lowerName) {
+    int n = lowerName.length();
+    if (text.length() < n) {
+      return false;
+    }
+    for (int i = 0; i < n; i++) {
+      if (Character.toLowerCase(text.charAt(i)) != lowerName.charAt(i)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private long chunkSize(InputStream in) throws IOException {
+    line(in);
+    int end = text.indexOf(";");
+    return Long.parseLong(text.substring(0, end < 0 ? text.length() : end).trim(), 16);
   }
 
   @Override

@@ -123,6 +123,8 @@ public final class WarmUp implements AutoCloseable {
     } catch (Exception | Error e) { // NoClassDefFoundError: a runtime without jdk.httpserver
       failure = e.toString();
     }
+    // The two servers' garbage grew the heap; give it back before the real traffic comes.
+    System.gc();
     Report r = new Report(requests, rounds, (System.nanoTime() - t0) / 1_000_000, failure);
     if (failure == null) {
       log.info(
