@@ -16,8 +16,12 @@ import org.jspecify.annotations.Nullable;
  */
 final class LoopbackClient implements AutoCloseable {
   private final int port;
+  private final boolean connectionPerRequest;
+  // Shaped like a Go client's (containerd, skopeo, Docker): their headers take the same branches.
   private static final String REQUEST_HEADERS =
-      " HTTP/1.1\r\nHost: warm-up\r\nAccept: " + SyntheticRegistry.MANIFEST_TYPE + "\r\n";
+      " HTTP/1.1\r\nHost: warm-up\r\nUser-Agent: registry-proxy-warm-up\r\nAccept: "
+          + SyntheticRegistry.MANIFEST_TYPE
+          + "\r\nAccept-Encoding: gzip\r\n";
 
   // Reused: the warm-up's own garbage would only make the heap grow beside the proxy's.
   private final byte[] sink = new byte[64 * 1024];
@@ -29,7 +33,17 @@ final class LoopbackClient implements AutoCloseable {
   private record Conn(Socket socket, InputStream in, OutputStream out) {}
 
   LoopbackClient(int port) {
+    this(port, false);
+  }
+
+  /**
+   * @param connectionPerRequest each request on a new connection with {@code Connection: close}, as
+   *     skopeo and containerd fetch most layers of an image (measured: a new connection for 55 to
+   *     66 of a 64-layer pull's requests)
+   */
+  LoopbackClient(int port, boolean connectionPerRequest) {
     this.port = port;
+    this.connectionPerRequest = connectionPerRequest;
   }
 
   /** The status of {@code method path}; the body is read whole (see {@link #bodyBytes}). */
@@ -45,6 +59,9 @@ final class LoopbackClient implements AutoCloseable {
     text.append(method).append(' ').append(path).append(REQUEST_HEADERS);
     if (range != null) {
       text.append("Range: ").append(range).append("\r\n");
+    }
+    if (connectionPerRequest) {
+      text.append("Connection: close\r\n");
     }
     text.append("\r\n");
     int n = text.length();
@@ -99,7 +116,7 @@ final class LoopbackClient implements AutoCloseable {
         bodyBytes += r;
       }
     }
-    if (close) {
+    if (close || connectionPerRequest) {
       close();
     }
     return code;

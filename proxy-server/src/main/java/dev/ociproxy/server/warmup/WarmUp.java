@@ -210,17 +210,23 @@ public final class WarmUp implements AutoCloseable {
     }
   }
 
-  /** {@link #CLIENTS} clients pull the cached image's manifests and small layers over and over. */
+  /**
+   * {@link #CLIENTS} clients pull the cached image's manifests and small layers over and over, one
+   * on a kept-alive connection, one on a new connection per request.
+   */
   private void warm(Image image) {
     List<CompletableFuture<Void>> running = new ArrayList<>();
     for (int i = 0; i < CLIENTS; i++) {
-      running.add(CompletableFuture.runAsync(() -> uncheck(() -> pullRepeatedly(image)), clients));
+      boolean perRequest = i % 2 == 1;
+      running.add(
+          CompletableFuture.runAsync(
+              () -> uncheck(() -> pullRepeatedly(image, perRequest)), clients));
     }
     running.forEach(CompletableFuture::join);
   }
 
-  private void pullRepeatedly(Image image) throws IOException {
-    try (LoopbackClient c = new LoopbackClient(port)) {
+  private void pullRepeatedly(Image image, boolean connectionPerRequest) throws IOException {
+    try (LoopbackClient c = new LoopbackClient(port, connectionPerRequest)) {
       for (int n = 0; n < 200 && requests.get() < enough && System.nanoTime() < deadline; n++) {
         pull(c, image, false);
       }
