@@ -15,6 +15,7 @@ import java.net.URI;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -30,7 +31,7 @@ public final class UpstreamClient {
 
   private final UpstreamOptions options;
   private final HttpTransport transport;
-  private final SslContext ssl;
+  private final Supplier<SslContext> ssl;
   private final RegistryAuthenticator auth;
   private final UpstreamHealth health;
   private final UpstreamMetrics metrics;
@@ -65,7 +66,7 @@ public final class UpstreamClient {
     this.throttle = new UpstreamThrottle(options.name(), requireNonNull(limits, "limits"), meters);
     this.metrics = new UpstreamMetrics(options.name(), requireNonNull(meters, "meters"));
     this.transport = requireNonNull(transport, "transport");
-    this.ssl = UpstreamTls.context(options);
+    this.ssl = UpstreamTls.whenNeeded(options);
     this.health = new UpstreamHealth(options.name(), new RateLimitBudget(options.name(), meters));
     metrics.backoffGauge(health, UpstreamHealth::backoffSeconds);
     this.auth = new RegistryAuthenticator(options, transport, this::endpoint);
@@ -223,7 +224,7 @@ public final class UpstreamClient {
             : auth.trustedRealm(uri) ? Endpoint.Reach.TRUSTED : Endpoint.Reach.ELSEWHERE;
     return Endpoint.of(
         uri,
-        ssl,
+        "https".equalsIgnoreCase(uri.getScheme()) ? ssl.get() : null,
         options.connectTimeout(),
         options.readTimeout(),
         options.firstByteTimeout(),

@@ -9,8 +9,11 @@ import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509TrustManager;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The TLS context an upstream client connects with: the JDK's trust store, plus the CA certificates
@@ -19,6 +22,37 @@ import javax.net.ssl.X509TrustManager;
  */
 final class UpstreamTls {
   private UpstreamTls() {}
+
+  /**
+   * The context, when first needed. The JDK's TLS stack costs about 200 ms of a start (some 200
+   * classes and the trust store, measured on the README's start command) that an upstream on http
+   * may never need: there it is built on first use (a redirect to https storage). An https
+   * upstream's is built at once on another thread, so the start does not wait for it and its first
+   * fetch hardly; with a {@code caFile} it is built at once, so a bad file is refused at start.
+   */
+  static Supplier<SslContext> whenNeeded(UpstreamOptions options) {
+    if (options.caFile() != null) {
+      SslContext now = context(options);
+      return () -> now;
+    }
+    if ("https".equalsIgnoreCase(options.url().getScheme())) {
+      CompletableFuture<SslContext> soon = CompletableFuture.supplyAsync(() -> context(options));
+      return soon::join;
+    }
+    return new Supplier<>() {
+      private @Nullable SslContext built;
+
+      @Override
+      public synchronized SslContext get() {
+        SslContext s = built;
+        if (s == null) {
+          s = context(options);
+          built = s;
+        }
+        return s;
+      }
+    };
+  }
 
   /**
    * @throws IllegalArgumentException naming {@code upstreams[<name>].caFile} when it cannot be read
