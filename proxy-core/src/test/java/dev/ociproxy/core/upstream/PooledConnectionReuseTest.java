@@ -3,6 +3,7 @@ package dev.ociproxy.core.upstream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.ociproxy.testing.NoLeakedBuffers;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.nio.NioSocketChannel;
@@ -22,12 +23,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * A pooled upstream connection carries another request only after a response framed one way and
  * read to its end, with nothing after it: bytes an upstream sends besides its answer are never read
  * as the answer to a later request (response smuggling).
  */
+@ExtendWith(NoLeakedBuffers.class)
 class PooledConnectionReuseTest {
   private static final String FORGED = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged";
 

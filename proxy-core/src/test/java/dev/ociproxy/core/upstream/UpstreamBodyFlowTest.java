@@ -3,6 +3,7 @@ package dev.ociproxy.core.upstream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.ociproxy.testing.NoLeakedBuffers;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.nio.NioSocketChannel;
@@ -25,8 +26,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** A sink that pauses the body stops the upstream from being read until it resumes. */
+@ExtendWith(NoLeakedBuffers.class)
 class UpstreamBodyFlowTest {
   private static final int BODY = 64 << 20;
   private static final Duration READ_TIMEOUT = Duration.ofMillis(300);
