@@ -12,16 +12,23 @@ load, not a peak):
 - the upstream is stopped for a while, once, in the middle (cached content keeps flowing, cold
   pulls fail with 5xx as they should), then started again on the same storage.
 
-Every few seconds it samples the proxy's RSS, heap after the last GC
-(from -Xlog:gc), direct memory (jvm_buffer_memory_used_bytes{id="direct"}), Netty's
-pooled and unpooled direct memory, open file descriptors, threads, and the files and bytes in the
-cache's tmp/ directory. It writes every sample as CSV and prints a summary: each series after
-warm-up (first sample after the warm-up, last sample, max), and every error by kind, with whether
-the load caused it (a failed cold pull while the upstream was down is expected; anything else is
-not). It asserts nothing and does not run in CI.
+Every few seconds it samples the proxy's RSS (anonymous and file-backed), the heap after the last
+GC and the heap committed then (from -Xlog:gc), direct memory
+(jvm_buffer_memory_used_bytes{id="direct"}), Netty's pooled and unpooled direct memory, open file
+descriptors, threads, and the files and bytes in the cache's tmp/ directory. It writes every
+sample as CSV and prints a summary: each series after warm-up (first sample after the warm-up,
+last sample, max), and every error by kind, with whether the load caused it (a failed cold pull
+while the upstream was down is expected; anything else is not). It asserts nothing and does not
+run in CI.
 
     mvn -q package -DskipTests
     benchmark/soak.py --minutes 30 --csv /tmp/soak.csv
+
+With --nmt-at it also takes Native Memory Tracking snapshots (a baseline, then diffs against it)
+and prints the categories that moved:
+
+    benchmark/soak.py --java-opts='-Xms32m -Xmx512m -XX:NativeMemoryTracking=summary' \
+        --nmt-at 150 890 1000 1100 1740
 """
 import argparse
 import collections
@@ -214,6 +221,27 @@ class Soak:
         self.upstream_down.clear()
         log("upstream started again")
 
+    # --- native memory tracking -------------------------------------------------------------
+    def _nmt_snapshots(self):
+        """jcmd VM.native_memory at the --nmt-at seconds: a baseline at the first, a summary.diff
+        against it at each later one, saved as PREFIX-T.txt (needs -XX:NativeMemoryTracking=summary)."""
+        self.nmt = []  # (seconds, RSS MiB, {category: committed KiB delta})
+        for i, at in enumerate(sorted(self.args.nmt_at)):
+            if self.stop.wait(max(0.0, self.t_start + at - time.monotonic())):
+                return
+            what = "baseline" if i == 0 else "summary.diff"
+            out = subprocess.run(["jcmd", str(self.proxy.proc.pid), "VM.native_memory", what],
+                                 capture_output=True, text=True, timeout=60).stdout
+            t = round(time.monotonic() - self.t_start)
+            with open(f"{self.args.nmt_out}-{t}.txt", "w") as f:
+                f.write(out)
+            rss = self.sample()["rss_mib"]
+            if i == 0:
+                self.nmt_rss0 = rss
+            else:
+                self.nmt.append((t, rss - self.nmt_rss0, _nmt_deltas(out)))
+            log(f"NMT {what} at {t} s saved to {self.args.nmt_out}-{t}.txt")
+
     # --- samples -----------------------------------------------------------------------------
     def sample(self):
         pid = self.proxy.proc.pid
@@ -221,6 +249,10 @@ class Soak:
         with open(f"/proc/{pid}/status") as f:
             st = dict(line.split(":", 1) for line in f if ":" in line)
         s["rss_mib"] = int(st["VmRSS"].split()[0]) / 1024
+        # Anonymous (heap, malloc, thread stacks, code cache) against file-backed (libjvm, the CDS
+        # archive): a step in the first is ours or the allocator's, in the second only mapping.
+        s["rss_anon_mib"] = int(st["RssAnon"].split()[0]) / 1024
+        s["rss_file_mib"] = int(st["RssFile"].split()[0]) / 1024
         s["threads"] = int(st["Threads"])
         s["fds"] = len(os.listdir(f"/proc/{pid}/fd"))
         tmp = os.path.join(self.proxy.cache, "tmp")
@@ -229,7 +261,7 @@ class Soak:
         s["tmp_mib"] = sum(_size(os.path.join(tmp, n)) for n in names) / MIB
         after_gc = _last_heap_after_gc(self.gc_log)
         if after_gc is not None:
-            s["heap_after_gc_mib"] = after_gc
+            s["heap_after_gc_mib"], s["heap_committed_mib"] = after_gc
         try:
             text = _http_text(self.proxy.host, "/metrics")
             for key, rx in METRICS.items():
@@ -255,6 +287,8 @@ class Soak:
             threading.Thread(target=self._loop, args=("manifests x20", 0.2, self._manifest_op)),
             threading.Thread(target=self._upstream_restart),
         ]
+        if a.nmt_at:
+            threads.append(threading.Thread(target=self._nmt_snapshots))
         for t in threads:
             t.daemon = True
             t.start()
@@ -281,11 +315,12 @@ def _size(path):
         return 0
 
 
-_GC_LINE = re.compile(r"Pause .*?(\d+)M->(\d+)M\(")
+_GC_LINE = re.compile(r"Pause .*?(\d+)M->(\d+)M\((\d+)M\)")
 
 
 def _last_heap_after_gc(path):
-    """The heap after the last collection, from -Xlog:gc lines like 'Pause Young ... 45M->12M(64M)'."""
+    """The heap after the last collection and the heap committed then, from -Xlog:gc lines like
+    'Pause Young ... 45M->12M(64M)'."""
     try:
         with open(path, "rb") as f:
             f.seek(max(0, os.path.getsize(path) - 8192))
@@ -295,8 +330,17 @@ def _last_heap_after_gc(path):
     for line in reversed(lines):
         m = _GC_LINE.search(line)
         if m:
-            return float(m.group(2))
+            return float(m.group(2)), float(m.group(3))
     return None
+
+
+_NMT_LINE = re.compile(r"^(?:-\s+(.+?) \(|(Total): )reserved=\d+KB(?: [+-]\d+KB)?, "
+                       r"committed=\d+KB(?: ([+-]\d+)KB)?", re.M)
+
+
+def _nmt_deltas(text):
+    """Committed KiB since the baseline per NMT category (and Total), from a summary.diff."""
+    return {(m.group(1) or m.group(2)): int(m.group(3) or 0) for m in _NMT_LINE.finditer(text)}
 
 
 def _http_text(host, path):
@@ -324,6 +368,15 @@ def summary(samples, warmup_seconds, soak):
     print("|---|---|")
     for kind, n in sorted(soak.counts.items()):
         print(f"| {kind} | {n} |")
+    if getattr(soak, "nmt", None):
+        cats = [c for c in soak.nmt[-1][2] if c == "Total" or any(abs(d[2].get(c, 0)) >= 512 for d in soak.nmt)]
+        print(f"\nNMT, committed KiB since the baseline at {sorted(soak.args.nmt_at)[0]:.0f} s "
+              "(categories that moved 512 KiB or more), and RSS:\n")
+        print("| category | " + " | ".join(f"{t} s" for t, _, _ in soak.nmt) + " |")
+        print("|---|" + "---|" * len(soak.nmt))
+        for c in cats:
+            print(f"| {c} | " + " | ".join(f"{d.get(c, 0):+d}" for _, _, d in soak.nmt) + " |")
+        print("| RSS | " + " | ".join(f"{r * 1024:+.0f}" for _, r, _ in soak.nmt) + " |")
     if soak.errors:
         print("\n| operation | expected (upstream down or the proxy's back-off after it) | count | error |")
         print("|---|---|---|---|")
@@ -346,6 +399,10 @@ def main(argv):
                    help="cache.maxSize, small enough that eviction runs during the soak")
     p.add_argument("--csv", help="write every sample here")
     p.add_argument("--keep", action="store_true")
+    p.add_argument("--nmt-at", type=float, nargs="+", metavar="SECONDS",
+                   help="with -XX:NativeMemoryTracking=summary in --java-opts: jcmd VM.native_memory "
+                        "baseline at the first of these seconds into the run, summary.diff at the others")
+    p.add_argument("--nmt-out", default="/tmp/soak-nmt", help="prefix of the saved jcmd outputs")
     args = p.parse_args(argv)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
