@@ -80,6 +80,8 @@ public final class Main {
     if (!warmUp.isZero()) {
       // After the bind: the first answer does not wait for it, only readiness does.
       WarmUp.atStart(config.cacheDir(), warmUp).thenAccept(warmed::complete);
+    } else {
+      WarmUp.removeLeftovers(config.cacheDir());
     }
     ShutdownSignals.install(server, config.operations().shutdownGracePeriod());
   }

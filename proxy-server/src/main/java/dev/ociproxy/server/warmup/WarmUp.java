@@ -88,6 +88,19 @@ public final class WarmUp implements AutoCloseable {
                 + "\"\n    default: true\n");
   }
 
+  /**
+   * Removes what a warm-up cut short by a kill left in {@code cacheDir/warm-up}; a start with the
+   * warm-up on does so itself, one with it off calls this.
+   */
+  public static void removeLeftovers(Path cacheDir) {
+    Path dir = cacheDir.resolve("warm-up");
+    try {
+      deleteTree(dir);
+    } catch (IOException e) {
+      log.warn("cannot remove what a warm-up left in {}: {}", dir, e.toString());
+    }
+  }
+
   /** What a warm-up did: requests made, rounds begun, how long, and why it stopped early if so. */
   public record Report(long requests, int rounds, long millis, @Nullable String failure) {}
 

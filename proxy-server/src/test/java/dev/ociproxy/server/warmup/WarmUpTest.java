@@ -46,6 +46,20 @@ class WarmUpTest {
   }
 
   @Test
+  void whatAKilledWarmUpLeft_isRemovedByAStartWithoutOne() throws Exception {
+    Path leftover = cache.resolve("warm-up/tmp/cut-short.part");
+    Files.createDirectories(leftover.getParent());
+    Files.writeString(leftover, "x");
+    Files.createDirectories(cache.resolve("blobs"));
+
+    WarmUp.removeLeftovers(cache);
+
+    try (Stream<Path> left = Files.list(cache)) {
+      assertThat(left).containsExactly(cache.resolve("blobs"));
+    }
+  }
+
+  @Test
   void aWarmUpThatCannotStart_completesWithTheReason() throws Exception {
     Path notADirectory = cache.resolve("file");
     Files.writeString(notADirectory, "a file where the cache dir should be");
