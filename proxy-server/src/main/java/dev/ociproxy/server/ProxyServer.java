@@ -224,7 +224,7 @@ public final class ProxyServer implements AutoCloseable {
         config.operations().adminListen() == null ? adminRoutes : null,
         connections,
         new RequestMetrics(meters),
-        cluster == null ? null : new PeerPath(cluster, upstreams::pullThrough));
+        cluster == null ? null : new PeerPath(cluster, upstreams::pullThrough, this::warming));
   }
 
   private AdminHandler prepareOperations(EventLoopGroup workers, ContentStore store) {
@@ -266,6 +266,11 @@ public final class ProxyServer implements AutoCloseable {
   public void holdReadiness(CompletableFuture<?> until, String reason) {
     this.hold = until;
     this.holdReason = reason;
+  }
+
+  private boolean warming() {
+    CompletableFuture<?> h = hold;
+    return h != null && !h.isDone();
   }
 
   static Channel bind(ServerBootstrap b, InetSocketAddress address, String key)

@@ -22,6 +22,7 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 
 /**
@@ -56,13 +57,18 @@ public final class PeerPath {
 
   private final Cluster cluster;
   private final Function<String, PullThrough> upstreams;
+  private final BooleanSupplier warming;
 
   /**
    * @param upstreams each configured upstream's pull-through by name; null for an unknown name
+   * @param warming true while the start's warm-up runs: the ping then answers 503, so the other
+   *     replicas hand this one no digest or tag to own before its hot paths are compiled
    */
-  public PeerPath(Cluster cluster, Function<String, PullThrough> upstreams) {
+  public PeerPath(
+      Cluster cluster, Function<String, PullThrough> upstreams, BooleanSupplier warming) {
     this.cluster = cluster;
     this.upstreams = upstreams;
+    this.warming = warming;
   }
 
   static boolean matches(String uri) {
@@ -80,6 +86,9 @@ public final class PeerPath {
       throw new RegistryException(OciErrorCode.UNSUPPORTED, 405, "peers only GET");
     }
     if (uri.equals(Cluster.PING)) {
+      if (warming.getAsBoolean()) {
+        throw new RegistryException(OciErrorCode.UNAVAILABLE, 503, "warming up");
+      }
       return new Ping();
     }
     if (!uri.startsWith(V2 + "/")) {

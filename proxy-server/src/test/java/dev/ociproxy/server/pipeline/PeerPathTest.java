@@ -19,6 +19,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -47,6 +48,8 @@ class PeerPathTest {
   private PeerPath path;
   private PullThrough up;
 
+  private final AtomicBoolean warming = new AtomicBoolean();
+
   @BeforeEach
   void start() {
     mirrors = new TestMirrors(dir);
@@ -57,7 +60,7 @@ class PeerPathTest {
             mirrors.group(),
             NioSocketChannel.class,
             new SimpleMeterRegistry());
-    path = new PeerPath(cluster, Map.of("up.test", up)::get);
+    path = new PeerPath(cluster, Map.of("up.test", up)::get, warming::get);
   }
 
   @AfterEach
@@ -170,6 +173,18 @@ class PeerPathTest {
     assertThat(b.upstream()).isSameAs(up);
     assertThat(b.repository().value()).isEqualTo("team/app");
     assertThat(b.digest()).hasToString(DIGEST);
+    assertThat(path.route(request(HttpMethod.GET, Cluster.PING, SECRET)))
+        .isInstanceOf(PeerPath.Ping.class);
+  }
+
+  @Test
+  void whileTheStartsWarmUpRuns_thePingAnswers503_soPeersGiveThisReplicaNothingToOwnYet() {
+    warming.set(true);
+    assertStatus(() -> path.route(request(HttpMethod.GET, Cluster.PING, SECRET)), 503);
+    assertThat(path.route(request(HttpMethod.GET, BLOB, SECRET)))
+        .as("a peer that still counts this replica is served")
+        .isInstanceOf(PeerPath.Blob.class);
+    warming.set(false);
     assertThat(path.route(request(HttpMethod.GET, Cluster.PING, SECRET)))
         .isInstanceOf(PeerPath.Ping.class);
   }
