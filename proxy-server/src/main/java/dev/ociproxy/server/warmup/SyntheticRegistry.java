@@ -2,6 +2,8 @@ package dev.ociproxy.server.warmup;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.ociproxy.core.oci.Algorithm;
+import dev.ociproxy.core.oci.Digest;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -9,9 +11,7 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -67,10 +67,7 @@ final class SyntheticRegistry implements AutoCloseable {
           .append(descriptor("application/vnd.oci.image.layer.v1.tar", layer));
     }
     byte[] manifest = json.append("]}").toString().getBytes(StandardCharsets.UTF_8);
-    MessageDigest sha = sha256();
-    Image image =
-        new Image(
-            tag, "sha256:" + HexFormat.of().formatHex(sha.digest(manifest)), manifest, layers);
+    Image image = new Image(tag, Digest.sha256(manifest).toString(), manifest, layers);
     images.put(tag, image);
     images.put(image.digest(), image);
     return image;
@@ -92,9 +89,9 @@ final class SyntheticRegistry implements AutoCloseable {
   }
 
   private Blob blob(long seed, long size) {
-    MessageDigest sha = sha256();
+    MessageDigest sha = Algorithm.SHA256.newMessageDigest();
     write(seed, size, (buf, off, len) -> sha.update(buf, off, len));
-    Blob b = new Blob("sha256:" + HexFormat.of().formatHex(sha.digest()), seed, size);
+    Blob b = new Blob(Digest.finish(Algorithm.SHA256, sha).toString(), seed, size);
     blobs.put(b.digest(), b);
     return b;
   }
@@ -115,14 +112,6 @@ final class SyntheticRegistry implements AutoCloseable {
       }
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
-    }
-  }
-
-  private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
     }
   }
 

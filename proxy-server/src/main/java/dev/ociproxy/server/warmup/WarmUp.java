@@ -50,16 +50,18 @@ public final class WarmUp implements AutoCloseable {
   private final Path dir;
   private final long deadline;
   private final AtomicLong requests = new AtomicLong();
-  private volatile long enough = Long.MAX_VALUE;
+  private final long enough;
   private final SyntheticRegistry upstream;
   private final ProxyServer proxy;
   private final int port;
   private final ExecutorService clients =
       Executors.newFixedThreadPool(CLIENTS, new DefaultThreadFactory(THREADS + "-client", true));
 
-  private WarmUp(Path dir, Duration budget, MeterRegistry meters) throws Exception {
+  /** Stops at {@code budget} or once {@code enough} requests were made, whichever comes first. */
+  private WarmUp(Path dir, Duration budget, long enough, MeterRegistry meters) throws Exception {
     this.dir = dir;
     this.deadline = System.nanoTime() + budget.toNanos();
+    this.enough = enough;
     deleteTree(dir);
     upstream = new SyntheticRegistry();
     ProxyServer p = null;
@@ -93,12 +95,17 @@ public final class WarmUp implements AutoCloseable {
    * warm-up on does so itself, one with it off calls this.
    */
   public static void removeLeftovers(Path cacheDir) {
-    Path dir = cacheDir.resolve("warm-up");
+    Path dir = dirIn(cacheDir);
     try {
       deleteTree(dir);
     } catch (IOException e) {
       log.warn("cannot remove what a warm-up left in {}: {}", dir, e.toString());
     }
+  }
+
+  /** The warm-up's own directory beside the cache's layout (never scanned as part of it). */
+  private static Path dirIn(Path cacheDir) {
+    return cacheDir.resolve("warm-up");
   }
 
   /** What a warm-up did: requests made, rounds begun, how long, and why it stopped early if so. */
@@ -115,8 +122,7 @@ public final class WarmUp implements AutoCloseable {
 
   static CompletableFuture<Report> atStart(Path cacheDir, Duration budget, long enough) {
     CompletableFuture<Report> done = new CompletableFuture<>();
-    Thread t =
-        new Thread(() -> done.complete(run(cacheDir.resolve("warm-up"), budget, enough)), THREADS);
+    Thread t = new Thread(() -> done.complete(run(dirIn(cacheDir), budget, enough)), THREADS);
     t.setDaemon(true);
     t.start();
     return done;
@@ -127,9 +133,9 @@ public final class WarmUp implements AutoCloseable {
     long requests = 0;
     int rounds = 0;
     String failure = null;
-    try (WarmUp w = new WarmUp(dir, budget, new SimpleMeterRegistry())) {
+    try (WarmUp w = new WarmUp(dir, budget, enough, new SimpleMeterRegistry())) {
       try {
-        rounds = w.rounds(enough);
+        rounds = w.rounds();
       } finally {
         requests = w.requests.get();
       }
@@ -161,7 +167,8 @@ public final class WarmUp implements AutoCloseable {
    */
   public static void training(MeterRegistry meters) throws Exception {
     Path dir = Files.createTempDirectory("registry-proxy-training");
-    try (WarmUp w = new WarmUp(dir.resolve("cache"), Duration.ofMinutes(5), meters)) {
+    try (WarmUp w =
+        new WarmUp(dir.resolve("cache"), Duration.ofMinutes(5), Long.MAX_VALUE, meters)) {
       Image image = w.upstream.image("v1", 1, List.of(16L << 10, 2L << 20));
       try (LoopbackClient c = new LoopbackClient(w.port)) {
         for (int pass = 0; pass < 3; pass++) {
@@ -184,8 +191,7 @@ public final class WarmUp implements AutoCloseable {
   }
 
   /** Rounds until enough requests were made or the budget is spent; returns the rounds begun. */
-  private int rounds(long enough) throws Exception {
-    this.enough = enough;
+  private int rounds() throws Exception {
     int round = 0;
     for (; requests.get() < enough && System.nanoTime() < deadline; round++) {
       List<Long> sizes = new ArrayList<>();
