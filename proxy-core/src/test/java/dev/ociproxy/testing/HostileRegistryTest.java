@@ -466,15 +466,21 @@ class HostileRegistryTest {
     assertThat(ms).isGreaterThanOrEqualTo(9 * 20);
   }
 
+  /** Sends {@code GET /v2/} and asserts that no byte of the answer comes within {@code ms}. */
+  private Socket askV2_andSeeNoAnswerFor(int ms) throws IOException {
+    Socket s = new Socket("127.0.0.1", reg.port());
+    s.getOutputStream()
+        .write("GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+    s.setSoTimeout(ms);
+    assertThatThrownBy(() -> s.getInputStream().read())
+        .isInstanceOf(java.net.SocketTimeoutException.class);
+    return s;
+  }
+
   @Test
   void delayHeaders_holdsTheStatusLineBack() throws IOException {
     reg.lie("/v2/", Lie.delayHeaders(Duration.ofMillis(300)));
-    try (Socket s = new Socket("127.0.0.1", reg.port())) {
-      s.getOutputStream()
-          .write("GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-      s.setSoTimeout(150);
-      assertThatThrownBy(() -> s.getInputStream().read())
-          .isInstanceOf(java.net.SocketTimeoutException.class);
+    try (Socket s = askV2_andSeeNoAnswerFor(150)) {
       s.setSoTimeout(2000);
       assertThat(s.getInputStream().read()).isEqualTo('H');
     }
@@ -483,12 +489,7 @@ class HostileRegistryTest {
   @Test
   void releaseDelays_endsADelayInProgress_andTheNextRequestIsDelayedAgain() throws IOException {
     reg.lie("/v2/", Lie.delayHeaders(Duration.ofSeconds(30)));
-    try (Socket s = new Socket("127.0.0.1", reg.port())) {
-      s.getOutputStream()
-          .write("GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-      s.setSoTimeout(300);
-      assertThatThrownBy(() -> s.getInputStream().read())
-          .isInstanceOf(java.net.SocketTimeoutException.class);
+    try (Socket s = askV2_andSeeNoAnswerFor(300)) {
       reg.releaseDelays();
       s.setSoTimeout(5000);
       assertThat(s.getInputStream().read()).isEqualTo('H');
