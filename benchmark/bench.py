@@ -27,7 +27,7 @@ from measure import MeasurementError
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_JAR = os.path.join(ROOT, "proxy-server", "target", "registry-proxy.jar")
 # The heap bounds the README's start command gives; the proxy is measured as it is told to be run.
-README_JAVA_OPTS = "-XX:SharedArchiveFile=proxy-server/target/registry-proxy.jsa -Xms32m -Xmx512m"
+README_JAVA_OPTS = "-XX:SharedArchiveFile=proxy-server/target/registry-proxy.jsa -Xms32m -Xmx512m -XX:TrimNativeHeapInterval=5000"
 # Unrecorded wrk seconds per server and URL before the manifest rows: steady state, JIT compiled.
 WRK_WARMUP_SECONDS = 3
 _T0 = time.monotonic()

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -62,6 +63,40 @@ class ClassDataArchiveIT {
             Duration.ofSeconds(60));
     assertThat(r.exitCode()).as(r.describe()).isZero();
     assertThat(r.stdout()).contains("--training-run");
+  }
+
+  @Test
+  void theReadmesStartCommandIsOneThisJvmAccepts() throws IOException {
+    // The README's start command, as a newcomer pastes it from the repository root, but checking
+    // the config instead of serving: an option this JVM rejects, or a path that moved, fails here.
+    Path root = jar.toAbsolutePath().normalize().getParent().getParent().getParent();
+    String prefix = "mvn -q -DskipTests package && ";
+    String line =
+        Files.readAllLines(root.resolve("README.md")).stream()
+            .filter(l -> l.startsWith(prefix))
+            .findFirst()
+            .orElseThrow(() -> new AssertionError("no start command in README.md"));
+    List<String> command = new ArrayList<>();
+    for (String word : line.substring(prefix.length()).split(" +")) {
+      command.add(inRoot(root, word));
+    }
+    assertThat(command.get(0)).isEqualTo("java");
+    command.set(0, java);
+    command.add("--check-config");
+    CommandResult r = Commands.run(command, Map.of(), Duration.ofSeconds(60));
+    assertThat(r.exitCode()).as(r.describe()).isZero();
+    // Unified logging's "[warning]": an archive the JVM could not map, an obsolete option.
+    assertThat(r.stdout() + r.stderr()).doesNotContain("Unrecognized", "[warning]");
+  }
+
+  /** {@code word} with a relative path in it resolved against {@code root}. */
+  private static String inRoot(Path root, String word) {
+    int eq = word.indexOf('=');
+    String path = eq >= 0 ? word.substring(eq + 1) : word;
+    if (word.startsWith("-") && eq < 0 || !path.contains("/")) {
+      return word;
+    }
+    return word.substring(0, eq + 1) + root.resolve(path);
   }
 
   @Test
