@@ -210,6 +210,7 @@ upstreams:
 EOF
 chmod 0644 "$work/proxy.yaml"
 docker volume create "$volume" >/dev/null
+run_at=$(date +%s.%N)
 # --network host: with "iptables": false there is no NAT for published ports, and the upstream
 # listens on the host's loopback.
 docker run -d --name "$container" --network host \
@@ -221,9 +222,14 @@ deadline=$((SECONDS + 60))
 until [[ $(curl -s -o /dev/null -w '%{http_code}' "http://$proxy/v2/") == 200 ]]; do
   [[ $(docker inspect -f '{{.State.Running}}' "$container") == true ]] || fail "container exited"
   [[ $SECONDS -lt $deadline ]] || fail "GET http://$proxy/v2/ did not answer 200 within 60 s"
-  sleep 0.3
+  sleep 0.02
 done
-log "container answers GET /v2/ on $proxy"
+answered_at=$(date +%s.%N)
+# Issue 22's "first answer" for the image: from the container's start (the JVM's exec), and from
+# `docker run` (the engine's own set-up included). Measured and logged, not asserted.
+started_at=$(date -d "$(docker inspect -f '{{.State.StartedAt}}' "$container")" +%s.%N)
+log "container answers GET /v2/ on $proxy: $(awk -v a="$answered_at" -v s="$started_at" -v r="$run_at" \
+  'BEGIN { printf "%.2f s after the container started, %.2f s after docker run", a - s, a - r }')"
 
 deadline=$((SECONDS + 30))
 until [[ $(docker inspect -f '{{.State.Health.Status}}' "$container") == healthy ]]; do
