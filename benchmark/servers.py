@@ -335,7 +335,7 @@ class OurProxy(Server):
         self.cache = os.path.join(self.dir, "cache")
 
     def env(self):
-        # logback.xml reads LOG_LEVEL; WARN turns the per-request access log off, as for the others.
+        # The proxy's logging reads LOG_LEVEL; WARN turns the per-request access log off, as for the others.
         return {"LOG_LEVEL": self.log_level}
 
     def command(self):

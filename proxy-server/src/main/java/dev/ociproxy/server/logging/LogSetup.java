@@ -19,9 +19,8 @@ import org.slf4j.Marker;
 
 /**
  * Applies the {@code log:} configuration to logback after the config file has been read: the root
- * level, and JSON lines instead of the text pattern of {@code logback.xml} on every console or file
- * appender. Done in code rather than with two logback files so one jar and one {@code logback.xml}
- * serve both formats.
+ * level, and JSON lines instead of {@link ConsoleLogging}'s text pattern on every console or file
+ * appender. Done in code rather than with two logback files so one jar serves both formats.
  */
 public final class LogSetup {
   private LogSetup() {}
