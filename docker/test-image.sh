@@ -219,8 +219,12 @@ docker run -d --name "$container" --network host \
   "$image" >/dev/null
 proxy=127.0.0.1:$proxy_port
 deadline=$((SECONDS + 60))
+polls=0
 until [[ $(curl -s -o /dev/null -w '%{http_code}' "http://$proxy/v2/") == 200 ]]; do
-  [[ $(docker inspect -f '{{.State.Running}}' "$container") == true ]] || fail "container exited"
+  # `docker inspect` costs more CPU than the start it would be timing: every 25th poll only.
+  if ((++polls % 25 == 0)); then
+    [[ $(docker inspect -f '{{.State.Running}}' "$container") == true ]] || fail "container exited"
+  fi
   [[ $SECONDS -lt $deadline ]] || fail "GET http://$proxy/v2/ did not answer 200 within 60 s"
   sleep 0.02
 done
