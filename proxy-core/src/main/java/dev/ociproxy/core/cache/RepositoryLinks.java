@@ -1,7 +1,5 @@
 package dev.ociproxy.core.cache;
 
-import static java.util.Objects.requireNonNull;
-
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.ociproxy.core.oci.Digest;
@@ -139,11 +137,8 @@ public final class RepositoryLinks {
   }
 
   private void write(Path f, Digest d, String where) {
-    Path links = requireNonNull(f.getParent(), "parent"); // f is always dir/.../<hex>
     try {
-      if (!Files.isDirectory(links)) {
-        Files.createDirectories(links);
-      }
+      ContentStore.ensureParent(f);
       Files.createFile(f);
     } catch (FileAlreadyExistsException e) {
       // Another request linked it first.

@@ -141,7 +141,7 @@ public final class ReferrersStore {
             MAX_RECORD_BYTES);
         return;
       }
-      Files.createDirectories(f.getParent());
+      ContentStore.ensureParent(f);
       Path tmp = store.newTempFile();
       Files.write(tmp, record);
       Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
