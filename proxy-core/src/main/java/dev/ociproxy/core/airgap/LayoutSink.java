@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ociproxy.core.cache.Directories;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.MediaTypes;
 import java.io.BufferedOutputStream;
@@ -125,7 +126,7 @@ abstract sealed class LayoutSink implements AutoCloseable {
       if (Files.isRegularFile(target) && Files.size(target) == size) {
         return; // content-addressed: already there from an earlier export
       }
-      Files.createDirectories(target.getParent());
+      Directories.ensureParent(target);
       Path tmp = target.resolveSibling("." + d.hex() + ".part");
       try (InputStream in = Files.newInputStream(from);
           OutputStream out = Files.newOutputStream(tmp)) {
@@ -140,7 +141,7 @@ abstract sealed class LayoutSink implements AutoCloseable {
     @Override
     void bytes(Digest d, byte[] content) throws IOException {
       Path target = root.resolve(OciLayout.blobPath(d));
-      Files.createDirectories(target.getParent());
+      Directories.ensureParent(target);
       Path tmp = target.resolveSibling("." + d.hex() + ".part");
       Files.write(tmp, content);
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

@@ -307,21 +307,9 @@ public final class ContentStore {
     mirror.manifest(d, verified);
   }
 
-  /**
-   * Creates {@code file}'s directory if it is missing. Checked first because it almost always
-   * exists, and {@link Files#createDirectories} throws and catches two exceptions to find that out
-   * (seen with {@code -Xlog:exceptions} on every cold blob).
-   */
-  public static void ensureParent(Path file) throws IOException {
-    Path dir = requireNonNull(file.getParent(), "parent");
-    if (!Files.isDirectory(dir)) {
-      Files.createDirectories(dir);
-    }
-  }
-
   /** Moves a verified temporary file to {@code target} atomically. */
   public void publish(Path verifiedTemp, Path target) throws IOException {
-    ensureParent(target);
+    Directories.ensureParent(target);
     long size = Files.size(verifiedTemp);
     try {
       Files.move(

@@ -138,7 +138,7 @@ public final class RepositoryLinks {
 
   private void write(Path f, Digest d, String where) {
     try {
-      ContentStore.ensureParent(f);
+      Directories.ensureParent(f);
       Files.createFile(f);
     } catch (FileAlreadyExistsException e) {
       // Another request linked it first.

@@ -151,7 +151,7 @@ public final class TagIndex {
     Tag tag = k.tag();
     Path f = file(repo, tag);
     try {
-      ContentStore.ensureParent(f);
+      Directories.ensureParent(f);
       Path tmp =
           f.resolveSibling("." + tag.value() + "." + Thread.currentThread().getId() + ".tmp");
       Files.write(tmp, encode(e));

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.ociproxy.core.cache.ContentStore;
+import dev.ociproxy.core.cache.Directories;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.RepositoryName;
 import java.io.IOException;
@@ -141,7 +142,7 @@ public final class ReferrersStore {
             MAX_RECORD_BYTES);
         return;
       }
-      ContentStore.ensureParent(f);
+      Directories.ensureParent(f);
       Path tmp = store.newTempFile();
       Files.write(tmp, record);
       Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
