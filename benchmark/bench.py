@@ -13,6 +13,7 @@ import argparse
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -59,6 +60,10 @@ def parse_args(argv):
                    help="top-level YAML appended to our proxy's config, e.g. --ours-config='startupWarmUp: 0s'")
     p.add_argument("--no-first-minute", action="store_true",
                    help="skip the first-minute rows (fresh servers started for them)")
+    p.add_argument("--image", metavar="IMAGE",
+                   help="also time our container image's first answer in the first-minute rows (docker run "
+                        "--network host; an engine at DOCKER_HOST that holds IMAGE, e.g. built by "
+                        "KEEP_IMAGE=1 docker/test-image.sh)")
     p.add_argument("--ours-log-level", default="WARN",
                    help="LOG_LEVEL for our proxy (default WARN: no access log, like the others; INFO logs each request)")
     p.add_argument("--shared-only", action="store_true",
@@ -119,7 +124,8 @@ class Benchmark:
     def __init__(self, args, work):
         self.args = args
         self.work = work
-        self.results = report.Results(args.runs, only=report.SHARED if args.shared_only else None)
+        self.results = report.Results(args.runs, only=report.SHARED if args.shared_only else None,
+                                      leave_out=() if args.image else report.IMAGE)
         self.pull_dir = tempfile.mkdtemp(prefix="ociproxy-bench-pull-", dir="/dev/shm")
 
     def run(self):
@@ -127,7 +133,7 @@ class Benchmark:
         settings = {"runs": args.runs, "wrk_seconds": args.wrk_seconds, "wrk_connections": 32,
                     "wrk_threads": 2, "blob_mib": args.blob_mib, "small_layers": args.small_layers,
                     "java_opts": args.java_opts, "java": args.java, "ours_log_level": args.ours_log_level,
-                    "ours_config": args.ours_config,
+                    "ours_config": args.ours_config, "image": args.image,
                     "first_minute": not args.no_first_minute and not args.shared_only,
                     "shared": not args.no_shared, "shared_only": args.shared_only}
         machine = report.machine_description()
@@ -154,6 +160,7 @@ class Benchmark:
             return
 
         self.proxies = self._start_proxies()
+        self.image_ok = self._image_usable()
         self.all = [self.upstream, *self.proxies]
         self._prime()
         self._blob_and_image_phase()
@@ -290,6 +297,40 @@ class Benchmark:
                     continue
                 self._wrk(fresh, "first_burst", fresh.manifest_url(repo, tag), 3)
                 self._retire(fresh)
+                if s.name == "ours" and self.image_ok:
+                    self._first_answer_of_image(r)
+
+    def _image_usable(self):
+        """Whether --image names an image the engine at DOCKER_HOST holds (a note says why not)."""
+        if not self.args.image or "ours" not in self.args.servers or self.args.no_first_minute:
+            return False
+        try:
+            res = subprocess.run(["docker", "image", "inspect", self.args.image], capture_output=True, text=True,
+                                 timeout=30)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            res = subprocess.CompletedProcess([], 1, "", str(e))
+        if res.returncode != 0:
+            self.results.note(f"--image {self.args.image}: not usable here, its rows are left out: "
+                              f"{(res.stderr.strip().splitlines() or ['?'])[-1]}")
+            return False
+        return True
+
+    def _first_answer_of_image(self, r):
+        """The image, started as `docker run` on the host's network: its first answer and readiness."""
+        fresh = servers.OurImage(os.path.join(self.work, f"first-{r}-image"), self.upstream, self.args.image,
+                                 self.args.ours_log_level)
+        try:
+            fresh.start()
+        except RuntimeError as e:
+            self.results.note(f"ours-image: fresh start failed: {e}")
+            fresh.stop()
+            return
+        self.results.add("first_answer_image", "ours", fresh.first_answer_seconds)
+        from_start = fresh.seconds_from_container_start()
+        if from_start is not None:
+            self.results.add("first_answer_image_started", "ours", from_start)
+        self.results.add("first_ready_image", "ours", fresh.ready_seconds)
+        self._retire(fresh)
 
     def _fresh(self, name, subdir):
         """A new server of the kind named, with its own empty directory, started."""

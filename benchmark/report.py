@@ -27,6 +27,9 @@ METRICS = [
     ("warm_cpu", "server CPU per warm pull", "s", "low"),
     ("first_answer", "first minute: start to first answer", "s", "low"),
     ("first_ready", "first minute: start to ready (/readyz 200)", "s", "low"),
+    ("first_answer_image", "first minute: image, `docker run` to first answer", "s", "low"),
+    ("first_answer_image_started", "  image, container started to first answer", "s", "low"),
+    ("first_ready_image", "  image, `docker run` to ready", "s", "low"),
     ("first_cold_blob", "first minute: first cold pull after start", "MB/s", "high"),
     ("first_burst_rps", "first minute: first 3 s of manifests, 32 conns", "req/s", "high"),
     ("first_burst_p50", "  first 3 s of manifests p50", "ms", "low"),
@@ -41,13 +44,15 @@ METRICS = [
     ("shared_x8_cpu", "  the three replicas' CPU for them", "s", "low"),
 ]
 SHARED = [key for key, *_ in METRICS if key.startswith("shared_")]
+IMAGE = [key for key, *_ in METRICS if key.endswith(("_image", "_image_started"))]
 
 
 class Results:
     """Every run's value per (metric, server), plus notes about anything that went wrong."""
 
-    def __init__(self, planned_runs, only=None):
-        self.metrics = [m for m in METRICS if only is None or m[0] in only]  # the rows this run has
+    def __init__(self, planned_runs, only=None, leave_out=()):
+        # the rows this run has
+        self.metrics = [m for m in METRICS if (only is None or m[0] in only) and m[0] not in leave_out]
         self.planned = {key: 1 if key == "peak_rss" else planned_runs for key, *_ in self.metrics}
         self.runs = {key: {} for key, *_ in self.metrics}
         self.notes = []

@@ -3,6 +3,7 @@
 Every process is started in its own session and remembered in PROCESSES, so stop_all() can end
 it (and only it: SIGTERM to its own process group, then SIGKILL) on any exit path.
 """
+import calendar
 import hashlib
 import os
 import re
@@ -81,10 +82,10 @@ class Server:
             try:
                 with urllib.request.urlopen(f"http://{self.host}/v2/", timeout=2):
                     pass
-                self.first_answer_seconds = time.monotonic() - t0
+                self._answered(t0)
                 break
             except urllib.error.HTTPError:
-                self.first_answer_seconds = time.monotonic() - t0
+                self._answered(t0)
                 break  # it answers HTTP; a 401 is still "up"
             except OSError:
                 time.sleep(0.02)
@@ -102,6 +103,10 @@ class Server:
                 time.sleep(0.02)
         if self.ready_path:
             raise RuntimeError(f"{self.name} not ready on {self.ready_path} within {timeout}s; see {log.name}")
+
+    def _answered(self, t0):
+        self.first_answer_seconds = time.monotonic() - t0
+        self.first_answer_wall = time.time()  # beside a clock outside this process (a container's start)
 
     def stop(self):
         if self.proc is not None:
@@ -371,6 +376,44 @@ class OurProxy(Server):
             if m and m.group(1) == name and all(w in (m.group(2) or "") for w in wanted):
                 total += float(m.group(3))
         return total
+
+
+class OurImage(OurProxy):
+    """The proxy's container image, run as its README says, on the host's network with the same
+    config as the jar (only the cache moves to the image's volume): `docker run IMAGE`. Started and
+    timed like the others; the container's own start is read back from the engine afterwards."""
+
+    def __init__(self, work_dir, upstream, image, log_level):
+        super().__init__(work_dir, upstream, jar="", java_opts=[], log_level=log_level, name="ours-image")
+        self.image = image
+        self.container = f"ociproxy-bench-{os.getpid()}-{self.port}"
+        self.cache = "/var/cache/registry-proxy"
+
+    def command(self):
+        cfg = super().command()[-1]
+        os.chmod(cfg, 0o644)  # read by the image's user, 10001
+        return ["docker", "run", "--rm", "--name", self.container, "--network", "host",
+                "-e", f"LOG_LEVEL={self.log_level}", "-v", f"{cfg}:/etc/registry-proxy/proxy.yaml:ro", self.image]
+
+    def seconds_from_container_start(self):
+        """From the engine's record of the container's start to the first answer (None if unknown)."""
+        res = subprocess.run(["docker", "inspect", "-f", "{{.State.StartedAt}}", self.container],
+                             capture_output=True, text=True, timeout=30)
+        m = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z", res.stdout.strip())
+        if res.returncode != 0 or not m:
+            return None
+        started = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")) + float("0." + (m.group(2) or "0"))
+        return self.first_answer_wall - started
+
+    def stop(self):
+        subprocess.run(["docker", "rm", "-f", "-v", self.container], capture_output=True, timeout=60)
+        super().stop()
+
+    def cached_blob(self, repo, digest):
+        return None  # inside the container's volume
+
+    def pids(self):
+        return []  # the JVM is the engine's child, not ours: no RSS or CPU rows from here
 
 
 S3_LOGBACK = """\
