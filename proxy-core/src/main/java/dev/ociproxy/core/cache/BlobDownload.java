@@ -119,6 +119,9 @@ public final class BlobDownload implements BodySink {
    * into the store or deleted on failure.
    */
   public FileChannel openReader() throws IOException {
+    if (published) { // a small blob is published before its first reader looks: no failed open
+      return FileChannel.open(store.blobPath(digest), StandardOpenOption.READ);
+    }
     try {
       return FileChannel.open(temp, StandardOpenOption.READ);
     } catch (java.nio.file.NoSuchFileException e) {

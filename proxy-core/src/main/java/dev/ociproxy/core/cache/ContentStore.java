@@ -240,13 +240,14 @@ public final class ContentStore {
 
   /** A fresh, unique temporary file path (not created); recreates tmp/ if someone removed it. */
   public Path newTempFile() {
+    Path file = tmp.resolve(UUID.randomUUID() + ".part");
     try {
-      Files.createDirectories(tmp);
+      Directories.ensureParent(file);
     } catch (IOException e) {
       throw new UncheckedIOException(
           "cache.dir " + root + ": cannot create tmp/: " + e.getMessage(), e);
     }
-    return tmp.resolve(UUID.randomUUID() + ".part");
+    return file;
   }
 
   /**
@@ -274,13 +275,7 @@ public final class ContentStore {
 
   /** Size of the cached blob, or -1 when it is not cached. */
   public long blobSize(Digest d) {
-    try {
-      return Files.size(blobPath(d));
-    } catch (NoSuchFileException e) {
-      return -1;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return FileChecks.size(blobPath(d));
   }
 
   /** The cached manifest bytes, or null. */

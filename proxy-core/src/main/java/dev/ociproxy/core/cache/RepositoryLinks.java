@@ -93,7 +93,7 @@ public final class RepositoryLinks {
     if (served.getIfPresent(d) != null) {
       return true;
     }
-    if (Files.exists(servedFile(d))) {
+    if (FileChecks.exists(servedFile(d))) {
       served.put(d, Boolean.TRUE);
       return true;
     }
@@ -115,7 +115,7 @@ public final class RepositoryLinks {
     if (known.getIfPresent(k) != null) {
       return true;
     }
-    if (Files.exists(file(repo, d))) {
+    if (FileChecks.exists(file(repo, d))) {
       known.put(k, Boolean.TRUE);
       return true;
     }
