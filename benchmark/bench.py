@@ -13,7 +13,6 @@ import argparse
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,6 +20,7 @@ import time
 import measure
 import report
 import servers
+from container import ContainerImage
 from images import ImageSet
 from shared import SharedPhase
 from measure import MeasurementError
@@ -62,8 +62,8 @@ def parse_args(argv):
                    help="skip the first-minute rows (fresh servers started for them)")
     p.add_argument("--image", metavar="IMAGE",
                    help="also time our container image's first answer in the first-minute rows (docker run "
-                        "--network host; an engine at DOCKER_HOST that holds IMAGE, e.g. built by "
-                        "KEEP_IMAGE=1 docker/test-image.sh)")
+                        "--network host): an image the engine at DOCKER_HOST holds, or 'build' to make one from "
+                        "the jar with docker/test-image.sh (in a private engine if none answers; needs root)")
     p.add_argument("--ours-log-level", default="WARN",
                    help="LOG_LEVEL for our proxy (default WARN: no access log, like the others; INFO logs each request)")
     p.add_argument("--shared-only", action="store_true",
@@ -127,6 +127,7 @@ class Benchmark:
         self.results = report.Results(args.runs, only=report.SHARED if args.shared_only else None,
                                       leave_out=() if args.image else report.IMAGE)
         self.pull_dir = tempfile.mkdtemp(prefix="ociproxy-bench-pull-", dir="/dev/shm")
+        self.container = ContainerImage(ROOT, work, log)
 
     def run(self):
         args = self.args
@@ -141,6 +142,8 @@ class Benchmark:
         try:
             self._run()
         finally:
+            servers.stop_all()  # containers first, then the engine they run in
+            self.container.close()
             shutil.rmtree(self.pull_dir, ignore_errors=True)
         machine["loadavg_1m_end"] = os.getloadavg()[0]
         return self.results, machine, settings
@@ -160,7 +163,7 @@ class Benchmark:
             return
 
         self.proxies = self._start_proxies()
-        self.image_ok = self._image_usable()
+        self.image = self._image_to_run()
         self.all = [self.upstream, *self.proxies]
         self._prime()
         self._blob_and_image_phase()
@@ -297,27 +300,21 @@ class Benchmark:
                     continue
                 self._wrk(fresh, "first_burst", fresh.manifest_url(repo, tag), 3)
                 self._retire(fresh)
-                if s.name == "ours" and self.image_ok:
+                if s.name == "ours" and self.image:
                     self._first_answer_of_image(r)
 
-    def _image_usable(self):
-        """Whether --image names an image the engine at DOCKER_HOST holds (a note says why not)."""
+    def _image_to_run(self):
+        """The image for the image rows (--image), or None; a note says why there is none."""
         if not self.args.image or "ours" not in self.args.servers or self.args.no_first_minute:
-            return False
-        try:
-            res = subprocess.run(["docker", "image", "inspect", self.args.image], capture_output=True, text=True,
-                                 timeout=30)
-        except (OSError, subprocess.TimeoutExpired) as e:
-            res = subprocess.CompletedProcess([], 1, "", str(e))
-        if res.returncode != 0:
-            self.results.note(f"--image {self.args.image}: not usable here, its rows are left out: "
-                              f"{(res.stderr.strip().splitlines() or ['?'])[-1]}")
-            return False
-        return True
+            return None
+        image, why = self.container.prepare(self.args.image, os.path.abspath(self.args.jar))
+        if image is None:
+            self.results.note(f"--image {self.args.image}: its rows are left out: {why}")
+        return image
 
     def _first_answer_of_image(self, r):
         """The image, started as `docker run` on the host's network: its first answer and readiness."""
-        fresh = servers.OurImage(os.path.join(self.work, f"first-{r}-image"), self.upstream, self.args.image,
+        fresh = servers.OurImage(os.path.join(self.work, f"first-{r}-image"), self.upstream, self.image,
                                  self.args.ours_log_level)
         try:
             fresh.start()
