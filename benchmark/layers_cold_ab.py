@@ -4,8 +4,8 @@
     benchmark/layers_cold_ab.py old=/tmp/old.jar new=proxy-server/target/registry-proxy.jar
     benchmark/layers_cold_ab.py a=x.jar b=x.jar:-Dsome.flag=1 --rounds 14
 
-Each NAME=JAR[:JVM-OPTION...] starts one proxy with the README's options (its class-data archive
-from beside the jar); nginx runs beside them. Every server first pulls the warm 64-layer image
+Each NAME=JAR[:OPT...] starts one proxy with the README's options (its class-data archive from
+beside the jar) plus the options, as in cold_ab.py; nginx runs beside them. Every server first pulls the warm 64-layer image
 twice, then each round pulls one never-seen 64-layer image through each server in a rotated
 order. Round 0 is not counted. Prints each server's median pull time and CPU seconds per pull,
 and each proxy's ratio to nginx. A tool for a quick A/B while profiling; the full benchmark is
@@ -21,6 +21,7 @@ import tempfile
 import measure
 import servers
 from bench import README_JAVA_OPTS
+from cold_ab import our_proxy
 from images import ImageSet
 
 
@@ -36,30 +37,25 @@ def main(argv):
         up.start()
         imgs = ImageSet(16, args.layers, 0, (len(args.proxies) + 1) * (args.rounds + 1))
         imgs.generate_and_push(work, up.host, lambda m: None)
-        named = {}
-        for spec in args.proxies:
-            name, _, rest = spec.partition("=")
-            jar, *opts = rest.split(":")
-            named[name] = servers.OurProxy(os.path.join(work, name), up, jar, README_JAVA_OPTS.split() + opts,
-                                           "WARN", name=name)
+        named = dict(our_proxy(work, up, spec, README_JAVA_OPTS.split()) for spec in args.proxies)
         named["nginx"] = servers.NginxCache(work, up)
-        order = list(named.values())
-        for s in order:
+        order = list(named.items())
+        for name, s in order:
             s.start()
             for _ in range(2):
-                measure.skopeo_pull(s.image_ref(*imgs.small[:2]), _dest(s))
+                measure.skopeo_pull(s.image_ref(*imgs.small[:2]), _dest(name))
         cold = list(imgs.small_cold)
         took = {n: [] for n in named}
         cpu = {n: [] for n in named}
         for r in range(args.rounds + 1):
             k = r % len(order)
-            for s in order[k:] + order[:k]:
+            for name, s in order[k:] + order[:k]:
                 repo, tag, _ = cold.pop()
                 c0 = s.cpu_seconds()
-                t = measure.skopeo_pull(s.image_ref(repo, tag), _dest(s))
+                t = measure.skopeo_pull(s.image_ref(repo, tag), _dest(name))
                 if r > 0:
-                    took[s.name].append(t)
-                    cpu[s.name].append(s.cpu_seconds() - c0)
+                    took[name].append(t)
+                    cpu[name].append(s.cpu_seconds() - c0)
             print(f"round {r}: " + ", ".join(f"{n} {v[-1]:.3f} s" for n, v in took.items() if v), flush=True)
         for n in named:
             print(f"{n}: median {statistics.median(took[n]):.3f} s, CPU {statistics.median(cpu[n]):.3f} s per pull")
@@ -71,8 +67,8 @@ def main(argv):
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _dest(s):
-    return f"/dev/shm/layers-cold-ab-{os.getpid()}-{s.name}"
+def _dest(name):
+    return f"/dev/shm/layers-cold-ab-{os.getpid()}-{name}"
 
 
 if __name__ == "__main__":

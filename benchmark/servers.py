@@ -344,6 +344,11 @@ class OurProxy(Server):
         return {"LOG_LEVEL": self.log_level}
 
     def command(self):
+        cfg = self.write_config()
+        return [self.java, *[self._archive_beside_jar(o) for o in self.java_opts], "-jar", self.jar, "--config", cfg]
+
+    def write_config(self):
+        """Writes the proxy's config into its directory; returns the file's path."""
         cfg = os.path.join(self.dir, "config.yaml")
         with open(cfg, "w") as f:
             f.write(f'listen: "{self.host}"\n'
@@ -353,7 +358,7 @@ class OurProxy(Server):
                     f'  - name: "{self.upstream_name}"\n'
                     f'    url: "http://{self.upstream.host}"\n'
                     '    default: true\n' + self.sections)
-        return [self.java, *[self._archive_beside_jar(o) for o in self.java_opts], "-jar", self.jar, "--config", cfg]
+        return cfg
 
     def _archive_beside_jar(self, opt):
         """The README's class-data archive is the one the build wrote beside the jar under test."""
@@ -390,7 +395,7 @@ class OurImage(OurProxy):
         self.cache = "/var/cache/registry-proxy"
 
     def command(self):
-        cfg = super().command()[-1]
+        cfg = self.write_config()
         os.chmod(cfg, 0o644)  # read by the image's user, 10001
         return ["docker", "run", "--rm", "--name", self.container, "--network", "host",
                 "-e", f"LOG_LEVEL={self.log_level}", "-v", f"{cfg}:/etc/registry-proxy/proxy.yaml:ro", self.image]
