@@ -5,8 +5,6 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.ociproxy.core.oci.Digest;
 import dev.ociproxy.core.oci.RepositoryName;
 import java.io.IOException;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Executor;
 import org.slf4j.Logger;
@@ -26,16 +24,20 @@ import org.slf4j.LoggerFactory;
  * public upstream listing a private layer's digest gets that layer only by serving the same bytes
  * itself.
  *
- * <p>Persisted as empty files {@code links/<upstream>/<repo>/_links/<alg>/<hex>} and {@code
- * links/<upstream>/_served/<alg>/<hex>} (names starting with {@code _} cannot clash with a
- * repository component). Thread-safe.
+ * <p>Persisted as lines of a {@link RecordLog} in {@code links/<upstream>/_log/}, sharded by the
+ * digest's first two hex digits: {@code L <repo> <digest>} for a link, {@code S <digest>} for a
+ * served mark (a name starting with {@code _} cannot clash with a repository component). Versions
+ * before it wrote an empty file per record, {@code links/<upstream>/<repo>/_links/<alg>/<hex>} and
+ * {@code links/<upstream>/_served/<alg>/<hex>}; those are still read, so an upgrade keeps what the
+ * cache knew. Thread-safe.
  */
 public final class RepositoryLinks {
-  private static final Logger log = LoggerFactory.getLogger(RepositoryLinks.class);
+  private static final Logger LOG = LoggerFactory.getLogger(RepositoryLinks.class);
 
   private final Path dir;
+  private final RecordLog records;
 
-  /** In-memory key: cheaper to build and hash per request than the file's path. */
+  /** In-memory key: cheaper to build and hash per request than the record line. */
   private record Key(RepositoryName repo, Digest digest) {}
 
   // Maintenance inline, as in TagIndex: no common-pool wake-ups from the request path.
@@ -55,8 +57,8 @@ public final class RepositoryLinks {
   }
 
   /**
-   * @param persist where the link files are created (see {@link ContentStore#background()}): the
-   *     memory knows a link at once, the file follows, off the event loop that learnt it
+   * @param persist where the records are appended (see {@link ContentStore#background()}): the
+   *     memory knows a link at once, the record follows, off the event loop that learnt it
    */
   public RepositoryLinks(Path cacheRoot, String upstream, Executor persist) {
     this(cacheRoot, upstream, persist, Mirror.NONE);
@@ -67,22 +69,44 @@ public final class RepositoryLinks {
    */
   public RepositoryLinks(Path cacheRoot, String upstream, Executor persist, Mirror mirror) {
     this.dir = cacheRoot.resolve("links").resolve(upstream);
+    this.records = new RecordLog(dir.resolve("_log"));
     this.persist = persist;
     this.upstream = upstream;
     this.mirror = mirror;
   }
 
-  private Path file(RepositoryName repo, Digest d) {
-    return linksOf(repo, d).resolve(d.hex());
-  }
-
-  private Path linksOf(RepositoryName repo, Digest d) {
+  /** The file an older version wrote for the link (read only). */
+  private Path legacyFile(RepositoryName repo, Digest d) {
     // Both are validated against the spec grammar, so neither can escape the directory.
-    return dir.resolve(repo.value()).resolve("_links").resolve(d.algorithm().id());
+    return dir.resolve(repo.value()).resolve("_links").resolve(d.algorithm().id()).resolve(d.hex());
   }
 
-  private Path servedFile(Digest d) {
+  /** The file an older version wrote for the served mark (read only). */
+  private Path legacyServedFile(Digest d) {
     return dir.resolve("_served").resolve(d.algorithm().id()).resolve(d.hex());
+  }
+
+  private static String shard(Digest d) {
+    return d.hex().substring(0, 2);
+  }
+
+  private static String servedRecord(Digest d) {
+    return "S " + d;
+  }
+
+  private static String linkRecord(RepositoryName repo, Digest d) {
+    return "L " + repo.value() + " " + d;
+  }
+
+  private boolean recorded(Digest d, String record, Path legacy) {
+    try {
+      if (records.contains(shard(d), record)) {
+        return true;
+      }
+    } catch (IOException e) {
+      LOG.warn("could not read the links of {}: {}", upstream, e.toString());
+    }
+    return FileChecks.exists(legacy);
   }
 
   /**
@@ -90,14 +114,19 @@ public final class RepositoryLinks {
    * imported them for it): only then may the store's copy be handed out under this upstream.
    */
   public boolean served(Digest d) {
-    if (served.getIfPresent(d) != null) {
+    if (remembersServed(d)) {
       return true;
     }
-    if (FileChecks.exists(servedFile(d))) {
+    if (recorded(d, servedRecord(d), legacyServedFile(d))) {
       served.put(d, Boolean.TRUE);
       return true;
     }
     return false;
+  }
+
+  /** {@link #served}, from memory only: cheap, and false says nothing. */
+  public boolean remembersServed(Digest d) {
+    return served.getIfPresent(d) != null;
   }
 
   /** Records that this upstream served {@code d}'s bytes and they verified. */
@@ -106,7 +135,7 @@ public final class RepositoryLinks {
       return;
     }
     served.put(d, Boolean.TRUE);
-    persist.execute(() -> write(servedFile(d), d, "_served"));
+    persist.execute(() -> write(d, servedRecord(d)));
     mirror.served(upstream, d);
   }
 
@@ -115,7 +144,7 @@ public final class RepositoryLinks {
     if (known.getIfPresent(k) != null) {
       return true;
     }
-    if (FileChecks.exists(file(repo, d))) {
+    if (recorded(d, linkRecord(repo, d), legacyFile(repo, d))) {
       known.put(k, Boolean.TRUE);
       return true;
     }
@@ -123,8 +152,8 @@ public final class RepositoryLinks {
   }
 
   /**
-   * Records that the upstream confirmed {@code repo} holds {@code d}. Until its file is written the
-   * link lives in memory only; a link lost to a crash costs one more question to the upstream.
+   * Records that the upstream confirmed {@code repo} holds {@code d}. Until its record is written
+   * the link lives in memory only; a link lost to a crash costs one more question to the upstream.
    */
   public void add(RepositoryName repo, Digest d) {
     Key k = new Key(repo, d);
@@ -132,18 +161,16 @@ public final class RepositoryLinks {
       return;
     }
     known.put(k, Boolean.TRUE);
-    persist.execute(() -> write(file(repo, d), d, repo.value()));
+    persist.execute(() -> write(d, linkRecord(repo, d)));
     mirror.link(upstream, repo, d);
   }
 
-  private void write(Path f, Digest d, String where) {
+  private void write(Digest d, String record) {
     try {
-      Directories.ensureParent(f);
-      Files.createFile(f);
-    } catch (FileAlreadyExistsException e) {
-      // Another request linked it first.
+      // Two requests that learn the same link at once both append it: a duplicate line is harmless.
+      records.add(shard(d), record);
     } catch (IOException e) {
-      log.warn("could not record {} in {}: {}", d, where, e.toString());
+      LOG.warn("could not record \"{}\" for {}: {}", record, upstream, e.toString());
     }
   }
 }

@@ -128,9 +128,11 @@ final class BlobFetcher {
   private CompletableFuture<BlobSource> localOrUpstream(
       RepositoryName repo, Digest digest, boolean askPeers) {
     // Bytes only another upstream served are fetched from this one, never lent from the store.
-    boolean ours = links.served(digest);
+    // A cold blob is not in the store, and then its records on disk need not be read.
+    boolean ours =
+        links.remembersServed(digest) || (store.blobSize(digest) >= 0 && links.served(digest));
     boolean joinable = downloads.running(digest) != null && !repo.equals(downloadRepos.get(digest));
-    if (!links.has(repo, digest) && (joinable || (ours && store.blobSize(digest) >= 0))) {
+    if ((joinable || ours) && !links.has(repo, digest)) {
       // Held for another repository of this upstream: serve it here only once the upstream
       // confirms. Asked again after the HEAD: the download we would have joined may have been
       // published meanwhile, and then its file is ours (ManyClientsIT saw the second GET).
