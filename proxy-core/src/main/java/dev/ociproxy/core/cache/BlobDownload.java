@@ -72,7 +72,7 @@ public final class BlobDownload implements BodySink {
       throws IOException {
     this.digest = requireNonNull(digest, "digest");
     this.store = store;
-    this.temp = store.newTempFile();
+    this.temp = store.newTempFile(expectedLength);
     this.hash = new DigestingSink(digest, expectedLength);
     this.window = store.newReceivedWindow();
     this.expectedLength = expectedLength;

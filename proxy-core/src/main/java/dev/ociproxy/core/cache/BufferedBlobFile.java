@@ -25,10 +25,13 @@ final class BufferedBlobFile implements BlobFile {
     this.out = out;
   }
 
-  /** Creates {@code path} (it must not exist) and writes it through the page cache. */
+  /**
+   * Creates {@code path}, or opens the empty spare made for it ({@link SpareFiles}), and writes it
+   * through the page cache.
+   */
   static BufferedBlobFile create(Path path) throws IOException {
     return new BufferedBlobFile(
-        FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
+        FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE));
   }
 
   @Override

@@ -45,6 +45,7 @@ public final class ContentStore {
 
   private final Path root;
   private final Path tmp;
+  private final SpareFiles spares;
   private final CacheIndex index;
   private final TagCatalog catalog;
 
@@ -91,6 +92,7 @@ public final class ContentStore {
     this.directWrites = requireNonNull(directWrites, "directWrites");
     this.root = requireNonNull(root, "root").toAbsolutePath();
     this.tmp = this.root.resolve("tmp");
+    this.spares = new SpareFiles(this.root.resolve("spare"), background());
     this.index = new CacheIndex(this.root, maxSize, meters);
     this.catalog = new TagCatalog(this.root);
     Gauge.builder("registry_proxy_disk_queue_bytes", writeBudget, WriteBudget::queued)
@@ -142,6 +144,7 @@ public final class ContentStore {
 
   /** Lets queued writes finish (for up to 10 s), then stops the index. */
   public void close() {
+    spares.close();
     writers.shutdown();
     try {
       if (!writers.awaitTermination(10, TimeUnit.SECONDS)) {
@@ -191,15 +194,13 @@ public final class ContentStore {
       Files.createDirectories(root.resolve("blobs"));
       Files.createDirectories(root.resolve("manifests"));
       Files.createDirectories(tmp);
-      int removed = 0;
-      try (DirectoryStream<Path> leftovers = Files.newDirectoryStream(tmp)) {
-        for (Path p : leftovers) {
-          Files.deleteIfExists(p);
-          removed++;
-        }
-      }
+      int removed = removeAll(tmp);
       if (removed > 0) {
         log.info("removed {} unfinished download(s) left in {}", removed, tmp);
+      }
+      Path spare = root.resolve("spare");
+      if (Files.isDirectory(spare)) {
+        removeAll(spare); // made ahead by the last run, possibly before a crash: start afresh
       }
       int directBlock = directWrites != DirectWrites.NEVER ? DirectIoProbe.blockSize(tmp) : 0;
       staging = directBlock > 0 ? new StagingBuffers(directBlock) : null;
@@ -219,6 +220,17 @@ public final class ContentStore {
     } catch (IOException e) {
       throw new UncheckedIOException("cache.dir " + root + ": " + e.getMessage(), e);
     }
+  }
+
+  private static int removeAll(Path dir) throws IOException {
+    int removed = 0;
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
+      for (Path p : files) {
+        Files.deleteIfExists(p);
+        removed++;
+      }
+    }
+    return removed;
   }
 
   public Path root() {
@@ -248,6 +260,21 @@ public final class ContentStore {
           "cache.dir " + root + ": cannot create tmp/: " + e.getMessage(), e);
     }
     return file;
+  }
+
+  /**
+   * A temporary file for a download of {@code expectedLength} bytes (-1: unknown): for a small blob
+   * one made ahead when there is one (see {@link SpareFiles}), else a fresh path as {@link
+   * #newTempFile()}.
+   */
+  Path newTempFile(long expectedLength) {
+    if (expectedLength >= 0 && expectedLength <= INLINE_WRITE_MAX) {
+      Path spare = spares.take();
+      if (spare != null) {
+        return spare;
+      }
+    }
+    return newTempFile();
   }
 
   /**
