@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * cache knew. Thread-safe.
  */
 public final class RepositoryLinks {
-  private static final Logger LOG = LoggerFactory.getLogger(RepositoryLinks.class);
+  private static final Logger log = LoggerFactory.getLogger(RepositoryLinks.class);
 
   private final Path dir;
   private final RecordLog records;
@@ -104,7 +104,7 @@ public final class RepositoryLinks {
         return true;
       }
     } catch (IOException e) {
-      LOG.warn("could not read the links of {}: {}", upstream, e.toString());
+      log.warn("could not read the links of {}: {}", upstream, e.toString());
     }
     return FileChecks.exists(legacy);
   }
@@ -170,7 +170,7 @@ public final class RepositoryLinks {
       // Two requests that learn the same link at once both append it: a duplicate line is harmless.
       records.add(shard(d), record);
     } catch (IOException e) {
-      LOG.warn("could not record \"{}\" for {}: {}", record, upstream, e.toString());
+      log.warn("could not record \"{}\" for {}: {}", record, upstream, e.toString());
     }
   }
 }

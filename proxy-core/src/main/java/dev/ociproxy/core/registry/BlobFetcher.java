@@ -132,7 +132,10 @@ final class BlobFetcher {
     boolean ours =
         links.remembersServed(digest) || (store.blobSize(digest) >= 0 && links.served(digest));
     boolean joinable = downloads.running(digest) != null && !repo.equals(downloadRepos.get(digest));
-    if ((joinable || ours) && !links.has(repo, digest)) {
+    // Cheapest first: memory, then the link records, then the store's stat.
+    if ((joinable || ours)
+        && !links.has(repo, digest)
+        && (joinable || store.blobSize(digest) >= 0)) {
       // Held for another repository of this upstream: serve it here only once the upstream
       // confirms. Asked again after the HEAD: the download we would have joined may have been
       // published meanwhile, and then its file is ours (ManyClientsIT saw the second GET).
