@@ -7,7 +7,7 @@
 Each NAME=JAR[:OPT...] starts one proxy with the README's options (its class-data archive from
 beside the jar) plus the options, as in cold_ab.py; nginx runs beside them. Every server first pulls the warm 64-layer image
 twice, then each round pulls one never-seen 64-layer image through each server in a rotated
-order. Round 0 is not counted. Prints each server's median pull time and CPU seconds per pull,
+order (with --warm, the warm image again). Round 0 is not counted. Prints each server's median pull time and CPU seconds per pull,
 and each proxy's ratio to nginx. A tool for a quick A/B while profiling; the full benchmark is
 run.sh.
 """
@@ -30,12 +30,14 @@ def main(argv):
     p.add_argument("proxies", nargs="+", metavar="NAME=JAR[:OPT...]")
     p.add_argument("--rounds", type=int, default=10, help="counted rounds (default 10)")
     p.add_argument("--layers", type=int, default=64, help="layers per image (default 64)")
+    p.add_argument("--warm", action="store_true",
+                   help="pull the image every server already holds in every round instead (warm pulls)")
     args = p.parse_args(argv)
     work = tempfile.mkdtemp(prefix="layers-cold-ab-")
     try:
         up = servers.Upstream(work)
         up.start()
-        imgs = ImageSet(16, args.layers, 0, (len(args.proxies) + 1) * (args.rounds + 1))
+        imgs = ImageSet(16, args.layers, 0, 0 if args.warm else (len(args.proxies) + 1) * (args.rounds + 1))
         imgs.generate_and_push(work, up.host, lambda m: None)
         named = dict(our_proxy(work, up, spec, README_JAVA_OPTS.split()) for spec in args.proxies)
         named["nginx"] = servers.NginxCache(work, up)
@@ -50,7 +52,7 @@ def main(argv):
         for r in range(args.rounds + 1):
             k = r % len(order)
             for name, s in order[k:] + order[:k]:
-                repo, tag, _ = cold.pop()
+                repo, tag, _ = imgs.small if args.warm else cold.pop()
                 c0 = s.cpu_seconds()
                 t = measure.skopeo_pull(s.image_ref(repo, tag), _dest(name))
                 if r > 0:
