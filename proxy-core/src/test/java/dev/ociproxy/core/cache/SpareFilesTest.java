@@ -90,6 +90,7 @@ class SpareFilesTest {
       d.onComplete();
 
       assertThat(d.failed()).isTrue();
+      assertThat(files(spare)).as("the refused bytes deleted").hasSize(SpareFiles.KEEP - 1);
       assertThat(files(spare)).allSatisfy(p -> assertThat(p).isEmptyFile());
       assertThat(files(root.resolve("tmp"))).isEmpty();
     } finally {
