@@ -8,7 +8,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,8 +28,10 @@ final class SpareFiles {
 
   private final Path dir;
   private final Executor maker;
+
+  /** At most {@link #KEEP}, so counting them walks a few nodes. */
   private final ConcurrentLinkedQueue<Path> ready = new ConcurrentLinkedQueue<>();
-  private final AtomicInteger count = new AtomicInteger();
+
   private final AtomicBoolean making = new AtomicBoolean();
   private volatile boolean closed;
 
@@ -47,10 +48,7 @@ final class SpareFiles {
   /** An empty file for the caller alone, or null when none is ready (create one then). */
   @Nullable Path take() {
     Path p = ready.poll();
-    if (p != null) {
-      count.decrementAndGet();
-    }
-    if (count.get() <= KEEP / 2) {
+    if (ready.size() <= KEEP / 2) {
       refill();
     }
     return p;
@@ -70,11 +68,10 @@ final class SpareFiles {
 
   private void make() {
     try {
-      Files.createDirectories(dir);
-      while (!closed && count.get() < KEEP) {
-        Path p = Files.createFile(dir.resolve(UUID.randomUUID() + ".part"));
-        ready.add(p);
-        count.incrementAndGet();
+      while (!closed && ready.size() < KEEP) {
+        Path p = dir.resolve(UUID.randomUUID() + ".part");
+        Directories.ensureParent(p);
+        ready.add(Files.createFile(p));
       }
     } catch (IOException e) {
       // Downloads create their own files meanwhile; the next take tries again.
@@ -95,7 +92,6 @@ final class SpareFiles {
 
   private void removeReady() {
     for (Path p = ready.poll(); p != null; p = ready.poll()) {
-      count.decrementAndGet();
       ContentStore.deleteQuietly(p);
     }
   }

@@ -14,6 +14,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class SpareFilesTest {
+  private static final byte[] SMALL = "a small layer".getBytes(StandardCharsets.UTF_8);
+
   @TempDir Path root;
 
   @Test
@@ -59,14 +61,10 @@ class SpareFilesTest {
     ContentStore store = new ContentStore(root).open();
     try {
       Path spare = awaitSpares(store);
-      byte[] content = "a small layer".getBytes(StandardCharsets.UTF_8);
-      Digest digest = Digest.sha256(content);
 
-      BlobDownload d = new BlobDownload(digest, store, content.length, x -> {});
-      d.onChunk(Unpooled.wrappedBuffer(content));
-      d.onComplete();
+      BlobDownload d = downloadWhole(store, Digest.sha256(SMALL));
 
-      assertThat(d.finished().join()).hasBinaryContent(content);
+      assertThat(d.finished().join()).hasBinaryContent(SMALL);
       assertThat(files(spare))
           .as("the one taken was renamed into the store")
           .hasSize(SpareFiles.KEEP - 1);
@@ -83,11 +81,8 @@ class SpareFilesTest {
     ContentStore store = new ContentStore(root).open();
     try {
       Path spare = awaitSpares(store);
-      byte[] content = "a small layer".getBytes(StandardCharsets.UTF_8);
-      BlobDownload d =
-          new BlobDownload(Digest.sha256("other".getBytes()), store, content.length, x -> {});
-      d.onChunk(Unpooled.wrappedBuffer(content));
-      d.onComplete();
+
+      BlobDownload d = downloadWhole(store, Digest.sha256("other".getBytes()));
 
       assertThat(d.failed()).isTrue();
       assertThat(files(spare)).as("the refused bytes deleted").hasSize(SpareFiles.KEEP - 1);
@@ -109,6 +104,14 @@ class SpareFilesTest {
     } finally {
       store.close();
     }
+  }
+
+  /** A download of {@link #SMALL} as {@code digest}, fed whole and ended. */
+  private static BlobDownload downloadWhole(ContentStore store, Digest digest) throws Exception {
+    BlobDownload d = new BlobDownload(digest, store, SMALL.length, x -> {});
+    d.onChunk(Unpooled.wrappedBuffer(SMALL));
+    d.onComplete();
+    return d;
   }
 
   /** The spare directory once the store's first spares are made (asked for by a first take). */
