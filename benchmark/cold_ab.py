@@ -50,9 +50,9 @@ def push_blob(upstream, repo, data):
 
 def our_proxy(work, upstream, spec, base_opts=("-Xms32m", "-Xmx512m")):
     """NAME=JAR[:OPT...] -> (NAME, OurProxy); an option starts with '-' (JVM) or 'cache.' (config),
-    so a JVM option may itself hold colons (-XX:+UseParallelGC, -Xlog:gc:file=F)."""
+    so a JVM option may itself hold colons (-XX:+UseParallelGC, -XX:-UseParallelGC, -Xlog:gc:file=F)."""
     name, rest = spec.split("=", 1)
-    jar, *opts = re.split(r":(?=-|cache\.)", rest)
+    jar, *opts = re.split(r"(?<!-XX):(?=-|cache\.)", rest)
     jvm = [o for o in opts if not o.startswith("cache.")]
     cache = dict(o[len("cache."):].split("=", 1) for o in opts if o.startswith("cache."))
     return name, servers.OurProxy(os.path.join(work, name), upstream, jar, [*base_opts, *jvm], "WARN", cache)
