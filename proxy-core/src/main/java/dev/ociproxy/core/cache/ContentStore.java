@@ -198,9 +198,9 @@ public final class ContentStore {
       if (removed > 0) {
         log.info("removed {} unfinished download(s) left in {}", removed, tmp);
       }
-      Path spare = root.resolve("spare");
-      if (Files.isDirectory(spare)) {
-        removeAll(spare); // made ahead by the last run, possibly before a crash: start afresh
+      // Spares made ahead by the last run, possibly before a crash: start afresh.
+      if (Files.isDirectory(spares.dir())) {
+        removeAll(spares.dir());
       }
       int directBlock = directWrites != DirectWrites.NEVER ? DirectIoProbe.blockSize(tmp) : 0;
       staging = directBlock > 0 ? new StagingBuffers(directBlock) : null;

@@ -131,7 +131,7 @@ public final class RepositoryLinks {
 
   /** Records that this upstream served {@code d}'s bytes and they verified. */
   public void addServed(Digest d) {
-    if (served.getIfPresent(d) != null) {
+    if (remembersServed(d)) {
       return;
     }
     served.put(d, Boolean.TRUE);

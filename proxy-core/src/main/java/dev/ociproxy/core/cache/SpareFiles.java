@@ -45,6 +45,11 @@ final class SpareFiles {
     this.maker = maker;
   }
 
+  /** Where the spares are made. */
+  Path dir() {
+    return dir;
+  }
+
   /** An empty file for the caller alone, or null when none is ready (create one then). */
   @Nullable Path take() {
     Path p = ready.poll();
